@@ -1,0 +1,17 @@
+// Command deskguard is the risk-first supervisor of an MES trading desk.
+// Each subcommand lives in its own file (cmd_NAME.go); see `deskguard help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := dispatch(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
