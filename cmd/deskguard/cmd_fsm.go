@@ -1,3 +1,24 @@
 package main
 
-var cmdFSM = notYet("fsm")
+import (
+	"fmt"
+
+	"github.com/deskguard/deskguard/supervisor"
+)
+
+// cmdFSM prints the desk and account state machines as Mermaid, drawn from
+// the live definitions so the picture cannot drift from the code.
+func cmdFSM(e *env) int {
+	d, err := supervisor.DeskMermaid()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard fsm:", err)
+		return 1
+	}
+	a, err := supervisor.AccountMermaid()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard fsm:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "%%%% desk\n%s\n%%%% account\n%s", d, a)
+	return 0
+}
