@@ -22,18 +22,18 @@ import (
 type Type uint8
 
 const (
-	Hello        Type = iota + 1 // sup → worker: account, engines and their config, session
-	Ticks                        // sup → worker: a batch of trades
-	IntentFrame                  // worker → sup: one intent
-	Fill                         // sup → worker: a fill of one of the worker's orders
-	OrderDone                    // sup → worker: an order finished (filled, cancelled, rejected)
-	Position                     // sup → worker: position sync (on start and after restarts)
-	Halt                         // sup → worker: stop proposing entries
-	Resume                       // sup → worker: proposals allowed again
-	Ping                         // sup → worker: heartbeat request
-	Pong                         // worker → sup: heartbeat reply
-	Decision                     // sup → worker: the gate's answer to an intent (rejections)
-	Bye                          // sup → worker: exit cleanly
+	Hello       Type = iota + 1 // sup → worker: account, engines and their config, session
+	Ticks                       // sup → worker: a batch of trades
+	IntentFrame                 // worker → sup: one intent
+	Fill                        // sup → worker: a fill of one of the worker's orders
+	OrderDone                   // sup → worker: an order finished (filled, cancelled, rejected)
+	Position                    // sup → worker: position sync (on start and after restarts)
+	Halt                        // sup → worker: stop proposing entries
+	Resume                      // sup → worker: proposals allowed again
+	Ping                        // sup → worker: heartbeat request
+	Pong                        // worker → sup: heartbeat reply
+	Decision                    // sup → worker: the gate's answer to an intent (rejections)
+	Bye                         // sup → worker: exit cleanly
 	maxType
 )
 
