@@ -24,6 +24,9 @@ const (
 var kindNames = [...]string{Enter: "enter", Add: "add", MoveStop: "move_stop", Cancel: "cancel", Exit: "exit"}
 
 func (k Kind) String() string {
+	if k == 0 {
+		return ""
+	}
 	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
 	}
@@ -35,6 +38,10 @@ func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // UnmarshalText decodes a kind name.
 func (k *Kind) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*k = 0
+		return nil
+	}
 	for i, n := range kindNames {
 		if n != "" && n == string(b) {
 			*k = Kind(i)

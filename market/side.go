@@ -76,6 +76,8 @@ func (t OrderType) String() string {
 		return "stop"
 	case StopLimitOrder:
 		return "stop_limit"
+	case 0:
+		return ""
 	}
 	return fmt.Sprintf("order_type(%d)", uint8(t))
 }
@@ -86,6 +88,8 @@ func (t OrderType) MarshalText() ([]byte, error) { return []byte(t.String()), ni
 // UnmarshalText decodes an order type name.
 func (t *OrderType) UnmarshalText(b []byte) error {
 	switch string(b) {
+	case "":
+		*t = 0
 	case "market":
 		*t = MarketOrder
 	case "limit":
