@@ -1,0 +1,140 @@
+// Package auth maps bearer tokens to roles for the console and the control
+// socket: manager (everything), trader:ID (one account, never raise a limit
+// or unlock), viewer (read only). Tokens are kept only as SHA-256 hashes
+// and compared in constant time; a token never appears in a log or error.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Role is what a token may do.
+type Role struct {
+	Kind    string // "manager", "trader", "viewer"
+	Account string // for traders
+}
+
+func (r Role) String() string {
+	if r.Kind == "trader" {
+		return "trader:" + r.Account
+	}
+	return r.Kind
+}
+
+// ParseRole parses "manager", "viewer" or "trader:ID".
+func ParseRole(s string) (Role, error) {
+	switch {
+	case s == "manager" || s == "viewer":
+		return Role{Kind: s}, nil
+	case strings.HasPrefix(s, "trader:") && len(s) > len("trader:"):
+		return Role{Kind: "trader", Account: s[len("trader:"):]}, nil
+	}
+	return Role{}, fmt.Errorf("auth: role %q: want manager, viewer or trader:ACCOUNT", s)
+}
+
+// CanSee reports whether the role may see account (""= the whole desk).
+func (r Role) CanSee(account string) bool {
+	switch r.Kind {
+	case "manager", "viewer":
+		return true
+	case "trader":
+		return account == r.Account
+	}
+	return false
+}
+
+// CanFlatten reports whether the role may flatten account ("" = desk).
+func (r Role) CanFlatten(account string) bool {
+	switch r.Kind {
+	case "manager":
+		return true
+	case "trader":
+		return account != "" && account == r.Account
+	}
+	return false
+}
+
+// CanManage reports whether the role may re-arm, unlock or change limits.
+func (r Role) CanManage() bool { return r.Kind == "manager" }
+
+// CanRunEngines reports whether the role may start/stop account's engines.
+func (r Role) CanRunEngines(account string) bool {
+	return r.Kind == "manager" || (r.Kind == "trader" && r.Account == account)
+}
+
+// Principal is an authenticated caller: its name (for the journal) and role.
+type Principal struct {
+	Name string
+	Role Role
+}
+
+type entry struct {
+	hash [32]byte
+	p    Principal
+}
+
+// Tokens holds hashed tokens.
+type Tokens struct{ entries []entry }
+
+// ErrBadToken is returned for a missing or unknown token.
+var ErrBadToken = errors.New("auth: missing or unknown token")
+
+// Hash returns the hex SHA-256 of a token, the form kept in configs.
+func Hash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Add registers a token by its hex SHA-256 hash.
+func (t *Tokens) Add(name, hashHex string, role Role) error {
+	b, err := hex.DecodeString(hashHex)
+	if err != nil || len(b) != 32 {
+		return fmt.Errorf("auth: token %q: hash must be 64 hex digits (sha256)", name)
+	}
+	var e entry
+	copy(e.hash[:], b)
+	e.p = Principal{Name: name, Role: role}
+	t.entries = append(t.entries, e)
+	return nil
+}
+
+// AddPlain registers a plaintext token (demo tokens, tests); only its hash is kept.
+func (t *Tokens) AddPlain(name, token string, role Role) {
+	_ = t.Add(name, Hash(token), role)
+}
+
+// Check returns the principal of token. It compares against every entry in
+// constant time, so timing says nothing about which (if any) matched.
+func (t *Tokens) Check(token string) (Principal, error) {
+	h := sha256.Sum256([]byte(token))
+	var found Principal
+	ok := 0
+	for i := range t.entries {
+		if subtle.ConstantTimeCompare(h[:], t.entries[i].hash[:]) == 1 {
+			found = t.entries[i].p
+			ok = 1
+		}
+	}
+	if ok == 0 || token == "" {
+		return Principal{}, ErrBadToken
+	}
+	return found, nil
+}
+
+// Len returns the number of tokens.
+func (t *Tokens) Len() int { return len(t.entries) }
+
+// NewToken returns a random 32-hex-digit token.
+func NewToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
