@@ -1,0 +1,193 @@
+package main
+
+// cmd_control.go: the commands that talk to a running desk over its
+// control socket: status, flatten, rearm, unlock, press.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/deskguard/deskguard/deskapi"
+)
+
+// Defaults shared with `deskguard run`.
+const (
+	defaultSocket    = "deskguard.sock"
+	defaultTokenFile = "deskguard.token"
+)
+
+type controlFlags struct {
+	socket    string
+	tokenFile string
+}
+
+func (c *controlFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.socket, "socket", defaultSocket, "the running desk's control socket")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding your token (default: $DESKGUARD_TOKEN, else ./"+defaultTokenFile+" written by a default desk)")
+}
+
+// token finds the caller's token without ever printing it.
+func (c *controlFlags) token() (string, error) {
+	if c.tokenFile == "" {
+		if t := os.Getenv("DESKGUARD_TOKEN"); t != "" {
+			return t, nil
+		}
+		c.tokenFile = defaultTokenFile
+	}
+	b, err := os.ReadFile(c.tokenFile)
+	if err != nil {
+		return "", fmt.Errorf("no token: set DESKGUARD_TOKEN or --token-file (%v)", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (c *controlFlags) call(e *env, req deskapi.Request) (deskapi.Response, error) {
+	tok, err := c.token()
+	if err != nil {
+		return deskapi.Response{}, err
+	}
+	req.Token = tok
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	return deskapi.Call(context.WithoutCancel(ctx), c.socket, req)
+}
+
+func parseFlags(e *env, fs *flag.FlagSet) bool {
+	fs.SetOutput(e.stderr)
+	return fs.Parse(e.args) == nil
+}
+
+func cmdStatus(e *env) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: "status"})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard status:", err)
+		return 1
+	}
+	st := resp.Status
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+		return 0
+	}
+	fmt.Fprintf(e.stdout, "desk %s  %s  last %.2f  trades %d  net %s  links: venue %s, data %s, slack %s, button %s\n",
+		st.State, st.Time, st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tORDERS\tWORKER")
+	for _, a := range st.Accounts {
+		stops := "covered"
+		if !a.StopCovered {
+			stops = "MISSING"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%d\t%s\n", a.ID, a.State, a.Position, a.AvgPrice,
+			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, len(a.Orders), a.Worker)
+	}
+	_ = tw.Flush()
+	return 0
+}
+
+func cmdFlatten(e *env) int {
+	fs := flag.NewFlagSet("flatten", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	all := fs.Bool("all", false, "flatten the whole desk")
+	account := fs.String("account", "", "flatten one account")
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	if *all == (*account != "") {
+		fmt.Fprintln(e.stderr, "deskguard flatten: give exactly one of --all or --account ID")
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: "flatten", Account: *account})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard flatten:", err)
+		return 1
+	}
+	scope := "desk"
+	if *account != "" {
+		scope = "account " + *account
+	}
+	fmt.Fprintf(e.stdout, "flatten %s: done (by %s)\n", scope, resp.Who)
+	return 0
+}
+
+func cmdRearm(e *env) int {
+	fs := flag.NewFlagSet("rearm", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	reason := fs.String("reason", "", "why the desk may trade again")
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: "rearm", Reason: *reason})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard rearm:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "desk re-armed by %s\n", resp.Who)
+	return 0
+}
+
+func cmdUnlock(e *env) int {
+	fs := flag.NewFlagSet("unlock", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	reason := fs.String("reason", "", "why the account may trade again today (required)")
+	// Accept `unlock ID --reason R` as well as flags first.
+	var id string
+	if len(e.args) > 0 && !strings.HasPrefix(e.args[0], "-") {
+		id, e.args = e.args[0], e.args[1:]
+	}
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	if id == "" || *reason == "" {
+		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\"")
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: "unlock", Account: id, Reason: *reason})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard unlock:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "account %s unlocked by %s\n", id, resp.Who)
+	return 0
+}
+
+func cmdPress(e *env) int {
+	fs := flag.NewFlagSet("press", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	_, err := cf.call(e, deskapi.Request{Op: "press"})
+	if errors.Is(err, deskapi.ErrNoSimButton) || (err != nil && strings.Contains(err.Error(), "not simulated")) {
+		fmt.Fprintln(e.stderr, "deskguard press: this desk's panic button is real hardware; press the real one")
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard press:", err)
+		return 1
+	}
+	fmt.Fprintln(e.stdout, "panic button pressed (simulated)")
+	return 0
+}

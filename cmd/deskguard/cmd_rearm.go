@@ -1,3 +1,0 @@
-package main
-
-var cmdRearm = notYet("rearm")
