@@ -313,14 +313,23 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 		return reject(Invalid, "add with no position", 0, 0)
 	}
 	// Working entries that may still fill count against both the position
-	// limit and the allowance.
+	// limit and the allowance. A second entry on the side of a working one
+	// while flat would grow a position that is not (yet) in profit.
 	pendingSame := int64(0)
 	for i := range s.Orders {
 		o := &s.Orders[i]
 		if o.Role != RoleEntry || o.Qty <= 0 {
 			continue
 		}
+		if o.Side != in.Side {
+			// Its fill would reduce or reverse the position this entry
+			// opens, and arm a bracket for the wrong side.
+			return reject(Invalid, "an entry on the other side is working: cancel it first", o.Qty, 0)
+		}
 		if o.Side == in.Side {
+			if pos == 0 {
+				return reject(AveragingDown, "another entry on this side is working and no position is in profit", o.Qty, 0)
+			}
 			pendingSame += o.Qty
 		}
 		p := o.Price

@@ -182,14 +182,21 @@ func gateCases() []gateCase {
 			longPos(s, 2, last-4, last-10)
 			in.Kind, s.AllowanceCents = intent.Add, 3120+1369
 		}, LossBound},
+		// A long 1 in profit with a working add (limit at last−2, stop last−10:
+		// (8+2)×125+120 = 1370) and the open 1 to its stop at last−8 (8+2)×125+60 = 1310.
 		{"loss_bound: working entries count", Config{}, func(s *Snapshot, in *intent.Intent) {
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Sell, Qty: 1, Type: market.LimitOrder, Price: last + 4, BracketStop: last + 12})
-			s.AllowanceCents = 2 * 1370
+			longPos(s, 1, last-4, last-8)
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2, BracketStop: last - 10})
+			in.Kind, s.AllowanceCents = intent.Add, 1310+1370+1370
 		}, OK},
 		{"loss_bound: working entries count, one cent short", Config{}, func(s *Snapshot, in *intent.Intent) {
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Sell, Qty: 1, Type: market.LimitOrder, Price: last + 4, BracketStop: last + 12})
-			s.AllowanceCents = 2*1370 - 1
+			longPos(s, 1, last-4, last-8)
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2, BracketStop: last - 10})
+			in.Kind, s.AllowanceCents = intent.Add, 1310+1370+1370-1
 		}, LossBound},
+		{"invalid: entry while an opposite-side entry works", Config{}, func(s *Snapshot, in *intent.Intent) {
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Sell, Qty: 1, Type: market.LimitOrder, Price: last + 4, BracketStop: last + 12})
+		}, Invalid},
 
 		{"max_order_qty: at the max passes", Config{}, func(s *Snapshot, in *intent.Intent) { in.Qty = DefaultMaxOrderQty }, OK},
 		{"max_order_qty: one over", Config{}, func(s *Snapshot, in *intent.Intent) { in.Qty = DefaultMaxOrderQty + 1 }, MaxOrderQty},
@@ -201,10 +208,19 @@ func gateCases() []gateCase {
 			longPos(s, 15, last-4, last-8)
 			in.Kind, in.Qty = intent.Add, 6
 		}, MaxPosition},
-		{"max_position: working entries on the same side count", Config{MaxPosition: 4, MaxOrderQty: 4}, func(s *Snapshot, in *intent.Intent) {
+		{"max_position: working entries on the same side count", Config{MaxPosition: 6, MaxOrderQty: 4}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last-4, last-8)
 			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 3, Type: market.LimitOrder, Price: last - 1, BracketStop: last - 9})
-			in.Qty = 2
+			in.Kind, in.Qty = intent.Add, 3
 		}, MaxPosition},
+		{"max_position: working entries counted, at the max passes", Config{MaxPosition: 6, MaxOrderQty: 4}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last-4, last-8)
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 3, Type: market.LimitOrder, Price: last - 1, BracketStop: last - 9})
+			in.Kind, in.Qty = intent.Add, 2
+		}, OK},
+		{"averaging_down: second entry on a side while the first works and nothing is in profit", Config{}, func(s *Snapshot, in *intent.Intent) {
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 1, BracketStop: last - 9})
+		}, AveragingDown},
 
 		{"price_band: 40 ticks away passes", Config{}, func(s *Snapshot, in *intent.Intent) {
 			in.EntryType, in.Entry, in.Stop, in.Target = market.StopOrder, last+40, last+32, last+48
