@@ -46,7 +46,12 @@ type Symbol struct {
 }
 
 // String returns the exchange symbol with a one-digit year, e.g. "MESZ5".
+// A Symbol with no valid month (such as the zero Symbol) prints its month as
+// '?' rather than panicking.
 func (s Symbol) String() string {
+	if s.Month < time.January || s.Month > time.December {
+		return fmt.Sprintf("%s?%d", s.Root, s.Year%10)
+	}
 	return fmt.Sprintf("%s%c%d", s.Root, monthCodes[s.Month-1], s.Year%10)
 }
 

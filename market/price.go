@@ -2,6 +2,7 @@ package market
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -93,8 +94,13 @@ func MustPrice(s string) Price {
 
 // PriceFromPoints converts index points to ticks, refusing off-grid values.
 // It is meant for data formats that carry points as floats (Lean bars).
+// NaN, infinities and magnitudes beyond 2^50 ticks (where a float64 can no
+// longer tell a tick from a fraction of one) are refused too.
 func PriceFromPoints(points float64) (Price, error) {
 	t := points * TicksPerPoint
+	if math.IsNaN(t) || math.Abs(t) > 1<<50 {
+		return 0, &PriceError{strconv.FormatFloat(points, 'g', -1, 64), "not a finite price in range"}
+	}
 	r := int64(t + 0.5)
 	if t < 0 {
 		r = int64(t - 0.5)
