@@ -44,12 +44,21 @@ type HM int
 
 // ParseHM parses "HH:MM".
 func ParseHM(s string) (HM, error) {
-	var h, m int
+	bad := fmt.Errorf("strategies: time of day %q: want HH:MM", s)
 	if len(s) != 5 || s[2] != ':' {
-		return 0, fmt.Errorf("strategies: time of day %q: want HH:MM", s)
+		return 0, bad
 	}
-	if _, err := fmt.Sscanf(s, "%02d:%02d", &h, &m); err != nil || h > 23 || m > 59 {
-		return 0, fmt.Errorf("strategies: time of day %q: want HH:MM", s)
+	d := [4]int{}
+	for i, j := range [4]int{0, 1, 3, 4} {
+		c := s[j]
+		if c < '0' || c > '9' {
+			return 0, bad
+		}
+		d[i] = int(c - '0')
+	}
+	h, m := d[0]*10+d[1], d[2]*10+d[3]
+	if h > 23 || m > 59 {
+		return 0, bad
 	}
 	return HM(h*60 + m), nil
 }
