@@ -519,3 +519,18 @@ func BenchmarkWriteCSV(b *testing.B) {
 	}
 	b.ReportMetric(float64(c.n)/b.Elapsed().Seconds(), "trades/s")
 }
+
+// TestReaderConstantMemory: streaming allocates nothing per trade.
+func TestReaderConstantMemory(t *testing.T) {
+	r, err := NewReader(Options{Seed: 2, Scale: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(20000, func() {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Next allocates %v times per trade", a)
+	}
+}
