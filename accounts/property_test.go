@@ -41,6 +41,7 @@ type simAccount struct {
 	rate     *limits.RateLimiter
 	orders   []limits.WorkingOrder
 	targets  map[string]market.Price // entry id → its bracket's target
+	stops    map[string]market.Price // entry id → its bracket's stop
 	siblings map[string]string       // stop ↔ target
 	last     market.Price
 	now      int64
@@ -104,7 +105,7 @@ func (a *simAccount) trade(p market.Price, dt int64) {
 			}
 		}
 		a.orders = keep
-		a.fillEntry(o.ClientID, o.Side, o.Qty, o.Price, o.BracketStop, a.targets[o.ClientID])
+		a.fillEntry(o.ClientID, o.Side, o.Qty, o.Price, a.stops[o.ClientID], a.targets[o.ClientID])
 		break
 	}
 	for i := 0; i < len(a.orders); {
@@ -188,8 +189,8 @@ func (a *simAccount) propose(in *intent.Intent) {
 			a.fillEntry(id, in.Side, in.Qty, a.last, in.Stop, in.Target)
 		case in.Kind == intent.Enter:
 			a.orders = append(a.orders, limits.WorkingOrder{ClientID: id, Role: limits.RoleEntry, Side: in.Side, Qty: in.Qty,
-				Type: in.EntryType, Price: in.Entry, BracketStop: in.Stop})
-			a.targets[id] = in.Target
+				Type: in.EntryType, Price: in.Entry})
+			a.targets[id], a.stops[id] = in.Target, in.Stop
 		} // a non-marketable add is cancelled (immediate-or-cancel)
 	case intent.MoveStop:
 		for i := range a.orders {
@@ -319,7 +320,7 @@ func TestPropertyGateKeepsInvariants(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := &simAccount{t: t, led: led, mon: mon, gate: gate, rate: gate.NewRateLimiter(), last: 20600,
-			now: time.Date(2026, 3, 10, 10, 0, 0, 0, market.NewYork).UnixNano(), targets: map[string]market.Price{},
+			now: time.Date(2026, 3, 10, 10, 0, 0, 0, market.NewYork).UnixNano(), targets: map[string]market.Price{}, stops: map[string]market.Price{},
 			siblings: map[string]string{}, slip: gate.Config().SlippageTicks}
 		a.led.MarkAt(a.now, a.last)
 		steps := rapid.IntRange(20, 400).Draw(t, "steps")

@@ -39,13 +39,13 @@ func BenchmarkGateAcceptEnter(b *testing.B) {
 	benchGate(b, func(s *Snapshot, in *intent.Intent) {}, OK)
 }
 
-// An add to a long in profit, with two working stops and a working entry:
+// An add to a long in profit, with two working stops and a target:
 // every loop of the rule set runs.
 func BenchmarkGateAcceptAdd(b *testing.B) {
 	benchGate(b, func(s *Snapshot, in *intent.Intent) {
 		longPos(s, 4, last-6, last-10)
 		s.Orders = append(s.Orders, WorkingOrder{ClientID: "s2", Role: RoleStop, Side: market.Sell, Qty: 0, Price: last - 9},
-			WorkingOrder{ClientID: "e3", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2, BracketStop: last - 10})
+			WorkingOrder{ClientID: "t1", Role: RoleTarget, Side: market.Sell, Qty: 4, Type: market.LimitOrder, Price: last + 8})
 		in.Kind = intent.Add
 	}, OK)
 }

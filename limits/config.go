@@ -44,7 +44,7 @@ type Config struct {
 	DrawdownPct     decimal.Decimal   `toml:"drawdown_pct" json:"drawdown_pct"`           // lockout line: start × (1 − pct/100)
 	SlippageTicks   int64             `toml:"slippage_ticks" json:"slippage_ticks"`       // added to every stop distance in the loss bound
 	MaxOrderQty     int64             `toml:"max_order_qty" json:"max_order_qty"`         // contracts per order
-	MaxPosition     int64             `toml:"max_position" json:"max_position"`           // |position| after the order, working entries included
+	MaxPosition     int64             `toml:"max_position" json:"max_position"`           // |position| after the order
 	PriceBandTicks  int64             `toml:"price_band_ticks" json:"price_band_ticks"`   // entry price within this many ticks of the last trade
 	OrdersPerSecond int               `toml:"orders_per_second" json:"orders_per_second"` // risk-adding orders per rolling second
 	OrdersPerMinute int               `toml:"orders_per_minute" json:"orders_per_minute"` // risk-adding orders per rolling minute

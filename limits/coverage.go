@@ -28,7 +28,7 @@ type RepairAction struct {
 }
 
 // StopCoverage reports whether the working protective stops (RoleStop,
-// side opposite the position) cover the whole of positionQty, and how to
+// stop-market, side opposite the position) cover the whole of positionQty, and how to
 // repair a gap: a stop for the missing quantity at stopAt (usually the
 // position's bracket stop, or the tightest working one), or a flatten when
 // stopAt is missing or already on the wrong side of the last trade (a stop
@@ -45,7 +45,9 @@ func StopCoverage(positionQty int64, orders []WorkingOrder, stopAt, last market.
 	covered := int64(0)
 	for i := range orders {
 		o := &orders[i]
-		if o.Role == RoleStop && o.Side == exit && o.Qty > 0 {
+		// Only stop-market orders protect: a stop-limit can be gapped past
+		// and never fill (invariant 2).
+		if o.Role == RoleStop && o.Side == exit && o.Qty > 0 && o.Type == market.StopOrder {
 			covered += o.Qty
 		}
 	}

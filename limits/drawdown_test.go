@@ -116,6 +116,8 @@ func TestStopCoverage(t *testing.T) {
 			RepairAction{Kind: RepairPlaceStop, Side: market.Sell, Qty: 1, StopPrice: last - 8}},
 		{"wrong-side stop does not count", 2, []WorkingOrder{stop(market.Buy, 2, last+8)}, last - 8, false,
 			RepairAction{Kind: RepairPlaceStop, Side: market.Sell, Qty: 2, StopPrice: last - 8}},
+		{"a stop-limit does not count", 2, []WorkingOrder{{Role: RoleStop, Side: market.Sell, Qty: 2, Type: market.StopLimitOrder, Price: last - 8}}, last - 8, false,
+			RepairAction{Kind: RepairPlaceStop, Side: market.Sell, Qty: 2, StopPrice: last - 8}},
 		{"targets do not count", -2, []WorkingOrder{{Role: RoleTarget, Side: market.Buy, Qty: 2, Price: last - 8}}, last + 8, false,
 			RepairAction{Kind: RepairPlaceStop, Side: market.Buy, Qty: 2, StopPrice: last + 8}},
 		{"no stop price: flatten", 2, nil, 0, false, RepairAction{Kind: RepairFlatten, Side: market.Sell, Qty: 2}},

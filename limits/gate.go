@@ -59,9 +59,6 @@ type WorkingOrder struct {
 	Qty      int64            // remaining (unfilled) quantity
 	Type     market.OrderType // entries: how they execute; stops are StopOrder
 	Price    market.Price     // the price that matters: limit, or a stop's trigger (stop-limit: its limit)
-	// BracketStop is an entry's protective stop, so the loss bound can count
-	// the risk of entries not yet filled.
-	BracketStop market.Price
 }
 
 // Snapshot is the account as the gate sees it: plain integers, filled by the
@@ -312,38 +309,22 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 	} else if in.Kind == intent.Add {
 		return reject(Invalid, "add with no position", 0, 0)
 	}
-	// Working entries that may still fill count against both the position
-	// limit and the allowance. A second entry on the side of a working one
-	// while flat would grow a position that is not (yet) in profit.
-	pendingSame := int64(0)
+	// One working entry at a time: a second one on the same side could fill
+	// after the position turned (or below the average the first one made),
+	// and one on the other side would reduce or reverse what this one opens
+	// and arm a bracket for the wrong side.
 	for i := range s.Orders {
 		o := &s.Orders[i]
 		if o.Role != RoleEntry || o.Qty <= 0 {
 			continue
 		}
 		if o.Side != in.Side {
-			// Its fill would reduce or reverse the position this entry
-			// opens, and arm a bracket for the wrong side.
 			return reject(Invalid, "an entry on the other side is working: cancel it first", o.Qty, 0)
 		}
-		if o.Side == in.Side {
-			if pos == 0 {
-				return reject(AveragingDown, "another entry on this side is working and no position is in profit", o.Qty, 0)
-			}
-			pendingSame += o.Qty
-		}
-		p := o.Price
-		if o.Type == market.MarketOrder || p <= 0 {
-			p = last
-		}
-		stop := o.BracketStop
-		if stop <= 0 { // an entry without a recorded stop: count it to the band's edge
-			stop = p - market.Price(o.Side.Sign()*c.PriceBandTicks)
-		}
-		risk += (abs(int64(p-stop))+slip)*o.Qty*market.TickCents + s.FeesRTCents*o.Qty
+		return reject(AveragingDown, "another entry on this side is working: it could fill while the position loses", o.Qty, 0)
 	}
-	if after := abs(pos) + pendingSame + in.Qty; after > c.MaxPosition {
-		return reject(MaxPosition, "|position| + working entries + order over max_position", after, c.MaxPosition)
+	if after := abs(pos) + in.Qty; after > c.MaxPosition {
+		return reject(MaxPosition, "|position| + order over max_position", after, c.MaxPosition)
 	}
 	risk += (abs(int64(e-in.Stop))+slip)*in.Qty*market.TickCents + s.FeesRTCents*in.Qty
 	if risk > s.AllowanceCents {

@@ -126,7 +126,7 @@ func gateCases() []gateCase {
 		}, OK},
 		{"stop_cancel_open_position: cancel a working entry passes", Config{}, func(s *Snapshot, in *intent.Intent) {
 			longPos(s, 2, last, last-8)
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e2", Role: RoleEntry, Side: market.Buy, Qty: 1, Price: last - 2, BracketStop: last - 10})
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e2", Role: RoleEntry, Side: market.Buy, Qty: 1, Price: last - 2})
 			*in = intent.Intent{Kind: intent.Cancel, Ref: "e2"}
 		}, OK},
 
@@ -182,20 +182,8 @@ func gateCases() []gateCase {
 			longPos(s, 2, last-4, last-10)
 			in.Kind, s.AllowanceCents = intent.Add, 3120+1369
 		}, LossBound},
-		// A long 1 in profit with a working add (limit at last−2, stop last−10:
-		// (8+2)×125+120 = 1370) and the open 1 to its stop at last−8 (8+2)×125+60 = 1310.
-		{"loss_bound: working entries count", Config{}, func(s *Snapshot, in *intent.Intent) {
-			longPos(s, 1, last-4, last-8)
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2, BracketStop: last - 10})
-			in.Kind, s.AllowanceCents = intent.Add, 1310+1370+1370
-		}, OK},
-		{"loss_bound: working entries count, one cent short", Config{}, func(s *Snapshot, in *intent.Intent) {
-			longPos(s, 1, last-4, last-8)
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2, BracketStop: last - 10})
-			in.Kind, s.AllowanceCents = intent.Add, 1310+1370+1370-1
-		}, LossBound},
 		{"invalid: entry while an opposite-side entry works", Config{}, func(s *Snapshot, in *intent.Intent) {
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Sell, Qty: 1, Type: market.LimitOrder, Price: last + 4, BracketStop: last + 12})
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Sell, Qty: 1, Type: market.LimitOrder, Price: last + 4})
 		}, Invalid},
 
 		{"max_order_qty: at the max passes", Config{}, func(s *Snapshot, in *intent.Intent) { in.Qty = DefaultMaxOrderQty }, OK},
@@ -208,19 +196,19 @@ func gateCases() []gateCase {
 			longPos(s, 15, last-4, last-8)
 			in.Kind, in.Qty = intent.Add, 6
 		}, MaxPosition},
-		{"max_position: working entries on the same side count", Config{MaxPosition: 6, MaxOrderQty: 4}, func(s *Snapshot, in *intent.Intent) {
-			longPos(s, 1, last-4, last-8)
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 3, Type: market.LimitOrder, Price: last - 1, BracketStop: last - 9})
-			in.Kind, in.Qty = intent.Add, 3
-		}, MaxPosition},
-		{"max_position: working entries counted, at the max passes", Config{MaxPosition: 6, MaxOrderQty: 4}, func(s *Snapshot, in *intent.Intent) {
-			longPos(s, 1, last-4, last-8)
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 3, Type: market.LimitOrder, Price: last - 1, BracketStop: last - 9})
-			in.Kind, in.Qty = intent.Add, 2
-		}, OK},
-		{"averaging_down: second entry on a side while the first works and nothing is in profit", Config{}, func(s *Snapshot, in *intent.Intent) {
-			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 1, BracketStop: last - 9})
+		{"averaging_down: second entry on a side while the first works", Config{}, func(s *Snapshot, in *intent.Intent) {
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 1})
 		}, AveragingDown},
+		{"averaging_down: add while an add works, even in profit", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last-4, last-8)
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2})
+			in.Kind = intent.Add
+		}, AveragingDown},
+		{"averaging_down: a filled (qty 0) entry does not block", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last-4, last-8)
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 0, Type: market.LimitOrder, Price: last - 2})
+			in.Kind = intent.Add
+		}, OK},
 
 		{"price_band: 40 ticks away passes", Config{}, func(s *Snapshot, in *intent.Intent) {
 			in.EntryType, in.Entry, in.Stop, in.Target = market.StopOrder, last+40, last+32, last+48
@@ -288,6 +276,25 @@ func gateCases() []gateCase {
 		{"locked_out: entry refused", Config{}, func(s *Snapshot, in *intent.Intent) { s.LockedOut = true }, LockedOut},
 		{"halted: account", Config{}, func(s *Snapshot, in *intent.Intent) { s.Halted = true }, Halted},
 		{"halted: desk", Config{}, func(s *Snapshot, in *intent.Intent) { s.DeskHalted = true }, Halted},
+		{"locked_out: exit still passes", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last+4, last-8)
+			s.LockedOut, s.AllowanceCents = true, -1
+			*in = intent.Intent{Kind: intent.Exit}
+		}, OK},
+		{"locked_out: add to a winner still refused", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last-4, last-8)
+			s.LockedOut, in.Kind = true, intent.Add
+		}, LockedOut},
+		{"halted: tightening stop still passes", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 1, last, last-8)
+			s.Halted, s.DeskHalted = true, true
+			*in = intent.Intent{Kind: intent.MoveStop, Ref: "s1", Stop: last - 4}
+		}, OK},
+		{"halted: cancel of a working entry still passes", Config{}, func(s *Snapshot, in *intent.Intent) {
+			s.Orders = append(s.Orders, WorkingOrder{ClientID: "e0", Role: RoleEntry, Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: last - 2})
+			s.DeskHalted = true
+			*in = intent.Intent{Kind: intent.Cancel, Ref: "e0"}
+		}, OK},
 
 		{"stale_data: no trade yet", Config{}, func(s *Snapshot, in *intent.Intent) { s.LastPrice = 0 }, StaleData},
 		{"stale_data: exactly max age passes", Config{MaxDataAge: 5 * time.Second}, func(s *Snapshot, in *intent.Intent) {
@@ -350,7 +357,7 @@ func TestGateNeverBlocksRiskReduction(t *testing.T) {
 	}
 	s := baseSnapshot()
 	longPos(&s, 3, last-4, last-12)
-	s.Orders = append(s.Orders, WorkingOrder{ClientID: "e9", Role: RoleEntry, Side: market.Buy, Qty: 1, Price: last - 3, BracketStop: last - 10},
+	s.Orders = append(s.Orders, WorkingOrder{ClientID: "e9", Role: RoleEntry, Side: market.Buy, Qty: 1, Price: last - 3},
 		WorkingOrder{ClientID: "t1", Role: RoleTarget, Side: market.Sell, Qty: 3, Price: last + 8})
 	s.LockedOut, s.Halted, s.DeskHalted = true, true, true
 	s.NowNs = et(15, 58, 0, 0)                // after the cut-off
