@@ -82,7 +82,9 @@ func (d *Delta) OnFill(f Fill) { d.book.fill(f) }
 func (d *Delta) OnOrderDone(_ string, filled bool) { d.book.done(filled) }
 
 // OnBar implements Engine: on each 1-minute bar, the divergence test
-// against the latest swing, then the swing update.
+// against the latest swing, then the swing update. A bar "makes a new high
+// above the swing high" when its high is above the swing high and above
+// every bar since the swing (the first break, or a further new high).
 func (d *Delta) OnBar(b market.Bar) {
 	if b.Period != time.Minute {
 		return
@@ -93,7 +95,7 @@ func (d *Delta) OnBar(b market.Bar) {
 	if now < d.noEntry && d.book.canEnter() {
 		sh, sl := &d.swings.LastHigh, &d.swings.LastLow
 		switch {
-		case d.swings.HasHigh && !sh.Used && sh.Start >= look && b.High > sh.Price && cd <= sh.CD:
+		case d.swings.HasHigh && !sh.Used && sh.Start >= look && b.High > max(sh.Price, d.swings.HighAfter) && cd <= sh.CD:
 			stop := b.High + market.Price(d.cfg.StopTicks)
 			if int64(stop-b.Close) <= d.cfg.MaxRiskTicks {
 				sh.Used = true
@@ -101,7 +103,7 @@ func (d *Delta) OnBar(b market.Bar) {
 					fmt.Sprintf("delta.bear: high %s > swing high %s at %s, cd %d <= %d",
 						b.High, sh.Price, hhmm(sh.Start), cd, sh.CD))
 			}
-		case d.swings.HasLo && !sl.Used && sl.Start >= look && b.Low < sl.Price && cd >= sl.CD:
+		case d.swings.HasLo && !sl.Used && sl.Start >= look && b.Low < min(sl.Price, d.swings.LowAfter) && cd >= sl.CD:
 			stop := b.Low - market.Price(d.cfg.StopTicks)
 			if int64(b.Close-stop) <= d.cfg.MaxRiskTicks {
 				sl.Used = true

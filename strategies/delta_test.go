@@ -124,3 +124,27 @@ func TestDeltaOneSignalPerSwing(t *testing.T) {
 		t.Fatalf("want 1 intent, got %d", len(out))
 	}
 }
+
+func TestDeltaNeedsANewHighSinceTheSwing(t *testing.T) {
+	// First break of 5003.00 at 10:05 to 5004.00 with strong buying (no
+	// divergence). Then at 10:06 a bar to 5003.50 with CD back below the
+	// swing's: above the swing high but not a new high since: no signal.
+	// At 10:07 a bar to 5004.25 (a new high) with CD still below: signal.
+	build := func(third bool) *tape {
+		tp := divTape(t, 10*60, 0, "5004.00", 40) // CD 50 at 10:05 close
+		tp.trades = tp.trades[:len(tp.trades)-1]
+		tp.bar(10, 6, "5002.50", "5003.50", "5002.25", "5003.00", 10, 45) // CD 15 ≤ 20
+		if third {
+			tp.bar(10, 7, "5003.00", "5004.25", "5002.75", "5003.50", 10, 11) // CD 14, high 5004.25
+		}
+		tp.trade(tp.at(10, 9, 1), market.MustPrice("5003.00"), 1, market.Buy)
+		return tp
+	}
+	if out := runOne(t, NewDelta(DefaultDeltaConfig()), build(false).trades); len(out) != 0 {
+		t.Fatalf("below the highest high since the swing: want none, got %v", &out[0])
+	}
+	out := runOne(t, NewDelta(DefaultDeltaConfig()), build(true).trades)
+	if len(out) != 1 || out[0].Entry != market.MustPrice("5003.50") || out[0].Stop != market.MustPrice("5004.75") {
+		t.Fatalf("new high with CD below the swing's: want a short at 5003.50, got %v", out)
+	}
+}

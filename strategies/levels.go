@@ -62,6 +62,9 @@ type Swings struct {
 	LastHigh       Swing
 	LastLow        Swing
 	HasHigh, HasLo bool
+	// HighAfter is the highest high of the bars after LastHigh (all below it
+	// until a bar breaks it); LowAfter the lowest low after LastLow.
+	HighAfter, LowAfter market.Price
 }
 
 type swingBar struct {
@@ -87,6 +90,8 @@ func (s *Swings) AddBar(b market.Bar, cd int64) (newHigh, newLow bool) {
 	w := len(s.ring)
 	s.ring[s.n%w] = swingBar{b.Start, b.High, b.Low, cd}
 	s.n++
+	s.HighAfter = max(s.HighAfter, b.High)
+	s.LowAfter = min(s.LowAfter, b.Low)
 	if s.n < w {
 		return false, false
 	}
@@ -106,11 +111,25 @@ func (s *Swings) AddBar(b market.Bar, cd int64) (newHigh, newLow bool) {
 	}
 	if isH {
 		s.LastHigh, s.HasHigh = Swing{Start: mid.start, Price: mid.high, CD: mid.cd}, true
+		s.HighAfter = s.after(func(a, b market.Price) bool { return a > b }, func(x swingBar) market.Price { return x.high })
 	}
 	if isL {
 		s.LastLow, s.HasLo = Swing{Start: mid.start, Price: mid.low, CD: mid.cd}, true
+		s.LowAfter = s.after(func(a, b market.Price) bool { return a < b }, func(x swingBar) market.Price { return x.low })
 	}
 	return isH, isL
+}
+
+// after returns the extreme (by better) of the N bars after the middle one.
+func (s *Swings) after(better func(a, b market.Price) bool, get func(swingBar) market.Price) market.Price {
+	w := len(s.ring)
+	x := get(s.ring[(s.n-1)%w])
+	for k := 1; k < s.N; k++ {
+		if v := get(s.ring[(s.n-1-k)%w]); better(v, x) {
+			x = v
+		}
+	}
+	return x
 }
 
 // Candle names a reversal candle shape.

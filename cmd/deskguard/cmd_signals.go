@@ -1,3 +1,207 @@
 package main
 
-var cmdSignals = notYet("signals")
+// cmd_signals.go: `deskguard signals`, one strategy engine over one session
+// (a data file or a synthetic day), no gate and no venue, printing every
+// intent with its time, price levels and reason.
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/market/synth"
+	"github.com/deskguard/deskguard/strategies"
+)
+
+// signalsNote is printed with every run: without a venue nothing fills.
+const signalsNote = "no venue: the engines see no fills, so every entry expires unfilled and no add-on is ever proposed"
+
+type signalJSON struct {
+	Time     string   `json:"time"`
+	Strategy string   `json:"strategy"`
+	Kind     string   `json:"kind"`
+	Side     string   `json:"side"`
+	Qty      int64    `json:"qty"`
+	Entry    *float64 `json:"entry"`
+	Limit    *float64 `json:"limit"`
+	Stop     *float64 `json:"stop"`
+	Target   *float64 `json:"target"`
+	Reason   string   `json:"reason"`
+}
+
+type signalsJSON struct {
+	Intents []signalJSON `json:"intents"`
+	Derived bool         `json:"derived"`
+	Trades  int64        `json:"trades"`
+	Note    string       `json:"note"`
+}
+
+func cmdSignals(e *env) int {
+	fs := flag.NewFlagSet("signals", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", "", "session data file (DBN, Lean minute zip or CSV ticks)")
+	seed := fs.Int64("synth", 0, "use the synthetic session with this seed instead of --data")
+	regime := fs.String("regime", "mixed", "synthetic day: trend, range or mixed")
+	strategy := fs.String("strategy", "", "engine: orb, vwapmr, delta, or all")
+	asJSON := fs.Bool("json", false, `print {"intents": [...], "derived": bool} as JSON`)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: deskguard signals (--data FILE | --synth SEED [--regime R]) --strategy orb|vwapmr|delta|all [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		return 2
+	}
+	useSynth := false
+	fs.Visit(func(f *flag.Flag) { useSynth = useSynth || f.Name == "synth" })
+	if fs.NArg() != 0 || (*data == "") == !useSynth {
+		fmt.Fprintln(e.stderr, "deskguard signals: give exactly one of --data FILE or --synth SEED")
+		fs.Usage()
+		return 2
+	}
+	engines, err := signalEngines(*strategy)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard signals:", err)
+		return 2
+	}
+	var src market.TradeReader
+	var derived bool
+	var what string
+	if useSynth {
+		r, err := synth.NewReader(synth.Options{Seed: *seed, Regime: synth.Regime(*regime)})
+		if err != nil {
+			fmt.Fprintln(e.stderr, "deskguard signals:", err)
+			return 2
+		}
+		src, what = r, fmt.Sprintf("synthetic %s day, seed %d", *regime, *seed)
+	} else {
+		f, err := openSignalsData(*data)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "deskguard signals:", err)
+			return 2
+		}
+		defer f.Close()
+		src, derived, what = f, f.derived, f.what
+	}
+	ins, n, err := runSignals(src, engines)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard signals:", err)
+		return 1
+	}
+	if *asJSON {
+		return printSignalsJSON(e, ins, derived, n)
+	}
+	printSignalsText(e, ins, derived, n, what)
+	return 0
+}
+
+func signalEngines(name string) ([]strategies.Engine, error) {
+	switch name {
+	case "orb":
+		return []strategies.Engine{strategies.NewORB(strategies.DefaultORBConfig())}, nil
+	case "vwapmr":
+		return []strategies.Engine{strategies.NewVWAPMR(strategies.DefaultVWAPMRConfig())}, nil
+	case "delta":
+		return []strategies.Engine{strategies.NewDelta(strategies.DefaultDeltaConfig())}, nil
+	case "all":
+		return []strategies.Engine{strategies.NewORB(strategies.DefaultORBConfig()),
+			strategies.NewVWAPMR(strategies.DefaultVWAPMRConfig()), strategies.NewDelta(strategies.DefaultDeltaConfig())}, nil
+	}
+	return nil, fmt.Errorf("--strategy %q: want orb, vwapmr, delta or all", name)
+}
+
+// runSignals feeds every trade through one Runner (the code path the replay
+// and the worker use) and returns copies of the intents and the trade count.
+func runSignals(src market.TradeReader, engines []strategies.Engine) ([]intent.Intent, int64, error) {
+	r := strategies.NewRunner("signals", engines...)
+	var out []intent.Intent
+	var n int64
+	for {
+		t, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, n, fmt.Errorf("reading trade %d: %w", n+1, err)
+		}
+		n++
+		out = append(out, r.OnTrade(t)...)
+	}
+	out = append(out, r.Flush()...)
+	return out, n, nil
+}
+
+func points(p market.Price) *float64 {
+	if p == 0 {
+		return nil
+	}
+	v := p.Points()
+	return &v
+}
+
+func printSignalsJSON(e *env, ins []intent.Intent, derived bool, n int64) int {
+	doc := signalsJSON{Intents: make([]signalJSON, 0, len(ins)), Derived: derived, Trades: n, Note: signalsNote}
+	for _, in := range ins {
+		doc.Intents = append(doc.Intents, signalJSON{
+			Time: time.Unix(0, in.Time).UTC().Format(time.RFC3339Nano), Strategy: in.Strategy, Kind: in.Kind.String(),
+			Side: in.Side.String(), Qty: in.Qty, Entry: points(in.Entry), Limit: points(in.Limit),
+			Stop: points(in.Stop), Target: points(in.Target), Reason: in.Reason,
+		})
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		fmt.Fprintln(e.stderr, "deskguard signals:", err)
+		return 1
+	}
+	return 0
+}
+
+func printSignalsText(e *env, ins []intent.Intent, derived bool, n int64, what string) {
+	src := "aggressor sides from the data"
+	if derived {
+		src = "trades expanded from bars, aggressor sides by the tick rule"
+	}
+	fmt.Fprintf(e.stdout, "%s: %d trades (%s); %d intents\n%s\n\n", what, n, src, len(ins), signalsNote)
+	if len(ins) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tET\tSTRATEGY\tKIND\tSIDE\tQTY\tTYPE\tENTRY\tLIMIT\tSTOP\tTARGET\tREASON")
+	dash := func(p market.Price) string {
+		if p == 0 {
+			return "-"
+		}
+		return p.String()
+	}
+	for _, in := range ins {
+		t := time.Unix(0, in.Time)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			t.UTC().Format("2006-01-02T15:04:05.000Z"), t.In(market.NewYork).Format("15:04:05"), in.Strategy, in.Kind,
+			in.Side, in.Qty, in.EntryType, dash(in.Entry), dash(in.Limit), dash(in.Stop), dash(in.Target),
+			strings.ReplaceAll(in.Reason, "\t", " "))
+	}
+	tw.Flush()
+}
+
+// signalsData is an opened data file: its trades and what the summary says.
+type signalsData struct {
+	market.TradeReader
+	derived bool
+	what    string
+	close   func() error
+}
+
+func (d *signalsData) Close() error { return d.close() }
+
+// openSignalsData opens a data file. (Placeholder until market.Open lands.)
+func openSignalsData(path string) (*signalsData, error) {
+	return nil, fmt.Errorf("--data %s: data files are not readable yet (market.Open is being written); use --synth", path)
+}
