@@ -278,6 +278,13 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 		if pos*sign < 0 {
 			return reject(Invalid, "entry against the open position: exit first", pos, 0)
 		}
+		// An add must be marketable now: market, or a limit at or through the
+		// last trade. A resting add (a limit on a pullback, a stop beyond the
+		// market) could fill after the position turned or after a partial
+		// close moved its average.
+		if in.EntryType != market.MarketOrder && !(in.EntryType == market.LimitOrder && int64(in.Entry-last)*sign >= 0) {
+			return reject(AveragingDown, "an add must be marketable (market, or a limit at or through the last trade)", int64(e), int64(last))
+		}
 		q, cost := abs(pos), abs(s.CostTicks)
 		if sign > 0 { // long: mark − avg ≥ 1 tick ⇔ last·q − cost ≥ q
 			if int64(last)*q-cost < q {

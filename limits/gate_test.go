@@ -139,13 +139,26 @@ func gateCases() []gateCase {
 			longPos(s, 2, last-1, last-8)
 			in.Kind = intent.Add
 		}, OK},
-		{"averaging_down: long add limit below the average", Config{}, func(s *Snapshot, in *intent.Intent) {
+		{"averaging_down: long add limit one tick below the market (would rest)", Config{}, func(s *Snapshot, in *intent.Intent) {
 			longPos(s, 2, last-4, last-12)
-			in.Kind, in.Entry, in.Stop = intent.Add, last-5, last-12
+			in.Kind, in.Entry, in.Stop = intent.Add, last-1, last-12
 		}, AveragingDown},
-		{"averaging_down: long add limit at the average passes", Config{}, func(s *Snapshot, in *intent.Intent) {
+		{"averaging_down: long add limit at the market passes", Config{}, func(s *Snapshot, in *intent.Intent) {
 			longPos(s, 2, last-4, last-12)
-			in.Kind, in.Entry, in.Stop = intent.Add, last-4, last-12
+			in.Kind, in.Entry, in.Stop = intent.Add, last, last-12
+		}, OK},
+		{"averaging_down: short add limit one tick above the market (would rest)", Config{}, func(s *Snapshot, in *intent.Intent) {
+			shortPos(s, 2, last+4, last+12)
+			in.Kind, in.Entry = intent.Add, last+1
+			short(in)
+		}, AveragingDown},
+		{"averaging_down: long add by buy stop above the market (would rest)", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 2, last-4, last-12)
+			in.Kind, in.EntryType, in.Entry, in.Stop, in.Target = intent.Add, market.StopOrder, last+2, last-6, last+10
+		}, AveragingDown},
+		{"averaging_down: long add at market passes", Config{}, func(s *Snapshot, in *intent.Intent) {
+			longPos(s, 2, last-4, last-12)
+			in.Kind, in.EntryType, in.Entry = intent.Add, market.MarketOrder, 0
 		}, OK},
 		{"averaging_down: exact fractional average (1 tick in profit needs mark·q − cost ≥ q)", Config{}, func(s *Snapshot, in *intent.Intent) {
 			s.PositionQty, s.CostTicks = 3, 3*int64(last)-2 // avg = last − 2/3 tick
