@@ -82,3 +82,25 @@ func sameIntents(all []intent.Intent, want map[string]int) bool {
 	}
 	return reflect.DeepEqual(got, want)
 }
+
+// BenchmarkRunnerSynthSession: trades per second through the indicators and
+// all three engines together over a whole synthetic mixed RTH session
+// (about a million trades), generated before the timer starts.
+func BenchmarkRunnerSynthSession(b *testing.B) {
+	trades, err := synth.Generate(synth.Options{Seed: 1, Regime: synth.Mixed})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		r := NewRunner("x", allEngines()...)
+		for _, t := range trades {
+			r.OnTrade(t)
+		}
+		r.Flush()
+		n += len(trades)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "trades/s")
+}
