@@ -128,8 +128,6 @@ type book struct {
 	adds         int
 }
 
-func (b *book) flat() bool { return b.pos == 0 && !b.working }
-
 // canEnter reports whether a new entry may be proposed.
 func (b *book) canEnter() bool { return b.pos == 0 && !b.working && !b.addWorking }
 

@@ -4,6 +4,7 @@
 package strategies
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -257,4 +258,23 @@ func BenchmarkRunnerAllEngines(b *testing.B) {
 		n += len(trades)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "trades/s")
+}
+
+func TestConfigEngines(t *testing.T) {
+	c := DefaultConfig()
+	es, err := c.Engines("all")
+	if err != nil || len(es) != 3 || es[0].Name() != "orb" || es[1].Name() != "vwapmr" || es[2].Name() != "delta" {
+		t.Fatalf("all: %v %v", es, err)
+	}
+	var ue *UnknownEngineError
+	if _, err := c.Engines("orb", "scalper"); !errors.As(err, &ue) || ue.Name != "scalper" {
+		t.Fatalf("unknown engine: %v", err)
+	}
+	c.Delta.TargetTicks = 0
+	if _, err := c.Engines("delta"); err == nil || c.Validate() == nil {
+		t.Fatal("bad delta config accepted")
+	}
+	if _, err := c.Engines("orb"); err != nil {
+		t.Fatalf("orb alone should not care about delta's config: %v", err)
+	}
 }

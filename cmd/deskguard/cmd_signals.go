@@ -102,18 +102,10 @@ func cmdSignals(e *env) int {
 }
 
 func signalEngines(name string) ([]strategies.Engine, error) {
-	switch name {
-	case "orb":
-		return []strategies.Engine{strategies.NewORB(strategies.DefaultORBConfig())}, nil
-	case "vwapmr":
-		return []strategies.Engine{strategies.NewVWAPMR(strategies.DefaultVWAPMRConfig())}, nil
-	case "delta":
-		return []strategies.Engine{strategies.NewDelta(strategies.DefaultDeltaConfig())}, nil
-	case "all":
-		return []strategies.Engine{strategies.NewORB(strategies.DefaultORBConfig()),
-			strategies.NewVWAPMR(strategies.DefaultVWAPMRConfig()), strategies.NewDelta(strategies.DefaultDeltaConfig())}, nil
+	if name == "" {
+		return nil, fmt.Errorf("--strategy is required: orb, vwapmr, delta or all")
 	}
-	return nil, fmt.Errorf("--strategy %q: want orb, vwapmr, delta or all", name)
+	return strategies.DefaultConfig().Engines(name)
 }
 
 // runSignals feeds every trade through one Runner (the code path the replay
