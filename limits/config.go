@@ -29,7 +29,7 @@ const (
 
 // DefaultDrawdownPct is the daily drawdown lockout, in percent of the
 // session's start equity.
-var DefaultDrawdownPct = decimal.RequireFromString("1.5")
+func DefaultDrawdownPct() decimal.Decimal { return decimal.New(15, -1) }
 
 // Window is a span of the New York day in minutes after midnight: entries
 // are allowed from From (inclusive) until Until (exclusive).
@@ -59,7 +59,7 @@ type Config struct {
 // override is merged by calling Merge first.
 func (c Config) WithDefaults() Config {
 	if c.DrawdownPct.IsZero() {
-		c.DrawdownPct = DefaultDrawdownPct
+		c.DrawdownPct = DefaultDrawdownPct()
 	}
 	if c.SlippageTicks == 0 {
 		c.SlippageTicks = DefaultSlippageTicks
@@ -142,6 +142,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("limits: slippage_ticks %d: want ≥ 0", c.SlippageTicks)
 	case c.MaxOrderQty < 0 || c.MaxPosition < 0:
 		return fmt.Errorf("limits: max_order_qty %d / max_position %d: want > 0", c.MaxOrderQty, c.MaxPosition)
+	case c.MaxPosition > 1_000_000 || c.SlippageTicks > 1_000_000:
+		return fmt.Errorf("limits: max_position %d / slippage_ticks %d: implausibly large", c.MaxPosition, c.SlippageTicks)
 	case c.MaxOrderQty > c.MaxPosition:
 		return fmt.Errorf("limits: max_order_qty %d exceeds max_position %d", c.MaxOrderQty, c.MaxPosition)
 	case c.PriceBandTicks < 0:

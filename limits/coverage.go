@@ -16,7 +16,11 @@ const (
 )
 
 func (k RepairKind) String() string {
-	return [...]string{"none", "place_stop", "flatten", "trim_stops"}[k]
+	names := [...]string{"none", "place_stop", "flatten", "trim_stops"}
+	if int(k) < len(names) {
+		return names[k]
+	}
+	return "repair(?)"
 }
 
 // RepairAction is the repair for a coverage gap.

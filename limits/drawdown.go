@@ -47,7 +47,7 @@ type DrawdownMonitor struct {
 // (percent; zero = DefaultDrawdownPct).
 func NewDrawdownMonitor(startCents int64, pct decimal.Decimal) (*DrawdownMonitor, error) {
 	if pct.IsZero() {
-		pct = DefaultDrawdownPct
+		pct = DefaultDrawdownPct()
 	}
 	if pct.Sign() <= 0 || pct.GreaterThanOrEqual(decimal.NewFromInt(100)) {
 		return nil, fmt.Errorf("limits: drawdown pct %s: want 0 < pct < 100", pct)
@@ -116,7 +116,7 @@ type DeskMonitor struct {
 // DefaultDrawdownPct).
 func NewDeskMonitor(pct decimal.Decimal) (*DeskMonitor, error) {
 	if pct.IsZero() {
-		pct = DefaultDrawdownPct
+		pct = DefaultDrawdownPct()
 	}
 	if pct.Sign() <= 0 || pct.GreaterThanOrEqual(decimal.NewFromInt(100)) {
 		return nil, fmt.Errorf("limits: desk drawdown pct %s: want 0 < pct < 100", pct)

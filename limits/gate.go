@@ -37,8 +37,10 @@ const (
 )
 
 // Reasons lists every reject reason, for tables and metrics.
-var Reasons = [...]Reason{NoBracket, StopWrongSide, StopWidened, StopCancelOpenPosition, AveragingDown, LossBound,
-	MaxOrderQty, MaxPosition, PriceBand, OffTick, RateLimited, OutsideWindow, LockedOut, Halted, StaleData, Invalid}
+func Reasons() []Reason {
+	return []Reason{NoBracket, StopWrongSide, StopWidened, StopCancelOpenPosition, AveragingDown, LossBound,
+		MaxOrderQty, MaxPosition, PriceBand, OffTick, RateLimited, OutsideWindow, LockedOut, Halted, StaleData, Invalid}
+}
 
 // Role is a working order's place in a bracket.
 type Role uint8
@@ -92,6 +94,11 @@ type Decision struct {
 }
 
 var allow = Decision{Allowed: true}
+
+// maxPrice bounds every price the gate does arithmetic on: 2^32 ticks is
+// about a billion index points, and (2^32 + slippage) × max qty × 125 cents
+// stays far inside int64 for any sane max_order_qty.
+const maxPrice = market.Price(1) << 32
 
 func reject(r Reason, detail string, got, limit int64) Decision {
 	return Decision{Reason: r, Detail: detail, Got: got, Limit: limit}
@@ -260,6 +267,11 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 	}
 	if in.Stop < 0 || in.Target < 0 {
 		return reject(OffTick, "stop or target not a positive price", int64(min(in.Stop, in.Target)), 1)
+	}
+	if e >= maxPrice || in.Stop >= maxPrice || in.Target >= maxPrice || last >= maxPrice {
+		// Far beyond any index level; also keeps the cent arithmetic below
+		// from overflowing.
+		return reject(OffTick, "price out of range (ticks)", int64(max(e, in.Stop, in.Target, last)), int64(maxPrice)-1)
 	}
 	if int64(e-in.Stop)*sign <= 0 {
 		return reject(StopWrongSide, "stop not on the loss side of the entry", int64(in.Stop), int64(e))

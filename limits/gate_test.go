@@ -239,6 +239,10 @@ func gateCases() []gateCase {
 		{"off_tick: smallest positive tick passes the tick rule (then the band)", Config{}, func(s *Snapshot, in *intent.Intent) {
 			in.Entry, in.Stop, in.Target = 2, 1, 3
 		}, PriceBand},
+		{"off_tick: a stop beyond any price (overflow guard)", Config{}, func(s *Snapshot, in *intent.Intent) {
+			short(in)
+			in.Stop = 1 << 62
+		}, OffTick},
 		{"off_tick: move stop to no price", Config{}, func(s *Snapshot, in *intent.Intent) {
 			longPos(s, 1, last, last-8)
 			*in = intent.Intent{Kind: intent.MoveStop, Ref: "s1", Stop: 0}
@@ -353,7 +357,7 @@ func TestGateReasons(t *testing.T) {
 			seen[d.Reason] = true
 		})
 	}
-	for _, r := range Reasons {
+	for _, r := range Reasons() {
 		if !seen[r] {
 			t.Errorf("reason %s has no case", r)
 		}
