@@ -1,3 +1,25 @@
 package main
 
-var cmdWorker = notYet("worker")
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/deskguard/deskguard/supervisor"
+)
+
+// cmdWorker is a strategy worker child process: frames on stdin/stdout,
+// logs on stderr. The supervisor starts it; people do not.
+func cmdWorker(e *env) int {
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	fault, err := supervisor.ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard worker:", err)
+		return 2
+	}
+	if err := supervisor.RunWorker(e.stdin, e.stdout, supervisor.NewRunnerHost, fault, log); err != nil {
+		fmt.Fprintln(e.stderr, "deskguard worker:", err)
+		return 1
+	}
+	return 0
+}
