@@ -12,3 +12,5 @@ func unmarshalStrict(b []byte, v any) error {
 	d.DisallowUnknownFields()
 	return d.Decode(v)
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -1,0 +1,1022 @@
+package supervisor
+
+// desk.go: the Desk — accounts, their ledgers, gates, monitors and working
+// orders, the desk and account machines, and the three paths of DESIGN.md:
+// the tick path (OnTrades), the intent path (HandleIntent → gate → journal
+// → broker) and the broker-event path (OnBrokerEvent → journal → ledger →
+// machines). The kill path is in kill.go.
+//
+// Locking: d.mu guards everything below it and is held only for in-memory
+// work, never across a journal fsync or a broker call. Each account's
+// sendMu is read-held by an intent from its gate check to its broker call;
+// the kill path write-locks it after raising the halt flag, so no order that
+// adds risk can reach the venue after the liquidation it serves.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/limits"
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/strategies"
+	"github.com/deskguard/deskguard/supervisor/wire"
+)
+
+// WorkerMode says where the engines run.
+type WorkerMode int
+
+const (
+	// InProcess runs every account's engines in the supervisor, called
+	// synchronously on the tick path: replays and backtests.
+	InProcess WorkerMode = iota
+	// Processes runs each account's engines in a `deskguard worker` child.
+	Processes
+)
+
+// AccountSpec is one sub-account as the desk runs it.
+type AccountSpec struct {
+	Config     accounts.Config
+	DayTrading bool // flattened by the 15:55 schedule
+	EnginesOff bool // start with engines stopped
+}
+
+// Options configures a Desk.
+type Options struct {
+	Clock           market.Clock
+	Log             *slog.Logger
+	Journal         Journal
+	Broker          broker.Broker
+	Limits          limits.Config   // desk-wide defaults; accounts may override
+	DeskDrawdownPct decimal.Decimal // desk aggregate lockout; zero = the account default
+	Accounts        []AccountSpec
+	Engines         strategies.Config
+	Schedule        ScheduleConfig
+	Workers         WorkerMode
+	Proc            ProcConfig
+	Alerts          Alerter
+	ManualUnlock    bool // lockouts survive the session reset until the risk manager unlocks
+	// Button, when set, is pressed by Press (the simulated panic button).
+	Button interface{ Click() }
+	// LinkStatus reports the health of outside links for Status (optional).
+	LinkStatus func() (venue, data, slack, button string)
+	// LightsStatus reports the desk lights for Status (optional).
+	LightsStatus func() (green, red, blinking, buzzer bool)
+}
+
+// order is the desk's view of one order at the venue.
+type order struct {
+	id       string
+	strategy string
+	role     limits.Role
+	group    string
+	side     market.Side
+	typ      market.OrderType
+	qty      int64 // working (remaining) quantity
+	filled   int64
+	price    market.Price // limit, or a stop's trigger
+	stop     market.Price // entries: their bracket's stop
+	target   market.Price
+	status   broker.Status
+	expireAt int64 // entries: cancel when unfilled at this market time
+}
+
+func (o *order) done() bool { return o.status.Done() }
+
+type account struct {
+	id        string
+	spec      AccountSpec
+	m         *Machine
+	ledger    *accounts.Ledger
+	mon       *limits.DrawdownMonitor
+	gate      *limits.Gate
+	rate      *limits.RateLimiter
+	snap      limits.Snapshot
+	work      []limits.WorkingOrder
+	orders    map[string]*order
+	host      EngineHost // in-process engines
+	proc      *ProcHost  // worker process
+	halted    atomic.Bool
+	sendMu    sync.RWMutex
+	lastStop  market.Price
+	dirty     bool // a fill since the last stop-coverage check
+	gapSince  int64
+	worker    string
+	signal    string
+	rejects   map[string]int
+	nOrders   int
+	nFills    int
+	curve     []curvePoint
+	repairs   int
+	repairMax time.Duration
+}
+
+type curvePoint struct {
+	t     int64
+	cents int64
+}
+
+// Desk is the supervisor's core.
+type Desk struct {
+	opt     Options
+	log     *slog.Logger
+	clock   market.Clock
+	j       Journal
+	br      broker.Broker
+	alerts  Alerter
+	m       *Machine
+	sched   *Schedule
+	events  chan WorkerEvent
+	killMu  sync.Mutex
+	idSeq   atomic.Uint64
+	session atomic.Value // market.Session
+
+	mu       sync.Mutex
+	accts    []*account
+	byID     map[string]*account
+	deskMon  *limits.DeskMonitor
+	last     market.Price
+	lastTime int64
+	trades   int64
+	minute   int64
+	kills    []KillReport
+	tickBuf  []byte
+	pending  []intent.Intent // intents produced while d.mu was held (in-process)
+}
+
+// ErrJournal marks an intent refused because the journal could not make it
+// durable; the desk goes degraded.
+var ErrJournal = errors.New("supervisor: journal append failed")
+
+// New builds a desk from its options; nothing starts until Start.
+func New(opt Options) (*Desk, error) {
+	if opt.Clock == nil || opt.Journal == nil || opt.Broker == nil {
+		return nil, errors.New("supervisor: Clock, Journal and Broker are required")
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Alerts == nil {
+		opt.Alerts = nopAlerter{}
+	}
+	if len(opt.Accounts) == 0 {
+		return nil, errors.New("supervisor: no accounts")
+	}
+	sched, err := NewSchedule(opt.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	deskPct := opt.DeskDrawdownPct
+	if deskPct.IsZero() {
+		deskPct = opt.Limits.WithDefaults().DrawdownPct
+	}
+	dm, err := limits.NewDeskMonitor(deskPct)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
+	}
+	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
+		sched: sched, byID: map[string]*account{}, deskMon: dm, events: make(chan WorkerEvent, 4096)}
+	d.m = NewDeskMachine(d.onTransition, d.onIllegal)
+	for _, spec := range opt.Accounts {
+		cfg := spec.Config.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("supervisor: account %q: %w", cfg.ID, err)
+		}
+		if _, dup := d.byID[cfg.ID]; dup {
+			return nil, fmt.Errorf("supervisor: account %q listed twice", cfg.ID)
+		}
+		spec.Config = cfg
+		a, err := d.newAccount(spec)
+		if err != nil {
+			return nil, err
+		}
+		d.accts = append(d.accts, a)
+		d.byID[cfg.ID] = a
+		dm.SetAccount(cfg.ID, a.ledger.StartCents())
+	}
+	return d, nil
+}
+
+func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
+	cfg := spec.Config
+	led, err := accounts.NewLedger(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: account %q: %w", cfg.ID, err)
+	}
+	gcfg := cfg.GateConfig(d.opt.Limits)
+	gate, err := limits.NewGate(gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: account %q limits: %w", cfg.ID, err)
+	}
+	mon, err := limits.NewDrawdownMonitor(led.StartCents(), gate.Config().DrawdownPct)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: account %q drawdown: %w", cfg.ID, err)
+	}
+	a := &account{id: cfg.ID, spec: spec, ledger: led, mon: mon, gate: gate, rate: gate.NewRateLimiter(),
+		orders: map[string]*order{}, rejects: map[string]int{}}
+	a.m = NewAccountMachine(cfg.ID, AcctIdle, d.onTransition, d.onIllegal)
+	return a, nil
+}
+
+// onTransition journals every state change (invariant: every transition is
+// journaled). It runs inside Machine.Fire, after the change.
+func (d *Desk) onTransition(tr Transition) {
+	d.journal(context.Background(), Entry{Kind: "transition", Account: accountOf(tr), Market: d.nowNs(), Body: tr})
+	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
+}
+
+func (d *Desk) onIllegal(e *TransitionError) {
+	d.journal(context.Background(), Entry{Kind: "transition", Account: "", Market: d.nowNs(),
+		Body: map[string]string{"refused": e.Error()}})
+	d.log.Warn("illegal transition refused", "err", e)
+}
+
+func accountOf(tr Transition) string {
+	if tr.Machine == "account" {
+		return tr.ID
+	}
+	return ""
+}
+
+func (d *Desk) nowNs() int64 { return d.clock.Now().UnixNano() }
+
+// journal appends a record the desk does not wait on to decide anything;
+// a failure degrades the desk.
+func (d *Desk) journal(ctx context.Context, e Entry) {
+	if _, err := d.j.Append(context.WithoutCancel(ctx), e); err != nil {
+		d.journalFailed(err)
+	}
+}
+
+func (d *Desk) journalFailed(err error) {
+	d.log.Error("journal append failed", "err", err)
+	if d.m.Can(EvDegrade) {
+		_ = d.m.Fire(EvDegrade, "journal: "+err.Error())
+	}
+	d.alerts.Alert(Alert{Kind: "journal_failed", Severity: "critical", Text: "journal append failed: " + err.Error()})
+}
+
+// Start recovers (see recover.go), brings the desk to running and starts
+// the engines. In Processes mode it starts one worker per account.
+func (d *Desk) Start(ctx context.Context) error {
+	if err := d.m.Fire(EvRecover, "start"); err != nil {
+		return err
+	}
+	now := d.clock.Now()
+	d.session.Store(market.SessionOf(now))
+	d.sched.Start(now)
+	d.journal(ctx, Entry{Kind: "session_reset", Market: now.UnixNano(), Body: map[string]any{
+		"session": market.SessionOf(now).String(), "why": "desk start", "accounts": d.startEquities()}})
+	d.idSeq.Store(uint64(now.UnixNano()/1e6) % 1e9 * 1000) // ids unique across restarts of the same journal
+	if d.m.State() == DeskRecovering {
+		if err := d.m.Fire(EvReady, "recovered"); err != nil {
+			return err
+		}
+	}
+	for _, a := range d.accts {
+		switch d.opt.Workers {
+		case InProcess:
+			h, err := NewRunnerHost(d.hello(a, 0))
+			if err != nil {
+				return fmt.Errorf("supervisor: account %s engines: %w", a.id, err)
+			}
+			a.host = h
+			a.worker = "in-process"
+		case Processes:
+			a := a
+			a.proc = NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
+				func() []outFrame { return d.syncFrames(a) }, d.events, d.log, nil)
+			a.worker = "starting"
+			go a.proc.Run(ctx)
+		}
+		if !a.spec.EnginesOff && a.m.State() == AcctIdle {
+			_ = a.m.Fire(EvStart, "desk start")
+		}
+	}
+	return nil
+}
+
+func (d *Desk) startEquities() map[string]string {
+	out := map[string]string{}
+	for _, a := range d.accts {
+		out[a.id] = a.ledger.StartEquity().StringFixed(2)
+	}
+	return out
+}
+
+func (d *Desk) hello(a *account, restart int) wire.HelloMsg {
+	cfg, _ := jsonMarshal(d.opt.Engines)
+	return wire.HelloMsg{Account: a.id, Strategies: a.spec.Config.Strategies, Config: cfg, Restart: restart}
+}
+
+// syncFrames re-sends an account's state to a restarted worker.
+func (d *Desk) syncFrames(a *account) []outFrame {
+	d.mu.Lock()
+	pos := wire.PositionMsg{Qty: a.ledger.Position(), AvgPrice: a.ledger.AvgEntryTick()}
+	halted := a.halted.Load() || a.m.State() != AcctTrading
+	d.mu.Unlock()
+	p, _ := jsonMarshal(pos)
+	out := []outFrame{{wire.Position, p}}
+	if halted {
+		out = append(out, outFrame{wire.Halt, []byte("{}")})
+	}
+	return out
+}
+
+// WorkerEvents is the stream a live driver must drain (Processes mode).
+func (d *Desk) WorkerEvents() <-chan WorkerEvent { return d.events }
+
+// HandleWorkerEvent applies one event from a worker process.
+func (d *Desk) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) {
+	a := d.byID[ev.Account]
+	if a == nil {
+		return
+	}
+	switch ev.Kind {
+	case WorkerIntent:
+		d.HandleIntent(ctx, ev.Intent)
+	case WorkerStarted:
+		d.mu.Lock()
+		a.worker = "running"
+		d.mu.Unlock()
+		if ev.Restart > 0 {
+			d.alerts.Alert(Alert{Kind: "worker_restart", Severity: "warning", Account: a.id,
+				Text: fmt.Sprintf("worker for %s restarted (restart %d)", a.id, ev.Restart)})
+		}
+	case WorkerCrashed:
+		d.mu.Lock()
+		a.worker = "restarting"
+		d.mu.Unlock()
+		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "crashed", "err": errString(ev.Err), "restart": ev.Restart}})
+		d.alerts.Alert(Alert{Kind: "worker_crash", Severity: "warning", Account: a.id, Text: "worker crashed: " + errString(ev.Err)})
+	case WorkerFaulted:
+		d.mu.Lock()
+		a.worker = "faulted"
+		d.mu.Unlock()
+		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "faulted", "err": errString(ev.Err)}})
+		d.faultAccount(ctx, a, "worker crash loop: "+errString(ev.Err))
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// faultAccount moves an account to faulted and liquidates it.
+func (d *Desk) faultAccount(ctx context.Context, a *account, why string) {
+	a.halted.Store(true)
+	_ = a.m.Fire(EvFault, why)
+	d.alerts.Alert(Alert{Kind: "worker_fault", Severity: "critical", Account: a.id, Text: why})
+	d.liquidateAccount(ctx, a, "fault", "deskguard")
+}
+
+// OnTrades is the tick path: marks, drawdown checks, expiries and the
+// schedule, then fan-out to the engines. It never blocks on a worker.
+func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
+	if len(ts) == 0 {
+		return
+	}
+	type breach struct {
+		a *account
+		b limits.Breach
+	}
+	var breaches []breach
+	var deskBreach *limits.Breach
+	var expired []*order
+	var expAcct []*account
+	d.mu.Lock()
+	for _, t := range ts {
+		d.last, d.lastTime = t.Price, t.Time
+		d.trades++
+		for _, a := range d.accts {
+			a.ledger.MarkAt(t.Time, t.Price)
+			eq := a.ledger.EquityCents()
+			if b, ok := a.mon.Mark(t.Time, eq); ok {
+				breaches = append(breaches, breach{a, b})
+			}
+			if b, ok := d.deskMon.Mark(t.Time, a.id, eq); ok {
+				bb := b
+				deskBreach = &bb
+			}
+		}
+	}
+	last := ts[len(ts)-1]
+	if m := last.Time / int64(time.Minute); m != d.minute {
+		d.minute = m
+		for _, a := range d.accts {
+			a.curve = append(a.curve, curvePoint{last.Time, a.ledger.EquityCents()})
+		}
+	}
+	for _, a := range d.accts {
+		for _, o := range a.orders {
+			if o.expireAt > 0 && !o.done() && o.filled == 0 && last.Time >= o.expireAt {
+				o.expireAt = 0
+				expired = append(expired, o)
+				expAcct = append(expAcct, a)
+			}
+		}
+	}
+	d.mu.Unlock()
+
+	for _, br := range breaches {
+		d.lockout(ctx, br.a, br.b)
+	}
+	if deskBreach != nil {
+		d.log.Warn("desk drawdown limit breached", "breach", deskBreach.String())
+		_ = d.Flatten(ctx, "", "desk_drawdown", "deskguard")
+	}
+	for i, o := range expired {
+		d.cancelExpired(ctx, expAcct[i], o)
+	}
+	for _, due := range d.sched.Advance(time.Unix(0, last.Time)) {
+		d.runJob(ctx, due)
+	}
+	d.checkCoverage(ctx)
+	d.fanOut(ctx, ts)
+}
+
+func (d *Desk) fanOut(ctx context.Context, ts []market.Trade) {
+	switch d.opt.Workers {
+	case InProcess:
+		for _, t := range ts {
+			for _, a := range d.accts {
+				if a.host == nil {
+					continue
+				}
+				for _, in := range a.host.OnTrade(t) {
+					d.HandleIntent(ctx, in)
+				}
+			}
+		}
+	case Processes:
+		d.tickBuf = wire.AppendTicks(d.tickBuf[:0], ts)
+		p := append([]byte(nil), d.tickBuf...) // shared read-only by every worker queue
+		for _, a := range d.accts {
+			if a.proc != nil {
+				a.proc.Send(wire.Ticks, p)
+			}
+		}
+	}
+}
+
+// cancelExpired cancels an entry whose time ran out (the engine asked for it
+// with ExpireNs); the cancel is journaled as the desk's own intent.
+func (d *Desk) cancelExpired(ctx context.Context, a *account, o *order) {
+	in := intent.Intent{Kind: intent.Cancel, Account: a.id, Strategy: o.strategy, Time: d.nowNs(), Ref: o.id,
+		Reason: "desk: entry expired unfilled"}
+	d.HandleIntent(ctx, in)
+}
+
+// newID returns a fresh client order id.
+func (d *Desk) newID(a *account) string {
+	return fmt.Sprintf("%s.%d", a.id, d.idSeq.Add(1))
+}
+
+// IntentResult is what became of an intent.
+type IntentResult struct {
+	ID       string
+	Decision limits.Decision
+	Sent     bool
+	Err      error
+}
+
+// HandleIntent is the intent path: gate → journal (durable) → broker.
+// Rejected intents are journaled with their reason and returned to the
+// engine; nothing rejected reaches the broker.
+func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult {
+	ctx = context.WithoutCancel(ctx)
+	a := d.byID[in.Account]
+	if a == nil {
+		res := IntentResult{Decision: limits.Decision{Reason: limits.Invalid, Detail: "unknown account"}}
+		d.journal(ctx, Entry{Kind: "intent", Account: in.Account, Market: d.nowNs(), Body: intentBody{in, res.Decision}})
+		return res
+	}
+	a.sendMu.RLock()
+	defer a.sendMu.RUnlock()
+
+	d.mu.Lock()
+	if in.ID == "" {
+		in.ID = d.newID(a)
+	}
+	now := d.nowNs()
+	if in.Time == 0 {
+		in.Time = now
+	}
+	if in.Kind == intent.Exit && in.Qty == 0 {
+		in.Qty = abs64(a.ledger.Position())
+	}
+	a.ledger.FillSnapshot(&a.snap, a.mon)
+	a.snap.NowNs = now
+	a.snap.Orders = a.workingOrders()
+	st := a.m.State()
+	a.snap.LockedOut = st == AcctLockedOut || a.mon.Breached()
+	a.snap.Halted = a.halted.Load() || st != AcctTrading
+	ds := d.m.State()
+	a.snap.DeskHalted = ds != DeskRunning
+	a.snap.Rate = a.rate
+	dec := a.gate.Check(&a.snap, &in)
+	addsRisk := in.Kind == intent.Enter || in.Kind == intent.Add
+	if dec.Allowed {
+		if addsRisk {
+			a.rate.Record(now)
+		}
+		d.reserve(a, &in)
+		a.nOrders++
+		if in.Reason != "" {
+			a.signal = in.Reason
+		}
+	} else {
+		a.rejects[string(dec.Reason)]++
+	}
+	d.mu.Unlock()
+
+	res := IntentResult{ID: in.ID, Decision: dec}
+	if _, err := d.j.Append(ctx, Entry{Kind: "intent", Account: a.id, ClientID: in.ID, Market: in.Time, Body: intentBody{in, dec}}); err != nil {
+		// Not durable: not sent (invariant 7).
+		d.mu.Lock()
+		d.unreserve(a, &in)
+		d.mu.Unlock()
+		d.journalFailed(err)
+		res.Err = fmt.Errorf("%w: %v", ErrJournal, err)
+		d.tellRejected(ctx, a, in, "journal_failed")
+		return res
+	}
+	if !dec.Allowed {
+		d.tellRejected(ctx, a, in, string(dec.Reason))
+		return res
+	}
+	err := d.send(ctx, a, &in)
+	if err != nil {
+		d.log.Warn("broker refused intent", "account", a.id, "id", in.ID, "err", err)
+		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, ClientID: in.ID, Market: d.nowNs(), Body: map[string]string{"err": err.Error()}})
+		d.mu.Lock()
+		if o := a.orders[in.ID]; o != nil && o.status == 0 {
+			o.status = broker.Rejected
+		}
+		d.mu.Unlock()
+		if addsRisk {
+			d.tellRejected(ctx, a, in, "broker: "+err.Error())
+		}
+		res.Err = err
+		return res
+	}
+	res.Sent = true
+	return res
+}
+
+type intentBody struct {
+	Intent   intent.Intent   `json:"intent"`
+	Decision limits.Decision `json:"decision"`
+}
+
+// reserve records the orders an accepted intent will create, so the next
+// gate check sees them working.
+func (d *Desk) reserve(a *account, in *intent.Intent) {
+	switch in.Kind {
+	case intent.Enter, intent.Add:
+		e := &order{id: in.ID, strategy: in.Strategy, role: limits.RoleEntry, group: in.ID, side: in.Side, typ: in.EntryType,
+			qty: in.Qty, price: entryPrice(in), stop: in.Stop, target: in.Target}
+		if in.ExpireNs > 0 {
+			e.expireAt = in.Time + in.ExpireNs
+		}
+		a.orders[e.id] = e
+		stopID, targetID := LegIDs(in.ID)
+		// Legs are armed by the entry's fills: zero working quantity until then.
+		a.orders[stopID] = &order{id: stopID, strategy: in.Strategy, role: limits.RoleStop, group: in.ID, side: in.Side.Opposite(),
+			typ: market.StopOrder, price: in.Stop, status: broker.Pending}
+		a.orders[targetID] = &order{id: targetID, strategy: in.Strategy, role: limits.RoleTarget, group: in.ID, side: in.Side.Opposite(),
+			typ: market.LimitOrder, price: in.Target, status: broker.Pending}
+	}
+}
+
+func (d *Desk) unreserve(a *account, in *intent.Intent) {
+	if in.Kind == intent.Enter || in.Kind == intent.Add {
+		s, t := LegIDs(in.ID)
+		delete(a.orders, in.ID)
+		delete(a.orders, s)
+		delete(a.orders, t)
+	}
+}
+
+func entryPrice(in *intent.Intent) market.Price {
+	if in.EntryType == market.StopLimitOrder && in.Limit != 0 {
+		return in.Limit
+	}
+	return in.Entry
+}
+
+// LegIDs returns the client ids of a bracket's stop and target legs.
+func LegIDs(entryID string) (stop, target string) { return entryID + ".stop", entryID + ".target" }
+
+// send turns an accepted intent into a broker call.
+func (d *Desk) send(ctx context.Context, a *account, in *intent.Intent) error {
+	switch in.Kind {
+	case intent.Enter, intent.Add:
+		stopID, targetID := LegIDs(in.ID)
+		e := broker.Order{ClientID: in.ID, Account: a.id, Side: in.Side, Qty: in.Qty, Type: in.EntryType, TIF: broker.Day}
+		switch in.EntryType {
+		case market.LimitOrder:
+			e.Price = in.Entry
+		case market.StopOrder:
+			e.StopPrice = in.Entry
+		case market.StopLimitOrder:
+			e.StopPrice, e.Price = in.Entry, in.Limit
+		}
+		b := broker.Bracket{
+			Entry: e,
+			// Protective stops are stop-market and GTC (invariants 2 and 9).
+			Stop:   broker.Order{ClientID: stopID, Account: a.id, Side: in.Side.Opposite(), Qty: in.Qty, Type: market.StopOrder, StopPrice: in.Stop, TIF: broker.GTC},
+			Target: broker.Order{ClientID: targetID, Account: a.id, Side: in.Side.Opposite(), Qty: in.Qty, Type: market.LimitOrder, Price: in.Target, TIF: broker.GTC},
+		}
+		return d.br.SubmitBracket(ctx, b)
+	case intent.MoveStop:
+		if err := d.br.Modify(ctx, a.id, in.Ref, 0, in.Stop); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		if o := a.orders[in.Ref]; o != nil {
+			o.price = in.Stop
+			if g := a.orders[o.group]; g != nil {
+				g.stop = in.Stop
+			}
+		}
+		d.mu.Unlock()
+		return nil
+	case intent.Cancel:
+		return d.br.Cancel(ctx, a.id, in.Ref)
+	case intent.Exit:
+		// Exit closes the account's position at the venue as one operation
+		// (cancel working orders, flatten): it always reduces risk.
+		return d.br.Liquidate(ctx, a.id)
+	}
+	return fmt.Errorf("supervisor: intent kind %s cannot be sent", in.Kind)
+}
+
+// tellRejected returns a refusal to the engine that proposed it.
+func (d *Desk) tellRejected(ctx context.Context, a *account, in intent.Intent, reason string) {
+	if in.Kind != intent.Enter && in.Kind != intent.Add {
+		return
+	}
+	d.notifyDone(ctx, a, wire.OrderDoneMsg{ClientID: in.ID, Strategy: in.Strategy, Filled: false, Reason: reason})
+}
+
+func (d *Desk) notifyDone(ctx context.Context, a *account, m wire.OrderDoneMsg) {
+	switch {
+	case a.host != nil:
+		for _, in := range a.host.OnOrderDone(m) {
+			d.HandleIntent(ctx, in)
+		}
+	case a.proc != nil:
+		p, _ := jsonMarshal(m)
+		a.proc.Send(wire.OrderDone, p)
+	}
+}
+
+func (d *Desk) notifyFill(ctx context.Context, a *account, m wire.FillMsg) {
+	switch {
+	case a.host != nil:
+		for _, in := range a.host.OnFill(m) {
+			d.HandleIntent(ctx, in)
+		}
+	case a.proc != nil:
+		p, _ := jsonMarshal(m)
+		a.proc.Send(wire.Fill, p)
+	}
+}
+
+// workingOrders returns the account's live orders for the gate, reusing a
+// slice.
+func (a *account) workingOrders() []limits.WorkingOrder {
+	a.work = a.work[:0]
+	ids := make([]string, 0, len(a.orders))
+	for id, o := range a.orders {
+		if !o.done() && (o.qty > 0 || o.status == 0) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids) // deterministic order for replay
+	for _, id := range ids {
+		o := a.orders[id]
+		a.work = append(a.work, limits.WorkingOrder{ClientID: o.id, Role: o.role, Side: o.side, Qty: o.qty, Type: o.typ, Price: o.price})
+	}
+	return a.work
+}
+
+// OnBrokerEvent is the broker-event path: journal → orders and ledger →
+// engines → machines.
+func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
+	ctx = context.WithoutCancel(ctx)
+	d.journal(ctx, Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev})
+	a := d.byID[ev.Account]
+	if a == nil {
+		d.log.Warn("event for unknown account", "account", ev.Account, "id", ev.ClientID)
+		return
+	}
+	var fill *wire.FillMsg
+	var done *wire.OrderDoneMsg
+	d.mu.Lock()
+	o := a.orders[ev.ClientID]
+	if o == nil {
+		// An order the desk did not place itself (a liquidation's market
+		// order, a repair): track it so fills land in the ledger.
+		role := limits.RoleOther
+		if ev.Role == broker.StopLeg {
+			role = limits.RoleStop
+		}
+		o = &order{id: ev.ClientID, strategy: "desk", role: role, group: ev.GroupID, side: ev.Side, typ: market.MarketOrder}
+		a.orders[ev.ClientID] = o
+	}
+	switch ev.Kind {
+	case broker.Accepted, broker.Modified:
+		if o.status == 0 || o.status == broker.Pending || o.status == broker.Working {
+			o.status = broker.Working
+		}
+		if ev.LeavesQty > 0 || ev.Kind == broker.Accepted {
+			o.qty = ev.LeavesQty
+		}
+	case broker.TriggeredEv:
+		o.status = broker.Triggered
+	case broker.PartiallyFilled, broker.FilledEv:
+		o.filled += ev.FillQty
+		o.qty = ev.LeavesQty
+		if ev.Kind == broker.FilledEv {
+			o.status = broker.Filled
+			o.qty = 0
+		} else if o.status == 0 || o.status == broker.Pending {
+			o.status = broker.Working
+		}
+		if err := a.ledger.ApplyFill(accounts.Fill{Time: ev.Time, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice,
+			Strategy: o.strategy, ClientID: ev.ClientID}); err != nil {
+			d.log.Error("ledger refused a fill", "account", a.id, "id", ev.ClientID, "err", err)
+		}
+		a.nFills++
+		if o.role == limits.RoleEntry && o.stop != 0 {
+			a.lastStop = o.stop
+		}
+		a.dirty = true
+		fill = &wire.FillMsg{ClientID: ev.ClientID, Strategy: o.strategy, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice, Time: ev.Time}
+		if ev.Kind == broker.FilledEv {
+			done = &wire.OrderDoneMsg{ClientID: ev.ClientID, Strategy: o.strategy, Filled: true}
+		}
+	case broker.CancelledEv, broker.RejectedEv, broker.ExpiredEv:
+		switch ev.Kind {
+		case broker.CancelledEv:
+			o.status = broker.Cancelled
+		case broker.RejectedEv:
+			o.status = broker.Rejected
+		default:
+			o.status = broker.Expired
+		}
+		o.qty = 0
+		a.dirty = true
+		if o.role == limits.RoleEntry || o.role == limits.RoleOther {
+			done = &wire.OrderDoneMsg{ClientID: ev.ClientID, Strategy: o.strategy, Filled: o.filled > 0, Reason: ev.Reason}
+		}
+	}
+	d.mu.Unlock()
+	if fill != nil && o.strategy != "desk" {
+		d.notifyFill(ctx, a, *fill)
+	}
+	if done != nil && o.strategy != "desk" {
+		d.notifyDone(ctx, a, *done)
+	}
+	d.checkHalted(a)
+}
+
+// Settle runs the checks that must wait until a burst of broker events has
+// been applied (the venue arms a bracket's exits right after its entry
+// fills): stop coverage. Drivers call it when their event queue is empty.
+func (d *Desk) Settle(ctx context.Context) { d.checkCoverage(ctx) }
+
+// checkCoverage verifies invariant 6 for every account with a fill since
+// the last check, and repairs a gap at once: place the missing stop, or
+// flatten when no sensible stop price exists.
+func (d *Desk) checkCoverage(ctx context.Context) {
+	type repair struct {
+		a   *account
+		act limits.RepairAction
+	}
+	var repairs []repair
+	d.mu.Lock()
+	now := d.lastTime
+	for _, a := range d.accts {
+		if !a.dirty {
+			continue
+		}
+		a.dirty = false
+		covered, act := limits.StopCoverage(a.ledger.Position(), a.workingOrders(), a.lastStop, d.last)
+		if covered {
+			if a.gapSince != 0 {
+				w := time.Duration(now - a.gapSince)
+				if w > a.repairMax {
+					a.repairMax = w
+				}
+				a.gapSince = 0
+			}
+			continue
+		}
+		if a.gapSince == 0 {
+			a.gapSince = now
+		}
+		if act.Kind == limits.RepairTrimStops {
+			a.dirty = true // the venue's OCO trims exits; look again after the next events
+			continue
+		}
+		repairs = append(repairs, repair{a, act})
+	}
+	d.mu.Unlock()
+	for _, r := range repairs {
+		d.repairStops(ctx, r.a, r.act)
+	}
+}
+
+func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAction) {
+	a.repairs++
+	text := fmt.Sprintf("stop coverage gap on %s: %s %d", a.id, act.Kind, act.Qty)
+	d.log.Warn("stop coverage gap", "account", a.id, "repair", act.Kind.String(), "qty", act.Qty, "stop", act.StopPrice.String())
+	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, Market: d.nowNs(), Body: map[string]any{
+		"repair": act.Kind.String(), "qty": act.Qty, "stop": act.StopPrice, "side": act.Side}})
+	switch act.Kind {
+	case limits.RepairPlaceStop:
+		id := fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
+		d.mu.Lock()
+		a.orders[id] = &order{id: id, strategy: "desk", role: limits.RoleStop, side: act.Side, typ: market.StopOrder, qty: act.Qty, price: act.StopPrice}
+		d.mu.Unlock()
+		err := d.br.SubmitOrder(ctx, broker.Order{ClientID: id, Account: a.id, Side: act.Side, Qty: act.Qty, Type: market.StopOrder,
+			StopPrice: act.StopPrice, TIF: broker.GTC})
+		if err != nil {
+			d.log.Error("stop repair refused; flattening", "account", a.id, "err", err)
+			d.liquidateAccount(ctx, a, "stop_repair_failed", "deskguard")
+		}
+	case limits.RepairFlatten:
+		d.liquidateAccount(ctx, a, "stop_repair", "deskguard")
+	}
+	d.alerts.Alert(Alert{Kind: "stop_repaired", Severity: "warning", Account: a.id, Text: text})
+}
+
+// lockout carries out a drawdown breach (invariant 5).
+func (d *Desk) lockout(ctx context.Context, a *account, b limits.Breach) {
+	ctx = context.WithoutCancel(ctx)
+	d.journal(ctx, Entry{Kind: "lockout", Account: a.id, Market: b.TimeNs, Body: map[string]any{
+		"equity": accounts.Money(b.EquityCents).StringFixed(2), "line": accounts.Money(b.LineCents).StringFixed(2),
+		"start": accounts.Money(b.StartCents).StringFixed(2)}})
+	a.halted.Store(true)
+	if err := a.m.Fire(EvLockout, b.String()); err != nil {
+		d.log.Warn("lockout transition", "account", a.id, "err", err)
+	}
+	d.haltWorker(a)
+	d.liquidateAccount(ctx, a, "drawdown_lockout", "deskguard")
+	d.alerts.Alert(Alert{Kind: "lockout", Severity: "critical", Account: a.id,
+		Text: fmt.Sprintf("%s locked out: equity %s at or below the lockout line %s", a.id,
+			accounts.Money(b.EquityCents).StringFixed(2), accounts.Money(b.LineCents).StringFixed(2)),
+		Fields: map[string]string{"equity": accounts.Money(b.EquityCents).StringFixed(2), "line": accounts.Money(b.LineCents).StringFixed(2),
+			"start": accounts.Money(b.StartCents).StringFixed(2), "time": time.Unix(0, b.TimeNs).In(market.NewYork).Format("15:04:05 ET")}})
+}
+
+func (d *Desk) haltWorker(a *account) {
+	if a.proc != nil {
+		a.proc.Send(wire.Halt, []byte("{}"))
+	}
+}
+
+// liquidateAccount drains the account's in-flight sends and asks the venue
+// to cancel everything and flatten, as one operation.
+func (d *Desk) liquidateAccount(ctx context.Context, a *account, trigger, who string) {
+	a.sendMu.Lock()
+	//lint:ignore SA2001 an empty critical section waits for in-flight sends
+	a.sendMu.Unlock()
+	if err := d.br.Liquidate(context.WithoutCancel(ctx), a.id); err != nil {
+		d.log.Error("liquidate failed", "account", a.id, "trigger", trigger, "err", err)
+		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, Market: d.nowNs(), Body: map[string]string{"op": "liquidate", "err": err.Error()}})
+	}
+}
+
+// runJob carries out a scheduled job.
+func (d *Desk) runJob(ctx context.Context, due Due) {
+	d.log.Info("schedule", "job", due.Job, "at", due.At.In(market.NewYork).Format(time.RFC3339))
+	switch due.Job {
+	case JobFlattenDay:
+		for _, a := range d.accts {
+			if !a.spec.DayTrading {
+				continue
+			}
+			d.mu.Lock()
+			busy := a.ledger.Position() != 0 || len(a.workingOrders()) > 0
+			d.mu.Unlock()
+			if busy {
+				d.journal(ctx, Entry{Kind: "kill", Account: a.id, Market: due.At.UnixNano(), Body: KillRecord{Scope: a.id, Trigger: "schedule_flat_by", Who: "deskguard", Accounts: []string{a.id}}})
+				d.liquidateAccount(ctx, a, "schedule_flat_by", "deskguard")
+			}
+		}
+	case JobDailySummary:
+		d.alerts.Alert(d.summaryAlert())
+	case JobSessionReset:
+		d.sessionReset(ctx, due.At)
+	case JobNoEntries:
+		// The gate refuses entries after the configured time by itself.
+	}
+}
+
+// sessionReset starts a new session: new start equity (the cash balance),
+// lockouts lifted unless unlocks are manual.
+func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
+	s := market.SessionOf(at.Add(time.Minute))
+	d.session.Store(s)
+	d.mu.Lock()
+	starts := map[string]int64{}
+	var unlock []*account
+	for _, a := range d.accts {
+		cash := a.ledger.StartEquity().Add(a.ledger.Realized()).Sub(a.ledger.Fees())
+		if err := a.ledger.ResetSession(cash); err != nil {
+			d.log.Error("session reset", "account", a.id, "err", err)
+		}
+		a.mon.Reset(a.ledger.StartCents())
+		a.rate.Reset()
+		starts[a.id] = a.ledger.StartCents()
+		a.curve = a.curve[:0]
+		if a.m.State() == AcctLockedOut && !d.opt.ManualUnlock {
+			unlock = append(unlock, a)
+		}
+	}
+	d.deskMon.Reset(starts)
+	d.mu.Unlock()
+	d.journal(ctx, Entry{Kind: "session_reset", Market: at.UnixNano(), Body: map[string]any{"session": s.String(), "accounts": d.startEquities()}})
+	for _, a := range unlock {
+		a.halted.Store(false)
+		_ = a.m.Fire(EvUnlock, "session reset")
+		if !a.spec.EnginesOff {
+			_ = a.m.Fire(EvStart, "session reset")
+		}
+		d.resumeWorker(a)
+	}
+}
+
+func (d *Desk) resumeWorker(a *account) {
+	if a.proc != nil {
+		a.proc.Send(wire.Resume, []byte("{}"))
+	}
+}
+
+func (d *Desk) summaryAlert() Alert {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := map[string]string{}
+	var lines []string
+	total := decimal.Zero
+	for _, a := range d.accts {
+		trips := a.ledger.RoundTrips()
+		wins := 0
+		net := decimal.Zero
+		for _, r := range trips {
+			if r.Net().IsPositive() {
+				wins++
+			}
+			net = net.Add(r.Net())
+		}
+		total = total.Add(net)
+		wr := 0.0
+		if len(trips) > 0 {
+			wr = float64(wins) / float64(len(trips)) * 100
+		}
+		used := drawdownUsed(a)
+		lines = append(lines, fmt.Sprintf("%s: %d trades, win rate %.0f%%, net $%s, drawdown used %.0f%%", a.id, len(trips), wr, net.StringFixed(2), used*100))
+		f[a.id] = fmt.Sprintf("%d|%.0f|%s|%.0f", len(trips), wr, net.StringFixed(2), used*100)
+	}
+	f["desk_net"] = total.StringFixed(2)
+	return Alert{Kind: "daily_summary", Severity: "info", Text: strings.Join(lines, "\n") + "\ndesk net $" + total.StringFixed(2), Fields: f}
+}
+
+func drawdownUsed(a *account) float64 {
+	start := a.ledger.StartCents()
+	line := a.mon.LineCents()
+	allow := start - line
+	if allow <= 0 {
+		return 0
+	}
+	used := float64(start-a.ledger.EquityCents()) / float64(allow)
+	if used < 0 {
+		return 0
+	}
+	return used
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,247 @@
+package supervisor
+
+// kill.go: the kill path (DESIGN.md "The three paths", 3) and the other
+// authorized acts on the desk: re-arm, unlock, engines on/off, the
+// simulated button. Flatten shares no lock or queue with the tick path
+// that a slow engine could fill: it raises atomic halt flags first, then
+// waits only for in-flight sends (one journal fsync at most) before the
+// liquidations go out, one goroutine per account.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/deskguard/deskguard/deskapi"
+)
+
+// KillRecord is the journal body of a kill.
+type KillRecord struct {
+	Scope    string   `json:"scope"` // "desk" or the account id
+	Trigger  string   `json:"trigger"`
+	Who      string   `json:"who"`
+	Accounts []string `json:"accounts"`
+}
+
+// KillReport measures one kill.
+type KillReport struct {
+	Trigger       string
+	Accounts      int
+	JournalNs     time.Duration // trigger → kill durable
+	SentNs        time.Duration // trigger → every liquidate request returned, journal excluded
+	TotalNs       time.Duration // trigger → every liquidate request returned
+	RepeatIgnored bool
+}
+
+// Flatten halts and liquidates the desk (account "") or one account. It
+// returns once every liquidation request has been sent; the desk (or the
+// account) reaches halted when the venue confirms it flat. Pressing again
+// while halting is harmless: the liquidations are simply sent again.
+func (d *Desk) Flatten(ctx context.Context, account, trigger, who string) error {
+	_, err := d.flatten(ctx, account, trigger, who)
+	return err
+}
+
+// FlattenReport is Flatten with timings (benchmarks, the drill).
+func (d *Desk) FlattenReport(ctx context.Context, account, trigger, who string) (KillReport, error) {
+	return d.flatten(ctx, account, trigger, who)
+}
+
+func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillReport, error) {
+	ctx = context.WithoutCancel(ctx) // a kill is never lost to a cancelled context
+	t0 := time.Now()
+	var scope []*account
+	if acct == "" {
+		scope = d.accts
+	} else {
+		a := d.byID[acct]
+		if a == nil {
+			return KillReport{}, fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, acct)
+		}
+		scope = []*account{a}
+	}
+	// 1. Raise the halt flags: from here every risk-adding intent is refused.
+	for _, a := range scope {
+		a.halted.Store(true)
+	}
+	ids := make([]string, len(scope))
+	for i, a := range scope {
+		ids[i] = a.id
+	}
+	scopeName := acct
+	if acct == "" {
+		scopeName = "desk"
+	}
+	// 2. Journal the kill (durable) before anything reaches the venue.
+	_, jerr := d.j.Append(ctx, Entry{Kind: "kill", Account: acct, Market: d.nowNs(),
+		Body: KillRecord{Scope: scopeName, Trigger: trigger, Who: who, Accounts: ids}})
+	tj := time.Now()
+	if jerr != nil {
+		// The kill goes ahead regardless: flattening reduces risk.
+		d.journalFailed(jerr)
+	}
+	// 3. State machines and workers.
+	repeat := false
+	if acct == "" {
+		switch d.m.State() {
+		case DeskHalting, DeskHalted:
+			repeat = true
+		default:
+			if err := d.m.Fire(EvHalt, trigger+" by "+who); err != nil {
+				d.log.Warn("desk halt transition", "err", err)
+			}
+		}
+	}
+	for _, a := range scope {
+		if a.m.Can(EvHalt) {
+			_ = a.m.Fire(EvHalt, trigger+" by "+who)
+		}
+		d.haltWorker(a)
+	}
+	// 4. Liquidate every account in scope in parallel.
+	var wg sync.WaitGroup
+	for _, a := range scope {
+		wg.Add(1)
+		go func(a *account) {
+			defer wg.Done()
+			d.liquidateAccount(ctx, a, trigger, who)
+		}(a)
+	}
+	wg.Wait()
+	t1 := time.Now()
+	rep := KillReport{Trigger: trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj), TotalNs: t1.Sub(t0), RepeatIgnored: repeat}
+	d.mu.Lock()
+	d.kills = append(d.kills, rep)
+	d.mu.Unlock()
+	d.log.Warn("kill sent", "scope", scopeName, "trigger", trigger, "who", who, "accounts", len(scope), "elapsed", rep.TotalNs)
+	d.alerts.Alert(Alert{Kind: "kill", Severity: "critical", Account: acct,
+		Text: fmt.Sprintf("KILL %s: trigger %s by %s; %d account(s) liquidating", scopeName, trigger, who, len(scope)),
+		Fields: map[string]string{"trigger": trigger, "who": who, "scope": scopeName, "accounts": fmt.Sprint(ids)}})
+	for _, a := range scope {
+		d.checkHalted(a)
+	}
+	return rep, nil
+}
+
+// checkHalted completes halting → halted for an account once it is flat
+// with nothing working, and the desk once every account is.
+func (d *Desk) checkHalted(a *account) {
+	d.mu.Lock()
+	flat := a.ledger.Position() == 0 && len(a.workingOrders()) == 0
+	d.mu.Unlock()
+	if flat && a.m.State() == AcctHalting {
+		_ = a.m.Fire(EvHalted, "flat at the venue")
+	}
+	if d.m.State() != DeskHalting {
+		return
+	}
+	d.mu.Lock()
+	all := true
+	for _, x := range d.accts {
+		if x.ledger.Position() != 0 || len(x.workingOrders()) > 0 {
+			all = false
+			break
+		}
+	}
+	d.mu.Unlock()
+	if all {
+		_ = d.m.Fire(EvHalted, "every account flat")
+	}
+}
+
+// Rearm returns a halted desk to running and its halted accounts to idle
+// (trading again where their engines are on). Locked-out and faulted
+// accounts stay as they are.
+func (d *Desk) Rearm(ctx context.Context, who, why string) error {
+	if d.m.State() != DeskHalted {
+		if d.m.State() == DeskHalting {
+			return fmt.Errorf("%w: the desk is still halting (not yet flat)", deskapi.ErrNotAllowed)
+		}
+	}
+	d.journal(ctx, Entry{Kind: "rearm", Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
+	if d.m.State() == DeskHalted {
+		if err := d.m.Fire(EvRearm, "re-armed by "+who); err != nil {
+			return err
+		}
+	}
+	for _, a := range d.accts {
+		if a.m.State() == AcctHalted {
+			_ = a.m.Fire(EvRearm, "re-armed by "+who)
+			a.halted.Store(false)
+			if !a.spec.EnginesOff {
+				_ = a.m.Fire(EvStart, "re-armed")
+			}
+			d.resumeWorker(a)
+		}
+	}
+	d.alerts.Alert(Alert{Kind: "rearmed", Severity: "info", Text: fmt.Sprintf("desk re-armed by %s: %s", who, why),
+		Fields: map[string]string{"who": who, "why": why}})
+	return nil
+}
+
+// Unlock lifts an account's lockout early (the risk manager, with a reason).
+func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
+	if why == "" {
+		return deskapi.ErrReasonRequired
+	}
+	a := d.byID[account]
+	if a == nil {
+		return fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, account)
+	}
+	if a.m.State() != AcctLockedOut {
+		return fmt.Errorf("%w: account %s is %s, not locked_out", deskapi.ErrNotAllowed, account, a.m.State())
+	}
+	d.journal(ctx, Entry{Kind: "unlock", Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
+	d.mu.Lock()
+	a.mon.Unlock()
+	d.mu.Unlock()
+	if err := a.m.Fire(EvUnlock, why+" ("+who+")"); err != nil {
+		return err
+	}
+	a.halted.Store(false)
+	d.resumeWorker(a)
+	d.alerts.Alert(Alert{Kind: "unlocked", Severity: "warning", Account: account,
+		Text: fmt.Sprintf("%s unlocked early by %s: %s", account, who, why), Fields: map[string]string{"who": who, "why": why}})
+	return nil
+}
+
+// SetEngines starts or stops an account's engines.
+func (d *Desk) SetEngines(ctx context.Context, account string, run bool, who string) error {
+	a := d.byID[account]
+	if a == nil {
+		return fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, account)
+	}
+	ev := EvStop
+	if run {
+		ev = EvStart
+	}
+	d.journal(ctx, Entry{Kind: "command", Account: account, Market: d.nowNs(), Body: map[string]any{"who": who, "engines": run}})
+	if err := a.m.Fire(ev, "engines by "+who); err != nil {
+		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
+	}
+	if run {
+		d.resumeWorker(a)
+	} else {
+		d.haltWorker(a)
+	}
+	return nil
+}
+
+// Press presses the simulated panic button, through the same debounce and
+// watcher code as the real one.
+func (d *Desk) Press(ctx context.Context, who string) error {
+	if d.opt.Button == nil {
+		return deskapi.ErrNoSimButton
+	}
+	d.journal(ctx, Entry{Kind: "command", Market: d.nowNs(), Body: map[string]string{"who": who, "command": "press sim button"}})
+	d.opt.Button.Click()
+	return nil
+}
+
+// Kills returns the timing of every kill so far.
+func (d *Desk) Kills() []KillReport {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]KillReport(nil), d.kills...)
+}

@@ -1,0 +1,42 @@
+package supervisor
+
+// ports.go: what the desk needs of the journal and of the alert channel,
+// as small interfaces, so the desk is tested with the real journal and
+// notifier and the adapters stay in one place.
+
+import (
+	"context"
+)
+
+// Journal is the desk's write-ahead log. Append returns once the record is
+// durable (fsynced); kinds and bodies are the journal package's record kinds.
+type Journal interface {
+	Append(ctx context.Context, e Entry) (uint64, error)
+}
+
+// Entry is one record the desk writes.
+type Entry struct {
+	Kind     string // intent, decision, broker_event, transition, kill, lockout, unlock, rearm, session_reset, snapshot, command, alert_failed, config_change
+	Account  string
+	ClientID string
+	Market   int64 // market time, ns UTC
+	Body     any   // JSON-encodable
+}
+
+// Alerter receives the desk's alerts; it must never block.
+type Alerter interface {
+	Alert(a Alert)
+}
+
+// Alert is one thing the desk tells its people.
+type Alert struct {
+	Kind     string // kill, lockout, worker_crash, worker_restart, worker_fault, stop_repaired, link_lost, link_back, reconcile_mismatch, rearmed, unlocked, daily_summary, journal_failed
+	Severity string // critical, warning, info
+	Account  string
+	Text     string
+	Fields   map[string]string
+}
+
+type nopAlerter struct{}
+
+func (nopAlerter) Alert(Alert) {}

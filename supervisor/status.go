@@ -1,0 +1,118 @@
+package supervisor
+
+// status.go: the desk at one instant, for the CLI, the console and Slack.
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/limits"
+	"github.com/deskguard/deskguard/market"
+)
+
+// Status implements deskapi.Desk.
+func (d *Desk) Status(ctx context.Context) deskapi.Status {
+	st := deskapi.Status{State: d.m.State()}
+	if s, ok := d.session.Load().(market.Session); ok {
+		st.Session = s.String()
+	}
+	if d.opt.LinkStatus != nil {
+		st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton = d.opt.LinkStatus()
+	}
+	if d.opt.LightsStatus != nil {
+		st.Lights.Green, st.Lights.Red, st.Lights.Blinking, st.Lights.Buzzer = d.opt.LightsStatus()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st.Time = time.Unix(0, d.nowNs()).UTC().Format(time.RFC3339)
+	st.LastPrice = d.last.Points()
+	st.Trades = d.trades
+	var netCents, eqCents int64
+	for _, a := range d.accts {
+		as := d.accountStatus(a)
+		st.Accounts = append(st.Accounts, as)
+		netCents += a.ledger.EquityCents() - a.ledger.StartCents()
+		eqCents += a.ledger.EquityCents()
+	}
+	st.Net = accounts.Money(netCents).StringFixed(2)
+	st.Equity = accounts.Money(eqCents).StringFixed(2)
+	st.DeskLockout = accounts.Money(d.deskMon.LineCents()).StringFixed(2)
+	return st
+}
+
+func (d *Desk) accountStatus(a *account) deskapi.AccountStatus {
+	l := a.ledger
+	trips := l.RoundTrips()
+	as := deskapi.AccountStatus{
+		ID: a.id, Owner: a.spec.Config.Owner, State: a.m.State(), Strategies: a.spec.Config.Strategies,
+		EnginesOn: a.m.State() == AcctTrading, Position: l.Position(), AvgPrice: avgPoints(l),
+		Realized: l.Realized().StringFixed(2), Unrealized: l.Unrealized().StringFixed(2), Fees: l.Fees().StringFixed(2),
+		Net:         accounts.Money(l.EquityCents() - l.StartCents()).StringFixed(2),
+		StartEquity: l.StartEquity().StringFixed(2), Equity: l.Equity().StringFixed(2),
+		LockoutLine: accounts.Money(a.mon.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
+		MaxDrawdown: l.MaxDrawdown().StringFixed(2), RoundTrips: len(trips), LastSignal: a.signal, Worker: a.worker,
+		Rejections: map[string]int{},
+	}
+	for k, v := range a.rejects {
+		as.Rejections[k] = v
+	}
+	for _, r := range trips {
+		if r.Net().IsPositive() {
+			as.Wins++
+		} else {
+			as.Losses++
+		}
+		as.Trades = append(as.Trades, deskapi.RoundTrip{Strategy: r.Strategy, Side: r.Side.String(), Qty: r.Qty,
+			Entry: r.EntryPrice.Points(), Exit: r.ExitPrice.Points(), Ticks: r.Ticks, PnL: r.PnL.StringFixed(2), Fees: r.Fees.StringFixed(2),
+			EntryAt: time.Unix(0, r.EntryTime).UTC().Format(time.RFC3339), ExitAt: time.Unix(0, r.ExitTime).UTC().Format(time.RFC3339)})
+	}
+	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, d.last)
+	as.StopCovered = covered
+	ids := make([]string, 0, len(a.orders))
+	for id, o := range a.orders {
+		if !o.done() && o.status != broker.Pending {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		o := a.orders[id]
+		as.Orders = append(as.Orders, deskapi.Order{ClientID: o.id, Role: roleName(o.role), Side: o.side.String(), Type: o.typ.String(),
+			Qty: o.qty, Filled: o.filled, Price: o.price.Points(), Status: statusName(o.status), Strategy: o.strategy})
+	}
+	for _, p := range a.curve {
+		as.EquityCurve = append(as.EquityCurve, deskapi.Point{Time: p.t, Equity: accounts.Money(p.cents).StringFixed(2)})
+	}
+	return as
+}
+
+func avgPoints(l *accounts.Ledger) float64 {
+	if l.Position() == 0 {
+		return 0
+	}
+	f, _ := l.AvgEntry().Float64() // already index points
+	return f
+}
+
+func roleName(r limits.Role) string {
+	switch r {
+	case limits.RoleEntry:
+		return "entry"
+	case limits.RoleStop:
+		return "stop"
+	case limits.RoleTarget:
+		return "target"
+	}
+	return "single"
+}
+
+func statusName(s broker.Status) string {
+	if s == 0 {
+		return "sending"
+	}
+	return s.String()
+}
