@@ -116,7 +116,7 @@ func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillRepo
 	d.mu.Unlock()
 	d.log.Warn("kill sent", "scope", scopeName, "trigger", trigger, "who", who, "accounts", len(scope), "elapsed", rep.TotalNs)
 	d.alerts.Alert(Alert{Kind: "kill", Severity: "critical", Account: acct,
-		Text: fmt.Sprintf("KILL %s: trigger %s by %s; %d account(s) liquidating", scopeName, trigger, who, len(scope)),
+		Text:   fmt.Sprintf("KILL %s: trigger %s by %s; %d account(s) liquidating", scopeName, trigger, who, len(scope)),
 		Fields: map[string]string{"trigger": trigger, "who": who, "scope": scopeName, "accounts": fmt.Sprint(ids)}})
 	for _, a := range scope {
 		d.checkHalted(a)
