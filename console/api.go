@@ -1,0 +1,477 @@
+package console
+
+// api.go: routes, the JSON API, the status stream handler and the security
+// headers. Every action checks the caller's role here and passes the
+// caller's name to the desk, which journals it.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/deskapi"
+)
+
+// maxBody bounds a request body.
+const maxBody = 16 << 10
+
+// Trigger is the trigger the console passes to deskapi.Desk.Flatten.
+const Trigger = "console"
+
+func (s *Server) routes(static fs.FS) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/status", s.get(s.handleStatus))
+	mux.Handle("/api/events", s.get(s.handleEvents))
+	mux.Handle("/api/session", s.get(s.handleSession))
+	mux.Handle("/api/login", s.postNoAuth(s.handleLogin))
+	mux.Handle("/api/logout", s.post(s.handleLogout))
+	mux.Handle("/api/flatten", s.post(s.handleFlatten))
+	mux.Handle("/api/rearm", s.post(s.handleRearm))
+	mux.Handle("/api/unlock", s.post(s.handleUnlock))
+	mux.Handle("/api/engines", s.post(s.handleEngines))
+	mux.Handle("/api/press", s.post(s.handlePress))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, "no such endpoint")
+	})
+	files := http.FileServerFS(static)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeErr(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+	return securityHeaders(s.cfg.TLS(), mux)
+}
+
+func securityHeaders(tls bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if tls {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// apiError is every error body.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, apiError{Error: msg})
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c caller)
+
+func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	c, err := s.authenticate(r)
+	if err != nil {
+		s.log.Warn("console: refused", "path", r.URL.Path, "remote", r.RemoteAddr, "why", err.Error())
+		if r.Header.Get("Authorization") != "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="deskguard"`)
+		}
+		writeErr(w, http.StatusUnauthorized, err.Error())
+		return caller{}, false
+	}
+	return c, true
+}
+
+// get serves an authenticated, read-only endpoint.
+func (s *Server) get(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeErr(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
+			return
+		}
+		if c, ok := s.authed(w, r); ok {
+			h(w, r, c)
+		}
+	})
+}
+
+// post serves an authenticated, state-changing endpoint (CSRF-checked for
+// cookie sessions).
+func (s *Server) post(h handler) http.Handler {
+	return s.postNoAuth(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.authed(w, r)
+		if !ok {
+			return
+		}
+		if err := checkCSRF(r, c); err != nil {
+			s.log.Warn("console: refused", "path", r.URL.Path, "who", c.p.Name, "why", err.Error())
+			writeErr(w, http.StatusForbidden, err.Error())
+			return
+		}
+		h(w, r, c)
+	})
+}
+
+// postNoAuth checks the method and that a browser request comes from this
+// origin.
+func (s *Server) postNoAuth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeErr(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+			return
+		}
+		if !sameOrigin(r) {
+			writeErr(w, http.StatusForbidden, "cross-origin request refused")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h(w, r)
+	})
+}
+
+// sameOrigin accepts requests without an Origin header (non-browser
+// clients) and browser requests whose Origin host is the request's Host.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+// decode reads a JSON body into v; an empty body leaves v zero.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("bad request body: %w", err)
+	}
+	return nil
+}
+
+// SessionInfo answers GET /api/session and POST /api/login.
+type SessionInfo struct {
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Account  string `json:"account,omitempty"`
+	CSRF     string `json:"csrf,omitempty"` // only for cookie sessions
+	Insecure bool   `json:"insecure"`
+	Expires  string `json:"expires,omitempty"`
+	Can      Can    `json:"can"`
+}
+
+// Can is what the page may offer; the server checks again on every action.
+type Can struct {
+	FlattenDesk bool `json:"flatten_desk"`
+	Manage      bool `json:"manage"`
+	Press       bool `json:"press"`
+	Act         bool `json:"act"` // flatten own account, engines
+}
+
+func (s *Server) info(c caller) SessionInfo {
+	r := c.p.Role
+	in := SessionInfo{
+		Name:     c.p.Name,
+		Role:     r.String(),
+		Account:  r.Account,
+		Insecure: s.insecure(),
+		Can: Can{
+			FlattenDesk: r.CanFlatten(""),
+			Manage:      r.CanManage(),
+			Press:       canPress(r),
+			Act:         r.Kind == "manager" || r.Kind == "trader",
+		},
+	}
+	if c.sess != nil {
+		in.CSRF = c.sess.csrf
+		in.Expires = c.sess.expires.UTC().Format(time.RFC3339)
+	}
+	return in
+}
+
+// canPress: the simulated panic button flattens the desk, so it needs the
+// right to flatten the desk (as on the control socket).
+func canPress(r auth.Role) bool { return r.CanFlatten("") }
+
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, c caller) {
+	writeJSON(w, http.StatusOK, s.info(c))
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var tok string
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		var body struct {
+			Token string `json:"token"`
+		}
+		if err := decode(r, &body); err != nil {
+			writeErr(w, http.StatusBadRequest, "bad request body")
+			return
+		}
+		tok = body.Token
+	} else {
+		if err := r.ParseForm(); err != nil {
+			writeErr(w, http.StatusBadRequest, "bad form")
+			return
+		}
+		tok = r.PostForm.Get("token")
+	}
+	p, err := s.tokens.Check(strings.TrimSpace(tok))
+	if err != nil {
+		s.log.Warn("console: login refused", "remote", r.RemoteAddr)
+		writeErr(w, http.StatusUnauthorized, errBadToken.Error())
+		return
+	}
+	sess, err := s.sessions.create(p)
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, "cannot create a session")
+		return
+	}
+	http.SetCookie(w, s.sessionCookie(sess.id, int(s.cfg.SessionTTL/time.Second)))
+	s.log.Info("console: login", "who", p.Name, "role", p.Role.String(), "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, s.info(caller{p: p, sess: sess}))
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, c caller) {
+	if c.sess != nil {
+		s.sessions.remove(c.sess.id)
+	}
+	http.SetCookie(w, s.sessionCookie("", -1))
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// status returns a fresh-enough snapshot: the stream's latest if it is
+// recent, else a direct call.
+func (s *Server) status(ctx context.Context) deskapi.Status {
+	if sn := s.hub.current(); sn != nil && s.hub.fresh(sn) {
+		return sn.st
+	}
+	return s.desk.Status(ctx)
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, c caller) {
+	writeJSON(w, http.StatusOK, View(s.status(r.Context()), c.p.Role))
+}
+
+// ActionResult answers a successful action.
+type ActionResult struct {
+	OK  bool   `json:"ok"`
+	Who string `json:"who"`
+}
+
+// act runs one desk call (never cancelled by the client going away: a kill
+// must not be lost), logs it, maps its error and pushes a fresh status.
+func (s *Server) act(w http.ResponseWriter, r *http.Request, c caller, op, account string, call func(ctx context.Context) error) {
+	ctx := context.WithoutCancel(r.Context())
+	err := call(ctx)
+	s.log.Info("console: action", "op", op, "account", account, "who", c.p.Name, "err", err)
+	if err != nil {
+		writeErr(w, deskErrCode(err), err.Error())
+		return
+	}
+	wctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	s.hub.refresh(wctx)
+	writeJSON(w, http.StatusOK, ActionResult{OK: true, Who: c.p.Name})
+}
+
+func deskErrCode(err error) int {
+	switch {
+	case errors.Is(err, deskapi.ErrUnknownAccount):
+		return http.StatusNotFound
+	case errors.Is(err, deskapi.ErrReasonRequired):
+		return http.StatusBadRequest
+	case errors.Is(err, deskapi.ErrNotAllowed), errors.Is(err, deskapi.ErrNoSimButton):
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) forbid(w http.ResponseWriter, c caller, op, account string) {
+	s.log.Warn("console: forbidden", "op", op, "account", account, "who", c.p.Name, "role", c.p.Role.String())
+	what := op
+	if account != "" {
+		what += " " + account
+	}
+	writeErr(w, http.StatusForbidden, fmt.Sprintf("%s (%s) may not %s", c.p.Name, c.p.Role, what))
+}
+
+// FlattenRequest is the body of POST /api/flatten; Account "" is the desk.
+type FlattenRequest struct {
+	Account string `json:"account"`
+}
+
+func (s *Server) handleFlatten(w http.ResponseWriter, r *http.Request, c caller) {
+	var req FlattenRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !c.p.Role.CanFlatten(req.Account) {
+		s.forbid(w, c, "flatten", orDesk(req.Account))
+		return
+	}
+	s.act(w, r, c, "flatten", req.Account, func(ctx context.Context) error {
+		return s.desk.Flatten(ctx, req.Account, Trigger, c.p.Name)
+	})
+}
+
+func orDesk(a string) string {
+	if a == "" {
+		return "the desk"
+	}
+	return a
+}
+
+// RearmRequest is the body of POST /api/rearm.
+type RearmRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) handleRearm(w http.ResponseWriter, r *http.Request, c caller) {
+	var req RearmRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !c.p.Role.CanManage() {
+		s.forbid(w, c, "rearm", "")
+		return
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	if req.Reason == "" {
+		writeErr(w, http.StatusBadRequest, deskapi.ErrReasonRequired.Error())
+		return
+	}
+	s.act(w, r, c, "rearm", "", func(ctx context.Context) error {
+		return s.desk.Rearm(ctx, c.p.Name, req.Reason)
+	})
+}
+
+// UnlockRequest is the body of POST /api/unlock.
+type UnlockRequest struct {
+	Account string `json:"account"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, c caller) {
+	var req UnlockRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !c.p.Role.CanManage() {
+		s.forbid(w, c, "unlock", req.Account)
+		return
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	if req.Account == "" {
+		writeErr(w, http.StatusBadRequest, "an account is required")
+		return
+	}
+	if req.Reason == "" {
+		writeErr(w, http.StatusBadRequest, deskapi.ErrReasonRequired.Error())
+		return
+	}
+	s.act(w, r, c, "unlock", req.Account, func(ctx context.Context) error {
+		return s.desk.Unlock(ctx, req.Account, c.p.Name, req.Reason)
+	})
+}
+
+// EnginesRequest is the body of POST /api/engines.
+type EnginesRequest struct {
+	Account string `json:"account"`
+	Run     bool   `json:"run"`
+}
+
+func (s *Server) handleEngines(w http.ResponseWriter, r *http.Request, c caller) {
+	var req EnginesRequest
+	if err := decode(r, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Account == "" || !c.p.Role.CanRunEngines(req.Account) {
+		s.forbid(w, c, "start or stop the engines of", orDesk(req.Account))
+		return
+	}
+	s.act(w, r, c, "engines", req.Account, func(ctx context.Context) error {
+		return s.desk.SetEngines(ctx, req.Account, req.Run, c.p.Name)
+	})
+}
+
+func (s *Server) handlePress(w http.ResponseWriter, r *http.Request, c caller) {
+	if !canPress(c.p.Role) {
+		s.forbid(w, c, "press the panic button", "")
+		return
+	}
+	s.act(w, r, c, "press", "", func(ctx context.Context) error {
+		return s.desk.Press(ctx, c.p.Name)
+	})
+}
+
+// handleEvents streams "status" events: the latest snapshot at once, then
+// each new one, as the caller's role may see it.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c caller) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	cl := s.hub.add()
+	defer s.hub.remove(cl)
+	write := func(b []byte) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if err := write([]byte("retry: 2000\n\n")); err != nil {
+		return
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case sn := <-cl.ch:
+			if c.sess != nil && s.sessions.get(c.sess.id) == nil {
+				_ = write([]byte("event: logout\ndata: {}\n\n"))
+				return
+			}
+			b, err := sn.encoded(c.p.Role)
+			if err != nil {
+				s.log.Error("console: encode status", "err", err)
+				return
+			}
+			msg := make([]byte, 0, len(b)+32)
+			msg = append(msg, "event: status\ndata: "...)
+			msg = append(msg, b...)
+			msg = append(msg, "\n\n"...)
+			if err := write(msg); err != nil {
+				return
+			}
+		}
+	}
+}

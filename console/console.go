@@ -1,0 +1,240 @@
+// Package console is the risk manager's web console: an HTTP server with a
+// JSON API, a server-sent-events stream of desk status and an embedded web
+// page (plain HTML, CSS and JavaScript; no build step, nothing fetched from
+// elsewhere). It reaches the desk only through deskapi.Desk and
+// authenticates callers with auth.Tokens; every role check is made here, on
+// the server, whatever the page shows.
+package console
+
+// console.go: configuration, construction, the bind policy (non-loopback
+// needs TLS or an explicit insecure flag) and serving.
+
+import (
+	"context"
+	"crypto/tls"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/market"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+// Defaults.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultStatusEvery  = 500 * time.Millisecond
+	DefaultSessionTTL   = 12 * time.Hour
+	DefaultClientBuffer = 4
+	DefaultWriteTimeout = 10 * time.Second
+)
+
+// Config configures the console (the [console] table of the desk config).
+type Config struct {
+	// Listen is host:port; default 127.0.0.1:8080.
+	Listen string `toml:"listen"`
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// Insecure allows a non-loopback bind without TLS; the page then shows
+	// an INSECURE banner.
+	Insecure bool `toml:"insecure"`
+	// StatusEvery is the push interval of the status stream; default 500ms.
+	StatusEvery time.Duration `toml:"status_every"`
+	// SessionTTL is how long a login lasts; default 12h.
+	SessionTTL time.Duration `toml:"session_ttl"`
+	// ClientBuffer is how many status snapshots may wait for one stream
+	// client before the oldest is dropped; default 4.
+	ClientBuffer int `toml:"client_buffer"`
+	// WriteTimeout bounds one write to a stream client; a client that
+	// takes longer is disconnected. Default 10s.
+	WriteTimeout time.Duration `toml:"write_timeout"`
+
+	// Clock is the wall clock for session expiry; default market.WallClock.
+	Clock market.Clock `toml:"-"`
+
+	// ticker replaces time.NewTicker for the snapshot loop (tests).
+	ticker func(time.Duration) (<-chan time.Time, func())
+}
+
+// ErrInsecureBind is returned for a non-loopback bind without TLS or Insecure.
+var ErrInsecureBind = errors.New("console: refusing a non-loopback bind without TLS: set tls_cert and tls_key, or insecure = true")
+
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.StatusEvery <= 0 {
+		c.StatusEvery = DefaultStatusEvery
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.ClientBuffer <= 0 {
+		c.ClientBuffer = DefaultClientBuffer
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Clock == nil {
+		c.Clock = market.WallClock{}
+	}
+	if c.ticker == nil {
+		c.ticker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
+	}
+	return c
+}
+
+// TLS reports whether the console serves HTTPS.
+func (c Config) TLS() bool { return c.TLSCert != "" && c.TLSKey != "" }
+
+// Server is the console. Create it with New and run it with Serve or
+// ListenAndServe.
+type Server struct {
+	cfg      Config
+	desk     deskapi.Desk
+	tokens   *auth.Tokens
+	log      *slog.Logger
+	tlsCfg   *tls.Config
+	sessions *sessions
+	hub      *hub
+	handler  http.Handler
+}
+
+// New checks cfg and builds a console for desk. tokens must hold at least
+// one token. log may be nil (then nothing is logged).
+func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if desk == nil {
+		return nil, errors.New("console: no desk")
+	}
+	if tokens == nil || tokens.Len() == 0 {
+		return nil, errors.New("console: no tokens: nobody could log in")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("console: tls_cert and tls_key go together: set both or neither")
+	}
+	if err := checkBind(cfg.Listen, cfg); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, desk: desk, tokens: tokens, log: log}
+	if cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("console: load TLS cert %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s.sessions = newSessions(cfg.SessionTTL, cfg.Clock)
+	s.hub = newHub(desk, cfg, log)
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, fmt.Errorf("console: embedded assets: %w", err)
+	}
+	s.handler = s.routes(static)
+	return s, nil
+}
+
+// checkBind refuses a non-loopback address unless TLS or Insecure is set.
+func checkBind(addr string, cfg Config) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("console: listen address %q: %w", addr, err)
+	}
+	if isLoopback(host) || cfg.TLS() || cfg.Insecure {
+		return nil
+	}
+	return fmt.Errorf("%w (listen = %q)", ErrInsecureBind, addr)
+}
+
+// isLoopback reports whether host names only this machine. An empty host,
+// an unspecified address or any other host name counts as non-loopback.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Handler returns the console's HTTP handler (for embedding in another
+// server or httptest); the status stream needs Serve or Run to be running.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run runs the status snapshot loop until ctx ends. Serve and
+// ListenAndServe run it themselves; call Run only when serving Handler
+// some other way.
+func (s *Server) Run(ctx context.Context) { s.hub.run(ctx) }
+
+// ListenAndServe binds cfg.Listen and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("console: listen %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then shuts down (closing every status
+// stream). It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := checkBind(ln.Addr().String(), s.cfg); err != nil {
+		ln.Close()
+		return err
+	}
+	if s.tlsCfg != nil {
+		ln = tls.NewListener(ln, s.tlsCfg)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); s.hub.run(ctx) }()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	scheme := "http"
+	if s.tlsCfg != nil {
+		scheme = "https"
+	}
+	s.log.Info("console: serving", "url", scheme+"://"+ln.Addr().String()+"/", "insecure", s.insecure())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	shutCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_ = srv.Shutdown(shutCtx)
+	<-hubDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("console: serve: %w", err)
+	}
+	return nil
+}
+
+// insecure reports whether the page must show the INSECURE banner: plain
+// HTTP allowed by the insecure flag.
+func (s *Server) insecure() bool { return s.cfg.Insecure && !s.cfg.TLS() }

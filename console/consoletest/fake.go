@@ -1,0 +1,364 @@
+// Package consoletest holds what tests of the console need: a fake desk
+// whose accounts move on every status call, and the browser flow (real
+// headless Chromium driven by chromedp) that any deskapi.Desk can be put
+// through, so the same flow can later run against the real supervisor.
+package consoletest
+
+// fake.go: FakeDesk, a deterministic deskapi.Desk with three accounts.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/deskapi"
+)
+
+// Action is one call the fake desk received.
+type Action struct {
+	Op, Account, Who, Why string
+	Run                   bool
+}
+
+type fakeAcct struct {
+	id, owner, state string
+	strategies       []string
+	engines          bool
+	pos              int64
+	avgTicks         int64 // price in ticks
+	realized         decimal.Decimal
+	fees             decimal.Decimal
+	coverStop        bool
+	curve            []deskapi.Point
+	trips            []deskapi.RoundTrip
+	signal           string
+}
+
+// FakeDesk is a desk of three accounts (ACC1, ACC2, ACC3) whose last price
+// moves one step on every Status call, so every account's figures change.
+// Flatten, Rearm, Unlock, SetEngines and Press change it as a supervisor
+// would (immediately). Safe for concurrent use.
+type FakeDesk struct {
+	mu          sync.Mutex
+	step        int64
+	state       string
+	button      string
+	accts       []*fakeAcct
+	journal     []deskapi.JournalLine
+	actions     []Action
+	statusCalls int64
+	t0          time.Time
+	// Block, when set, makes Status wait until it is closed (tests of a
+	// stuck desk).
+	Block chan struct{}
+	// JournalPad adds this many filler journal lines to every status, to
+	// make snapshots large (stream back-pressure tests).
+	JournalPad int
+}
+
+var (
+	tickValue   = decimal.RequireFromString("1.25")
+	startEquity = decimal.RequireFromString("50000.00")
+	lockoutFrac = decimal.RequireFromString("0.015")
+)
+
+const baseTicks = 20600 // 5150.00
+
+// NewFakeDesk returns the three-account desk, running, with a simulated panic button.
+func NewFakeDesk() *FakeDesk {
+	d := &FakeDesk{state: "running", button: "sim", t0: time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)}
+	mk := func(id, owner string, pos, avg int64, cover bool, strat string, trips []deskapi.RoundTrip) *fakeAcct {
+		a := &fakeAcct{id: id, owner: owner, state: "trading", strategies: []string{strat}, engines: true,
+			pos: pos, avgTicks: avg, coverStop: cover, trips: trips, signal: strat + ": entry on breakout"}
+		for _, t := range trips {
+			a.realized = a.realized.Add(decimal.RequireFromString(t.PnL))
+			a.fees = a.fees.Add(decimal.RequireFromString(t.Fees))
+		}
+		return a
+	}
+	d.accts = []*fakeAcct{
+		mk("ACC1", "alice", 2, baseTicks-1, true, "orb", seedTrips("orb", 12, 8)),
+		mk("ACC2", "bob", -1, baseTicks+4, true, "vwapmr", seedTrips("vwapmr", 3, 2)),
+		mk("ACC3", "carol", 1, baseTicks+1, false, "delta", seedTrips("delta", 1, 3)),
+	}
+	d.journalf("desk", "", "desk started (fake)")
+	return d
+}
+
+// seedTrips makes wins round trips of +8 ticks and losses of −5, one contract, $1.20 fees.
+func seedTrips(strat string, wins, losses int) []deskapi.RoundTrip {
+	var out []deskapi.RoundTrip
+	t := time.Date(2026, 3, 2, 14, 31, 0, 0, time.UTC)
+	for i, w, l := 0, wins, losses; w+l > 0; i++ {
+		ticks := int64(8)
+		if l > 0 && (w == 0 || i%3 == 2) {
+			ticks = -5
+			l--
+		} else {
+			w--
+		}
+		entry := float64(baseTicks+int64(i)) * 0.25
+		out = append(out, deskapi.RoundTrip{
+			Strategy: strat, Side: "buy", Qty: 1, Entry: entry, Exit: entry + float64(ticks)*0.25,
+			Ticks: ticks, PnL: tickValue.Mul(decimal.NewFromInt(ticks)).StringFixed(2), Fees: "1.20",
+			EntryAt: t.Format(time.RFC3339), ExitAt: t.Add(4 * time.Minute).Format(time.RFC3339),
+		})
+		t = t.Add(7 * time.Minute)
+	}
+	return out
+}
+
+func (d *FakeDesk) journalf(kind, account, format string, args ...any) {
+	seq := uint64(len(d.journal) + 1)
+	d.journal = append(d.journal, deskapi.JournalLine{
+		Seq: seq, Time: d.now().Format(time.RFC3339), Kind: kind, Account: account, Text: fmt.Sprintf(format, args...)})
+}
+
+func (d *FakeDesk) now() time.Time { return d.t0.Add(time.Duration(d.step) * time.Second) }
+
+// lastTicks is the price at the current step: a zig-zag around 5150.00 that
+// moves every step.
+func (d *FakeDesk) lastTicks() int64 {
+	return baseTicks + []int64{0, 2, 3, 1, -1, -3, -4, -2}[d.step%8]
+}
+
+// Status advances the fake market one step and reports the desk.
+func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
+	if d.Block != nil {
+		select {
+		case <-d.Block:
+		case <-ctx.Done():
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.statusCalls++
+	d.step++
+	last := d.lastTicks()
+	st := deskapi.Status{
+		Time: d.now().Format(time.RFC3339), State: d.state, Session: "RTH 2026-03-02",
+		LastPrice: float64(last) * 0.25, Trades: int64(100 * d.step),
+		Links: deskapi.Links{Venue: "sim", Data: "up", Slack: "off", PanicButton: d.button},
+		Lights: deskapi.Lights{Green: d.state == "running", Red: d.state != "running", Blinking: d.state == "halting"},
+	}
+	deskNet, deskEq := decimal.Zero, decimal.Zero
+	for _, a := range d.accts {
+		unreal := tickValue.Mul(decimal.NewFromInt((last - a.avgTicks) * a.pos))
+		net := a.realized.Add(unreal).Sub(a.fees)
+		eq := startEquity.Add(net)
+		allow := startEquity.Mul(lockoutFrac)
+		used, _ := startEquity.Sub(eq).Div(allow).Float64()
+		if used < 0 {
+			used = 0
+		}
+		a.curve = append(a.curve, deskapi.Point{Time: d.now().UnixNano(), Equity: eq.StringFixed(2)})
+		if len(a.curve) > 400 {
+			a.curve = a.curve[1:]
+		}
+		as := deskapi.AccountStatus{
+			ID: a.id, Owner: a.owner, State: a.state, Strategies: a.strategies, EnginesOn: a.engines,
+			Position: a.pos, Realized: a.realized.StringFixed(2), Unrealized: unreal.StringFixed(2),
+			Fees: a.fees.StringFixed(2), Net: net.StringFixed(2), StartEquity: startEquity.StringFixed(2),
+			Equity: eq.StringFixed(2), LockoutLine: startEquity.Sub(allow).StringFixed(2), DrawdownUsed: used,
+			MaxDrawdown: allow.StringFixed(2), RoundTrips: len(a.trips), StopCovered: a.pos == 0 || a.coverStop,
+			LastSignal: a.signal, Worker: "in-process",
+			EquityCurve: append([]deskapi.Point(nil), a.curve...),
+			Trades:      append([]deskapi.RoundTrip(nil), a.trips...),
+		}
+		for _, t := range a.trips {
+			if t.Ticks > 0 {
+				as.Wins++
+			} else {
+				as.Losses++
+			}
+		}
+		if a.pos != 0 {
+			as.AvgPrice = float64(a.avgTicks) * 0.25
+			exit := "sell"
+			sgn := int64(1)
+			if a.pos < 0 {
+				exit, sgn = "buy", -1
+			}
+			qty := a.pos * sgn
+			if a.coverStop {
+				as.Orders = append(as.Orders, deskapi.Order{ClientID: a.id + "-s", Role: "stop", Side: exit, Type: "stop",
+					Qty: qty, Price: float64(a.avgTicks-sgn*8) * 0.25, Status: "working", Strategy: a.strategies[0]})
+			}
+			as.Orders = append(as.Orders, deskapi.Order{ClientID: a.id + "-t", Role: "target", Side: exit, Type: "limit",
+				Qty: qty, Price: float64(a.avgTicks+sgn*12) * 0.25, Status: "working", Strategy: a.strategies[0]})
+		}
+		st.Accounts = append(st.Accounts, as)
+		deskNet = deskNet.Add(net)
+		deskEq = deskEq.Add(eq)
+	}
+	st.Net = deskNet.StringFixed(2)
+	st.Equity = deskEq.StringFixed(2)
+	st.DeskLockout = startEquity.Mul(decimal.NewFromInt(int64(len(d.accts)))).Mul(decimal.RequireFromString("0.98")).StringFixed(2)
+	tail := d.journal
+	if len(tail) > 20 {
+		tail = tail[len(tail)-20:]
+	}
+	st.Journal = append([]deskapi.JournalLine(nil), tail...)
+	for i := 0; i < d.JournalPad; i++ {
+		st.Journal = append(st.Journal, deskapi.JournalLine{Seq: uint64(100000 + i), Kind: "pad", Account: "ACC1",
+			Text: "padding line to make the snapshot large ........................................"})
+	}
+	return st
+}
+
+func (d *FakeDesk) find(id string) *fakeAcct {
+	for _, a := range d.accts {
+		if a.id == id {
+			return a
+		}
+	}
+	return nil
+}
+
+func (d *FakeDesk) flattenLocked(account string) error {
+	var scope []*fakeAcct
+	if account == "" {
+		scope = d.accts
+		d.state = "halted"
+	} else if a := d.find(account); a != nil {
+		scope = []*fakeAcct{a}
+	} else {
+		return deskapi.ErrUnknownAccount
+	}
+	last := d.lastTicks()
+	for _, a := range scope {
+		a.realized = a.realized.Add(tickValue.Mul(decimal.NewFromInt((last - a.avgTicks) * a.pos)))
+		a.fees = a.fees.Add(decimal.RequireFromString("1.20").Mul(decimal.NewFromInt(abs(a.pos))))
+		a.pos = 0
+		a.engines = false
+		a.state = "halted"
+	}
+	return nil
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Flatten halts and flattens the desk ("") or one account at once.
+func (d *FakeDesk) Flatten(ctx context.Context, account, trigger, who string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "flatten", Account: account, Who: who, Why: trigger})
+	if err := d.flattenLocked(account); err != nil {
+		return err
+	}
+	d.journalf("kill", account, "flatten %q by %s (%s)", account, who, trigger)
+	return nil
+}
+
+// Rearm returns a halted desk to running and its halted accounts to idle.
+func (d *FakeDesk) Rearm(ctx context.Context, who, why string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "rearm", Who: who, Why: why})
+	if why == "" {
+		return deskapi.ErrReasonRequired
+	}
+	if d.state != "halted" {
+		return deskapi.ErrNotAllowed
+	}
+	d.state = "running"
+	for _, a := range d.accts {
+		if a.state == "halted" {
+			a.state = "idle"
+		}
+	}
+	d.journalf("rearm", "", "re-armed by %s: %s", who, why)
+	return nil
+}
+
+// Unlock returns a locked-out account to idle.
+func (d *FakeDesk) Unlock(ctx context.Context, account, who, why string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "unlock", Account: account, Who: who, Why: why})
+	a := d.find(account)
+	if a == nil {
+		return deskapi.ErrUnknownAccount
+	}
+	if a.state != "locked_out" {
+		return deskapi.ErrNotAllowed
+	}
+	a.state = "idle"
+	d.journalf("unlock", account, "unlocked by %s: %s", who, why)
+	return nil
+}
+
+// SetEngines starts or stops an account's engines.
+func (d *FakeDesk) SetEngines(ctx context.Context, account string, run bool, who string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "engines", Account: account, Who: who, Run: run})
+	a := d.find(account)
+	if a == nil {
+		return deskapi.ErrUnknownAccount
+	}
+	if run && (a.state == "halted" || a.state == "locked_out" || d.state == "halted") {
+		return deskapi.ErrNotAllowed
+	}
+	a.engines = run
+	if run {
+		a.state = "trading"
+	} else if a.state == "trading" {
+		a.state = "idle"
+	}
+	d.journalf("engines", account, "engines run=%v by %s", run, who)
+	return nil
+}
+
+// Press presses the simulated panic button: the desk is flattened.
+func (d *FakeDesk) Press(ctx context.Context, who string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "press", Who: who})
+	if d.button != "sim" {
+		return deskapi.ErrNoSimButton
+	}
+	_ = d.flattenLocked("")
+	d.journalf("kill", "", "panic button (sim) pressed by %s", who)
+	return nil
+}
+
+// SetAccountState forces an account's state (e.g. "locked_out") for tests.
+func (d *FakeDesk) SetAccountState(account, state string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a := d.find(account); a != nil {
+		a.state = state
+	}
+}
+
+// SetPanicButton sets the panic button's link status ("sim", "ok", "offline: why").
+func (d *FakeDesk) SetPanicButton(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.button = s
+}
+
+// Actions returns the calls received so far.
+func (d *FakeDesk) Actions() []Action {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Action(nil), d.actions...)
+}
+
+// StatusCalls returns how many times Status has been called.
+func (d *FakeDesk) StatusCalls() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.statusCalls
+}
+
+var _ deskapi.Desk = (*FakeDesk)(nil)
