@@ -51,12 +51,7 @@ type FakeDesk struct {
 	actions     []Action
 	statusCalls int64
 	t0          time.Time
-	// Block, when set, makes Status wait until it is closed (tests of a
-	// stuck desk).
-	Block chan struct{}
-	// JournalPad adds this many filler journal lines to every status, to
-	// make snapshots large (stream back-pressure tests).
-	JournalPad int
+	journalPad  int
 }
 
 var (
@@ -127,12 +122,6 @@ func (d *FakeDesk) lastTicks() int64 {
 
 // Status advances the fake market one step and reports the desk.
 func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
-	if d.Block != nil {
-		select {
-		case <-d.Block:
-		case <-ctx.Done():
-		}
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.statusCalls++
@@ -141,7 +130,7 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 	st := deskapi.Status{
 		Time: d.now().Format(time.RFC3339), State: d.state, Session: "RTH 2026-03-02",
 		LastPrice: float64(last) * 0.25, Trades: int64(100 * d.step),
-		Links: deskapi.Links{Venue: "sim", Data: "up", Slack: "off", PanicButton: d.button},
+		Links:  deskapi.Links{Venue: "sim", Data: "up", Slack: "off", PanicButton: d.button},
 		Lights: deskapi.Lights{Green: d.state == "running", Red: d.state != "running", Blinking: d.state == "halting"},
 	}
 	deskNet, deskEq := decimal.Zero, decimal.Zero
@@ -202,7 +191,7 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 		tail = tail[len(tail)-20:]
 	}
 	st.Journal = append([]deskapi.JournalLine(nil), tail...)
-	for i := 0; i < d.JournalPad; i++ {
+	for i := 0; i < d.journalPad; i++ {
 		st.Journal = append(st.Journal, deskapi.JournalLine{Seq: uint64(100000 + i), Kind: "pad", Account: "ACC1",
 			Text: "padding line to make the snapshot large ........................................"})
 	}
@@ -338,6 +327,14 @@ func (d *FakeDesk) SetAccountState(account, state string) {
 	if a := d.find(account); a != nil {
 		a.state = state
 	}
+}
+
+// SetJournalPad adds n filler journal lines (of ACC1) to every status, to
+// make snapshots large (stream back-pressure tests).
+func (d *FakeDesk) SetJournalPad(n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.journalPad = n
 }
 
 // SetPanicButton sets the panic button's link status ("sim", "ok", "offline: why").
