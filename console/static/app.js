@@ -4,6 +4,11 @@
 // is only courtesy. Data is only ever put in the page as text, never HTML.
 "use strict";
 
+// Script errors are kept where the browser tests can see them.
+window.deskguardErrors = [];
+window.addEventListener("error", (e) => window.deskguardErrors.push(String(e.message)));
+window.addEventListener("unhandledrejection", (e) => window.deskguardErrors.push(String(e.reason)));
+
 const S = { me: null, status: null, es: null, view: "desk", account: "", cards: new Map(), retry: null };
 
 function $(id) { return document.getElementById(id); }
@@ -19,6 +24,7 @@ function el(tag, attrs, ...kids) {
   for (const k of kids) if (k != null) n.append(k);
   return n;
 }
+function put(node, kids) { node.replaceChildren(...kids.filter((k) => k != null)); }
 function svg(tag, attrs) {
   const n = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
@@ -84,6 +90,7 @@ function enter() {
   show($("rearm-desk"), S.me.can.manage);
   S.cards.clear();
   $("accounts").replaceChildren();
+  $("action-msg").textContent = "";
   connect();
   route();
 }
@@ -162,10 +169,10 @@ function renderTop(st) {
     linkPill("slack", L.slack, ["up"], ["off"]),
     pbPill);
   const g = st.lights || {};
-  $("lights").replaceChildren(
+  put($("lights"), [
     el("span", { class: "light green" + (g.green ? " on" : ""), title: "green light" }),
     el("span", { class: "light red" + (g.red ? " on" : "") + (g.blinking ? " blink" : ""), title: g.blinking ? "red light, blinking" : "red light" }),
-    g.buzzer ? el("span", { class: "pill link-bad", text: "buzzer" }) : null);
+    g.buzzer ? el("span", { class: "pill link-bad", text: "buzzer" }) : null]);
   const sum = [];
   const item = (k, v, cls) => el("span", null, k + " ", el("b", { class: cls || "", text: v }));
   if (st.net !== "" && st.net != null) sum.push(item("desk net", fmtMoney(st.net), signClass(st.net)));
@@ -238,10 +245,10 @@ function fillCard(c, a) {
   renderOrders(c.orders, a);
   c.enginesOn = !!a.engines_on;
   const strat = (a.strategies || []).join(", ") || "no engines";
-  c.engines.replaceChildren(
+  put(c.engines, [
     el("span", { class: "pill " + (a.engines_on ? "link-ok" : ""), text: a.engines_on ? "engines on" : "engines off" }),
     " " + strat,
-    a.last_signal ? el("div", { class: "muted", text: "last signal: " + a.last_signal }) : null);
+    a.last_signal ? el("div", { class: "muted", text: "last signal: " + a.last_signal }) : null]);
   const can = S.me ? S.me.can : {};
   show(c.flatten, !!can.act);
   show(c.engBtn, !!can.act);
@@ -318,7 +325,9 @@ function renderAccountView() {
 
 function drawEquity(a) {
   const chart = $("equity-chart");
-  const W = 1000, H = 320, L = 70, R = 10, T = 10, B = 30;
+  const W = Math.max(300, Math.round(chart.clientWidth || 1000)), H = Math.max(200, Math.round(chart.clientHeight || 320));
+  const L = 120, R = 12, T = 12, B = 30;
+  chart.setAttribute("viewBox", "0 0 " + W + " " + H);
   const pts = (a.equity_curve || []).map((p) => [p.t, cents(p.equity) / 100]);
   const lock = cents(a.lockout_line) / 100, start = cents(a.start_equity) / 100;
   const kids = [];
