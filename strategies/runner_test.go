@@ -278,3 +278,36 @@ func TestConfigEngines(t *testing.T) {
 		t.Fatalf("orb alone should not care about delta's config: %v", err)
 	}
 }
+
+func TestRunnerSessionEdges(t *testing.T) {
+	tp := newTape(t)
+	tp.trade(tp.at(9, 29, 59), market.MustPrice("4990.00"), 7, market.Buy) // pre-open: not used
+	tp.flat(9, 30, 2, "5000.00", 10, 10)
+	tp.flat(15, 58, 2, "5000.00", 10, 10)
+	tp.trade(tp.at(16, 0, 0), market.MustPrice("4980.00"), 9, market.Sell) // 16:00: closes the bars, not used
+	// the next session's first RTH trade
+	next := testSession.At(9, 30).AddDate(0, 0, 1).UnixNano()
+	tp.trades = append(tp.trades, market.Trade{Time: next + 1, Price: market.MustPrice("5010.00"), Size: 1, Aggressor: market.Buy})
+	p := &probe{}
+	r := NewRunner("a", p)
+	for _, tr := range tp.trades[:len(tp.trades)-1] {
+		r.OnTrade(tr)
+	}
+	if len(p.bars1) != 4 || len(p.bars5) != 2 {
+		t.Fatalf("after 16:00: %d 1m bars, %d 5m bars delivered; want 4 and 2", len(p.bars1), len(p.bars5))
+	}
+	last := p.bars1[3]
+	if time.Unix(0, last.Start).In(market.NewYork).Format("15:04") != "15:59" || last.Volume != 20 {
+		t.Fatalf("last bar %v", last)
+	}
+	if v, _ := r.Indicators().VWAP.Value(); v != float64(market.MustPrice("5000.00")) || r.Indicators().CD != 0 {
+		t.Fatalf("pre-open or post-close trades reached the indicators: vwap %.2f cd %d", v, r.Indicators().CD)
+	}
+	r.OnTrade(tp.trades[len(tp.trades)-1])
+	if r.Indicators().Session != (market.Session{Year: 2024, Month: time.March, Day: 6}) || r.Indicators().CD != 1 {
+		t.Fatalf("new session not started: %v cd %d", r.Indicators().Session, r.Indicators().CD)
+	}
+	if got := r.Flush(); len(got) != 0 || len(p.bars1) != 5 {
+		t.Fatalf("flush: %d intents, %d bars", len(got), len(p.bars1))
+	}
+}
