@@ -25,7 +25,7 @@ const (
 type ScheduleConfig struct {
 	SessionReset string `toml:"session_reset"` // default "0 18 * * 0-4" (18:00 ET, Sunday–Thursday)
 	NoNewEntries string `toml:"no_new_entries"`
-	FlattenDay   string `toml:"flatten_day"`
+	FlattenDay   string `toml:"flat_by"`
 	DailySummary string `toml:"daily_summary"`
 }
 

@@ -1,0 +1,396 @@
+// Package config loads the desk's one TOML file: desk, data, broker,
+// limits, schedule, strategies, accounts, slack, hw and console. A bad
+// config is refused before anything starts, with the file, line and key at
+// fault. Secrets (tokens, passwords) are never in the file itself: it names
+// environment variables or files that hold them, and they are never
+// printed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/console"
+	"github.com/deskguard/deskguard/limits"
+	"github.com/deskguard/deskguard/strategies"
+	"github.com/deskguard/deskguard/supervisor"
+)
+
+// Config is the whole file.
+type Config struct {
+	Desk       Desk                      `toml:"desk"`
+	Data       Data                      `toml:"data"`
+	Broker     Broker                    `toml:"broker"`
+	Limits     limits.Config             `toml:"limits"`
+	Schedule   supervisor.ScheduleConfig `toml:"schedule"`
+	Strategies strategies.Config         `toml:"strategies"`
+	Accounts   []Account                 `toml:"accounts"`
+	Console    Console                   `toml:"console"`
+	Extra      Extra                     `toml:"-"`
+
+	path string
+}
+
+// Desk is the [desk] table.
+type Desk struct {
+	Name          string          `toml:"name"`
+	Journal       string          `toml:"journal"`        // bbolt file; default deskguard.db
+	ControlSocket string          `toml:"control_socket"` // default deskguard.sock
+	DrawdownPct   decimal.Decimal `toml:"drawdown_pct"`   // desk aggregate lockout; default = limits.drawdown_pct
+	ManualUnlock  bool            `toml:"manual_unlock"`  // lockouts survive the 18:00 reset until unlocked
+	Workers       string          `toml:"workers"`        // "process" (default) or "in-process"
+	LogLevel      string          `toml:"log_level"`      // debug, info (default), warn, error
+}
+
+// Data is the [data] table: where the desk's trades come from.
+type Data struct {
+	File   string  `toml:"file"`   // a data file (DBN, Lean zip, CSV); empty = synthetic session
+	Symbol string  `toml:"symbol"` // contract month in a Lean zip; empty = front by volume
+	Seed   int64   `toml:"seed"`   // synthetic session seed; default 1
+	Regime string  `toml:"regime"` // trend, range, mixed (default)
+	Pace   float64 `toml:"pace"`   // × real time; default 60; 0 = as fast as possible
+}
+
+// Broker is the [broker] table.
+type Broker struct {
+	// Kind: "venue" (default: start a local venue child and trade through
+	// the Tradovate protocol), "sim" (in-process matching engine) or
+	// "tradovate" (a real Tradovate environment; see [broker.tradovate]).
+	Kind string `toml:"kind"`
+	// VenueURL, for kind "tradovate" pointed at an already running venue.
+	URL string `toml:"url"`
+}
+
+// Account is one [[accounts]] entry.
+type Account struct {
+	ID          string          `toml:"id"`
+	Owner       string          `toml:"owner"`
+	StartEquity decimal.Decimal `toml:"start_equity"`
+	FeesRT      decimal.Decimal `toml:"fees_rt"`
+	Strategies  []string        `toml:"strategies"`
+	DayTrading  *bool           `toml:"day_trading"` // default true: flattened at flat_by
+	EnginesOff  bool            `toml:"engines_off"`
+	Limits      limits.Config   `toml:"limits"` // overrides; zero = desk default
+}
+
+// Console is the [console] table plus its tokens.
+type Console struct {
+	console.Config
+	Tokens []Token `toml:"tokens"`
+}
+
+// Token is one console/CLI token: a name for the journal, a role, and the
+// token's SHA-256 (hash) or where to read the token (env, file).
+type Token struct {
+	Name string `toml:"name"`
+	Role string `toml:"role"` // manager, viewer, trader:ACCOUNT
+	Hash string `toml:"hash"` // hex sha256 of the token
+	Env  string `toml:"env"`  // environment variable holding the token
+	File string `toml:"file"` // file holding the token
+}
+
+// Extra holds the tables that other packages decode themselves.
+type Extra struct {
+	md   toml.MetaData
+	prim map[string]toml.Primitive
+}
+
+// Decode decodes a table the config package does not own ("slack", "hw",
+// "broker.tradovate") into v. A missing table leaves v unchanged.
+func (c *Config) Decode(table string, v any) error {
+	p, ok := c.Extra.prim[table]
+	if !ok {
+		return nil
+	}
+	if err := c.Extra.md.PrimitiveDecode(p, v); err != nil {
+		return c.errorf(table, "%v", err)
+	}
+	return nil
+}
+
+// ConfigError names the file, line and key at fault.
+type ConfigError struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("config: %s: %s: %s", loc, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("config: %s: %s", loc, e.Msg)
+}
+
+// Default returns the built-in desk: three accounts, one per engine, on a
+// synthetic session through a local venue.
+func Default() *Config {
+	c := &Config{
+		Desk: Desk{Name: "deskguard", Journal: "deskguard.db", ControlSocket: "deskguard.sock", DrawdownPct: decimal.RequireFromString("1.5"),
+			Workers: "process", LogLevel: "info"},
+		Data:       Data{Seed: 1, Regime: "mixed", Pace: 60},
+		Broker:     Broker{Kind: "venue"},
+		Limits:     limits.Config{}.WithDefaults(),
+		Schedule:   supervisor.DefaultSchedule(),
+		Strategies: strategies.DefaultConfig(),
+		Console:    Console{Config: console.Config{Listen: "127.0.0.1:8080"}},
+		path:       "(built-in defaults)",
+	}
+	for _, a := range []struct{ id, owner, eng string }{{"ORB1", "trader-orb", "orb"}, {"VWAP1", "trader-vwap", "vwapmr"}, {"DELTA1", "trader-delta", "delta"}} {
+		c.Accounts = append(c.Accounts, Account{ID: a.id, Owner: a.owner, StartEquity: decimal.NewFromInt(50000),
+			FeesRT: decimal.RequireFromString("1.20"), Strategies: []string{a.eng}})
+	}
+	return c
+}
+
+// Load reads and validates a config file. Keys the file does not set keep
+// their defaults; unknown keys are refused.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, string(b))
+}
+
+// Parse is Load on text already read (path names it in errors).
+func Parse(path, text string) (*Config, error) {
+	c := Default()
+	c.Accounts = nil
+	c.path = path
+	var raw struct {
+		Config
+		Slack toml.Primitive `toml:"slack"`
+		HW    toml.Primitive `toml:"hw"`
+	}
+	raw.Config = *c
+	md, err := toml.Decode(text, &raw)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &ConfigError{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+		}
+		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &ConfigError{File: path, Line: line, Key: m[2], Msg: m[3]}
+		}
+		return nil, &ConfigError{File: path, Msg: err.Error()}
+	}
+	*c = raw.Config
+	c.path = path
+	c.Extra = Extra{md: md, prim: map[string]toml.Primitive{}}
+	if md.IsDefined("slack") {
+		c.Extra.prim["slack"] = raw.Slack
+	}
+	if md.IsDefined("hw") {
+		c.Extra.prim["hw"] = raw.HW
+	}
+	var unknown []string
+	for _, k := range md.Undecoded() {
+		ks := k.String()
+		if strings.HasPrefix(ks, "slack") || strings.HasPrefix(ks, "hw") || strings.HasPrefix(ks, "broker.tradovate") {
+			continue // decoded by their own packages
+		}
+		unknown = append(unknown, ks)
+	}
+	if len(unknown) > 0 {
+		return nil, &ConfigError{File: path, Line: lineOf(text, unknown[0]), Key: unknown[0], Msg: "unknown key (see `deskguard config example`)"}
+	}
+	if md.IsDefined("broker", "tradovate") {
+		var p struct {
+			Broker struct {
+				Tradovate toml.Primitive `toml:"tradovate"`
+			} `toml:"broker"`
+		}
+		if _, err := toml.Decode(text, &p); err == nil {
+			c.Extra.prim["broker.tradovate"] = p.Broker.Tradovate
+		}
+	}
+	if len(c.Accounts) == 0 {
+		return nil, &ConfigError{File: path, Key: "accounts", Msg: "at least one [[accounts]] entry is required"}
+	}
+	if err := c.validate(text); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeErr matches BurntSushi/toml's type errors, which carry the line
+// and key only in their text.
+var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+
+// Path is where the config came from.
+func (c *Config) Path() string { return c.path }
+
+func (c *Config) errorf(key, format string, args ...any) error {
+	return &ConfigError{File: c.path, Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *Config) validate(text string) error {
+	at := func(key, format string, args ...any) error {
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		return &ConfigError{File: c.path, Line: lineOf(text, leaf), Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch c.Desk.Workers {
+	case "", "process", "in-process":
+	default:
+		return at("desk.workers", "want \"process\" or \"in-process\", got %q", c.Desk.Workers)
+	}
+	switch c.Desk.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return at("desk.log_level", "want debug, info, warn or error, got %q", c.Desk.LogLevel)
+	}
+	if c.Desk.DrawdownPct.IsNegative() || c.Desk.DrawdownPct.GreaterThanOrEqual(decimal.NewFromInt(100)) {
+		return at("desk.drawdown_pct", "must be in [0, 100)")
+	}
+	switch c.Data.Regime {
+	case "", "trend", "range", "mixed":
+	default:
+		return at("data.regime", "want trend, range or mixed, got %q", c.Data.Regime)
+	}
+	if c.Data.Pace < 0 {
+		return at("data.pace", "must be ≥ 0 (0 = as fast as possible)")
+	}
+	if c.Data.File != "" {
+		if _, err := os.Stat(c.Data.File); err != nil {
+			return at("data.file", "%v", err)
+		}
+	}
+	switch c.Broker.Kind {
+	case "venue", "sim", "tradovate":
+	default:
+		return at("broker.kind", "want venue, sim or tradovate, got %q", c.Broker.Kind)
+	}
+	if err := c.Limits.WithDefaults().Validate(); err != nil {
+		return at("limits", "%v", err)
+	}
+	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
+		return at("schedule", "%v", err)
+	}
+	if err := c.Strategies.Validate(); err != nil {
+		return at("strategies", "%v", err)
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Accounts {
+		key := fmt.Sprintf("accounts[%d]", i)
+		if a.ID == "" {
+			return at(key+".id", "required")
+		}
+		if seen[a.ID] {
+			return at(key+".id", "account %q listed twice", a.ID)
+		}
+		seen[a.ID] = true
+		if err := a.AccountsConfig().WithDefaults().Validate(); err != nil {
+			return at(key, "%v", err)
+		}
+		if len(a.Strategies) == 0 {
+			return at(key+".strategies", "name at least one of orb, vwapmr, delta")
+		}
+		if _, err := c.Strategies.Engines(a.Strategies...); err != nil {
+			return at(key+".strategies", "%v", err)
+		}
+	}
+	for i, t := range c.Console.Tokens {
+		key := fmt.Sprintf("console.tokens[%d]", i)
+		if _, err := auth.ParseRole(t.Role); err != nil {
+			return at(key+".role", "%v", err)
+		}
+		n := 0
+		for _, s := range []string{t.Hash, t.Env, t.File} {
+			if s != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return at(key, "give exactly one of hash, env or file")
+		}
+	}
+	return nil
+}
+
+// AccountsConfig converts an [[accounts]] entry.
+func (a Account) AccountsConfig() accounts.Config {
+	return accounts.Config{ID: a.ID, Owner: a.Owner, StartEquity: a.StartEquity, FeesRT: a.FeesRT, Strategies: a.Strategies, Limits: a.Limits}
+}
+
+// Specs returns the supervisor's account specs.
+func (c *Config) Specs() []supervisor.AccountSpec {
+	var out []supervisor.AccountSpec
+	for _, a := range c.Accounts {
+		day := true
+		if a.DayTrading != nil {
+			day = *a.DayTrading
+		}
+		out = append(out, supervisor.AccountSpec{Config: a.AccountsConfig(), DayTrading: day, EnginesOff: a.EnginesOff})
+	}
+	return out
+}
+
+// LoadTokens reads the console/CLI tokens (from env or files, or their
+// hashes) into an auth.Tokens. Errors name the token, never its value.
+func (c *Config) LoadTokens() (*auth.Tokens, error) {
+	ts := &auth.Tokens{}
+	for i, t := range c.Console.Tokens {
+		role, _ := auth.ParseRole(t.Role)
+		switch {
+		case t.Hash != "":
+			if err := ts.Add(t.Name, t.Hash, role); err != nil {
+				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].hash", i), "%v", err)
+			}
+		case t.Env != "":
+			v := strings.TrimSpace(os.Getenv(t.Env))
+			if v == "" {
+				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].env", i), "environment variable %s is empty", t.Env)
+			}
+			ts.AddPlain(t.Name, v, role)
+		case t.File != "":
+			b, err := os.ReadFile(filepath.Clean(t.File))
+			if err != nil {
+				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].file", i), "%v", err)
+			}
+			ts.AddPlain(t.Name, strings.TrimSpace(string(b)), role)
+		}
+	}
+	return ts, nil
+}
+
+// lineOf finds the first line that sets key (for errors on values the TOML
+// decoder accepted but the desk does not).
+func lineOf(text, key string) int {
+	leaf := key
+	if i := strings.LastIndex(leaf, "."); i >= 0 {
+		leaf = leaf[i+1:]
+	}
+	if i := strings.Index(leaf, "["); i >= 0 {
+		leaf = leaf[:i]
+	}
+	for i, line := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(line)
+		if strings.HasPrefix(l, leaf) {
+			rest := strings.TrimSpace(strings.TrimPrefix(l, leaf))
+			if strings.HasPrefix(rest, "=") {
+				return i + 1
+			}
+		}
+		if l == "["+key+"]" || l == "[["+key+"]]" {
+			return i + 1
+		}
+	}
+	return 0
+}

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestExampleParsesToDefaults(t *testing.T) {
+	c, err := Parse("example.toml", Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if len(c.Accounts) != 3 || c.Accounts[0].ID != "ORB1" || c.Accounts[2].Strategies[0] != "delta" {
+		t.Fatalf("accounts %+v", c.Accounts)
+	}
+	if !c.Limits.DrawdownPct.Equal(d.Limits.DrawdownPct) || c.Limits.MaxPosition != d.Limits.MaxPosition ||
+		c.Limits.EntriesUntilMin != d.Limits.EntriesUntilMin || c.Schedule != d.Schedule {
+		t.Fatalf("limits/schedule differ from defaults:\n%+v\n%+v", c.Limits, d.Limits)
+	}
+	if c.Desk.Name != d.Desk.Name || !c.Desk.DrawdownPct.Equal(d.Desk.DrawdownPct) || c.Desk.Workers != d.Desk.Workers || c.Data != d.Data || c.Broker != d.Broker || c.Console.Listen != d.Console.Listen {
+		t.Fatalf("desk/data/broker differ:\n%+v\n%+v", c, d)
+	}
+	if got := c.Specs(); len(got) != 3 || !got[0].DayTrading {
+		t.Fatalf("specs %+v", got)
+	}
+}
+
+func TestBadConfigsNameFileLineKey(t *testing.T) {
+	base := "[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n"
+	cases := []struct {
+		name, text, key string
+		line            int
+	}{
+		{"syntax", "[desk\nname = 1", "", -1},
+		{"unknown key", "[desk]\nnmae = \"x\"\n" + base, "desk.nmae", 2},
+		{"bad workers", "[desk]\nworkers = \"threads\"\n" + base, "desk.workers", 2},
+		{"bad regime", "[data]\nregime = \"chaos\"\n" + base, "data.regime", 2},
+		{"negative pace", "[data]\npace = -1.0\n" + base, "data.pace", 2},
+		{"bad broker", "[broker]\nkind = \"ib\"\n" + base, "broker.kind", 2},
+		{"no accounts", "[desk]\nname = \"x\"\n", "accounts", 0},
+		{"unknown strategy", "[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"martingale\"]\n", "accounts[0].strategies", 4},
+		{"duplicate account", base + base, "accounts[1].id", 2},
+		{"bad cron", "[schedule]\nflat_by = \"99 99 * * *\"\n" + base, "schedule", 0},
+		{"bad role", base + "[[console.tokens]]\nname = \"x\"\nrole = \"admin\"\nenv = \"X\"\n", "console.tokens[0].role", 0},
+		{"token two sources", base + "[[console.tokens]]\nname = \"x\"\nrole = \"viewer\"\nenv = \"X\"\nfile = \"f\"\n", "console.tokens[0]", 0},
+		{"bad drawdown", "[limits]\ndrawdown_pct = \"150\"\n" + base, "limits", 0},
+		{"wrong type", "[desk]\nmanual_unlock = \"yes\"\n" + base, "desk.manual_unlock", 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("desk.toml", tc.text)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want *ConfigError", err)
+			}
+			if ce.File != "desk.toml" || !strings.Contains(err.Error(), "desk.toml") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			if tc.key != "" && ce.Key != tc.key {
+				t.Errorf("key %q, want %q (%v)", ce.Key, tc.key, err)
+			}
+			if tc.line == -1 && ce.Line <= 0 {
+				t.Errorf("no line in %v", err)
+			}
+			if tc.line > 0 && ce.Line != tc.line {
+				t.Errorf("line %d, want %d (%v)", ce.Line, tc.line, err)
+			}
+		})
+	}
+}
+
+func TestTokensFromEnvNeverPrinted(t *testing.T) {
+	t.Setenv("DG_TEST_TOKEN", "s3cret-token")
+	text := "[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n" +
+		"[[console.tokens]]\nname = \"risk\"\nrole = \"manager\"\nenv = \"DG_TEST_TOKEN\"\n" +
+		"[[console.tokens]]\nname = \"gone\"\nrole = \"viewer\"\nenv = \"DG_TEST_MISSING\"\n"
+	c, err := Parse("desk.toml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.LoadTokens()
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "DG_TEST_MISSING") {
+		t.Fatalf("err = %v", err)
+	}
+	c.Console.Tokens = c.Console.Tokens[:1]
+	ts, err := c.LoadTokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ts.Check("s3cret-token"); err != nil || p.Name != "risk" {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(Example)
+	f.Add("[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = Parse("fuzz.toml", s)
+	})
+}
