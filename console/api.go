@@ -104,8 +104,8 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
 // get serves an authenticated, read-only endpoint.
 func (s *Server) get(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
 			writeErr(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
 			return
 		}
