@@ -111,3 +111,27 @@ func FuzzReadTripsCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestHTMLSelfContained(t *testing.T) {
+	b, _ := os.ReadFile("testdata/seed.csv")
+	trips, err := ReadTripsCSV(bytes.NewReader(b), "seed.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	r := Build(trips)
+	if err := r.WriteHTML(&out, HTMLOptions{StartEquity: nil}); err != nil {
+		t.Fatal(err)
+	}
+	html := out.String()
+	for _, want := range []string{"<svg", `class="lockout"`, `class="equity"`, `data-account="SEED"`, `id="desk-net">46.00<`, "8 ticks: 12 trades", "-5 ticks: 8 trades"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"http://", "https://", "<script"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("page is not self-contained: contains %q", bad)
+		}
+	}
+}

@@ -1,3 +1,93 @@
 package main
 
-var cmdReport = notYet("report")
+// cmd_report.go: deskguard report — unit economics from a trades CSV or a
+// journal, as tables, JSON or a self-contained HTML page.
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/deskguard/deskguard/report"
+)
+
+func cmdReport(e *env) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	db := fs.String("db", "", "journal file written by deskguard run")
+	trades := fs.String("trades", "", "CSV of round trips: account,strategy,side,qty,entry,exit[,fees]")
+	from := fs.String("from", "", "first session date YYYY-MM-DD (journal only)")
+	to := fs.String("to", "", "last session date YYYY-MM-DD (journal only)")
+	account := fs.String("account", "", "only this account")
+	asJSON := fs.Bool("json", false, "print JSON")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	if (*db == "") == (*trades == "") {
+		fmt.Fprintln(e.stderr, "deskguard report: give exactly one of --db JOURNAL or --trades FILE.csv")
+		return 2
+	}
+	var (
+		trips []report.Trip
+		opt   report.HTMLOptions
+		err   error
+	)
+	if *trades != "" {
+		f, ferr := os.Open(filepath.Clean(*trades))
+		if ferr != nil {
+			fmt.Fprintln(e.stderr, "deskguard report:", ferr)
+			return 2
+		}
+		trips, err = report.ReadTripsCSV(f, *trades)
+		f.Close()
+		opt.Title = "deskguard report: " + filepath.Base(*trades)
+	} else {
+		trips, opt, err = tripsFromJournal(*db, *from, *to)
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard report:", err)
+		return 2
+	}
+	if *account != "" {
+		var mine []report.Trip
+		for _, t := range trips {
+			if t.Account == *account {
+				mine = append(mine, t)
+			}
+		}
+		trips = mine
+	}
+	r := report.Build(trips)
+	if *htmlOut != "" {
+		f, err := os.Create(filepath.Clean(*htmlOut))
+		if err != nil {
+			fmt.Fprintln(e.stderr, "deskguard report:", err)
+			return 1
+		}
+		err = r.WriteHTML(f, opt)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintln(e.stderr, "deskguard report:", err)
+			return 1
+		}
+		fmt.Fprintf(e.stderr, "wrote %s\n", *htmlOut)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return 1
+		}
+		return 0
+	}
+	if *htmlOut == "" {
+		if err := r.WriteText(e.stdout); err != nil {
+			return 1
+		}
+	}
+	return 0
+}
