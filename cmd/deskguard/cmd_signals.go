@@ -185,15 +185,23 @@ func printSignalsText(e *env, ins []intent.Intent, derived bool, n int64, what s
 
 // signalsData is an opened data file: its trades and what the summary says.
 type signalsData struct {
-	market.TradeReader
+	*market.Feed
 	derived bool
 	what    string
-	close   func() error
 }
 
-func (d *signalsData) Close() error { return d.close() }
-
-// openSignalsData opens a data file. (Placeholder until market.Open lands.)
+// openSignalsData opens a data file with market.Open (the format is
+// detected from the content).
 func openSignalsData(path string) (*signalsData, error) {
-	return nil, fmt.Errorf("--data %s: data files are not readable yet (market.Open is being written); use --synth", path)
+	f, err := market.Open(path, market.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	info := f.Info()
+	what := fmt.Sprintf("%s (%s", path, info.Format)
+	if info.Symbol != "" {
+		what += ", " + info.Symbol
+	}
+	what += ")"
+	return &signalsData{Feed: f, derived: info.Derived, what: what}, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskguard/deskguard/internal/testdata"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -85,5 +87,38 @@ func TestSignalsUsage(t *testing.T) {
 		if code, _, errs := runCLI(t, args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
+	}
+}
+
+func TestSignalsRealFile(t *testing.T) {
+	path := testdata.File(t, "es-minute/20131203_trade.zip")
+	for _, s := range []string{"orb", "vwapmr", "delta"} {
+		code, out, errs := runCLI(t, "signals", "--data", path, "--strategy", s, "--json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", s, code, errs)
+		}
+		var doc struct {
+			Intents []struct{ Strategy, Kind string } `json:"intents"`
+			Derived bool                              `json:"derived"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if !doc.Derived || len(doc.Intents) == 0 {
+			t.Fatalf("%s: derived %v, %d intents", s, doc.Derived, len(doc.Intents))
+		}
+		for _, in := range doc.Intents {
+			if in.Strategy != s || in.Kind != "enter" {
+				t.Fatalf("%s: %+v", s, in)
+			}
+		}
+	}
+	code, out, _ := runCLI(t, "signals", "--data", path, "--strategy", "orb")
+	if code != 0 || !strings.Contains(out, "trades expanded from bars, aggressor sides by the tick rule") ||
+		!strings.Contains(out, "orb.short: 5m close 1792.50 < ORL 1793.00") {
+		t.Fatalf("text output:\n%s", out)
+	}
+	if code, _, errs := runCLI(t, "signals", "--data", path+".missing", "--strategy", "orb"); code != 2 || errs == "" {
+		t.Fatalf("missing file: exit %d %q", code, errs)
 	}
 }
