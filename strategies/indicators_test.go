@@ -74,8 +74,8 @@ func TestIndicatorsAgainstDirect(t *testing.T) {
 		run(r, trades)
 		ind := r.Indicators()
 		rth := p.trades // the trades the engines saw, aggressors inferred
-		if len(rth) == 0 {
-			t.Fatal("no RTH trades")
+		if len(rth) == 0 || r.RTHTrades() != int64(len(rth)) {
+			t.Fatalf("RTH trades: runner counted %d, engines saw %d", r.RTHTrades(), len(rth))
 		}
 		for _, tr := range rth {
 			if tr.Time < ind.RTHOpen || tr.Time >= ind.RTHClose {

@@ -35,7 +35,12 @@ type Runner struct {
 	sessStart int64 // [sessStart, sessEnd) ns: trades in the current session
 	sessEnd   int64
 	emitFn    func(intent.Intent)
+	rthTrades int64
 }
+
+// RTHTrades is how many trades reached the indicators and engines (those in
+// regular trading hours), over the runner's life.
+func (r *Runner) RTHTrades() int64 { return r.rthTrades }
 
 // NewRunner returns a runner for account's engines and attaches each one.
 func NewRunner(account string, engines ...Engine) *Runner {
@@ -85,6 +90,7 @@ func (r *Runner) OnTrade(t market.Trade) []intent.Intent {
 		r.closeBars(t.Time)
 		return r.drain()
 	}
+	r.rthTrades++
 	r.tick.Apply(&t)
 	if b, ok := r.ind.Bars1.Add(t); ok {
 		r.bar1(b)

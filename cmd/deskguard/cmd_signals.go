@@ -37,10 +37,11 @@ type signalJSON struct {
 }
 
 type signalsJSON struct {
-	Intents []signalJSON `json:"intents"`
-	Derived bool         `json:"derived"`
-	Trades  int64        `json:"trades"`
-	Note    string       `json:"note"`
+	Intents   []signalJSON `json:"intents"`
+	Derived   bool         `json:"derived"`
+	Trades    int64        `json:"trades"`
+	RTHTrades int64        `json:"rth_trades"`
+	Note      string       `json:"note"`
 }
 
 func cmdSignals(e *env) int {
@@ -110,7 +111,7 @@ func signalEngines(name string) ([]strategies.Engine, error) {
 
 // runSignals feeds every trade through one Runner (the code path the replay
 // and the worker use) and returns copies of the intents and the trade count.
-func runSignals(src market.TradeReader, engines []strategies.Engine) ([]intent.Intent, int64, error) {
+func runSignals(src market.TradeReader, engines []strategies.Engine) ([]intent.Intent, signalsCount, error) {
 	r := strategies.NewRunner("signals", engines...)
 	var out []intent.Intent
 	var n int64
@@ -120,14 +121,17 @@ func runSignals(src market.TradeReader, engines []strategies.Engine) ([]intent.I
 			break
 		}
 		if err != nil {
-			return out, n, fmt.Errorf("reading trade %d: %w", n+1, err)
+			return out, signalsCount{n, r.RTHTrades()}, fmt.Errorf("reading trade %d: %w", n+1, err)
 		}
 		n++
 		out = append(out, r.OnTrade(t)...)
 	}
 	out = append(out, r.Flush()...)
-	return out, n, nil
+	return out, signalsCount{n, r.RTHTrades()}, nil
 }
+
+// signalsCount is how many trades were read and how many fell in RTH.
+type signalsCount struct{ all, rth int64 }
 
 func points(p market.Price) *float64 {
 	if p == 0 {
@@ -137,8 +141,8 @@ func points(p market.Price) *float64 {
 	return &v
 }
 
-func printSignalsJSON(e *env, ins []intent.Intent, derived bool, n int64) int {
-	doc := signalsJSON{Intents: make([]signalJSON, 0, len(ins)), Derived: derived, Trades: n, Note: signalsNote}
+func printSignalsJSON(e *env, ins []intent.Intent, derived bool, n signalsCount) int {
+	doc := signalsJSON{Intents: make([]signalJSON, 0, len(ins)), Derived: derived, Trades: n.all, RTHTrades: n.rth, Note: signalsNote}
 	for _, in := range ins {
 		doc.Intents = append(doc.Intents, signalJSON{
 			Time: time.Unix(0, in.Time).UTC().Format(time.RFC3339Nano), Strategy: in.Strategy, Kind: in.Kind.String(),
@@ -156,12 +160,13 @@ func printSignalsJSON(e *env, ins []intent.Intent, derived bool, n int64) int {
 	return 0
 }
 
-func printSignalsText(e *env, ins []intent.Intent, derived bool, n int64, what string) {
+func printSignalsText(e *env, ins []intent.Intent, derived bool, n signalsCount, what string) {
 	src := "aggressor sides from the data"
 	if derived {
 		src = "trades expanded from bars, aggressor sides by the tick rule"
 	}
-	fmt.Fprintf(e.stdout, "%s: %d trades (%s); %d intents\n%s\n\n", what, n, src, len(ins), signalsNote)
+	fmt.Fprintf(e.stdout, "%s: %d trades, %d in regular trading hours 09:30-16:00 ET (%s); %d intents\n%s\n\n",
+		what, n.all, n.rth, src, len(ins), signalsNote)
 	if len(ins) == 0 {
 		return
 	}
