@@ -1,5 +1,6 @@
 // config.go: the strategies section of the desk's config as one value, and
 // building engines by name from it.
+
 package strategies
 
 import (

@@ -1,4 +1,5 @@
 // delta.go: the cumulative delta divergence engine.
+
 package strategies
 
 import (

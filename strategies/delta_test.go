@@ -1,5 +1,6 @@
 // delta_test.go: the cumulative delta divergence rules, fired and
 // near-missed.
+
 package strategies
 
 import (

@@ -1,6 +1,7 @@
 // engine.go: the Engine interface, fills and order outcomes reported back
 // to engines, the HM (New York wall clock) config type, and the position
 // book every engine keeps (working entry, position, add-on units).
+
 package strategies
 
 import (

@@ -1,5 +1,6 @@
 // helpers_test.go: hand-built sessions for the engine tests: minute bars
 // written as OHLC with buy and sell volume, expanded to trades.
+
 package strategies
 
 import (

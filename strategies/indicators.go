@@ -2,6 +2,7 @@
 // Runner: RTH session bounds, 1- and 5-minute bars, VWAP and σ, volume
 // profile, cumulative delta, per-minute VWAP history (for its slope) and the
 // average volume of the session's completed 5-minute bars.
+
 package strategies
 
 import (

@@ -1,5 +1,6 @@
 // indicators_test.go: every incremental indicator against a direct
 // computation over the same random trades.
+
 package strategies
 
 import (
@@ -352,6 +353,24 @@ func TestSwingsAgainstDirect(t *testing.T) {
 			}
 			if l {
 				lastL, hasL = m.Low, true
+			}
+		}
+		if hasH {
+			var hiAfter market.Price
+			for k := i; k >= 0 && bars[k].Start > s.LastHigh.Start; k-- {
+				hiAfter = max(hiAfter, bars[k].High)
+			}
+			if s.HighAfter != hiAfter {
+				t.Fatalf("bar %d: highest high after the swing %s, direct %s", i, s.HighAfter, hiAfter)
+			}
+		}
+		if hasL {
+			loAfter := market.Price(1 << 62)
+			for k := i; k >= 0 && bars[k].Start > s.LastLow.Start; k-- {
+				loAfter = min(loAfter, bars[k].Low)
+			}
+			if s.LowAfter != loAfter {
+				t.Fatalf("bar %d: lowest low after the swing %s, direct %s", i, s.LowAfter, loAfter)
 			}
 		}
 		if s.HasHigh != hasH || s.HasLo != hasL || (hasH && s.LastHigh.Price != lastH) || (hasL && s.LastLow.Price != lastL) {

@@ -1,5 +1,6 @@
 // levels.go: price levels and bar patterns: the opening range, swing highs
 // and lows, reversal candles and round numbers.
+
 package strategies
 
 import (

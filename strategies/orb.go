@@ -1,4 +1,5 @@
 // orb.go: the opening range breakout engine.
+
 package strategies
 
 import (

@@ -1,4 +1,5 @@
 // orb_test.go: the opening range breakout rules, fired and near-missed.
+
 package strategies
 
 import (

@@ -1,6 +1,7 @@
 // profile.go: the developing volume profile (volume per tick), its point of
 // control (maintained in O(1) per trade), the 70% value area by the
 // standard expansion from the POC, and high-volume nodes.
+
 package strategies
 
 import "github.com/deskguard/deskguard/market"

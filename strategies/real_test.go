@@ -2,6 +2,7 @@
 // (one-minute bars expanded to trades by market.Open, sides by the tick
 // rule): no panics, well-formed intents, determinism; and golden files of
 // one day's signals per engine (go test ./strategies -run Golden -update).
+
 package strategies
 
 import (

@@ -1,5 +1,6 @@
 // runner.go: the Runner, the one code path from trades to intents that the
 // replay, the child worker, the signals command and the tests all use.
+
 package strategies
 
 import (

@@ -1,6 +1,7 @@
 // runner_test.go: determinism, well-formed intents over random sessions,
 // add-on units only in profit, config loading, allocation-free trades and
 // the throughput benchmark.
+
 package strategies
 
 import (

@@ -1,5 +1,6 @@
 // synth_test.go: every engine over synthetic sessions of each regime: no
 // panics, well-formed intents, determinism.
+
 package strategies
 
 import (

@@ -1,5 +1,6 @@
 // vwap.go: the session VWAP and its volume-weighted standard deviation,
 // updated in O(1) per trade with exact integer sums.
+
 package strategies
 
 import (

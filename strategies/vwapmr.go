@@ -1,4 +1,5 @@
 // vwapmr.go: the VWAP mean reversion engine.
+
 package strategies
 
 import (

@@ -1,4 +1,5 @@
 // vwapmr_test.go: the VWAP mean reversion rules, fired and near-missed.
+
 package strategies
 
 import (
