@@ -1,0 +1,170 @@
+package supervisor
+
+// replay.go: a whole session through the whole pipeline in one process, as
+// fast as the machine allows — engines in-process, the real gate, the real
+// journal, a synchronous matching engine — the same Desk code as a live
+// run, driven by the data's clock.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/market"
+)
+
+// SyncBroker is a venue that matches in the caller's goroutine and hands
+// its events over on request (broker/sim in synchronous mode).
+type SyncBroker interface {
+	broker.Broker
+	OnTrade(t market.Trade)
+	Drain() []broker.Event
+}
+
+// AccountSummary is one account's line of a replay summary.
+type AccountSummary struct {
+	ID          string         `json:"id"`
+	Strategies  []string       `json:"strategies"`
+	Orders      int            `json:"orders"`
+	Fills       int            `json:"fills"`
+	RoundTrips  int            `json:"round_trips"`
+	Wins        int            `json:"wins"`
+	Losses      int            `json:"losses"`
+	GrossProfit string         `json:"gross_profit"`
+	GrossLoss   string         `json:"gross_loss"`
+	Fees        string         `json:"fees"`
+	Net         string         `json:"net"`
+	MaxDrawdown string         `json:"max_drawdown"`
+	LockedOut   bool           `json:"locked_out"`
+	Position    int64          `json:"position"`
+	State       string         `json:"state"`
+	Rejections  map[string]int `json:"rejections"`
+	StopRepairs int            `json:"stop_repairs"`
+}
+
+// Summary is what `deskguard replay --json` prints.
+type Summary struct {
+	Trades   int64            `json:"trades"`
+	Accounts []AccountSummary `json:"accounts"`
+	Desk     struct {
+		Net       string `json:"net"`
+		LockedOut bool   `json:"locked_out"`
+		Halted    bool   `json:"halted"`
+		State     string `json:"state"`
+	} `json:"desk"`
+	ElapsedMs int64 `json:"elapsed_ms"`
+	Derived   bool  `json:"derived,omitempty"`
+}
+
+// Replay runs src through the desk against sb. The desk must have been
+// built with Workers: InProcess and clock as its Clock.
+func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker, clock *market.ReplayClock) (Summary, error) {
+	if d.opt.Workers != InProcess {
+		return Summary{}, errors.New("supervisor: replay needs in-process workers")
+	}
+	t0 := time.Now()
+	started := false
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return d.Summary(time.Since(t0)), err
+		}
+		t, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n+1, err)
+		}
+		n++
+		clock.Advance(t.Time)
+		if !started {
+			if err := d.Start(ctx); err != nil {
+				return Summary{}, err
+			}
+			started = true
+		}
+		sb.OnTrade(t) // resting orders meet this trade before the engines see it
+		d.drainSync(ctx, sb)
+		d.OnTrades(ctx, []market.Trade{t})
+		d.drainSync(ctx, sb)
+	}
+	for _, a := range d.accts {
+		if h, ok := a.host.(*RunnerHost); ok {
+			for _, in := range h.Flush() {
+				d.HandleIntent(ctx, in)
+			}
+		}
+	}
+	d.drainSync(ctx, sb)
+	return d.Summary(time.Since(t0)), nil
+}
+
+// drainSync applies every pending venue event, then the settle checks,
+// until the venue is quiet.
+func (d *Desk) drainSync(ctx context.Context, sb SyncBroker) {
+	for i := 0; i < 1000; i++ {
+		evs := sb.Drain()
+		for _, ev := range evs {
+			d.OnBrokerEvent(ctx, ev)
+		}
+		if len(evs) == 0 {
+			d.Settle(ctx)
+			if evs = sb.Drain(); len(evs) == 0 {
+				return
+			}
+			for _, ev := range evs {
+				d.OnBrokerEvent(ctx, ev)
+			}
+		}
+	}
+}
+
+// Summary reports the desk's numbers so far.
+func (d *Desk) Summary(elapsed time.Duration) Summary {
+	var s Summary
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s.Trades = d.trades
+	var net int64
+	for _, a := range d.accts {
+		l := a.ledger
+		as := AccountSummary{ID: a.id, Strategies: a.spec.Config.Strategies, Orders: a.nOrders, Fills: a.nFills,
+			LockedOut: a.m.State() == AcctLockedOut || a.mon.Breached(), Position: l.Position(), State: a.m.State(),
+			Rejections: map[string]int{}, StopRepairs: a.repairs}
+		gp, gl := decimal.Zero, decimal.Zero
+		for _, r := range l.RoundTrips() {
+			as.RoundTrips++
+			if r.PnL.IsPositive() {
+				as.Wins++
+				gp = gp.Add(r.PnL)
+			} else {
+				as.Losses++
+				gl = gl.Add(r.PnL.Neg())
+			}
+		}
+		for k, v := range a.rejects {
+			as.Rejections[k] = v
+		}
+		as.GrossProfit, as.GrossLoss = gp.StringFixed(2), gl.StringFixed(2)
+		as.Fees = l.Fees().StringFixed(2)
+		as.Net = l.Equity().Sub(l.StartEquity()).StringFixed(2)
+		as.MaxDrawdown = l.MaxDrawdown().StringFixed(2)
+		net += l.EquityCents() - l.StartCents()
+		if as.LockedOut {
+			s.Desk.LockedOut = true
+		}
+		s.Accounts = append(s.Accounts, as)
+	}
+	s.Desk.Net = decimal.New(net, -2).StringFixed(2)
+	s.Desk.State = d.m.State()
+	s.Desk.Halted = s.Desk.State == DeskHalting || s.Desk.State == DeskHalted
+	s.Desk.LockedOut = s.Desk.LockedOut || d.deskMon.Breached()
+	s.ElapsedMs = elapsed.Milliseconds()
+	return s
+}
