@@ -1,0 +1,496 @@
+// journal.go: opening a journal file (lock with a timeout, schema check,
+// integrity check) and appending with group commit.
+
+package journal
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/deskguard/deskguard/market"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the journal layout this build writes and reads. A file
+// with a newer schema is refused (ErrNewerSchema).
+const SchemaVersion uint16 = 1
+
+var (
+	bucketRecords = []byte("records")
+	bucketMeta    = []byte("meta")
+	keySchema     = []byte("schema")
+	keyCreated    = []byte("created")
+)
+
+// Errors callers decide on.
+var (
+	// ErrLocked: another process (or another Open in this one) holds the
+	// file. It wraps berrors.ErrTimeout.
+	ErrLocked = errors.New("journal: file is locked by another deskguard process")
+	// ErrNewerSchema: the file was written by a newer deskguard.
+	ErrNewerSchema = errors.New("journal: file has a newer schema version")
+	// ErrAppendFailed: a commit failed (disk full, I/O error). The journal
+	// refuses every later append until it is reopened; the desk must go
+	// degraded and send nothing that was not journaled.
+	ErrAppendFailed = errors.New("journal: append failed")
+	// ErrClosed: the journal was closed.
+	ErrClosed = errors.New("journal: closed")
+	// ErrReadOnly: Append on a journal opened read-only.
+	ErrReadOnly = errors.New("journal: opened read-only")
+)
+
+// Options configure Open. The zero value is a writable journal with a one
+// second lock timeout, the wall clock and a full check at open.
+type Options struct {
+	// Clock gives each record its Wall time (market.WallClock{} when nil).
+	Clock market.Clock
+	// Timeout is how long Open waits for the file lock (default 1s; it is
+	// never infinite).
+	Timeout time.Duration
+	// ReadOnly opens without writing (dump, verify). bbolt still takes a
+	// shared flock, which conflicts with a live writer: see docs.
+	ReadOnly bool
+	// QuickOpen checks only the meta, the first record and the last 256
+	// records at Open instead of bbolt's tx.Check and every record.
+	QuickOpen bool
+	// MaxBatch caps the records committed in one transaction (default 1024).
+	MaxBatch int
+	// MaxSize caps the file size in bytes (bbolt's MaxSize; 0 = no limit):
+	// past it every commit fails as a full disk would.
+	MaxSize int
+	// Log receives open/close/failure events (discarded when nil).
+	Log *slog.Logger
+
+	// beforeCommit, when set (tests), runs inside each commit's transaction
+	// and may fail it.
+	beforeCommit func(n int) error
+}
+
+// Journal is an open journal. Its methods are safe for concurrent use.
+type Journal struct {
+	db    *bolt.DB
+	path  string
+	opt   Options
+	clock market.Clock
+	log   *slog.Logger
+
+	mu     sync.RWMutex // held (R) while enqueueing; (W) to close the queue
+	closed bool
+	queue  chan *request
+	done   chan struct{} // writer exited
+
+	fmu    sync.Mutex
+	failed error // sticky commit failure
+
+	// owned by the writer goroutine
+	next uint64
+}
+
+type request struct {
+	env   []byte // sealed envelope without seq (nil for a flush)
+	seq   uint64
+	err   error
+	reply chan *request // nil for AppendNoWait
+}
+
+// Open opens (creating if needed) the journal at path. It fails at once
+// with ErrLocked when another process holds the file, with ErrNewerSchema
+// for a newer file, and with ErrCorrupt for a damaged one.
+func Open(path string, opt Options) (_ *Journal, err error) {
+	if opt.Clock == nil {
+		opt.Clock = market.WallClock{}
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = time.Second
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 1024
+	}
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("journal: open %s: %w", path, err)
+		}
+	}
+	defer func() { // bbolt panics on some damaged pages: never let that cross the package boundary
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, MaxSize: opt.MaxSize,
+		FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	j := &Journal{db: db, path: path, opt: opt, clock: opt.Clock, log: log}
+	if err := j.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if !opt.ReadOnly {
+		j.queue = make(chan *request, 4*opt.MaxBatch)
+		j.done = make(chan struct{})
+		go j.writer()
+	}
+	log.Info("journal open", "path", path, "next_seq", j.next, "read_only", opt.ReadOnly)
+	return j, nil
+}
+
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		holder := lockHolder(path)
+		return fmt.Errorf("%w: %s%s (gave up after the lock timeout): %w", ErrLocked, path, holder, err)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return fmt.Errorf("%w: open %s: %w (not a journal, or damaged meta pages; not repaired)", ErrCorrupt, path, err)
+	}
+	return fmt.Errorf("journal: open %s: %w", path, err)
+}
+
+// init creates or checks the meta and runs the open-time integrity check.
+func (j *Journal) init() error {
+	if !j.opt.ReadOnly {
+		err := j.db.Update(func(tx *bolt.Tx) error {
+			m := tx.Bucket(bucketMeta)
+			if m == nil {
+				if tx.Bucket(bucketRecords) != nil {
+					return fmt.Errorf("%w: %s: records without a meta bucket", ErrCorrupt, j.path)
+				}
+				var err error
+				if m, err = tx.CreateBucket(bucketMeta); err != nil {
+					return err
+				}
+				v := make([]byte, 2)
+				binary.BigEndian.PutUint16(v, SchemaVersion)
+				if err := m.Put(keySchema, v); err != nil {
+					return err
+				}
+				if err := m.Put(keyCreated, []byte(j.clock.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+					return err
+				}
+				_, err = tx.CreateBucket(bucketRecords)
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("journal: init %s: %w", j.path, err)
+		}
+	}
+	return j.view(func(tx *bolt.Tx) error {
+		if err := checkMeta(tx, j.path); err != nil {
+			return err
+		}
+		last, err := j.checkOpen(tx)
+		j.next = last + 1
+		return err
+	})
+}
+
+func checkMeta(tx *bolt.Tx, path string) error {
+	m := tx.Bucket(bucketMeta)
+	if m == nil {
+		return fmt.Errorf("%w: %s has no journal meta bucket (not a deskguard journal)", ErrCorrupt, path)
+	}
+	v := m.Get(keySchema)
+	if len(v) != 2 {
+		return fmt.Errorf("%w: %s: schema version missing or malformed", ErrCorrupt, path)
+	}
+	if s := binary.BigEndian.Uint16(v); s > SchemaVersion {
+		return fmt.Errorf("%w: %s is schema %d, this deskguard reads up to %d: upgrade deskguard to read it",
+			ErrNewerSchema, path, s, SchemaVersion)
+	}
+	if tx.Bucket(bucketRecords) == nil {
+		return fmt.Errorf("%w: %s: records bucket missing", ErrCorrupt, path)
+	}
+	return nil
+}
+
+// checkOpen validates the records at open and returns the last seq.
+func (j *Journal) checkOpen(tx *bolt.Tx) (uint64, error) {
+	if !j.opt.QuickOpen {
+		if err := bboltCheck(tx); err != nil {
+			return 0, fmt.Errorf("%w: %s: bbolt check: %v (not repaired)", ErrCorrupt, j.path, err)
+		}
+	}
+	c := tx.Bucket(bucketRecords).Cursor()
+	k, v := c.First()
+	if k == nil {
+		return 0, nil
+	}
+	first, err := Decode(k, v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", j.path, err)
+	}
+	if first.Seq != 1 {
+		return 0, fmt.Errorf("%w: %s: first record is seq %d, want 1", ErrCorrupt, j.path, first.Seq)
+	}
+	if !j.opt.QuickOpen {
+		want := uint64(1)
+		for ; k != nil; k, v = c.Next() {
+			r, err := Decode(k, v)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", j.path, err)
+			}
+			if r.Seq != want {
+				return 0, fmt.Errorf("%w: %s: seq %d follows %d", ErrCorrupt, j.path, r.Seq, want-1)
+			}
+			want++
+		}
+		if s := tx.Bucket(bucketRecords).Sequence(); s != want-1 {
+			return 0, fmt.Errorf("%w: %s: the last commit wrote seq %d but the last record is seq %d", ErrCorrupt, j.path, s, want-1)
+		}
+		return want - 1, nil
+	}
+	k, v = c.Last()
+	last, err := Decode(k, v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", j.path, err)
+	}
+	want := last.Seq
+	for i := 0; i < 256 && k != nil; i++ {
+		r, err := Decode(k, v)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", j.path, err)
+		}
+		if r.Seq != want {
+			return 0, fmt.Errorf("%w: %s: seq %d precedes %d", ErrCorrupt, j.path, r.Seq, want+1)
+		}
+		want--
+		k, v = c.Prev()
+	}
+	if s := tx.Bucket(bucketRecords).Sequence(); s != last.Seq {
+		return 0, fmt.Errorf("%w: %s: the last commit wrote seq %d but the last record is seq %d", ErrCorrupt, j.path, s, last.Seq)
+	}
+	return last.Seq, nil
+}
+
+// bboltCheck runs bbolt's consistency check, draining every error (the
+// checker goroutine must finish before the transaction ends) and returning
+// the first ones joined.
+func bboltCheck(tx *bolt.Tx) error {
+	var errs []error
+	for err := range tx.Check() {
+		if len(errs) < 10 {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// view runs fn in a read transaction, turning a bbolt panic on a damaged
+// page into ErrCorrupt.
+func (j *Journal) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: reading: %v", ErrCorrupt, j.path, r)
+		}
+	}()
+	return j.db.View(fn)
+}
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
+
+// Err returns the sticky commit failure, if any (wrapping ErrAppendFailed).
+func (j *Journal) Err() error {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	return j.failed
+}
+
+// Append writes rec and returns its sequence number once it is durable:
+// its bbolt transaction committed, both the data pages and the meta page
+// fdatasynced. Records appended concurrently share one commit. Wall is set
+// from the journal's clock when zero, Version to PayloadVersion when zero.
+//
+// On a commit failure Append returns an error wrapping ErrAppendFailed and
+// so does every later Append until the journal is reopened. If ctx ends
+// while waiting, Append returns ctx's error and the record may or may not
+// become durable: the caller must treat it as not journaled (send nothing).
+func (j *Journal) Append(ctx context.Context, rec Record) (uint64, error) {
+	req, err := j.enqueue(ctx, rec, true)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-req.reply:
+		return req.seq, req.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("journal: append %s: outcome unknown: %w", rec.Kind, ctx.Err())
+	}
+}
+
+// AppendNoWait queues rec for the next commit and returns at once. It is
+// durable only once a later Append or Flush has returned without error; if
+// its commit fails, the journal fails as for Append (Err, and every later
+// Append, report it). For records nothing waits on (transitions, alerts).
+func (j *Journal) AppendNoWait(rec Record) error {
+	_, err := j.enqueue(context.Background(), rec, false)
+	return err
+}
+
+// Flush returns once everything queued before it is durable.
+func (j *Journal) Flush(ctx context.Context) error {
+	req := &request{reply: make(chan *request, 1)}
+	if err := j.send(ctx, req); err != nil {
+		return err
+	}
+	select {
+	case <-req.reply:
+		return req.err
+	case <-ctx.Done():
+		return fmt.Errorf("journal: flush: %w", ctx.Err())
+	}
+}
+
+func (j *Journal) enqueue(ctx context.Context, rec Record, wait bool) (*request, error) {
+	if j.opt.ReadOnly {
+		return nil, ErrReadOnly
+	}
+	if rec.Wall == 0 {
+		rec.Wall = j.clock.Now().UnixNano()
+	}
+	if rec.Version == 0 {
+		rec.Version = PayloadVersion
+	}
+	env, err := encodeEnvelope(&rec)
+	if err != nil {
+		return nil, err
+	}
+	req := &request{env: env}
+	if wait {
+		req.reply = make(chan *request, 1)
+	}
+	return req, j.send(ctx, req)
+}
+
+func (j *Journal) send(ctx context.Context, req *request) error {
+	if err := j.Err(); err != nil {
+		return err
+	}
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	if j.closed {
+		return ErrClosed
+	}
+	select {
+	case j.queue <- req:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("journal: append: %w", ctx.Err())
+	}
+}
+
+// writer is the group-commit loop: it takes one request, everything else
+// already queued (up to MaxBatch), commits them in one transaction and
+// answers them all. No timer: while a commit runs, the next batch queues.
+func (j *Journal) writer() {
+	defer close(j.done)
+	batch := make([]*request, 0, j.opt.MaxBatch)
+	for req := range j.queue {
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < j.opt.MaxBatch {
+			select {
+			case r, ok := <-j.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		err := j.Err()
+		if err == nil {
+			err = j.commit(batch)
+		}
+		for _, r := range batch {
+			if err != nil {
+				r.err, r.seq = err, 0
+			}
+			if r.reply != nil {
+				r.reply <- r
+			}
+		}
+	}
+}
+
+func (j *Journal) commit(batch []*request) (err error) {
+	next := j.next
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in commit: %v", r)
+		}
+		if err != nil {
+			err = fmt.Errorf("%w: %s: commit of %d records: %w", ErrAppendFailed, j.path, len(batch), err)
+			j.fmu.Lock()
+			if j.failed == nil {
+				j.failed = err
+			}
+			j.fmu.Unlock()
+			j.log.Error("journal commit failed; refusing appends until reopened", "err", err)
+		}
+	}()
+	err = j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		n := 0
+		for _, r := range batch {
+			if r.env == nil {
+				continue
+			}
+			r.seq = next + uint64(n)
+			if err := b.Put(seqKey(r.seq), sealValue(r.seq, r.env)); err != nil {
+				return err
+			}
+			n++
+		}
+		if err := b.SetSequence(next + uint64(n) - 1); err != nil {
+			return err
+		}
+		if j.opt.beforeCommit != nil {
+			if err := j.opt.beforeCommit(n); err != nil {
+				return err
+			}
+		}
+		next += uint64(n)
+		return nil
+	})
+	if err == nil {
+		j.next = next
+	}
+	return err
+}
+
+// Close stops accepting appends, commits what is queued, and closes the
+// file.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
+	if j.queue != nil {
+		close(j.queue)
+	}
+	j.mu.Unlock()
+	if j.done != nil {
+		<-j.done
+	}
+	if err := j.db.Close(); err != nil {
+		return fmt.Errorf("journal: close %s: %w", j.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+// verify.go: Verify, the check behind `deskguard journal verify`: bbolt's
+// tx.Check, contiguous sequence numbers, every record and payload decodes,
+// every fill belongs to a journaled intent, and pluggable state checkers
+// (by default the ledger recomputed from fills against each snapshot).
+
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/intent"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Report is Verify's result (the JSON `deskguard journal verify` prints).
+type Report struct {
+	Path      string   `json:"path"`
+	Records   int      `json:"records"`
+	Intents   int      `json:"intents"`
+	Fills     int      `json:"fills"`
+	Kills     int      `json:"kills"`
+	Lockouts  int      `json:"lockouts"`
+	Snapshots int      `json:"snapshots"`
+	First     uint64   `json:"first"`
+	Last      uint64   `json:"last"`
+	OK        bool     `json:"ok"`
+	Problems  []string `json:"problems"`
+}
+
+// Checker folds the records in order and reports problems: a state
+// recomputation compared with the journal's own snapshots.
+type Checker interface {
+	Check(r Record) []string // every decoded record, in order
+	Finish() []string        // after the last record
+}
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// Timeout for the file lock (default 1s).
+	Timeout time.Duration
+	// Checkers replace the default ledger check (NewLedgerChecker) when
+	// non-nil; an empty non-nil slice runs none.
+	Checkers []Checker
+	// FillOwner may accept a fill that belongs to no journaled intent
+	// (e.g. a venue-generated liquidation order id). Nil accepts none.
+	FillOwner func(ev broker.Event) bool
+	// MaxProblems caps the listed problems (default 100); the rest are counted.
+	MaxProblems int
+}
+
+// Verify checks the journal file at path, opened read-only. It returns an
+// error only when the file cannot be examined at all (missing, locked by a
+// live desk: ErrLocked); damage of any kind is a problem in the report.
+func Verify(path string, opt VerifyOptions) (rep Report, err error) {
+	if opt.Timeout <= 0 {
+		opt.Timeout = time.Second
+	}
+	if opt.MaxProblems <= 0 {
+		opt.MaxProblems = 100
+	}
+	if opt.Checkers == nil {
+		opt.Checkers = []Checker{NewLedgerChecker()}
+	}
+	rep = Report{Path: path, Problems: []string{}}
+	extra := 0
+	problem := func(format string, args ...any) {
+		if len(rep.Problems) < opt.MaxProblems {
+			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
+		} else {
+			extra++
+		}
+	}
+	defer func() {
+		if extra > 0 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("... and %d more problems", extra))
+		}
+		rep.OK = len(rep.Problems) == 0 && err == nil
+	}()
+	if _, err := os.Stat(path); err != nil {
+		return rep, fmt.Errorf("journal: verify: %w", err)
+	}
+	db, err := openRaw(path, opt.Timeout)
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return rep, err
+		}
+		problem("open: %v", err)
+		return rep, nil
+	}
+	defer db.Close()
+	v := &verifier{opt: opt, problem: problem, rep: &rep, ids: map[string]bool{}, entries: map[string]bool{}}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				problem("reading the file: bbolt failed on a damaged page: %v", r)
+			}
+		}()
+		if err := db.View(v.run); err != nil {
+			problem("%v", err)
+		}
+	}()
+	for _, c := range opt.Checkers {
+		for _, p := range c.Finish() {
+			problem("%s", p)
+		}
+	}
+	return rep, nil
+}
+
+// openRaw opens the file read-only with a lock timeout, recovering bbolt
+// panics.
+func openRaw(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	return db, nil
+}
+
+type verifier struct {
+	opt     VerifyOptions
+	problem func(string, ...any)
+	rep     *Report
+	ids     map[string]bool // client ids of journaled intents and their legs
+	entries map[string]bool // entry ids (bracket group ids)
+}
+
+func (v *verifier) run(tx *bolt.Tx) error {
+	if err := checkMeta(tx, v.rep.Path); err != nil {
+		v.problem("%v", err)
+		if errors.Is(err, ErrNewerSchema) || tx.Bucket(bucketRecords) == nil {
+			return nil
+		}
+	}
+	for err := range tx.Check() {
+		v.problem("bbolt check: %v", err)
+	}
+	b := tx.Bucket(bucketRecords)
+	if b == nil {
+		return nil
+	}
+	var prev uint64
+	c := b.Cursor()
+	for k, val := c.First(); k != nil; k, val = c.Next() {
+		v.rep.Records++
+		r, err := Decode(k, val)
+		if err != nil {
+			v.problem("%v", err)
+			if len(k) == 8 {
+				prev = uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
+					uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+			}
+			continue
+		}
+		if v.rep.First == 0 {
+			v.rep.First = r.Seq
+			if r.Seq != 1 {
+				v.problem("first record is seq %d, want 1", r.Seq)
+			}
+		} else if r.Seq != prev+1 {
+			v.problem("gap: seq %d follows %d", r.Seq, prev)
+		}
+		prev, v.rep.Last = r.Seq, r.Seq
+		if err := checkPayload(r); err != nil {
+			v.problem("%v", err)
+			continue
+		}
+		v.record(r)
+		for _, ch := range v.opt.Checkers {
+			for _, p := range ch.Check(r) {
+				v.problem("seq %d: %s", r.Seq, p)
+			}
+		}
+	}
+	if s := b.Sequence(); s != v.rep.Last && v.rep.Records > 0 {
+		v.problem("the last commit wrote seq %d but the last record is seq %d (records lost)", s, v.rep.Last)
+	}
+	return nil
+}
+
+func (v *verifier) record(r Record) {
+	switch r.Kind {
+	case KindIntent:
+		v.rep.Intents++
+		b, _ := r.IntentBody()
+		if id := b.Intent.ID; id != "" {
+			v.ids[id] = true
+			if b.Intent.Kind == intent.Enter || b.Intent.Kind == intent.Add {
+				s, t := LegIDs(id)
+				v.ids[s], v.ids[t], v.entries[id] = true, true, true
+			}
+		}
+	case KindBrokerEvent:
+		ev, _ := r.BrokerEvent()
+		if !isFill(ev) {
+			return
+		}
+		v.rep.Fills++
+		if v.ids[ev.ClientID] || (ev.GroupID != "" && v.entries[ev.GroupID]) {
+			return
+		}
+		if v.opt.FillOwner != nil && v.opt.FillOwner(ev) {
+			return
+		}
+		v.problem("seq %d: fill of %s %s x%d belongs to no journaled intent (or precedes it)", r.Seq, ev.Account, ev.ClientID, ev.FillQty)
+	case KindKill:
+		v.rep.Kills++
+	case KindLockout:
+		v.rep.Lockouts++
+	case KindSnapshot:
+		v.rep.Snapshots++
+	}
+}
+
+func isFill(ev broker.Event) bool {
+	return (ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled) && ev.FillQty > 0
+}
+
+// IsLocked reports whether err is a lock conflict.
+func IsLocked(err error) bool { return errors.Is(err, ErrLocked) || errors.Is(err, berrors.ErrTimeout) }
