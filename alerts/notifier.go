@@ -162,7 +162,9 @@ func (n *Notifier) Stats() Stats {
 	return s
 }
 
-func key(a Alert) string { return string(a.Kind) + "|" + a.Account }
+// key groups alerts for coalescing: same kind, account and severity (so a
+// critical alert is never folded behind a low-severity one).
+func key(a Alert) string { return string(a.Kind) + "|" + a.Account + "|" + a.Severity.String() }
 
 // Notify hands an alert over. It never waits for Slack: it takes one short
 // lock, and when the low-severity queue is full it drops the alert (counted);
