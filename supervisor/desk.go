@@ -142,17 +142,17 @@ type Desk struct {
 	idSeq   atomic.Uint64
 	session atomic.Value // market.Session
 
-	mu       sync.Mutex
-	accts    []*account
-	byID     map[string]*account
-	deskMon  *limits.DeskMonitor
-	last     market.Price
-	lastTime int64
-	trades   int64
-	minute   int64
-	kills    []KillReport
-	tickBuf  []byte
-	pending  []intent.Intent // intents produced while d.mu was held (in-process)
+	mu           sync.Mutex
+	accts        []*account
+	byID         map[string]*account
+	deskMon      *limits.DeskMonitor
+	last         market.Price
+	lastTime     int64
+	trades       int64
+	minute       int64
+	kills        []KillReport
+	tickBuf      []byte
+	floodDropped atomic.Int64
 }
 
 // ErrJournal marks an intent refused because the journal could not make it

@@ -1,0 +1,201 @@
+package supervisor
+
+// live.go: the live driver — a feed paced in real time (or a venue's
+// market-data stream), the broker's event stream, and the workers' events,
+// each in its own goroutine so that none can hold up the others. Intents
+// from different accounts are handled concurrently so their journal
+// appends share commits.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/deskguard/deskguard/market"
+)
+
+// LiveOptions configures RunLive.
+type LiveOptions struct {
+	Feed market.TradeReader
+	// Pace replays Feed at Pace × real time; 0 = as fast as possible (a
+	// venue's market-data stream paces itself: use 0).
+	Pace float64
+	// Matcher, when set, sees every trade before the desk (an in-process
+	// asynchronous sim venue).
+	Matcher interface{ OnTrade(market.Trade) }
+	// Clock is advanced by the data (a replayed session); nil for a wall clock.
+	Clock *market.ReplayClock
+	// StaleAfter flattens the desk when no trade arrives for this long of
+	// real time (live data only; 0 = off).
+	StaleAfter time.Duration
+	// MaxBatch bounds the trades sent to workers in one frame (default 512).
+	MaxBatch int
+	// OnTrade is called after each batch (status lines, tests).
+	OnBatch func(last market.Trade)
+}
+
+// ErrFeedEnded is returned when the feed is exhausted.
+var ErrFeedEnded = errors.New("supervisor: feed ended")
+
+// RunLive starts the desk and runs it until ctx ends or the feed ends.
+func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 512
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	// Broker events.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		evs := d.br.Events()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-evs:
+				if !ok {
+					return
+				}
+				d.OnBrokerEvent(ctx, ev)
+				if len(evs) == 0 {
+					d.Settle(ctx)
+				}
+			}
+		}
+	}()
+	// Worker events, one goroutine per account.
+	perAcct := map[string]chan WorkerEvent{}
+	for _, a := range d.accts {
+		ch := make(chan WorkerEvent, 1024)
+		perAcct[a.id] = ch
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ev := <-ch:
+					d.HandleWorkerEvent(ctx, ev)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-d.events:
+				if ch := perAcct[ev.Account]; ch != nil {
+					select {
+					case ch <- ev:
+					default:
+						// An account flooding intents: drop and say so; its gate
+						// rate limit would refuse them anyway.
+						d.floodDropped.Add(1)
+					}
+				}
+			}
+		}
+	}()
+
+	var lastTrade atomic.Int64
+	lastTrade.Store(time.Now().UnixNano())
+	if opt.StaleAfter > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk := time.NewTicker(opt.StaleAfter / 4)
+			defer tk.Stop()
+			fired := false
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
+					age := time.Since(time.Unix(0, lastTrade.Load()))
+					if age > opt.StaleAfter && !fired {
+						fired = true
+						d.log.Error("market data stale: flattening the desk", "age", age)
+						_ = d.Flatten(ctx, "", "stale_data", "deskguard")
+					} else if age <= opt.StaleAfter {
+						fired = false
+					}
+				}
+			}
+		}()
+	}
+
+	err := d.feedLoop(ctx, opt, &lastTrade)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.Int64) error {
+	started := false
+	var first int64
+	wall0 := time.Now()
+	batch := make([]market.Trade, 0, opt.MaxBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		d.OnTrades(ctx, batch)
+		if opt.OnBatch != nil {
+			opt.OnBatch(batch[len(batch)-1])
+		}
+		batch = batch[:0]
+	}
+	for {
+		if ctx.Err() != nil {
+			flush()
+			return ctx.Err()
+		}
+		t, err := opt.Feed.Next()
+		if err == io.EOF {
+			flush()
+			return ErrFeedEnded
+		}
+		if err != nil {
+			flush()
+			return err
+		}
+		lastTrade.Store(time.Now().UnixNano())
+		if opt.Clock != nil {
+			opt.Clock.Advance(t.Time)
+		}
+		if !started {
+			if err := d.Start(ctx); err != nil {
+				return err
+			}
+			started, first = true, t.Time
+		}
+		if opt.Pace > 0 {
+			due := wall0.Add(time.Duration(float64(t.Time-first) / opt.Pace))
+			if wait := time.Until(due); wait > 0 {
+				flush() // send what is due before waiting
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(wait):
+				}
+			}
+		}
+		if opt.Matcher != nil {
+			opt.Matcher.OnTrade(t)
+		}
+		batch = append(batch, t)
+		if len(batch) >= opt.MaxBatch {
+			flush()
+		}
+	}
+}
