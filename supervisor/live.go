@@ -181,7 +181,7 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 		}
 		if opt.Pace > 0 {
 			due := wall0.Add(time.Duration(float64(t.Time-first) / opt.Pace))
-			if wait := time.Until(due); wait > 0 {
+			if wait := time.Until(due); wait > time.Millisecond {
 				flush() // send what is due before waiting
 				select {
 				case <-ctx.Done():
