@@ -130,7 +130,10 @@ func tradesGen() *rapid.Generator[[]Trade] {
 
 // roundTrip writes trades and reads them back (without the Feed's tick
 // rule, which would fill Unknown sides).
-func roundTrip(t interface{ Fatal(...any); Fatalf(string, ...any) }, in []Trade) []Trade {
+func roundTrip(t interface {
+	Fatal(...any)
+	Fatalf(string, ...any)
+}, in []Trade) []Trade {
 	var buf bytes.Buffer
 	if err := WriteCSVTicks(&buf, in); err != nil {
 		t.Fatal(err)
