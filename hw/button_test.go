@@ -30,13 +30,13 @@ var (
 	fa = false
 )
 
-func e(l gpio.Level) step                         { return step{edge: &l} }
-func adv(d time.Duration) step                    { return step{adv: d} }
+func e(l gpio.Level) step                          { return step{edge: &l} }
+func adv(d time.Duration) step                     { return step{adv: d} }
 func advSettle(d time.Duration, pressed bool) step { return step{adv: d, settle: &pressed} }
-func advWire(d time.Duration) step                { return step{adv: d, wirecut: true} }
+func advWire(d time.Duration) step                 { return step{adv: d, wirecut: true} }
 
 func TestButtonScripts(t *testing.T) {
-	no := Config{ButtonPin: "GPIO17"}                           // pressed = low (pull-up)
+	no := Config{ButtonPin: "GPIO17"}                         // pressed = low (pull-up)
 	nc := Config{ButtonPin: "GPIO17", Wiring: NormallyClosed} // closed = low; open (pressed, cut) = high
 	tests := []struct {
 		name     string
@@ -373,7 +373,7 @@ func (d *blockingDesk) Flatten(ctx context.Context, _, _, _ string) error {
 	return nil
 }
 
-func waitKind(t *testing.T, ch chan traceEvent, kind string) {
+func waitKind(t testing.TB, ch chan traceEvent, kind string) {
 	t.Helper()
 	timeout := time.After(failsafe)
 	for {

@@ -136,7 +136,7 @@ func newTestPin() *gpiotest.Pin {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	clk    *clockwork.FakeClock
 	b      *Button
@@ -145,10 +145,11 @@ type harness struct {
 	trace  chan traceEvent
 	health chan healthReport
 	done   chan error
+	stop   func()
 }
 
 // startButton runs a watcher on in (which wraps tp) and waits until it is ready.
-func startButton(t *testing.T, cfg Config, in gpio.PinIn, tp *gpiotest.Pin) *harness {
+func startButton(t testing.TB, cfg Config, in gpio.PinIn, tp *gpiotest.Pin) *harness {
 	t.Helper()
 	if cfg.StallAfter == 0 {
 		cfg.StallAfter = -1 // the test pin never times out; the stall test turns this on
@@ -170,18 +171,22 @@ func startButton(t *testing.T, cfg Config, in gpio.PinIn, tp *gpiotest.Pin) *har
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
 	go func() { h.done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		// Unblock the reader, parked in the test pin's WaitForEdge.
-		select {
-		case tp.EdgesChan <- tp.Read():
-		case err := <-h.done:
-			h.done <- err
-		}
-		if err := <-h.done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			// Unblock the reader, parked in the test pin's WaitForEdge.
+			select {
+			case tp.EdgesChan <- tp.Read():
+			case err := <-h.done:
+				h.done <- err
+			}
+			if err := <-h.done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(h.stop)
 	h.wait("ready")
 	return h
 }

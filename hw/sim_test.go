@@ -11,7 +11,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 )
 
-func openSim(t *testing.T, cfg Config) (*Device, *clockwork.FakeClock, *fakeDesk, chan traceEvent) {
+func openSim(t testing.TB, cfg Config) (*Device, *clockwork.FakeClock, *fakeDesk, chan traceEvent) {
 	t.Helper()
 	clk := clockwork.NewFakeClock()
 	desk := newFakeDesk(clk)
@@ -48,7 +48,7 @@ func TestSimButtonClickFlattens(t *testing.T) {
 			clicked := make(chan struct{})
 			go func() { _ = d.Click(0); close(clicked) }()
 			waitKind(t, trace, "edge") // pressed
-			blockUntilN(t, clk, 2)      // the settle timer and Click's hold
+			blockUntilN(t, clk, 2)     // the settle timer and Click's hold
 			clk.Advance(20 * ms)
 			c := <-desk.ch
 			if c.trigger != TriggerPanicButton || c.who != SimPin || c.account != "" {
@@ -146,7 +146,7 @@ func TestHostPinOnThisMachine(t *testing.T) {
 	}
 }
 
-func blockUntilN(t *testing.T, clk *clockwork.FakeClock, n int) {
+func blockUntilN(t testing.TB, clk *clockwork.FakeClock, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), failsafe)
 	defer cancel()
@@ -155,7 +155,7 @@ func blockUntilN(t *testing.T, clk *clockwork.FakeClock, n int) {
 	}
 }
 
-func waitKindEv(t *testing.T, ch chan traceEvent, kind string) traceEvent {
+func waitKindEv(t testing.TB, ch chan traceEvent, kind string) traceEvent {
 	t.Helper()
 	timeout := time.After(failsafe)
 	for {
