@@ -153,6 +153,7 @@ type Desk struct {
 	kills        []KillReport
 	tickBuf      []byte
 	floodDropped atomic.Int64
+	recovered    *Recovered
 }
 
 // ErrJournal marks an intent refused because the journal could not make it
@@ -278,7 +279,26 @@ func (d *Desk) Start(ctx context.Context) error {
 	d.sched.Start(now)
 	d.journal(ctx, Entry{Kind: "session_reset", Market: now.UnixNano(), Body: map[string]any{
 		"session": market.SessionOf(now).String(), "why": "desk start", "accounts": d.startEquities()}})
-	d.idSeq.Store(uint64(now.UnixNano()/1e6) % 1e9 * 1000) // ids unique across restarts of the same journal
+	if base := uint64(now.UnixNano()/1e6) % 1e9 * 1000; base > d.idSeq.Load() {
+		d.idSeq.Store(base) // ids unique across restarts of the same journal
+	}
+	if d.recovered != nil && d.recovered.Records > 0 {
+		if _, err := d.Reconcile(ctx); err != nil {
+			d.log.Error("reconcile", "err", err)
+			d.alerts.Alert(Alert{Kind: "reconcile_mismatch", Severity: "critical", Text: "reconciliation failed: " + err.Error()})
+		}
+		switch d.recovered.DeskState {
+		case DeskHalting, DeskHalted:
+			// A kill journaled before the restart stays in force until re-armed.
+			_ = d.m.Fire(EvHalt, "recovered: kill in force")
+			for _, a := range d.accts {
+				if a.m.State() == AcctHalting {
+					d.liquidateAccount(ctx, a, "recovered_kill", "deskguard")
+				}
+				d.checkHalted(a)
+			}
+		}
+	}
 	if d.m.State() == DeskRecovering {
 		if err := d.m.Fire(EvReady, "recovered"); err != nil {
 			return err
@@ -726,10 +746,23 @@ func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 		d.log.Warn("event for unknown account", "account", ev.Account, "id", ev.ClientID)
 		return
 	}
-	var fill *wire.FillMsg
-	var done *wire.OrderDoneMsg
 	d.mu.Lock()
-	o := a.orders[ev.ClientID]
+	o, fill, done := d.applyEvent(a, ev)
+	d.mu.Unlock()
+	if fill != nil && o.strategy != "desk" {
+		d.notifyFill(ctx, a, *fill)
+	}
+	if done != nil && o.strategy != "desk" {
+		d.notifyDone(ctx, a, *done)
+	}
+	d.checkHalted(a)
+}
+
+// applyEvent folds one venue event into the account's orders and ledger
+// (d.mu held). It is shared by the live path and recovery. It returns the
+// order and what the owning engine must be told.
+func (d *Desk) applyEvent(a *account, ev broker.Event) (o *order, fill *wire.FillMsg, done *wire.OrderDoneMsg) {
+	o = a.orders[ev.ClientID]
 	if o == nil {
 		// An order the desk did not place itself (a liquidation's market
 		// order, a repair): track it so fills land in the ledger.
@@ -787,14 +820,7 @@ func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 			done = &wire.OrderDoneMsg{ClientID: ev.ClientID, Strategy: o.strategy, Filled: o.filled > 0, Reason: ev.Reason}
 		}
 	}
-	d.mu.Unlock()
-	if fill != nil && o.strategy != "desk" {
-		d.notifyFill(ctx, a, *fill)
-	}
-	if done != nil && o.strategy != "desk" {
-		d.notifyDone(ctx, a, *done)
-	}
-	d.checkHalted(a)
+	return o, fill, done
 }
 
 // Settle runs the checks that must wait until a burst of broker events has
