@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,10 +129,21 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 			err = fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
 		}
 	}()
+	// Before bbolt maps the file: a file cut short would fault on the
+	// first read past its end (SIGBUS), which no recover catches.
+	if err := precheck(path); err != nil {
+		return nil, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, MaxSize: opt.MaxSize,
 		FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, openError(path, err)
+	}
+	// Under the lock: both meta pages valid and the file as long as they say.
+	if probs := checkFile(path); len(probs) > 0 {
+		_ = db.Close()
+		return nil, fmt.Errorf("%w: %s: %s (not repaired: inspect it with deskguard journal verify)", ErrCorrupt, path, strings.Join(probs, "; "))
 	}
 	j := &Journal{db: db, path: path, opt: opt, clock: opt.Clock, log: log}
 	if err := j.init(); err != nil {
@@ -146,6 +159,20 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	return j, nil
 }
 
+// precheck runs checkFile before bbolt opens the file. A writer holding
+// the lock may be mid-commit, so problems seen while the file is locked are
+// reported as ErrLocked, not as damage.
+func precheck(path string) error {
+	probs := checkFile(path)
+	if len(probs) == 0 {
+		return nil
+	}
+	if h := lockHolder(path); h != "" {
+		return fmt.Errorf("%w: %s%s", ErrLocked, path, h)
+	}
+	return fmt.Errorf("%w: %s: %s (not repaired: inspect it with deskguard journal verify)", ErrCorrupt, path, strings.Join(probs, "; "))
+}
+
 func openError(path string, err error) error {
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
@@ -153,6 +180,9 @@ func openError(path string, err error) error {
 		return fmt.Errorf("%w: %s%s (gave up after the lock timeout): %w", ErrLocked, path, holder, err)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return fmt.Errorf("%w: open %s: %w (not a journal, or damaged meta pages; not repaired)", ErrCorrupt, path, err)
+	}
+	if probs := checkFile(path); len(probs) > 0 {
+		return fmt.Errorf("%w: open %s: %w (%s; not repaired)", ErrCorrupt, path, err, strings.Join(probs, "; "))
 	}
 	return fmt.Errorf("journal: open %s: %w", path, err)
 }
@@ -291,6 +321,7 @@ func bboltCheck(tx *bolt.Tx) error {
 // view runs fn in a read transaction, turning a bbolt panic on a damaged
 // page into ErrCorrupt.
 func (j *Journal) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %s: reading: %v", ErrCorrupt, j.path, r)

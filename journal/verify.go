@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
@@ -84,6 +85,14 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 	if _, err := os.Stat(path); err != nil {
 		return rep, fmt.Errorf("journal: verify: %w", err)
 	}
+	if err := precheck(path); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return rep, err
+		}
+		problem("%v", err)
+		return rep, nil
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := openRaw(path, opt.Timeout)
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
@@ -93,6 +102,9 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 		return rep, nil
 	}
 	defer db.Close()
+	for _, p := range checkFile(path) {
+		problem("%s", p)
+	}
 	v := &verifier{opt: opt, problem: problem, rep: &rep, ids: map[string]bool{}, entries: map[string]bool{}}
 	func() {
 		defer func() {
