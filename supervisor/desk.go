@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/limits"
@@ -265,7 +265,7 @@ func (d *Desk) journalFailed(err error) {
 	if d.m.Can(EvDegrade) {
 		_ = d.m.Fire(EvDegrade, "journal: "+err.Error())
 	}
-	d.alerts.Alert(Alert{Kind: "journal_failed", Severity: "critical", Text: "journal append failed: " + err.Error()})
+	d.alerts.Notify(alerts.JournalFailed(d.clock.Now(), err.Error()))
 }
 
 // Start recovers (see recover.go), brings the desk to running and starts
@@ -285,7 +285,7 @@ func (d *Desk) Start(ctx context.Context) error {
 	if d.recovered != nil && d.recovered.Records > 0 {
 		if _, err := d.Reconcile(ctx); err != nil {
 			d.log.Error("reconcile", "err", err)
-			d.alerts.Alert(Alert{Kind: "reconcile_mismatch", Severity: "critical", Text: "reconciliation failed: " + err.Error()})
+			d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), "", alerts.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
 		}
 		switch d.recovered.DeskState {
 		case DeskHalting, DeskHalted:
@@ -371,15 +371,14 @@ func (d *Desk) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) {
 		a.worker = "running"
 		d.mu.Unlock()
 		if ev.Restart > 0 {
-			d.alerts.Alert(Alert{Kind: "worker_restart", Severity: "warning", Account: a.id,
-				Text: fmt.Sprintf("worker for %s restarted (restart %d)", a.id, ev.Restart)})
+			d.alerts.Notify(alerts.WorkerRestart(d.clock.Now(), a.id, ev.Restart, 0))
 		}
 	case WorkerCrashed:
 		d.mu.Lock()
 		a.worker = "restarting"
 		d.mu.Unlock()
 		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "crashed", "err": errString(ev.Err), "restart": ev.Restart}})
-		d.alerts.Alert(Alert{Kind: "worker_crash", Severity: "warning", Account: a.id, Text: "worker crashed: " + errString(ev.Err)})
+		d.alerts.Notify(alerts.WorkerCrash(d.clock.Now(), a.id, errString(ev.Err)))
 	case WorkerFaulted:
 		d.mu.Lock()
 		a.worker = "faulted"
@@ -400,7 +399,7 @@ func errString(err error) string {
 func (d *Desk) faultAccount(ctx context.Context, a *account, why string) {
 	a.halted.Store(true)
 	_ = a.m.Fire(EvFault, why)
-	d.alerts.Alert(Alert{Kind: "worker_fault", Severity: "critical", Account: a.id, Text: why})
+	d.alerts.Notify(alerts.WorkerFault(d.clock.Now(), a.id, why))
 	d.liquidateAccount(ctx, a, "fault", "deskguard")
 }
 
@@ -872,7 +871,11 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 
 func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAction) {
 	a.repairs++
-	text := fmt.Sprintf("stop coverage gap on %s: %s %d", a.id, act.Kind, act.Qty)
+	d.mu.Lock()
+	pos := a.ledger.Position()
+	d.mu.Unlock()
+	covered := abs64(pos) - act.Qty
+	text := fmt.Sprintf("%s %d at %s", act.Kind, act.Qty, act.StopPrice)
 	d.log.Warn("stop coverage gap", "account", a.id, "repair", act.Kind.String(), "qty", act.Qty, "stop", act.StopPrice.String())
 	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, Market: d.nowNs(), Body: map[string]any{
 		"repair": act.Kind.String(), "qty": act.Qty, "stop": act.StopPrice, "side": act.Side}})
@@ -891,7 +894,7 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	case limits.RepairFlatten:
 		d.liquidateAccount(ctx, a, "stop_repair", "deskguard")
 	}
-	d.alerts.Alert(Alert{Kind: "stop_repaired", Severity: "warning", Account: a.id, Text: text})
+	d.alerts.Notify(alerts.StopRepaired(d.clock.Now(), a.id, alerts.StopFacts{Position: pos, Covered: covered, Action: text}))
 }
 
 // lockout carries out a drawdown breach (invariant 5).
@@ -906,11 +909,8 @@ func (d *Desk) lockout(ctx context.Context, a *account, b limits.Breach) {
 	}
 	d.haltWorker(a)
 	d.liquidateAccount(ctx, a, "drawdown_lockout", "deskguard")
-	d.alerts.Alert(Alert{Kind: "lockout", Severity: "critical", Account: a.id,
-		Text: fmt.Sprintf("%s locked out: equity %s at or below the lockout line %s", a.id,
-			accounts.Money(b.EquityCents).StringFixed(2), accounts.Money(b.LineCents).StringFixed(2)),
-		Fields: map[string]string{"equity": accounts.Money(b.EquityCents).StringFixed(2), "line": accounts.Money(b.LineCents).StringFixed(2),
-			"start": accounts.Money(b.StartCents).StringFixed(2), "time": time.Unix(0, b.TimeNs).In(market.NewYork).Format("15:04:05 ET")}})
+	d.alerts.Notify(alerts.Lockout(time.Unix(0, b.TimeNs), a.id, alerts.LockoutFacts{Equity: accounts.Money(b.EquityCents),
+		StartEquity: accounts.Money(b.StartCents), Limit: a.gate.Config().DrawdownPct.Div(decimal.NewFromInt(100))}))
 }
 
 func (d *Desk) haltWorker(a *account) {
@@ -949,7 +949,7 @@ func (d *Desk) runJob(ctx context.Context, due Due) {
 			}
 		}
 	case JobDailySummary:
-		d.alerts.Alert(d.summaryAlert())
+		d.alerts.Notify(d.summaryAlert())
 	case JobSessionReset:
 		d.sessionReset(ctx, due.At)
 	case JobNoEntries:
@@ -997,33 +997,42 @@ func (d *Desk) resumeWorker(a *account) {
 	}
 }
 
-func (d *Desk) summaryAlert() Alert {
+func (d *Desk) summaryAlert() alerts.Alert {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	f := map[string]string{}
-	var lines []string
-	total := decimal.Zero
-	for _, a := range d.accts {
-		trips := a.ledger.RoundTrips()
-		wins := 0
-		net := decimal.Zero
-		for _, r := range trips {
-			if r.Net().IsPositive() {
-				wins++
-			}
-			net = net.Add(r.Net())
-		}
-		total = total.Add(net)
-		wr := 0.0
-		if len(trips) > 0 {
-			wr = float64(wins) / float64(len(trips)) * 100
-		}
-		used := drawdownUsed(a)
-		lines = append(lines, fmt.Sprintf("%s: %d trades, win rate %.0f%%, net $%s, drawdown used %.0f%%", a.id, len(trips), wr, net.StringFixed(2), used*100))
-		f[a.id] = fmt.Sprintf("%d|%.0f|%s|%.0f", len(trips), wr, net.StringFixed(2), used*100)
+	f := alerts.SummaryFacts{}
+	if sess, ok := d.session.Load().(market.Session); ok {
+		f.Session = sess.String()
 	}
-	f["desk_net"] = total.StringFixed(2)
-	return Alert{Kind: "daily_summary", Severity: "info", Text: strings.Join(lines, "\n") + "\ndesk net $" + total.StringFixed(2), Fields: f}
+	for _, a := range d.accts {
+		row := alerts.SummaryRow{Account: a.id, Net: accounts.Money(a.ledger.EquityCents() - a.ledger.StartCents()),
+			DrawdownUsed: decimal.NewFromFloat(drawdownUsed(a)).Round(4)}
+		for _, r := range a.ledger.RoundTrips() {
+			row.Trades++
+			if r.Net().IsPositive() {
+				row.Wins++
+			}
+		}
+		f.Accounts = append(f.Accounts, row)
+	}
+	return alerts.DailySummary(d.clock.Now(), f)
+}
+
+// killAlert builds the kill message with the positions being flattened.
+func (d *Desk) killAlert(scope, acct, trigger, who string, ids []string) alerts.Alert {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := alerts.KillFacts{Scope: acct, Trigger: trigger, Who: who, Accounts: ids}
+	var net int64
+	for _, id := range ids {
+		a := d.byID[id]
+		if p := a.ledger.Position(); p != 0 {
+			f.Flattened = append(f.Flattened, alerts.Position{Account: id, Qty: p})
+		}
+		net += a.ledger.EquityCents() - a.ledger.StartCents()
+	}
+	f.NetPnL = accounts.Money(net)
+	return alerts.Kill(d.clock.Now(), f)
 }
 
 func drawdownUsed(a *account) float64 {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -115,9 +116,7 @@ func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillRepo
 	d.kills = append(d.kills, rep)
 	d.mu.Unlock()
 	d.log.Warn("kill sent", "scope", scopeName, "trigger", trigger, "who", who, "accounts", len(scope), "elapsed", rep.TotalNs)
-	d.alerts.Alert(Alert{Kind: "kill", Severity: "critical", Account: acct,
-		Text:   fmt.Sprintf("KILL %s: trigger %s by %s; %d account(s) liquidating", scopeName, trigger, who, len(scope)),
-		Fields: map[string]string{"trigger": trigger, "who": who, "scope": scopeName, "accounts": fmt.Sprint(ids)}})
+	d.alerts.Notify(d.killAlert(scopeName, acct, trigger, who, ids))
 	for _, a := range scope {
 		d.checkHalted(a)
 	}
@@ -175,8 +174,7 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 			d.resumeWorker(a)
 		}
 	}
-	d.alerts.Alert(Alert{Kind: "rearmed", Severity: "info", Text: fmt.Sprintf("desk re-armed by %s: %s", who, why),
-		Fields: map[string]string{"who": who, "why": why}})
+	d.alerts.Notify(alerts.Rearmed(d.clock.Now(), who, why))
 	return nil
 }
 
@@ -201,8 +199,7 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 	}
 	a.halted.Store(false)
 	d.resumeWorker(a)
-	d.alerts.Alert(Alert{Kind: "unlocked", Severity: "warning", Account: account,
-		Text: fmt.Sprintf("%s unlocked early by %s: %s", account, who, why), Fields: map[string]string{"who": who, "why": why}})
+	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
 	return nil
 }
 

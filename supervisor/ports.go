@@ -6,6 +6,8 @@ package supervisor
 
 import (
 	"context"
+
+	"github.com/deskguard/deskguard/alerts"
 )
 
 // Journal is the desk's write-ahead log. Append returns once the record is
@@ -23,20 +25,12 @@ type Entry struct {
 	Body     any   // JSON-encodable
 }
 
-// Alerter receives the desk's alerts; it must never block.
+// Alerter receives the desk's alerts; it must never block
+// (*alerts.Notifier).
 type Alerter interface {
-	Alert(a Alert)
-}
-
-// Alert is one thing the desk tells its people.
-type Alert struct {
-	Kind     string // kill, lockout, worker_crash, worker_restart, worker_fault, stop_repaired, link_lost, link_back, reconcile_mismatch, rearmed, unlocked, daily_summary, journal_failed
-	Severity string // critical, warning, info
-	Account  string
-	Text     string
-	Fields   map[string]string
+	Notify(a alerts.Alert)
 }
 
 type nopAlerter struct{}
 
-func (nopAlerter) Alert(Alert) {}
+func (nopAlerter) Notify(alerts.Alert) {}

@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -314,8 +315,8 @@ func (d *Desk) Reconcile(ctx context.Context) ([]Mismatch, error) {
 			out = append(out, Mismatch{Account: a.id, What: b})
 		}
 		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"reconcile_mismatch": bad}})
-		d.alerts.Alert(Alert{Kind: "reconcile_mismatch", Severity: "critical", Account: a.id,
-			Text: fmt.Sprintf("%s: journal and venue disagree: %s; account faulted, waiting for the risk manager", a.id, strings.Join(bad, "; "))})
+		d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), a.id, alerts.ReconcileFacts{JournalPosition: a.ledger.Position(),
+			VenuePosition: vp.Qty, Action: "account faulted, stop coverage repaired; waiting for the risk manager: " + strings.Join(bad, "; ")}))
 		d.correctPosition(a, vp)
 		a.halted.Store(true)
 		if a.m.Can(EvFault) {
