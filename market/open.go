@@ -205,7 +205,7 @@ func (f *Feed) Next() (Trade, error) {
 	if err != nil {
 		return Trade{}, err
 	}
-	if f.rule.Apply(&t) {
+	if f.rule.Apply(&t) && t.Aggressor != Unknown {
 		f.inferred++
 	}
 	f.seq++
@@ -217,7 +217,8 @@ func (f *Feed) Next() (Trade, error) {
 func (f *Feed) Info() FeedInfo { return f.info }
 
 // Inferred returns how many trades so far got their side from the tick rule
-// (including DBN trades whose side is 'N').
+// (including DBN trades whose side is 'N'); a first trade without a side
+// stays Unknown and is not counted.
 func (f *Feed) Inferred() int64 { return f.inferred }
 
 // Records returns how many records (DBN records of any kind, CSV data

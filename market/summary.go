@@ -158,7 +158,7 @@ func SummarizeBars(b *BarFeed) (Summary, error) {
 		}
 		buf = ExpandBar(buf[:0], bar)
 		for _, t := range buf {
-			if rule.Apply(&t) {
+			if rule.Apply(&t) && t.Aggressor != Unknown {
 				s.Inferred++
 			}
 			if t.Aggressor == Unknown {

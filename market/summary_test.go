@@ -70,7 +70,7 @@ func TestSummarizeFileMBO(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Format != FormatDBNMBO || *s.Trades != 2973 || s.Records != 68792 || s.Volume != 9892 || s.Aggressor != "data" ||
-		*s.BuyVolume+*s.SellVolume+44 != s.Volume || s.RTHVWAP != nil || s.Inferred != 1 || s.Unknown != 1 {
+		*s.BuyVolume+*s.SellVolume+44 != s.Volume || s.RTHVWAP != nil || s.Inferred != 0 || s.Unknown != 1 {
 		t.Fatalf("%+v", s)
 	}
 }

@@ -128,12 +128,12 @@ func writeSummaryText(w io.Writer, s market.Summary) {
 	case s.Aggressor == "tick-rule":
 		fmt.Fprintf(w, "aggressor   tick-rule: the file has no aggressor side; all %d sides are inferred (uptick buy, downtick sell)\n", s.Inferred)
 	case s.Inferred > 0:
-		fmt.Fprintf(w, "aggressor   data (%d trades without a side got one from the tick rule)\n", s.Inferred)
+		fmt.Fprintf(w, "aggressor   data (%d trade(s) without a side got one from the tick rule)\n", s.Inferred)
 	default:
 		fmt.Fprintln(w, "aggressor   data")
 	}
 	if s.Unknown > 0 {
-		fmt.Fprintf(w, "            %d trades have no side at all (no earlier price to compare) and count in neither buy nor sell\n", s.Unknown)
+		fmt.Fprintf(w, "            %d trade(s) have no side at all (no earlier price to compare) and count in neither buy nor sell\n", s.Unknown)
 	}
 }
 

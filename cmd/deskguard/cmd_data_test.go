@@ -67,7 +67,7 @@ func TestDataSummaryText(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 	code, out, _ = runCLI(t, "data", "summary", testdata.File(t, "es-ticks/esh4-glbx-mdp3-20231225.mbo.dbn.zst"))
-	if code != 0 || !strings.Contains(out, "aggressor   data (1 trades without a side") || !strings.Contains(out, "2973") {
+	if code != 0 || !strings.Contains(out, "aggressor   data\n") || !strings.Contains(out, "1 trade(s) have no side") || !strings.Contains(out, "2973") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
