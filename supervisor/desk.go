@@ -67,8 +67,8 @@ type Options struct {
 	Proc            ProcConfig
 	Alerts          Alerter
 	ManualUnlock    bool // lockouts survive the session reset until the risk manager unlocks
-	// Button, when set, is pressed by Press (the simulated panic button).
-	Button interface{ Click() }
+	// PressButton, when set, presses the simulated panic button (Press).
+	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
 	LinkStatus func() (venue, data, slack, button string)
 	// LightsStatus reports the desk lights for Status (optional).

@@ -228,12 +228,11 @@ func (d *Desk) SetEngines(ctx context.Context, account string, run bool, who str
 // Press presses the simulated panic button, through the same debounce and
 // watcher code as the real one.
 func (d *Desk) Press(ctx context.Context, who string) error {
-	if d.opt.Button == nil {
+	if d.opt.PressButton == nil {
 		return deskapi.ErrNoSimButton
 	}
 	d.journal(ctx, Entry{Kind: "command", Market: d.nowNs(), Body: map[string]string{"who": who, "command": "press sim button"}})
-	d.opt.Button.Click()
-	return nil
+	return d.opt.PressButton()
 }
 
 // Kills returns the timing of every kill so far.

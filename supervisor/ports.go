@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/journal"
 )
 
 // Journal is the desk's write-ahead log. Append returns once the record is
@@ -34,3 +35,16 @@ type Alerter interface {
 type nopAlerter struct{}
 
 func (nopAlerter) Notify(alerts.Alert) {}
+
+// JournalOf adapts a *journal.Journal to the desk's Journal.
+func JournalOf(j *journal.Journal) Journal { return journalAdapter{j} }
+
+type journalAdapter struct{ j *journal.Journal }
+
+func (a journalAdapter) Append(ctx context.Context, e Entry) (uint64, error) {
+	rec, err := journal.New(journal.Kind(e.Kind), e.Account, e.ClientID, e.Market, e.Body)
+	if err != nil {
+		return 0, err
+	}
+	return a.j.Append(ctx, rec)
+}
