@@ -19,23 +19,23 @@ type Kind string
 
 // Record kinds.
 const (
-	KindIntent        Kind = "intent"        // an intent before it reaches the broker (IntentBody)
-	KindDecision      Kind = "decision"      // a gate decision journaled on its own (Decision)
-	KindBrokerEvent   Kind = "broker_event"  // an execution event from the venue (broker.Event)
-	KindBrokerError   Kind = "broker_error"  // the broker refused a request (BrokerError)
-	KindTransition    Kind = "transition"    // a state-machine transition (Transition)
-	KindKill          Kind = "kill"          // a kill (Kill)
-	KindLockout       Kind = "lockout"       // a drawdown lockout (Lockout)
-	KindUnlock        Kind = "unlock"        // an early unlock (Authorization)
-	KindRearm         Kind = "rearm"         // a re-arm of the desk (Authorization)
-	KindConfigChange  Kind = "config_change" // a configuration change (ConfigChange)
-	KindSessionReset  Kind = "session_reset" // a session reset (SessionReset)
-	KindSnapshot      Kind = "snapshot"      // opaque state from the caller; Recover starts at the latest
-	KindAlertFailed   Kind = "alert_failed"  // an alert that could not be delivered (AlertFailed)
-	KindCommand       Kind = "command"       // an operator command (Command)
-	KindWorker        Kind = "worker"        // a worker process event (free-form)
-	KindStopRepair    Kind = "stop_repair"   // a stop-coverage repair (free-form)
-	KindMarker        Kind = "marker"        // a free-form note (tests, drills)
+	KindIntent       Kind = "intent"        // an intent before it reaches the broker (IntentBody)
+	KindDecision     Kind = "decision"      // a gate decision journaled on its own (Decision)
+	KindBrokerEvent  Kind = "broker_event"  // an execution event from the venue (broker.Event)
+	KindBrokerError  Kind = "broker_error"  // the broker refused a request (BrokerError)
+	KindTransition   Kind = "transition"    // a state-machine transition (Transition)
+	KindKill         Kind = "kill"          // a kill (Kill)
+	KindLockout      Kind = "lockout"       // a drawdown lockout (Lockout)
+	KindUnlock       Kind = "unlock"        // an early unlock (Authorization)
+	KindRearm        Kind = "rearm"         // a re-arm of the desk (Authorization)
+	KindConfigChange Kind = "config_change" // a configuration change (ConfigChange)
+	KindSessionReset Kind = "session_reset" // a session reset (SessionReset)
+	KindSnapshot     Kind = "snapshot"      // opaque state from the caller; Recover starts at the latest
+	KindAlertFailed  Kind = "alert_failed"  // an alert that could not be delivered (AlertFailed)
+	KindCommand      Kind = "command"       // an operator command (Command)
+	KindWorker       Kind = "worker"        // a worker process event (free-form)
+	KindStopRepair   Kind = "stop_repair"   // a stop-coverage repair (free-form)
+	KindMarker       Kind = "marker"        // a free-form note (tests, drills)
 )
 
 // KnownKinds lists the kinds with a documented payload, in a stable order.
@@ -196,3 +196,5 @@ func Decode(key, value []byte) (Record, error) {
 	}
 	return r, nil
 }
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
