@@ -71,6 +71,9 @@ type Options struct {
 	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
 	LinkStatus func() (venue, data, slack, button string)
+	// OnStateChange is told the desk state and whether any account is
+	// locked out after every transition (the desk lights). Must not block.
+	OnStateChange func(deskState string, anyLockedOut bool)
 	// LightsStatus reports the desk lights for Status (optional).
 	LightsStatus func() (green, red, blinking, buzzer bool)
 }
@@ -235,6 +238,19 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 func (d *Desk) onTransition(tr Transition) {
 	d.journal(context.Background(), Entry{Kind: "transition", Account: accountOf(tr), Market: d.nowNs(), Body: tr})
 	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
+	if d.opt.OnStateChange != nil && d.m != nil {
+		locked := false
+		for _, a := range d.accts {
+			if a.m != nil && (a.m.State() == AcctLockedOut || (tr.ID == a.id && tr.To == AcctLockedOut)) {
+				locked = true
+			}
+		}
+		st := d.m.State()
+		if tr.Machine == "desk" {
+			st = tr.To
+		}
+		d.opt.OnStateChange(st, locked)
+	}
 }
 
 func (d *Desk) onIllegal(e *TransitionError) {

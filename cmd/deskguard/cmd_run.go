@@ -1,3 +1,281 @@
 package main
 
-var cmdRun = notYet("run")
+// cmd_run.go: deskguard run — the desk. With no config it runs the
+// built-in desk: three accounts, one per engine, a synthetic session
+// replayed at 60× real time against a local venue, the journal in
+// ./deskguard.db, the console on 127.0.0.1:8080 and the control socket in
+// ./deskguard.sock; demo tokens are printed at start.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/config"
+	"github.com/deskguard/deskguard/console"
+	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/hw"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/supervisor"
+)
+
+func cmdRun(e *env) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "desk config TOML (default: the built-in desk; see `deskguard config example`)")
+	pace := fs.Float64("pace", -1, "replay pace × real time (default: the config's, 60)")
+	listen := fs.String("console", "", "console address (default: the config's, 127.0.0.1:8080); \"off\" disables it")
+	journalPath := fs.String("journal", "", "journal file (default: the config's, deskguard.db)")
+	socket := fs.String("socket", "", "control socket (default: the config's, deskguard.sock)")
+	statusEvery := fs.Duration("status-every", 5*time.Second, "how often to print the status lines")
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	c, err := loadConfig(*cfgPath)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+	if *pace >= 0 {
+		c.Data.Pace = *pace
+	}
+	if *listen != "" {
+		c.Console.Listen = *listen
+	}
+	if *journalPath != "" {
+		c.Desk.Journal = *journalPath
+	}
+	if *socket != "" {
+		c.Desk.ControlSocket = *socket
+	}
+	log := newLogger(e.stderr, c.Desk.LogLevel)
+	ctx, stop := context.WithCancel(e.ctx)
+	defer stop()
+
+	// Tokens: the config's, or demo tokens printed once at start.
+	tokens, err := c.LoadTokens()
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+	if tokens.Len() == 0 {
+		tokens = demoTokens(e, c)
+	}
+
+	// The journal first: nothing may trade without it.
+	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true})
+	if err != nil {
+		return fail(e, "run", err, 1)
+	}
+	defer j.Close()
+
+	feed, closeFeed, what, _, err := openFeed(c)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+	defer closeFeed()
+	clock := market.NewReplayClock(time.Unix(0, 0))
+
+	// Alerts: Slack when configured, else the log (said once).
+	var scfg alerts.Config
+	if err := c.Decode("slack", &scfg); err != nil {
+		return fail(e, "run", err, 2)
+	}
+	if err := scfg.LoadSecrets(); err != nil {
+		return fail(e, "run", err, 2)
+	}
+	rec := &journalRecorder{j: j, clock: clock}
+	notifier := alerts.New(scfg, rec, log.With("part", "alerts"), clock)
+	go func() { _ = notifier.Run(ctx) }()
+
+	specs, ids := specsWithIDs(c)
+	br, matcher, venueStatus, closeBroker, err := openBroker(ctx, e, c, ids, log)
+	if err != nil {
+		return fail(e, "run", err, 1)
+	}
+	defer closeBroker()
+
+	workers := supervisor.Processes
+	if c.Desk.Workers == "in-process" {
+		workers = supervisor.InProcess
+	}
+	hwdev, hwStatus, hwLights, press, err := openHW(ctx, c, log)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+	var d *supervisor.Desk
+	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
+		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
+		Workers: workers, Alerts: notifier, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
+		LinkStatus: func() (string, string, string, string) {
+			return venueStatus(), "up", notifier.Status(), hwStatus()
+		},
+		LightsStatus: hwLights,
+		OnStateChange: func(st string, locked bool) {
+			if hwdev != nil {
+				hwdev.dev.Lights.Set(hw.DeskState(st), locked)
+			}
+		},
+	}
+	d, err = supervisor.New(opt)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+	if hwdev != nil {
+		hwdev.Attach(d)
+	}
+	if _, err := d.Recover(j); err != nil {
+		return fail(e, "run", err, 1)
+	}
+
+	// Control socket and console.
+	ctl := &deskapi.ControlServer{Desk: d, Tokens: tokens, Log: log.With("part", "control")}
+	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
+		return fail(e, "run", err, 1)
+	}
+	defer os.Remove(c.Desk.ControlSocket)
+	go ctl.Serve(ctx)
+	if c.Console.Listen != "off" {
+		srv, err := console.New(c.Console.Config, d, tokens, log.With("part", "console"))
+		if err != nil {
+			return fail(e, "run", err, 2)
+		}
+		go func() {
+			if err := srv.ListenAndServe(ctx); err != nil {
+				log.Error("console stopped", "err", err)
+			}
+		}()
+		fmt.Fprintf(e.stdout, "console: http://%s\n", c.Console.Listen)
+	}
+	// Slack commands (Socket Mode) when an app token is configured.
+	cmdr := alerts.NewCommander(scfg, slackDesk{d}, rec, log.With("part", "slack"), clock)
+	go func() {
+		if err := cmdr.RunSocketMode(ctx); err != nil && !errors.Is(err, alerts.ErrOff) && ctx.Err() == nil {
+			log.Error("slack socket mode stopped", "err", err)
+		}
+	}()
+
+	// SIGUSR1 flattens the desk.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-usr1:
+				log.Warn("SIGUSR1: flattening the desk")
+				_ = d.Flatten(ctx, "", "sigusr1", "signal")
+			}
+		}
+	}()
+
+	fmt.Fprintf(e.stdout, "deskguard: %d accounts on %s, pace %gx, journal %s, control socket %s\n",
+		len(specs), what, c.Data.Pace, c.Desk.Journal, c.Desk.ControlSocket)
+	var mu sync.Mutex
+	lastPrint := time.Now()
+	err = supervisor.RunLive(ctx, d, supervisor.LiveOptions{Feed: feed, Pace: c.Data.Pace, Matcher: matcher, Clock: clock,
+		OnBatch: func(market.Trade) {
+			mu.Lock()
+			defer mu.Unlock()
+			if time.Since(lastPrint) >= *statusEvery {
+				lastPrint = time.Now()
+				printStatus(e, d.Status(ctx))
+			}
+		}})
+	// Let the venue's last events land before the summary.
+	settle(br, d, ctx)
+	printStatus(e, d.Status(context.Background()))
+	_ = d.Snapshot(context.Background())
+	sum := d.Summary(0)
+	fmt.Fprintf(e.stdout, "\nsummary: %d trades; desk net %s; state %s\n", sum.Trades, sum.Desk.Net, sum.Desk.State)
+	for _, a := range sum.Accounts {
+		fmt.Fprintf(e.stdout, "  %-8s trips %3d (W%d/L%d) net %9s fees %7s position %d%s\n", a.ID, a.RoundTrips, a.Wins, a.Losses,
+			a.Net, a.Fees, a.Position, map[bool]string{true: " LOCKED OUT", false: ""}[a.LockedOut])
+		if a.Position != 0 {
+			fmt.Fprintf(e.stdout, "           open position stays protected by its bracket at the venue\n")
+		}
+	}
+	switch {
+	case errors.Is(err, supervisor.ErrFeedEnded):
+		fmt.Fprintln(e.stdout, "session ended")
+		return 0
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(e.stdout, "stopped")
+		return 0
+	case err != nil:
+		return fail(e, "run", err, 1)
+	}
+	return 0
+}
+
+func settle(br broker.Broker, d *supervisor.Desk, ctx context.Context) {
+	deadline := time.After(500 * time.Millisecond)
+	for {
+		select {
+		case ev, ok := <-br.Events():
+			if !ok {
+				return
+			}
+			d.OnBrokerEvent(context.WithoutCancel(ctx), ev)
+		case <-deadline:
+			return
+		}
+	}
+}
+
+func printStatus(e *env, st deskapi.Status) {
+	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", st.Time, st.State, st.LastPrice, st.Trades, st.Net)
+	for _, a := range st.Accounts {
+		fmt.Fprintf(e.stdout, "  %-7s %-10s pos %3d net %9s dd %3.0f%% orders %d %s\n", a.ID, a.State, a.Position, a.Net,
+			a.DrawdownUsed*100, len(a.Orders), a.LastSignal)
+	}
+}
+
+// demoTokens makes one token per role for a desk without configured
+// tokens, prints them once, and writes the manager's to ./deskguard.token
+// (mode 0600) for the CLI.
+func demoTokens(e *env, c *config.Config) *auth.Tokens {
+	ts := &auth.Tokens{}
+	mgr := auth.NewToken()
+	ts.AddPlain("demo-manager", mgr, auth.Role{Kind: "manager"})
+	fmt.Fprintf(e.stdout, "demo tokens (this run only):\n  manager  %s\n", mgr)
+	view := auth.NewToken()
+	ts.AddPlain("demo-viewer", view, auth.Role{Kind: "viewer"})
+	fmt.Fprintf(e.stdout, "  viewer   %s\n", view)
+	for _, a := range c.Accounts {
+		t := auth.NewToken()
+		ts.AddPlain("demo-trader-"+a.ID, t, auth.Role{Kind: "trader", Account: a.ID})
+		fmt.Fprintf(e.stdout, "  trader:%-6s %s\n", a.ID, t)
+	}
+	if err := os.WriteFile(defaultTokenFile, []byte(mgr+"\n"), 0o600); err == nil {
+		fmt.Fprintf(e.stdout, "the manager token is also in ./%s for the CLI (status, flatten, rearm, unlock, press)\n", defaultTokenFile)
+	}
+	return ts
+}
+
+// journalRecorder journals Slack commands and alert delivery failures.
+type journalRecorder struct {
+	j     *journal.Journal
+	clock market.Clock
+}
+
+func (r *journalRecorder) RecordCommand(user, command string, allowed bool, detail string) {
+	_, _ = r.j.Append(context.Background(), journal.NewCommand("", r.clock.Now().UnixNano(),
+		journal.Command{Who: user, Source: "slack", Command: command, Allowed: allowed, Detail: detail}))
+}
+
+func (r *journalRecorder) RecordAlertFailed(kind string, err error) {
+	_, _ = r.j.Append(context.Background(), journal.NewAlertFailed("", r.clock.Now().UnixNano(), journal.AlertFailed{Alert: kind, Err: err.Error()}))
+}
+
+var _ = slog.Default
