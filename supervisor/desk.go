@@ -67,6 +67,10 @@ type Options struct {
 	Proc            ProcConfig
 	Alerts          Alerter
 	ManualUnlock    bool // lockouts survive the session reset until the risk manager unlocks
+	// CoverageGrace is how long a stop-coverage gap may last before it is
+	// repaired (live venues arm a bracket just after its entry fills);
+	// 0 = repair at once (synchronous replay).
+	CoverageGrace time.Duration
 	// PressButton, when set, presses the simulated panic button (Press).
 	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
@@ -115,6 +119,7 @@ type account struct {
 	lastStop  market.Price
 	dirty     bool // a fill since the last stop-coverage check
 	gapSince  int64
+	gapWall   time.Time
 	worker    string
 	signal    string
 	rejects   map[string]int
@@ -845,15 +850,18 @@ func (d *Desk) Settle(ctx context.Context) { d.checkCoverage(ctx) }
 
 // checkCoverage verifies invariant 6 for every account with a fill since
 // the last check, and repairs a gap at once: place the missing stop, or
-// flatten when no sensible stop price exists.
+// flatten when no sensible stop price exists. With a CoverageGrace (live
+// venues deliver a bracket's arming events just after the entry's fill) a
+// gap must outlast the grace before it is repaired; the window is measured.
 func (d *Desk) checkCoverage(ctx context.Context) {
 	type repair struct {
 		a   *account
 		act limits.RepairAction
 	}
 	var repairs []repair
+	now := time.Now()
 	d.mu.Lock()
-	now := d.lastTime
+	mkt := d.lastTime
 	for _, a := range d.accts {
 		if !a.dirty {
 			continue
@@ -861,21 +869,24 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 		a.dirty = false
 		covered, act := limits.StopCoverage(a.ledger.Position(), a.workingOrders(), a.lastStop, d.last)
 		if covered {
-			if a.gapSince != 0 {
-				w := time.Duration(now - a.gapSince)
-				if w > a.repairMax {
+			if !a.gapWall.IsZero() {
+				if w := now.Sub(a.gapWall); w > a.repairMax {
 					a.repairMax = w
 				}
+				a.gapWall = time.Time{}
 				a.gapSince = 0
 			}
 			continue
 		}
-		if a.gapSince == 0 {
-			a.gapSince = now
+		if a.gapWall.IsZero() {
+			a.gapWall, a.gapSince = now, mkt
+		}
+		if d.opt.CoverageGrace > 0 && now.Sub(a.gapWall) < d.opt.CoverageGrace {
+			a.dirty = true // look again on the next settle
+			continue
 		}
 		if act.Kind == limits.RepairTrimStops {
-			a.dirty = true // the venue's OCO trims exits; look again after the next events
-			continue
+			a.dirty = true
 		}
 		repairs = append(repairs, repair{a, act})
 	}
@@ -883,6 +894,17 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 	for _, r := range repairs {
 		d.repairStops(ctx, r.a, r.act)
 	}
+}
+
+// RepairWindowMax returns the longest stop-coverage gap seen per account.
+func (d *Desk) RepairWindowMax() map[string]time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]time.Duration{}
+	for _, a := range d.accts {
+		out[a.id] = a.repairMax
+	}
+	return out
 }
 
 func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAction) {
@@ -896,6 +918,25 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, Market: d.nowNs(), Body: map[string]any{
 		"repair": act.Kind.String(), "qty": act.Qty, "stop": act.StopPrice, "side": act.Side}})
 	switch act.Kind {
+	case limits.RepairTrimStops:
+		// More stop than position: cancel the desk's own repair stops first
+		// (a bracket's legs are trimmed by the venue's OCO).
+		d.mu.Lock()
+		var ids []string
+		left := act.Qty
+		for id, o := range a.orders {
+			if o.strategy == "desk" && o.role == limits.RoleStop && !o.done() && o.qty > 0 && left > 0 {
+				ids = append(ids, id)
+				left -= o.qty
+			}
+		}
+		d.mu.Unlock()
+		for _, id := range ids {
+			if err := d.br.Cancel(ctx, a.id, id); err != nil {
+				d.log.Warn("cancel surplus repair stop", "account", a.id, "id", id, "err", err)
+			}
+		}
+		return
 	case limits.RepairPlaceStop:
 		id := fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
 		d.mu.Lock()

@@ -107,6 +107,22 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 		}
 	}()
 
+	if d.opt.CoverageGrace > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk := time.NewTicker(d.opt.CoverageGrace / 2)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
+					d.Settle(ctx)
+				}
+			}
+		}()
+	}
 	var lastTrade atomic.Int64
 	lastTrade.Store(time.Now().UnixNano())
 	if opt.StaleAfter > 0 {
