@@ -120,6 +120,7 @@ type account struct {
 	dirty     bool // a fill since the last stop-coverage check
 	gapSince  int64
 	gapWall   time.Time
+	expiring  []*order // entries with an expiry, scanned on the tick path
 	worker    string
 	signal    string
 	rejects   map[string]int
@@ -462,13 +463,22 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 		}
 	}
 	for _, a := range d.accts {
-		for _, o := range a.orders {
-			if o.expireAt > 0 && !o.done() && o.filled == 0 && last.Time >= o.expireAt {
+		if len(a.expiring) == 0 {
+			continue
+		}
+		keep := a.expiring[:0]
+		for _, o := range a.expiring {
+			switch {
+			case o.done() || o.filled > 0 || o.expireAt == 0:
+			case last.Time >= o.expireAt:
 				o.expireAt = 0
 				expired = append(expired, o)
 				expAcct = append(expAcct, a)
+			default:
+				keep = append(keep, o)
 			}
 		}
+		a.expiring = keep
 	}
 	d.mu.Unlock()
 
@@ -632,6 +642,7 @@ func (d *Desk) reserve(a *account, in *intent.Intent) {
 			qty: in.Qty, price: entryPrice(in), stop: in.Stop, target: in.Target}
 		if in.ExpireNs > 0 {
 			e.expireAt = in.Time + in.ExpireNs
+			a.expiring = append(a.expiring, e)
 		}
 		a.orders[e.id] = e
 		stopID, targetID := LegIDs(in.ID)
@@ -859,8 +870,16 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 		act limits.RepairAction
 	}
 	var repairs []repair
-	now := time.Now()
 	d.mu.Lock()
+	any := false
+	for _, a := range d.accts {
+		any = any || a.dirty
+	}
+	if !any {
+		d.mu.Unlock()
+		return
+	}
+	now := time.Now()
 	mkt := d.lastTime
 	for _, a := range d.accts {
 		if !a.dirty {

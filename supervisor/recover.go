@@ -215,10 +215,14 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 		a.mon.Restore(as.Breached)
 		a.lastStop = market.Price(as.LastStop)
 		a.orders = map[string]*order{}
+		a.expiring = nil
 		for _, o := range as.Orders {
 			a.orders[o.ID] = &order{id: o.ID, strategy: o.Strategy, role: limits.Role(o.Role), group: o.Group, side: market.Side(o.Side),
 				typ: market.OrderType(o.Type), qty: o.Qty, filled: o.Filled, price: market.Price(o.Price), stop: market.Price(o.Stop),
 				target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt}
+			if o.ExpireAt > 0 {
+				a.expiring = append(a.expiring, a.orders[o.ID])
+			}
 		}
 	}
 	*deskState = s.Desk

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/deskguard/deskguard/broker/sim"
@@ -26,8 +27,20 @@ func cmdReplay(e *env) int {
 	regime := fs.String("regime", "", "synthetic regime: trend, range, mixed")
 	jpath := fs.String("journal", "", "journal file to write (default: a temporary file, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the replay to this file")
 	if !parseFlags(e, fs) {
 		return 2
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(filepath.Clean(*cpuprofile))
+		if err != nil {
+			return fail(e, "replay", err, 1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(e, "replay", err, 1)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	c, err := loadConfig(*cfgPath)
 	if err != nil {
