@@ -1,0 +1,344 @@
+// This file is the Tradovate wire format as the connector reads and writes
+// it: REST bodies, entities, and the WebSocket frames and requests.
+
+package tradovate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/market"
+)
+
+type accessTokenRequest struct {
+	Name       string `json:"name"`
+	Password   string `json:"password"`
+	AppID      string `json:"appId"`
+	AppVersion string `json:"appVersion"`
+	CID        int64  `json:"cid"`
+	Sec        string `json:"sec"`
+	DeviceID   string `json:"deviceId"`
+}
+
+type accessTokenResponse struct {
+	ErrorText      string `json:"errorText"`
+	AccessToken    string `json:"accessToken"`
+	MDAccessToken  string `json:"mdAccessToken"`
+	ExpirationTime string `json:"expirationTime"`
+	UserID         int64  `json:"userId"`
+	Name           string `json:"name"`
+}
+
+// penalty is the body of a rate-limit penalty ticket (HTTP 200).
+type penalty struct {
+	Ticket  string  `json:"p-ticket"`
+	Time    float64 `json:"p-time"`
+	Captcha bool    `json:"p-captcha"`
+}
+
+type account struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	UserID int64  `json:"userId"`
+	Active bool   `json:"active"`
+}
+
+type contract struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+type orderReq struct {
+	AccountSpec string    `json:"accountSpec,omitempty"`
+	AccountID   int64     `json:"accountId,omitempty"`
+	ClOrdID     string    `json:"clOrdId,omitempty"`
+	Action      string    `json:"action"`
+	Symbol      string    `json:"symbol,omitempty"`
+	OrderQty    int64     `json:"orderQty,omitempty"`
+	OrderType   string    `json:"orderType"`
+	Price       *float64  `json:"price,omitempty"`
+	StopPrice   *float64  `json:"stopPrice,omitempty"`
+	TimeInForce string    `json:"timeInForce,omitempty"`
+	Text        string    `json:"text,omitempty"`
+	IsAutomated bool      `json:"isAutomated,omitempty"`
+	Bracket1    *orderReq `json:"bracket1,omitempty"`
+	Bracket2    *orderReq `json:"bracket2,omitempty"`
+}
+
+type placeResult struct {
+	FailureReason string `json:"failureReason"`
+	FailureText   string `json:"failureText"`
+	OrderID       int64  `json:"orderId"`
+	OSO1ID        int64  `json:"oso1Id"`
+	OSO2ID        int64  `json:"oso2Id"`
+}
+
+type modifyReq struct {
+	OrderID     int64    `json:"orderId"`
+	OrderQty    int64    `json:"orderQty"`
+	OrderType   string   `json:"orderType"`
+	Price       *float64 `json:"price,omitempty"`
+	StopPrice   *float64 `json:"stopPrice,omitempty"`
+	TimeInForce string   `json:"timeInForce,omitempty"`
+	IsAutomated bool     `json:"isAutomated"`
+}
+
+type cancelReq struct {
+	OrderID     int64 `json:"orderId"`
+	IsAutomated bool  `json:"isAutomated"`
+}
+
+type liquidateReq struct {
+	AccountID   int64 `json:"accountId"`
+	ContractID  int64 `json:"contractId"`
+	Admin       bool  `json:"admin"`
+	IsAutomated bool  `json:"isAutomated"`
+}
+
+type commandResult struct {
+	FailureReason string `json:"failureReason"`
+	FailureText   string `json:"failureText"`
+	CommandID     int64  `json:"commandId"`
+}
+
+// Entities.
+
+type orderEnt struct {
+	ID         int64  `json:"id"`
+	AccountID  int64  `json:"accountId"`
+	ContractID int64  `json:"contractId"`
+	Timestamp  string `json:"timestamp"`
+	Action     string `json:"action"`
+	OrdStatus  string `json:"ordStatus"`
+	Admin      bool   `json:"admin"`
+	OCOID      int64  `json:"ocoId,omitempty"`
+	ParentID   int64  `json:"parentId,omitempty"`
+}
+
+type orderVersionEnt struct {
+	ID          int64    `json:"id"`
+	OrderID     int64    `json:"orderId"`
+	OrderQty    int64    `json:"orderQty"`
+	OrderType   string   `json:"orderType"`
+	Price       *float64 `json:"price,omitempty"`
+	StopPrice   *float64 `json:"stopPrice,omitempty"`
+	TimeInForce string   `json:"timeInForce,omitempty"`
+	Text        string   `json:"text,omitempty"`
+}
+
+type commandEnt struct {
+	ID          int64  `json:"id"`
+	OrderID     int64  `json:"orderId"`
+	Timestamp   string `json:"timestamp"`
+	ClOrdID     string `json:"clOrdId"`
+	CommandType string `json:"commandType"`
+}
+
+type fillEnt struct {
+	ID        int64   `json:"id"`
+	OrderID   int64   `json:"orderId"`
+	Timestamp string  `json:"timestamp"`
+	Action    string  `json:"action"`
+	Qty       int64   `json:"qty"`
+	Price     float64 `json:"price"`
+}
+
+type positionEnt struct {
+	ID          int64   `json:"id"`
+	AccountID   int64   `json:"accountId"`
+	ContractID  int64   `json:"contractId"`
+	NetPos      int64   `json:"netPos"`
+	NetPrice    float64 `json:"netPrice"`
+	Bought      int64   `json:"bought"`
+	BoughtValue float64 `json:"boughtValue"`
+	Sold        int64   `json:"sold"`
+	SoldValue   float64 `json:"soldValue"`
+}
+
+type execReportEnt struct {
+	ID           int64   `json:"id"`
+	AccountID    int64   `json:"accountId"`
+	OrderID      int64   `json:"orderId"`
+	Timestamp    string  `json:"timestamp"`
+	ExecType     string  `json:"execType"`
+	OrdStatus    string  `json:"ordStatus"`
+	Action       string  `json:"action"`
+	CumQty       int64   `json:"cumQty"`
+	AvgPx        float64 `json:"avgPx"`
+	LastQty      int64   `json:"lastQty"`
+	LastPx       float64 `json:"lastPx"`
+	RejectReason string  `json:"rejectReason"`
+	Text         string  `json:"text"`
+}
+
+type syncSnapshot struct {
+	Accounts         []account         `json:"accounts"`
+	Orders           []orderEnt        `json:"orders"`
+	OrderVersions    []orderVersionEnt `json:"orderVersions"`
+	Commands         []commandEnt      `json:"commands"`
+	Fills            []fillEnt         `json:"fills"`
+	Positions        []positionEnt     `json:"positions"`
+	ExecutionReports []execReportEnt   `json:"executionReports"`
+}
+
+type syncRequest struct {
+	SplitResponses bool     `json:"splitResponses"`
+	Accounts       []int64  `json:"accounts,omitempty"`
+	EntityTypes    []string `json:"entityTypes"`
+}
+
+// wsMsg is one element of an "a" frame: a reply (i, s, d) or an event (e, d).
+type wsMsg struct {
+	I *int64          `json:"i"`
+	S int             `json:"s"`
+	E string          `json:"e"`
+	D json.RawMessage `json:"d"`
+}
+
+type propsEvent struct {
+	EntityType string          `json:"entityType"`
+	EventType  string          `json:"eventType"`
+	Entity     json.RawMessage `json:"entity"`
+}
+
+// Frame kinds of Tradovate's SockJS-like WebSocket framing.
+const (
+	frameOpen      = 'o'
+	frameHeartbeat = 'h'
+	frameArray     = 'a'
+	frameClose     = 'c'
+)
+
+// ErrFrame reports a WebSocket frame that is not o, h, a[...] or c[...].
+var ErrFrame = errors.New("tradovate: bad frame")
+
+// parseFrame splits a server frame into its kind and, for 'a', the messages.
+func parseFrame(b []byte) (byte, []wsMsg, error) {
+	if len(b) == 0 {
+		return 0, nil, fmt.Errorf("%w: empty", ErrFrame)
+	}
+	switch b[0] {
+	case frameOpen, frameHeartbeat:
+		if len(bytes.TrimSpace(b[1:])) != 0 {
+			return 0, nil, fmt.Errorf("%w: %q with a payload", ErrFrame, b[0])
+		}
+		return b[0], nil, nil
+	case frameClose:
+		return frameClose, nil, nil
+	case frameArray:
+		var msgs []wsMsg
+		if err := json.Unmarshal(b[1:], &msgs); err != nil {
+			return 0, nil, fmt.Errorf("%w: a: %v", ErrFrame, err)
+		}
+		return frameArray, msgs, nil
+	}
+	return 0, nil, fmt.Errorf("%w: unknown kind %q", ErrFrame, b[0])
+}
+
+// encodeRequest builds a client request: endpoint\nid\nquery\nbody.
+func encodeRequest(endpoint string, id int64, query string, body []byte) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(endpoint)
+	buf.WriteByte('\n')
+	buf.WriteString(strconv.FormatInt(id, 10))
+	buf.WriteByte('\n')
+	buf.WriteString(query)
+	buf.WriteByte('\n')
+	buf.Write(body)
+	return buf.Bytes()
+}
+
+// Conversions.
+
+func points(p market.Price) *float64 {
+	v := float64(p) / market.TicksPerPoint
+	return &v
+}
+
+func ticksOf(points float64) market.Price {
+	return market.Price(math.Round(points * market.TicksPerPoint))
+}
+
+func actionOf(s market.Side) string {
+	if s == market.Sell {
+		return "Sell"
+	}
+	return "Buy"
+}
+
+func sideOf(a string) market.Side {
+	switch a {
+	case "Buy":
+		return market.Buy
+	case "Sell":
+		return market.Sell
+	}
+	return market.Unknown
+}
+
+func orderTypeName(t market.OrderType) (string, error) {
+	switch t {
+	case market.MarketOrder:
+		return "Market", nil
+	case market.LimitOrder:
+		return "Limit", nil
+	case market.StopOrder:
+		return "Stop", nil
+	case market.StopLimitOrder:
+		return "StopLimit", nil
+	}
+	return "", fmt.Errorf("%w: order type %v", broker.ErrInvalid, t)
+}
+
+func orderTypeOf(s string) market.OrderType {
+	switch s {
+	case "Market":
+		return market.MarketOrder
+	case "Limit":
+		return market.LimitOrder
+	case "Stop":
+		return market.StopOrder
+	case "StopLimit":
+		return market.StopLimitOrder
+	}
+	return 0
+}
+
+func tifName(t broker.TIF) string {
+	if t == broker.GTC {
+		return "GTC"
+	}
+	return "Day"
+}
+
+func tifOf(s string) broker.TIF {
+	if s == "GTC" {
+		return broker.GTC
+	}
+	return broker.Day
+}
+
+// statusOf maps Tradovate's ordStatus to the broker's Status. Suspended is
+// an OSO exit held until its entry fills.
+func statusOf(s string) broker.Status {
+	switch s {
+	case "Working", "PendingNew", "PendingReplace", "PendingCancel":
+		return broker.Working
+	case "Suspended":
+		return broker.Pending
+	case "Filled", "Completed":
+		return broker.Filled
+	case "Canceled":
+		return broker.Cancelled
+	case "Rejected":
+		return broker.Rejected
+	case "Expired":
+		return broker.Expired
+	}
+	return broker.Working
+}

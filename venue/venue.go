@@ -1,0 +1,379 @@
+// Package venue is a local exchange emulator that speaks the subset of
+// Tradovate's API the desk uses (REST auth and orders, the user WebSocket
+// with user/syncrequest and props pushes, the md WebSocket with tick
+// charts) on loopback, from the broker/sim matching engine and a replayed
+// data file or synthetic session. It holds brackets itself and keeps
+// matching when clients disconnect, so a supervisor can crash and find its
+// protective orders still there. Tests run it in-process and inject faults
+// (dropped sockets, 5xx, penalty tickets, expired tokens).
+package venue
+
+// This file holds the Venue: configuration, construction, serving, the
+// replay of the trade feed into the engine, and the fault-injection hooks.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/sim"
+	"github.com/deskguard/deskguard/market"
+)
+
+// Config configures a venue.
+type Config struct {
+	Accounts []string // account names (accountSpec); ids are assigned from 10001 in this order
+	User     string   // the demo user name accesstokenrequest accepts (default "demo")
+	Password string   // its password (default "demo")
+	Symbol   string   // the one contract traded (default "MESZ5")
+	// TokenLifetime is an access token's life (default 90 min, Tradovate's).
+	TokenLifetime time.Duration
+	// Pace replays the feed at this multiple of real time; 0 = as fast as
+	// the engine goes.
+	Pace float64
+	// Manual leaves the feed alone: trades enter only through Step or Trade.
+	Manual bool
+	// QueueAhead is passed to the engine (contracts assumed ahead of a
+	// resting limit).
+	QueueAhead int64
+	// HeartbeatEvery is the server heartbeat ('h') period (default 2.5 s).
+	HeartbeatEvery time.Duration
+	// Clock times tokens and penalties (default the wall clock).
+	Clock market.Clock
+}
+
+// ContractID is the id of the venue's one contract.
+const ContractID = 2_000_001
+
+// Venue is the emulator. Its methods are safe for concurrent use.
+type Venue struct {
+	cfg   Config
+	log   *slog.Logger
+	feed  market.TradeReader
+	sim   *sim.Sim
+	clock market.Clock
+
+	mu      sync.Mutex // the engine, the entities and the subscribers
+	st      *store
+	history []broker.Event // every engine event, in order
+	ticks   int64
+	feedEnd bool
+
+	subsMu sync.Mutex
+	conns  map[*conn]struct{}
+
+	faultMu   sync.Mutex
+	failN     int
+	failCode  int
+	failAfter bool
+	penN      int
+	penSecs   int
+	tickets   map[string]time.Time // p-ticket → earliest retry
+	tokens    map[string]tokenInfo
+	ticketN   int
+	stats     Stats
+	statsCond *sync.Cond
+
+	url   string
+	srv   *http.Server
+	done  chan struct{}
+	ready chan struct{}
+}
+
+// Stats counts what the venue served.
+type Stats struct {
+	Requests      int // REST requests
+	Auths         int // accesstokenrequest answered with a token
+	Renewals      int // renewAccessToken answered with a token
+	Penalties     int // penalty tickets issued
+	Injected5xx   int
+	Unauthorized  int // REST requests refused with 401
+	SocketsOpened int
+	Syncs         int // user/syncrequest answered
+	Trades        int64
+}
+
+type tokenInfo struct {
+	expires time.Time
+	md      bool
+}
+
+// New builds a venue over feed (nil with Manual and Trade-only tests).
+func New(cfg Config, feed market.TradeReader, log *slog.Logger) (*Venue, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Accounts) == 0 {
+		return nil, errors.New("venue: no accounts")
+	}
+	if cfg.User == "" {
+		cfg.User = "demo"
+	}
+	if cfg.Password == "" {
+		cfg.Password = "demo"
+	}
+	if cfg.Symbol == "" {
+		cfg.Symbol = "MESZ5"
+	}
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = 90 * time.Minute
+	}
+	if cfg.HeartbeatEvery <= 0 {
+		cfg.HeartbeatEvery = 2500 * time.Millisecond
+	}
+	if cfg.Pace < 0 {
+		return nil, fmt.Errorf("venue: pace %v is negative", cfg.Pace)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = market.WallClock{}
+	}
+	if feed == nil && !cfg.Manual {
+		return nil, errors.New("venue: no feed (use Manual for a feed-less venue)")
+	}
+	s, err := sim.New(sim.Config{Accounts: cfg.Accounts, Synchronous: true, QueueAhead: cfg.QueueAhead})
+	if err != nil {
+		return nil, fmt.Errorf("venue: %w", err)
+	}
+	v := &Venue{cfg: cfg, log: log, feed: feed, sim: s, clock: cfg.Clock, st: newStore(cfg),
+		conns: map[*conn]struct{}{}, tickets: map[string]time.Time{}, tokens: map[string]tokenInfo{},
+		done: make(chan struct{}), ready: make(chan struct{})}
+	v.statsCond = sync.NewCond(&v.faultMu)
+	return v, nil
+}
+
+// Serve serves on ln until ctx ends, replaying the feed unless Manual.
+func (v *Venue) Serve(ctx context.Context, ln net.Listener) error {
+	v.mu.Lock()
+	v.url = "http://" + ln.Addr().String()
+	v.mu.Unlock()
+	close(v.ready)
+	mux := http.NewServeMux()
+	v.routes(mux)
+	v.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- v.srv.Serve(ln) }()
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		if !v.cfg.Manual {
+			v.replay(ctx)
+		}
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	v.DropWebSockets()
+	_ = v.srv.Shutdown(sctx)
+	<-feedDone
+	v.sim.Close()
+	close(v.done)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Ready is closed once Serve has its address (URL is valid).
+func (v *Venue) Ready() <-chan struct{} { return v.ready }
+
+// URL returns the REST root, e.g. http://127.0.0.1:PORT/v1 (empty before Serve).
+func (v *Venue) URL() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.url == "" {
+		return ""
+	}
+	return v.url + "/v1"
+}
+
+// WSURL returns the user WebSocket URL.
+func (v *Venue) WSURL() string { return wsScheme(v.URL()) + "/websocket" }
+
+// MDURL returns the market-data WebSocket URL.
+func (v *Venue) MDURL() string { return wsScheme(v.URL()) + "/md/websocket" }
+
+func wsScheme(u string) string {
+	if len(u) > 4 && u[:4] == "http" {
+		return "ws" + u[4:]
+	}
+	return u
+}
+
+// replay feeds trades at the configured pace until the feed ends or ctx does.
+func (v *Venue) replay(ctx context.Context) {
+	var t0 int64
+	var w0 time.Time
+	for ctx.Err() == nil {
+		t, err := v.feed.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				v.log.Error("venue: feed", "err", err)
+			} else {
+				v.log.Info("venue: feed ended; still serving (orders rest, no more trades)")
+			}
+			v.mu.Lock()
+			v.feedEnd = true
+			v.mu.Unlock()
+			return
+		}
+		if v.cfg.Pace > 0 {
+			if t0 == 0 {
+				t0, w0 = t.Time, time.Now()
+			}
+			due := w0.Add(time.Duration(float64(t.Time-t0) / v.cfg.Pace))
+			if d := time.Until(due); d > 0 {
+				timer := time.NewTimer(d)
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return
+				case <-timer.C:
+				}
+			}
+		}
+		v.Trade(t)
+	}
+}
+
+// Step feeds the next n trades of the feed (Manual venues, tests). It
+// returns how many it fed; io.EOF when the feed ended first.
+func (v *Venue) Step(n int) (int, error) {
+	if v.feed == nil {
+		return 0, errors.New("venue: no feed")
+	}
+	for i := 0; i < n; i++ {
+		t, err := v.feed.Next()
+		if err != nil {
+			return i, err
+		}
+		v.Trade(t)
+	}
+	return n, nil
+}
+
+// Trade feeds one trade to the engine and the market-data stream, and
+// pushes the resulting order, fill and position changes.
+func (v *Venue) Trade(t market.Trade) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.sim.OnTrade(t)
+	v.ticks++
+	v.applyLocked()
+	v.broadcastTick(t, v.ticks)
+	v.faultMu.Lock()
+	v.stats.Trades++
+	v.faultMu.Unlock()
+}
+
+// History returns every event the engine emitted so far, in order: the
+// venue's own account of what happened, to compare a client's with.
+func (v *Venue) History() []broker.Event {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]broker.Event(nil), v.history...)
+}
+
+// Engine returns the matching engine (read its Position and OpenOrders to
+// compare with a client's view; do not submit to it directly).
+func (v *Venue) Engine() *sim.Sim { return v.sim }
+
+// Positions returns the engine's positions of every account.
+func (v *Venue) Positions() []broker.Position {
+	ps, _ := v.sim.Positions(context.Background())
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Account < ps[j].Account })
+	return ps
+}
+
+// DropWebSockets closes every WebSocket at once, as a network cut would.
+func (v *Venue) DropWebSockets() {
+	v.subsMu.Lock()
+	cs := make([]*conn, 0, len(v.conns))
+	for c := range v.conns {
+		cs = append(cs, c)
+	}
+	v.subsMu.Unlock()
+	for _, c := range cs {
+		c.kill()
+	}
+}
+
+// FailNextREST answers the next n REST requests (auth excluded) with
+// status before acting on them.
+func (v *Venue) FailNextREST(n, status int) {
+	v.faultMu.Lock()
+	v.failN, v.failCode, v.failAfter = n, status, false
+	v.faultMu.Unlock()
+}
+
+// FailNextRESTAfter acts on the next n REST requests (auth excluded) and
+// then answers them with status: the client cannot know they took effect.
+func (v *Venue) FailNextRESTAfter(n, status int) {
+	v.faultMu.Lock()
+	v.failN, v.failCode, v.failAfter = n, status, true
+	v.faultMu.Unlock()
+}
+
+// PenalizeNext answers the next n POST requests with a penalty ticket
+// (HTTP 200, p-ticket, p-time seconds); a retry carrying the ticket after
+// p-time is served.
+func (v *Venue) PenalizeNext(n, seconds int) {
+	v.faultMu.Lock()
+	v.penN, v.penSecs = n, seconds
+	v.faultMu.Unlock()
+}
+
+// ExpireTokens expires every token issued so far (REST answers 401).
+func (v *Venue) ExpireTokens() {
+	v.faultMu.Lock()
+	for k, t := range v.tokens {
+		t.expires = v.clock.Now().Add(-time.Second)
+		v.tokens[k] = t
+	}
+	v.faultMu.Unlock()
+}
+
+// Stats returns the counters.
+func (v *Venue) Stats() Stats {
+	v.faultMu.Lock()
+	defer v.faultMu.Unlock()
+	return v.stats
+}
+
+// WaitStats blocks until cond holds for the counters or ctx ends.
+func (v *Venue) WaitStats(ctx context.Context, cond func(Stats) bool) error {
+	stop := context.AfterFunc(ctx, func() {
+		v.faultMu.Lock()
+		v.statsCond.Broadcast()
+		v.faultMu.Unlock()
+	})
+	defer stop()
+	v.faultMu.Lock()
+	defer v.faultMu.Unlock()
+	for !cond(v.stats) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v.statsCond.Wait()
+	}
+	return nil
+}
+
+func (v *Venue) count(f func(*Stats)) {
+	v.faultMu.Lock()
+	f(&v.stats)
+	v.statsCond.Broadcast()
+	v.faultMu.Unlock()
+}
