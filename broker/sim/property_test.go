@@ -25,7 +25,7 @@ type propModel struct {
 	seq    uint64
 	fills  map[string]int64 // account → Σ signed fill qty
 	orders map[string]broker.Order
-	ids    []string // account/id
+	ids    []string         // account/id
 	entry  map[string]int64 // group → entry fills
 	exits  map[string]int64 // group → exit fills
 	n      int
