@@ -47,6 +47,7 @@ type Client struct {
 	byClient map[ckey]int64   // (account, ClientID) → orderId
 	submits  map[ckey]*submit // submissions made through this client
 	lastRep  int64            // highest executionReport id turned into an event
+	lastTime int64            // venue time of the last event
 	seq      uint64
 	syncs    int // completed user/syncrequest snapshots (1 + reconnects)
 	syncCond *sync.Cond
@@ -251,23 +252,32 @@ func (c *Client) orderReq(o broker.Order, withAccount bool) (orderReq, error) {
 // begin claims a ClientID for submission. It returns (nil, false) when the
 // ClientID is already an order (the submission is a duplicate: nothing to
 // do), or the submit to complete.
-func (c *Client) begin(ctx context.Context, k ckey) (*submit, bool, error) {
+func (c *Client) begin(ctx context.Context, k ckey, m pendingMeta) (*submit, bool, error) {
 	for {
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
 			return nil, false, broker.ErrDisconnected
 		}
-		if _, ok := c.byClient[k]; ok {
+		if id, ok := c.byClient[k]; ok && c.orders[id].status != broker.Rejected {
+			err := c.sameAs(k, m)
 			c.mu.Unlock()
-			return nil, false, nil
+			return nil, false, err
 		}
 		s, ok := c.submits[k]
 		if !ok {
 			s = &submit{done: make(chan struct{})}
 			c.submits[k] = s
+			if c.meta == nil {
+				c.meta = map[ckey]pendingMeta{}
+			}
+			c.meta[k] = m
 			c.mu.Unlock()
 			return s, true, nil
+		}
+		if err := c.sameAs(k, m); err != nil {
+			c.mu.Unlock()
+			return nil, false, err
 		}
 		c.mu.Unlock()
 		select {
@@ -331,68 +341,114 @@ func placeErr(what string, r placeResult) error {
 // one order.
 func (c *Client) SubmitOrder(ctx context.Context, o broker.Order) error {
 	if _, err := c.account(o.Account); err != nil {
-		return err
+		return c.refuse(o, broker.Single, "", err)
 	}
 	if o.ClientID == "" {
-		return fmt.Errorf("%w: empty ClientID", broker.ErrInvalid)
+		return c.refuse(o, broker.Single, "", fmt.Errorf("%w: empty client order id", broker.ErrInvalid))
 	}
 	req, err := c.orderReq(o, true)
 	if err != nil {
-		return err
+		return c.refuse(o, broker.Single, "", err)
 	}
 	k := ckey{o.Account, o.ClientID}
-	s, mine, err := c.begin(ctx, k)
+	s, mine, err := c.begin(ctx, k, pendingMeta{role: broker.Single, order: o})
 	if err != nil || !mine {
 		return err
 	}
-	c.remember(k, o, broker.Single, "")
 	var res placeResult
 	err = c.rest.call(ctx, http.MethodPost, "/order/placeorder", req, &res,
 		callOpts{before: func(ctx context.Context) (bool, error) { return c.landed(ctx, k) }})
 	if err == nil {
 		err = placeErr("placeorder "+o.ClientID, res)
 	}
+	if err == nil && res.OrderID != 0 {
+		c.bindID(res.OrderID, k)
+	}
 	c.finish(k, s, err)
 	return err
+}
+
+// refuse turns a request the connector refuses before the venue sees it
+// into an error and a RejectedEv in the event stream, as a venue would.
+func (c *Client) refuse(o broker.Order, role broker.Role, group string, err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.events.push(broker.Event{Seq: c.seq, Time: c.lastTime, Account: o.Account, ClientID: o.ClientID, Kind: broker.RejectedEv,
+		Side: o.Side, Reason: err.Error(), Role: role, GroupID: group})
+	return err
+}
+
+// bindID records an orderId from a REST answer (the push may come later).
+func (c *Client) bindID(id int64, k ckey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.get(id)
+	o.account, o.clientID = k.account, k.clientID
+	c.bind(o)
 }
 
 // SubmitBracket places the entry with its stop (bracket1) and target
 // (bracket2) as one placeoso: the venue arms the exits with the entry's
 // fills and links them OCO.
 func (c *Client) SubmitBracket(ctx context.Context, b broker.Bracket) error {
-	if _, err := c.account(b.Entry.Account); err != nil {
+	g := b.Entry.ClientID
+	refuse := func(err error) error {
+		seen := map[string]bool{}
+		for i, o := range []broker.Order{b.Entry, b.Stop, b.Target} {
+			if o.ClientID == "" || seen[o.ClientID] {
+				continue
+			}
+			seen[o.ClientID] = true
+			o.Account = b.Entry.Account
+			c.refuse(o, broker.Role(i+1), g, err)
+		}
+		if len(seen) == 0 {
+			c.refuse(broker.Order{Account: b.Entry.Account}, broker.EntryLeg, "", err)
+		}
 		return err
 	}
+	if _, err := c.account(b.Entry.Account); err != nil {
+		return refuse(err)
+	}
 	if b.Entry.ClientID == "" || b.Stop.ClientID == "" || b.Target.ClientID == "" {
-		return fmt.Errorf("%w: bracket legs need ClientIDs", broker.ErrInvalid)
+		return refuse(fmt.Errorf("%w: a bracket needs three client order ids", broker.ErrInvalid))
 	}
 	req, err := c.orderReq(b.Entry, true)
 	if err != nil {
-		return err
+		return refuse(err)
 	}
 	b1, err := c.orderReq(b.Stop, false)
 	if err != nil {
-		return err
+		return refuse(err)
 	}
 	b2, err := c.orderReq(b.Target, false)
 	if err != nil {
-		return err
+		return refuse(err)
 	}
 	req.Bracket1, req.Bracket2 = &b1, &b2
-	k := ckey{b.Entry.Account, b.Entry.ClientID}
-	s, mine, err := c.begin(ctx, k)
+	k := ckey{b.Entry.Account, g}
+	s, mine, err := c.begin(ctx, k, pendingMeta{role: broker.EntryLeg, group: g, order: b.Entry, bracket: &b})
 	if err != nil || !mine {
 		return err
 	}
-	g := b.Entry.ClientID
-	c.remember(k, b.Entry, broker.EntryLeg, g)
-	c.remember(ckey{b.Entry.Account, b.Stop.ClientID}, withAccount(b.Stop, b.Entry.Account), broker.StopLeg, g)
-	c.remember(ckey{b.Entry.Account, b.Target.ClientID}, withAccount(b.Target, b.Entry.Account), broker.TargetLeg, g)
+	ks, kt := ckey{b.Entry.Account, b.Stop.ClientID}, ckey{b.Entry.Account, b.Target.ClientID}
+	c.remember(ks, withAccount(b.Stop, b.Entry.Account), broker.StopLeg, g)
+	c.remember(kt, withAccount(b.Target, b.Entry.Account), broker.TargetLeg, g)
 	var res placeResult
 	err = c.rest.call(ctx, http.MethodPost, "/order/placeoso", req, &res,
 		callOpts{before: func(ctx context.Context) (bool, error) { return c.landed(ctx, k) }})
 	if err == nil {
-		err = placeErr("placeoso "+b.Entry.ClientID, res)
+		err = placeErr("placeoso "+g, res)
+	}
+	if err == nil && res.OrderID != 0 {
+		c.bindID(res.OrderID, k)
+		if res.OSO1ID != 0 {
+			c.bindID(res.OSO1ID, ks)
+		}
+		if res.OSO2ID != 0 {
+			c.bindID(res.OSO2ID, kt)
+		}
 	}
 	c.finish(k, s, err)
 	return err
@@ -404,9 +460,26 @@ func withAccount(o broker.Order, a string) broker.Order { o.Account = a; return 
 // the venue has pushed their orders (role and group are not in the
 // entities of a plain order).
 type pendingMeta struct {
-	role  broker.Role
-	group string
-	order broker.Order
+	role    broker.Role
+	group   string
+	order   broker.Order
+	bracket *broker.Bracket
+}
+
+// sameAs refuses a ClientID reused for a different order. Caller holds c.mu.
+func (c *Client) sameAs(k ckey, m pendingMeta) error {
+	old, ok := c.meta[k]
+	if !ok {
+		return nil // known from the venue only (after a restart): trust the id
+	}
+	same := old.order == m.order
+	if old.bracket != nil || m.bracket != nil {
+		same = old.bracket != nil && m.bracket != nil && *old.bracket == *m.bracket
+	}
+	if !same {
+		return fmt.Errorf("%w: client order id %s already used by a different order", broker.ErrInvalid, k.clientID)
+	}
+	return nil
 }
 
 func (c *Client) remember(k ckey, o broker.Order, role broker.Role, group string) {
@@ -437,9 +510,6 @@ func (c *Client) Modify(ctx context.Context, account, clientID string, price, st
 	o, err := c.lookup(account, clientID)
 	if err != nil {
 		return err
-	}
-	if o.status.Done() {
-		return fmt.Errorf("%w: %s is %v", broker.ErrOrderDone, clientID, o.status)
 	}
 	typ, err := orderTypeName(o.typ)
 	if err != nil {
@@ -489,9 +559,6 @@ func (c *Client) Cancel(ctx context.Context, account, clientID string) error {
 	if err != nil {
 		return err
 	}
-	if o.status.Done() {
-		return fmt.Errorf("%w: %s is %v", broker.ErrOrderDone, clientID, o.status)
-	}
 	var res commandResult
 	if err := c.rest.call(ctx, http.MethodPost, "/order/cancelorder", cancelReq{OrderID: o.id, IsAutomated: true}, &res, callOpts{safe: true}); err != nil {
 		return fmt.Errorf("tradovate: cancel %s: %w", clientID, err)
@@ -520,7 +587,7 @@ func (c *Client) CancelAll(ctx context.Context, account string) error {
 func (c *Client) Liquidate(ctx context.Context, account string) error {
 	id, err := c.account(account)
 	if err != nil {
-		return err
+		return c.refuse(broker.Order{Account: account}, broker.Single, "", err)
 	}
 	var res placeResult
 	req := liquidateReq{AccountID: id, ContractID: c.contractID, Admin: false, IsAutomated: true}

@@ -377,6 +377,9 @@ func (c *Client) applyReport(r execReportEnt) bool {
 	}
 	c.seq++
 	ev.Seq = c.seq
+	if ev.Time > c.lastTime {
+		c.lastTime = ev.Time
+	}
 	c.events.push(ev)
 	return true
 }

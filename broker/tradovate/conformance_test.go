@@ -1,0 +1,31 @@
+// This file runs the broker conformance suite over the real protocol: a
+// venue in-process on loopback, the connector as the Broker.
+
+package tradovate_test
+
+import (
+	"testing"
+
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/brokertest"
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/venue"
+)
+
+// venueMarket prints trades straight into the venue; Venue.Trade returns
+// once the engine has matched the trade and the venue has queued the
+// resulting pushes, so Sync has nothing left to wait for.
+type venueMarket struct{ v *venue.Venue }
+
+func (m venueMarket) Trade(t market.Trade) { m.v.Trade(t) }
+func (m venueMarket) Sync() error          { return nil }
+
+func TestConformance(t *testing.T) {
+	brokertest.Run(t, brokertest.Harness{New: func(t *testing.T, accounts []string) (broker.Broker, brokertest.Market) {
+		v, stop := startVenue(t, venue.Config{Accounts: accounts})
+		t.Cleanup(stop)
+		c := dial(t, v)
+		t.Cleanup(func() { c.Close() })
+		return c, venueMarket{v}
+	}})
+}
