@@ -836,7 +836,13 @@ func (d *Desk) applyEvent(a *account, ev broker.Event) (o *order, fill *wire.Fil
 		if ev.Kind == broker.FilledEv {
 			done = &wire.OrderDoneMsg{ClientID: ev.ClientID, Strategy: o.strategy, Filled: true}
 		}
-	case broker.CancelledEv, broker.RejectedEv, broker.ExpiredEv:
+	case broker.RejectedEv, broker.CancelledEv, broker.ExpiredEv:
+		if ev.Kind == broker.RejectedEv && o.status != 0 {
+			// The venue refused a later request about a live order (a cancel
+			// of a filled order, a stop move): the order itself is unchanged.
+			d.log.Warn("venue refused a request", "account", a.id, "id", ev.ClientID, "reason", ev.Reason)
+			return o, nil, nil
+		}
 		switch ev.Kind {
 		case broker.CancelledEv:
 			o.status = broker.Cancelled
