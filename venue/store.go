@@ -226,6 +226,7 @@ func (v *Venue) applyEvent(ev broker.Event) *vOrder {
 		}
 		rep.OrdStatus = status
 		rep.CumQty = o.cum
+		rep.LeavesQty = ev.LeavesQty
 		if o.cum > 0 {
 			rep.AvgPx = float64(o.cost) / float64(o.cum) / market.TicksPerPoint
 		}

@@ -88,3 +88,9 @@ func dial(t testing.TB, v *venue.Venue) *tradovate.Client {
 func trade(ns int64, price string, size int64, side market.Side) market.Trade {
 	return market.Trade{Time: ns, Price: market.MustPrice(price), Size: size, Aggressor: side}
 }
+
+func tradovateDial(cfg tradovate.Config, password string) (*tradovate.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return tradovate.Dial(ctx, cfg, tradovate.Credentials{Password: password}, tradovate.Options{})
+}

@@ -337,7 +337,8 @@ func (c *Client) applyReport(r execReportEnt) bool {
 			}
 		}
 	}
-	ev := broker.Event{Account: desk, ClientID: o.clientID, Side: sideOf(r.Action), Role: o.role, GroupID: o.group}
+	ev := broker.Event{Account: desk, ClientID: o.clientID, Side: sideOf(r.Action), Role: o.role, GroupID: o.group,
+		Reason: reasonOf(r)}
 	if t, err := time.Parse(time.RFC3339Nano, r.Timestamp); err == nil {
 		ev.Time = t.UnixNano()
 	}
@@ -346,7 +347,6 @@ func (c *Client) applyReport(r execReportEnt) bool {
 		ev.Kind = broker.Accepted
 	case "Rejected":
 		ev.Kind = broker.RejectedEv
-		ev.Reason = reasonOf(r)
 	case "Trade":
 		ev.Kind = broker.PartiallyFilled
 		if r.OrdStatus == "Filled" {
@@ -359,7 +359,6 @@ func (c *Client) applyReport(r execReportEnt) bool {
 		}
 	case "Canceled":
 		ev.Kind = broker.CancelledEv
-		ev.Reason = reasonOf(r)
 	case "Triggered":
 		ev.Kind = broker.TriggeredEv
 		o.triggered = true
@@ -372,7 +371,12 @@ func (c *Client) applyReport(r execReportEnt) bool {
 	}
 	o.status = statusOf(r.OrdStatus)
 	o.cumQty = r.CumQty
-	if !o.status.Done() && o.qty > r.CumQty {
+	switch {
+	case r.LeavesQty != nil:
+		ev.LeavesQty = *r.LeavesQty
+	case !o.status.Done() && o.qty > r.CumQty:
+		// Derived from the latest order version: exact live, but a report
+		// replayed after a reconnect sees the order's current quantity.
 		ev.LeavesQty = o.qty - r.CumQty
 	}
 	c.seq++

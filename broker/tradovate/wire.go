@@ -169,6 +169,7 @@ type execReportEnt struct {
 	OrdStatus    string  `json:"ordStatus"`
 	Action       string  `json:"action"`
 	CumQty       int64   `json:"cumQty"`
+	LeavesQty    *int64  `json:"leavesQty"` // not in every server's reports
 	AvgPx        float64 `json:"avgPx"`
 	LastQty      int64   `json:"lastQty"`
 	LastPx       float64 `json:"lastPx"`
