@@ -1,3 +1,104 @@
+// cmd_venue.go: `deskguard venue`, the local exchange emulator speaking the
+// Tradovate protocol on loopback, replaying a data file or a synthetic
+// session into the matching engine and the market-data stream.
+
 package main
 
-var cmdVenue = notYet("venue")
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/market/synth"
+	"github.com/deskguard/deskguard/venue"
+)
+
+func cmdVenue(e *env) int {
+	fs := flag.NewFlagSet("venue", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	listen := fs.String("listen", "127.0.0.1:8790", "address to serve on (loopback)")
+	data := fs.String("data", "", "data file to replay (DBN, Lean zip, CSV ticks)")
+	symbol := fs.String("symbol", "", "contract in the data file (Lean month, DBN instrument)")
+	seed := fs.Int64("synth", 0, "replay a synthetic session with this seed (instead of --data)")
+	regime := fs.String("regime", "mixed", "synthetic regime: trend, range or mixed")
+	pace := fs.Float64("pace", 60, "replay speed × real time; 0 = as fast as possible")
+	accounts := fs.String("accounts", "A,B,C", "comma-separated account names")
+	user := fs.String("user", "demo", "the demo user name")
+	passEnv := fs.String("password-env", "VENUE_PASSWORD", "environment variable with the demo password (default password \"demo\" when unset)")
+	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
+	if err := fs.Parse(e.args); err != nil {
+		return 2
+	}
+	if (*data == "") == (*seed == 0) {
+		fmt.Fprintln(e.stderr, "deskguard venue: give exactly one of --data FILE or --synth SEED")
+		return 2
+	}
+	var feed market.TradeReader
+	if *data != "" {
+		f, err := market.Open(*data, market.OpenOptions{Symbol: *symbol})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		feed = f
+	} else {
+		r, err := synth.NewReader(synth.Options{Seed: *seed, Regime: synth.Regime(*regime)})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
+			return 2
+		}
+		feed = r
+	}
+	var accts []string
+	for _, a := range strings.Split(*accounts, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			accts = append(accts, a)
+		}
+	}
+	pw := os.Getenv(*passEnv)
+	if pw == "" {
+		pw = "demo"
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	v, err := venue.New(venue.Config{Accounts: accts, User: *user, Password: pw, Symbol: *contract, Pace: *pace}, feed, log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
+		return 2
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "deskguard venue: --listen %q: %v\n", *listen, err)
+		return 2
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		fmt.Fprintf(e.stderr, "deskguard venue: refusing to listen on %s: loopback only\n", host)
+		return 2
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- v.Serve(ctx, ln) }()
+	<-v.Ready()
+	fmt.Fprintf(e.stdout, "venue: %s\n", v.URL())
+	fmt.Fprintf(e.stdout, "user websocket: %s\nmd websocket: %s\n", v.WSURL(), v.MDURL())
+	fmt.Fprintf(e.stdout, "accounts: %s  contract: %s  pace: %gx\n", strings.Join(accts, ","), *contract, *pace)
+	fmt.Fprintf(e.stdout, "connect with [broker.tradovate] base_url = %q, md_url = %q, user = %q, and TRADOVATE_PASSWORD set to the demo password\n",
+		v.URL(), v.MDURL(), *user)
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
+		return 1
+	}
+	return 0
+}
