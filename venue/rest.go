@@ -263,11 +263,8 @@ func (v *Venue) accessToken(r *http.Request, body []byte) (int, any) {
 }
 
 func (v *Venue) renewToken(r *http.Request, _ []byte) (int, any) {
+	// The old token stays valid until it expires.
 	resp := v.issue()
-	if md, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		_ = md // the old token stays valid until it expires, as Tradovate's does
-	}
-	resp.MDAccessToken = ""
 	v.count(func(s *Stats) { s.Renewals++ })
 	return http.StatusOK, resp
 }

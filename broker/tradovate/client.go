@@ -707,19 +707,28 @@ func (c *Client) roleOf(o orderEnt, typ market.OrderType, byID map[int64]orderEn
 	return broker.Single, ""
 }
 
-// Positions returns every account's position in the contract (position/list).
+// Positions returns every configured account's position in the contract
+// (position/list; an account that never traded is flat), sorted by account.
 func (c *Client) Positions(ctx context.Context) ([]broker.Position, error) {
 	var ps []positionEnt
 	if err := c.rest.call(ctx, http.MethodGet, "/position/list", nil, &ps, callOpts{safe: true}); err != nil {
 		return nil, fmt.Errorf("tradovate: positions: %w", err)
 	}
-	var out []broker.Position
+	byDesk := map[string]broker.Position{}
 	for _, p := range ps {
 		desk, ok := c.acctDesk[p.AccountID]
 		if !ok || p.ContractID != c.contractID {
 			continue
 		}
-		out = append(out, positionOf(desk, p))
+		byDesk[desk] = positionOf(desk, p)
+	}
+	out := make([]broker.Position, 0, len(c.acctID))
+	for desk := range c.acctID {
+		p, ok := byDesk[desk]
+		if !ok {
+			p = broker.Position{Account: desk}
+		}
+		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
 	return out, nil

@@ -156,6 +156,11 @@ func startFeed(ctx context.Context, cfg Config, r *rest, opt Options, renew bool
 func (f *Feed) session(ctx context.Context, cfg Config, r *rest, opt Options, ready func()) (bool, error) {
 	w, err := openSocket(ctx, cfg.MDURL, r.token().md)
 	if err != nil {
+		if errors.Is(err, ErrAuth) {
+			if rerr := r.renew(ctx); rerr != nil {
+				return false, errors.Join(err, rerr)
+			}
+		}
 		return false, err
 	}
 	defer w.c.CloseNow()

@@ -70,7 +70,7 @@ func TestBracketRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	vp := v.Positions()
-	if len(ps) != 1 || ps[0] != vp[0] {
+	if len(ps) != 2 || ps[0] != vp[0] || ps[1] != vp[1] {
 		t.Errorf("positions: got %+v, venue %+v", ps, vp)
 	}
 }
