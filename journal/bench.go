@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/market"
 	bolt "go.etcd.io/bbolt"
 )
@@ -85,7 +86,7 @@ func Bench(dir string, n int) (Results, error) {
 	if err != nil {
 		return res, err
 	}
-	rec := NewIntent(enter("A1", "A1-1", market.Buy, 5, 20601, 1), &Decision{Allowed: true})
+	rec := benchRecord()
 	h := newHist()
 	for i := 0; i < n; i++ {
 		t := time.Now()
@@ -143,6 +144,13 @@ func Bench(dir string, n int) (Results, error) {
 	return res, nil
 }
 
+// benchRecord is a typical intent record (about 400 bytes).
+func benchRecord() Record {
+	return NewIntent(intent.Intent{ID: "A1-1700000000000", Kind: intent.Enter, Account: "A1", Strategy: "orb", Time: 1,
+		Side: market.Buy, Qty: 5, EntryType: market.StopLimitOrder, Entry: 20601, Limit: 20603, Stop: 20590, Target: 20630,
+		ExpireNs: 600e9, Reason: "orb.long: 5m close 5150.25 > ORH 5150.00, vol 1.8x"}, &Decision{Allowed: true})
+}
+
 func runWriters(w, n int, appendOne func() error) (Throughput, error) {
 	per := max(n/w, 1)
 	var (
@@ -188,7 +196,7 @@ func benchBoltBatch(path string, size int, delay time.Duration, w, n int) (Throu
 	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucketRecords); return err }); err != nil {
 		return Throughput{}, err
 	}
-	rec := NewIntent(enter("A1", "A1-1", market.Buy, 5, 20601, 1), &Decision{Allowed: true})
+	rec := benchRecord()
 	env, err := encodeEnvelope(&rec)
 	if err != nil {
 		return Throughput{}, err

@@ -131,7 +131,7 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	}()
 	// Before bbolt maps the file: a file cut short would fault on the
 	// first read past its end (SIGBUS), which no recover catches.
-	if err := precheck(path); err != nil {
+	if err := precheck(path, !opt.QuickOpen); err != nil {
 		return nil, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -141,7 +141,7 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 		return nil, openError(path, err)
 	}
 	// Under the lock: both meta pages valid and the file as long as they say.
-	if probs := checkFile(path); len(probs) > 0 {
+	if probs := checkFile(path, false); len(probs) > 0 {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s: %s (not repaired: inspect it with deskguard journal verify)", ErrCorrupt, path, strings.Join(probs, "; "))
 	}
@@ -162,8 +162,8 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 // precheck runs checkFile before bbolt opens the file. A writer holding
 // the lock may be mid-commit, so problems seen while the file is locked are
 // reported as ErrLocked, not as damage.
-func precheck(path string) error {
-	probs := checkFile(path)
+func precheck(path string, walk bool) error {
+	probs := checkFile(path, walk)
 	if len(probs) == 0 {
 		return nil
 	}
@@ -181,7 +181,7 @@ func openError(path string, err error) error {
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return fmt.Errorf("%w: open %s: %w (not a journal, or damaged meta pages; not repaired)", ErrCorrupt, path, err)
 	}
-	if probs := checkFile(path); len(probs) > 0 {
+	if probs := checkFile(path, false); len(probs) > 0 {
 		return fmt.Errorf("%w: open %s: %w (%s; not repaired)", ErrCorrupt, path, err, strings.Join(probs, "; "))
 	}
 	return fmt.Errorf("journal: open %s: %w", path, err)
@@ -248,14 +248,12 @@ func checkMeta(tx *bolt.Tx, path string) error {
 
 // checkOpen validates the records at open and returns the last seq.
 func (j *Journal) checkOpen(tx *bolt.Tx) (uint64, error) {
-	if !j.opt.QuickOpen {
-		if err := bboltCheck(tx); err != nil {
-			return 0, fmt.Errorf("%w: %s: bbolt check: %v (not repaired)", ErrCorrupt, j.path, err)
-		}
-	}
 	c := tx.Bucket(bucketRecords).Cursor()
 	k, v := c.First()
 	if k == nil {
+		if s := tx.Bucket(bucketRecords).Sequence(); s != 0 {
+			return 0, fmt.Errorf("%w: %s: no records, but the last commit wrote seq %d", ErrCorrupt, j.path, s)
+		}
 		return 0, nil
 	}
 	first, err := Decode(k, v)
@@ -279,6 +277,13 @@ func (j *Journal) checkOpen(tx *bolt.Tx) (uint64, error) {
 		}
 		if s := tx.Bucket(bucketRecords).Sequence(); s != want-1 {
 			return 0, fmt.Errorf("%w: %s: the last commit wrote seq %d but the last record is seq %d", ErrCorrupt, j.path, s, want-1)
+		}
+		// After the walk above (in this goroutine, where a bad page
+		// pointer faults into a recoverable panic): bbolt's tx.Check runs
+		// in a goroutine of its own, where such a fault would kill the
+		// process.
+		if err := bboltCheck(tx); err != nil {
+			return 0, fmt.Errorf("%w: %s: bbolt check: %v (not repaired)", ErrCorrupt, j.path, err)
 		}
 		return want - 1, nil
 	}
@@ -309,6 +314,7 @@ func (j *Journal) checkOpen(tx *bolt.Tx) (uint64, error) {
 // checker goroutine must finish before the transaction ends) and returning
 // the first ones joined.
 func bboltCheck(tx *bolt.Tx) error {
+	touchMeta(tx)
 	var errs []error
 	for err := range tx.Check() {
 		if len(errs) < 10 {
@@ -316,6 +322,14 @@ func bboltCheck(tx *bolt.Tx) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// touchMeta reads every key of the meta bucket, so a bad page pointer
+// there faults in the caller's goroutine (see checkOpen), not in tx.Check's.
+func touchMeta(tx *bolt.Tx) {
+	if m := tx.Bucket(bucketMeta); m != nil {
+		_ = m.ForEach(func(k, v []byte) error { return nil })
+	}
 }
 
 // view runs fn in a read transaction, turning a bbolt panic on a damaged

@@ -20,6 +20,8 @@ const (
 
 type metaInfo struct {
 	ok       bool
+	root     uint64 // root bucket's page
+	freelist uint64
 	pageSize uint32
 	pgid     uint64 // high-water mark: pages in use
 	txid     uint64
@@ -41,12 +43,13 @@ func readMeta(f *os.File, off int64) metaInfo {
 	if le.Uint32(m[0:4]) != boltMagic {
 		return metaInfo{why: "bad magic"}
 	}
-	return metaInfo{ok: true, pageSize: le.Uint32(m[8:12]), pgid: le.Uint64(m[40:48]), txid: le.Uint64(m[48:56])}
+	return metaInfo{ok: true, pageSize: le.Uint32(m[8:12]), root: le.Uint64(m[16:24]), freelist: le.Uint64(m[32:40]),
+		pgid: le.Uint64(m[40:48]), txid: le.Uint64(m[48:56])}
 }
 
-// checkFile returns the problems of the file's meta pages and length. A
-// new, empty file has none.
-func checkFile(path string) []string {
+// checkFile returns the problems of the file's meta pages and length and,
+// with walk, of its page tree (walkPages). A new, empty file has none.
+func checkFile(path string, walk bool) []string {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil // bbolt reports it
@@ -75,6 +78,16 @@ func checkFile(path string) []string {
 				fi.Size(), m.txid, m.pgid, m.pageSize))
 			break
 		}
+	}
+	if len(probs) > 0 || !walk {
+		return probs
+	}
+	m := m0
+	if m1.txid > m0.txid {
+		m = m1
+	}
+	if err := walkPages(f, m, m.root, m.freelist); err != nil {
+		probs = append(probs, fmt.Sprintf("page tree (txid %d): %v", m.txid, err))
 	}
 	return probs
 }
