@@ -52,3 +52,22 @@ func BenchmarkFsync256(b *testing.B) {
 	b.ReportMetric(float64(l.P50.Microseconds()), "p50-µs")
 	b.ReportMetric(float64(l.P99.Microseconds()), "p99-µs")
 }
+
+// BenchmarkJournal runs Bench (the figures in docs/readme/04-journal.md)
+// with b.N records per run and logs the whole table.
+func BenchmarkJournal(b *testing.B) {
+	res, err := Bench(b.TempDir(), b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(res.Fsync.P50.Microseconds()), "fsync-p50-µs")
+	b.ReportMetric(float64(res.Append.P50.Microseconds()), "append-p50-µs")
+	b.ReportMetric(float64(res.Append.P99.Microseconds()), "append-p99-µs")
+	b.ReportMetric(res.Ratio, "append/fsync")
+	b.Logf("fsync 256 B: %v", res.Fsync)
+	b.Logf("append, 1 writer: %v (%.2f × fsync p50)", res.Append, res.Ratio)
+	for _, r := range res.Runs {
+		b.Logf("%-36s writers %2d: %8.0f/s, %5.1f records/commit, latency %v", r.Name, r.Writers, r.PerSec, r.PerCommit, r.AppendWait)
+	}
+	b.Logf("open %d records: full check %v, quick %v", res.OpenRecord, res.OpenFull, res.OpenQuick)
+}

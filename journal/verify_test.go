@@ -15,8 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
