@@ -144,7 +144,7 @@ func Default() *Config {
 		Desk: Desk{Name: "deskguard", Journal: "deskguard.db", ControlSocket: "deskguard.sock", DrawdownPct: decimal.RequireFromString("1.5"),
 			Workers: "process", LogLevel: "info"},
 		Data:       Data{Seed: 1, Regime: "mixed", Pace: 60},
-		Broker:     Broker{Kind: "sim"},
+		Broker:     Broker{Kind: "venue"},
 		Limits:     limits.Config{}.WithDefaults(),
 		Schedule:   supervisor.DefaultSchedule(),
 		Strategies: strategies.DefaultConfig(),

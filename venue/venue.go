@@ -41,6 +41,10 @@ type Config struct {
 	Pace float64
 	// Manual leaves the feed alone: trades enter only through Step or Trade.
 	Manual bool
+	// WaitForChart holds the replay until the first md/getChart Tick
+	// subscription, so a desk that connects after the venue starts sees
+	// the session from its first trade.
+	WaitForChart bool
 	// QueueAhead is passed to the engine (contracts assumed ahead of a
 	// resting limit).
 	QueueAhead int64
@@ -55,11 +59,13 @@ const ContractID = 2_000_001
 
 // Venue is the emulator. Its methods are safe for concurrent use.
 type Venue struct {
-	cfg   Config
-	log   *slog.Logger
-	feed  market.TradeReader
-	sim   *sim.Sim
-	clock market.Clock
+	chartStart chan struct{} // closed by the first tick-chart subscription
+	chartOnce  sync.Once
+	cfg        Config
+	log        *slog.Logger
+	feed       market.TradeReader
+	sim        *sim.Sim
+	clock      market.Clock
 
 	mu      sync.Mutex // the engine, the entities and the subscribers
 	st      *store
@@ -144,7 +150,7 @@ func New(cfg Config, feed market.TradeReader, log *slog.Logger) (*Venue, error) 
 	}
 	v := &Venue{cfg: cfg, log: log, feed: feed, sim: s, clock: cfg.Clock, st: newStore(cfg),
 		conns: map[*conn]struct{}{}, tickets: map[string]time.Time{}, tokens: map[string]tokenInfo{},
-		done: make(chan struct{}), ready: make(chan struct{})}
+		done: make(chan struct{}), ready: make(chan struct{}), chartStart: make(chan struct{})}
 	v.statsCond = sync.NewCond(&v.faultMu)
 	return v, nil
 }
@@ -165,6 +171,13 @@ func (v *Venue) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer close(feedDone)
 		if !v.cfg.Manual {
+			if v.cfg.WaitForChart {
+				select {
+				case <-ctx.Done():
+					return
+				case <-v.chartStart:
+				}
+			}
 			v.replay(ctx)
 		}
 	}()

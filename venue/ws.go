@@ -297,6 +297,7 @@ func (v *Venue) request(c *conn, s string) {
 		sub := c.chartID
 		v.subsMu.Unlock()
 		c.enqueue(frame(reply{S: 200, I: id, D: map[string]int64{"historicalId": sub, "realtimeId": sub}}))
+		v.chartOnce.Do(func() { close(v.chartStart) })
 	case c.md && (endpoint == "md/cancelchart" || endpoint == "md/cancelChart"):
 		v.subsMu.Lock()
 		c.chartID = 0

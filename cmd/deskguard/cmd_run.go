@@ -97,11 +97,19 @@ func cmdRun(e *env) int {
 	go func() { _ = notifier.Run(ctx) }()
 
 	specs, ids := specsWithIDs(c)
-	br, matcher, venueStatus, closeBroker, err := openBroker(ctx, e, c, ids, log)
+	bp, err := openBroker(ctx, c, ids, log)
 	if err != nil {
 		return fail(e, "run", err, 1)
 	}
-	defer closeBroker()
+	defer bp.close()
+	br := bp.br
+	livePace := c.Data.Pace
+	if bp.feed != nil {
+		// The venue replays the data and paces it; the desk reads its stream.
+		closeFeed()
+		feed, livePace = bp.feed, 0
+		what = bp.what
+	}
 
 	workers := supervisor.Processes
 	if c.Desk.Workers == "in-process" {
@@ -116,7 +124,7 @@ func cmdRun(e *env) int {
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
 		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
 		LinkStatus: func() (string, string, string, string) {
-			return venueStatus(), "up", notifier.Status(), hwStatus()
+			return bp.status(), "up", notifier.Status(), hwStatus()
 		},
 		LightsStatus: hwLights,
 		OnStateChange: func(st string, locked bool) {
@@ -132,8 +140,15 @@ func cmdRun(e *env) int {
 	if hwdev != nil {
 		hwdev.Attach(d)
 	}
-	if _, err := d.Recover(j); err != nil {
-		return fail(e, "run", err, 1)
+	if bp.recover {
+		rec, err := d.Recover(j)
+		if err != nil {
+			return fail(e, "run", err, 1)
+		}
+		if rec.Records > 0 {
+			fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v\n",
+				rec.Records, rec.From, rec.DeskState, rec.LockedOut)
+		}
 	}
 
 	// Control socket and console.
@@ -183,7 +198,7 @@ func cmdRun(e *env) int {
 		len(specs), what, c.Data.Pace, c.Desk.Journal, c.Desk.ControlSocket)
 	var mu sync.Mutex
 	lastPrint := time.Now()
-	err = supervisor.RunLive(ctx, d, supervisor.LiveOptions{Feed: feed, Pace: c.Data.Pace, Matcher: matcher, Clock: clock,
+	err = supervisor.RunLive(ctx, d, supervisor.LiveOptions{Feed: feed, Pace: livePace, Matcher: bp.matcher, Clock: clock,
 		OnBatch: func(market.Trade) {
 			mu.Lock()
 			defer mu.Unlock()

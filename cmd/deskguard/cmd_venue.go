@@ -32,6 +32,7 @@ func cmdVenue(e *env) int {
 	user := fs.String("user", "demo", "the demo user name")
 	passEnv := fs.String("password-env", "VENUE_PASSWORD", "environment variable with the demo password (default password \"demo\" when unset)")
 	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
+	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart subscription (a desk connecting after the venue starts sees the whole session)")
 	if err := fs.Parse(e.args); err != nil {
 		return 2
 	}
@@ -67,7 +68,7 @@ func cmdVenue(e *env) int {
 		pw = "demo"
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	v, err := venue.New(venue.Config{Accounts: accts, User: *user, Password: pw, Symbol: *contract, Pace: *pace}, feed, log)
+	v, err := venue.New(venue.Config{Accounts: accts, User: *user, Password: pw, Symbol: *contract, Pace: *pace, WaitForChart: *wait}, feed, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
 		return 2

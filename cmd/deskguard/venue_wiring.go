@@ -1,17 +1,204 @@
 package main
 
+// venue_wiring.go: the desk's venue over the Tradovate protocol — a local
+// venue child process started by the desk (broker kind "venue"), or an
+// already running venue or a real Tradovate environment (kind
+// "tradovate", [broker.tradovate]).
+
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/sim"
+	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/market"
 )
 
-// openVenue starts (or connects to) a venue over the Tradovate protocol.
-func openVenue(ctx context.Context, e *env, c *config.Config, ids []string, log *slog.Logger) (
-	broker.Broker, interface{ OnTrade(market.Trade) }, func() string, func(), error) {
-	return nil, nil, nil, nil, fmt.Errorf("broker kind %q is not wired yet; use kind = \"sim\"", c.Broker.Kind)
+// brokerParts is the venue connection as `run` uses it.
+type brokerParts struct {
+	br      broker.Broker
+	matcher interface{ OnTrade(market.Trade) } // an in-process sim the feed must drive
+	feed    market.TradeReader                 // the venue's market data (nil: the local feed)
+	status  func() string
+	close   func()
+	// recover: the venue outlives the desk, so the desk recovers from its
+	// journal and reconciles; a venue the desk just started has nothing to
+	// reconcile and the run starts a fresh session.
+	recover bool
+	what    string
+}
+
+func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.Logger) (*brokerParts, error) {
+	switch c.Broker.Kind {
+	case "sim":
+		s, err := sim.New(sim.Config{Accounts: ids})
+		if err != nil {
+			return nil, err
+		}
+		return &brokerParts{br: s, matcher: s, status: func() string { return "sim" }, close: func() { s.Close() }}, nil
+	case "venue":
+		return startVenueChild(ctx, c, ids, log)
+	case "tradovate":
+		var tc tradovate.Config
+		if err := c.Decode("broker.tradovate", &tc); err != nil {
+			return nil, err
+		}
+		if c.Broker.URL != "" && tc.BaseURL == "" {
+			tc.BaseURL = c.Broker.URL
+		}
+		if tc.BaseURL == "" {
+			return nil, errors.New("broker kind \"tradovate\" needs [broker.tradovate] base_url (or broker.url)")
+		}
+		creds, err := tradovate.LoadCredentials(tc, os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		p, err := dialVenue(ctx, tc, creds, log)
+		if err != nil {
+			return nil, err
+		}
+		p.recover = true
+		p.what = "venue " + tc.BaseURL
+		return p, nil
+	}
+	return nil, fmt.Errorf("broker kind %q", c.Broker.Kind)
+}
+
+func dialVenue(ctx context.Context, tc tradovate.Config, creds tradovate.Credentials, log *slog.Logger) (*brokerParts, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cl, err := tradovate.Dial(dctx, tc, creds, tradovate.Options{Log: log.With("part", "tradovate")})
+	if err != nil {
+		return nil, fmt.Errorf("connect to the venue: %w", err)
+	}
+	f, err := cl.Feed(ctx)
+	if err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("market data: %w", err)
+	}
+	return &brokerParts{br: cl, feed: &sessionFeed{f: f, idle: 3 * time.Second},
+		status: func() string { return "up" }, close: func() { f.Close(); cl.Close() }}, nil
+}
+
+// startVenueChild starts `deskguard venue` on a free loopback port with the
+// desk's data and accounts, and connects to it over the Tradovate protocol.
+func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *slog.Logger) (*brokerParts, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"venue", "--listen", "127.0.0.1:0", "--pace", strconv.FormatFloat(c.Data.Pace, 'f', -1, 64),
+		"--accounts", strings.Join(ids, ","), "--wait-for-chart"}
+	if c.Data.File != "" {
+		args = append(args, "--data", c.Data.File)
+		if c.Data.Symbol != "" {
+			args = append(args, "--symbol", c.Data.Symbol)
+		}
+	} else {
+		args = append(args, "--synth", strconv.FormatInt(c.Data.Seed, 10), "--regime", c.Data.Regime)
+	}
+	pw := auth16()
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "VENUE_PASSWORD="+pw)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	logPath := filepath.Join(filepath.Dir(c.Desk.Journal), "deskguard-venue.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = lf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		lf.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("start the venue: %w", err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		lf.Close()
+	}
+	var base, md string
+	sc := bufio.NewScanner(out)
+	deadline := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
+	for sc.Scan() && (base == "" || md == "") {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "venue: "); ok {
+			base = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "md websocket: "); ok {
+			md = strings.TrimSpace(v)
+		}
+	}
+	deadline.Stop()
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	if base == "" || md == "" {
+		stop()
+		return nil, fmt.Errorf("the venue child did not report its address (see %s)", logPath)
+	}
+	p, err := dialVenue(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: pw}, log)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	inner := p.close
+	p.close = func() { inner(); stop() }
+	p.what = fmt.Sprintf("local venue %s (pid %d, log %s)", base, cmd.Process.Pid, logPath)
+	return p, nil
+}
+
+func auth16() string {
+	var b [8]byte
+	f, err := os.Open("/dev/urandom")
+	if err == nil {
+		_, _ = io.ReadFull(f, b[:])
+		f.Close()
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// sessionFeed ends the venue's market-data stream at the session's end: a
+// venue keeps serving (holding brackets) after its data ends, so the desk
+// calls the session over when no trade has come for idle after 15:59 ET.
+type sessionFeed struct {
+	f    *tradovate.Feed
+	idle time.Duration
+	last int64
+}
+
+func (s *sessionFeed) Next() (market.Trade, error) {
+	for {
+		select {
+		case t := <-s.f.C():
+			s.last = t.Time
+			return t, nil
+		case <-time.After(s.idle):
+			if s.last != 0 && market.MinuteET(time.Unix(0, s.last)) >= 15*60+59 {
+				return market.Trade{}, io.EOF
+			}
+		}
+	}
 }

@@ -13,31 +13,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/alerts"
-	"github.com/deskguard/deskguard/broker"
-	"github.com/deskguard/deskguard/broker/sim"
 	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/hw"
-	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
-
-// openBroker connects the desk to its venue. It returns the broker, the
-// matcher the feed must drive (an in-process sim), a link-status func and
-// a closer.
-func openBroker(ctx context.Context, e *env, c *config.Config, ids []string, log *slog.Logger) (
-	broker.Broker, interface{ OnTrade(market.Trade) }, func() string, func(), error) {
-	switch c.Broker.Kind {
-	case "sim":
-		s, err := sim.New(sim.Config{Accounts: ids})
-		if err != nil {
-			return nil, nil, nil, nil, err
-		}
-		return s, s, func() string { return "sim" }, func() { s.Close() }, nil
-	case "venue", "tradovate":
-		return openVenue(ctx, e, c, ids, log)
-	}
-	return nil, nil, nil, nil, fmt.Errorf("broker kind %q", c.Broker.Kind)
-}
 
 // deskRef lets parts built before the desk call it once it exists.
 type deskRef struct {
