@@ -266,14 +266,17 @@ func (j *Journal) checkOpen(tx *bolt.Tx) (uint64, error) {
 	if !j.opt.QuickOpen {
 		want := uint64(1)
 		for ; k != nil; k, v = c.Next() {
-			r, err := Decode(k, v)
+			seq, err := checkSealed(k, v) // checksums; the JSON was valid when written
 			if err != nil {
 				return 0, fmt.Errorf("%s: %w", j.path, err)
 			}
-			if r.Seq != want {
-				return 0, fmt.Errorf("%w: %s: seq %d follows %d", ErrCorrupt, j.path, r.Seq, want-1)
+			if seq != want {
+				return 0, fmt.Errorf("%w: %s: seq %d follows %d", ErrCorrupt, j.path, seq, want-1)
 			}
 			want++
+		}
+		if _, err := Decode(c.Last()); err != nil {
+			return 0, fmt.Errorf("%s: %w", j.path, err)
 		}
 		if s := tx.Bucket(bucketRecords).Sequence(); s != want-1 {
 			return 0, fmt.Errorf("%w: %s: the last commit wrote seq %d but the last record is seq %d", ErrCorrupt, j.path, s, want-1)

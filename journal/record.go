@@ -162,26 +162,37 @@ func seqKey(seq uint64) []byte {
 	return k
 }
 
+// checkSealed verifies a stored value's frame — key length, checksum,
+// format, and that the value's sequence number is the key's — without
+// parsing the JSON (Open's full check; Verify decodes everything).
+func checkSealed(key, value []byte) (uint64, error) {
+	if len(key) != 8 {
+		return 0, fmt.Errorf("%w: key of %d bytes, want 8", ErrCorrupt, len(key))
+	}
+	seq := binary.BigEndian.Uint64(key)
+	if len(value) < headerLen {
+		return 0, fmt.Errorf("%w: seq %d: value of %d bytes is shorter than its header", ErrCorrupt, seq, len(value))
+	}
+	if got, want := crc32.Checksum(value[4:], castagnoli), binary.BigEndian.Uint32(value[0:4]); got != want {
+		return 0, fmt.Errorf("%w: seq %d: checksum %08x, stored %08x", ErrCorrupt, seq, got, want)
+	}
+	if value[4] != valueFormat {
+		return 0, fmt.Errorf("%w: seq %d: value format %d, this build reads %d", ErrCorrupt, seq, value[4], valueFormat)
+	}
+	if s := binary.BigEndian.Uint64(value[5:13]); s != seq {
+		return 0, fmt.Errorf("%w: key says seq %d, value says %d", ErrCorrupt, seq, s)
+	}
+	return seq, nil
+}
+
 // Decode parses a stored key and value. Any damage — wrong key length, bad
 // checksum, unknown format, a sequence number that disagrees with the key,
 // JSON that does not parse, an invalid kind — is an error wrapping
 // ErrCorrupt. Decode copies what it keeps: key and value may be reused.
 func Decode(key, value []byte) (Record, error) {
-	if len(key) != 8 {
-		return Record{}, fmt.Errorf("%w: key of %d bytes, want 8", ErrCorrupt, len(key))
-	}
-	seq := binary.BigEndian.Uint64(key)
-	if len(value) < headerLen {
-		return Record{}, fmt.Errorf("%w: seq %d: value of %d bytes is shorter than its header", ErrCorrupt, seq, len(value))
-	}
-	if got, want := crc32.Checksum(value[4:], castagnoli), binary.BigEndian.Uint32(value[0:4]); got != want {
-		return Record{}, fmt.Errorf("%w: seq %d: checksum %08x, stored %08x", ErrCorrupt, seq, got, want)
-	}
-	if value[4] != valueFormat {
-		return Record{}, fmt.Errorf("%w: seq %d: value format %d, this build reads %d", ErrCorrupt, seq, value[4], valueFormat)
-	}
-	if s := binary.BigEndian.Uint64(value[5:13]); s != seq {
-		return Record{}, fmt.Errorf("%w: key says seq %d, value says %d", ErrCorrupt, seq, s)
+	seq, err := checkSealed(key, value)
+	if err != nil {
+		return Record{}, err
 	}
 	var env envelope
 	if err := json.Unmarshal(value[headerLen:], &env); err != nil {
