@@ -102,33 +102,37 @@ type order struct {
 func (o *order) done() bool { return o.status.Done() }
 
 type account struct {
-	id        string
-	spec      AccountSpec
-	m         *Machine
-	ledger    *accounts.Ledger
-	mon       *limits.DrawdownMonitor
-	gate      *limits.Gate
-	rate      *limits.RateLimiter
-	snap      limits.Snapshot
-	work      []limits.WorkingOrder
-	orders    map[string]*order
-	host      EngineHost // in-process engines
-	proc      *ProcHost  // worker process
-	halted    atomic.Bool
-	sendMu    sync.RWMutex
-	lastStop  market.Price
-	dirty     bool // a fill since the last stop-coverage check
-	gapSince  int64
-	gapWall   time.Time
-	expiring  []*order // entries with an expiry, scanned on the tick path
-	worker    string
-	signal    string
-	rejects   map[string]int
-	nOrders   int
-	nFills    int
-	curve     []curvePoint
-	repairs   int
-	repairMax time.Duration
+	id       string
+	spec     AccountSpec
+	m        *Machine
+	ledger   *accounts.Ledger
+	mon      *limits.DrawdownMonitor
+	gate     *limits.Gate
+	rate     *limits.RateLimiter
+	snap     limits.Snapshot
+	work     []limits.WorkingOrder
+	orders   map[string]*order
+	host     EngineHost // in-process engines
+	proc     *ProcHost  // worker process
+	halted   atomic.Bool
+	sendMu   sync.RWMutex
+	lastStop market.Price
+	dirty    bool // a fill since the last stop-coverage check
+	gapSince int64
+	gapWall  time.Time
+	expiring []*order // entries with an expiry, scanned on the tick path
+	// earlier sessions of this run (replay summaries span sessions)
+	pastTrips  []accounts.RoundTrip
+	pastFees   int64
+	firstStart int64
+	worker     string
+	signal     string
+	rejects    map[string]int
+	nOrders    int
+	nFills     int
+	curve      []curvePoint
+	repairs    int
+	repairMax  time.Duration
 }
 
 type curvePoint struct {
@@ -1048,6 +1052,11 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	starts := map[string]int64{}
 	var unlock []*account
 	for _, a := range d.accts {
+		a.pastTrips = append(a.pastTrips, a.ledger.RoundTrips()...)
+		a.pastFees += accounts.Cents(a.ledger.Fees())
+		if a.firstStart == 0 {
+			a.firstStart = a.ledger.StartCents()
+		}
 		cash := a.ledger.StartEquity().Add(a.ledger.Realized()).Sub(a.ledger.Fees())
 		if err := a.ledger.ResetSession(cash); err != nil {
 			d.log.Error("session reset", "account", a.id, "err", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
 )
@@ -138,7 +139,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 			LockedOut: a.m.State() == AcctLockedOut || a.mon.Breached(), Position: l.Position(), State: a.m.State(),
 			Rejections: map[string]int{}, StopRepairs: a.repairs}
 		gp, gl := decimal.Zero, decimal.Zero
-		for _, r := range l.RoundTrips() {
+		for _, r := range append(append([]accounts.RoundTrip(nil), a.pastTrips...), l.RoundTrips()...) {
 			as.RoundTrips++
 			if r.PnL.IsPositive() {
 				as.Wins++
@@ -152,10 +153,14 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 			as.Rejections[k] = v
 		}
 		as.GrossProfit, as.GrossLoss = gp.StringFixed(2), gl.StringFixed(2)
-		as.Fees = l.Fees().StringFixed(2)
-		as.Net = l.Equity().Sub(l.StartEquity()).StringFixed(2)
+		as.Fees = accounts.Money(a.pastFees + accounts.Cents(l.Fees())).StringFixed(2)
+		start := l.StartCents()
+		if a.firstStart != 0 {
+			start = a.firstStart
+		}
+		as.Net = accounts.Money(l.EquityCents() - start).StringFixed(2)
 		as.MaxDrawdown = l.MaxDrawdown().StringFixed(2)
-		net += l.EquityCents() - l.StartCents()
+		net += l.EquityCents() - start
 		if as.LockedOut {
 			s.Desk.LockedOut = true
 		}
