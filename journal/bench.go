@@ -130,11 +130,21 @@ func Bench(dir string, n int) (Results, error) {
 	j.Close()
 
 	for _, cfg := range []struct {
-		name  string
-		size  int
-		delay time.Duration
-	}{{"bbolt Batch, defaults (1000, 10ms)", 1000, 10 * time.Millisecond}, {"bbolt Batch, MaxBatchSize 64, 1ms", 64, time.Millisecond}} {
-		tp, err := benchBoltBatch(filepath.Join(tmp, "batch.db"), cfg.size, cfg.delay, 64, n)
+		name    string
+		size    int
+		delay   time.Duration
+		writers int
+	}{
+		{"bbolt Batch, defaults (1000, 10ms)", 1000, 10 * time.Millisecond, 64},
+		{"bbolt Batch, MaxBatchSize 64, 1ms", 64, time.Millisecond, 1},
+		{"bbolt Batch, MaxBatchSize 64, 1ms", 64, time.Millisecond, 8},
+		{"bbolt Batch, MaxBatchSize 64, 1ms", 64, time.Millisecond, 64},
+	} {
+		nn := n
+		if cfg.writers == 1 {
+			nn = max(n/4, 16) // a lone writer waits out MaxBatchDelay on every call
+		}
+		tp, err := benchBoltBatch(filepath.Join(tmp, "batch.db"), cfg.size, cfg.delay, cfg.writers, nn)
 		if err != nil {
 			return res, err
 		}

@@ -16,7 +16,7 @@ func TestBenchRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Fsync.N != 64 || res.Append.N != 64 || len(res.Runs) != 5 || res.OpenRecord != 64*4 {
+	if res.Fsync.N != 64 || res.Append.N != 64 || len(res.Runs) != 7 || res.OpenRecord != 64*4 {
 		t.Fatalf("%+v", res)
 	}
 	for _, r := range res.Runs {

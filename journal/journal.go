@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -448,6 +449,14 @@ func (j *Journal) writer() {
 	batch := make([]*request, 0, j.opt.MaxBatch)
 	for req := range j.queue {
 		batch = append(batch[:0], req)
+		// The appenders answered by the previous commit are usually about
+		// to queue again: yield once so they join this commit rather than
+		// the next. Yield while the queue keeps growing, at most 8 times
+		// (no timer: a lone appender pays one yield).
+		for i, n := 0, -1; i < 8 && len(j.queue) != n && len(j.queue) < j.opt.MaxBatch; i++ {
+			n = len(j.queue)
+			runtime.Gosched()
+		}
 	fill:
 		for len(batch) < j.opt.MaxBatch {
 			select {

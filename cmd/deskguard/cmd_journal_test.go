@@ -50,6 +50,7 @@ func TestJournalDumpAndVerify(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 5 || !strings.Contains(out, "A1-1.stop") || !strings.Contains(out, "→ allowed") {
 		t.Fatalf("dump exit %d: %s%s", code, out, errs)
 	}
+	t.Logf("dump:\n%s", out)
 	code, out, _ = runCLI(t, "journal", "dump", "--db", path, "--json", "--account", "A1", "--since", "2")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 2 {
