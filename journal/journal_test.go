@@ -460,3 +460,32 @@ func TestLegIDs(t *testing.T) {
 		t.Fatal(s, tg)
 	}
 }
+
+func TestBackupBesideLiveWriter(t *testing.T) {
+	j, _ := openTemp(t, Options{})
+	session(t, j, []string{"A1", "A2"}, 6, 3)
+	done := make(chan error)
+	go func() { // appends go on during the backup
+		for i := 0; i < 50; i++ {
+			if _, err := j.Append(context.Background(), NewRearm(0, "a", "b")); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	cp := filepath.Join(t.TempDir(), "copy.journal")
+	if _, err := j.Backup(cp); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(cp, VerifyOptions{})
+	if err != nil || !rep.OK || rep.Records == 0 {
+		t.Fatalf("verify of the hot copy: %+v %v", rep, err)
+	}
+	if _, err := j.Backup(cp); err == nil {
+		t.Error("backup overwrote an existing file")
+	}
+}

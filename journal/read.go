@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
@@ -210,4 +211,30 @@ func (j *Journal) OpenIntents() ([]OpenIntent, error) {
 		}
 	}
 	return out, err
+}
+
+// Backup writes a consistent copy of the journal to path (bbolt's
+// tx.WriteTo inside a read transaction, then fsync), while appends go on.
+// dump and verify can read the copy beside a live desk.
+func (j *Journal) Backup(path string) (n int64, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("journal: backup: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("journal: backup: %w", cerr)
+		}
+	}()
+	err = j.view(func(tx *bolt.Tx) error {
+		n, err = tx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		return n, fmt.Errorf("journal: backup to %s: %w", path, err)
+	}
+	return n, nil
 }
