@@ -1072,6 +1072,9 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	d.deskMon.Reset(starts)
 	d.mu.Unlock()
 	d.journal(ctx, Entry{Kind: "session_reset", Market: at.UnixNano(), Body: map[string]any{"session": s.String(), "accounts": d.startEquities()}})
+	if err := d.Snapshot(ctx); err != nil {
+		d.log.Warn("snapshot", "err", err)
+	}
 	for _, a := range unlock {
 		a.halted.Store(false)
 		_ = a.m.Fire(EvUnlock, "session reset")

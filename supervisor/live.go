@@ -123,6 +123,23 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 			}
 		}()
 	}
+	// A snapshot now and then shortens recovery (snapshot + tail = whole log).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(30 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+				if err := d.Snapshot(ctx); err != nil {
+					d.log.Warn("snapshot", "err", err)
+				}
+			}
+		}
+	}()
 	var lastTrade atomic.Int64
 	lastTrade.Store(time.Now().UnixNano())
 	if opt.StaleAfter > 0 {
