@@ -143,6 +143,11 @@ type Event struct {
 	Reason    string       // rejections and cancels: why
 	Role      Role
 	GroupID   string
+	// VenueID is the venue's own stable id of this event (an execution
+	// report id), the same across reconnects and restarts, so a desk that
+	// recovers from its journal can tell an event it already booked from a
+	// new one. Empty where the venue has none (the in-process sim).
+	VenueID string
 }
 
 // Position is the venue's view of one account's position.

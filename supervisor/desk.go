@@ -167,6 +167,7 @@ type Desk struct {
 	tickBuf      []byte
 	floodDropped atomic.Int64
 	recovered    *Recovered
+	seenVenue    map[string]bool // venue event ids already booked
 }
 
 // ErrJournal marks an intent refused because the journal could not make it
@@ -200,7 +201,7 @@ func New(opt Options) (*Desk, error) {
 		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
 	}
 	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
-		sched: sched, byID: map[string]*account{}, deskMon: dm, events: make(chan WorkerEvent, 4096)}
+		sched: sched, byID: map[string]*account{}, deskMon: dm, events: make(chan WorkerEvent, 4096), seenVenue: map[string]bool{}}
 	d.m = NewDeskMachine(d.onTransition, d.onIllegal)
 	for _, spec := range opt.Accounts {
 		cfg := spec.Config.WithDefaults()
@@ -775,6 +776,19 @@ func (a *account) workingOrders() []limits.WorkingOrder {
 // engines → machines.
 func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 	ctx = context.WithoutCancel(ctx)
+	if ev.VenueID != "" {
+		// A venue replays its reports to a new connection: an event the
+		// journal already holds is not booked twice.
+		d.mu.Lock()
+		seen := d.seenVenue[ev.VenueID]
+		if !seen {
+			d.seenVenue[ev.VenueID] = true
+		}
+		d.mu.Unlock()
+		if seen {
+			return
+		}
+	}
 	d.journal(ctx, Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev})
 	a := d.byID[ev.Account]
 	if a == nil {

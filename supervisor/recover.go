@@ -143,6 +143,9 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			if err != nil {
 				return err
 			}
+			if ev.VenueID != "" {
+				d.seenVenue[ev.VenueID] = true
+			}
 			d.bumpID(ev.ClientID)
 			d.applyEvent(a, ev)
 		case journal.KindTransition:
@@ -169,6 +172,18 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 	})
 	if err != nil {
 		return rec, fmt.Errorf("supervisor: recover: %w", err)
+	}
+	// Venue event ids of the whole journal, not just the tail: a venue
+	// replays every report to a new connection.
+	if err := j.Iterate(1, func(r journal.Record) error {
+		if r.Kind == journal.KindBrokerEvent {
+			if ev, err := r.BrokerEvent(); err == nil && ev.VenueID != "" {
+				d.seenVenue[ev.VenueID] = true
+			}
+		}
+		return nil
+	}); err != nil {
+		return rec, fmt.Errorf("supervisor: recover: venue ids: %w", err)
 	}
 	rec.From = from
 	rec.DeskState = deskState

@@ -338,7 +338,7 @@ func (c *Client) applyReport(r execReportEnt) bool {
 		}
 	}
 	ev := broker.Event{Account: desk, ClientID: o.clientID, Side: sideOf(r.Action), Role: o.role, GroupID: o.group,
-		Reason: reasonOf(r)}
+		Reason: reasonOf(r), VenueID: "er" + strconv.FormatInt(r.ID, 10)}
 	if t, err := time.Parse(time.RFC3339Nano, r.Timestamp); err == nil {
 		ev.Time = t.UnixNano()
 	}
