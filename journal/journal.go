@@ -65,6 +65,12 @@ type Options struct {
 	QuickOpen bool
 	// MaxBatch caps the records committed in one transaction (default 1024).
 	MaxBatch int
+	// MmapSize is the initial bbolt mmap size (default 1 GiB of address
+	// space; the file does not grow with it). bbolt must remap to grow the
+	// file and a remap waits for every open read transaction, so a long
+	// Iterate (recovery, export) would stall Append until it finished;
+	// below this size there is no remap.
+	MmapSize int
 	// MaxSize caps the file size in bytes (bbolt's MaxSize; 0 = no limit):
 	// past it every commit fails as a full disk would.
 	MaxSize int
@@ -116,6 +122,9 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 1024
 	}
+	if opt.MmapSize <= 0 {
+		opt.MmapSize = 1 << 30
+	}
 	log := opt.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -137,7 +146,7 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, MaxSize: opt.MaxSize,
-		FreelistType: bolt.FreelistMapType})
+		InitialMmapSize: opt.MmapSize, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, openError(path, err)
 	}

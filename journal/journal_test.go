@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
@@ -487,5 +488,63 @@ func TestBackupBesideLiveWriter(t *testing.T) {
 	}
 	if _, err := j.Backup(cp); err == nil {
 		t.Error("backup overwrote an existing file")
+	}
+}
+
+// A long read (recovery, export) must not stall appends: bbolt remaps to
+// grow the file only after every read transaction ends, which the 1 GiB
+// initial mmap avoids.
+func TestLongIterateDoesNotBlockAppends(t *testing.T) {
+	j, _ := openTemp(t, Options{})
+	mustAppend(t, j, NewRearm(0, "a", "b"))
+	inside, release := make(chan struct{}), make(chan struct{})
+	iterDone := make(chan error)
+	go func() {
+		iterDone <- j.Iterate(1, func(Record) error {
+			close(inside)
+			<-release
+			return ErrStop
+		})
+	}()
+	<-inside
+	appended := make(chan error)
+	go func() {
+		body := []byte(`"` + strings.Repeat("x", 4000) + `"`)
+		for i := 0; i < 1500; i++ { // ~6 MB: far past bbolt's default first mappings
+			if _, err := j.Append(context.Background(), Record{Kind: KindMarker, Body: body}); err != nil {
+				appended <- err
+				return
+			}
+		}
+		appended <- nil
+	}()
+	select {
+	case err := <-appended:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("appends stalled behind an open read transaction")
+	}
+	close(release)
+	if err := <-iterDone; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadOnlyRefusesAppend(t *testing.T) {
+	j, path := openTemp(t, Options{})
+	mustAppend(t, j, NewRearm(0, "a", "b"))
+	j.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Append(context.Background(), NewRearm(0, "a", "b")); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("append read-only: %v", err)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "none"), Options{ReadOnly: true}); err == nil {
+		t.Fatal("read-only open created a file")
 	}
 }
