@@ -6,6 +6,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,8 +232,7 @@ func TestWatcherSurvivesDriverError(t *testing.T) {
 		t.Fatalf("first report %+v, want online", r)
 	}
 	// The driver breaks: WaitForEdge returns false at once, In fails.
-	fp.failing.Store(true)
-	h.edge(gpio.High) // wakes the reader, which then hits the failing driver
+	fp.breakNow()
 	r := h.nextHealth()
 	if r.ok || !strings.Contains(r.why, "panic button offline") || !strings.Contains(r.why, "WaitForEdge failed") {
 		t.Fatalf("report %+v, want offline with the driver error", r)
@@ -293,11 +293,13 @@ func TestWatcherSurvivesPanic(t *testing.T) {
 type stallPin struct {
 	*flakyPin
 	hang chan chan struct{}
+	hung chan struct{}
 }
 
 func (s *stallPin) WaitForEdge(d time.Duration) bool {
 	select {
 	case release := <-s.hang:
+		s.hung <- struct{}{}
 		<-release
 		return false
 	default:
@@ -307,22 +309,26 @@ func (s *stallPin) WaitForEdge(d time.Duration) bool {
 
 func TestStalledWatcherReported(t *testing.T) {
 	tp := newTestPin()
-	sp := &stallPin{flakyPin: newFlakyPin(tp), hang: make(chan chan struct{}, 1)}
+	sp := &stallPin{flakyPin: newFlakyPin(tp), hang: make(chan chan struct{}, 1), hung: make(chan struct{}, 1)}
 	h := startButton(t, Config{ButtonPin: "GPIO17", StallAfter: time.Second}, sp, tp)
 	h.edge(gpio.High)
 	if r := h.nextHealth(); !r.ok {
 		t.Fatalf("%+v", r)
 	}
 	release := make(chan struct{})
+	var once sync.Once
+	unhang := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhang) // runs before the harness stops the watcher
 	sp.hang <- release
-	h.edge(gpio.High) // the reader goes back into WaitForEdge and hangs there
-	h.blockUntil(1)   // the stall timer
+	_ = sp.Halt() // the reader's next WaitForEdge hangs
+	<-sp.hung
+	h.blockUntil(1) // the stall timer
 	h.clk.Advance(time.Second)
 	r := h.nextHealth()
 	if r.ok || !strings.Contains(r.why, "stalled") {
 		t.Fatalf("%+v, want stalled", r)
 	}
-	close(release) // the driver answers again (a false that waited the whole poll)
+	unhang() // the driver answers again (a false that waited the whole poll)
 	if r := h.nextHealth(); !r.ok {
 		t.Fatalf("%+v, want back online", r)
 	}
@@ -348,9 +354,13 @@ func TestFlattenOutlivesShutdown(t *testing.T) {
 	clk.Advance(20 * ms)
 	<-desk.entered
 	cancel() // shutting down while Flatten is in flight
-	tp.EdgesChan <- gpio.Low
 	close(gate)
-	if err := <-done; err != nil {
+	select {
+	case tp.EdgesChan <- gpio.Low: // unblock a reader parked in WaitForEdge
+		err = <-done
+	case err = <-done:
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := <-desk.got; err != nil {

@@ -80,20 +80,32 @@ type flakyPin struct {
 	failing atomic.Bool
 	panicky atomic.Bool
 	halt    chan struct{}
+	broke   chan struct{}
 }
 
 func newFlakyPin(tp *gpiotest.Pin) *flakyPin {
 	tp.L = gpio.High // idle with the pull-up; In keeps the level, as a circuit would
-	return &flakyPin{Pin: tp, halt: make(chan struct{}, 1)}
+	return &flakyPin{Pin: tp, halt: make(chan struct{}, 1), broke: make(chan struct{}, 1)}
+}
+
+// breakNow breaks the driver, failing a WaitForEdge in progress too.
+func (f *flakyPin) breakNow() {
+	f.failing.Store(true)
+	select {
+	case f.broke <- struct{}{}:
+	default:
+	}
 }
 
 func (f *flakyPin) In(pull gpio.Pull, edge gpio.Edge) error {
 	if f.failing.Load() {
 		return errors.New("gpioioctl: line request: device or resource busy")
 	}
-	select {
-	case <-f.halt:
-	default:
+	for _, c := range []chan struct{}{f.halt, f.broke} {
+		select {
+		case <-c:
+		default:
+		}
 	}
 	return circuit{f.Pin}.In(pull, edge)
 }
@@ -115,6 +127,8 @@ func (f *flakyPin) WaitForEdge(time.Duration) bool {
 		_ = f.Pin.Out(l)
 		return true
 	case <-f.halt:
+		return false
+	case <-f.broke:
 		return false
 	}
 }

@@ -120,6 +120,7 @@ func (l *Lights) DeskState() DeskState {
 func (l *Lights) Run(ctx context.Context) error {
 	t := &lazyTimer{clock: l.clock}
 	defer t.stop()
+	var armedAt time.Time // the deadline the timer is armed for; zero = not armed
 	for {
 		l.mu.Lock()
 		var next time.Time
@@ -131,16 +132,21 @@ func (l *Lights) Run(ctx context.Context) error {
 		}
 		now := l.clock.Now()
 		l.mu.Unlock()
-		if next.IsZero() {
+		switch {
+		case next.IsZero():
 			t.stop()
-		} else {
+			armedAt = time.Time{}
+		case !next.Equal(armedAt):
+			// Re-arm only for a new deadline: an unchanged one keeps its timer.
 			t.reset(max(time.Nanosecond, next.Sub(now)))
+			armedAt = next
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-l.wake:
 		case <-t.C():
+			armedAt = time.Time{}
 			l.tick()
 		}
 	}

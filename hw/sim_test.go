@@ -48,7 +48,7 @@ func TestSimButtonClickFlattens(t *testing.T) {
 			clicked := make(chan struct{})
 			go func() { _ = d.Click(0); close(clicked) }()
 			waitKind(t, trace, "edge") // pressed
-			blockUntilN(t, clk, 2)     // the settle timer and Click's hold
+			blockUntilN(t, clk, 3)     // the reader's poll, the settle timer and Click's hold
 			clk.Advance(20 * ms)
 			c := <-desk.ch
 			if c.trigger != TriggerPanicButton || c.who != SimPin || c.account != "" {
@@ -82,7 +82,7 @@ func TestSimShortClickIsAGlitch(t *testing.T) {
 	clicked := make(chan struct{})
 	go func() { d.Sim.Click(5 * ms); close(clicked) }()
 	waitKind(t, trace, "edge")
-	blockUntilN(t, clk, 2)
+	blockUntilN(t, clk, 3) // poll, settle, Click's hold
 	clk.Advance(5 * ms)
 	<-clicked
 	waitKind(t, trace, "edge")
