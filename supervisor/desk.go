@@ -310,6 +310,9 @@ func (d *Desk) Start(ctx context.Context) error {
 		d.idSeq.Store(base) // ids unique across restarts of the same journal
 	}
 	if d.recovered != nil && d.recovered.Records > 0 {
+		// The venue replays its reports to a new connection: book the ones
+		// the journal lacks (fills while the desk was down) before comparing.
+		d.drainPending(ctx, 300*time.Millisecond)
 		if _, err := d.Reconcile(ctx); err != nil {
 			d.log.Error("reconcile", "err", err)
 			d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), "", alerts.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
@@ -379,6 +382,71 @@ func (d *Desk) syncFrames(a *account) []outFrame {
 		out = append(out, outFrame{wire.Halt, []byte("{}")})
 	}
 	return out
+}
+
+// drainPending applies the broker events already waiting, until none has
+// come for quiet (asynchronous venues only).
+func (d *Desk) drainPending(ctx context.Context, quiet time.Duration) {
+	evs := d.br.Events()
+	if evs == nil {
+		return
+	}
+	for {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				return
+			}
+			d.OnBrokerEvent(ctx, ev)
+		case <-time.After(quiet):
+			return
+		}
+	}
+}
+
+// SyncWorkers is a barrier over every worker process (ProcHost.Sync): when
+// it returns nil, every intent the workers proposed for the frames sent so
+// far is waiting in WorkerEvents. In-process it does nothing.
+func (d *Desk) SyncWorkers(ctx context.Context) error {
+	type pending struct {
+		a      *account
+		n, gen uint64
+	}
+	var ps []pending
+	for _, a := range d.accts {
+		if a.proc == nil {
+			continue
+		}
+		if sent := a.proc.sent.Load(); sent == a.proc.synced {
+			continue // nothing sent since the last barrier
+		} else {
+			a.proc.synced = sent
+		}
+		n, gen, err := a.proc.syncSend()
+		if err != nil {
+			return fmt.Errorf("supervisor: sync %s: %w", a.id, err)
+		}
+		ps = append(ps, pending{a, n, gen})
+	}
+	for _, p := range ps {
+		if err := p.a.proc.syncWait(ctx, p.n, p.gen); err != nil {
+			return fmt.Errorf("supervisor: sync %s: %w", p.a.id, err)
+		}
+	}
+	return nil
+}
+
+// WorkersReady waits until every worker process is running.
+func (d *Desk) WorkersReady(ctx context.Context) error {
+	for _, a := range d.accts {
+		if a.proc == nil {
+			continue
+		}
+		if err := a.proc.Ready(ctx); err != nil {
+			return fmt.Errorf("supervisor: worker %s: %w", a.id, err)
+		}
+	}
+	return nil
 }
 
 // WorkerEvents is the stream a live driver must drain (Processes mode).

@@ -114,9 +114,102 @@ type ProcHost struct {
 	mu      sync.Mutex
 	queue   chan outFrame // replaced on each start
 	kill    func(why string)
+	gen     uint64        // session number, bumped on each start and end
+	syncN   uint64        // last barrier ping sent
+	syncAck uint64        // last barrier pong received
+	syncCh  chan struct{} // closed (and replaced) when syncAck or gen moves
 	dropped atomic.Int64
+	sent    atomic.Uint64 // frames queued by Send (barrier pings excluded)
+	synced  uint64        // sent as of the last barrier (SyncWorkers' caller only)
 	pid     atomic.Int64
 	done    chan struct{}
+}
+
+// syncBit marks a barrier ping (Sync) apart from heartbeat pings.
+const syncBit = uint64(1) << 63
+
+// ErrWorkerGone is returned by Sync when the worker exited or was
+// restarted before answering the barrier.
+var ErrWorkerGone = errors.New("supervisor: worker gone before the barrier")
+
+// Sync is a barrier: it queues a ping behind every frame already sent and
+// waits for its pong. A worker answers frames in order and writes a frame's
+// intents before reading the next, so when Sync returns every intent the
+// worker proposed for the frames sent before it is in the events channel.
+// Lockstep replays through worker processes and tests use it.
+func (h *ProcHost) Sync(ctx context.Context) error {
+	n, gen, err := h.syncSend()
+	if err != nil {
+		return err
+	}
+	return h.syncWait(ctx, n, gen)
+}
+
+func (h *ProcHost) syncSend() (n, gen uint64, err error) {
+	h.mu.Lock()
+	if h.queue == nil {
+		h.mu.Unlock()
+		return 0, 0, ErrWorkerGone
+	}
+	h.syncN++
+	n, gen = h.syncN, h.gen
+	h.mu.Unlock()
+	p, _ := jsonMarshal(wire.PingMsg{N: syncBit | n})
+	h.Send(wire.Ping, p)
+	return n, gen, nil
+}
+
+func (h *ProcHost) syncWait(ctx context.Context, n, gen uint64) error {
+	for {
+		h.mu.Lock()
+		ack, g, ch := h.syncAck, h.gen, h.syncCh
+		h.mu.Unlock()
+		switch {
+		case g != gen:
+			return ErrWorkerGone
+		case ack >= n:
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.done:
+			return ErrWorkerGone
+		}
+	}
+}
+
+// Ready waits until a worker process is running (its frames are no longer
+// dropped).
+func (h *ProcHost) Ready(ctx context.Context) error {
+	for {
+		h.mu.Lock()
+		up, ch := h.queue != nil, h.syncCh
+		if ch == nil {
+			h.syncCh = make(chan struct{})
+			ch = h.syncCh
+		}
+		h.mu.Unlock()
+		if up {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.done:
+			return ErrWorkerGone
+		}
+	}
+}
+
+// syncMoved wakes Sync waiters (h.mu held).
+func (h *ProcHost) syncMoved() {
+	if h.syncCh != nil {
+		close(h.syncCh)
+	}
+	h.syncCh = make(chan struct{})
 }
 
 // NewProcHost prepares (does not start) a worker host. hello builds the
@@ -147,6 +240,9 @@ func (h *ProcHost) Send(t wire.Type, p []byte) {
 	if q == nil {
 		h.dropped.Add(1)
 		return
+	}
+	if t != wire.Ping {
+		h.sent.Add(1)
 	}
 	select {
 	case q <- outFrame{t, p}:
@@ -233,10 +329,14 @@ func (h *ProcHost) session(ctx context.Context, restart int) error {
 	queue := make(chan outFrame, h.cfg.Queue)
 	h.mu.Lock()
 	h.queue, h.kill = queue, kill
+	h.gen++
+	h.syncMoved()
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
 		h.queue, h.kill = nil, nil
+		h.gen++
+		h.syncMoved()
 		h.mu.Unlock()
 	}()
 
@@ -275,6 +375,15 @@ func (h *ProcHost) session(ctx context.Context, restart int) error {
 			switch t {
 			case wire.Pong:
 				lastPong.Store(h.clock.Now().UnixNano())
+				var m wire.PingMsg
+				if err := unmarshalStrict(p, &m); err == nil && m.N&syncBit != 0 {
+					h.mu.Lock()
+					if n := m.N &^ syncBit; n > h.syncAck {
+						h.syncAck = n
+					}
+					h.syncMoved()
+					h.mu.Unlock()
+				}
 				if !started {
 					started = true
 					h.emit(WorkerEvent{Account: h.account, Kind: WorkerStarted, Restart: restart})

@@ -16,7 +16,8 @@ import (
 )
 
 // TestMain lets this test binary serve as a worker child process: with
-// DESKGUARD_TEST_WORKER set it runs RunWorker with an echo engine.
+// DESKGUARD_TEST_WORKER set it runs RunWorker with an echo engine, or with
+// DESKGUARD_TEST_WORKER=engines the real engines (NewRunnerHost).
 func TestMain(m *testing.M) {
 	if os.Getenv("DESKGUARD_TEST_WORKER") != "" {
 		fault, err := ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
@@ -25,7 +26,11 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		if err := RunWorker(os.Stdin, os.Stdout, func(h wire.HelloMsg) (EngineHost, error) { return &echoEngine{account: h.Account}, nil }, fault, log); err != nil {
+		build := func(h wire.HelloMsg) (EngineHost, error) { return &echoEngine{account: h.Account}, nil }
+		if os.Getenv("DESKGUARD_TEST_WORKER") == "engines" {
+			build = NewRunnerHost // the real engines, as `deskguard worker` runs them
+		}
+		if err := RunWorker(os.Stdin, os.Stdout, build, fault, log); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -63,11 +64,11 @@ type Summary struct {
 }
 
 // Replay runs src through the desk against sb. The desk must have been
-// built with Workers: InProcess and clock as its Clock.
+// built with clock as its Clock. With Workers: Processes it runs in
+// lockstep with the worker processes — after every trade and every venue
+// event a barrier (SyncWorkers) waits for the workers' answers — so it
+// proposes and sends the same intents as the in-process host, only slower.
 func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker, clock *market.ReplayClock) (Summary, error) {
-	if d.opt.Workers != InProcess {
-		return Summary{}, errors.New("supervisor: replay needs in-process workers")
-	}
 	t0 := time.Now()
 	started := false
 	var n int64
@@ -88,12 +89,19 @@ func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker,
 			if err := d.Start(ctx); err != nil {
 				return Summary{}, err
 			}
+			if err := d.WorkersReady(ctx); err != nil {
+				return d.Summary(time.Since(t0)), err
+			}
 			started = true
 		}
 		sb.OnTrade(t) // resting orders meet this trade before the engines see it
-		d.drainSync(ctx, sb)
+		if err := d.drainSync(ctx, sb); err != nil {
+			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
+		}
 		d.OnTrades(ctx, []market.Trade{t})
-		d.drainSync(ctx, sb)
+		if err := d.drainSync(ctx, sb); err != nil {
+			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
+		}
 	}
 	for _, a := range d.accts {
 		if h, ok := a.host.(*RunnerHost); ok {
@@ -102,28 +110,83 @@ func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker,
 			}
 		}
 	}
-	d.drainSync(ctx, sb)
-	return d.Summary(time.Since(t0)), nil
+	err := d.drainSync(ctx, sb)
+	return d.Summary(time.Since(t0)), err
 }
 
 // drainSync applies every pending venue event, then the settle checks,
-// until the venue is quiet.
-func (d *Desk) drainSync(ctx context.Context, sb SyncBroker) {
+// until the venue (and, with worker processes, every worker) is quiet.
+func (d *Desk) drainSync(ctx context.Context, sb SyncBroker) error {
+	if _, err := d.settleWorkers(ctx); err != nil {
+		return err
+	}
 	for i := 0; i < 1000; i++ {
 		evs := sb.Drain()
 		for _, ev := range evs {
 			d.OnBrokerEvent(ctx, ev)
+			// The in-process host answers a fill at once, before the next
+			// event: so must the workers.
+			if _, err := d.settleWorkers(ctx); err != nil {
+				return err
+			}
 		}
 		if len(evs) == 0 {
 			d.Settle(ctx)
-			if evs = sb.Drain(); len(evs) == 0 {
-				return
+			w, err := d.settleWorkers(ctx)
+			if err != nil {
+				return err
+			}
+			if evs = sb.Drain(); len(evs) == 0 && w == 0 {
+				return nil
 			}
 			for _, ev := range evs {
 				d.OnBrokerEvent(ctx, ev)
+				if _, err := d.settleWorkers(ctx); err != nil {
+					return err
+				}
 			}
 		}
 	}
+	return nil
+}
+
+// settleWorkers (worker processes only) waits for the workers' answers to
+// every frame sent so far and applies them, accounts in desk order as the
+// in-process host does, until the workers are quiet. It returns how many
+// worker events it applied.
+func (d *Desk) settleWorkers(ctx context.Context) (int, error) {
+	if d.opt.Workers != Processes {
+		return 0, nil
+	}
+	total := 0
+	for round := 0; round < 1000; round++ {
+		if err := d.SyncWorkers(ctx); err != nil {
+			return total, err
+		}
+		var evs []WorkerEvent
+	drain:
+		for {
+			select {
+			case ev := <-d.events:
+				evs = append(evs, ev)
+			default:
+				break drain
+			}
+		}
+		if len(evs) == 0 {
+			return total, nil
+		}
+		idx := map[string]int{}
+		for i, a := range d.accts {
+			idx[a.id] = i
+		}
+		sort.SliceStable(evs, func(i, j int) bool { return idx[evs[i].Account] < idx[evs[j].Account] })
+		for _, ev := range evs {
+			d.HandleWorkerEvent(ctx, ev)
+		}
+		total += len(evs)
+	}
+	return total, errors.New("supervisor: workers never went quiet")
 }
 
 // Summary reports the desk's numbers so far.
