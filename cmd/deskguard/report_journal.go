@@ -1,12 +1,244 @@
 package main
 
-import (
-	"errors"
+// report_journal.go: `deskguard report --db JOURNAL` — round trips rebuilt
+// from a journal's fills exactly as the live desk books them: every
+// broker_event fill, per account, through accounts.Ledger (FIFO lots, a
+// crossing fill splits into a close and an open), the strategy of the
+// order the fill belongs to (the intent's ClientID, or its bracket legs
+// "<id>.stop" / "<id>.target"; orders the desk placed itself, such as a
+// liquidation, are "desk"), the account's fee rate from a snapshot's ledger
+// state ($1.20 when no snapshot carries one) and the start equity of each
+// account from the session_reset records, for the HTML page's lockout line.
 
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/report"
 )
 
-// tripsFromJournal rebuilds round trips from a journal's fills.
+// reportLockTimeout is how long report waits for the journal's lock: a live
+// desk holds it for as long as it runs, so waiting longer gains nothing.
+const reportLockTimeout = 300 * time.Millisecond
+
+// tripsFromJournal rebuilds round trips from a journal's fills; from and to
+// (YYYY-MM-DD, inclusive, either may be empty) select trips by the New York
+// session date of their exit.
 func tripsFromJournal(db, from, to string) ([]report.Trip, report.HTMLOptions, error) {
-	return nil, report.HTMLOptions{}, errors.New("--db: not wired yet")
+	var opt report.HTMLOptions
+	rng, err := parseSessionRange(from, to)
+	if err != nil {
+		return nil, opt, err
+	}
+	j, err := journal.Open(db, journal.Options{ReadOnly: true, QuickOpen: true, Timeout: reportLockTimeout})
+	if err != nil {
+		if journal.IsLocked(err) {
+			return nil, opt, fmt.Errorf("%s is held by a running desk, which keeps its journal locked while it runs: "+
+				"stop the desk first, or report on a copy (%w)", db, err)
+		}
+		return nil, opt, err
+	}
+	defer j.Close()
+	jt, err := readJournalTrips(j, rng)
+	if err != nil {
+		return nil, opt, fmt.Errorf("%s: %w", db, err)
+	}
+	opt = jt.options("deskguard report: " + filepath.Base(db) + rng.title())
+	return jt.Trips, opt, nil
+}
+
+// sessionRange is an inclusive range of session dates ("" = open).
+type sessionRange struct{ From, To string }
+
+func parseSessionRange(from, to string) (sessionRange, error) {
+	for _, s := range []struct{ flag, v string }{{"--from", from}, {"--to", to}} {
+		if s.v == "" {
+			continue
+		}
+		if _, err := time.Parse("2006-01-02", s.v); err != nil {
+			return sessionRange{}, fmt.Errorf("%s %q: want a session date YYYY-MM-DD", s.flag, s.v)
+		}
+	}
+	if from != "" && to != "" && from > to {
+		return sessionRange{}, fmt.Errorf("--from %s is after --to %s", from, to)
+	}
+	return sessionRange{From: from, To: to}, nil
+}
+
+func (r sessionRange) has(session string) bool {
+	return (r.From == "" || session >= r.From) && (r.To == "" || session <= r.To)
+}
+
+func (r sessionRange) title() string {
+	switch {
+	case r.From == "" && r.To == "":
+		return ""
+	case r.From == r.To:
+		return ", session " + r.From
+	}
+	return fmt.Sprintf(", sessions %s to %s", orDots(r.From), orDots(r.To))
+}
+
+func orDots(s string) string {
+	if s == "" {
+		return "…"
+	}
+	return s
+}
+
+// sessionOfNs is the New York session date of a market time.
+func sessionOfNs(ns int64) string { return market.SessionOf(time.Unix(0, ns)).String() }
+
+// journalTrips is what a journal yields for a report.
+type journalTrips struct {
+	Trips []report.Trip
+	// StartEquity per account: its start equity in the first session_reset
+	// inside the range (or the last one before it).
+	StartEquity map[string]decimal.Decimal
+	// FeesRT per account (per contract per round turn) as booked.
+	FeesRT map[string]decimal.Decimal
+	Fills  int
+}
+
+func (jt *journalTrips) options(title string) report.HTMLOptions {
+	return report.HTMLOptions{Title: title, StartEquity: jt.StartEquity}
+}
+
+type journalFill struct {
+	seq     uint64
+	account string
+	fill    accounts.Fill
+}
+
+// readJournalTrips reads the whole journal once and books its fills.
+func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, error) {
+	strategy := map[string]string{} // client order id → strategy, as the desk's order table has it
+	fees := map[string]int64{}      // account → fees_rt_cents from the first snapshot that has it
+	var fills []journalFill
+	inside, before := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+	var order []string // accounts in order of first appearance
+	seen := map[string]bool{}
+	note := func(acct string) {
+		if acct != "" && !seen[acct] {
+			seen[acct] = true
+			order = append(order, acct)
+		}
+	}
+	err := j.Iterate(1, func(r journal.Record) error {
+		switch r.Kind {
+		case journal.KindIntent:
+			b, err := r.IntentBody()
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", r.Seq, err)
+			}
+			if in := b.Intent; in.ID != "" && in.Strategy != "" {
+				if _, dup := strategy[in.ID]; !dup {
+					strategy[in.ID] = in.Strategy
+					stop, target := journal.LegIDs(in.ID)
+					strategy[stop], strategy[target] = in.Strategy, in.Strategy
+				}
+			}
+		case journal.KindBrokerEvent:
+			ev, err := r.BrokerEvent()
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", r.Seq, err)
+			}
+			if (ev.Kind != broker.FilledEv && ev.Kind != broker.PartiallyFilled) || ev.FillQty <= 0 {
+				return nil
+			}
+			s, ok := strategy[ev.ClientID]
+			if !ok {
+				s = "desk" // an order the desk placed itself (liquidation, repair)
+			}
+			note(ev.Account)
+			fills = append(fills, journalFill{seq: r.Seq, account: ev.Account, fill: accounts.Fill{Time: ev.Time, Side: ev.Side,
+				Qty: ev.FillQty, Price: ev.FillPrice, Strategy: s, ClientID: ev.ClientID}})
+		case journal.KindSessionReset:
+			s, err := r.SessionReset()
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", r.Seq, err)
+			}
+			session := s.Session
+			if session == "" {
+				session = sessionOfNs(r.Market)
+			}
+			if rng.To != "" && session > rng.To {
+				return nil
+			}
+			for acct, v := range s.Accounts {
+				d, err := decimal.NewFromString(v)
+				if err != nil {
+					return fmt.Errorf("seq %d: session_reset: account %s start equity %q: %w", r.Seq, acct, v, err)
+				}
+				note(acct)
+				if rng.has(session) {
+					if _, ok := inside[acct]; !ok {
+						inside[acct] = d
+					}
+				} else {
+					before[acct] = d
+				}
+			}
+		case journal.KindSnapshot:
+			states, err := journal.SnapshotLedgers(r)
+			if err != nil {
+				return err
+			}
+			for _, st := range states {
+				if _, ok := fees[st.ID]; !ok && st.FeesRTCents > 0 {
+					fees[st.ID] = st.FeesRTCents
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the journal: %w", err)
+	}
+
+	out := &journalTrips{StartEquity: map[string]decimal.Decimal{}, FeesRT: map[string]decimal.Decimal{}, Fills: len(fills)}
+	for _, acct := range order {
+		if d, ok := inside[acct]; ok {
+			out.StartEquity[acct] = d
+		} else if d, ok := before[acct]; ok {
+			out.StartEquity[acct] = d
+		}
+	}
+	ledgers := map[string]*accounts.Ledger{}
+	booked := map[string]int{} // round trips already taken from each ledger
+	for _, f := range fills {
+		l := ledgers[f.account]
+		if l == nil {
+			cfg := accounts.Config{ID: f.account, StartEquity: decimal.NewFromInt(1)}
+			if c, ok := fees[f.account]; ok {
+				cfg.FeesRT = accounts.Money(c)
+			}
+			var err error
+			if l, err = accounts.NewLedger(cfg); err != nil {
+				return nil, fmt.Errorf("account %s: %w", f.account, err)
+			}
+			ledgers[f.account] = l
+			out.FeesRT[f.account] = accounts.Money(l.FeesRTCents())
+		}
+		if err := l.ApplyFill(f.fill); err != nil {
+			return nil, fmt.Errorf("seq %d: %w", f.seq, err)
+		}
+		trips := l.RoundTrips()
+		for _, rt := range trips[booked[f.account]:] {
+			if !rng.has(sessionOfNs(rt.ExitTime)) {
+				continue
+			}
+			out.Trips = append(out.Trips, report.Trip{Account: f.account, Strategy: rt.Strategy, Side: rt.Side, Qty: rt.Qty,
+				Entry: rt.EntryPrice, Exit: rt.ExitPrice, EntryTime: rt.EntryTime, ExitTime: rt.ExitTime, Fees: rt.Fees})
+		}
+		booked[f.account] = len(trips)
+	}
+	return out, nil
 }
