@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,8 @@ func cmdRun(e *env) int {
 	journalPath := fs.String("journal", "", "journal file (default: the config's, deskguard.db)")
 	socket := fs.String("socket", "", "control socket (default: the config's, deskguard.sock)")
 	statusEvery := fs.Duration("status-every", 5*time.Second, "how often to print the status lines")
+	summaryFile := fs.String("summary", "", "also write the end-of-run summary as JSON to this file")
+	endIdle := fs.Duration("end-after-idle", 0, "end the run when the venue sends no trade for this long (0: only at the session's end)")
 	if !parseFlags(e, fs) {
 		return 2
 	}
@@ -108,6 +111,9 @@ func cmdRun(e *env) int {
 		// The venue replays the data and paces it; the desk reads its stream.
 		closeFeed()
 		feed, livePace = bp.feed, 0
+		if sf, ok := feed.(*sessionFeed); ok {
+			sf.endIdle = *endIdle
+		}
 		what = bp.what
 	}
 
@@ -212,6 +218,11 @@ func cmdRun(e *env) int {
 	printStatus(e, d.Status(context.Background()))
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
+	if *summaryFile != "" {
+		if b, err := json.MarshalIndent(sum, "", "  "); err == nil {
+			_ = os.WriteFile(*summaryFile, b, 0o644)
+		}
+	}
 	fmt.Fprintf(e.stdout, "\nsummary: %d trades; desk net %s; state %s\n", sum.Trades, sum.Desk.Net, sum.Desk.State)
 	for _, a := range sum.Accounts {
 		fmt.Fprintf(e.stdout, "  %-8s trips %3d (W%d/L%d) net %9s fees %7s position %d%s\n", a.ID, a.RoundTrips, a.Wins, a.Losses,

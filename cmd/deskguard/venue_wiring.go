@@ -187,16 +187,24 @@ type sessionFeed struct {
 	f    *tradovate.Feed
 	idle time.Duration
 	last int64
+	// endIdle, when set, also ends the stream after that long without any
+	// trade at all (a replay venue whose data is already over).
+	endIdle time.Duration
+	quiet   time.Duration
 }
 
 func (s *sessionFeed) Next() (market.Trade, error) {
 	for {
 		select {
 		case t := <-s.f.C():
-			s.last = t.Time
+			s.last, s.quiet = t.Time, 0
 			return t, nil
 		case <-time.After(s.idle):
 			if s.last != 0 && market.MinuteET(time.Unix(0, s.last)) >= 15*60+59 {
+				return market.Trade{}, io.EOF
+			}
+			s.quiet += s.idle
+			if s.endIdle > 0 && s.quiet >= s.endIdle {
 				return market.Trade{}, io.EOF
 			}
 		}
