@@ -168,6 +168,7 @@ type Desk struct {
 	floodDropped atomic.Int64
 	recovered    *Recovered
 	seenVenue    map[string]bool // venue event ids already booked
+	linksDown    map[string]time.Time
 }
 
 // ErrJournal marks an intent refused because the journal could not make it

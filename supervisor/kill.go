@@ -153,9 +153,19 @@ func (d *Desk) checkHalted(a *account) {
 // (trading again where their engines are on). Locked-out and faulted
 // accounts stay as they are.
 func (d *Desk) Rearm(ctx context.Context, who, why string) error {
-	if d.m.State() != DeskHalted {
-		if d.m.State() == DeskHalting {
-			return fmt.Errorf("%w: the desk is still halting (not yet flat)", deskapi.ErrNotAllowed)
+	switch d.m.State() {
+	case DeskHalted:
+	case DeskHalting:
+		return fmt.Errorf("%w: the desk is still halting (not yet flat)", deskapi.ErrNotAllowed)
+	default:
+		// A running desk may re-arm accounts an account-scoped kill halted;
+		// with none, there is nothing to re-arm (and nothing is journaled).
+		any := false
+		for _, a := range d.accts {
+			any = any || a.m.State() == AcctHalted
+		}
+		if !any {
+			return fmt.Errorf("%w: the desk is %s and no account is halted", deskapi.ErrNotAllowed, d.m.State())
 		}
 	}
 	d.journal(ctx, Entry{Kind: "rearm", Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
@@ -240,4 +250,40 @@ func (d *Desk) Kills() []KillReport {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]KillReport(nil), d.kills...)
+}
+
+// LinkHealth records an outside link going down or coming back (the panic
+// button's watcher, the broker or the data feed). While any link is down
+// the desk is degraded: no new entries, brackets stay at the venue. It
+// alerts both ways.
+func (d *Desk) LinkHealth(link string, ok bool, why string) {
+	d.mu.Lock()
+	if d.linksDown == nil {
+		d.linksDown = map[string]time.Time{}
+	}
+	since, wasDown := d.linksDown[link]
+	if ok {
+		delete(d.linksDown, link)
+	} else if !wasDown {
+		d.linksDown[link] = time.Now()
+	}
+	anyDown := len(d.linksDown) > 0
+	d.mu.Unlock()
+	if ok == !wasDown {
+		return // no change
+	}
+	d.journal(context.Background(), Entry{Kind: "marker", Market: d.nowNs(), Body: map[string]any{"link": link, "ok": ok, "why": why}})
+	if !ok {
+		d.log.Error("link down", "link", link, "why", why)
+		if d.m.Can(EvDegrade) {
+			_ = d.m.Fire(EvDegrade, link+": "+why)
+		}
+		d.alerts.Notify(alerts.LinkLost(d.clock.Now(), link, why))
+		return
+	}
+	d.log.Info("link back", "link", link)
+	if !anyDown && d.m.State() == DeskDegraded {
+		_ = d.m.Fire(EvRestore, link+" back")
+	}
+	d.alerts.Notify(alerts.LinkBack(d.clock.Now(), link, time.Since(since)))
 }

@@ -26,6 +26,12 @@ type deskRef struct {
 
 func (r *deskRef) set(d *supervisor.Desk) { r.mu.Lock(); r.d = d; r.mu.Unlock() }
 
+func (r *deskRef) get() *supervisor.Desk {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.d
+}
+
 func (r *deskRef) Flatten(ctx context.Context, account, trigger, who string) error {
 	r.mu.Lock()
 	d := r.d
@@ -67,6 +73,9 @@ func openHW(ctx context.Context, c *config.Config, log *slog.Logger) (*hwParts, 
 		} else {
 			h.health = "offline: " + why
 			log.Error("panic button offline", "why", why)
+		}
+		if d := h.ref.get(); d != nil {
+			go d.LinkHealth("panic_button", ok, why) // the desk goes degraded while the button is offline
 		}
 	}})
 	if err != nil {
