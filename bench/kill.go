@@ -91,7 +91,7 @@ func benchKillSent(ctx context.Context, opt Options, dir string) (Figure, error)
 		}
 	}
 	trade()
-	n := pick(opt.Short, 3, 200)
+	n := pick(opt.Short, 3, 60)
 	var samples []float64
 	for i := 0; i < n; i++ {
 		for _, id := range ids { // every account long 1

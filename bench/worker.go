@@ -117,10 +117,16 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 	if err != nil {
 		return Figure{}, err
 	}
-	c, err := startWorker(ctx, opt)
+	floorEcho, err := startEcho(ctx)
 	if err != nil {
 		return Figure{}, err
 	}
+	c, err := startWorker(ctx, opt)
+	if err != nil {
+		floorEcho.close()
+		return Figure{}, err
+	}
+	var floor []float64
 	every := pick(opt.Short, 10, 50)     // one timed tick per this many trades
 	maxTrades := pick(opt.Short, 200, 0) // 0 = the whole session
 	var samples, intentLat []float64
@@ -155,6 +161,12 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 			return Figure{}, err
 		}
 		samples = append(samples, float64(el)/float64(time.Microsecond))
+		fl, err := floorEcho.roundTrip() // the floor, under the same conditions
+		if err != nil {
+			c.close()
+			return Figure{}, err
+		}
+		floor = append(floor, fl)
 		if n > 0 {
 			intentLat = append(intentLat, float64(first.Sub(start))/float64(time.Microsecond))
 			intents += n
@@ -163,18 +175,17 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 	if err := c.close(); err != nil {
 		return Figure{}, fmt.Errorf("worker exit: %w", err)
 	}
-	floor, how, err := pipeRoundTrips(ctx, pick(opt.Short, 20, 4000))
-	if err != nil {
-		return Figure{}, err
+	if err := floorEcho.close(); err != nil {
+		return Figure{}, fmt.Errorf("echo child: %w", err)
 	}
 	f := figure("µs", samples, floor, false)
 	f.What = fmt.Sprintf("one trade frame + barrier ping to a `%s` child running orb, vwapmr and delta, until its answer "+
 		"(intents, then pong) is read; every %dth trade of %d timed", workerName(opt), every, trades)
-	f.Floor = how
+	f.Floor = floorEcho.how
 	f.Note = fmt.Sprintf("the engines proposed %d intents over the session", intents)
 	if len(intentLat) > 0 {
 		p50, _ := quantiles(intentLat, false)
-		f.Note += fmt.Sprintf("; %d timed ticks produced one, tick → first intent p50 %.1f µs", len(intentLat), p50)
+		f.Note += fmt.Sprintf("; %d of the timed ticks produced intents, tick → first intent p50 %.1f µs", len(intentLat), p50)
 	}
 	return f, nil
 }
@@ -183,55 +194,60 @@ func workerName(opt Options) string {
 	return strings.TrimSpace(filepath.Base(opt.WorkerExe) + " " + strings.Join(opt.WorkerArgs, " "))
 }
 
-// pipeRoundTrips times n 64-byte round trips through `cat` (a child that
-// only echoes) or, without cat, through an in-process echo over os.Pipe.
-func pipeRoundTrips(ctx context.Context, n int) ([]float64, string, error) {
-	msg, back := make([]byte, 64), make([]byte, 64)
-	var (
-		w    io.WriteCloser
-		r    io.Reader
-		wait func() error
-		how  string
-	)
+// echo is the floor's child: a process that only echoes (cat) or, without
+// cat, an in-process echo over two os.Pipes.
+type echo struct {
+	w        io.WriteCloser
+	r        io.Reader
+	wait     func() error
+	how      string
+	msg, got []byte
+}
+
+func startEcho(ctx context.Context) (*echo, error) {
+	e := &echo{msg: make([]byte, 64), got: make([]byte, 64)}
 	if cat, err := exec.LookPath("cat"); err == nil {
 		cmd := exec.CommandContext(ctx, cat)
-		if w, err = cmd.StdinPipe(); err != nil {
-			return nil, "", err
+		if e.w, err = cmd.StdinPipe(); err != nil {
+			return nil, err
 		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, "", err
+		if e.r, err = cmd.StdoutPipe(); err != nil {
+			return nil, err
 		}
-		r = out
 		if err := cmd.Start(); err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		wait, how = cmd.Wait, "a 64-byte round trip through a child process's stdin/stdout pipes (cat)"
-	} else {
-		inR, inW, err := os.Pipe()
-		if err != nil {
-			return nil, "", err
-		}
-		outR, outW, err := os.Pipe()
-		if err != nil {
-			return nil, "", err
-		}
-		go func() { _, _ = io.Copy(outW, inR); outW.Close() }()
-		w, r = inW, outR
-		wait, how = func() error { return nil }, "a 64-byte round trip through two in-process pipes (no cat on this machine)"
+		e.wait, e.how = cmd.Wait, "a 64-byte round trip through a child process's stdin/stdout pipes (cat), timed between the worker's ticks"
+		return e, nil
 	}
-	var out []float64
-	for i := 0; i < n; i++ {
-		msg[0] = byte(i)
-		t := time.Now()
-		if _, err := w.Write(msg); err != nil {
-			return nil, "", err
-		}
-		if _, err := io.ReadFull(r, back); err != nil {
-			return nil, "", err
-		}
-		out = append(out, float64(time.Since(t))/float64(time.Microsecond))
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
 	}
-	_ = w.Close()
-	return out, how, wait()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	go func() { _, _ = io.Copy(outW, inR); outW.Close() }()
+	e.w, e.r = inW, outR
+	e.wait, e.how = func() error { return nil }, "a 64-byte round trip through two in-process pipes (no cat on this machine)"
+	return e, nil
+}
+
+// roundTrip times one echo in µs.
+func (e *echo) roundTrip() (float64, error) {
+	e.msg[0]++
+	t := time.Now()
+	if _, err := e.w.Write(e.msg); err != nil {
+		return 0, err
+	}
+	if _, err := io.ReadFull(e.r, e.got); err != nil {
+		return 0, err
+	}
+	return float64(time.Since(t)) / float64(time.Microsecond), nil
+}
+
+func (e *echo) close() error {
+	_ = e.w.Close()
+	return e.wait()
 }
