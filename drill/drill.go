@@ -1,0 +1,246 @@
+package drill
+
+// drill.go: the drill's options, results, the scenario table, Run and the
+// printed table.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/market/synth"
+	"github.com/deskguard/deskguard/supervisor"
+)
+
+// Options configure Run.
+type Options struct {
+	Rounds    int      // rounds per scenario (default 3)
+	Seed      int64    // base seed; round i of a scenario uses Seed+i
+	Scenarios []string // names to run (default: all)
+	// Worker is how a worker process is started (the deskguard binary with
+	// "worker", or a test binary); Exe "" uses os.Executable() + "worker".
+	Worker supervisor.ProcConfig
+	// FuzzDir holds the market fuzz corpora (FuzzDBN, FuzzCSVTicks);
+	// default market/testdata/fuzz under the working directory.
+	FuzzDir string
+	// Scale of the synthetic sessions (default 0.02: about 20,000 trades).
+	Scale float64
+	Log   *slog.Logger
+	// Progress, when set, receives one line per finished round.
+	Progress io.Writer
+}
+
+// Result is one scenario's line of the table.
+type Result struct {
+	Scenario    string        `json:"scenario"`
+	Rounds      int           `json:"rounds"`
+	Faults      int           `json:"faults_injected"`
+	Violations  int           `json:"violations"`
+	WorstRepair time.Duration `json:"worst_repair_window_ns"`
+	WorstKill   time.Duration `json:"worst_kill_latency_ns"`
+	Kills       int           `json:"kills"`
+	Fills       int           `json:"venue_fills"`      // activity: fills at the venue
+	Breaches    int           `json:"lockout_breaches"` // accounts that crossed their lockout line`
+	Details     []string      `json:"details,omitempty"` // the first violations, verbatim
+	Err         string        `json:"error,omitempty"`   // the scenario could not run
+}
+
+// round is one round's outcome.
+type round struct {
+	faults int
+	viol   []string
+	repair time.Duration
+	kills  []supervisor.KillReport
+	fills  int
+	breach int
+}
+
+type scenario struct {
+	name string
+	what string
+	run  func(ctx context.Context, o *Options, seed int64, dir string) (round, error)
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{"crash-restart", "supervisor killed at random points (after a durable append or a venue request), recovered and reconciled", runCrash},
+		{"worker-faults", "worker processes: SIGKILL, SIGSTOP, panic, garbage frames, exit, intent flood", runWorkers},
+		{"journal-full", "journal on a size-capped file that fills up mid-session: entries refused, desk degraded, kill still works", runJournalFull},
+		{"slack-outage", "Slack answering 500, 429 with Retry-After, or hanging while kills happen", runSlack},
+		{"button", "simulated panic button: clean click, glitch, bounce, held / cut wire (normally closed)", runButton},
+		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart", runEdge},
+		{"bad-input", "DBN/CSV fuzz corpora and hostile bytes through market.Open; invalid configs; forged and replayed Slack requests", runBadInput},
+	}
+}
+
+// Names lists the scenarios in the order Run runs them, with a line each.
+func Names() [][2]string {
+	var out [][2]string
+	for _, s := range scenarios() {
+		out = append(out, [2]string{s.name, s.what})
+	}
+	return out
+}
+
+// Run runs the chosen scenarios, each for o.Rounds rounds, and returns
+// their results. An error means a scenario name was unknown; a scenario
+// that could not run has its Err set.
+func Run(ctx context.Context, o Options) ([]Result, error) {
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
+	if o.Scale <= 0 {
+		o.Scale = 0.02
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.FuzzDir == "" {
+		o.FuzzDir = "market/testdata/fuzz"
+	}
+	all := scenarios()
+	chosen := all
+	if len(o.Scenarios) > 0 {
+		chosen = nil
+		for _, name := range o.Scenarios {
+			found := false
+			for _, s := range all {
+				if s.name == name {
+					chosen, found = append(chosen, s), true
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("drill: unknown scenario %q", name)
+			}
+		}
+	}
+	var out []Result
+	for _, s := range chosen {
+		res := Result{Scenario: s.name}
+		for i := 0; i < o.Rounds; i++ {
+			if ctx.Err() != nil {
+				res.Err = ctx.Err().Error()
+				break
+			}
+			dir, err := os.MkdirTemp("", "deskguard-drill-")
+			if err != nil {
+				return out, fmt.Errorf("drill: %w", err)
+			}
+			rd, err := s.run(ctx, &o, o.Seed+int64(i), dir)
+			_ = os.RemoveAll(dir)
+			if err != nil {
+				res.Err = fmt.Sprintf("round %d: %v", i+1, err)
+				break
+			}
+			res.Rounds++
+			res.Faults += rd.faults
+			res.Violations += len(rd.viol)
+			res.Fills += rd.fills
+			res.Breaches += rd.breach
+			for _, v := range rd.viol {
+				if len(res.Details) < 10 {
+					res.Details = append(res.Details, fmt.Sprintf("round %d (seed %d): %s", i+1, o.Seed+int64(i), v))
+				}
+			}
+			if rd.repair > res.WorstRepair {
+				res.WorstRepair = rd.repair
+			}
+			for _, k := range rd.kills {
+				res.Kills++
+				if k.TotalNs > res.WorstKill {
+					res.WorstKill = k.TotalNs
+				}
+			}
+			if o.Progress != nil {
+				fmt.Fprintf(o.Progress, "drill: %s round %d/%d: %d faults, %d violations\n", s.name, i+1, o.Rounds, rd.faults, len(rd.viol))
+			}
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// Failed reports whether any result has a violation or could not run.
+func Failed(rs []Result) bool {
+	for _, r := range rs {
+		if r.Violations > 0 || r.Err != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteTable prints the results as the drill's table.
+func WriteTable(w io.Writer, rs []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\trounds\tfaults injected\tviolations\tworst repair window\tkills\tworst kill latency\tvenue fills\tlockouts\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%s\t%d\t%d\t\n", r.Scenario, r.Rounds, r.Faults, r.Violations, dur(r.WorstRepair), r.Kills, dur(r.WorstKill), r.Fills, r.Breaches)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.Err != "" {
+			fmt.Fprintf(w, "%s: could not run: %s\n", r.Scenario, r.Err)
+		}
+		for _, d := range r.Details {
+			fmt.Fprintf(w, "%s: VIOLATION %s\n", r.Scenario, d)
+		}
+	}
+	return nil
+}
+
+// WriteJSON prints the results as JSON.
+func WriteJSON(w io.Writer, rs []Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rs)
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	default:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	}
+}
+
+// sessionTrades returns a seeded synthetic RTH session.
+func sessionTrades(seed int64, scale float64) ([]market.Trade, error) {
+	regimes := []synth.Regime{synth.Trend, synth.Range, synth.Mixed}
+	return synth.Generate(synth.Options{Seed: seed, Scale: scale, Regime: regimes[int(uint64(seed)%3)]})
+}
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0x5eed)) }
+
+// sortedKeys is a helper for deterministic output.
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// joinViol prefixes violations with a fault's description.
+func joinViol(prefix string, vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.TrimSpace(prefix + ": " + v)
+	}
+	return out
+}

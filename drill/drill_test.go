@@ -1,0 +1,54 @@
+// drill_test.go: the drill's scenarios as Go tests — short by default (CI),
+// long with -drill.rounds N.
+package drill
+
+import (
+	"context"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+var rounds = flag.Int("drill.rounds", 1, "rounds per scenario")
+var seed = flag.Int64("drill.seed", 1, "base seed")
+
+func runScenario(t *testing.T, name string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rs, err := Run(ctx, Options{Rounds: *rounds, Seed: *seed, Scenarios: []string{name}, Worker: testWorker(),
+		FuzzDir: "../market/testdata/fuzz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	_ = WriteTable(&b, rs)
+	t.Log("\n" + b.String())
+	r := rs[0]
+	if r.Err != "" {
+		t.Fatalf("%s could not run: %s", name, r.Err)
+	}
+	if r.Violations != 0 {
+		t.Fatalf("%s: %d invariant violations", name, r.Violations)
+	}
+	if r.Rounds != *rounds {
+		t.Fatalf("%s ran %d of %d rounds", name, r.Rounds, *rounds)
+	}
+	return r
+}
+
+func TestCrashRestart(t *testing.T) {
+	r := runScenario(t, "crash-restart")
+	if r.Faults == 0 {
+		t.Fatal("no crash was injected")
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" {
+		os.Exit(workerMain())
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,450 @@
+package drill
+
+// rig.go: one drill desk with its real parts — a journal file, the sim
+// venue (synchronous) behind a recording broker, the real Desk — and the
+// driver that feeds it trades the way supervisor.Replay does, one trade at
+// a time, so a scenario can inject a fault between any two steps. The
+// venue outlives the desk: a crashed desk is abandoned and a new one is
+// built on the same journal file and the same venue.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/sim"
+	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/limits"
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/strategies"
+	"github.com/deskguard/deskguard/supervisor"
+)
+
+// errCrashed is what the parts of a crashed desk answer: nothing it does
+// after the crash point reaches the journal file or the venue.
+var errCrashed = errors.New("drill: desk crashed")
+
+// deskSpecs is the drill desk: five accounts, one per engine cycling, with
+// start equities from comfortable to tight so that lockouts happen.
+func deskSpecs() []supervisor.AccountSpec {
+	engs := []string{"orb", "vwapmr", "delta"}
+	eq := []int64{50000, 20000, 8000, 5000, 3000}
+	var out []supervisor.AccountSpec
+	for i, e := range eq {
+		out = append(out, supervisor.AccountSpec{DayTrading: true, Config: accounts.Config{ID: fmt.Sprintf("D%d", i+1),
+			StartEquity: decimal.NewFromInt(e), FeesRT: decimal.RequireFromString("1.20"), Strategies: []string{engs[i%3]}}})
+	}
+	return out
+}
+
+// venue is the sim with a record of everything the desk asked of it and
+// everything it answered. It survives the desks that use it.
+type venue struct {
+	*sim.Sim
+	mu      sync.Mutex
+	submits map[string]int // client id → times submitted (brackets count their legs)
+	events  []broker.Event
+	trades  int
+	last    market.Trade
+}
+
+func newVenue(ids []string) (*venue, error) {
+	s, err := sim.New(sim.Config{Accounts: ids, Synchronous: true})
+	if err != nil {
+		return nil, err
+	}
+	return &venue{Sim: s, submits: map[string]int{}}, nil
+}
+
+func (v *venue) onTrade(t market.Trade) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.Sim.OnTrade(t)
+	v.trades++
+	v.last = t
+}
+
+func (v *venue) drain() []broker.Event {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	evs := v.Sim.Drain()
+	for i := range evs {
+		venueID(&evs[i])
+	}
+	v.events = append(v.events, evs...)
+	return evs
+}
+
+func (v *venue) submitted(ids ...string) {
+	v.mu.Lock()
+	for _, id := range ids {
+		v.submits[id]++
+	}
+	v.mu.Unlock()
+}
+
+// port is one desk's connection to the venue: a crashed desk's port is cut,
+// so a zombie call after the crash point never reaches the venue.
+type port struct {
+	v      *venue
+	cut    atomic.Bool
+	after  func() // called after each request reaches the venue (crash points)
+	sent   atomic.Int64
+	before func() error // called before each risk-adding request (journal-full scenario)
+	replay chan broker.Event
+}
+
+func (p *port) do(f func() error) error {
+	if p.cut.Load() {
+		return fmt.Errorf("%w: %w", broker.ErrDisconnected, errCrashed)
+	}
+	err := f()
+	p.sent.Add(1)
+	if p.after != nil {
+		p.after()
+	}
+	return err
+}
+
+func (p *port) SubmitOrder(ctx context.Context, o broker.Order) error {
+	return p.do(func() error {
+		if p.before != nil {
+			if err := p.before(); err != nil {
+				return err
+			}
+		}
+		p.v.submitted(o.ClientID)
+		return p.v.Sim.SubmitOrder(ctx, o)
+	})
+}
+
+func (p *port) SubmitBracket(ctx context.Context, b broker.Bracket) error {
+	return p.do(func() error {
+		if p.before != nil {
+			if err := p.before(); err != nil {
+				return err
+			}
+		}
+		p.v.submitted(b.Entry.ClientID, b.Stop.ClientID, b.Target.ClientID)
+		return p.v.Sim.SubmitBracket(ctx, b)
+	})
+}
+
+func (p *port) Modify(ctx context.Context, a, id string, px, sp market.Price) error {
+	return p.do(func() error { return p.v.Sim.Modify(ctx, a, id, px, sp) })
+}
+func (p *port) Cancel(ctx context.Context, a, id string) error {
+	return p.do(func() error { return p.v.Sim.Cancel(ctx, a, id) })
+}
+func (p *port) CancelAll(ctx context.Context, a string) error {
+	return p.do(func() error { return p.v.Sim.CancelAll(ctx, a) })
+}
+func (p *port) Liquidate(ctx context.Context, a string) error {
+	return p.do(func() error { return p.v.Sim.Liquidate(ctx, a) })
+}
+func (p *port) OpenOrders(ctx context.Context, a string) ([]broker.OrderState, error) {
+	if p.cut.Load() {
+		return nil, errCrashed
+	}
+	return p.v.Sim.OpenOrders(ctx, a)
+}
+func (p *port) Positions(ctx context.Context) ([]broker.Position, error) {
+	if p.cut.Load() {
+		return nil, errCrashed
+	}
+	return p.v.Sim.Positions(ctx)
+}
+// Events is the venue's replay of its reports to a new connection: the
+// events a crashed desk had not applied (a real venue replays them all;
+// the desk books each venue id once).
+func (p *port) Events() <-chan broker.Event { return p.replay }
+func (p *port) Close() error                { return nil } // the venue outlives the desk
+
+// jport is one desk's journal connection; a crashed desk's is cut.
+type jport struct {
+	j     supervisor.Journal
+	cut   atomic.Bool
+	n     atomic.Int64
+	after func(n int64) // called after each durable append (crash points)
+}
+
+func (p *jport) Append(ctx context.Context, e supervisor.Entry) (uint64, error) {
+	if p.cut.Load() {
+		return 0, errCrashed
+	}
+	seq, err := p.j.Append(ctx, e)
+	if err == nil && p.after != nil {
+		p.after(p.n.Add(1))
+	}
+	return seq, err
+}
+
+// rigOpt configures a rig.
+type rigOpt struct {
+	Dir       string
+	Accounts  []supervisor.AccountSpec
+	Workers   supervisor.WorkerMode
+	Proc      supervisor.ProcConfig
+	MaxSize   int // journal size cap (bytes); 0 = none
+	Alerts    supervisor.Alerter
+	Log       *slog.Logger
+	Schedule  supervisor.ScheduleConfig
+	Start     time.Time // the replay clock's start (first trade time)
+	NoEngines bool      // engines off: only the chaos trader trades
+}
+
+// rig is a venue and the desk currently attached to it.
+type rig struct {
+	opt   rigOpt
+	path  string
+	v     *venue
+	clock *market.ReplayClock
+	j     *journal.Journal
+	jp    *jport
+	p     *port
+	d     *supervisor.Desk
+	ids   []string
+	gen   int // desks built so far (1 + restarts)
+	ctx   context.Context
+	stop  context.CancelFunc
+	kills []supervisor.KillReport
+	// pending holds venue events drained but not applied when the desk
+	// crashed; the next desk gets them as a venue's replay.
+	pending []broker.Event
+}
+
+func newRig(ctx context.Context, o rigOpt) (*rig, error) {
+	if o.Accounts == nil {
+		o.Accounts = deskSpecs()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	ids := make([]string, len(o.Accounts))
+	for i, a := range o.Accounts {
+		ids[i] = a.Config.ID
+	}
+	v, err := newVenue(ids)
+	if err != nil {
+		return nil, err
+	}
+	r := &rig{opt: o, path: filepath.Join(o.Dir, "desk.db"), v: v, ids: ids,
+		clock: market.NewReplayClock(o.Start)}
+	if err := r.boot(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// boot builds a desk on the rig's journal file and venue, recovers it from
+// the journal and starts it (Start reconciles with the venue).
+func (r *rig) boot(ctx context.Context) error {
+	j, err := journal.Open(r.path, journal.Options{Clock: r.clock, Timeout: 5 * time.Second, MaxSize: r.opt.MaxSize, Log: r.opt.Log})
+	if err != nil {
+		return fmt.Errorf("drill: open journal: %w", err)
+	}
+	r.j = j
+	r.jp = &jport{j: supervisor.JournalOf(j)}
+	r.p = &port{v: r.v, replay: make(chan broker.Event, len(r.pending)+1024)}
+	for _, ev := range append(r.pending, r.v.drain()...) {
+		if len(r.p.replay) < cap(r.p.replay) {
+			r.p.replay <- ev
+		}
+	}
+	close(r.p.replay)
+	r.pending = nil
+	specs := append([]supervisor.AccountSpec(nil), r.opt.Accounts...)
+	if r.opt.NoEngines {
+		for i := range specs {
+			specs[i].EnginesOff = false
+			specs[i].Config.Strategies = nil
+		}
+	}
+	lim := limits.Config{}
+	lim.MaxDataAge = 0
+	d, err := supervisor.New(supervisor.Options{Clock: r.clock, Log: r.opt.Log, Journal: r.jp, Broker: r.p, Limits: lim,
+		Accounts: specs, Engines: strategies.DefaultConfig(), Schedule: r.opt.Schedule, Workers: r.opt.Workers,
+		Proc: r.opt.Proc, Alerts: r.opt.Alerts})
+	if err != nil {
+		_ = j.Close()
+		return fmt.Errorf("drill: new desk: %w", err)
+	}
+	if _, err := d.Recover(j); err != nil {
+		_ = j.Close()
+		return fmt.Errorf("drill: recover: %w", err)
+	}
+	r.ctx, r.stop = context.WithCancel(ctx)
+	if err := d.Start(r.ctx); err != nil {
+		r.stop()
+		_ = j.Close()
+		return fmt.Errorf("drill: start: %w", err)
+	}
+	if err := d.WorkersReady(r.ctx); err != nil {
+		r.stop()
+		_ = j.Close()
+		return fmt.Errorf("drill: workers: %w", err)
+	}
+	r.d = d
+	r.gen++
+	return nil
+}
+
+// crash abandons the desk where it stands: its journal and venue ports are
+// cut, so nothing it does after this point is durable or reaches the
+// venue — what a SIGKILL does to a process. Everything appended before is
+// on disk: Append returns only after the commit. Safe to call from inside
+// the desk's own calls (the crash points).
+func (r *rig) crash() {
+	r.jp.cut.Store(true)
+	r.p.cut.Store(true)
+}
+
+// restart finishes a crash — the workers die with their supervisor, the
+// journal file's lock is released as the kernel releases a dead process's
+// — and boots a new desk on the same journal file and venue.
+func (r *rig) restart(ctx context.Context) error {
+	r.crash()
+	r.stop()
+	_ = r.j.Close()
+	r.j = nil
+	return r.boot(ctx)
+}
+
+// close stops the desk cleanly and closes the journal.
+func (r *rig) close() {
+	if r.stop != nil {
+		r.stop()
+	}
+	if r.j != nil {
+		_ = r.j.Close()
+	}
+	_ = r.v.Close()
+}
+
+// crashed reports whether a crash point fired during the last call.
+func (r *rig) crashed() bool { return r.jp.cut.Load() }
+
+// step runs one trade through venue and desk as supervisor.Replay does:
+// the venue matches first, its events are applied, then the tick path,
+// then events and settle checks until quiet. It stops early when the desk
+// crashed.
+func (r *rig) step(t market.Trade) {
+	r.clock.Advance(t.Time)
+	r.v.onTrade(t)
+	if r.drain() {
+		return
+	}
+	r.d.OnTrades(r.ctx, []market.Trade{t})
+	if r.crashed() {
+		return
+	}
+	r.drain()
+}
+
+// drain applies venue events (and worker intents) until quiet; true when
+// the desk crashed meanwhile.
+func (r *rig) drain() bool {
+	settled := false
+	for i := 0; i < 1000; i++ {
+		n := r.workers()
+		evs := r.v.drain()
+		for _, ev := range evs {
+			if r.crashed() {
+				break
+			}
+			r.d.OnBrokerEvent(r.ctx, ev)
+		}
+		if r.crashed() {
+			// The venue replays these to the next connection; the ones the
+			// journal already holds are recognised by their venue id.
+			r.pending = append(r.pending, evs...)
+			return true
+		}
+		if len(evs) > 0 || n > 0 {
+			settled = false
+			continue
+		}
+		if settled {
+			return false
+		}
+		r.d.Settle(r.ctx) // may send a repair: look once more
+		settled = true
+		if r.crashed() {
+			return true
+		}
+	}
+	return r.crashed()
+}
+
+// workers applies what the worker processes proposed so far (Processes
+// mode): a barrier with a bound, then a non-blocking drain. A worker that
+// died or hangs does not hold the drill up: its host restarts it.
+func (r *rig) workers() int {
+	if r.opt.Workers != supervisor.Processes || r.d == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, 200*time.Millisecond)
+	_ = r.d.SyncWorkers(ctx)
+	cancel()
+	n := 0
+	for {
+		select {
+		case ev := <-r.d.WorkerEvents():
+			r.d.HandleWorkerEvent(r.ctx, ev)
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+// kill flattens the desk (or one account) and keeps the timing.
+func (r *rig) kill(acct, trigger string) (supervisor.KillReport, error) {
+	rep, err := r.d.FlattenReport(r.ctx, acct, trigger, "drill")
+	if err == nil {
+		r.kills = append(r.kills, rep)
+	}
+	return rep, err
+}
+
+// chaos is a trader that proposes bracketed entries at random on random
+// accounts (through the same intent path as the engines), so every round
+// has positions and working brackets for the faults to hit.
+type chaos struct {
+	rng   *rand.Rand
+	every int
+	n     int
+}
+
+func (c *chaos) maybe(r *rig, t market.Trade) {
+	c.n++
+	if c.every <= 0 || c.n%c.every != 0 || r.d == nil {
+		return
+	}
+	id := r.ids[c.rng.IntN(len(r.ids))]
+	side := market.Buy
+	if c.rng.IntN(2) == 0 {
+		side = market.Sell
+	}
+	risk := market.Price(4 + c.rng.IntN(8))
+	stop, target := t.Price-risk*market.Price(side), t.Price+2*risk*market.Price(side)
+	in := intent.Intent{Kind: intent.Enter, Account: id, Strategy: "drill", Side: side, Qty: int64(1 + c.rng.IntN(3)),
+		EntryType: market.LimitOrder, Entry: t.Price, Stop: stop, Target: target, ExpireNs: int64(2 * time.Minute),
+		Reason: "drill chaos entry"}
+	switch c.rng.IntN(10) {
+	case 0:
+		in = intent.Intent{Kind: intent.Exit, Account: id, Strategy: "drill", Reason: "drill chaos exit"}
+	}
+	r.d.HandleIntent(r.ctx, in)
+}
