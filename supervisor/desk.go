@@ -102,25 +102,29 @@ type order struct {
 func (o *order) done() bool { return o.status.Done() }
 
 type account struct {
-	id       string
-	spec     AccountSpec
-	m        *Machine
-	ledger   *accounts.Ledger
-	mon      *limits.DrawdownMonitor
-	gate     *limits.Gate
-	rate     *limits.RateLimiter
-	snap     limits.Snapshot
-	work     []limits.WorkingOrder
-	orders   map[string]*order
-	host     EngineHost // in-process engines
-	proc     *ProcHost  // worker process
-	halted   atomic.Bool
-	sendMu   sync.RWMutex
-	lastStop market.Price
-	dirty    bool // a fill since the last stop-coverage check
-	gapSince int64
-	gapWall  time.Time
-	expiring []*order // entries with an expiry, scanned on the tick path
+	id     string
+	spec   AccountSpec
+	m      *Machine
+	ledger *accounts.Ledger
+	mon    *limits.DrawdownMonitor
+	gate   *limits.Gate
+	rate   *limits.RateLimiter
+	snap   limits.Snapshot
+	work   []limits.WorkingOrder
+	orders map[string]*order
+	host   EngineHost // in-process engines
+	proc   *ProcHost  // worker process
+	halted atomic.Bool
+	// liquidating is set while a liquidation is on its way to flat: the
+	// liquidation is the stop-coverage repair, and a stop placed beside it
+	// would outlive the position it was meant to cover.
+	liquidating atomic.Bool
+	sendMu      sync.RWMutex
+	lastStop    market.Price
+	dirty       bool // a fill since the last stop-coverage check
+	gapSince    int64
+	gapWall     time.Time
+	expiring    []*order // entries with an expiry, scanned on the tick path
 	// earlier sessions of this run (replay summaries span sessions)
 	pastTrips  []accounts.RoundTrip
 	pastFees   int64
@@ -544,6 +548,11 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 		for _, o := range a.expiring {
 			switch {
 			case o.done() || o.filled > 0 || o.expireAt == 0:
+			case o.status == 0:
+				// Still on its way to the venue (its intent is being made
+				// durable): a cancel now would overtake it and find nothing
+				// to cancel. Expire it once the venue has acknowledged it.
+				keep = append(keep, o)
 			case last.Time >= o.expireAt:
 				o.expireAt = 0
 				expired = append(expired, o)
@@ -681,6 +690,20 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	}
 	if !dec.Allowed {
 		d.tellRejected(ctx, a, in, string(dec.Reason))
+		return res
+	}
+	if addsRisk && a.halted.Load() {
+		// A kill or lockout landed while this intent was being made
+		// durable: it adds risk, so it is withdrawn, not sent (the
+		// liquidation would only have to cancel it).
+		d.mu.Lock()
+		d.unreserve(a, &in)
+		a.rejects[string(limits.Halted)]++
+		d.mu.Unlock()
+		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, ClientID: in.ID, Market: d.nowNs(),
+			Body: map[string]string{"op": "withdrawn", "err": "halted before it was sent"}})
+		d.tellRejected(ctx, a, in, string(limits.Halted))
+		res.Decision = limits.Decision{Reason: limits.Halted, Detail: "halted before it was sent"}
 		return res
 	}
 	err := d.send(ctx, a, &in)
@@ -978,6 +1001,9 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 		if !a.dirty {
 			continue
 		}
+		if a.liquidating.Load() {
+			continue // stays dirty: looked at again once flat or if the liquidation failed
+		}
 		a.dirty = false
 		covered, act := limits.StopCoverage(a.ledger.Position(), a.workingOrders(), a.lastStop, d.last)
 		if covered {
@@ -1050,6 +1076,13 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 		}
 		return
 	case limits.RepairPlaceStop:
+		// Like an intent, the repair holds the send lock so a liquidation
+		// either sees it placed (and cancels it) or it sees the liquidation.
+		a.sendMu.RLock()
+		defer a.sendMu.RUnlock()
+		if a.liquidating.Load() {
+			return
+		}
 		id := fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
 		d.mu.Lock()
 		a.orders[id] = &order{id: id, strategy: "desk", role: limits.RoleStop, side: act.Side, typ: market.StopOrder, qty: act.Qty, price: act.StopPrice}
@@ -1091,10 +1124,12 @@ func (d *Desk) haltWorker(a *account) {
 // liquidateAccount drains the account's in-flight sends and asks the venue
 // to cancel everything and flatten, as one operation.
 func (d *Desk) liquidateAccount(ctx context.Context, a *account, trigger, who string) {
+	a.liquidating.Store(true)
 	a.sendMu.Lock()
 	//lint:ignore SA2001 an empty critical section waits for in-flight sends
 	a.sendMu.Unlock()
 	if err := d.br.Liquidate(context.WithoutCancel(ctx), a.id); err != nil {
+		a.liquidating.Store(false) // coverage repair takes over
 		d.log.Error("liquidate failed", "account", a.id, "trigger", trigger, "err", err)
 		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, Market: d.nowNs(), Body: map[string]string{"op": "liquidate", "err": err.Error()}})
 	}

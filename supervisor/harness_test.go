@@ -106,6 +106,19 @@ func newRig(t *testing.T, o rigOpt) *rig {
 		t.Fatal(err)
 	}
 	rec := &recBroker{Sim: s, async: o.Async}
+	if o.Async {
+		// Tee the venue's stream: the desk reads the copy, the log keeps all.
+		rec.tee = make(chan broker.Event, 1<<16)
+		go func() {
+			defer close(rec.tee)
+			for ev := range s.Events() {
+				rec.mu.Lock()
+				rec.events = append(rec.events, ev)
+				rec.mu.Unlock()
+				rec.tee <- ev
+			}
+		}()
+	}
 	lim := o.Limits
 	lim.MaxDataAge = 0
 	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: JournalOf(j), Broker: rec, Limits: lim,
@@ -176,6 +189,7 @@ type recCall struct {
 type recBroker struct {
 	*sim.Sim
 	async  bool
+	tee    chan broker.Event
 	mu     sync.Mutex
 	calls  []recCall
 	events []broker.Event
@@ -229,7 +243,12 @@ func (b *recBroker) Calls() []recCall {
 	return append([]recCall(nil), b.calls...)
 }
 
-func (b *recBroker) Events() <-chan broker.Event { return b.Sim.Events() }
+func (b *recBroker) Events() <-chan broker.Event {
+	if b.tee != nil {
+		return b.tee
+	}
+	return b.Sim.Events()
+}
 
 func (b *recBroker) Log() []broker.Event {
 	b.mu.Lock()
@@ -252,11 +271,20 @@ func (r *rig) records() []journal.Record {
 // changed by other goroutines).
 func within(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	withinOr(t, d, what, cond, nil)
+}
+
+// withinOr is within with a dump of the state on timeout.
+func withinOr(t testing.TB, d time.Duration, what string, cond func() bool, dump func()) {
+	t.Helper()
 	deadline := time.Now().Add(d)
 	tk := time.NewTicker(2 * time.Millisecond)
 	defer tk.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
+			if dump != nil {
+				dump()
+			}
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		<-tk.C
@@ -270,3 +298,13 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 }
 
 var errStop = errors.New("stop")
+
+// dumpDesk logs every account's state, position and orders.
+func (r *rig) dumpDesk() {
+	st := r.d.Status(context.Background())
+	r.t.Logf("desk %s, %d trades, last %v", st.State, st.Trades, st.Time)
+	for _, a := range st.Accounts {
+		p, _ := r.sim.Position(a.ID)
+		r.t.Logf("  %s %s pos %d (venue %d) worker %s orders %+v", a.ID, a.State, a.Position, p.Qty, a.Worker, a.Orders)
+	}
+}

@@ -82,25 +82,28 @@ func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillRepo
 		// The kill goes ahead regardless: flattening reduces risk.
 		d.journalFailed(jerr)
 	}
-	// 3. State machines and workers.
-	repeat := false
-	if acct == "" {
-		switch d.m.State() {
-		case DeskHalting, DeskHalted:
-			repeat = true
-		default:
+	// 3. Workers told to halt (non-blocking), then every account in scope
+	// liquidated in parallel. The state machines move at the same time in
+	// their own goroutine: each transition is a journal append (an fsync),
+	// and 20 of them in a row must not stand between the kill and the venue.
+	repeat := acct == "" && (d.m.State() == DeskHalting || d.m.State() == DeskHalted)
+	for _, a := range scope {
+		d.haltWorker(a)
+	}
+	machines := make(chan struct{})
+	go func() {
+		defer close(machines)
+		if acct == "" && !repeat {
 			if err := d.m.Fire(EvHalt, trigger+" by "+who); err != nil {
 				d.log.Warn("desk halt transition", "err", err)
 			}
 		}
-	}
-	for _, a := range scope {
-		if a.m.Can(EvHalt) {
-			_ = a.m.Fire(EvHalt, trigger+" by "+who)
+		for _, a := range scope {
+			if a.m.Can(EvHalt) {
+				_ = a.m.Fire(EvHalt, trigger+" by "+who)
+			}
 		}
-		d.haltWorker(a)
-	}
-	// 4. Liquidate every account in scope in parallel.
+	}()
 	var wg sync.WaitGroup
 	for _, a := range scope {
 		wg.Add(1)
@@ -112,6 +115,7 @@ func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillRepo
 	wg.Wait()
 	t1 := time.Now()
 	rep := KillReport{Trigger: trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj), TotalNs: t1.Sub(t0), RepeatIgnored: repeat}
+	<-machines
 	d.mu.Lock()
 	d.kills = append(d.kills, rep)
 	d.mu.Unlock()
@@ -129,6 +133,9 @@ func (d *Desk) checkHalted(a *account) {
 	d.mu.Lock()
 	flat := a.ledger.Position() == 0 && len(a.workingOrders()) == 0
 	d.mu.Unlock()
+	if flat {
+		a.liquidating.Store(false)
+	}
 	if flat && a.m.State() == AcctHalting {
 		_ = a.m.Fire(EvHalted, "flat at the venue")
 	}

@@ -148,6 +148,24 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			}
 			d.bumpID(ev.ClientID)
 			d.applyEvent(a, ev)
+		case journal.KindBrokerError:
+			// An intent the venue refused at once, or withdrawn by a kill
+			// before it was sent: it never reached the venue.
+			if a == nil || r.ClientID == "" {
+				return nil
+			}
+			be, err := r.BrokerError()
+			if err != nil {
+				return err
+			}
+			if o := a.orders[r.ClientID]; o != nil && o.status == 0 {
+				if be.Op == "withdrawn" {
+					o.status = broker.Cancelled
+				} else {
+					o.status = broker.Rejected
+				}
+				o.qty = 0
+			}
 		case journal.KindTransition:
 			t, err := r.Transition()
 			if err != nil || t.To == "" {
