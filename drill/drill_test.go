@@ -52,3 +52,16 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func TestWorkerFaults(t *testing.T) {
+	// One round per fault kind in the short run.
+	if *rounds < len(workerFaults) {
+		old := *rounds
+		*rounds = len(workerFaults)
+		defer func() { *rounds = old }()
+	}
+	r := runScenario(t, "worker-faults")
+	if r.Faults == 0 {
+		t.Fatal("no worker fault was injected")
+	}
+}

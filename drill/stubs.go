@@ -2,7 +2,6 @@ package drill
 
 import "context"
 
-func runWorkers(ctx context.Context, o *Options, seed int64, dir string) (round, error)     { return round{}, nil }
 func runJournalFull(ctx context.Context, o *Options, seed int64, dir string) (round, error) { return round{}, nil }
 func runSlack(ctx context.Context, o *Options, seed int64, dir string) (round, error)       { return round{}, nil }
 func runButton(ctx context.Context, o *Options, seed int64, dir string) (round, error)      { return round{}, nil }
