@@ -65,3 +65,22 @@ func TestWorkerFaults(t *testing.T) {
 		t.Fatal("no worker fault was injected")
 	}
 }
+
+func TestJournalFull(t *testing.T) {
+	r := runScenario(t, "journal-full")
+	if r.Faults != r.Rounds {
+		t.Fatalf("the journal filled up in %d of %d rounds", r.Faults, r.Rounds)
+	}
+}
+
+func TestSlackOutage(t *testing.T) {
+	if *rounds < len(slackModes) {
+		old := *rounds
+		*rounds = len(slackModes)
+		defer func() { *rounds = old }()
+	}
+	r := runScenario(t, "slack-outage")
+	if r.Kills < 4*r.Rounds {
+		t.Fatalf("%d kills in %d rounds", r.Kills, r.Rounds)
+	}
+}
