@@ -84,3 +84,15 @@ func TestSlackOutage(t *testing.T) {
 		t.Fatalf("%d kills in %d rounds", r.Kills, r.Rounds)
 	}
 }
+
+func TestSessionEdge(t *testing.T) {
+	if *rounds < len(edgeModes) {
+		old := *rounds
+		*rounds = len(edgeModes)
+		defer func() { *rounds = old }()
+	}
+	r := runScenario(t, "session-edge")
+	if r.Breaches == 0 {
+		t.Fatal("no account crossed its lockout line")
+	}
+}
