@@ -209,12 +209,19 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 	}
 	d.journal(ctx, Entry{Kind: "unlock", Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
 	d.mu.Lock()
-	a.mon.Unlock()
+	// The day's allowance starts again from the equity now: with the old
+	// line the next trade would breach (and lock out) again at once.
+	a.mon.Reset(a.ledger.EquityCents())
 	d.mu.Unlock()
 	if err := a.m.Fire(EvUnlock, why+" ("+who+")"); err != nil {
 		return err
 	}
 	a.halted.Store(false)
+	if !a.spec.EnginesOff {
+		// As after a session reset: an unlocked account trades again
+		// (left idle, its gate would refuse every entry as halted).
+		_ = a.m.Fire(EvStart, "unlocked")
+	}
 	d.resumeWorker(a)
 	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
 	return nil

@@ -183,7 +183,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			}
 		case journal.KindUnlock:
 			if a != nil {
-				a.mon.Unlock()
+				a.mon.Reset(a.ledger.EquityCents()) // as Unlock did (a locked-out account is flat)
 			}
 		}
 		return nil
