@@ -96,3 +96,12 @@ func TestSessionEdge(t *testing.T) {
 		t.Fatal("no account crossed its lockout line")
 	}
 }
+
+func TestButton(t *testing.T) {
+	if *rounds < 2 {
+		old := *rounds
+		*rounds = 2 // normally open and normally closed
+		defer func() { *rounds = old }()
+	}
+	runScenario(t, "button")
+}
