@@ -105,3 +105,10 @@ func TestButton(t *testing.T) {
 	}
 	runScenario(t, "button")
 }
+
+func TestBadInput(t *testing.T) {
+	r := runScenario(t, "bad-input")
+	if r.Faults < 50 {
+		t.Fatalf("only %d hostile inputs", r.Faults)
+	}
+}
