@@ -22,7 +22,7 @@ type liveRig struct {
 	cancel context.CancelFunc
 	done   chan error
 	last   atomic.Int64 // market time of the last batch
-	n      atomic.Int64 // trades fed
+	n      atomic.Int64 // batches fed
 }
 
 // holdReader feeds ts, then holds (no EOF) until ctx ends, so the desk
@@ -47,7 +47,7 @@ func startLive(t *testing.T, r *rig, ts []market.Trade, maxBatch int) *liveRig {
 	go func() {
 		feed := &holdReader{sliceReader: sliceReader{ts: ts}, ctx: ctx}
 		lr.done <- RunLive(ctx, r.d, LiveOptions{Feed: feed, Matcher: r.rec, Clock: r.clock, MaxBatch: maxBatch,
-			OnBatch: func(tr market.Trade) { lr.last.Store(tr.Time); lr.n.Add(int64(maxBatch)) }})
+			OnBatch: func(tr market.Trade) { lr.last.Store(tr.Time); lr.n.Add(1) }})
 	}()
 	t.Cleanup(func() {
 		lr.stop(t)
@@ -119,7 +119,7 @@ func TestKillDuringHeavyFlow20Accounts(t *testing.T) {
 		}
 	}
 	withinOr(t, 30*time.Second, "desk halted", func() bool { return r.d.m.State() == DeskHalted }, r.dumpDesk)
-	t.Logf("kill: %d accounts (%d busy), journal %s, sent %s, total %s; %d trades fed; %d venue calls at kill",
+	t.Logf("kill: %d accounts (%d busy), journal %s, sent %s, total %s; %d batches fed; %d venue calls at kill",
 		rep.Accounts, busy, rep.JournalNs, rep.SentNs, rep.TotalNs, lr.n.Load(), killCalls)
 	if busy == 0 {
 		t.Fatal("nothing open at the kill: the test proves nothing")

@@ -174,6 +174,31 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 }
 
 func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.Int64) error {
+	// The feed is read in its own goroutine so that a batch is flushed as
+	// soon as the feed has nothing more to give at once: a live stream that
+	// blocks between trades must not hold trades back until MaxBatch of them
+	// have arrived (marks, drawdown checks and engines would lag by up to
+	// MaxBatch trades). A feed faster than the desk still fills batches.
+	type item struct {
+		t   market.Trade
+		err error
+	}
+	items := make(chan item, opt.MaxBatch)
+	readCtx, stopRead := context.WithCancel(ctx)
+	defer stopRead()
+	go func() {
+		for {
+			t, err := opt.Feed.Next()
+			select {
+			case items <- item{t, err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	started := false
 	var first int64
 	wall0 := time.Now()
@@ -189,11 +214,22 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 		batch = batch[:0]
 	}
 	for {
+		var it item
+		select {
+		case it = <-items:
+		default:
+			flush() // nothing waiting: send what we have before blocking
+			select {
+			case it = <-items:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		if ctx.Err() != nil {
 			flush()
 			return ctx.Err()
 		}
-		t, err := opt.Feed.Next()
+		t, err := it.t, it.err
 		if err == io.EOF {
 			flush()
 			return ErrFeedEnded
