@@ -165,6 +165,7 @@ func (p *port) Positions(ctx context.Context) ([]broker.Position, error) {
 	}
 	return p.v.Sim.Positions(ctx)
 }
+
 // Events is the venue's replay of its reports to a new connection: the
 // events a crashed desk had not applied (a real venue replays them all;
 // the desk books each venue id once).
