@@ -7,6 +7,7 @@ package supervisor
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/market"
@@ -15,9 +16,12 @@ import (
 )
 
 // RunnerHost adapts a strategies.Runner to EngineHost. Returned intents are
-// copies the caller may keep.
+// copies the caller may keep. It is safe for concurrent use: a live desk
+// running engines in-process calls it from the tick path and from the
+// broker-event path.
 type RunnerHost struct {
-	r *strategies.Runner
+	mu sync.Mutex
+	r  *strategies.Runner
 }
 
 // NewRunnerHost builds the engines named in the hello with its config.
@@ -46,15 +50,23 @@ func keep(in []intent.Intent) []intent.Intent {
 }
 
 // OnTrade feeds one trade.
-func (h *RunnerHost) OnTrade(t market.Trade) []intent.Intent { return keep(h.r.OnTrade(t)) }
+func (h *RunnerHost) OnTrade(t market.Trade) []intent.Intent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return keep(h.r.OnTrade(t))
+}
 
 // OnFill tells the owning engine about a fill.
 func (h *RunnerHost) OnFill(f wire.FillMsg) []intent.Intent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	return keep(h.r.OnFill(f.Strategy, strategies.Fill{ClientID: f.ClientID, Side: f.Side, Qty: f.Qty, Price: f.Price, Time: f.Time}))
 }
 
 // OnOrderDone tells the owning engine an order finished.
 func (h *RunnerHost) OnOrderDone(d wire.OrderDoneMsg) []intent.Intent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	return keep(h.r.OnOrderDone(d.Strategy, d.ClientID, d.Filled))
 }
 
@@ -62,4 +74,8 @@ func (h *RunnerHost) OnOrderDone(d wire.OrderDoneMsg) []intent.Intent {
 func (h *RunnerHost) OnPosition(wire.PositionMsg) {}
 
 // Flush closes the bars in progress at the end of a session.
-func (h *RunnerHost) Flush() []intent.Intent { return keep(h.r.Flush()) }
+func (h *RunnerHost) Flush() []intent.Intent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return keep(h.r.Flush())
+}
