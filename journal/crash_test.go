@@ -116,7 +116,7 @@ func TestCrashKill9(t *testing.T) {
 	acked := map[uint64]string{}
 	start := time.Now()
 	kills := 0
-	for ; kills < 25 && time.Since(start) < 15*time.Second; kills++ {
+	for ; kills < 20 || (kills < 30 && time.Since(start) < 10*time.Second); kills++ {
 		cmd := child(t, "crash", path)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -126,7 +126,7 @@ func TestCrashKill9(t *testing.T) {
 			t.Fatal(err)
 		}
 		rd := bufio.NewReader(out)
-		killAfter := rng.IntN(400) // lines; 0 = while it is still opening
+		killAfter := rng.IntN(150) // lines; 0 = while it is still opening
 		read := func() bool {
 			line, err := rd.ReadString('\n')
 			if err != nil {
@@ -170,9 +170,6 @@ func TestCrashKill9(t *testing.T) {
 		if err != nil || !rep.OK {
 			t.Fatalf("kill %d: verify %+v %v", kills, rep, err)
 		}
-	}
-	if kills < 20 {
-		t.Fatalf("only %d kills in the time budget", kills)
 	}
 	t.Logf("%d SIGKILLs in %v; %d acknowledged appends all present", kills, time.Since(start).Round(time.Millisecond), len(acked))
 }

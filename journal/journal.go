@@ -134,24 +134,35 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 			return nil, fmt.Errorf("journal: open %s: %w", path, err)
 		}
 	}
+	var db *bolt.DB
 	defer func() { // bbolt panics on some damaged pages: never let that cross the package boundary
 		if r := recover(); r != nil {
+			if db != nil {
+				_ = db.Close()
+			}
 			err = fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
 		}
 	}()
 	// Before bbolt maps the file: a file cut short would fault on the
-	// first read past its end (SIGBUS), which no recover catches.
-	if err := precheck(path, !opt.QuickOpen); err != nil {
-		return nil, err
+	// first read past its end (SIGBUS), which no recover catches. While
+	// another process holds the lock the file is in use (bbolt will time
+	// out) and is checked under our lock instead if we get it.
+	walk := !opt.QuickOpen
+	prechecked := false
+	if lockHolder(path) == "" {
+		if err := precheck(path, walk); err != nil {
+			return nil, err
+		}
+		prechecked = true
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, MaxSize: opt.MaxSize,
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.Timeout, ReadOnly: opt.ReadOnly, MaxSize: opt.MaxSize,
 		InitialMmapSize: opt.MmapSize, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, openError(path, err)
 	}
 	// Under the lock: both meta pages valid and the file as long as they say.
-	if probs := checkFile(path, false); len(probs) > 0 {
+	if probs := checkFile(path, walk && !prechecked); len(probs) > 0 {
 		_ = db.Close()
 		return nil, fmt.Errorf("%w: %s: %s (not repaired: inspect it with deskguard journal verify)", ErrCorrupt, path, strings.Join(probs, "; "))
 	}

@@ -507,25 +507,33 @@ func TestLongIterateDoesNotBlockAppends(t *testing.T) {
 		})
 	}()
 	<-inside
-	appended := make(chan error)
+	released := false
+	defer func() { // never leave the read transaction open for Close
+		if !released {
+			close(release)
+			<-iterDone
+		}
+	}()
+	appended := make(chan error, 1)
 	go func() {
 		body := []byte(`"` + strings.Repeat("x", 4000) + `"`)
 		for i := 0; i < 1500; i++ { // ~6 MB: far past bbolt's default first mappings
-			if _, err := j.Append(context.Background(), Record{Kind: KindMarker, Body: body}); err != nil {
+			if err := j.AppendNoWait(Record{Kind: KindMarker, Body: body}); err != nil {
 				appended <- err
 				return
 			}
 		}
-		appended <- nil
+		appended <- j.Flush(context.Background())
 	}()
 	select {
 	case err := <-appended:
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("appends stalled behind an open read transaction")
 	}
+	released = true
 	close(release)
 	if err := <-iterDone; err != nil {
 		t.Fatal(err)

@@ -85,12 +85,16 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 	if _, err := os.Stat(path); err != nil {
 		return rep, fmt.Errorf("journal: verify: %w", err)
 	}
-	if err := precheck(path, true); err != nil {
-		if errors.Is(err, ErrLocked) {
-			return rep, err
+	prechecked := false
+	if lockHolder(path) == "" { // in use: bbolt times out below, or we check under the lock
+		if err := precheck(path, true); err != nil {
+			if errors.Is(err, ErrLocked) {
+				return rep, err
+			}
+			problem("%v", err)
+			return rep, nil
 		}
-		problem("%v", err)
-		return rep, nil
+		prechecked = true
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := openRaw(path, opt.Timeout)
@@ -102,8 +106,11 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 		return rep, nil
 	}
 	defer db.Close()
-	for _, p := range checkFile(path, false) {
-		problem("%s", p)
+	if probs := checkFile(path, !prechecked); len(probs) > 0 {
+		for _, p := range probs {
+			problem("%s", p)
+		}
+		return rep, nil // bbolt must not read a damaged tree
 	}
 	v := &verifier{opt: opt, problem: problem, rep: &rep, ids: map[string]bool{}, entries: map[string]bool{}}
 	func() {
