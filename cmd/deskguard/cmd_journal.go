@@ -139,7 +139,7 @@ func journalVerify(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "deskguard journal verify: --db FILE is required (and takes no arguments)")
 		return 2
 	}
-	rep, err := journal.Verify(*db, journal.VerifyOptions{Timeout: *timeout})
+	rep, err := journal.Verify(*db, journal.VerifyOptions{Timeout: *timeout, FillOwner: deskOrder})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard journal verify: %v\n", err)
 		return 2
@@ -150,4 +150,12 @@ func journalVerify(e *env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// deskOrder accepts the fills of orders the desk sends without an intent of
+// their own: the venue's liquidation orders ("liquidate.ACCOUNT.N", see
+// broker/sim) and the supervisor's stop-coverage repairs ("ACCOUNT.repair.N").
+// Both are journaled through their kill or stop_repair record.
+func deskOrder(ev broker.Event) bool {
+	return strings.HasPrefix(ev.ClientID, "liquidate.") || strings.Contains(ev.ClientID, ".repair.")
 }
