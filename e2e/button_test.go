@@ -147,11 +147,13 @@ func TestPanicButtonFlattensTheRealDesk(t *testing.T) {
 		t.Fatalf("the press flattened with %+v", c)
 	}
 	if st := b.status().State; st != "halting" {
-		q1, n1 := b.venueOpen("MAN1"); q2, n2 := b.venueOpen("MAN2")
+		q1, n1 := b.venueOpen("MAN1")
+		q2, n2 := b.venueOpen("MAN2")
 		t.Fatalf("desk %s after the press with the venue holding positions, want halting; venue MAN1 %d/%d MAN2 %d/%d; desk %+v; fed %d", st, q1, n1, q2, n2, b.status().Accounts, b.feed.n.Load())
 	}
-	b.within("blinking red while halting", func() bool { return b.lights() == hw.LightState{Red: true, Blinking: true, Buzzer: true} ||
-		b.lights() == hw.LightState{Red: true, Blinking: true}
+	b.within("blinking red while halting", func() bool {
+		return b.lights() == hw.LightState{Red: true, Blinking: true, Buzzer: true} ||
+			b.lights() == hw.LightState{Red: true, Blinking: true}
 	})
 	red := b.dev.SimLights["red_pin"]
 	toggles := red.Changes()

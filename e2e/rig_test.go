@@ -239,6 +239,9 @@ func (r *rig) run(o rigOpt) {
 			t.Error("RunLive did not stop")
 		}
 	})
+	// Desk.Start runs in RunLive's feed loop before the venue sees the first
+	// trade; Status is read only after that (see TestStatusWhileTheDeskStarts).
+	r.within("the first trade at the venue", func() bool { return r.feed.n.Load() > 0 })
 	r.within("the desk running with trades flowing", func() bool {
 		return r.d.Status(context.Background()).State == "running" && r.feed.n.Load() > 100
 	})
