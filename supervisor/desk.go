@@ -346,14 +346,19 @@ func (d *Desk) Start(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("supervisor: account %s engines: %w", a.id, err)
 			}
+			d.mu.Lock()
 			a.host = h
 			a.worker = "in-process"
+			d.mu.Unlock()
 		case Processes:
 			a := a
-			a.proc = NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
+			p := NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
 				func() []outFrame { return d.syncFrames(a) }, d.events, d.log, nil)
+			d.mu.Lock()
+			a.proc = p
 			a.worker = "starting"
-			go a.proc.Run(ctx)
+			d.mu.Unlock()
+			go p.Run(ctx)
 		}
 		if !a.spec.EnginesOff && a.m.State() == AcctIdle {
 			_ = a.m.Fire(EvStart, "desk start")
@@ -823,26 +828,35 @@ func (d *Desk) tellRejected(ctx context.Context, a *account, in intent.Intent, r
 }
 
 func (d *Desk) notifyDone(ctx context.Context, a *account, m wire.OrderDoneMsg) {
+	host, proc := d.hostsOf(a)
 	switch {
-	case a.host != nil:
-		for _, in := range a.host.OnOrderDone(m) {
+	case host != nil:
+		for _, in := range host.OnOrderDone(m) {
 			d.HandleIntent(ctx, in)
 		}
-	case a.proc != nil:
+	case proc != nil:
 		p, _ := jsonMarshal(m)
-		a.proc.Send(wire.OrderDone, p)
+		proc.Send(wire.OrderDone, p)
 	}
 }
 
+// hostsOf reads an account's engine host (set by Start) under the lock.
+func (d *Desk) hostsOf(a *account) (EngineHost, *ProcHost) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return a.host, a.proc
+}
+
 func (d *Desk) notifyFill(ctx context.Context, a *account, m wire.FillMsg) {
+	host, proc := d.hostsOf(a)
 	switch {
-	case a.host != nil:
-		for _, in := range a.host.OnFill(m) {
+	case host != nil:
+		for _, in := range host.OnFill(m) {
 			d.HandleIntent(ctx, in)
 		}
-	case a.proc != nil:
+	case proc != nil:
 		p, _ := jsonMarshal(m)
-		a.proc.Send(wire.Fill, p)
+		proc.Send(wire.Fill, p)
 	}
 }
 
@@ -1116,8 +1130,8 @@ func (d *Desk) lockout(ctx context.Context, a *account, b limits.Breach) {
 }
 
 func (d *Desk) haltWorker(a *account) {
-	if a.proc != nil {
-		a.proc.Send(wire.Halt, []byte("{}"))
+	if _, proc := d.hostsOf(a); proc != nil {
+		proc.Send(wire.Halt, []byte("{}"))
 	}
 }
 
@@ -1204,8 +1218,8 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 }
 
 func (d *Desk) resumeWorker(a *account) {
-	if a.proc != nil {
-		a.proc.Send(wire.Resume, []byte("{}"))
+	if _, proc := d.hostsOf(a); proc != nil {
+		proc.Send(wire.Resume, []byte("{}"))
 	}
 }
 
