@@ -21,6 +21,10 @@ import (
 	"github.com/deskguard/deskguard/supervisor"
 )
 
+// RoundTimeout bounds one round; a round that takes longer is reported as
+// hung.
+const RoundTimeout = 3 * time.Minute
+
 // Options configure Run.
 type Options struct {
 	Rounds    int      // rounds per scenario (default 3)
@@ -135,8 +139,25 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			if err != nil {
 				return out, fmt.Errorf("drill: %w", err)
 			}
-			rd, err := s.run(ctx, &o, o.Seed+int64(i), dir)
-			_ = os.RemoveAll(dir)
+			type out struct {
+				rd  round
+				err error
+			}
+			ch := make(chan out, 1)
+			go func(seed int64) {
+				rd, err := s.run(ctx, &o, seed, dir)
+				ch <- out{rd, err}
+			}(o.Seed + int64(i))
+			var rd round
+			select {
+			case x := <-ch:
+				rd, err = x.rd, x.err
+				_ = os.RemoveAll(dir)
+			case <-time.After(RoundTimeout):
+				// A hung desk is a finding; the round's goroutine is
+				// abandoned (it holds the desk's locks) and the drill goes on.
+				err = fmt.Errorf("hung for %s (a deadlock in the desk?); its files are kept in %s", RoundTimeout, dir)
+			}
 			if err != nil {
 				res.Err = fmt.Sprintf("round %d: %v", i+1, err)
 				break

@@ -103,6 +103,7 @@ type port struct {
 	sent   atomic.Int64
 	before func() error // called before each risk-adding request (journal-full scenario)
 	replay chan broker.Event
+	refuse func(broker.Order) bool // the venue refuses these single orders (tests)
 }
 
 func (p *port) do(f func() error) error {
@@ -125,6 +126,9 @@ func (p *port) SubmitOrder(ctx context.Context, o broker.Order) error {
 			}
 		}
 		p.v.submitted(o.ClientID)
+		if p.refuse != nil && p.refuse(o) {
+			return fmt.Errorf("%w: %s", broker.ErrInvalid, errRefused)
+		}
 		return p.v.Sim.SubmitOrder(ctx, o)
 	})
 }
