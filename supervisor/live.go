@@ -95,6 +95,16 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 				return
 			case ev := <-d.events:
 				if ch := perAcct[ev.Account]; ch != nil {
+					if ev.Kind != WorkerIntent {
+						// A crash, restart or crash-loop fault is never dropped:
+						// a lost fault would leave the account unprotected.
+						select {
+						case ch <- ev:
+						case <-ctx.Done():
+							return
+						}
+						continue
+					}
 					select {
 					case ch <- ev:
 					default:
