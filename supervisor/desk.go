@@ -1093,8 +1093,8 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 		// Like an intent, the repair holds the send lock so a liquidation
 		// either sees it placed (and cancels it) or it sees the liquidation.
 		a.sendMu.RLock()
-		defer a.sendMu.RUnlock()
 		if a.liquidating.Load() {
+			a.sendMu.RUnlock()
 			return
 		}
 		id := fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
@@ -1103,6 +1103,9 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 		d.mu.Unlock()
 		err := d.br.SubmitOrder(ctx, broker.Order{ClientID: id, Account: a.id, Side: act.Side, Qty: act.Qty, Type: market.StopOrder,
 			StopPrice: act.StopPrice, TIF: broker.GTC})
+		// Release the send lock before any liquidation, which takes it for
+		// writing (holding it here deadlocked a refused repair).
+		a.sendMu.RUnlock()
 		if err != nil {
 			d.log.Error("stop repair refused; flattening", "account", a.id, "err", err)
 			d.liquidateAccount(ctx, a, "stop_repair_failed", "deskguard")
