@@ -1165,7 +1165,9 @@ func (d *Desk) runJob(ctx context.Context, due Due) {
 			busy := a.ledger.Position() != 0 || len(a.workingOrders()) > 0
 			d.mu.Unlock()
 			if busy {
-				d.journal(ctx, Entry{Kind: "kill", Account: a.id, Market: due.At.UnixNano(), Body: KillRecord{Scope: a.id, Trigger: "schedule_flat_by", Who: "deskguard", Accounts: []string{a.id}}})
+				// A scheduled flatten is not a kill: nothing is halted.
+				d.journal(ctx, Entry{Kind: "marker", Account: a.id, Market: due.At.UnixNano(), Body: map[string]any{
+					"scheduled_flatten": a.id, "job": JobFlattenDay, "at": due.At.In(market.NewYork).Format("15:04 ET")}})
 				d.liquidateAccount(ctx, a, "schedule_flat_by", "deskguard")
 			}
 		}
