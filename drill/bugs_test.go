@@ -4,7 +4,6 @@ package drill
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -64,4 +63,3 @@ func TestRefusedRepairStopFlattensWithoutDeadlock(t *testing.T) {
 	}
 }
 
-var errRefused = errors.New("drill: venue refuses this order")

@@ -35,6 +35,9 @@ import (
 // after the crash point reaches the journal file or the venue.
 var errCrashed = errors.New("drill: desk crashed")
 
+// errRefused is what the venue answers to an order a test makes it refuse.
+var errRefused = errors.New("drill: venue refuses this order")
+
 // deskSpecs is the drill desk: five accounts, one per engine cycling, with
 // start equities from comfortable to tight so that lockouts happen.
 func deskSpecs() []supervisor.AccountSpec {
