@@ -62,4 +62,3 @@ func TestRefusedRepairStopFlattensWithoutDeadlock(t *testing.T) {
 		t.Fatalf("D1 still holds %d after its repair stop was refused", p.Qty)
 	}
 }
-
