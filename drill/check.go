@@ -31,6 +31,7 @@ import (
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/supervisor"
 )
 
 // flatWithin is how many trades after a lockout-line breach (or a kill) an
@@ -52,7 +53,8 @@ type acctCheck struct {
 	reported   map[string]bool
 	gapSince   time.Time
 	gapSteps   int
-	overshoot  int64 // worst cents past the line once flat
+	breachWall time.Time // wall time of the breach (live)
+	overshoot  int64     // worst cents past the line once flat
 }
 
 // checker accumulates one round's violations.
@@ -64,12 +66,54 @@ type checker struct {
 	worstGap  time.Duration
 	worstOver int64
 	checks    int
+	// live: the desk runs in another process and sees the venue's trades a
+	// little later, so windows are wall time (see live) rather than steps.
+	live *liveBounds
 }
 
-func newChecker(r *rig) *checker {
+// liveBounds are the windows a desk in another process gets: a coverage
+// gap must close within gap, an account past its lockout line must be flat
+// within flat, and an entry the venue accepts more than entry after the
+// breach is a violation (before that, the desk may not have seen the
+// breaching trade yet). Windows the desk spends dead (SIGKILLed, not yet
+// restarted) do not count: they restart when the desk is back.
+type liveBounds struct {
+	gap, flat, entry time.Duration
+}
+
+// view is what the checker reads of a venue: its own records.
+type view interface {
+	eventsSince(n int) []broker.Event
+	lastTrade() (market.Trade, int)
+	position(id string) (broker.Position, error)
+	openOrders(id string) []broker.OrderState
+}
+
+func (v *venue) eventsSince(n int) []broker.Event {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]broker.Event(nil), v.events[n:]...)
+}
+
+func (v *venue) lastTrade() (market.Trade, int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.last, v.trades
+}
+
+func (v *venue) position(id string) (broker.Position, error) { return v.Sim.Position(id) }
+
+func (v *venue) openOrders(id string) []broker.OrderState {
+	open, _ := v.Sim.OpenOrders(context.Background(), id)
+	return open
+}
+
+func newChecker(r *rig) *checker { return newCheckerFor(r.opt.Accounts) }
+
+func newCheckerFor(specs []supervisor.AccountSpec) *checker {
 	c := &checker{accts: map[string]*acctCheck{}}
 	pct := decimal.RequireFromString("1.5") // the default drawdown limit (limits.Config)
-	for _, s := range r.opt.Accounts {
+	for _, s := range specs {
 		start := s.Config.StartEquity.Mul(decimal.NewFromInt(100)).IntPart()
 		line := decimal.NewFromInt(start).Mul(decimal.NewFromInt(100).Sub(pct)).Div(decimal.NewFromInt(100)).Ceil().IntPart()
 		c.accts[s.Config.ID] = &acctCheck{id: s.Config.ID, startCents: start, lineCents: line, reported: map[string]bool{}}
@@ -88,18 +132,18 @@ func (c *checker) violate(a *acctCheck, key, format string, args ...any) {
 	c.viol = append(c.viol, fmt.Sprintf(format, args...))
 }
 
-// observe checks coverage and the lockout line after a settled step. live
-// says whether a desk was attached during the step (a gap while the desk
-// is down is the restart's to repair).
-func (c *checker) observe(r *rig) {
+// observe checks coverage and the lockout line after a settled step.
+func (c *checker) observe(r *rig) { c.observeView(r.v) }
+
+// observeView checks coverage and the lockout line on the venue's records
+// as they are now.
+func (c *checker) observeView(v view) {
 	c.checks++
-	v := r.v
-	v.mu.Lock()
-	evs := v.events[c.evSeen:]
+	evs := v.eventsSince(c.evSeen)
 	base := c.evSeen
-	c.evSeen = len(v.events)
-	last, trades := v.last, v.trades
-	v.mu.Unlock()
+	c.evSeen += len(evs)
+	last, trades := v.lastTrade()
+	now := time.Now()
 	for i, ev := range evs {
 		a := c.accts[ev.Account]
 		if a == nil {
@@ -108,18 +152,18 @@ func (c *checker) observe(r *rig) {
 		if ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled {
 			a.filled += ev.FillQty
 		}
-		if ev.Kind == broker.Accepted && ev.Role == broker.EntryLeg && a.breachAt > 0 && base+i > a.breachEv {
+		if ev.Kind == broker.Accepted && ev.Role == broker.EntryLeg && a.breachAt > 0 && base+i > a.breachEv &&
+			(c.live == nil || now.Sub(a.breachWall) > c.live.entry) {
 			c.violate(a, "entry-after-line", "%s: venue accepted entry %s after the account crossed its lockout line", a.id, ev.ClientID)
 		}
 	}
-	ctx := context.Background()
 	for _, id := range c.order {
 		a := c.accts[id]
-		pos, err := v.Sim.Position(id)
+		pos, err := v.position(id)
 		if err != nil {
 			continue
 		}
-		open, _ := v.Sim.OpenOrders(ctx, id)
+		open := v.openOrders(id)
 		// Coverage.
 		if pos.Qty != 0 {
 			var cover int64
@@ -131,11 +175,11 @@ func (c *checker) observe(r *rig) {
 			}
 			if cover < abs(pos.Qty) {
 				if a.gapSince.IsZero() {
-					a.gapSince = time.Now()
+					a.gapSince = now
 				}
 				a.gapSteps++
-				if a.gapSteps > 1 {
-					c.violate(a, "gap", "%s: position %d with stop cover %d at the venue for %d settled steps", id, pos.Qty, cover, a.gapSteps)
+				if (c.live == nil && a.gapSteps > 1) || (c.live != nil && now.Sub(a.gapSince) > c.live.gap) {
+					c.violate(a, "gap", "%s: position %d with stop cover %d at the venue for %d settled steps (%s)", id, pos.Qty, cover, a.gapSteps, now.Sub(a.gapSince).Round(time.Millisecond))
 				}
 			} else {
 				c.closeGap(a)
@@ -150,11 +194,15 @@ func (c *checker) observe(r *rig) {
 		}
 		margin := abs(pos.Qty)*feeSideCents + market.TickCents
 		if a.breachAt == 0 && eq < a.lineCents-margin {
-			a.breachAt, a.breachEv = trades, c.evSeen
+			a.breachAt, a.breachEv, a.breachWall = trades, c.evSeen, now
 		}
 		if a.breachAt > 0 {
-			if pos.Qty != 0 && trades > a.breachAt+flatWithin {
-				c.violate(a, "not-flat", "%s: still %d contracts at the venue %d trades after crossing its lockout line", id, pos.Qty, trades-a.breachAt)
+			late := trades > a.breachAt+flatWithin
+			if c.live != nil {
+				late = now.Sub(a.breachWall) > c.live.flat
+			}
+			if pos.Qty != 0 && late {
+				c.violate(a, "not-flat", "%s: still %d contracts at the venue %d trades (%s) after crossing its lockout line", id, pos.Qty, trades-a.breachAt, now.Sub(a.breachWall).Round(time.Millisecond))
 			}
 			if pos.Qty == 0 && len(open) == 0 {
 				if over := a.lineCents - eq; over > a.overshoot {
@@ -164,6 +212,20 @@ func (c *checker) observe(r *rig) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// deskBack restarts the live windows of open gaps and unflattened
+// breaches: a dead desk could not act on them.
+func (c *checker) deskBack() {
+	now := time.Now()
+	for _, a := range c.accts {
+		if !a.gapSince.IsZero() {
+			a.gapSince = now
+		}
+		if a.breachAt > 0 {
+			a.breachWall = now
 		}
 	}
 }
@@ -179,11 +241,12 @@ func (c *checker) closeGap(a *acctCheck) {
 
 // killReached checks that a desk kill reached every account: all flat with
 // nothing working at the venue.
-func (c *checker) killReached(r *rig, what string) {
-	ctx := context.Background()
+func (c *checker) killReached(r *rig, what string) { c.killReachedView(r.v, what) }
+
+func (c *checker) killReachedView(v view, what string) {
 	for _, id := range c.order {
-		pos, _ := r.v.Sim.Position(id)
-		open, _ := r.v.Sim.OpenOrders(ctx, id)
+		pos, _ := v.position(id)
+		open := v.openOrders(id)
 		if pos.Qty != 0 || len(open) > 0 {
 			c.violate(nil, "", "%s: kill did not reach %s: position %d, %d orders working at the venue", what, id, pos.Qty, len(open))
 		}

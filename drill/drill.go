@@ -33,12 +33,21 @@ type Options struct {
 	// Worker is how a worker process is started (the deskguard binary with
 	// "worker", or a test binary); Exe "" uses os.Executable() + "worker".
 	Worker supervisor.ProcConfig
+	// Exe is the deskguard binary the process scenarios start as the
+	// supervisor and the venue ("run", "venue", ...), with Env added to its
+	// environment (a test binary acting as deskguard sets it there). The
+	// scenarios that need it fail with a clear error when it is empty.
+	Exe string
+	Env []string
 	// FuzzDir holds the market fuzz corpora (FuzzDBN, FuzzCSVTicks);
 	// default market/testdata/fuzz under the working directory.
 	FuzzDir string
 	// Scale of the synthetic sessions (default 0.02: about 20,000 trades).
 	Scale float64
 	Log   *slog.Logger
+	// Keep keeps every round's directory (journal, desk config and output)
+	// instead of removing it; its path is in the progress line.
+	Keep bool
 	// Progress, when set, receives one line per finished round.
 	Progress io.Writer
 }
@@ -83,6 +92,9 @@ func scenarios() []scenario {
 		{"button", "simulated panic button: clean click, glitch, bounce, held / cut wire (normally closed)", runButton},
 		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart", runEdge},
 		{"bad-input", "DBN/CSV fuzz corpora and hostile bytes through market.Open; invalid configs; forged and replayed Slack requests", runBadInput},
+		{"process-crash", "real processes: the supervisor (with worker children) SIGKILLed at random moments while trading on a venue on loopback, restarted on the same journal", runProcessCrash},
+		{"venue-faults", "real processes: the venue drops its WebSockets, answers 5xx before and after acting, issues penalty tickets, expires tokens and restarts while the desk trades", runVenueFaults},
+		{"hostile-requests", "the running desk binary: forged, stale and replayed console and control-socket requests, wrong roles, missing CSRF; path tricks in file arguments", runHostile},
 	}
 }
 
@@ -152,7 +164,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			select {
 			case x := <-ch:
 				rd, err = x.rd, x.err
-				_ = os.RemoveAll(dir)
+				if !o.Keep {
+					_ = os.RemoveAll(dir)
+				}
 			case <-time.After(RoundTimeout):
 				// A hung desk is a finding; the round's goroutine is
 				// abandoned (it holds the desk's locks) and the drill goes on.
@@ -183,6 +197,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			}
 			if o.Progress != nil {
 				fmt.Fprintf(o.Progress, "drill: %s round %d/%d: %d faults, %d violations\n", s.name, i+1, o.Rounds, rd.faults, len(rd.viol))
+				if o.Keep {
+					fmt.Fprintf(o.Progress, "drill: kept %s\n", dir)
+				}
 			}
 		}
 		out = append(out, res)

@@ -88,10 +88,10 @@ type Venue struct {
 	stats     Stats
 	statsCond *sync.Cond
 
-	url   string
-	srv   *http.Server
-	done  chan struct{}
-	ready chan struct{}
+	url     string
+	bounces chan bounce
+	done    chan struct{}
+	ready   chan struct{}
 }
 
 // Stats counts what the venue served.
@@ -104,6 +104,7 @@ type Stats struct {
 	Unauthorized  int // REST requests refused with 401
 	SocketsOpened int
 	Syncs         int // user/syncrequest answered
+	Restarts      int // Bounce
 	Trades        int64
 }
 
@@ -150,12 +151,13 @@ func New(cfg Config, feed market.TradeReader, log *slog.Logger) (*Venue, error) 
 	}
 	v := &Venue{cfg: cfg, log: log, feed: feed, sim: s, clock: cfg.Clock, st: newStore(cfg),
 		conns: map[*conn]struct{}{}, tickets: map[string]time.Time{}, tokens: map[string]tokenInfo{},
-		done: make(chan struct{}), ready: make(chan struct{}), chartStart: make(chan struct{})}
+		done: make(chan struct{}), ready: make(chan struct{}), chartStart: make(chan struct{}), bounces: make(chan bounce)}
 	v.statsCond = sync.NewCond(&v.faultMu)
 	return v, nil
 }
 
 // Serve serves on ln until ctx ends, replaying the feed unless Manual.
+// Bounce closes and reopens the listener in between.
 func (v *Venue) Serve(ctx context.Context, ln net.Listener) error {
 	v.mu.Lock()
 	v.url = "http://" + ln.Addr().String()
@@ -163,10 +165,6 @@ func (v *Venue) Serve(ctx context.Context, ln net.Listener) error {
 	close(v.ready)
 	mux := http.NewServeMux()
 	v.routes(mux)
-	v.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	errc := make(chan error, 1)
-	go func() { errc <- v.srv.Serve(ln) }()
 	feedDone := make(chan struct{})
 	go func() {
 		defer close(feedDone)
@@ -182,14 +180,50 @@ func (v *Venue) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+	var srv *http.Server
+serve:
+	for {
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return ctx }}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case <-ctx.Done():
+			break serve
+		case err = <-errc:
+			break serve
+		case b := <-v.bounces:
+			// A restart: the listener and every connection go, tokens are
+			// forgotten; orders, positions and the feed stay.
+			addr := ln.Addr().String()
+			v.DropWebSockets()
+			_ = srv.Close()
+			<-errc
+			v.faultMu.Lock()
+			clear(v.tokens)
+			v.stats.Restarts++
+			v.faultMu.Unlock()
+			t := time.NewTimer(b.down) // the outage itself (fault injection)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				b.done <- ctx.Err()
+				break serve
+			case <-t.C:
+			}
+			nl, lerr := net.Listen("tcp", addr)
+			b.done <- lerr
+			if lerr != nil {
+				err = fmt.Errorf("venue: listen again after a restart: %w", lerr)
+				break serve
+			}
+			ln = nl
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	v.DropWebSockets()
-	_ = v.srv.Shutdown(sctx)
+	_ = srv.Shutdown(sctx)
 	<-feedDone
 	v.sim.Close()
 	close(v.done)
@@ -197,6 +231,50 @@ func (v *Venue) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+type bounce struct {
+	down time.Duration
+	done chan error
+}
+
+// Bounce restarts the venue's gateway as a venue restart would look to
+// its clients: the listener and every connection close, every token is
+// forgotten, connections are refused for down, then it serves again on
+// the same address. Orders, positions, brackets and the feed are kept (an
+// exchange does not lose them; see RELIABILITY.md). It returns once the
+// venue listens again.
+func (v *Venue) Bounce(ctx context.Context, down time.Duration) error {
+	b := bounce{down: down, done: make(chan error, 1)}
+	select {
+	case v.bounces <- b:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-v.done:
+		return errors.New("venue: not serving")
+	}
+	select {
+	case err := <-b.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ChartSubscribed is closed at the first tick-chart subscription.
+func (v *Venue) ChartSubscribed() <-chan struct{} { return v.chartStart }
+
+// ChartSubscribers counts the connections subscribed to the tick chart now.
+func (v *Venue) ChartSubscribers() int {
+	v.subsMu.Lock()
+	defer v.subsMu.Unlock()
+	n := 0
+	for c := range v.conns {
+		if c.md && c.chartID != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // Ready is closed once Serve has its address (URL is valid).
@@ -297,6 +375,17 @@ func (v *Venue) History() []broker.Event {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return append([]broker.Event(nil), v.history...)
+}
+
+// HistorySince returns the engine's events from index n on (History()[n:]
+// without copying the rest).
+func (v *Venue) HistorySince(n int) []broker.Event {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if n >= len(v.history) {
+		return nil
+	}
+	return append([]broker.Event(nil), v.history[n:]...)
 }
 
 // Engine returns the matching engine (read its Position and OpenOrders to

@@ -143,3 +143,43 @@ func TestSocketFrames(t *testing.T) {
 		t.Fatalf("sync answered %s", f)
 	}
 }
+
+// TestBounceKeepsOrdersForgetsTokens: a venue restart drops every client
+// and token but keeps the working orders, and serves again on the same
+// address.
+func TestBounceKeepsOrdersForgetsTokens(t *testing.T) {
+	v := start(t)
+	u := v.URL()
+	_, auth := do(t, "POST", u+"/auth/accesstokenrequest", "", `{"name":"demo","password":"demo"}`)
+	tok, _ := auth["accessToken"].(string)
+	if tok == "" {
+		t.Fatalf("no token: %v", auth)
+	}
+	if code, m := do(t, "POST", u+"/order/placeorder", tok, `{"accountSpec":"A","symbol":"MESZ5","action":"Buy","orderType":"Limit","price":5000.25,"orderQty":1,"clOrdId":"b1"}`); code != 200 || m["orderId"] == nil {
+		t.Fatalf("place: %d %v", code, m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := v.Bounce(ctx, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if v.URL() != u {
+		t.Fatalf("address changed: %s → %s", u, v.URL())
+	}
+	if code, _ := do(t, "GET", u+"/order/list", tok, ""); code != http.StatusUnauthorized {
+		t.Fatalf("old token after a restart: %d, want 401", code)
+	}
+	_, auth = do(t, "POST", u+"/auth/accesstokenrequest", "", `{"name":"demo","password":"demo"}`)
+	tok, _ = auth["accessToken"].(string)
+	code, _ := do(t, "GET", u+"/order/list", tok, "")
+	if code != 200 {
+		t.Fatalf("order list after re-auth: %d", code)
+	}
+	open, _ := v.Engine().OpenOrders(ctx, "A")
+	if len(open) != 1 || open[0].ClientID != "b1" {
+		t.Fatalf("working orders after a restart: %+v", open)
+	}
+	if v.Stats().Restarts != 1 {
+		t.Fatalf("restarts = %d", v.Stats().Restarts)
+	}
+}

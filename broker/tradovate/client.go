@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
@@ -54,6 +55,7 @@ type Client struct {
 	meta     map[ckey]pendingMeta // our submissions: role, group, order
 
 	events *queue
+	up     atomic.Bool // the user socket is synchronised
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -749,6 +751,11 @@ func ticksOfExact(points float64) market.Price { return ticksOf(points) }
 
 // Events is the stream of execution events, in Seq order, never dropped.
 func (c *Client) Events() <-chan broker.Event { return c.events.out }
+
+// Connected reports whether the user socket is up and synchronised: order
+// and fill events are flowing. While it is false the connector is
+// reconnecting.
+func (c *Client) Connected() bool { return c.up.Load() }
 
 // Close stops the WebSocket and token renewal and closes Events.
 func (c *Client) Close() error {

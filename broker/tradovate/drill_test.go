@@ -219,3 +219,67 @@ func TestWrongPassword(t *testing.T) {
 		t.Fatal("dial with a wrong password succeeded")
 	}
 }
+
+// TestVenueRestart: the venue restarts (listener and sockets gone, tokens
+// forgotten, orders kept). Connected and Subscribed go false while it is
+// away, the connector authenticates again, resynchronises and resubscribes,
+// and trades flow again; the bracket is still there.
+func TestVenueRestart(t *testing.T) {
+	v, stop := startVenue(t, venue.Config{Accounts: []string{"A"}})
+	defer stop()
+	c := dial(t, v)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	f, err := c.Feed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	px := market.MustPrice("5100.00")
+	b := broker.Bracket{
+		Entry:  broker.Order{ClientID: "r1", Account: "A", Side: market.Buy, Qty: 1, Type: market.LimitOrder, Price: px - 8},
+		Stop:   broker.Order{ClientID: "r1.s", Side: market.Sell, Type: market.StopOrder, StopPrice: px - 16},
+		Target: broker.Order{ClientID: "r1.t", Side: market.Sell, Type: market.LimitOrder, Price: px + 8},
+	}
+	if err := c.SubmitBracket(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: %v", what, ctx.Err())
+			case <-time.After(5 * time.Millisecond): // polling an outside state
+			}
+		}
+	}
+	eventually("connected before", func() bool { return c.Connected() && f.Subscribed() })
+	syncs := c.Syncs()
+	bounced := make(chan error, 1)
+	go func() { bounced <- v.Bounce(ctx, 300*time.Millisecond) }()
+	eventually("down during the restart", func() bool { return !c.Connected() && !f.Subscribed() })
+	if err := <-bounced; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSynced(ctx, syncs+1); err != nil {
+		t.Fatal(err)
+	}
+	eventually("up after the restart", func() bool { return c.Connected() && f.Subscribed() })
+	if v.Stats().Auths < 2 {
+		t.Fatalf("the connector did not authenticate again (%d auths)", v.Stats().Auths)
+	}
+	v.Trade(market.Trade{Time: 1_710_250_200_000_000_000, Price: px, Size: 3})
+	got, err := f.Next()
+	if err != nil || got.Price != px {
+		t.Fatalf("trade after the restart: %+v, %v", got, err)
+	}
+	open, err := c.OpenOrders(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 3 || open[0].ClientID != "r1" || open[0].Status != broker.Working {
+		t.Fatalf("open orders after the restart (the entry and its two pending exits): %+v", open)
+	}
+}

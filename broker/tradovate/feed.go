@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskguard/deskguard/market"
@@ -60,6 +61,8 @@ type Feed struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
+	up atomic.Bool // subscribed to the tick chart
+
 	mu     sync.Mutex
 	rule   market.TickRule
 	lastID int64
@@ -68,6 +71,11 @@ type Feed struct {
 }
 
 var _ market.TradeReader = (*Feed)(nil)
+
+// Subscribed reports whether the md socket is up and subscribed to the
+// tick chart; while it is false the feed is reconnecting and no trades
+// arrive.
+func (f *Feed) Subscribed() bool { return f.up.Load() }
 
 // NewFeed authenticates on its own and subscribes to the tick chart of the
 // configured symbol on the md WebSocket.
@@ -115,11 +123,13 @@ func startFeed(ctx context.Context, cfg Config, r *rest, opt Options, renew bool
 		signalled := false
 		for runCtx.Err() == nil {
 			subscribed, err := f.session(runCtx, cfg, r, opt, func() {
+				f.up.Store(true)
 				if !signalled {
 					signalled = true
 					first <- nil
 				}
 			})
+			f.up.Store(false)
 			if runCtx.Err() != nil {
 				return
 			}

@@ -27,6 +27,7 @@ func (c *Client) socketLoop(ctx context.Context) {
 	backoff := c.opt.Backoff
 	for ctx.Err() == nil {
 		synced, err := c.session(ctx)
+		c.up.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -176,6 +177,7 @@ func (c *Client) session(ctx context.Context) (synced bool, err error) {
 					}
 					c.applySnapshot(snap)
 					synced = true
+					c.up.Store(true)
 				case m.E == "props":
 					var p propsEvent
 					if err := json.Unmarshal(m.D, &p); err != nil {

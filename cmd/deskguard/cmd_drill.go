@@ -23,6 +23,7 @@ func cmdDrill(e *env) int {
 	scale := fs.Float64("scale", 0.02, "synthetic session size (1 = about a million trades)")
 	fuzz := fs.String("fuzz-dir", "market/testdata/fuzz", "market fuzz corpora (FuzzDBN, FuzzCSVTicks)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	keep := fs.Bool("keep", false, "keep each round's directory (journal, config, desk output) and print its path")
 	if !parseFlags(e, fs) {
 		return 2
 	}
@@ -37,7 +38,8 @@ func cmdDrill(e *env) int {
 		return fail(e, "drill", err, 1)
 	}
 	o := drill.Options{Rounds: *rounds, Seed: *seed, Scale: *scale, FuzzDir: *fuzz,
-		Worker: supervisor.ProcConfig{Exe: exe, Args: []string{"worker"}}}
+		Worker: supervisor.ProcConfig{Exe: exe, Args: []string{"worker"}}, Exe: exe}
+	o.Keep = *keep
 	if *scen != "" {
 		o.Scenarios = strings.Split(*scen, ",")
 	}

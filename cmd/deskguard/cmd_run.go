@@ -130,7 +130,7 @@ func cmdRun(e *env) int {
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
 		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
 		LinkStatus: func() (string, string, string, string) {
-			return bp.status(), "up", notifier.Status(), hwStatus()
+			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
 		LightsStatus: hwLights,
 		OnStateChange: func(st string, locked bool) {

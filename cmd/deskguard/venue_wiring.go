@@ -32,7 +32,8 @@ type brokerParts struct {
 	br      broker.Broker
 	matcher interface{ OnTrade(market.Trade) } // an in-process sim the feed must drive
 	feed    market.TradeReader                 // the venue's market data (nil: the local feed)
-	status  func() string
+	status  func() string                      // the venue link: "up", "down", "sim"
+	data    func() string                      // the market-data link: "up", "down"
 	close   func()
 	// recover: the venue outlives the desk, so the desk recovers from its
 	// journal and reconciles; a venue the desk just started has nothing to
@@ -48,7 +49,7 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		if err != nil {
 			return nil, err
 		}
-		return &brokerParts{br: s, matcher: s, status: func() string { return "sim" }, close: func() { s.Close() }}, nil
+		return &brokerParts{br: s, matcher: s, status: func() string { return "sim" }, data: func() string { return "up" }, close: func() { s.Close() }}, nil
 	case "venue":
 		return startVenueChild(ctx, c, ids, log)
 	case "tradovate":
@@ -90,7 +91,8 @@ func dialVenue(ctx context.Context, tc tradovate.Config, creds tradovate.Credent
 		return nil, fmt.Errorf("market data: %w", err)
 	}
 	return &brokerParts{br: cl, feed: &sessionFeed{f: f, idle: 3 * time.Second},
-		status: func() string { return "up" }, close: func() { f.Close(); cl.Close() }}, nil
+		status: func() string { return upDown(cl.Connected()) }, data: func() string { return upDown(f.Subscribed()) },
+		close: func() { f.Close(); cl.Close() }}, nil
 }
 
 // startVenueChild starts `deskguard venue` on a free loopback port with the
@@ -209,4 +211,11 @@ func (s *sessionFeed) Next() (market.Trade, error) {
 			}
 		}
 	}
+}
+
+func upDown(up bool) string {
+	if up {
+		return "up"
+	}
+	return "down"
 }
