@@ -87,7 +87,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{"crash-restart", "supervisor killed at random points (after a durable append or a venue request), recovered and reconciled", runCrash},
 		{"worker-faults", "worker processes: SIGKILL, SIGSTOP, panic, garbage frames, exit, intent flood", runWorkers},
-		{"journal-full", "journal on a size-capped file that fills up mid-session: entries refused, desk degraded, kill still works", runJournalFull},
+		{"journal-faults", "journal disk full, or one fdatasync failing (EIO) before or after the write: entries refused, desk degraded; restart on the same journal recovers; kill still works", runJournalFaults},
 		{"slack-outage", "Slack answering 500, 429 with Retry-After, or hanging while kills happen", runSlack},
 		{"button", "simulated panic button: clean click, glitch, bounce, held / cut wire (normally closed)", runButton},
 		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart", runEdge},

@@ -66,10 +66,16 @@ func TestWorkerFaults(t *testing.T) {
 	}
 }
 
-func TestJournalFull(t *testing.T) {
-	r := runScenario(t, "journal-full")
+func TestJournalFaults(t *testing.T) {
+	// One round per mode: disk full, fsync EIO before and after the write.
+	if *rounds < len(journalModes) {
+		old := *rounds
+		*rounds = len(journalModes)
+		defer func() { *rounds = old }()
+	}
+	r := runScenario(t, "journal-faults")
 	if r.Faults != r.Rounds {
-		t.Fatalf("the journal filled up in %d of %d rounds", r.Faults, r.Rounds)
+		t.Fatalf("the journal failed in %d of %d rounds", r.Faults, r.Rounds)
 	}
 }
 

@@ -104,7 +104,7 @@ type port struct {
 	cut    atomic.Bool
 	after  func() // called after each request reaches the venue (crash points)
 	sent   atomic.Int64
-	before func() error // called before each risk-adding request (journal-full scenario)
+	before func() error // called before each risk-adding request (journal-faults scenario)
 	replay chan broker.Event
 	refuse func(broker.Order) bool // the venue refuses these single orders (tests)
 }
@@ -173,9 +173,8 @@ func (p *port) Positions(ctx context.Context) ([]broker.Position, error) {
 	return p.v.Sim.Positions(ctx)
 }
 
-// Events is the venue's replay of its reports to a new connection: the
-// events a crashed desk had not applied (a real venue replays them all;
-// the desk books each venue id once).
+// Events is the venue's replay of its reports to a new connection: every
+// event of the session (the desk books each venue id once).
 func (p *port) Events() <-chan broker.Event { return p.replay }
 func (p *port) Close() error                { return nil } // the venue outlives the desk
 
@@ -200,11 +199,13 @@ func (p *jport) Append(ctx context.Context, e supervisor.Entry) (uint64, error) 
 
 // rigOpt configures a rig.
 type rigOpt struct {
-	Dir       string
-	Accounts  []supervisor.AccountSpec
-	Workers   supervisor.WorkerMode
-	Proc      supervisor.ProcConfig
-	MaxSize   int // journal size cap (bytes); 0 = none
+	Dir      string
+	Accounts []supervisor.AccountSpec
+	Workers  supervisor.WorkerMode
+	Proc     supervisor.ProcConfig
+	MaxSize  int // journal size cap (bytes); 0 = none
+	// Inject is the journal's fault-injection point (journal.Options.Inject).
+	Inject    func(records int) journal.Fault
 	Alerts    supervisor.Alerter
 	Log       *slog.Logger
 	Schedule  supervisor.ScheduleConfig
@@ -258,17 +259,22 @@ func newRig(ctx context.Context, o rigOpt) (*rig, error) {
 // boot builds a desk on the rig's journal file and venue, recovers it from
 // the journal and starts it (Start reconciles with the venue).
 func (r *rig) boot(ctx context.Context) error {
-	j, err := journal.Open(r.path, journal.Options{Clock: r.clock, Timeout: 5 * time.Second, MaxSize: r.opt.MaxSize, Log: r.opt.Log})
+	j, err := journal.Open(r.path, journal.Options{Clock: r.clock, Timeout: 5 * time.Second, MaxSize: r.opt.MaxSize,
+		Inject: r.opt.Inject, Log: r.opt.Log})
 	if err != nil {
 		return fmt.Errorf("drill: open journal: %w", err)
 	}
 	r.j = j
 	r.jp = &jport{j: supervisor.JournalOf(j)}
-	r.p = &port{v: r.v, replay: make(chan broker.Event, len(r.pending)+1024)}
-	for _, ev := range append(r.pending, r.v.drain()...) {
-		if len(r.p.replay) < cap(r.p.replay) {
-			r.p.replay <- ev
-		}
+	// A new connection gets the venue's whole account of the session, as
+	// Tradovate's user/syncrequest replays every execution report: the desk
+	// books each venue id once, so what its journal holds is skipped and
+	// what it lost (applied but never journaled, or never applied) is booked.
+	r.v.drain()
+	all := r.v.eventsSince(0)
+	r.p = &port{v: r.v, replay: make(chan broker.Event, len(all))}
+	for _, ev := range all {
+		r.p.replay <- ev
 	}
 	close(r.p.replay)
 	r.pending = nil

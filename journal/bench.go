@@ -82,7 +82,7 @@ func Bench(dir string, n int) (Results, error) {
 	}
 	path := filepath.Join(tmp, "bench.journal")
 	var commits atomic.Int64
-	j, err := Open(path, Options{Clock: market.WallClock{}, beforeCommit: func(int) error { commits.Add(1); return nil }})
+	j, err := Open(path, Options{Clock: market.WallClock{}, Inject: func(int) Fault { commits.Add(1); return Fault{} }})
 	if err != nil {
 		return res, err
 	}

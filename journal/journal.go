@@ -77,9 +77,22 @@ type Options struct {
 	// Log receives open/close/failure events (discarded when nil).
 	Log *slog.Logger
 
-	// beforeCommit, when set (tests), runs inside each commit's transaction
-	// and may fail it.
-	beforeCommit func(n int) error
+	// Inject, when set, is a fault-injection point (drills, tests): it is
+	// called at each commit with the number of records in it, and the
+	// Fault it returns, if its Err is set, fails that commit.
+	Inject func(records int) Fault
+}
+
+// Fault is an injected commit failure (Options.Inject). With AfterWrite
+// false the commit fails before it is durable, as when the fdatasync of
+// bbolt's data pages fails: nothing of it reaches the file. With
+// AfterWrite true the commit is made durable and then reported failed, as
+// when the fdatasync of the meta page fails although the page reached the
+// disk: the records are in the file, but their appenders were told the
+// append failed. Either way the journal refuses appends from then on.
+type Fault struct {
+	Err        error
+	AfterWrite bool
 }
 
 // Journal is an open journal. Its methods are safe for concurrent use.
@@ -506,6 +519,7 @@ func (j *Journal) writer() {
 
 func (j *Journal) commit(batch []*request) (err error) {
 	next := j.next
+	var injected Fault
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in commit: %v", r)
@@ -536,9 +550,10 @@ func (j *Journal) commit(batch []*request) (err error) {
 		if err := b.SetSequence(next + uint64(n) - 1); err != nil {
 			return err
 		}
-		if j.opt.beforeCommit != nil {
-			if err := j.opt.beforeCommit(n); err != nil {
-				return err
+		if j.opt.Inject != nil {
+			injected = j.opt.Inject(n)
+			if injected.Err != nil && !injected.AfterWrite {
+				return injected.Err
 			}
 		}
 		next += uint64(n)
@@ -546,6 +561,9 @@ func (j *Journal) commit(batch []*request) (err error) {
 	})
 	if err == nil {
 		j.next = next
+		if injected.Err != nil {
+			return injected.Err // durable, but reported failed
+		}
 	}
 	return err
 }

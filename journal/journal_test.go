@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,7 +149,7 @@ func (c *commitCounter) hook(n int) error {
 
 func TestGroupCommitSharesFsyncs(t *testing.T) {
 	var cc commitCounter
-	j, _ := openTemp(t, Options{beforeCommit: cc.hook})
+	j, _ := openTemp(t, Options{Inject: func(n int) Fault { _ = cc.hook(n); return Fault{} }})
 	const writers, each = 32, 20
 	var wg sync.WaitGroup
 	seqs := make(chan uint64, writers*each)
@@ -262,13 +263,13 @@ func TestCommitFailureIsSticky(t *testing.T) {
 	boom := errors.New("injected: no space left on device")
 	var fail bool
 	var mu sync.Mutex
-	j, path := openTemp(t, Options{beforeCommit: func(int) error {
+	j, path := openTemp(t, Options{Inject: func(int) Fault {
 		mu.Lock()
 		defer mu.Unlock()
 		if fail {
-			return boom
+			return Fault{Err: boom}
 		}
-		return nil
+		return Fault{}
 	}})
 	mustAppend(t, j, NewRearm(1, "a", "b"))
 	mu.Lock()
@@ -301,6 +302,43 @@ func TestCommitFailureIsSticky(t *testing.T) {
 	}
 	if seq := mustAppend(t, j2, NewRearm(1, "a", "b")); seq != 2 {
 		t.Errorf("after reopen seq %d, want 2", seq)
+	}
+}
+
+// TestFsyncFailsAfterWrite: a commit that reached the disk but whose
+// fdatasync reported an error. The appender is told it failed, the journal
+// refuses appends, and after a reopen the record is there (the desk's
+// recovery treats such an intent as never acknowledged: see supervisor).
+func TestFsyncFailsAfterWrite(t *testing.T) {
+	eio := errors.New("injected: fdatasync: input/output error")
+	var fail atomic.Bool
+	j, path := openTemp(t, Options{Inject: func(int) Fault {
+		if fail.Load() {
+			return Fault{Err: eio, AfterWrite: true}
+		}
+		return Fault{}
+	}})
+	mustAppend(t, j, NewRearm(1, "a", "b"))
+	fail.Store(true)
+	if _, err := j.Append(context.Background(), NewRearm(2, "c", "d")); !errors.Is(err, ErrAppendFailed) || !errors.Is(err, eio) {
+		t.Fatalf("append whose fsync failed: %v", err)
+	}
+	fail.Store(false)
+	if _, err := j.Append(context.Background(), NewRearm(3, "e", "f")); !errors.Is(err, ErrAppendFailed) {
+		t.Fatalf("append after a failed fsync: %v", err)
+	}
+	j.Close()
+	rep, err := Verify(path, VerifyOptions{})
+	if err != nil || !rep.OK || rep.Last != 2 {
+		t.Fatalf("after a failed fsync that wrote: %+v %v (want the record durable, last 2)", rep, err)
+	}
+	j2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if seq := mustAppend(t, j2, NewRearm(4, "g", "h")); seq != 3 {
+		t.Errorf("after reopen seq %d, want 3", seq)
 	}
 }
 
