@@ -63,6 +63,9 @@ type Result struct {
 	Kills       int           `json:"kills"`
 	Fills       int           `json:"venue_fills"`       // activity: fills at the venue
 	Breaches    int           `json:"lockout_breaches"`  // accounts that crossed their lockout line
+	// DeadFills counts bracket legs (stops, targets) the venue filled while
+	// the supervisor was dead (process-crash): the venue held the brackets.
+	DeadFills int `json:"bracket_fills_while_desk_dead,omitempty"`
 	Details     []string      `json:"details,omitempty"` // the first violations, verbatim
 	Err         string        `json:"error,omitempty"`   // the scenario could not run
 }
@@ -75,6 +78,7 @@ type round struct {
 	kills  []supervisor.KillReport
 	fills  int
 	breach int
+	dead   int // bracket legs filled while the desk was dead
 }
 
 type scenario struct {
@@ -181,6 +185,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			res.Violations += len(rd.viol)
 			res.Fills += rd.fills
 			res.Breaches += rd.breach
+			res.DeadFills += rd.dead
 			for _, v := range rd.viol {
 				if len(res.Details) < 10 {
 					res.Details = append(res.Details, fmt.Sprintf("round %d (seed %d): %s", i+1, o.Seed+int64(i), v))
@@ -228,6 +233,9 @@ func WriteTable(w io.Writer, rs []Result) error {
 		return err
 	}
 	for _, r := range rs {
+		if r.DeadFills > 0 {
+			fmt.Fprintf(w, "%s: %d bracket legs filled at the venue while the supervisor was dead\n", r.Scenario, r.DeadFills)
+		}
 		if r.Err != "" {
 			fmt.Fprintf(w, "%s: could not run: %s\n", r.Scenario, r.Err)
 		}

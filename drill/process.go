@@ -628,9 +628,11 @@ func runProcessCrash(ctx context.Context, o *Options, seed int64, dir string) (r
 	for k := 0; k < n; k++ {
 		lo := len(body) * (1 + 4*k) / 10 // the first kill in 10–50%, the second in 50–90%
 		at := lo + rng.IntN(len(body)*4/10)
-		down := time.Duration(rng.IntN(800)) * time.Millisecond
+		down := time.Duration(300+rng.IntN(1200)) * time.Millisecond
 		faults = append(faults, fault{at: at, what: fmt.Sprintf("SIGKILL at trade %d", at), do: func(ctx context.Context) (bool, error) {
 			pr.desk.kill()
+			from := len(pr.v.History())
+			defer func() { rd.dead += bracketFills(pr.v.HistorySince(from)) }()
 			if err := sleepCtx(ctx, down); err != nil { // the desk stays dead a while (fault injection)
 				return false, err
 			}
@@ -705,6 +707,17 @@ func venueFault(v *venuepkg.Venue, kind string, at int, rng *rand.Rand) fault {
 		f.do = func(ctx context.Context) (bool, error) { return false, v.Bounce(ctx, down) }
 	}
 	return f
+}
+
+// bracketFills counts the fills of stop and target legs among evs.
+func bracketFills(evs []broker.Event) int {
+	n := 0
+	for _, ev := range evs {
+		if (ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled) && (ev.Role == broker.StopLeg || ev.Role == broker.TargetLeg) {
+			n++
+		}
+	}
+	return n
 }
 
 func sortFaults(fs []fault) {
