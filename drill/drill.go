@@ -61,13 +61,13 @@ type Result struct {
 	WorstRepair time.Duration `json:"worst_repair_window_ns"`
 	WorstKill   time.Duration `json:"worst_kill_latency_ns"`
 	Kills       int           `json:"kills"`
-	Fills       int           `json:"venue_fills"`       // activity: fills at the venue
-	Breaches    int           `json:"lockout_breaches"`  // accounts that crossed their lockout line
+	Fills       int           `json:"venue_fills"`      // activity: fills at the venue
+	Breaches    int           `json:"lockout_breaches"` // accounts that crossed their lockout line
 	// DeadFills counts bracket legs (stops, targets) the venue filled while
 	// the supervisor was dead (process-crash): the venue held the brackets.
-	DeadFills int `json:"bracket_fills_while_desk_dead,omitempty"`
-	Details     []string      `json:"details,omitempty"` // the first violations, verbatim
-	Err         string        `json:"error,omitempty"`   // the scenario could not run
+	DeadFills int      `json:"bracket_fills_while_desk_dead,omitempty"`
+	Details   []string `json:"details,omitempty"` // the first violations, verbatim
+	Err       string   `json:"error,omitempty"`   // the scenario could not run
 }
 
 // round is one round's outcome.
