@@ -34,6 +34,7 @@ const (
 	KindReconcileMismatch Kind = "reconcile_mismatch"
 	KindRearmed           Kind = "rearmed"
 	KindUnlocked          Kind = "unlocked"
+	KindFaultCleared      Kind = "fault_cleared"
 	KindDailySummary      Kind = "daily_summary"
 	KindJournalFailed     Kind = "journal_failed"
 )
@@ -41,7 +42,7 @@ const (
 // Kinds lists every kind, in a stable order (tests and docs iterate it).
 var Kinds = []Kind{KindKill, KindLockout, KindWorkerCrash, KindWorkerRestart, KindWorkerFault,
 	KindStopRepaired, KindLinkLost, KindLinkBack, KindReconcileMismatch, KindRearmed, KindUnlocked,
-	KindDailySummary, KindJournalFailed}
+	KindFaultCleared, KindDailySummary, KindJournalFailed}
 
 // Severity orders alerts for the queue. Critical alerts are never dropped.
 type Severity int
@@ -214,6 +215,12 @@ func Rearmed(at time.Time, who, why string) Alert {
 // Unlocked reports an early unlock of a locked-out account.
 func Unlocked(at time.Time, account, who, why string) Alert {
 	return Alert{Kind: KindUnlocked, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
+}
+
+// FaultCleared reports that the risk manager cleared a faulted account
+// (after a reconcile mismatch or a worker crash loop): it may trade again.
+func FaultCleared(at time.Time, account, who, why string) Alert {
+	return Alert{Kind: KindFaultCleared, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
 }
 
 // DailySummary is the end-of-day summary (16:05 ET).

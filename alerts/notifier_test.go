@@ -47,8 +47,9 @@ func samples() map[string]Alert {
 		"link_back":      LinkBack(t0, "broker", 93*time.Second+400*time.Millisecond),
 		"reconcile_mismatch": ReconcileMismatch(t0, "ACC2", ReconcileFacts{JournalPosition: 2, VenuePosition: -1,
 			Action: "account faulted and flattened"}),
-		"rearmed":  Rearmed(t0, "risk", "broker confirmed flat; resuming"),
-		"unlocked": Unlocked(t0, "ACC1", "risk", "data error caused the mark; verified with the venue"),
+		"rearmed":       Rearmed(t0, "risk", "broker confirmed flat; resuming"),
+		"unlocked":      Unlocked(t0, "ACC1", "risk", "data error caused the mark; verified with the venue"),
+		"fault_cleared": FaultCleared(t0, "ACC2", "risk", "stop restored at the venue; positions agree"),
 		"daily_summary": DailySummary(time.Date(2026, 3, 16, 16, 5, 0, 0, market.NewYork), SummaryFacts{Session: "2026-03-16",
 			Accounts: []SummaryRow{
 				{Account: "ACC1", Trades: 20, Wins: 12, Net: dec("46.00"), DrawdownUsed: dec("0.125")},

@@ -213,6 +213,10 @@ func Render(a Alert) Message {
 		r := rearmOf(a)
 		title = fmt.Sprintf("%s unlocked early by %s", acct, orDash(r.Who))
 		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
+	case KindFaultCleared:
+		r := rearmOf(a)
+		title = fmt.Sprintf("%s fault cleared by %s", acct, orDash(r.Who))
+		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
 	case KindDailySummary:
 		s := a.Summary
 		if s == nil {

@@ -182,7 +182,7 @@ func TestUnauthenticated(t *testing.T) {
 	e := start(t, console.Config{})
 	endpoints := []struct{ method, path string }{
 		{"GET", "/api/status"}, {"GET", "/api/events"}, {"GET", "/api/session"},
-		{"POST", "/api/flatten"}, {"POST", "/api/rearm"}, {"POST", "/api/unlock"},
+		{"POST", "/api/flatten"}, {"POST", "/api/rearm"}, {"POST", "/api/unlock"}, {"POST", "/api/clear"},
 		{"POST", "/api/engines"}, {"POST", "/api/press"}, {"POST", "/api/logout"},
 	}
 	creds := []struct {
@@ -224,6 +224,10 @@ func TestActionsByRole(t *testing.T) {
 	eng := func(a string, run bool) call { return call{"/api/engines", map[string]any{"account": a, "run": run}} }
 	unlock := func(a, why string) call { return call{"/api/unlock", map[string]any{"account": a, "reason": why}} }
 	rearm := func(why string) call { return call{"/api/rearm", map[string]any{"reason": why}} }
+	clear := func(a, why string) call { return call{"/api/clear", map[string]any{"account": a, "reason": why}} }
+	faulted := func(a string) func(*consoletest.FakeDesk) {
+		return func(d *consoletest.FakeDesk) { d.SetAccountState(a, "faulted") }
+	}
 	press := call{"/api/press", nil}
 	cases := []struct {
 		name  string
@@ -242,6 +246,11 @@ func TestActionsByRole(t *testing.T) {
 		{"manager rearm without reason", tokManager, nil, rearm("  "), 400, ""},
 		{"manager unlocks", tokManager, func(d *consoletest.FakeDesk) { d.SetAccountState("ACC2", "locked_out") }, unlock("ACC2", "reviewed"), 200, "risk"},
 		{"manager unlock without reason", tokManager, nil, unlock("ACC2", ""), 400, ""},
+		{"manager clears a fault", tokManager, faulted("ACC2"), clear("ACC2", "stop restored, positions agree"), 200, "risk"},
+		{"manager clears a trading account", tokManager, nil, clear("ACC2", "why"), 409, "risk"},
+		{"manager clear without reason", tokManager, faulted("ACC2"), clear("ACC2", " "), 400, ""},
+		{"manager clear without account", tokManager, nil, clear("", "why"), 400, ""},
+		{"manager clears unknown account", tokManager, nil, clear("ACC9", "why"), 404, "risk"},
 		{"manager presses sim button", tokManager, nil, press, 200, "risk"},
 		{"manager presses real button", tokManager, func(d *consoletest.FakeDesk) { d.SetPanicButton("ok") }, press, 409, "risk"},
 
@@ -253,6 +262,7 @@ func TestActionsByRole(t *testing.T) {
 		{"trader engines other", tokTrader1, nil, eng("ACC2", false), 403, ""},
 		{"trader rearms", tokTrader1, nil, rearm("please"), 403, ""},
 		{"trader unlocks own", tokTrader1, func(d *consoletest.FakeDesk) { d.SetAccountState("ACC1", "locked_out") }, unlock("ACC1", "please"), 403, ""},
+		{"trader clears own", tokTrader1, faulted("ACC1"), clear("ACC1", "please"), 403, ""},
 		{"trader presses", tokTrader1, nil, press, 403, ""},
 
 		{"viewer flattens desk", tokViewer, nil, flat(""), 403, ""},
@@ -260,6 +270,7 @@ func TestActionsByRole(t *testing.T) {
 		{"viewer engines", tokViewer, nil, eng("ACC1", true), 403, ""},
 		{"viewer rearms", tokViewer, nil, rearm("x"), 403, ""},
 		{"viewer unlocks", tokViewer, nil, unlock("ACC1", "x"), 403, ""},
+		{"viewer clears", tokViewer, faulted("ACC1"), clear("ACC1", "x"), 403, ""},
 		{"viewer presses", tokViewer, nil, press, 403, ""},
 
 		{"unknown field", tokManager, nil, call{"/api/flatten", map[string]any{"acount": "ACC1"}}, 400, ""},
@@ -307,7 +318,7 @@ func TestFlattenDeskShowsHalted(t *testing.T) {
 
 func TestMethods(t *testing.T) {
 	e := start(t, console.Config{})
-	for _, p := range []string{"/api/flatten", "/api/rearm", "/api/unlock", "/api/engines", "/api/press", "/api/login", "/api/logout"} {
+	for _, p := range []string{"/api/flatten", "/api/rearm", "/api/unlock", "/api/clear", "/api/engines", "/api/press", "/api/login", "/api/logout"} {
 		for _, m := range []string{"GET", "PUT", "DELETE"} {
 			r := e.do(nil, m, p, tokManager, nil, nil)
 			if r.code != http.StatusMethodNotAllowed || r.hdr.Get("Allow") != "POST" {

@@ -62,7 +62,7 @@ func allowed(c caller, op, account, reason string) bool {
 		switch op {
 		case "rearm":
 			return reason != ""
-		case "unlock":
+		case "unlock", "clear":
 			return account != "" && reason != ""
 		case "engines":
 			return account != ""
@@ -78,7 +78,7 @@ func TestPropertyActionsFollowRoles(t *testing.T) {
 	h, desk := handlerFor(t)
 	rapid.Check(t, func(rt *rapid.T) {
 		c := rapid.SampledFrom(callers).Draw(rt, "caller")
-		op := rapid.SampledFrom([]string{"flatten", "rearm", "unlock", "engines", "press"}).Draw(rt, "op")
+		op := rapid.SampledFrom([]string{"flatten", "rearm", "unlock", "clear", "engines", "press"}).Draw(rt, "op")
 		account := rapid.SampledFrom([]string{"", "ACC1", "ACC2", "ACC3", "ACC9", "acc1", "ACC1 "}).Draw(rt, "account")
 		reason := rapid.SampledFrom([]string{"", " ", "checked with the trader"}).Draw(rt, "reason")
 		run := rapid.Bool().Draw(rt, "run")
@@ -126,7 +126,7 @@ func FuzzActionBodies(f *testing.F) {
 	f.Add(3, 2, `{"account":"ACC2","account":"ACC1"}`)
 	f.Add(1, 1, `{"account":"\u0041CC2","run":1}`)
 	h, desk := handlerFor(f)
-	paths := []string{"/api/flatten", "/api/engines", "/api/rearm", "/api/unlock", "/api/press"}
+	paths := []string{"/api/flatten", "/api/engines", "/api/rearm", "/api/unlock", "/api/clear", "/api/press"}
 	f.Fuzz(func(t *testing.T, p, who int, body string) {
 		path := paths[(p%len(paths)+len(paths))%len(paths)]
 		c := callers[(who%len(callers)+len(callers))%len(callers)]

@@ -1,8 +1,8 @@
 package deskapi
 
 // control.go: the local control socket through which `deskguard status`,
-// `flatten`, `rearm`, `unlock` and `press` reach a running desk. A Unix
-// socket (mode 0600) carrying one JSON request and one JSON response per
+// `flatten`, `rearm`, `unlock`, `clear` and `press` reach a running desk. A
+// Unix socket (mode 0600) carrying one JSON request and one JSON response per
 // connection; every request carries a token checked against the desk's
 // tokens, and roles are enforced here, on the server.
 
@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/deskguard/deskguard/auth"
@@ -23,7 +24,7 @@ import (
 // Request is one control command.
 type Request struct {
 	Token   string `json:"token"`
-	Op      string `json:"op"` // status, flatten, rearm, unlock, press, engines
+	Op      string `json:"op"` // status, flatten, rearm, unlock, clear, press, engines
 	Account string `json:"account,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Run     bool   `json:"run,omitempty"`
@@ -138,6 +139,17 @@ func (s *ControlServer) Do(ctx context.Context, req Request) Response {
 			return Response{Who: who, Error: ErrReasonRequired.Error()}
 		}
 		err = s.Desk.Unlock(ctx, req.Account, who, req.Reason)
+	case "clear":
+		if !p.Role.CanManage() {
+			return deny()
+		}
+		if strings.TrimSpace(req.Reason) == "" {
+			return Response{Who: who, Error: ErrReasonRequired.Error()}
+		}
+		if req.Account == "" {
+			return Response{Who: who, Error: "an account is required"}
+		}
+		err = s.Desk.ClearFault(ctx, req.Account, who, req.Reason)
 	case "press":
 		if !p.Role.CanFlatten("") {
 			return deny()

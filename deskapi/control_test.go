@@ -28,6 +28,10 @@ func (f *fakeDesk) Unlock(_ context.Context, a, who, why string) error {
 	f.rec("unlock " + a + " " + who + " " + why)
 	return nil
 }
+func (f *fakeDesk) ClearFault(_ context.Context, a, who, why string) error {
+	f.rec("clear " + a + " " + who + " " + why)
+	return nil
+}
 func (f *fakeDesk) SetEngines(_ context.Context, a string, run bool, who string) error {
 	f.rec("engines " + a)
 	return nil
@@ -64,6 +68,12 @@ func TestControlSocketRoles(t *testing.T) {
 		{Request{Token: "ttok", Op: "unlock", Account: "A1", Reason: "x"}, false, ""},
 		{Request{Token: "mtok", Op: "unlock", Account: "A1"}, false, ""},
 		{Request{Token: "mtok", Op: "unlock", Account: "A1", Reason: "news spike was data error"}, true, "unlock A1 risk news spike was data error"},
+		{Request{Token: "ttok", Op: "clear", Account: "A1", Reason: "x"}, false, ""},
+		{Request{Token: "vtok", Op: "clear", Account: "A1", Reason: "x"}, false, ""},
+		{Request{Token: "mtok", Op: "clear", Account: "A1"}, false, ""},
+		{Request{Token: "mtok", Op: "clear", Account: "A1", Reason: "  "}, false, ""},
+		{Request{Token: "mtok", Op: "clear", Reason: "no account"}, false, ""},
+		{Request{Token: "mtok", Op: "clear", Account: "A1", Reason: "stop restored"}, true, "clear A1 risk stop restored"},
 		{Request{Token: "ttok", Op: "rearm"}, false, ""},
 		{Request{Token: "mtok", Op: "rearm"}, true, "rearm risk"},
 		{Request{Token: "mtok", Op: "press"}, true, "press risk"},

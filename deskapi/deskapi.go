@@ -20,6 +20,9 @@ type Desk interface {
 	Rearm(ctx context.Context, who, why string) error
 	// Unlock lifts an account's drawdown lockout before the session reset.
 	Unlock(ctx context.Context, account, who, why string) error
+	// ClearFault returns a faulted account (reconcile mismatch, worker
+	// crash loop) to trading once the venue agrees with the desk.
+	ClearFault(ctx context.Context, account, who, why string) error
 	// SetEngines starts (run=true) or stops an account's engines.
 	SetEngines(ctx context.Context, account string, run bool, who string) error
 	// Press presses the simulated panic button (only when the button is "sim").

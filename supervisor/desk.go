@@ -173,6 +173,7 @@ type Desk struct {
 	recovered    *Recovered
 	seenVenue    map[string]bool // venue event ids already booked
 	linksDown    map[string]time.Time
+	evInFlight   atomic.Int64 // OnBrokerEvent calls under way (reconciliation waits for them)
 }
 
 // ErrJournal marks an intent refused because the journal could not make it
@@ -881,6 +882,8 @@ func (a *account) workingOrders() []limits.WorkingOrder {
 // OnBrokerEvent is the broker-event path: journal → orders and ledger →
 // engines → machines.
 func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
+	d.evInFlight.Add(1)
+	defer d.evInFlight.Add(-1)
 	ctx = context.WithoutCancel(ctx)
 	if ev.VenueID != "" {
 		// A venue replays its reports to a new connection: an event the
@@ -1067,8 +1070,14 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	covered := abs64(pos) - act.Qty
 	text := fmt.Sprintf("%s %d at %s", act.Kind, act.Qty, act.StopPrice)
 	d.log.Warn("stop coverage gap", "account", a.id, "repair", act.Kind.String(), "qty", act.Qty, "stop", act.StopPrice.String())
-	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, Market: d.nowNs(), Body: map[string]any{
-		"repair": act.Kind.String(), "qty": act.Qty, "stop": act.StopPrice, "side": act.Side}})
+	// A repair stop is journaled with its client id before it is sent
+	// (write-ahead, like an intent): recovery rebuilds it as a stop.
+	var id string
+	if act.Kind == limits.RepairPlaceStop {
+		id = fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
+	}
+	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, ClientID: id, Market: d.nowNs(), Body: stopRepairBody{
+		Repair: act.Kind.String(), Qty: act.Qty, Stop: act.StopPrice, Side: act.Side}})
 	switch act.Kind {
 	case limits.RepairTrimStops:
 		// More stop than position: cancel the desk's own repair stops first
@@ -1097,7 +1106,6 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 			a.sendMu.RUnlock()
 			return
 		}
-		id := fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
 		d.mu.Lock()
 		a.orders[id] = &order{id: id, strategy: "desk", role: limits.RoleStop, side: act.Side, typ: market.StopOrder, qty: act.Qty, price: act.StopPrice}
 		d.mu.Unlock()

@@ -1,8 +1,8 @@
 package supervisor
 
 // kill.go: the kill path (DESIGN.md "The three paths", 3) and the other
-// authorized acts on the desk: re-arm, unlock, engines on/off, the
-// simulated button. Flatten shares no lock or queue with the tick path
+// authorized acts on the desk: re-arm, unlock, clearing a fault, engines
+// on/off, the simulated button. Flatten shares no lock or queue with the tick path
 // that a slow engine could fill: it raises atomic halt flags first, then
 // waits only for in-flight sends (one journal fsync at most) before the
 // liquidations go out, one goroutine per account.
@@ -10,11 +10,15 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/limits"
+	"github.com/deskguard/deskguard/market"
 )
 
 // KillRecord is the journal body of a kill.
@@ -224,6 +228,109 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 	}
 	d.resumeWorker(a)
 	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
+	return nil
+}
+
+// ClearFault returns a faulted account (a reconcile mismatch, a worker
+// crash loop) to idle, and to trading where its engines are on: the risk
+// manager's explicit act, with a reason, journaled (kind "clear", then the
+// transition) and alerted. It is refused unless the account is faulted,
+// while a desk kill is in force (halting or halted: re-arm first), while
+// the account is past its drawdown line (the session reset lifts that),
+// when its worker crash-looped and stopped (restart the desk for a new
+// one), and unless the venue agrees with the desk: the account's position
+// at the venue equals the ledger's and is covered in full by working
+// stop-market orders at the venue.
+func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
+	if strings.TrimSpace(why) == "" {
+		return deskapi.ErrReasonRequired
+	}
+	a := d.byID[account]
+	if a == nil {
+		return fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, account)
+	}
+	if st := a.m.State(); st != AcctFaulted {
+		return fmt.Errorf("%w: account %s is %s, not faulted", deskapi.ErrNotAllowed, account, st)
+	}
+	switch ds := d.m.State(); ds {
+	case DeskRunning, DeskDegraded:
+	case DeskHalting:
+		return fmt.Errorf("%w: the desk is still halting (not yet flat)", deskapi.ErrNotAllowed)
+	default:
+		return fmt.Errorf("%w: the desk is %s: re-arm it before clearing an account", deskapi.ErrNotAllowed, ds)
+	}
+	d.mu.Lock()
+	breached := a.mon.Breached()
+	d.mu.Unlock()
+	if breached {
+		return fmt.Errorf("%w: account %s is past its drawdown line: it stays faulted until the session reset", deskapi.ErrNotAllowed, account)
+	}
+	if _, proc := d.hostsOf(a); proc != nil {
+		select {
+		case <-proc.Done():
+			return fmt.Errorf("%w: account %s: its worker crash-looped and has stopped; restart the desk for a new one, then clear", deskapi.ErrNotAllowed, account)
+		default:
+		}
+	}
+	if err := d.venueAgrees(ctx, a); err != nil {
+		return fmt.Errorf("%w: account %s: %v", deskapi.ErrNotAllowed, account, err)
+	}
+	d.journal(ctx, Entry{Kind: string(kindClear), Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
+	if err := a.m.Fire(EvClear, why+" ("+who+")"); err != nil {
+		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
+	}
+	d.mu.Lock()
+	a.dirty = true // stop coverage looked at again on the next settle
+	d.mu.Unlock()
+	a.halted.Store(false)
+	if !a.spec.EnginesOff {
+		_ = a.m.Fire(EvStart, "fault cleared")
+	}
+	d.resumeWorker(a)
+	d.alerts.Notify(alerts.FaultCleared(d.clock.Now(), account, who, why))
+	return nil
+}
+
+// venueAgrees checks an account against the venue itself: its position
+// there equals the ledger's, and working stop-market orders on the closing
+// side cover all of it.
+func (d *Desk) venueAgrees(ctx context.Context, a *account) error {
+	v, err := d.venueOf(ctx, a)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	lq := a.ledger.Position()
+	d.mu.Unlock()
+	if v.pos.Qty != lq {
+		return fmt.Errorf("position at the venue %d, in the ledger %d: not reconciled (flatten the account, or restart the desk to reconcile)", v.pos.Qty, lq)
+	}
+	if lq == 0 {
+		return nil
+	}
+	exit := market.Sell
+	if lq < 0 {
+		exit = market.Buy
+	}
+	var work []limits.WorkingOrder
+	covered := int64(0)
+	for _, o := range v.open {
+		if o.Status == broker.Pending || o.Status.Done() {
+			continue // an exit not yet armed protects nothing
+		}
+		role := limits.RoleOther
+		if o.Role == broker.StopLeg || (o.Role == broker.Single && o.Type == market.StopOrder) {
+			role = limits.RoleStop
+		}
+		wo := limits.WorkingOrder{ClientID: o.ClientID, Role: role, Side: o.Side, Qty: o.Qty - o.FilledQty, Type: o.Type, Price: venuePrice(o)}
+		if role == limits.RoleStop && o.Side == exit && o.Type == market.StopOrder {
+			covered += wo.Qty
+		}
+		work = append(work, wo)
+	}
+	if ok, _ := limits.StopCoverage(lq, work, 0, 0); !ok {
+		return fmt.Errorf("position %d has working stop cover for only %d at the venue (wait for the stop repair, or flatten the account)", lq, covered)
+	}
 	return nil
 }
 

@@ -1,7 +1,7 @@
 package main
 
 // cmd_control.go: the commands that talk to a running desk over its
-// control socket: status, flatten, rearm, unlock, press.
+// control socket: status, flatten, rearm, unlock, clear, press.
 
 import (
 	"context"
@@ -169,6 +169,35 @@ func cmdUnlock(e *env) int {
 		return 1
 	}
 	fmt.Fprintf(e.stdout, "account %s unlocked by %s\n", id, resp.Who)
+	return 0
+}
+
+func cmdClear(e *env) int {
+	fs := flag.NewFlagSet("clear", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	reason := fs.String("reason", "", "why the faulted account may trade again (required)")
+	// Accept `clear ID --reason R` as well as flags first.
+	var id string
+	if len(e.args) > 0 && !strings.HasPrefix(e.args[0], "-") {
+		id, e.args = e.args[0], e.args[1:]
+	}
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	if id == "" || strings.TrimSpace(*reason) == "" {
+		fmt.Fprintln(e.stderr, "deskguard clear: usage: deskguard clear ACCOUNT --reason \"why\"")
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: "clear", Account: id, Reason: *reason})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard clear:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "account %s: fault cleared by %s\n", id, resp.Who)
 	return 0
 }
 

@@ -33,6 +33,7 @@ func commands() map[string]command {
 		"flatten": {"flatten the whole desk (--all) or one account (--account ID)", cmdFlatten},
 		"rearm":   {"re-arm a halted desk", cmdRearm},
 		"unlock":  {"unlock a locked-out account early (--reason required)", cmdUnlock},
+		"clear":   {"clear a faulted account once the venue agrees (ACCOUNT --reason required)", cmdClear},
 		"press":   {"press the simulated panic button", cmdPress},
 		"journal": {"journal dump|verify --db FILE", cmdJournal},
 		"report":  {"unit economics per account and strategy (--db, --trades CSV, --html)", cmdReport},

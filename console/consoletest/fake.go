@@ -39,8 +39,8 @@ type fakeAcct struct {
 
 // FakeDesk is a desk of three accounts (ACC1, ACC2, ACC3) whose last price
 // moves one step on every Status call, so every account's figures change.
-// Flatten, Rearm, Unlock, SetEngines and Press change it as a supervisor
-// would (immediately). Safe for concurrent use.
+// Flatten, Rearm, Unlock, ClearFault, SetEngines and Press change it as a
+// supervisor would (immediately). Safe for concurrent use.
 type FakeDesk struct {
 	mu          sync.Mutex
 	step        int64
@@ -282,6 +282,26 @@ func (d *FakeDesk) Unlock(ctx context.Context, account, who, why string) error {
 	}
 	a.state = "idle"
 	d.journalf("unlock", account, "unlocked by %s: %s", who, why)
+	return nil
+}
+
+// ClearFault returns a faulted account to idle.
+func (d *FakeDesk) ClearFault(ctx context.Context, account, who, why string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "clear", Account: account, Who: who, Why: why})
+	if why == "" {
+		return deskapi.ErrReasonRequired
+	}
+	a := d.find(account)
+	if a == nil {
+		return deskapi.ErrUnknownAccount
+	}
+	if a.state != "faulted" {
+		return deskapi.ErrNotAllowed
+	}
+	a.state = "idle"
+	d.journalf("clear", account, "fault cleared by %s: %s", who, why)
 	return nil
 }
 

@@ -209,7 +209,8 @@ function makeCard(id) {
   c.flatten = el("button", { type: "button", class: "danger", text: "Flatten account", "data-action": "flatten" });
   c.engBtn = el("button", { type: "button", "data-action": "engines" });
   c.unlock = el("button", { type: "button", text: "Unlock account", "data-action": "unlock" });
-  c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock);
+  c.clear = el("button", { type: "button", text: "Clear fault", "data-action": "clear" });
+  c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock, c.clear);
   c.root.append(c.head, grid, c.bar, c.barLabel, c.orders, c.engines, c.actions);
   c.root.addEventListener("click", (ev) => {
     if (ev.target.closest("button")) return;
@@ -218,6 +219,7 @@ function makeCard(id) {
   c.flatten.addEventListener("click", () => flattenAccount(id));
   c.engBtn.addEventListener("click", () => setEngines(id, !c.enginesOn));
   c.unlock.addEventListener("click", () => unlockAccount(id));
+  c.clear.addEventListener("click", () => clearFault(id));
   return c;
 }
 
@@ -254,6 +256,7 @@ function fillCard(c, a) {
   show(c.engBtn, !!can.act);
   c.engBtn.textContent = a.engines_on ? "Stop engines" : "Start engines";
   show(c.unlock, !!can.manage && a.state === "locked_out");
+  show(c.clear, !!can.manage && a.state === "faulted");
 }
 
 function renderOrders(box, a) {
@@ -438,6 +441,10 @@ async function rearmDesk() {
 async function unlockAccount(id) {
   const r = await confirmAction("Unlock account " + id + " before the session reset?", true);
   if (r.ok) run("Unlock " + id, () => post("/api/unlock", { account: id, reason: r.reason }));
+}
+async function clearFault(id) {
+  const r = await confirmAction("Clear the fault of account " + id + "? The desk checks its position and stops at the venue first; it trades again.", true);
+  if (r.ok) run("Clear fault " + id, () => post("/api/clear", { account: id, reason: r.reason }));
 }
 function setEngines(id, on) {
   run((on ? "Start" : "Stop") + " engines of " + id, () => post("/api/engines", { account: id, run: on }));

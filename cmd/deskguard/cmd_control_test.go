@@ -1,0 +1,80 @@
+package main
+
+// cmd_control_test.go: `deskguard clear` over a real control socket (a fake
+// desk behind it): usage, the manager's clear, a trader refused.
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/console/consoletest"
+	"github.com/deskguard/deskguard/deskapi"
+)
+
+func TestCLIClearFault(t *testing.T) {
+	dir := t.TempDir()
+	var toks auth.Tokens
+	toks.AddPlain("risk", "mtok-secret", auth.Role{Kind: "manager"})
+	toks.AddPlain("alice", "ttok-secret", auth.Role{Kind: "trader", Account: "ACC1"})
+	desk := consoletest.NewFakeDesk()
+	desk.SetAccountState("ACC1", "faulted")
+	srv := &deskapi.ControlServer{Desk: desk, Tokens: &toks}
+	sock := filepath.Join(dir, "ctl.sock")
+	if err := srv.Listen(sock); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Serve(ctx)
+	tokFile := func(name, tok string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mgr, trader := tokFile("mgr", "mtok-secret"), tokFile("trader", "ttok-secret")
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := dispatch(ctx, args, strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, serr := run("clear", "ACC1", "--socket", sock, "--token-file", mgr); code != 2 || !strings.Contains(serr, "usage") {
+		t.Errorf("clear without a reason: exit %d, %q", code, serr)
+	}
+	if code, _, serr := run("clear", "--reason", "x", "--socket", sock, "--token-file", mgr); code != 2 {
+		t.Errorf("clear without an account: exit %d, %q", code, serr)
+	}
+	if code, _, serr := run("clear", "ACC1", "--reason", "please", "--socket", sock, "--token-file", trader); code != 1 || !strings.Contains(serr, "may not") {
+		t.Errorf("trader clear: exit %d, %q", code, serr)
+	}
+	if code, _, serr := run("clear", "ACC2", "--reason", "not faulted", "--socket", sock, "--token-file", mgr); code != 1 || !strings.Contains(serr, "not allowed") {
+		t.Errorf("clear of a trading account: exit %d, %q", code, serr)
+	}
+	code, out, serr := run("clear", "ACC1", "--reason", "stop restored at the venue", "--socket", sock, "--token-file", mgr)
+	if code != 0 || !strings.Contains(out, "ACC1: fault cleared by risk") {
+		t.Fatalf("manager clear: exit %d, out %q, err %q", code, out, serr)
+	}
+	for _, a := range desk.Status(ctx).Accounts {
+		if a.ID == "ACC1" && a.State != "idle" {
+			t.Errorf("ACC1 %s after the clear, want idle", a.State)
+		}
+	}
+	var got []string
+	for _, a := range desk.Actions() {
+		if a.Op == "clear" {
+			got = append(got, a.Account+" "+a.Who+" "+a.Why)
+		}
+	}
+	if len(got) != 2 || got[1] != "ACC1 risk stop restored at the venue" {
+		t.Errorf("clears the desk saw: %q", got)
+	}
+	if code, out, _ := run("help"); code != 0 || !strings.Contains(out, "clear ") {
+		t.Errorf("help does not list clear: %q", out)
+	}
+}
