@@ -9,18 +9,23 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/console"
+	"github.com/deskguard/deskguard/hw"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/strategies"
 	"github.com/deskguard/deskguard/supervisor"
@@ -50,7 +55,14 @@ type Desk struct {
 	ManualUnlock  bool            `toml:"manual_unlock"`  // lockouts survive the 18:00 reset until unlocked
 	Workers       string          `toml:"workers"`        // "process" (default) or "in-process"
 	LogLevel      string          `toml:"log_level"`      // debug, info (default), warn, error
+	// StaleDataKill flattens the desk (kill trigger "stale_data") when a
+	// running desk's feed sends no trade for this long of real time; 0 = off.
+	StaleDataKill time.Duration `toml:"stale_data_kill"`
 }
+
+// MinStaleDataKill is the shortest stale_data_kill accepted: quiet gaps of
+// a few hundred milliseconds between MES trades are normal.
+const MinStaleDataKill = time.Second
 
 // Data is the [data] table: where the desk's trades come from.
 type Data struct {
@@ -101,8 +113,9 @@ type Token struct {
 
 // Extra holds the tables that other packages decode themselves.
 type Extra struct {
-	md   toml.MetaData
-	prim map[string]toml.Primitive
+	md        toml.MetaData
+	tradovate toml.MetaData // [broker.tradovate] comes from a decode of its own
+	prim      map[string]toml.Primitive
 }
 
 // Decode decodes a table the config package does not own ("slack", "hw",
@@ -112,7 +125,15 @@ func (c *Config) Decode(table string, v any) error {
 	if !ok {
 		return nil
 	}
-	if err := c.Extra.md.PrimitiveDecode(p, v); err != nil {
+	md := c.Extra.md
+	if table == "broker.tradovate" {
+		md = c.Extra.tradovate
+	}
+	if err := md.PrimitiveDecode(p, v); err != nil {
+		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &ConfigError{File: c.path, Line: line, Key: m[2], Msg: m[3]}
+		}
 		return c.errorf(table, "%v", err)
 	}
 	return nil
@@ -148,12 +169,14 @@ func Default() *Config {
 		Limits:     limits.Config{}.WithDefaults(),
 		Schedule:   supervisor.DefaultSchedule(),
 		Strategies: strategies.DefaultConfig(),
-		Console:    Console{Config: console.Config{Listen: "127.0.0.1:8080"}},
-		path:       "(built-in defaults)",
+		Console: Console{Config: console.Config{Listen: console.DefaultListen, StatusEvery: console.DefaultStatusEvery,
+			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout}},
+		path: "(built-in defaults)",
 	}
 	for _, a := range []struct{ id, owner, eng string }{{"ORB1", "trader-orb", "orb"}, {"VWAP1", "trader-vwap", "vwapmr"}, {"DELTA1", "trader-delta", "delta"}} {
+		day := true
 		c.Accounts = append(c.Accounts, Account{ID: a.id, Owner: a.owner, StartEquity: decimal.NewFromInt(50000),
-			FeesRT: decimal.RequireFromString("1.20"), Strategies: []string{a.eng}})
+			FeesRT: decimal.RequireFromString("1.20"), Strategies: []string{a.eng}, DayTrading: &day})
 	}
 	return c
 }
@@ -161,11 +184,44 @@ func Default() *Config {
 // Load reads and validates a config file. Keys the file does not set keep
 // their defaults; unknown keys are refused.
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSmall(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return Parse(path, string(b))
+}
+
+// maxFile bounds a config or token file: a larger one is not a config.
+const maxFile = 1 << 20
+
+// readSmall reads a regular file of at most maxFile bytes. A directory, a
+// FIFO (whose open would block) or a device such as /dev/zero (which never
+// ends) is refused before it is opened.
+func readSmall(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		what := "a device, FIFO or socket"
+		if fi.IsDir() {
+			what = "a directory"
+		}
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, what)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes: not a config", path, maxFile)
+	}
+	return b, nil
 }
 
 // Parse is Load on text already read (path names it in errors).
@@ -181,15 +237,7 @@ func Parse(path, text string) (*Config, error) {
 	raw.Config = *c
 	md, err := toml.Decode(text, &raw)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &ConfigError{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
-		}
-		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, &ConfigError{File: path, Line: line, Key: m[2], Msg: m[3]}
-		}
-		return nil, &ConfigError{File: path, Msg: err.Error()}
+		return nil, tomlError(path, err)
 	}
 	*c = raw.Config
 	c.path = path
@@ -200,16 +248,22 @@ func Parse(path, text string) (*Config, error) {
 	if md.IsDefined("hw") {
 		c.Extra.prim["hw"] = raw.HW
 	}
+	// The tables other packages decode are decoded here too, into their
+	// own types and thrown away, so that a misspelt or mistyped key in them
+	// is refused now rather than silently ignored when the desk starts.
+	if err := c.Decode("slack", &alerts.Config{}); err != nil {
+		return nil, err
+	}
+	if err := c.Decode("hw", &hw.Config{}); err != nil {
+		return nil, err
+	}
 	var unknown []string
 	for _, k := range md.Undecoded() {
 		ks := k.String()
-		if strings.HasPrefix(ks, "slack") || strings.HasPrefix(ks, "hw") || strings.HasPrefix(ks, "broker.tradovate") {
-			continue // decoded by their own packages
+		if ks == "broker.tradovate" || strings.HasPrefix(ks, "broker.tradovate.") {
+			continue // checked below, on its own decode
 		}
 		unknown = append(unknown, ks)
-	}
-	if len(unknown) > 0 {
-		return nil, &ConfigError{File: path, Line: lineOf(text, unknown[0]), Key: unknown[0], Msg: "unknown key (see `deskguard config example`)"}
 	}
 	if md.IsDefined("broker", "tradovate") {
 		var p struct {
@@ -217,9 +271,23 @@ func Parse(path, text string) (*Config, error) {
 				Tradovate toml.Primitive `toml:"tradovate"`
 			} `toml:"broker"`
 		}
-		if _, err := toml.Decode(text, &p); err == nil {
-			c.Extra.prim["broker.tradovate"] = p.Broker.Tradovate
+		md2, err := toml.Decode(text, &p)
+		if err != nil {
+			return nil, tomlError(path, err)
 		}
+		if err := md2.PrimitiveDecode(p.Broker.Tradovate, &tradovate.Config{}); err != nil {
+			return nil, tomlError(path, err)
+		}
+		for _, k := range md2.Undecoded() {
+			if ks := k.String(); strings.HasPrefix(ks, "broker.tradovate.") {
+				unknown = append(unknown, ks)
+			}
+		}
+		c.Extra.prim["broker.tradovate"] = p.Broker.Tradovate
+		c.Extra.tradovate = md2
+	}
+	if len(unknown) > 0 {
+		return nil, &ConfigError{File: path, Line: lineOf(text, unknown[0]), Key: unknown[0], Msg: "unknown key (see `deskguard config example`)"}
 	}
 	if len(c.Accounts) == 0 {
 		return nil, &ConfigError{File: path, Key: "accounts", Msg: "at least one [[accounts]] entry is required"}
@@ -233,6 +301,20 @@ func Parse(path, text string) (*Config, error) {
 // decodeErr matches BurntSushi/toml's type errors, which carry the line
 // and key only in their text.
 var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+
+// tomlError turns a BurntSushi/toml error into a ConfigError with the
+// file, and the line and key where the error names them.
+func tomlError(path string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &ConfigError{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}
+	}
+	if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: path, Line: line, Key: m[2], Msg: m[3]}
+	}
+	return &ConfigError{File: path, Msg: err.Error()}
+}
 
 // Path is where the config came from.
 func (c *Config) Path() string { return c.path }
@@ -258,6 +340,9 @@ func (c *Config) validate(text string) error {
 	}
 	if c.Desk.DrawdownPct.IsNegative() || c.Desk.DrawdownPct.GreaterThanOrEqual(decimal.NewFromInt(100)) {
 		return at("desk.drawdown_pct", "must be in [0, 100)")
+	}
+	if d := c.Desk.StaleDataKill; d < 0 || d > 0 && d < MinStaleDataKill {
+		return at("desk.stale_data_kill", "%s: want 0 (off) or at least %s, as a duration string such as \"10s\"", d, MinStaleDataKill)
 	}
 	switch c.Data.Regime {
 	case "", "trend", "range", "mixed":
@@ -298,6 +383,11 @@ func (c *Config) validate(text string) error {
 		seen[a.ID] = true
 		if err := a.AccountsConfig().WithDefaults().Validate(); err != nil {
 			return at(key, "%v", err)
+		}
+		// Its limits as the desk will run them: the account's overrides
+		// over the desk's (the supervisor refuses to start otherwise).
+		if err := a.AccountsConfig().GateConfig(c.Limits).Validate(); err != nil {
+			return at(key+".limits", "%v", err)
 		}
 		if len(a.Strategies) == 0 {
 			return at(key+".strategies", "name at least one of orb, vwapmr, delta")
@@ -360,7 +450,7 @@ func (c *Config) LoadTokens() (*auth.Tokens, error) {
 			}
 			ts.AddPlain(t.Name, v, role)
 		case t.File != "":
-			b, err := os.ReadFile(filepath.Clean(t.File))
+			b, err := readSmall(filepath.Clean(t.File))
 			if err != nil {
 				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].file", i), "%v", err)
 			}

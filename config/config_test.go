@@ -47,6 +47,15 @@ func TestBadConfigsNameFileLineKey(t *testing.T) {
 		{"token two sources", base + "[[console.tokens]]\nname = \"x\"\nrole = \"viewer\"\nenv = \"X\"\nfile = \"f\"\n", "console.tokens[0]", 0},
 		{"bad drawdown", "[limits]\ndrawdown_pct = \"150\"\n" + base, "limits", 0},
 		{"wrong type", "[desk]\nmanual_unlock = \"yes\"\n" + base, "desk.manual_unlock", 2},
+		{"account limits against the desk's", "[limits]\nmax_order_qty = 15\n" + base + "[accounts.limits]\nmax_position = 12\n", "accounts[0].limits", 0},
+		{"negative stale_data_kill", "[desk]\nstale_data_kill = \"-1s\"\n" + base, "desk.stale_data_kill", 2},
+		{"too short stale_data_kill", "[desk]\nstale_data_kill = \"200ms\"\n" + base, "desk.stale_data_kill", 2},
+		{"unknown slack key", "[slack]\nchanel = \"C1\"\n" + base, "slack.chanel", 2},
+		{"mistyped slack key", "[slack]\nchannel = 1\n" + base, "slack.channel", 2},
+		{"unknown hw key", "[hw]\nbutton = \"GPIO17\"\n" + base, "hw.button", 2},
+		{"mistyped hw key", "[hw]\ndebounce = true\n" + base, "hw.debounce", 2},
+		{"unknown tradovate key", "[broker.tradovate]\nbase_ulr = \"https://x\"\n" + base, "broker.tradovate.base_ulr", 2},
+		{"mistyped tradovate key", "[broker.tradovate]\ncid = \"7\"\n" + base, "broker.tradovate.cid", 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

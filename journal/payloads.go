@@ -72,13 +72,17 @@ type Authorization struct {
 	Why string `json:"why"`
 }
 
-// ConfigChange is one changed configuration value.
+// ConfigChange is one changed configuration value, or (Key "config") the
+// whole effective configuration the desk starts with: To is then
+// "sha256:" and the hex SHA-256 of the canonical config, and Effective a
+// summary of it (config.AuditSummary; never a secret).
 type ConfigChange struct {
-	Who  string `json:"who"`
-	Key  string `json:"key"`
-	From string `json:"from,omitempty"`
-	To   string `json:"to"`
-	Why  string `json:"why,omitempty"`
+	Who       string          `json:"who"`
+	Key       string          `json:"key"`
+	From      string          `json:"from,omitempty"`
+	To        string          `json:"to"`
+	Why       string          `json:"why,omitempty"`
+	Effective json.RawMessage `json:"effective,omitempty"`
 }
 
 // SessionReset starts a session; Accounts maps account id to its start

@@ -28,13 +28,23 @@ type LiveOptions struct {
 	Matcher interface{ OnTrade(market.Trade) }
 	// Clock is advanced by the data (a replayed session); nil for a wall clock.
 	Clock *market.ReplayClock
-	// StaleAfter flattens the desk when no trade arrives for this long of
-	// real time (live data only; 0 = off).
+	// StaleAfter flattens the desk (a kill with trigger "stale_data",
+	// journaled like any kill) when, once the desk has started, the feed
+	// sends no trade for this long of real time without having ended; it
+	// fires once per stale spell. 0 = off. Real time, not the desk's
+	// Clock: a desk whose clock the trades advance (Clock above) has a
+	// clock that stands still exactly when the trades stop.
 	StaleAfter time.Duration
+	// Wall is the real-time clock of the stale-data check; nil = the
+	// system clock (tests inject one they move).
+	Wall market.Clock
 	// MaxBatch bounds the trades sent to workers in one frame (default 512).
 	MaxBatch int
 	// OnTrade is called after each batch (status lines, tests).
 	OnBatch func(last market.Trade)
+
+	// staleTicker replaces time.NewTicker for the stale-data check (tests).
+	staleTicker func(time.Duration) (<-chan time.Time, func())
 }
 
 // ErrFeedEnded is returned when the feed is exhausted.
@@ -44,6 +54,15 @@ var ErrFeedEnded = errors.New("supervisor: feed ended")
 func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
+	}
+	if opt.Wall == nil {
+		opt.Wall = market.WallClock{}
+	}
+	if opt.staleTicker == nil {
+		opt.staleTicker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -150,27 +169,37 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 			}
 		}
 	}()
+	// lastTrade is the real time (opt.Wall) of the last trade, 0 until the
+	// desk has started: before its first trade the desk trades nothing
+	// (and a kill could not move its state machine out of "starting").
 	var lastTrade atomic.Int64
-	lastTrade.Store(time.Now().UnixNano())
 	if opt.StaleAfter > 0 {
+		tick, stopTick := opt.staleTicker(max(opt.StaleAfter/4, time.Millisecond))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk := time.NewTicker(opt.StaleAfter / 4)
-			defer tk.Stop()
+			defer stopTick()
 			fired := false
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-tk.C:
-					age := time.Since(time.Unix(0, lastTrade.Load()))
-					if age > opt.StaleAfter && !fired {
-						fired = true
-						d.log.Error("market data stale: flattening the desk", "age", age)
-						_ = d.Flatten(ctx, "", "stale_data", "deskguard")
-					} else if age <= opt.StaleAfter {
+				case <-tick:
+					last := lastTrade.Load()
+					if last == 0 {
+						continue
+					}
+					age := opt.Wall.Now().Sub(time.Unix(0, last))
+					if age <= opt.StaleAfter {
 						fired = false
+						continue
+					}
+					if !fired {
+						fired = true
+						d.log.Error("market data stale: flattening the desk", "age", age, "limit", opt.StaleAfter)
+						if err := d.Flatten(ctx, "", "stale_data", "deskguard"); err != nil {
+							d.log.Error("stale data kill", "err", err)
+						}
 					}
 				}
 			}
@@ -248,7 +277,6 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 			flush()
 			return err
 		}
-		lastTrade.Store(time.Now().UnixNano())
 		if opt.Clock != nil {
 			opt.Clock.Advance(t.Time)
 		}
@@ -258,6 +286,7 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 			}
 			started, first = true, t.Time
 		}
+		lastTrade.Store(opt.Wall.Now().UnixNano())
 		if opt.Pace > 0 {
 			due := wall0.Add(time.Duration(float64(t.Time-first) / opt.Pace))
 			if wait := time.Until(due); wait > time.Millisecond {

@@ -75,6 +75,10 @@ func (c Credentials) GoString() string { return c.String() }
 // ErrConfig is wrapped by configuration and credential errors.
 var ErrConfig = errors.New("tradovate: bad config")
 
+// WithDefaults returns c with every empty value set to the default the
+// connector uses (BaseURL: the demo environment).
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.BaseURL == "" {
 		c.BaseURL = DemoBaseURL

@@ -123,6 +123,10 @@ func summarize(r journal.Record) string {
 		}
 	case journal.KindSnapshot:
 		return fmt.Sprintf("%d bytes of state", len(r.Body))
+	case journal.KindConfigChange:
+		if cc, err := r.ConfigChange(); err == nil {
+			return summarizeConfig(cc)
+		}
 	}
 	return strings.TrimSpace(string(r.Body))
 }

@@ -60,7 +60,7 @@ func (h *hwParts) Attach(d *supervisor.Desk) {
 // openHW builds the [hw] device (the default desk has a simulated button
 // and simulated lights) and starts it.
 func openHW(ctx context.Context, c *config.Config, log *slog.Logger) (*hwParts, func() string, func() (bool, bool, bool, bool), func() error, error) {
-	cfg := hw.Config{ButtonPin: hw.SimPin, GreenPin: hw.SimPin, RedPin: hw.SimPin, BuzzerPin: hw.SimPin}
+	cfg := config.DefaultHW()
 	if err := c.Decode("hw", &cfg); err != nil {
 		return nil, nil, nil, nil, err
 	}
