@@ -16,6 +16,11 @@ import (
 	"github.com/slack-go/slack"
 )
 
+// HTTPPath is where `deskguard run` serves HTTPHandler: on the console's
+// server (its address, TLS and bind rules), outside the console's token
+// checks. Slack's Request URL is https://HOST/slack/commands.
+const HTTPPath = "/slack/commands"
+
 // maxBody bounds what the endpoint reads: Slack's payloads are a few KB.
 const maxBody = 64 << 10
 

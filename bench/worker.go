@@ -24,6 +24,7 @@ import (
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
 	"github.com/deskguard/deskguard/strategies"
+	"github.com/deskguard/deskguard/supervisor"
 	"github.com/deskguard/deskguard/supervisor/wire"
 )
 
@@ -51,12 +52,7 @@ func startWorker(ctx context.Context, opt Options) (*workerConn, error) {
 		return nil, fmt.Errorf("start worker %s: %w", opt.WorkerExe, err)
 	}
 	c := &workerConn{cmd: cmd, in: in, w: wire.NewWriter(in), r: wire.NewReader(out)}
-	cfg, err := json.Marshal(strategies.DefaultConfig())
-	if err != nil {
-		c.close()
-		return nil, err
-	}
-	if err := c.w.WriteJSON(wire.Hello, wire.HelloMsg{Account: "BENCH", Strategies: []string{"orb", "vwapmr", "delta"}, Config: cfg}); err != nil {
+	if err := c.w.WriteJSON(wire.Hello, benchHello()); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -117,6 +113,14 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 	if err != nil {
 		return Figure{}, err
 	}
+	// The shadow runs the same engines in this process on the same trades
+	// (they see nothing but trades here, so they decide exactly as the
+	// worker does): it names the ticks that produce an intent before they
+	// are sent, so that each of them can be sent alone and timed.
+	shadow, err := supervisor.NewRunnerHost(benchHello())
+	if err != nil {
+		return Figure{}, err
+	}
 	floorEcho, err := startEcho(ctx)
 	if err != nil {
 		return Figure{}, err
@@ -126,53 +130,104 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 		floorEcho.close()
 		return Figure{}, err
 	}
-	var floor []float64
+	fail := func(err error) (Figure, error) {
+		c.close()
+		floorEcho.close()
+		return Figure{}, err
+	}
 	every := pick(opt.Short, 10, 50)     // one timed tick per this many trades
 	maxTrades := pick(opt.Short, 200, 0) // 0 = the whole session
-	var samples, intentLat []float64
-	var intents, trades int
-	batch := make([]market.Trade, 0, every)
-	for maxTrades == 0 || trades < maxTrades {
+	var samples, floor, intentLat, intentFloor []float64
+	var intents, predicted, trades int
+	batch := make([]market.Trade, 0, 1000)
+	flush := func() error { // the untimed stretch
+		if len(batch) == 0 {
+			return nil
+		}
+		n, _, err := c.roundTrip(batch)
+		intents += n
+		batch = batch[:0]
+		return err
+	}
+	timed := func(t market.Trade) (el, toFirst float64, n int, err error) {
+		start := time.Now()
+		n, first, err := c.roundTrip([]market.Trade{t})
+		el = float64(time.Since(start)) / float64(time.Microsecond)
+		if n > 0 {
+			toFirst = float64(first.Sub(start)) / float64(time.Microsecond)
+		}
+		intents += n
+		return el, toFirst, n, err
+	}
+	for {
+		// --short stops after maxTrades, or after the first intent tick if
+		// none came by then (every figure must be present).
+		if opt.Short && trades >= maxTrades && len(intentLat) > 0 {
+			break
+		}
 		t, err := feed.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			c.close()
-			return Figure{}, err
+			return fail(err)
 		}
 		trades++
-		if len(batch) < every-1 {
+		if k := len(shadow.OnTrade(t)); k > 0 {
+			predicted += k
+			if err := flush(); err != nil {
+				return fail(err)
+			}
+			_, toFirst, n, err := timed(t)
+			if err != nil {
+				return fail(err)
+			}
+			if n == 0 {
+				return fail(fmt.Errorf("trade %d: the in-process engines proposed an intent, the worker did not", trades))
+			}
+			intentLat = append(intentLat, toFirst)
+			fl, err := floorEcho.roundTrip() // the floor, under the same conditions
+			if err != nil {
+				return fail(err)
+			}
+			intentFloor = append(intentFloor, fl)
+			continue
+		}
+		if maxTrades > 0 && trades > maxTrades {
+			batch = append(batch, t) // --short, past the timed stretch: on to the first intent
+			if len(batch) == cap(batch) {
+				if err := flush(); err != nil {
+					return fail(err)
+				}
+			}
+			continue
+		}
+		if trades%every != 0 {
 			batch = append(batch, t)
 			continue
 		}
-		n, _, err := c.roundTrip(batch) // the untimed stretch
-		if err != nil {
-			c.close()
-			return Figure{}, err
+		if err := flush(); err != nil {
+			return fail(err)
 		}
-		intents += n
-		batch = batch[:0]
-		start := time.Now()
-		n, first, err := c.roundTrip([]market.Trade{t})
-		el := time.Since(start)
+		el, _, _, err := timed(t)
 		if err != nil {
-			c.close()
-			return Figure{}, err
+			return fail(err)
 		}
-		samples = append(samples, float64(el)/float64(time.Microsecond))
-		fl, err := floorEcho.roundTrip() // the floor, under the same conditions
+		samples = append(samples, el)
+		fl, err := floorEcho.roundTrip()
 		if err != nil {
-			c.close()
-			return Figure{}, err
+			return fail(err)
 		}
 		floor = append(floor, fl)
-		if n > 0 {
-			intentLat = append(intentLat, float64(first.Sub(start))/float64(time.Microsecond))
-			intents += n
-		}
+	}
+	if err := flush(); err != nil {
+		return fail(err)
+	}
+	if intents != predicted {
+		return fail(fmt.Errorf("the worker proposed %d intents, the same engines in-process %d", intents, predicted))
 	}
 	if err := c.close(); err != nil {
+		floorEcho.close()
 		return Figure{}, fmt.Errorf("worker exit: %w", err)
 	}
 	if err := floorEcho.close(); err != nil {
@@ -180,14 +235,26 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 	}
 	f := figure("µs", samples, floor, false)
 	f.What = fmt.Sprintf("one trade frame + barrier ping to a `%s` child running orb, vwapmr and delta, until its answer "+
-		"(intents, then pong) is read; every %dth trade of %d timed", workerName(opt), every, trades)
+		"(intents, then pong) is read; every %dth trade timed, %d ticks of %d (the ticks that produce an intent are timed apart: %s)",
+		workerName(opt), every, len(samples), trades, TickToFirstIntent)
 	f.Floor = floorEcho.how
-	f.Note = fmt.Sprintf("the engines proposed %d intents over the session", intents)
-	if len(intentLat) > 0 {
-		p50, _ := quantiles(intentLat, false)
-		f.Note += fmt.Sprintf("; %d of the timed ticks produced intents, tick → first intent p50 %.1f µs", len(intentLat), p50)
-	}
+	f.Note = fmt.Sprintf("the engines proposed %d intents over the %d trades", intents, trades)
+	fi := figure("µs", intentLat, intentFloor, false)
+	fi.What = fmt.Sprintf("each tick that produces an intent (%d of %d trades; named beforehand by the same engines run in-process "+
+		"on the same trades), sent alone to the `%s` child: frame written → first intent frame read", len(intentLat), trades, workerName(opt))
+	fi.Floor = floorEcho.how
+	fi.Note = fmt.Sprintf("%d samples, so p99 is their maximum", len(intentLat))
+	f.also = map[string]Figure{TickToFirstIntent: fi}
 	return f, nil
+}
+
+// benchHello is the hello the bench's worker gets (and its shadow).
+func benchHello() wire.HelloMsg {
+	cfg, err := json.Marshal(strategies.DefaultConfig())
+	if err != nil {
+		panic(err) // a plain struct: cannot fail
+	}
+	return wire.HelloMsg{Account: "BENCH", Strategies: []string{"orb", "vwapmr", "delta"}, Config: cfg}
 }
 
 func workerName(opt Options) string {

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/deskguard/deskguard/auth"
@@ -111,6 +112,8 @@ type Server struct {
 	sessions *sessions
 	hub      *hub
 	handler  http.Handler
+	mounts   *http.ServeMux // set by the first Mount
+	mounted  map[string]bool
 }
 
 // New checks cfg and builds a console for desk. tokens must hold at least
@@ -170,6 +173,37 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Mount serves h at path (an exact path such as "/slack/commands") on the
+// console's server, with its TLS and bind rules, but outside the console's
+// token authentication and CSRF checks: h must authenticate its requests
+// itself (Slack's endpoint verifies Slack's request signatures). Call it
+// before Serve or Handler. The console's own paths (/, /api/…, the page's
+// files) cannot be mounted over.
+func (s *Server) Mount(path string, h http.Handler) error {
+	switch {
+	case h == nil:
+		return errors.New("console: mount: nil handler")
+	case !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, " {}"):
+		return fmt.Errorf("console: mount %q: want an exact path such as /slack/commands", path)
+	case strings.HasPrefix(path, "/api/") || path == "/api":
+		return fmt.Errorf("console: mount %q: /api is the console's", path)
+	case s.mounted[path]:
+		return fmt.Errorf("console: mount %q: already mounted", path)
+	}
+	if _, err := fs.Stat(staticFS, "static"+path); err == nil {
+		return fmt.Errorf("console: mount %q: the console serves that file", path)
+	}
+	if s.mounts == nil {
+		s.mounts = http.NewServeMux()
+		s.mounts.Handle("/", s.handler)
+		s.handler = s.mounts
+		s.mounted = map[string]bool{}
+	}
+	s.mounts.Handle(path, securityHeaders(s.cfg.TLS(), h))
+	s.mounted[path] = true
+	return nil
 }
 
 // Handler returns the console's HTTP handler (for embedding in another
