@@ -36,6 +36,7 @@ func (s *Server) routes(static fs.FS) http.Handler {
 	mux.Handle("/api/flatten", s.post(s.handleFlatten))
 	mux.Handle("/api/rearm", s.post(s.handleRearm))
 	mux.Handle("/api/unlock", s.post(s.handleUnlock))
+	mux.Handle("/api/clear", s.post(s.handleClear))
 	mux.Handle("/api/engines", s.post(s.handleEngines))
 	mux.Handle("/api/press", s.post(s.handlePress))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -161,14 +162,33 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host == r.Host
 }
 
-// decode reads a JSON body into v; an empty body leaves v zero.
+// decode reads a JSON body into v; an empty body leaves v zero. The body
+// must be one JSON value and nothing after it but white space, all within
+// maxBody: a request padded past the limit is refused, not acted on.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("bad request body: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = errors.New("data after the JSON value")
+		}
+		return fmt.Errorf("bad request body: %w", err)
+	}
 	return nil
+}
+
+// writeBodyErr answers a body that could not be read: 413 past maxBody,
+// else 400.
+func writeBodyErr(w http.ResponseWriter, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBody))
+		return
+	}
+	writeErr(w, http.StatusBadRequest, err.Error())
 }
 
 // SessionInfo answers GET /api/session and POST /api/login.
@@ -226,12 +246,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			Token string `json:"token"`
 		}
 		if err := decode(r, &body); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeBodyErr(w, err)
+				return
+			}
 			writeErr(w, http.StatusBadRequest, "bad request body")
 			return
 		}
 		tok = body.Token
 	} else {
 		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeBodyErr(w, err)
+				return
+			}
 			writeErr(w, http.StatusBadRequest, "bad form")
 			return
 		}
@@ -325,7 +355,7 @@ type FlattenRequest struct {
 func (s *Server) handleFlatten(w http.ResponseWriter, r *http.Request, c caller) {
 	var req FlattenRequest
 	if err := decode(r, &req); err != nil {
-		writeErr(w, http.StatusBadRequest, err.Error())
+		writeBodyErr(w, err)
 		return
 	}
 	if !c.p.Role.CanFlatten(req.Account) {
@@ -352,7 +382,7 @@ type RearmRequest struct {
 func (s *Server) handleRearm(w http.ResponseWriter, r *http.Request, c caller) {
 	var req RearmRequest
 	if err := decode(r, &req); err != nil {
-		writeErr(w, http.StatusBadRequest, err.Error())
+		writeBodyErr(w, err)
 		return
 	}
 	if !c.p.Role.CanManage() {
@@ -378,7 +408,7 @@ type UnlockRequest struct {
 func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, c caller) {
 	var req UnlockRequest
 	if err := decode(r, &req); err != nil {
-		writeErr(w, http.StatusBadRequest, err.Error())
+		writeBodyErr(w, err)
 		return
 	}
 	if !c.p.Role.CanManage() {
@@ -399,6 +429,36 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, c caller) 
 	})
 }
 
+// ClearRequest is the body of POST /api/clear: clear a faulted account.
+type ClearRequest struct {
+	Account string `json:"account"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) handleClear(w http.ResponseWriter, r *http.Request, c caller) {
+	var req ClearRequest
+	if err := decode(r, &req); err != nil {
+		writeBodyErr(w, err)
+		return
+	}
+	if !c.p.Role.CanManage() {
+		s.forbid(w, c, "clear the fault of", orDesk(req.Account))
+		return
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	if req.Account == "" {
+		writeErr(w, http.StatusBadRequest, "an account is required")
+		return
+	}
+	if req.Reason == "" {
+		writeErr(w, http.StatusBadRequest, deskapi.ErrReasonRequired.Error())
+		return
+	}
+	s.act(w, r, c, "clear", req.Account, func(ctx context.Context) error {
+		return s.desk.ClearFault(ctx, req.Account, c.p.Name, req.Reason)
+	})
+}
+
 // EnginesRequest is the body of POST /api/engines.
 type EnginesRequest struct {
 	Account string `json:"account"`
@@ -408,7 +468,7 @@ type EnginesRequest struct {
 func (s *Server) handleEngines(w http.ResponseWriter, r *http.Request, c caller) {
 	var req EnginesRequest
 	if err := decode(r, &req); err != nil {
-		writeErr(w, http.StatusBadRequest, err.Error())
+		writeBodyErr(w, err)
 		return
 	}
 	if req.Account == "" || !c.p.Role.CanRunEngines(req.Account) {

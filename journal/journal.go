@@ -142,10 +142,8 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if opt.ReadOnly {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("journal: open %s: %w", path, err)
-		}
+	if err := checkRegular(path, opt.ReadOnly); err != nil {
+		return nil, err
 	}
 	var db *bolt.DB
 	defer func() { // bbolt panics on some damaged pages: never let that cross the package boundary
@@ -191,6 +189,26 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	}
 	log.Info("journal open", "path", path, "next_seq", j.next, "read_only", opt.ReadOnly)
 	return j, nil
+}
+
+// checkRegular refuses a path that is not a regular file (a directory; a
+// FIFO, whose open would block; a device such as /dev/zero) before anything
+// opens it, and, for reading, a missing or empty file: neither is a journal.
+func checkRegular(path string, read bool) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil && (read || !errors.Is(err, os.ErrNotExist)):
+		return fmt.Errorf("journal: open %s: %w", path, err)
+	case err != nil:
+		return nil // a new journal
+	case fi.IsDir():
+		return fmt.Errorf("journal: open %s: a directory, not a journal file", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("journal: open %s: a device, FIFO or socket, not a journal file", path)
+	case read && fi.Size() == 0:
+		return fmt.Errorf("journal: open %s: empty file: not a journal", path)
+	}
+	return nil
 }
 
 // precheck runs checkFile before bbolt opens the file. A writer holding

@@ -8,7 +8,6 @@ package journal
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
@@ -82,8 +81,8 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 		}
 		rep.OK = len(rep.Problems) == 0 && err == nil
 	}()
-	if _, err := os.Stat(path); err != nil {
-		return rep, fmt.Errorf("journal: verify: %w", err)
+	if err := checkRegular(path, true); err != nil {
+		return rep, err
 	}
 	prechecked := false
 	if lockHolder(path) == "" { // in use: bbolt times out below, or we check under the lock

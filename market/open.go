@@ -59,9 +59,9 @@ type Feed struct {
 // Open opens a data file, sniffing its format by magic bytes (DBN, zstd,
 // zip) and otherwise by extension (.csv).
 func Open(path string, opt OpenOptions) (*Feed, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("market: open %s: %w", path, err)
+		return nil, err
 	}
 	feed, err := open(f, path, opt, true)
 	if err != nil {
@@ -85,6 +85,50 @@ func OpenTradesWith(r io.Reader, name string, opt OpenOptions) (*Feed, error) {
 }
 
 const zipMagic = "PK\x03\x04"
+
+// ErrNotRegular: a data path that is not a regular file (a directory, a
+// FIFO, a device, a socket). Opening a FIFO would block until a writer
+// comes and a device such as /dev/zero never ends, so they are refused
+// before they are opened.
+var ErrNotRegular = errors.New("not a regular file")
+
+// openFile opens path for reading if it is a regular file (after
+// following symlinks).
+func openFile(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("market: open %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("market: open %s: %w (%s)", path, ErrNotRegular, fileKind(fi.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("market: open %s: %w", path, err)
+	}
+	// The path may have been swapped between the two calls.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("market: open %s: %w", path, ErrNotRegular)
+	}
+	return f, nil
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.String()
+}
 
 func open(r io.Reader, name string, opt OpenOptions, isFile bool) (*Feed, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -248,9 +292,9 @@ type BarFeed struct {
 // OpenBars opens a bar file. Files of trades are refused with ErrUnsupported
 // (build bars from their trades with BarBuilder).
 func OpenBars(path string, opt OpenOptions) (*BarFeed, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("market: open %s: %w", path, err)
+		return nil, err
 	}
 	br := bufio.NewReader(f)
 	head, _ := br.Peek(4)

@@ -35,7 +35,7 @@ func cmdReport(e *env) int {
 		err   error
 	)
 	if *trades != "" {
-		f, ferr := os.Open(filepath.Clean(*trades))
+		f, ferr := openRegular(filepath.Clean(*trades))
 		if ferr != nil {
 			fmt.Fprintln(e.stderr, "deskguard report:", ferr)
 			return 2
@@ -90,4 +90,22 @@ func cmdReport(e *env) int {
 		}
 	}
 	return 0
+}
+
+// openRegular opens a regular file for reading; a directory, a FIFO (whose
+// open would block) or a device such as /dev/zero (which never ends) is
+// refused before it is opened.
+func openRegular(path string) (*os.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		what := "a device, FIFO or socket"
+		if fi.IsDir() {
+			what = "a directory"
+		}
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, what)
+	}
+	return os.Open(path)
 }

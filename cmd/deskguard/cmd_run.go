@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -60,6 +62,12 @@ func cmdRun(e *env) int {
 	if *socket != "" {
 		c.Desk.ControlSocket = *socket
 	}
+	if *summaryFile != "" {
+		// Refused now, not after the session: the summary would be lost.
+		if fi, err := os.Stat(filepath.Dir(*summaryFile)); err != nil || !fi.IsDir() {
+			return fail(e, "run", fmt.Errorf("--summary %s: its directory does not exist", *summaryFile), 2)
+		}
+	}
 	log := newLogger(e.stderr, c.Desk.LogLevel)
 	ctx, stop := context.WithCancel(e.ctx)
 	defer stop()
@@ -69,8 +77,9 @@ func cmdRun(e *env) int {
 	if err != nil {
 		return fail(e, "run", err, 2)
 	}
+	mgrToken := ""
 	if tokens.Len() == 0 {
-		tokens = demoTokens(e, c)
+		tokens, mgrToken = demoTokens(e, c)
 	}
 
 	// The journal first: nothing may trade without it.
@@ -152,9 +161,15 @@ func cmdRun(e *env) int {
 			return fail(e, "run", err, 1)
 		}
 		if rec.Records > 0 {
-			fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v\n",
-				rec.Records, rec.From, rec.DeskState, rec.LockedOut)
+			fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v; "+
+				"entries with no outcome: %d (matched with the venue at start)\n",
+				rec.Records, rec.From, rec.DeskState, rec.LockedOut, rec.OpenIntents)
 		}
+	}
+	// The effective config, journaled after recovery and before anything
+	// trades: a config_change record with its summary and SHA-256.
+	if err := journalConfig(ctx, j, c); err != nil {
+		return fail(e, "run", err, 1)
 	}
 
 	// Control socket and console.
@@ -164,20 +179,47 @@ func cmdRun(e *env) int {
 	}
 	defer os.Remove(c.Desk.ControlSocket)
 	go ctl.Serve(ctx)
+	if mgrToken != "" {
+		// Only now that this desk holds its journal and socket: a second
+		// run that fails at start must not replace the running desk's token.
+		writeTokenFile(e, mgrToken)
+	}
+	// Slack commands: Socket Mode when an app token is configured; the HTTP
+	// endpoint (Slack-signed requests, 503 without a signing secret) on the
+	// console's server at alerts.HTTPPath.
+	cmdr := alerts.NewCommander(scfg, slackDesk{d}, rec, log.With("part", "slack"), clock)
+	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
+		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
+	}
 	if c.Console.Listen != "off" {
 		srv, err := console.New(c.Console.Config, d, tokens, log.With("part", "console"))
 		if err != nil {
 			return fail(e, "run", err, 2)
 		}
-		go func() {
-			if err := srv.ListenAndServe(ctx); err != nil {
-				log.Error("console stopped", "err", err)
+		if err := srv.Mount(alerts.HTTPPath, cmdr.HTTPHandler()); err != nil {
+			return fail(e, "run", err, 2)
+		}
+		// Bound here so that the address printed is the real one (port 0).
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", c.Console.Listen)
+		if err != nil {
+			log.Error("console stopped", "err", fmt.Errorf("console: listen %s: %w", c.Console.Listen, err))
+		} else {
+			go func() {
+				if err := srv.Serve(ctx, ln); err != nil {
+					log.Error("console stopped", "err", err)
+				}
+			}()
+			scheme := "http"
+			if c.Console.TLS() {
+				scheme = "https"
 			}
-		}()
-		fmt.Fprintf(e.stdout, "console: http://%s\n", c.Console.Listen)
+			fmt.Fprintf(e.stdout, "console: %s://%s\n", scheme, ln.Addr())
+			if scfg.SigningSecret.IsSet() {
+				log.Info("slack commands over HTTP", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), alerts.HTTPPath))
+			}
+		}
 	}
-	// Slack commands (Socket Mode) when an app token is configured.
-	cmdr := alerts.NewCommander(scfg, slackDesk{d}, rec, log.With("part", "slack"), clock)
 	go func() {
 		if err := cmdr.RunSocketMode(ctx); err != nil && !errors.Is(err, alerts.ErrOff) && ctx.Err() == nil {
 			log.Error("slack socket mode stopped", "err", err)
@@ -205,6 +247,7 @@ func cmdRun(e *env) int {
 	var mu sync.Mutex
 	lastPrint := time.Now()
 	err = supervisor.RunLive(ctx, d, supervisor.LiveOptions{Feed: feed, Pace: livePace, Matcher: bp.matcher, Clock: clock,
+		StaleAfter: c.Desk.StaleDataKill,
 		OnBatch: func(market.Trade) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -219,8 +262,12 @@ func cmdRun(e *env) int {
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
 	if *summaryFile != "" {
-		if b, err := json.MarshalIndent(sum, "", "  "); err == nil {
-			_ = os.WriteFile(*summaryFile, b, 0o644)
+		b, jerr := json.MarshalIndent(sum, "", "  ")
+		if jerr == nil {
+			jerr = os.WriteFile(*summaryFile, b, 0o644)
+		}
+		if jerr != nil {
+			fmt.Fprintf(e.stderr, "deskguard run: --summary: %v\n", jerr)
 		}
 	}
 	fmt.Fprintf(e.stdout, "\nsummary: %d trades; desk net %s; state %s\n", sum.Trades, sum.Desk.Net, sum.Desk.State)
@@ -268,9 +315,9 @@ func printStatus(e *env, st deskapi.Status) {
 }
 
 // demoTokens makes one token per role for a desk without configured
-// tokens, prints them once, and writes the manager's to ./deskguard.token
-// (mode 0600) for the CLI.
-func demoTokens(e *env, c *config.Config) *auth.Tokens {
+// tokens, prints them once, and returns the manager's, which writeTokenFile
+// writes to ./deskguard.token for the CLI once the desk is up.
+func demoTokens(e *env, c *config.Config) (*auth.Tokens, string) {
 	ts := &auth.Tokens{}
 	mgr := auth.NewToken()
 	ts.AddPlain("demo-manager", mgr, auth.Role{Kind: "manager"})
@@ -283,10 +330,15 @@ func demoTokens(e *env, c *config.Config) *auth.Tokens {
 		ts.AddPlain("demo-trader-"+a.ID, t, auth.Role{Kind: "trader", Account: a.ID})
 		fmt.Fprintf(e.stdout, "  trader:%-6s %s\n", a.ID, t)
 	}
+	return ts, mgr
+}
+
+// writeTokenFile writes the manager's demo token to ./deskguard.token
+// (mode 0600) for the CLI.
+func writeTokenFile(e *env, mgr string) {
 	if err := os.WriteFile(defaultTokenFile, []byte(mgr+"\n"), 0o600); err == nil {
 		fmt.Fprintf(e.stdout, "the manager token is also in ./%s for the CLI (status, flatten, rearm, unlock, press)\n", defaultTokenFile)
 	}
-	return ts
 }
 
 // journalRecorder journals Slack commands and alert delivery failures.

@@ -1,0 +1,63 @@
+package journal
+
+// open_special_test.go: a path that is not a journal file — a directory,
+// a FIFO (whose open would block), a device, an empty file for reading, a
+// file that is not a journal — is refused, and a non-journal file is never
+// changed by the attempt.
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func TestOpenRefusesWhatIsNotAJournal(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "j.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "desk.toml")
+	content := []byte("[desk]\njournal = \"desk.db\"\n")
+	if err := os.WriteFile(text, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		path     string
+		readOnly bool
+	}{
+		{"directory", dir, false},
+		{"directory read-only", dir, true},
+		{"fifo", fifo, false},
+		{"fifo read-only", fifo, true},
+		{"dev-zero", "/dev/zero", false},
+		{"dev-null read-only", "/dev/null", true},
+		{"empty read-only", empty, true},
+		{"config file", text, false},
+		{"config file read-only", text, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j, err := Open(c.path, Options{ReadOnly: c.readOnly, Timeout: 1e9})
+			if err == nil {
+				j.Close()
+				t.Fatalf("Open(%s) accepted it", c.path)
+			}
+			// Verify refuses what it cannot examine, and reports a file it
+			// can read but is no journal as damaged.
+			if rep, err := Verify(c.path, VerifyOptions{}); err == nil && rep.OK {
+				t.Fatalf("Verify(%s) passed it", c.path)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(text); !bytes.Equal(b, content) {
+		t.Fatalf("the config file was changed by the attempts: %q", b)
+	}
+}
