@@ -7,6 +7,7 @@ package deskapi
 // tokens, and roles are enforced here, on the server.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,6 +89,11 @@ func (s *ControlServer) handle(ctx context.Context, c net.Conn) {
 	var resp Response
 	if err := dec.Decode(&req); err != nil {
 		resp.Error = "bad request: " + err.Error()
+	} else if rest, _ := io.ReadAll(dec.Buffered()); len(bytes.TrimSpace(rest)) > 0 {
+		// One request per connection, one JSON value on one line: anything
+		// after it that arrived with it (a second request smuggled in the
+		// same write, padding) refuses the whole request.
+		resp.Error = "bad request: data after the request"
 	} else {
 		resp = s.Do(ctx, req)
 	}

@@ -2,6 +2,8 @@ package deskapi
 
 import (
 	"context"
+	"encoding/json"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -102,5 +104,52 @@ func TestControlSocketRoles(t *testing.T) {
 	// A second desk cannot take over a live socket.
 	if err := (&ControlServer{Desk: d, Tokens: &ts}).Listen(path); err == nil {
 		t.Fatal("second listener accepted on a live socket")
+	}
+}
+
+// TestControlSocketRefusesTrailingData: a valid request followed, in the
+// same write, by a second request or padding is refused whole.
+func TestControlSocketRefusesTrailingData(t *testing.T) {
+	var ts auth.Tokens
+	ts.AddPlain("risk", "mtok", auth.Role{Kind: "manager"})
+	d := &fakeDesk{}
+	srv := &ControlServer{Desk: d, Tokens: &ts}
+	path := filepath.Join(t.TempDir(), "ctl.sock")
+	if err := srv.Listen(path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Serve(ctx)
+	send := func(raw string) Response {
+		t.Helper()
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		var resp Response
+		if err := json.NewDecoder(c).Decode(&resp); err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for _, raw := range []string{
+		`{"token":"mtok","op":"press"}{"token":"mtok","op":"flatten"}` + "\n",
+		`{"token":"mtok","op":"press"}` + "\n" + `{"token":"mtok","op":"flatten"}` + "\n",
+		`{"token":"mtok","op":"press"} xxxxxxxx` + "\n",
+	} {
+		if resp := send(raw); resp.OK || !strings.Contains(resp.Error, "data after the request") {
+			t.Errorf("%q: %+v, want refused", raw, resp)
+		}
+	}
+	if len(d.calls) != 0 {
+		t.Fatalf("refused requests reached the desk: %v", d.calls)
+	}
+	if resp := send(`{"token":"mtok","op":"press"}` + "\n"); !resp.OK || len(d.calls) != 1 {
+		t.Fatalf("a well-formed request: %+v, calls %v", resp, d.calls)
 	}
 }

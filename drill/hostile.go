@@ -722,6 +722,10 @@ func (h *hostile) socketRequests(ctx context.Context) error {
 	h.raw(ctx, "deeply nested JSON", []byte(strings.Repeat("[", 20000)))
 	h.raw(ctx, "a refused request with the manager's flatten smuggled after it",
 		[]byte(fmt.Sprintf("{\"token\":\"bad\",\"op\":\"status\"}\n{\"token\":%q,\"op\":\"flatten\"}\n", h.mgr)))
+	h.raw(ctx, "the manager's status with the manager's press smuggled after it",
+		[]byte(fmt.Sprintf("{\"token\":%q,\"op\":\"status\"}{\"token\":%q,\"op\":\"press\"}\n", h.mgr, h.mgr)))
+	h.raw(ctx, "the manager's status followed by padding",
+		[]byte(fmt.Sprintf("{\"token\":%q,\"op\":\"status\"} %s\n", h.mgr, strings.Repeat("x", 2000))))
 	h.raw(ctx, "a frame cut off in the middle", []byte(fmt.Sprintf(`{"token":%q,"op":"fla`, h.mgr)))
 
 	// A client that connects and sends nothing does not hold up the manager.
