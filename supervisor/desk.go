@@ -899,6 +899,53 @@ func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 		}
 	}
 	d.journal(ctx, Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev})
+	d.applyBrokerEvent(ctx, ev)
+}
+
+// OnBrokerEvents is OnBrokerEvent for events that arrived together: with a
+// BatchJournal they are made durable by one commit, in order, before any of
+// them is applied; otherwise they go one by one.
+func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
+	bj, ok := d.j.(BatchJournal)
+	if !ok || len(evs) == 1 {
+		for _, ev := range evs {
+			d.OnBrokerEvent(ctx, ev)
+		}
+		return
+	}
+	d.evInFlight.Add(1)
+	defer d.evInFlight.Add(-1)
+	ctx = context.WithoutCancel(ctx)
+	fresh := make([]broker.Event, 0, len(evs))
+	d.mu.Lock()
+	for _, ev := range evs {
+		if ev.VenueID != "" {
+			if d.seenVenue[ev.VenueID] {
+				continue
+			}
+			d.seenVenue[ev.VenueID] = true
+		}
+		fresh = append(fresh, ev)
+	}
+	d.mu.Unlock()
+	if len(fresh) == 0 {
+		return
+	}
+	es := make([]Entry, len(fresh))
+	for i, ev := range fresh {
+		es[i] = Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev}
+	}
+	if err := bj.AppendBatch(ctx, es); err != nil {
+		d.journalFailed(err)
+	}
+	for _, ev := range fresh {
+		d.applyBrokerEvent(ctx, ev)
+	}
+}
+
+// applyBrokerEvent is the part of the broker-event path after the journal:
+// orders and ledger → engines → machines.
+func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
 	a := d.byID[ev.Account]
 	if a == nil {
 		d.log.Warn("event for unknown account", "account", ev.Account, "id", ev.ClientID)

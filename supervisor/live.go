@@ -14,8 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
 )
+
+// maxEventBatch caps the broker events made durable by one commit.
+const maxEventBatch = 256
 
 // LiveOptions configures RunLive.
 type LiveOptions struct {
@@ -80,7 +84,21 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 				if !ok {
 					return
 				}
-				d.OnBrokerEvent(ctx, ev)
+				// What has arrived with it goes in the same journal commit.
+				batch := append(make([]broker.Event, 0, 16), ev)
+			more:
+				for len(batch) < maxEventBatch {
+					select {
+					case ev, ok := <-evs:
+						if !ok {
+							break more
+						}
+						batch = append(batch, ev)
+					default:
+						break more
+					}
+				}
+				d.OnBrokerEvents(ctx, batch)
 				if len(evs) == 0 {
 					d.Settle(ctx)
 				}

@@ -39,6 +39,29 @@ func (nopAlerter) Notify(alerts.Alert) {}
 // JournalOf adapts a *journal.Journal to the desk's Journal.
 func JournalOf(j *journal.Journal) Journal { return journalAdapter{j} }
 
+// BatchJournal is a Journal that can make several records durable with one
+// commit, in order. The desk uses it, when its journal has it, for the
+// broker events that arrive together; otherwise it appends them one by one.
+type BatchJournal interface {
+	Journal
+	// AppendBatch returns once every record is durable, in the order
+	// given, or with the first error.
+	AppendBatch(ctx context.Context, es []Entry) error
+}
+
+func (a journalAdapter) AppendBatch(ctx context.Context, es []Entry) error {
+	for _, e := range es {
+		rec, err := journal.New(journal.Kind(e.Kind), e.Account, e.ClientID, e.Market, e.Body)
+		if err != nil {
+			return err
+		}
+		if err := a.j.AppendNoWait(rec); err != nil {
+			return err
+		}
+	}
+	return a.j.Flush(ctx)
+}
+
 type journalAdapter struct{ j *journal.Journal }
 
 func (a journalAdapter) Append(ctx context.Context, e Entry) (uint64, error) {
