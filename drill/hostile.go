@@ -201,26 +201,12 @@ listen = "127.0.0.1:0"
 // start runs the desk and waits until its output names the console and
 // the demo tokens and its control socket answers the manager.
 func (h *hostile) start(ctx context.Context) error {
-	cmd := exec.Command(h.o.Exe, "run", "--config", h.cfg, "--status-every", "1h")
-	cmd.Dir = h.dir
-	cmd.Env = append(os.Environ(), h.o.Env...)
-	for i, name := range []string{"out", "err"} {
-		f, err := os.Create(filepath.Join(h.dir, "run."+name))
-		if err != nil {
-			return fmt.Errorf("hostile-requests: desk output: %w", err)
-		}
-		h.files = append(h.files, f)
-		if i == 0 {
-			cmd.Stdout = f
-		} else {
-			cmd.Stderr = f
-		}
+	cmd, done, files, err := startRunProcess(h.o, h.dir, "run", nil, "--config", h.cfg, "--status-every", "1h")
+	h.files = append(h.files, files...)
+	if err != nil {
+		return fmt.Errorf("hostile-requests: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("hostile-requests: start the desk: %w", err)
-	}
-	h.cmd, h.done = cmd, make(chan error, 1)
-	go func(done chan error) { done <- cmd.Wait() }(h.done)
+	h.cmd, h.done = cmd, done
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {

@@ -105,27 +105,14 @@ func (p *procDesk) token() string { return filepath.Join(p.dir, "deskguard.token
 func (p *procDesk) start(ctx context.Context) error {
 	p.life++
 	_ = os.Remove(p.token())
-	cmd := exec.Command(p.o.Exe, "run", "--config", p.cfg, "--status-every", "1h",
-		"--summary", filepath.Join(p.dir, "summary.json"))
-	cmd.Dir = p.dir
-	cmd.Env = append(append(os.Environ(), p.o.Env...), venuePassEnv+"="+venuePassword)
-	for i, name := range []string{"out", "err"} {
-		f, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("run%d.%s", p.life, name)))
-		if err != nil {
-			return fmt.Errorf("drill: desk output: %w", err)
-		}
-		p.files = append(p.files, f)
-		if i == 0 {
-			cmd.Stdout = f
-		} else {
-			cmd.Stderr = f
-		}
+	cmd, done, files, err := startRunProcess(p.o, p.dir, fmt.Sprintf("run%d", p.life),
+		[]string{venuePassEnv + "=" + venuePassword},
+		"--config", p.cfg, "--status-every", "1h", "--summary", filepath.Join(p.dir, "summary.json"))
+	p.files = append(p.files, files...)
+	if err != nil {
+		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("drill: start the desk: %w", err)
-	}
-	p.cmd, p.done = cmd, make(chan error, 1)
-	go func(done chan error) { done <- cmd.Wait() }(p.done)
+	p.cmd, p.done = cmd, done
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
@@ -141,6 +128,35 @@ func (p *procDesk) start(ctx context.Context) error {
 		case <-time.After(10 * time.Millisecond): // an outside observer's polling interval
 		}
 	}
+}
+
+// startRunProcess starts `deskguard run ARGS` (o.Exe) in dir with o.Env
+// and env added, its stdout and stderr in dir/NAME.out and NAME.err; done
+// receives its exit. The files are returned for the caller to close, also
+// on error.
+func startRunProcess(o *Options, dir, name string, env []string, args ...string) (*exec.Cmd, chan error, []*os.File, error) {
+	cmd := exec.Command(o.Exe, append([]string{"run"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), o.Env...), env...)
+	var files []*os.File
+	for i, ext := range []string{"out", "err"} {
+		f, err := os.Create(filepath.Join(dir, name+"."+ext))
+		if err != nil {
+			return nil, nil, files, fmt.Errorf("drill: desk output: %w", err)
+		}
+		files = append(files, f)
+		if i == 0 {
+			cmd.Stdout = f
+		} else {
+			cmd.Stderr = f
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, files, fmt.Errorf("drill: start the desk: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, done, files, nil
 }
 
 func (p *procDesk) call(ctx context.Context, req deskapi.Request) (deskapi.Response, error) {

@@ -170,9 +170,6 @@ func waitOpenPosition(ctx context.Context, dir string) bool {
 }
 
 func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash drill runs real processes; skipped with -short")
-	}
 	rounds, pace, wait := 10, "1500", 6*time.Second
 	if raceBuild {
 		rounds, pace, wait = 2, "400", 15*time.Second

@@ -23,9 +23,6 @@ var drillRounds = flag.Int("drill.rounds", 1, "rounds per process scenario")
 // fails the test on any violation or a round that could not run.
 func runDrill(t *testing.T, name string, rounds int) drill.Result {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("the process drill runs real processes; skipped with -short")
-	}
 	if *drillRounds > rounds {
 		rounds = *drillRounds
 	}

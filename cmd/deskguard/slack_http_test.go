@@ -61,16 +61,45 @@ strategies = ["orb"]
 	return p
 }
 
-// lockedBuf collects a child's stderr.
+// lockedBuf collects a child's stderr; waitFor waits on its writes.
 type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed (and replaced) at each write
 }
 
 func (l *lockedBuf) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
+}
+
+// waitFor reports whether s appears in the buffer within d, woken by each
+// write rather than polling.
+func (l *lockedBuf) waitFor(s string, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		if strings.Contains(l.b.String(), s) {
+			l.mu.Unlock()
+			return true
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return false
+		}
+	}
 }
 
 func (l *lockedBuf) String() string {
@@ -209,11 +238,7 @@ func TestRunServesSlackCommandsOnTheConsole(t *testing.T) {
 func TestRunSaysSlackHTTPNotServedWithoutConsole(t *testing.T) {
 	dir := t.TempDir()
 	_, stderr := startRun(t, dir, slackRunConfig(t, dir, "off"))
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stderr.String(), "not served: the console is off") {
-		if time.Now().After(deadline) {
-			t.Fatal("run did not say that the Slack endpoint is not served")
-		}
-		time.Sleep(20 * time.Millisecond) // polling the child's log, not synchronisation
+	if !stderr.waitFor("not served: the console is off", 30*time.Second) {
+		t.Fatal("run did not say that the Slack endpoint is not served")
 	}
 }
