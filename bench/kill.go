@@ -28,13 +28,13 @@ import (
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/broker/sim"
 	"github.com/deskguard/deskguard/broker/tradovate"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
 	"github.com/deskguard/deskguard/strategies"
 	"github.com/deskguard/deskguard/supervisor"
-	"github.com/deskguard/deskguard/venue"
 )
 
 const killAccounts = 20

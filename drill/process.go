@@ -30,11 +30,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/broker"
+	venuepkg "github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
-	venuepkg "github.com/deskguard/deskguard/venue"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskguard/deskguard/internal/testdata"
+	"github.com/deskguard/deskguard/internal/shareddata"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -174,7 +174,7 @@ func openAll(t *testing.T, path string) ([]Trade, *Feed) {
 }
 
 func TestDBNFixturesESH1(t *testing.T) {
-	dir := testdata.SharedData(t)
+	dir := shareddata.SharedData(t)
 	want := []Trade{
 		{Time: 1609160400098821953, Price: MustPrice("3720.25"), Size: 5, Aggressor: Sell, Seq: 1},
 		{Time: 1609160400107665963, Price: MustPrice("3720.25"), Size: 21, Aggressor: Sell, Seq: 2},
@@ -206,7 +206,7 @@ func TestDBNFixturesESH1(t *testing.T) {
 }
 
 func TestDBNRefusesOtherSchemas(t *testing.T) {
-	dir := testdata.SharedData(t)
+	dir := shareddata.SharedData(t)
 	for _, c := range []struct{ file, schema string }{
 		{"test_data.ohlcv-1m.dbn", "ohlcv-1m"},
 		{"test_data.tbbo.dbn", "tbbo"},
@@ -223,7 +223,7 @@ func TestDBNRefusesOtherSchemas(t *testing.T) {
 }
 
 func TestDBNRealTicks(t *testing.T) {
-	dir := testdata.SharedData(t) + "/es-ticks/"
+	dir := shareddata.SharedData(t) + "/es-ticks/"
 	cases := []struct {
 		file, format, symbol string
 		trades, records      int64

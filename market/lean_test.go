@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskguard/deskguard/internal/testdata"
+	"github.com/deskguard/deskguard/internal/shareddata"
 )
 
 func readBars(t *testing.T, path string, opt OpenOptions) ([]Bar, *BarFeed) {
@@ -37,7 +37,7 @@ func readBars(t *testing.T, path string, opt OpenOptions) ([]Bar, *BarFeed) {
 }
 
 func TestLeanRealDays(t *testing.T) {
-	dir := testdata.SharedData(t) + "/es-minute/"
+	dir := shareddata.SharedData(t) + "/es-minute/"
 	// Counts and volumes of the front month (ESZ3, the largest volume each
 	// day), checked independently with unzip, wc and awk.
 	cases := []struct {
@@ -104,7 +104,7 @@ func TestLeanRealDays(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestLeanPickMonth(t *testing.T) {
-	path := testdata.File(t, "es-minute/20131008_trade.zip")
+	path := shareddata.File(t, "es-minute/20131008_trade.zip")
 	for _, sym := range []string{"ESH4", "MESH4", "esh4", "201403", "ESH14"} {
 		bars, bf := readBars(t, path, OpenOptions{Symbol: sym})
 		if len(bars) != 342 || bf.Info().Symbol != "ESH4" {
@@ -117,7 +117,7 @@ func TestLeanPickMonth(t *testing.T) {
 }
 
 func TestLeanFeedDerived(t *testing.T) {
-	path := testdata.File(t, "es-minute/20131008_trade.zip")
+	path := shareddata.File(t, "es-minute/20131008_trade.zip")
 	trades, f := openAll(t, path)
 	info := f.Info()
 	if info.Kind != "bars" || !info.Derived || info.Aggressor != "tick-rule" || info.Format != FormatLeanMinute {
@@ -233,7 +233,7 @@ func TestLeanBadInput(t *testing.T) {
 }
 
 func TestOpenBarsRefusesTrades(t *testing.T) {
-	path := testdata.File(t, "dbn-fixtures/test_data.trades.v2.dbn")
+	path := shareddata.File(t, "dbn-fixtures/test_data.trades.v2.dbn")
 	if _, err := OpenBars(path, OpenOptions{}); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("err %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskguard/deskguard/internal/testdata"
+	"github.com/deskguard/deskguard/internal/shareddata"
 )
 
 func TestSummarizeTradesArithmetic(t *testing.T) {
@@ -50,7 +50,7 @@ func TestSummarizeNoRTH(t *testing.T) {
 }
 
 func TestSummarizeFileBars(t *testing.T) {
-	s, err := SummarizeFile(testdata.File(t, "es-minute/20131203_trade.zip"), OpenOptions{})
+	s, err := SummarizeFile(shareddata.File(t, "es-minute/20131203_trade.zip"), OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSummarizeFileBars(t *testing.T) {
 }
 
 func TestSummarizeFileMBO(t *testing.T) {
-	s, err := SummarizeFile(testdata.File(t, "es-ticks/esh4-glbx-mdp3-20231225.mbo.dbn.zst"), OpenOptions{})
+	s, err := SummarizeFile(shareddata.File(t, "es-ticks/esh4-glbx-mdp3-20231225.mbo.dbn.zst"), OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/intent"
-	"github.com/deskguard/deskguard/internal/testdata"
+	"github.com/deskguard/deskguard/internal/shareddata"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -45,7 +45,7 @@ func readDay(t testing.TB, path string) ([]market.Trade, market.FeedInfo) {
 }
 
 func realDays(t testing.TB) []string {
-	dir := testdata.File(t, "es-minute")
+	dir := shareddata.File(t, "es-minute")
 	files, err := filepath.Glob(filepath.Join(dir, "*_trade.zip"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no es-minute trade files in %s: %v", dir, err)
@@ -95,7 +95,7 @@ func TestRealDays(t *testing.T) {
 var goldenDays = map[string]string{"orb": "20131203", "vwapmr": "20131008", "delta": "20131010"}
 
 func TestGolden(t *testing.T) {
-	dir := testdata.File(t, "es-minute")
+	dir := shareddata.File(t, "es-minute")
 	for _, name := range Names {
 		day := goldenDays[name]
 		trades, _ := readDay(t, filepath.Join(dir, day+"_trade.zip"))

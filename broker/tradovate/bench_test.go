@@ -16,8 +16,8 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
-	"github.com/deskguard/deskguard/venue"
 )
 
 func report(b *testing.B, h *hdrhistogram.Histogram) {

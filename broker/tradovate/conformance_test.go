@@ -8,8 +8,8 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/broker/brokertest"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
-	"github.com/deskguard/deskguard/venue"
 )
 
 // venueMarket prints trades straight into the venue; Venue.Trade returns

@@ -19,12 +19,12 @@ import (
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/strategies"
 	"github.com/deskguard/deskguard/supervisor"
-	"github.com/deskguard/deskguard/venue"
 )
 
 // deskKill runs n desk kills over 20 accounts and returns their

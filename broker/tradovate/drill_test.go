@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
-	"github.com/deskguard/deskguard/venue"
 )
 
 // sameEvents checks a client's events against the venue engine's history,

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
-	"github.com/deskguard/deskguard/venue"
 )
 
 func TestFeedFromVenue(t *testing.T) {

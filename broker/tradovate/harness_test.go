@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/broker/tradovate"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
-	"github.com/deskguard/deskguard/venue"
 )
 
 type rig struct {

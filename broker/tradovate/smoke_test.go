@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
-	"github.com/deskguard/deskguard/venue"
 )
 
 // collect reads n events or fails after a deadline.

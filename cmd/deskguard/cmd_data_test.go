@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskguard/deskguard/internal/testdata"
+	"github.com/deskguard/deskguard/internal/shareddata"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -34,7 +34,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestDataSummaryGolden(t *testing.T) {
-	dir := testdata.SharedData(t)
+	dir := shareddata.SharedData(t)
 	for _, c := range []struct{ file, golden string }{
 		{"es-ticks/futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst", "data_summary_trades.json.golden"},
 		{"es-minute/20131008_trade.zip", "data_summary_lean.json.golden"},
@@ -62,18 +62,18 @@ func TestDataSummaryGolden(t *testing.T) {
 }
 
 func TestDataSummaryText(t *testing.T) {
-	code, out, errs := runCLI(t, "data", "summary", testdata.File(t, "es-minute/20131008_trade.zip"))
+	code, out, errs := runCLI(t, "data", "summary", shareddata.File(t, "es-minute/20131008_trade.zip"))
 	if code != 0 || !strings.Contains(out, "DERIVED") || !strings.Contains(out, "tick rule") || !strings.Contains(out, "ESZ3") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
-	code, out, _ = runCLI(t, "data", "summary", testdata.File(t, "es-ticks/esh4-glbx-mdp3-20231225.mbo.dbn.zst"))
+	code, out, _ = runCLI(t, "data", "summary", shareddata.File(t, "es-ticks/esh4-glbx-mdp3-20231225.mbo.dbn.zst"))
 	if code != 0 || !strings.Contains(out, "aggressor   data\n") || !strings.Contains(out, "1 trade(s) have no side") || !strings.Contains(out, "2973") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
 
 func TestDataSummaryErrors(t *testing.T) {
-	dir := testdata.SharedData(t)
+	dir := shareddata.SharedData(t)
 	for _, c := range []struct {
 		args []string
 		code int

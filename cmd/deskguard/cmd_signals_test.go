@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deskguard/deskguard/internal/testdata"
+	"github.com/deskguard/deskguard/internal/shareddata"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -91,7 +91,7 @@ func TestSignalsUsage(t *testing.T) {
 }
 
 func TestSignalsRealFile(t *testing.T) {
-	path := testdata.File(t, "es-minute/20131203_trade.zip")
+	path := shareddata.File(t, "es-minute/20131203_trade.zip")
 	for _, s := range []string{"orb", "vwapmr", "delta"} {
 		code, out, errs := runCLI(t, "signals", "--data", path, "--strategy", s, "--json")
 		if code != 0 {

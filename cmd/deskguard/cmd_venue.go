@@ -14,9 +14,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
-	"github.com/deskguard/deskguard/venue"
 )
 
 func cmdVenue(e *env) int {

@@ -1,7 +1,7 @@
-// Package testdata finds the real market data samples in ../shared/data for
+// Package shareddata finds the real market data samples in ../shared/data for
 // tests. A test that needs them fails when CI is set and they are missing,
 // and skips with a clear message otherwise (a fresh clone has no ../shared).
-package testdata
+package shareddata
 
 import (
 	"os"
