@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -156,4 +157,27 @@ type FirmBeat struct {
 	Time    int64  `json:"time"` // firm wall clock, ns UTC
 	Name    string `json:"name"`
 	Killing bool   `json:"killing,omitempty"` // a firm kill is in force
+}
+
+// CountDesk is how many messages of desk's journal the stream holds (for
+// checks that nothing was stored twice: it equals the desk's committed
+// records once the outbox has caught up).
+func CountDesk(ctx context.Context, nc *nats.Conn, o StreamOptions, desk string) (uint64, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	s, err := js.Stream(ctx, o.StreamConfig().Name)
+	if err != nil {
+		return 0, fmt.Errorf("firm: stream: %w", err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(DeskJournals(desk)))
+	if err != nil {
+		return 0, fmt.Errorf("firm: stream info: %w", err)
+	}
+	var n uint64
+	for _, c := range info.State.Subjects {
+		n += c
+	}
+	return n, nil
 }
