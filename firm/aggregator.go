@@ -49,7 +49,7 @@ type Options struct {
 	BeatEvery  time.Duration // the firm's heartbeat (default 1s)
 	DeskStale  time.Duration // a desk heartbeat older than this: its link is down (default 5s)
 	KillRetry  time.Duration // between re-issues of an unconfirmed kill (default 250ms)
-	KillWait   time.Duration // how long one kill request waits for its reply (default 15s)
+	KillWait   time.Duration // how long one kill request waits for its reply before it is re-issued (default 2s)
 	MaxPending int           // the consumer's MaxAckPending (default 200000)
 
 	// OnApply, when set, is called after each record is folded (the
@@ -118,7 +118,7 @@ func New(opt Options) (*Aggregator, error) {
 		opt.KillRetry = 250 * time.Millisecond
 	}
 	if opt.KillWait <= 0 {
-		opt.KillWait = 15 * time.Second
+		opt.KillWait = 2 * time.Second
 	}
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = 200000

@@ -137,7 +137,7 @@ type Status struct {
 	Committed uint64 `json:"committed"` // last durable journal seq
 	Published uint64 `json:"published"` // last seq the stream acknowledged
 	Lag       uint64 `json:"lag"`       // committed − published: records the firm has not got
-	Up        bool   `json:"up"`        // the last publish round reached the stream
+	Up        bool   `json:"up"`        // connected, and the last publish round reached the stream
 	DownSince string `json:"down_since,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Sent      uint64 `json:"sent"` // acknowledged messages since start
@@ -146,7 +146,7 @@ type Status struct {
 // Status reports the outbox's progress.
 func (o *Outbox) Status() Status {
 	c, p := o.committed.Load(), o.published.Load()
-	st := Status{Desk: o.opt.Desk, Committed: c, Published: p, Up: o.up.Load(), Sent: o.sent.Load()}
+	st := Status{Desk: o.opt.Desk, Committed: c, Published: p, Up: o.up.Load() && o.opt.Conn.IsConnected(), Sent: o.sent.Load()}
 	if c > p {
 		st.Lag = c - p
 	}
