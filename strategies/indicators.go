@@ -79,9 +79,15 @@ func (x *Indicators) closeBar1(b market.Bar) {
 	if m < 1 {
 		return
 	}
+	// Minutes without trades carry the last VWAP known before them forward
+	// (not the VWAP after the gap: that would read a move across a quiet
+	// spell as flat).
+	carry := v
+	if x.firstMinute != 0 {
+		carry = x.vwapByMinute[x.lastMinute]
+	}
 	for len(x.vwapByMinute) <= m {
-		// minutes without trades carry the VWAP forward
-		x.vwapByMinute = append(x.vwapByMinute, v)
+		x.vwapByMinute = append(x.vwapByMinute, carry)
 	}
 	if x.firstMinute == 0 {
 		for i := range x.vwapByMinute {
