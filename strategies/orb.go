@@ -14,12 +14,12 @@ import (
 // field; DefaultORBConfig gives DESIGN's defaults.
 type ORBConfig struct {
 	Scale
-	RangeFrom        HM      `toml:"range_from"`         // opening range window start, ET (09:30)
-	RangeTo          HM      `toml:"range_to"`           // window end, exclusive, ET (10:00)
-	ArmFrom          HM      `toml:"arm_from"`           // first 5-min bar that may trigger starts at or after this (10:00)
-	ArmUntil         HM      `toml:"arm_until"`          // last 5-min bar that may trigger ends at or before this (11:30)
-	NoEntryAfter     HM      `toml:"no_entry_after"`     // no entries at or after this time, ET (15:45)
-	VolumeMult       float64 `toml:"volume_mult"`        // breakout bar volume > this × the volume baseline (1.5)
+	RangeFrom    HM      `toml:"range_from"`     // opening range window start, ET (09:30)
+	RangeTo      HM      `toml:"range_to"`       // window end, exclusive, ET (10:00)
+	ArmFrom      HM      `toml:"arm_from"`       // first 5-min bar that may trigger starts at or after this (10:00)
+	ArmUntil     HM      `toml:"arm_until"`      // last 5-min bar that may trigger ends at or before this (11:30)
+	NoEntryAfter HM      `toml:"no_entry_after"` // no entries at or after this time, ET (15:45)
+	VolumeMult   float64 `toml:"volume_mult"`    // breakout bar volume > this × the volume baseline (1.5)
 	// VolumeBaseline is what the breakout bar's volume is compared with:
 	// "time_of_day" (default; relative volume as traders read it) the mean
 	// volume of the same 5-min slot over the last VolumeSessions prior
@@ -28,9 +28,9 @@ type ORBConfig struct {
 	// last VolumeBars completed 5-min bars; "session_mean" the mean of the
 	// session's completed 5-min bars (DESIGN's first rule: it includes the
 	// heavy open, so a breakout at 10:00–11:30 almost never clears 1.5×).
-	VolumeBaseline string `toml:"volume_baseline"`
-	VolumeBars     int    `toml:"volume_bars"`     // last_bars: how many 5-min bars (3 = the last 15 minutes)
-	VolumeSessions int    `toml:"volume_sessions"` // time_of_day: how many prior sessions (10)
+	VolumeBaseline   string  `toml:"volume_baseline"`
+	VolumeBars       int     `toml:"volume_bars"`        // last_bars: how many 5-min bars (3 = the last 15 minutes)
+	VolumeSessions   int     `toml:"volume_sessions"`    // time_of_day: how many prior sessions (10)
 	EntryOffsetTicks int64   `toml:"entry_offset_ticks"` // stop trigger beyond the bar's high/low (1)
 	LimitOffsetTicks int64   `toml:"limit_offset_ticks"` // stop-limit's limit beyond the trigger (2)
 	CancelAfterMin   int     `toml:"cancel_after_min"`   // unfilled entry cancelled after (10)
