@@ -68,9 +68,8 @@ func TestThreeDesksThroughOutagesExactlyOnce(t *testing.T) {
 	trade(10)
 	caughtUp(agg.a, "after the NATS restart")
 	for _, d := range desks {
-		if st := d.ob.Status(); st.Lag != 0 || !st.Up {
-			t.Fatalf("%s: outbox %+v after catching up", d.name, st)
-		}
+		// The stream's acks can reach the outbox after the firm has folded.
+		within(t, d.name+" outbox caught up", func() bool { st := d.ob.Status(); return st.Lag == 0 && st.Up })
 	}
 
 	// 3. The aggregator killed while the desks write, and started again
