@@ -19,7 +19,7 @@ import (
 
 // Role is what a token may do.
 type Role struct {
-	Kind    string // "manager", "trader", "viewer"
+	Kind    string // "manager", "trader", "viewer", "firm"
 	Account string // for traders
 }
 
@@ -33,18 +33,18 @@ func (r Role) String() string {
 // ParseRole parses "manager", "viewer" or "trader:ID".
 func ParseRole(s string) (Role, error) {
 	switch {
-	case s == "manager" || s == "viewer":
+	case s == "manager" || s == "viewer" || s == "firm":
 		return Role{Kind: s}, nil
 	case strings.HasPrefix(s, "trader:") && len(s) > len("trader:"):
 		return Role{Kind: "trader", Account: s[len("trader:"):]}, nil
 	}
-	return Role{}, fmt.Errorf("auth: role %q: want manager, viewer or trader:ACCOUNT", s)
+	return Role{}, fmt.Errorf("auth: role %q: want manager, viewer, firm or trader:ACCOUNT", s)
 }
 
 // CanSee reports whether the role may see account (""= the whole desk).
 func (r Role) CanSee(account string) bool {
 	switch r.Kind {
-	case "manager", "viewer":
+	case "manager", "viewer", "firm":
 		return true
 	case "trader":
 		return account == r.Account
@@ -62,6 +62,11 @@ func (r Role) CanFlatten(account string) bool {
 	}
 	return false
 }
+
+// CanFirmKill reports whether the role may kill every desk of the firm
+// from the firm console or CLI (the firm's risk manager). It gives nothing
+// on a desk's own console beyond seeing it.
+func (r Role) CanFirmKill() bool { return r.Kind == "firm" }
 
 // CanManage reports whether the role may re-arm, unlock or change limits.
 func (r Role) CanManage() bool { return r.Kind == "manager" }

@@ -58,3 +58,23 @@ func TestParseRole(t *testing.T) {
 		t.Error("short hash accepted")
 	}
 }
+
+// The firm role: parsed, sees everything, kills the firm, and may do
+// nothing on a desk (no flatten, no manage, no engines).
+func TestFirmRole(t *testing.T) {
+	r, err := ParseRole("firm")
+	if err != nil || r.String() != "firm" {
+		t.Fatalf("ParseRole(firm) = %v, %v", r, err)
+	}
+	if !r.CanSee("") || !r.CanSee("A1") || !r.CanFirmKill() {
+		t.Fatal("the firm role must see every account and kill the firm")
+	}
+	if r.CanFlatten("") || r.CanFlatten("A1") || r.CanManage() || r.CanRunEngines("A1") {
+		t.Fatal("the firm role acts on a desk only through the firm's signed command")
+	}
+	for _, k := range []string{"manager", "viewer", "trader"} {
+		if (Role{Kind: k, Account: "A1"}).CanFirmKill() {
+			t.Errorf("%s may kill the firm", k)
+		}
+	}
+}

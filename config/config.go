@@ -45,6 +45,7 @@ type Config struct {
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
 	Console    Console                   `toml:"console"`
+	Firm       Firm                      `toml:"firm"` // firm.go
 	Extra      Extra                     `toml:"-"`
 
 	path string
@@ -399,6 +400,9 @@ func (c *Config) validate(text string) error {
 		if _, err := c.Strategies.Engines(a.Strategies...); err != nil {
 			return at(key+".strategies", "%v", err)
 		}
+	}
+	if err := c.validateFirm(at); err != nil {
+		return err
 	}
 	for i, t := range c.Console.Tokens {
 		key := fmt.Sprintf("console.tokens[%d]", i)
