@@ -164,4 +164,3 @@ start_equity = "50000.00"
 strategies = ["delta"]
 `
 }
-

@@ -56,10 +56,10 @@ func cmdFirm(e *env) int {
 // firmOpts are `deskguard firm`'s flags.
 type firmOpts struct {
 	name, natsURL, natsListen, store, state, key, desks, console, creds, natsToken string
-	firmToken, viewerToken, stream                                           string
-	replicas                                                                 int
-	maxPosition                                                              int64
-	dailyLoss                                                                string
+	firmToken, viewerToken, stream                                                 string
+	replicas                                                                       int
+	maxPosition                                                                    int64
+	dailyLoss                                                                      string
 }
 
 func firmFlags(fs *flag.FlagSet) *firmOpts {

@@ -80,9 +80,9 @@ func TestFirmDeskKilledAndRestarted(t *testing.T) {
 
 	type desk struct {
 		name, dir, cfg, sum string
-		done               chan error
-		out                *strings.Builder
-		cmd                *exec.Cmd
+		done                chan error
+		out                 *strings.Builder
+		cmd                 *exec.Cmd
 	}
 	start := func(d *desk, life int, extra ...string) {
 		args := append([]string{"run", "--config", d.cfg, "--status-every", "1h"}, extra...)
