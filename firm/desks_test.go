@@ -148,4 +148,3 @@ func TestFirmViewAndKillDuringPartition(t *testing.T) {
 		}
 	}
 }
-
