@@ -3,10 +3,14 @@
 //
 //   - BenchmarkCommitToView: three desks each committing 1,000 journal
 //     records a second; from Append returning (the record durable) until
-//     the firm has folded it (p50/p99).
+//     the firm has folded it (p50/p99), and until the message is on the
+//     wire (a core-NATS tap on the journal subjects: the outbox's share).
+//   - BenchmarkFloorPubSub: the same rate of plain core-NATS messages
+//     through the same server (the machine's floor for the above).
 //   - BenchmarkKill: one desk's own kill (Flatten → halted, every account
 //     flat, as its Status shows) beside a firm kill of three desks (Kill →
-//     every desk replied flat), in the same run, alternating.
+//     every desk replied flat), in the same run, alternating; each desk's
+//     venue sees a trade every millisecond (a liquidation fills at the next).
 //   - BenchmarkCatchUp: an outbox publishing a journal of 100,000 records
 //     written while NATS was away (records/s).
 //
@@ -25,6 +29,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/nats-io/nats.go"
 
 	"github.com/deskguard/deskguard/firm"
 	"github.com/deskguard/deskguard/firm/firmtest"
@@ -57,6 +62,24 @@ func BenchmarkCommitToView(b *testing.B) {
 			s.mu.Unlock()
 		}
 	}})
+	wireSeen := map[string]*stamp{}
+	for _, n := range names {
+		wireSeen[n] = &stamp{visible: map[uint64]time.Time{}}
+	}
+	tap := connect(b, srv.URL(), "tap")
+	if _, err := tap.Subscribe("deskguard.journal.>", func(m *nats.Msg) {
+		now := time.Now()
+		var seq uint64
+		fmt.Sscan(m.Header.Get("Deskguard-Seq"), &seq)
+		s := wireSeen[m.Header.Get("Deskguard-Desk")]
+		s.mu.Lock()
+		if _, ok := s.visible[seq]; !ok {
+			s.visible[seq] = now
+		}
+		s.mu.Unlock()
+	}); err != nil {
+		b.Fatal(err)
+	}
 	type desk struct {
 		name string
 		j    *journal.Journal
@@ -128,6 +151,15 @@ func BenchmarkCommitToView(b *testing.B) {
 		}
 	}
 	reportHist(b, "commit_to_view", h)
+	hw := hdrhistogram.New(1, int64(10*time.Second), 3)
+	for n, s := range stamps {
+		for seq, c := range s.committed {
+			if v, ok := wireSeen[n].visible[seq]; ok {
+				_ = hw.RecordValue(max(1, v.Sub(c).Nanoseconds()))
+			}
+		}
+	}
+	reportHist(b, "commit_to_wire", hw)
 }
 
 func BenchmarkKill(b *testing.B) {
@@ -135,7 +167,8 @@ func BenchmarkKill(b *testing.B) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	var desks []*firmtest.Desk
 	for i, n := range []string{"east", "west", "north"} {
-		d, err := firmtest.StartDesk(firmtest.DeskOptions{Name: n, NATSURL: srv.URL(), Pub: pub, Seed: int64(3 + i), Dir: b.TempDir()})
+		d, err := firmtest.StartDesk(firmtest.DeskOptions{Name: n, NATSURL: srv.URL(), Pub: pub, Seed: int64(3 + i), Dir: b.TempDir(),
+			Steady: time.Millisecond})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -150,14 +183,24 @@ func BenchmarkKill(b *testing.B) {
 	}
 	rearm := func() {
 		for _, d := range desks {
+			if d.Status().State == "running" {
+				continue
+			}
 			if err := d.D.Rearm(ctx, "bench", "bench"); err != nil {
 				b.Fatal(err)
 			}
 			within(b, d.Name+" running", func() bool { return d.Status().State == "running" })
 		}
 	}
-	open := func() {
+	open := func() { // every desk long 1 on MAN1 (the desks still long from the last round stay so)
 		for _, d := range desks {
+			long := false
+			for _, a := range d.Status().Accounts {
+				long = long || a.ID == "MAN1" && a.Position > 0
+			}
+			if long {
+				continue
+			}
 			if err := d.Open(1); err != nil {
 				b.Fatal(err)
 			}
@@ -250,4 +293,48 @@ func BenchmarkCatchUp(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "records/s")
+}
+
+// BenchmarkFloorPubSub is this machine's floor for BenchmarkCommitToView
+// in the same conditions: three publishers each sending 1,000 core-NATS
+// messages a second through the same embedded server, received by one
+// subscriber (publish → delivered, p50/p99). No journal, no JetStream.
+func BenchmarkFloorPubSub(b *testing.B) {
+	srv := startNATS(b)
+	sub := connect(b, srv.URL(), "sub")
+	h := hdrhistogram.New(1, int64(10*time.Second), 3)
+	var mu sync.Mutex
+	got := make(chan struct{}, 3*b.N)
+	if _, err := sub.Subscribe("floor.>", func(m *nats.Msg) {
+		var ns int64
+		fmt.Sscan(string(m.Data), &ns)
+		mu.Lock()
+		_ = h.RecordValue(max(1, time.Now().UnixNano()-ns))
+		mu.Unlock()
+		got <- struct{}{}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	_ = sub.Flush()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for i := range 3 {
+		pub := connect(b, srv.URL(), fmt.Sprint("pub", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk := time.NewTicker(time.Millisecond)
+			defer tk.Stop()
+			for n := 0; n < b.N; n++ {
+				<-tk.C
+				_ = pub.Publish(fmt.Sprintf("floor.%d", i), []byte(fmt.Sprint(time.Now().UnixNano())))
+			}
+		}()
+	}
+	wg.Wait()
+	for n := 0; n < 3*b.N; n++ {
+		<-got
+	}
+	b.StopTimer()
+	reportHist(b, "pubsub", h)
 }

@@ -230,7 +230,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := o.publishRound(ctx, js); err != nil {
+		if err := o.publishRound(ctx, js, f.C); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
@@ -334,7 +334,7 @@ func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 // ends the round and drops what is in flight: the records from the first
 // unacknowledged one on are sent again (the stream drops the ones it
 // already has, by Nats-Msg-Id).
-func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream) error {
+func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream, commits <-chan struct{}) error {
 	if len(o.inflight) == 0 {
 		o.next = o.published.Load()
 	}
@@ -358,7 +358,13 @@ func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream) error
 	more := rerr == nil && o.next < o.committed.Load()
 	for len(o.inflight) > 0 && !(more && len(o.inflight) < o.opt.Window/2) {
 		s := o.inflight[0]
+		var newCommits <-chan struct{}
+		if !more && len(o.inflight) < o.opt.Window/2 {
+			newCommits = commits // a commit while acks are awaited is published at once
+		}
 		select {
+		case <-newCommits:
+			return nil
 		case <-s.f.Ok():
 			o.inflight = o.inflight[1:]
 			o.published.Store(s.seq)

@@ -137,6 +137,44 @@ type DeskOptions struct {
 	BeatEvery time.Duration
 	// NoFeed: no session runs (benchmarks drive the journal themselves).
 	NoFeed bool
+	// Steady, when set, replaces the synthetic session with one trade
+	// every Steady of real time, one second of market time apart (a walk
+	// of ±1 tick from 5100.00 at 10:00 ET, clear of per-minute order limits):
+	// a liquidation then fills within one interval, so kill timings do not
+	// depend on the session's quiet spells.
+	Steady time.Duration
+}
+
+// steadyFeed is a trade every interval of real time.
+type steadyFeed struct {
+	ctx  context.Context
+	tk   *time.Ticker
+	ns   int64
+	step int64
+	px   market.Price
+	n    uint64
+}
+
+func (f *steadyFeed) Next() (market.Trade, error) {
+	select {
+	case <-f.ctx.Done():
+		f.tk.Stop()
+		return market.Trade{}, f.ctx.Err()
+	case <-f.tk.C:
+	}
+	f.n++
+	f.ns += f.step
+	// A deterministic walk of ±1 tick: up, up, down, down, ...
+	if f.n%4 < 2 {
+		f.px++
+	} else {
+		f.px--
+	}
+	side := market.Buy
+	if f.n%2 == 0 {
+		side = market.Sell
+	}
+	return market.Trade{Time: f.ns, Price: f.px, Size: 1 + int64(f.n%5), Aggressor: side}, nil
 }
 
 // Desk is one real desk with its firm link.
@@ -227,6 +265,14 @@ func StartDesk(o DeskOptions) (*Desk, error) {
 	done := make(chan error, 1)
 	if o.NoFeed {
 		done <- nil
+	} else if o.Steady > 0 {
+		start := time.Date(2024, 3, 12, 10, 0, 0, 0, market.NewYork)
+		feed := &steadyFeed{ctx: ctx, tk: time.NewTicker(o.Steady), ns: start.UnixNano(), step: int64(time.Second), px: market.MustPrice("5100.00")}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done <- supervisor.RunLive(ctx, ld.D, supervisor.LiveOptions{Feed: feed, Matcher: ld.Gate, Clock: ld.Clock, MaxBatch: 64})
+		}()
 	} else {
 		rd, err := synth.NewReader(synth.Options{Seed: o.Seed, Scale: o.Scale})
 		if err != nil {
