@@ -1,7 +1,7 @@
 // Package auth maps bearer tokens to roles for the console and the control
-// socket: manager (everything), trader:ID (one account, never raise a limit
-// or unlock), viewer (read only). Tokens are kept only as SHA-256 hashes
-// and compared in constant time; a token never appears in a log or error.
+// socket: manager, trader:ID, viewer. What each role may do and see is
+// package authz's to decide. Tokens are kept only as SHA-256 hashes and
+// compared in constant time; a token never appears in a log or error.
 package auth
 
 import (
@@ -36,36 +36,6 @@ func ParseRole(s string) (Role, error) {
 		return Role{Kind: "trader", Account: s[len("trader:"):]}, nil
 	}
 	return Role{}, fmt.Errorf("auth: role %q: want manager, viewer or trader:ACCOUNT", s)
-}
-
-// CanSee reports whether the role may see account (""= the whole desk).
-func (r Role) CanSee(account string) bool {
-	switch r.Kind {
-	case "manager", "viewer":
-		return true
-	case "trader":
-		return account == r.Account
-	}
-	return false
-}
-
-// CanFlatten reports whether the role may flatten account ("" = desk).
-func (r Role) CanFlatten(account string) bool {
-	switch r.Kind {
-	case "manager":
-		return true
-	case "trader":
-		return account != "" && account == r.Account
-	}
-	return false
-}
-
-// CanManage reports whether the role may re-arm, unlock or change limits.
-func (r Role) CanManage() bool { return r.Kind == "manager" }
-
-// CanRunEngines reports whether the role may start/stop account's engines.
-func (r Role) CanRunEngines(account string) bool {
-	return r.Kind == "manager" || (r.Kind == "trader" && r.Account == account)
 }
 
 // Principal is an authenticated caller: its name (for the journal) and role.

@@ -20,25 +20,6 @@ func TestTokensAndRoles(t *testing.T) {
 	if err != nil || p.Name != "alice" || p.Role.String() != "trader:ACC1" {
 		t.Fatalf("%+v %v", p, err)
 	}
-	cases := []struct {
-		role                   Role
-		acct                   string
-		see, flat, manage, eng bool
-	}{
-		{Role{Kind: "manager"}, "", true, true, true, true},
-		{Role{Kind: "manager"}, "ACC2", true, true, true, true},
-		{Role{Kind: "trader", Account: "ACC1"}, "ACC1", true, true, false, true},
-		{Role{Kind: "trader", Account: "ACC1"}, "ACC2", false, false, false, false},
-		{Role{Kind: "trader", Account: "ACC1"}, "", false, false, false, false},
-		{Role{Kind: "viewer"}, "ACC1", true, false, false, false},
-	}
-	for _, c := range cases {
-		if c.role.CanSee(c.acct) != c.see || c.role.CanFlatten(c.acct) != c.flat ||
-			c.role.CanManage() != c.manage || c.role.CanRunEngines(c.acct) != c.eng {
-			t.Errorf("%s on %q: see %v flat %v manage %v eng %v", c.role, c.acct,
-				c.role.CanSee(c.acct), c.role.CanFlatten(c.acct), c.role.CanManage(), c.role.CanRunEngines(c.acct))
-		}
-	}
 }
 
 func TestParseRole(t *testing.T) {

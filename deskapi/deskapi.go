@@ -2,7 +2,9 @@
 // and the control socket see and act on a running desk. The supervisor
 // implements Desk; callers never reach into supervisor internals. It holds
 // plain data types only (money as decimal strings with two decimals,
-// prices in index points) so they travel as JSON unchanged.
+// prices in index points) so they travel as JSON unchanged, and the control
+// socket's wire types and client (Request, Response, Call; the server is
+// package control).
 package deskapi
 
 import (

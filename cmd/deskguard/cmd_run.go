@@ -26,6 +26,7 @@ import (
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/console"
+	"github.com/deskguard/deskguard/control"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/hw"
 	"github.com/deskguard/deskguard/journal"
@@ -173,7 +174,7 @@ func cmdRun(e *env) int {
 	}
 
 	// Control socket and console.
-	ctl := &deskapi.ControlServer{Desk: d, Tokens: tokens, Log: log.With("part", "control")}
+	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control")}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
 	}
