@@ -58,6 +58,9 @@ type Desk struct {
 	// StaleDataKill flattens the desk (kill trigger "stale_data") when a
 	// running desk's feed sends no trade for this long of real time; 0 = off.
 	StaleDataKill time.Duration `toml:"stale_data_kill"`
+	// JournalFollowSymlink lets `run` open a journal path that is a
+	// symbolic link; by default such a path is refused.
+	JournalFollowSymlink bool `toml:"journal_follow_symlink"`
 }
 
 // MinStaleDataKill is the shortest stale_data_kill accepted: quiet gaps of
