@@ -146,6 +146,9 @@ func (s *Server) postNoAuth(h http.HandlerFunc) http.Handler {
 			writeErr(w, http.StatusForbidden, "cross-origin request refused")
 			return
 		}
+		// The body within the read timeout, also when the handler is served
+		// by a server other than Serve's (Handler, Mount elsewhere).
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r)
 	})

@@ -37,6 +37,7 @@ const (
 	DefaultSessionTTL   = 12 * time.Hour
 	DefaultClientBuffer = 4
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultReadTimeout  = 10 * time.Second
 )
 
 // Config configures the console (the [console] table of the desk config).
@@ -59,6 +60,12 @@ type Config struct {
 	// WriteTimeout bounds one write to a stream client; a client that
 	// takes longer is disconnected. Default 10s.
 	WriteTimeout time.Duration `toml:"write_timeout"`
+	// ReadTimeout bounds how long a client may take to send one request,
+	// headers and body: a client that trickles its body (an unauthenticated
+	// /api/login is the obvious target) is cut off after it instead of
+	// holding a connection open. It bounds reading the request, not the
+	// response: a status stream lives on past it. Default 10s.
+	ReadTimeout time.Duration `toml:"read_timeout"`
 
 	// Clock is the wall clock for session expiry; default market.WallClock.
 	Clock market.Clock `toml:"-"`
@@ -85,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
 	}
 	if c.Clock == nil {
 		c.Clock = market.WallClock{}
@@ -239,7 +249,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
