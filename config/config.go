@@ -173,7 +173,8 @@ func Default() *Config {
 		Schedule:   supervisor.DefaultSchedule(),
 		Strategies: strategies.DefaultConfig(),
 		Console: Console{Config: console.Config{Listen: console.DefaultListen, StatusEvery: console.DefaultStatusEvery,
-			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout}},
+			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout,
+			ReadTimeout: console.DefaultReadTimeout}},
 		path: "(built-in defaults)",
 	}
 	for _, a := range []struct{ id, owner, eng string }{{"ORB1", "trader-orb", "orb"}, {"VWAP1", "trader-vwap", "vwapmr"}, {"DELTA1", "trader-delta", "delta"}} {
