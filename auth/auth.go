@@ -60,6 +60,10 @@ type Tokens struct {
 // ErrBadToken is returned for a missing or unknown token.
 var ErrBadToken = errors.New("auth: missing or unknown token")
 
+// ErrDuplicateToken is returned by Add for a token already registered
+// (under any name or role).
+var ErrDuplicateToken = errors.New("auth: the same token is configured twice")
+
 // Hash returns the hex SHA-256 of a token, the form kept in configs.
 func Hash(token string) string {
 	h := sha256.Sum256([]byte(token))
@@ -74,12 +78,20 @@ func (t *Tokens) Add(name, hashHex string, role Role) error {
 	}
 	var e entry
 	copy(e.hash[:], b)
+	for _, o := range t.entries {
+		if o.hash == e.hash {
+			// One token, two principals: which name the journal records
+			// (and which role it gets) would depend on the order.
+			return fmt.Errorf("%w: %q and %q", ErrDuplicateToken, o.p.Name, name)
+		}
+	}
 	e.p = Principal{Name: name, Role: role}
 	t.entries = append(t.entries, e)
 	return nil
 }
 
-// AddPlain registers a plaintext token (demo tokens, tests); only its hash is kept.
+// AddPlain registers a plaintext token (demo tokens, tests); only its hash
+// is kept. A token already registered is ignored (Add says why).
 func (t *Tokens) AddPlain(name, token string, role Role) {
 	_ = t.Add(name, Hash(token), role)
 }

@@ -39,3 +39,18 @@ func TestParseRole(t *testing.T) {
 		t.Error("short hash accepted")
 	}
 }
+
+func TestDuplicateTokenRefused(t *testing.T) {
+	var ts Tokens
+	if err := ts.Add("risk", Hash("same"), Role{Kind: "manager"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Role{{Kind: "viewer"}, {Kind: "manager"}, {Kind: "trader", Account: "A"}} {
+		if err := ts.Add("other", Hash("same"), r); !errors.Is(err, ErrDuplicateToken) {
+			t.Errorf("the same token again as %v: %v", r, err)
+		}
+	}
+	if p, err := ts.Check("same"); err != nil || p.Name != "risk" || ts.Len() != 1 {
+		t.Fatalf("%+v %v (len %d)", p, err, ts.Len())
+	}
+}

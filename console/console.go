@@ -139,17 +139,14 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
-		return nil, errors.New("console: tls_cert and tls_key go together: set both or neither")
-	}
-	if err := checkBind(cfg.Listen, cfg); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, desk: desk, tokens: tokens, log: log}
 	if cfg.TLS() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		cert, err := cfg.loadCert()
 		if err != nil {
-			return nil, fmt.Errorf("console: load TLS cert %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+			return nil, err
 		}
 		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
@@ -161,6 +158,35 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 	}
 	s.handler = s.routes(static)
 	return s, nil
+}
+
+// Validate returns every reason New would refuse cfg (joined): tls_cert
+// and tls_key not set together or not loadable, a non-loopback (or
+// malformed) listen address without TLS or insecure. `deskguard config
+// check` calls it through the config package, so that what check passes,
+// run starts. Unset values take their defaults first.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("console: tls_cert and tls_key go together: set both or neither"))
+	} else if c.TLS() {
+		if _, err := c.loadCert(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := checkBind(c.Listen, c); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) loadCert() (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return cert, fmt.Errorf("console: load TLS cert %s and key %s: %w", c.TLSCert, c.TLSKey, err)
+	}
+	return cert, nil
 }
 
 // checkBind refuses a non-loopback address unless TLS or Insecure is set.

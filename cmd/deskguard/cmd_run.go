@@ -37,7 +37,7 @@ import (
 func cmdRun(e *env) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "desk config TOML (default: the built-in desk; see `deskguard config example`)")
-	pace := fs.Float64("pace", -1, "replay pace × real time (default: the config's, 60)")
+	pace := fs.Float64("pace", 0, "replay pace × real time, a finite number ≥ 0; 0 = as fast as possible (default: the config's, 60)")
 	listen := fs.String("console", "", "console address (default: the config's, 127.0.0.1:8080); \"off\" disables it")
 	journalPath := fs.String("journal", "", "journal file (default: the config's, deskguard.db)")
 	socket := fs.String("socket", "", "control socket (default: the config's, deskguard.sock)")
@@ -48,21 +48,26 @@ func cmdRun(e *env) int {
 	if !parseFlags(e, fs) {
 		return 2
 	}
-	c, err := loadConfig(*cfgPath)
+	// The config as it will run (the file, then the flags), checked as
+	// `config check` checks it: every problem at once, before anything starts.
+	c, ck, err := loadChecked(*cfgPath, func(c *config.Config) {
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "pace" {
+				c.Data.Pace = *pace // checked as the config's: nan, inf, < 0 refused
+			}
+		})
+		if *listen != "" {
+			c.Console.Listen = *listen
+		}
+		if *journalPath != "" {
+			c.Desk.Journal = *journalPath
+		}
+		if *socket != "" {
+			c.Desk.ControlSocket = *socket
+		}
+	}, *followLink)
 	if err != nil {
 		return fail(e, "run", err, 2)
-	}
-	if *pace >= 0 {
-		c.Data.Pace = *pace
-	}
-	if *listen != "" {
-		c.Console.Listen = *listen
-	}
-	if *journalPath != "" {
-		c.Desk.Journal = *journalPath
-	}
-	if *socket != "" {
-		c.Desk.ControlSocket = *socket
 	}
 	if *summaryFile != "" {
 		// Refused now, not after the session: the summary would be lost.
@@ -75,10 +80,7 @@ func cmdRun(e *env) int {
 	defer stop()
 
 	// Tokens: the config's, or demo tokens printed once at start.
-	tokens, err := c.LoadTokens()
-	if err != nil {
-		return fail(e, "run", err, 2)
-	}
+	tokens := ck.tokens
 	mgrToken := ""
 	if tokens.Len() == 0 {
 		// The token file is checked now (a link, another user's file or a
@@ -103,10 +105,8 @@ func cmdRun(e *env) int {
 		defer consoleLn.Close()
 	}
 
-	// The journal first: nothing may trade without it.
-	if err := checkJournalPath(c.Desk.Journal, c.Desk.JournalFollowSymlink || *followLink); err != nil {
-		return fail(e, "run", err, 2)
-	}
+	// The journal first: nothing may trade without it. (checkConfig has
+	// refused a symlinked path unless the config says to follow it.)
 	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true})
 	if err != nil {
 		return fail(e, "run", err, 1)
@@ -121,13 +121,7 @@ func cmdRun(e *env) int {
 	clock := market.NewReplayClock(time.Unix(0, 0))
 
 	// Alerts: Slack when configured, else the log (said once).
-	var scfg alerts.Config
-	if err := c.Decode("slack", &scfg); err != nil {
-		return fail(e, "run", err, 2)
-	}
-	if err := scfg.LoadSecrets(); err != nil {
-		return fail(e, "run", err, 2)
-	}
+	scfg := ck.slack
 	rec := &journalRecorder{j: j, clock: clock}
 	notifier := alerts.New(scfg, rec, log.With("part", "alerts"), clock)
 	go func() { _ = notifier.Run(ctx) }()
