@@ -2,6 +2,9 @@
 // socket: manager, trader:ID, viewer. What each role may do and see is
 // package authz's to decide. Tokens are kept only as SHA-256 hashes and
 // compared in constant time; a token never appears in a log or error.
+//
+// It may touch only the standard library's crypto (crypto/rand, crypto/sha256, crypto/subtle): no
+// file, network or clock.
 package auth
 
 import (

@@ -20,6 +20,9 @@
 // A reason is trimmed of surrounding white space, required (non-blank) for
 // rearm, unlock and clear, at most MaxReason characters and free of
 // control characters, on every surface alike.
+//
+// It may touch auth and deskapi (their types), nothing else: no file,
+// network or clock.
 package authz
 
 // authz.go: acts, Allowed, Reason and StatusFor.

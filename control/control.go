@@ -7,6 +7,9 @@
 // do and see is decided by authz, the same rules as the console and Slack.
 // It reaches the desk only through deskapi.Desk. The client side is
 // deskapi.Call.
+//
+// It may touch auth, authz and deskapi, and the Unix socket path it is
+// given; it never imports the supervisor.
 package control
 
 // control.go: Listen, Serve and Do.

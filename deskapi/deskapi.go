@@ -5,6 +5,9 @@
 // prices in index points) so they travel as JSON unchanged, and the control
 // socket's wire types and client (Request, Response, Call; the server is
 // package control).
+//
+// It may touch nothing else of deskguard; Call dials the Unix socket path it
+// is given (the server, package control, listens there with mode 0600).
 package deskapi
 
 import (
