@@ -271,7 +271,10 @@ func (h *hostile) parseOutput() bool {
 			h.traders[strings.TrimPrefix(f[0], "trader:")] = f[1]
 		}
 	}
-	return h.base != "" && !strings.HasSuffix(h.base, ":0") && h.mgr != "" && h.viewer != "" && len(h.traders) == len(hostileAccounts)
+	// The desk writes ./deskguard.token last, once it is up: the round
+	// starts when it holds the manager token printed.
+	up := h.mgr != "" && strings.TrimSpace(readFile(filepath.Join(h.dir, "deskguard.token"))) == h.mgr
+	return up && h.base != "" && !strings.HasSuffix(h.base, ":0") && h.viewer != "" && len(h.traders) == len(hostileAccounts)
 }
 
 func (h *hostile) status(ctx context.Context, tok string) (*deskapi.Status, error) {
