@@ -40,33 +40,35 @@ func (c *Config) FirmDesk() string {
 	return c.Desk.Name
 }
 
-func (c *Config) validateFirm(at func(key, format string, args ...any) error) error {
+// validateFirm reports each [firm] problem through at (validate's).
+func (c *Config) validateFirm(at func(key, format string, args ...any)) {
 	f := c.Firm
 	if f.URL == "" {
-		return nil
+		return
 	}
 	for _, u := range strings.Split(f.URL, ",") {
 		u = strings.TrimSpace(u)
 		if !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
-			return at("firm.url", "%q: want nats://HOST:PORT or tls://HOST:PORT", u)
+			at("firm.url", "%q: want nats://HOST:PORT or tls://HOST:PORT", u)
 		}
 	}
 	if !wire.ValidDesk(c.FirmDesk()) {
-		return at("firm.desk", "%q: a desk name on the firm stream is 1-64 of A-Z a-z 0-9 - _ (set firm.desk)", c.FirmDesk())
+		at("firm.desk", "%q: a desk name on the firm stream is 1-64 of A-Z a-z 0-9 - _ (set firm.desk)", c.FirmDesk())
 	}
 	if f.CredsFile != "" && f.TokenFile != "" {
-		return at("firm.creds_file", "give creds_file or token_file, not both")
+		at("firm.creds_file", "give creds_file or token_file, not both")
 	}
-	for key, d := range map[string]time.Duration{"command_max_age": f.CommandMaxAge, "firm_timeout": f.FirmTimeout,
-		"reduce_only_after": f.ReduceOnlyAfter} {
-		if d < 0 {
-			return at("firm."+key, "%s: must not be negative", d)
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"command_max_age", f.CommandMaxAge}, {"firm_timeout", f.FirmTimeout}, {"reduce_only_after", f.ReduceOnlyAfter}} {
+		if d.v < 0 {
+			at("firm."+d.key, "%s: must not be negative", d.v)
 		}
 	}
 	if f.Replicas < 0 || f.Replicas > 5 {
-		return at("firm.replicas", "%d: want 1 to 5", f.Replicas)
+		at("firm.replicas", "%d: want 1 to 5", f.Replicas)
 	}
-	return nil
 }
 
 // FirmError is a [firm] problem found after loading (run --firm).

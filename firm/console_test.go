@@ -22,7 +22,7 @@ func TestConsoleRoles(t *testing.T) {
 	agg := startAgg(t, firm.Options{Conn: connect(t, srv.URL(), "firm"), Key: priv, Desks: []string{"east"}})
 	toks := &auth.Tokens{}
 	toks.AddPlain("screen", "view-token", auth.Role{Kind: "viewer"})
-	toks.AddPlain("firm-risk", "firm-token", auth.Role{Kind: "firm"})
+	toks.AddPlain("firm-risk", "firm-token", auth.Role{Kind: firm.FirmRole})
 	toks.AddPlain("desk-mgr", "mgr-token", auth.Role{Kind: "manager"})
 	h := httptest.NewServer((&firm.Console{Agg: agg.a, Tokens: toks}).Handler())
 	defer h.Close()

@@ -185,7 +185,7 @@ func firmTokens(e *env, o *firmOpts) (*auth.Tokens, error) {
 		if err != nil {
 			return nil, err
 		}
-		toks.AddPlain("firm", t, auth.Role{Kind: "firm"})
+		toks.AddPlain("firm", t, auth.Role{Kind: firm.FirmRole})
 	}
 	if o.viewerToken != "" {
 		t, err := readSecretFile(o.viewerToken)
@@ -196,7 +196,7 @@ func firmTokens(e *env, o *firmOpts) (*auth.Tokens, error) {
 	}
 	if o.firmToken == "" {
 		t := auth.NewToken()
-		toks.AddPlain("demo-firm", t, auth.Role{Kind: "firm"})
+		toks.AddPlain("demo-firm", t, auth.Role{Kind: firm.FirmRole})
 		v := auth.NewToken()
 		toks.AddPlain("demo-firm-viewer", v, auth.Role{Kind: "viewer"})
 		fmt.Fprintf(e.stdout, "firm console demo tokens (this run only):\n  firm    %s\n  viewer  %s\n", t, v)
