@@ -47,6 +47,7 @@ type Activity struct {
 	ring   [recentEntries]SentEntry
 	next   int
 	n      int
+	newest int64 // the latest time in the ring
 }
 
 // NewActivity returns an empty activity record.
@@ -60,10 +61,17 @@ func (a *Activity) RecordSent(nowNs int64, in *intent.Intent) {
 	if in.Kind != intent.Enter && in.Kind != intent.Add {
 		return
 	}
-	a.ring[a.next] = SentEntry{TimeNs: nowNs, Side: in.Side, Qty: in.Qty, Type: in.EntryType, Entry: in.Entry, Limit: in.Limit}
+	a.remember(SentEntry{TimeNs: nowNs, Side: in.Side, Qty: in.Qty, Type: in.EntryType, Entry: in.Entry, Limit: in.Limit})
+}
+
+func (a *Activity) remember(e SentEntry) {
+	a.ring[a.next] = e
 	a.next = (a.next + 1) % len(a.ring)
 	if a.n < len(a.ring) {
 		a.n++
+	}
+	if a.n == 1 || e.TimeNs > a.newest {
+		a.newest = e.TimeNs
 	}
 }
 
@@ -74,19 +82,27 @@ func (a *Activity) OrdersToday() int64 { return a.orders }
 // quantity, type and prices, if it is younger than windowNs (an entry
 // exactly windowNs old is no longer a duplicate).
 func (a *Activity) Duplicate(nowNs, windowNs int64, in *intent.Intent) (ageNs int64, dup bool) {
-	for k := 1; k <= a.n; k++ {
-		e := &a.ring[(a.next-k+len(a.ring))%len(a.ring)]
-		// Every remembered entry is looked at (at most 16): a clock that
-		// stepped back must not hide one.
-		if age := nowNs - e.TimeNs; age >= 0 && age < windowNs && e.same(in) {
-			return age, true
+	// Every remembered entry is looked at (at most 16, in slot order: the
+	// ring's first n slots are the filled ones): a clock that stepped back
+	// must not hide one. The price, the likeliest to differ, goes first.
+	// When even the newest is older than the window, none can be inside it.
+	if a.n == 0 || nowNs-a.newest >= windowNs {
+		return 0, false
+	}
+	for i := range a.n {
+		e := &a.ring[i]
+		if e.Entry != in.Entry || !e.same(in) {
+			continue
+		}
+		if age := nowNs - e.TimeNs; age >= 0 && age < windowNs && (!dup || age < ageNs) {
+			ageNs, dup = age, true
 		}
 	}
-	return 0, false
+	return ageNs, dup
 }
 
 // Reset starts a new session: no orders sent, nothing remembered.
-func (a *Activity) Reset() { a.orders, a.next, a.n = 0, 0, 0 }
+func (a *Activity) Reset() { a.orders, a.next, a.n, a.newest = 0, 0, 0, 0 }
 
 // State returns the record for a snapshot.
 func (a *Activity) State() ActivityState {
@@ -111,9 +127,7 @@ func RestoreActivity(st ActivityState) (*Activity, error) {
 		if i > 0 && e.TimeNs < rec[i-1].TimeNs {
 			return nil, fmt.Errorf("limits: restore activity: recent entries out of time order")
 		}
-		a.ring[a.next] = e
-		a.next = (a.next + 1) % len(a.ring)
-		a.n++
+		a.remember(e)
 	}
 	return a, nil
 }

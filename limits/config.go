@@ -243,8 +243,12 @@ func (base Config) Merge(override Config) Config {
 	if !override.TrailingDrawdown.IsZero() {
 		base.TrailingDrawdown = override.TrailingDrawdown
 	}
-	if override.TrailingFreezeAt != nil {
-		v := *override.TrailingFreezeAt
+	if f := base.TrailingFreezeAt; override.TrailingFreezeAt != nil || f != nil {
+		// A fresh pointer, so the result shares nothing with its inputs.
+		if override.TrailingFreezeAt != nil {
+			f = override.TrailingFreezeAt
+		}
+		v := *f
 		base.TrailingFreezeAt = &v
 	}
 	if !override.WeeklyLossPct.IsZero() {
@@ -255,8 +259,9 @@ func (base Config) Merge(override Config) Config {
 	}
 	set(&base.ScalingUnit, override.ScalingUnit)
 	if len(override.ScalingTiers) > 0 {
-		base.ScalingTiers = append([]decimal.Decimal(nil), override.ScalingTiers...)
+		base.ScalingTiers = override.ScalingTiers
 	}
+	base.ScalingTiers = append([]decimal.Decimal(nil), base.ScalingTiers...)
 	if len(override.Windows) > 0 {
 		w := make(map[string]Window, len(base.Windows)+len(override.Windows))
 		for k, v := range base.Windows {

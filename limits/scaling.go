@@ -86,7 +86,9 @@ func (p *ScalingMonitor) SessionEnd(balanceCents int64) (int64, bool) {
 }
 
 // State returns the plan's state for a snapshot.
-func (p *ScalingMonitor) State() ScalingState { return ScalingState{InitialCents: p.initial, Units: p.units} }
+func (p *ScalingMonitor) State() ScalingState {
+	return ScalingState{InitialCents: p.initial, Units: p.units}
+}
 
 // RestoreState puts the plan back in st (clamped to the configured tiers).
 func (p *ScalingMonitor) RestoreState(st ScalingState) error {

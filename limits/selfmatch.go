@@ -28,94 +28,80 @@ const (
 	priceMax = market.Price(1 << 62)
 )
 
-// leg is one order as the self-match rule sees it.
-type leg struct {
-	side    market.Side
-	resting bool
-	price   market.Price // resting: its limit
-	lo, hi  market.Price // sweeping: the prices it can fill at
-}
-
-func restingLeg(side market.Side, p market.Price) leg { return leg{side: side, resting: true, price: p} }
-
-// sweepLeg is a stop-market triggered at p, or a market order from the
-// last trade (market: the span is open on its far side).
-func sweepLeg(side market.Side, p market.Price, slip int64, isMarket bool) leg {
-	l := leg{side: side}
-	s := market.Price(slip)
-	if side == market.Buy {
-		l.lo, l.hi = p, p+s
-		if isMarket {
-			l.lo = priceMin
-		}
-	} else {
-		l.lo, l.hi = p-s, p
-		if isMarket {
-			l.hi = priceMax
-		}
-	}
-	return l
-}
-
-// workingLeg turns another account's working order into a leg.
-func workingLeg(o *WorkingOrder, last market.Price, slip int64) leg {
-	switch o.Type {
-	case market.StopOrder:
-		return sweepLeg(o.Side, o.Price, slip, false)
-	case market.MarketOrder:
-		return sweepLeg(o.Side, last, slip, true)
-	}
-	// Limits, and stop-limits (WorkingOrder.Price is a stop-limit's limit).
-	return restingLeg(o.Side, o.Price)
-}
-
-// meet reports whether a and b (opposite sides) could trade with each
-// other.
-func meet(a, b leg) bool {
-	buy, sell := a, b
-	if a.side == market.Sell {
-		buy, sell = b, a
-	}
-	switch {
-	case buy.resting && sell.resting:
-		return buy.price >= sell.price
-	case buy.resting:
-		return sell.lo <= buy.price && buy.price <= sell.hi
-	case sell.resting:
-		return buy.lo <= sell.price && sell.price <= buy.hi
-	}
-	return false
-}
-
-// selfMatch checks the entry of a bracket and its two exits (entry at e
-// of type et, protective stop, target) against the other accounts'
-// working orders. It returns the conflicting order's price and the leg's.
+// selfMatch checks the entry of a bracket and its two exits (protective
+// stop, target) against the other accounts' working orders. It returns the
+// conflicting order's price and our leg's. No allocation; a few
+// comparisons per working order.
+//
+// The conditions are meet's (selfmatch_test.go) solved for the other
+// order's price p. They are worked out for a buy; a sell is the same with
+// every price negated (a sell at p is a buy at −p: crossing, sweeping and
+// the side of a trigger all mirror).
 func selfMatch(others []WorkingOrder, side market.Side, et market.OrderType, entry, limit, stop, target, last market.Price,
 	slip int64) (theirs, ours market.Price, hit bool) {
-	var legs [3]leg
-	var prices [3]market.Price
+	n := market.Price(side.Sign()) // +1 buy, −1 sell: every price below is n·p
+	s, L := market.Price(slip), n*last
+	// Their orders on our exit side meet our entry: resting ones in
+	// [eLo, eHi], stop-markets in [sLo, sHi], market orders when eMkt.
+	var eLo, eHi, sLo, sHi, eAt market.Price
+	eMkt := false
+	sLo, sHi = priceMax, priceMin
 	switch et {
-	case market.MarketOrder:
-		legs[0], prices[0] = sweepLeg(side, last, slip, true), last
-	case market.StopOrder:
-		legs[0], prices[0] = sweepLeg(side, entry, slip, false), entry
-	case market.StopLimitOrder:
-		legs[0], prices[0] = restingLeg(side, limit), limit
-	default:
-		legs[0], prices[0] = restingLeg(side, entry), entry
+	case market.MarketOrder: // sweeps up from the last trade, no bound below
+		eLo, eHi, eAt = priceMin, L+s, last
+	case market.StopOrder: // sweeps [T, T + s] once triggered
+		eLo, eHi, eAt = n*entry, n*entry+s, entry
+	default: // rests at B: a limit, or a stop-limit at its limit
+		eAt = entry
+		if et == market.StopLimitOrder {
+			eAt = limit
+		}
+		B := n * eAt
+		eLo, eHi, sLo, sHi, eMkt = priceMin, B, B, B+s, B >= L-s
 	}
-	exit := side.Opposite()
-	legs[1], prices[1] = sweepLeg(exit, stop, slip, false), stop
-	legs[2], prices[2] = restingLeg(exit, target), target
+	// Their orders on our side meet our target (resting at A: theirs
+	// resting at or above it, a stop sweeping up onto it, a market order
+	// reaching it) or our stop (sweeping [St − s, St]: theirs resting in it).
+	A, St := n*target, n*stop
+	tMkt := A <= L+s
 	for i := range others {
 		o := &others[i]
 		if o.Qty <= 0 || o.Side == market.Unknown {
 			continue
 		}
-		w := workingLeg(o, last, slip)
-		for k := range legs {
-			if legs[k].side != o.Side && meet(legs[k], w) {
-				return o.Price, prices[k], true
+		p := n * o.Price
+		if o.Side != side {
+			switch o.Type {
+			case market.StopOrder:
+				if sLo <= p && p <= sHi {
+					return o.Price, eAt, true
+				}
+			case market.MarketOrder:
+				if eMkt {
+					return o.Price, eAt, true
+				}
+			default:
+				if eLo <= p && p <= eHi {
+					return o.Price, eAt, true
+				}
+			}
+			continue
+		}
+		switch o.Type {
+		case market.StopOrder:
+			if A-s <= p && p <= A {
+				return o.Price, target, true
+			}
+		case market.MarketOrder:
+			if tMkt {
+				return o.Price, target, true
+			}
+		default:
+			if p >= A {
+				return o.Price, target, true
+			}
+			if St-s <= p && p <= St {
+				return o.Price, stop, true
 			}
 		}
 	}
