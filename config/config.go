@@ -37,6 +37,7 @@ type Config struct {
 	Data       Data                      `toml:"data"`
 	Broker     Broker                    `toml:"broker"`
 	Limits     limits.Config             `toml:"limits"`
+	Risk       Risk                      `toml:"risk"` // rules.go
 	Schedule   supervisor.ScheduleConfig `toml:"schedule"`
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
@@ -364,6 +365,9 @@ func (c *Config) validate(text string) error {
 	}
 	if err := c.Limits.WithDefaults().Validate(); err != nil {
 		return at("limits", "%v", err)
+	}
+	if err := c.validateRisk(text); err != nil {
+		return err
 	}
 	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
 		return at("schedule", "%v", err)

@@ -159,7 +159,9 @@ func TestBadInputs(t *testing.T) {
 	ics := func(lines ...string) string {
 		return strings.Join(append(append([]string{"BEGIN:VCALENDAR", "VERSION:2.0"}, lines...), "END:VCALENDAR"), "\r\n")
 	}
-	ev := func(lines ...string) []string { return append(append([]string{"BEGIN:VEVENT"}, lines...), "END:VEVENT") }
+	ev := func(lines ...string) []string {
+		return append(append([]string{"BEGIN:VEVENT"}, lines...), "END:VEVENT")
+	}
 	const hdr = "date,time,name\n"
 	cases := []struct {
 		name, text string

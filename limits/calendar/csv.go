@@ -35,14 +35,14 @@ func ParseCSV(file string, data []byte) ([]Event, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, perr(file, pe.Line, "%v", pe.Err)
 			}
-			return nil, perr(file, line, "%v", err)
+			return nil, perr(file, 0, "%v", err)
 		}
+		line, _ := r.FieldPos(0) // a record has at least one field
 		if header == nil {
 			header = make([]string, len(rec))
 			for i, h := range rec {
