@@ -303,17 +303,19 @@ func (l *Ledger) RoundTrips() []RoundTrip { return append([]RoundTrip(nil), l.tr
 
 // FillSnapshot writes the ledger's part of the gate's snapshot: position,
 // cost, mark and its time, fees, the allowance left before mon's lockout
-// line and the whole day's allowance and ladder rung (reduce-only), and
-// the session's trades and loss streak. The caller sets NowNs, Orders, the
-// state flags, Rate and the other rules' fields (limits.AccountRules.Fill).
-// It does not allocate.
+// line and the whole day's allowance (the gate reads reduce-only off the
+// two), and the session's trades and loss streak. The caller sets NowNs,
+// Orders, the state flags, Rate and the other rules' fields, the sticky
+// rungs among them (limits.AccountRules.Fill: mon's rungs follow the
+// account's configured ladder only when it was made by
+// limits.NewAccountDrawdown, so they are not read here). It does not
+// allocate.
 func (l *Ledger) FillSnapshot(s *limits.Snapshot, mon *limits.DrawdownMonitor) {
 	s.PositionQty, s.CostTicks = l.pos, l.cost
 	s.LastPrice, s.LastTimeNs = l.mark, l.markTime
 	s.FeesRTCents = l.feesRTCents
 	s.AllowanceCents = mon.AllowanceCents(l.equityCents())
 	s.AllowanceTotalCents = mon.AllowanceTotalCents()
-	s.ReduceOnly = mon.ReduceOnly()
 	s.LockedOut = s.LockedOut || mon.Breached()
 	s.TradesToday, s.LossStreak, s.LastLossNs = l.trades, l.lossStreak, l.lastLossNs
 }

@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
@@ -190,6 +192,26 @@ func wallTime(y int, mo time.Month, d, h, mi, s int, loc *time.Location) (time.T
 		}
 	}
 	return t.UTC(), nil
+}
+
+// maxName bounds a release's name.
+const maxName = 200
+
+// checkName refuses a name that would garble a log line, the journal or
+// the console: control characters, invalid UTF-8, or one too long.
+func checkName(n string) error {
+	if !utf8.ValidString(n) {
+		return fmt.Errorf("name %q: not UTF-8 text", clip(n))
+	}
+	if len(n) > maxName {
+		return fmt.Errorf("name of %d bytes: at most %d", len(n), maxName)
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("name %q: a control character", clip(n))
+		}
+	}
+	return nil
 }
 
 // defaultZone is where times without a zone are.

@@ -207,6 +207,10 @@ func TestBadInputs(t *testing.T) {
 		{"ics: bare CR", "BEGIN:VCALENDAR\rEND:VCALENDAR", true, 1, "carriage return"},
 		{"ics: huge line", "BEGIN:VCALENDAR\r\nX-A:" + strings.Repeat("a", maxLine+10), true, 2, "longer than"},
 
+		{"ics: control character in the name", ics(ev("DTSTART:20260128T190000Z", "SUMMARY:FOMC\x07")...), true, 5, "control character"},
+		{"ics: name too long", ics(ev("DTSTART:20260128T190000Z", "SUMMARY:"+strings.Repeat("x", 201))...), true, 5, "at most 200"},
+		{"csv: control character in the name", hdr + "2026-01-28,14:00,FO\x1bMC\n", false, 2, "control character"},
+		{"csv: not UTF-8", hdr + "2026-01-28,14:00,FO\xffMC\n", false, 2, "not UTF-8"},
 		{"csv: empty", "", false, 0, "empty"},
 		{"csv: only comments", "# nothing\n", false, 0, "empty"},
 		{"csv: unknown column", "date,tiem,name\n", false, 1, "column \"tiem\""},

@@ -91,6 +91,9 @@ func csvEvent(date, clock, name, tz string, cache map[string]*time.Location) (Ev
 	if name == "" {
 		return Event{}, errf("no name: say what is released")
 	}
+	if err := checkName(name); err != nil {
+		return Event{}, err
+	}
 	d := strings.Split(date, "-")
 	if len(d) != 3 || len(d[0]) != 4 || len(d[1]) != 2 || len(d[2]) != 2 {
 		return Event{}, errf("date %q: want YYYY-MM-DD", clip(date))

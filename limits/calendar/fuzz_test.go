@@ -5,6 +5,7 @@
 package calendar
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
@@ -31,10 +32,12 @@ func checkParsed(t *testing.T, evs []Event, err error) {
 
 func writeCSV(evs []Event) string {
 	var b strings.Builder
-	b.WriteString("date,time,name,tz\n")
+	w := csv.NewWriter(&b)
+	w.Write([]string{"date", "time", "name", "tz"})
 	for _, e := range evs {
-		fmt.Fprintf(&b, "%s,%s,%q,UTC\n", e.Time.Format("2006-01-02"), e.Time.Format("15:04:05"), e.Name)
+		w.Write([]string{e.Time.Format("2006-01-02"), e.Time.Format("15:04:05"), e.Name, "UTC"})
 	}
+	w.Flush()
 	return b.String()
 }
 
@@ -74,12 +77,6 @@ func FuzzParseICS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Names with CR or LF cannot be written back as one line.
-		for _, e := range evs {
-			if strings.ContainsAny(e.Name, "\r\n") {
-				return
-			}
-		}
 		again, err := ParseICS("again.ics", []byte(writeICS(evs)))
 		if err != nil {
 			t.Fatalf("written back: %v", err)
@@ -100,11 +97,6 @@ func FuzzParseCSV(f *testing.F) {
 		checkParsed(t, evs, err)
 		if err != nil {
 			return
-		}
-		for _, e := range evs {
-			if strings.ContainsAny(e.Name, "\r\n\"") || strings.TrimSpace(e.Name) != e.Name || strings.HasPrefix(e.Name, "#") {
-				return // the writer below does not quote these back faithfully
-			}
 		}
 		again, err := ParseCSV("again.csv", []byte(writeCSV(evs)))
 		if err != nil {

@@ -266,6 +266,9 @@ func ParseICS(file string, data []byte) ([]Event, error) {
 			ev.Time, ev.Line, dtLine = t, cl.line, cl.line
 		case "SUMMARY":
 			ev.Name = strings.TrimSpace(unescape(cl.value))
+			if err := checkName(ev.Name); err != nil {
+				return nil, perr(file, cl.line, "SUMMARY: %v", err)
+			}
 		case "RRULE", "RDATE", "EXDATE", "EXRULE":
 			return nil, perr(file, cl.line, "%s: recurring events are not read: list each release as its own VEVENT", cl.name)
 		case "STATUS":
