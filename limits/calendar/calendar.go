@@ -7,6 +7,9 @@
 // release silently skipped would be a blackout silently missing. Times
 // without a zone are New York time (the desk's), and a wall time that does
 // not exist or happens twice on a DST change is refused.
+//
+// It may touch only limits (the gate's calendar), market (New York) and,
+// in Load, the one file it is given.
 package calendar
 
 // calendar.go: the shared types, loading a file, and the conversion to
