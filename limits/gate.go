@@ -219,12 +219,15 @@ func (g *Gate) NewRateLimiter() *RateLimiter {
 }
 
 // Check judges in against s. It never modifies either; the caller records
-// an accepted risk-adding order with s.Rate.Record(s.NowNs) when it is sent.
+// an accepted risk-adding order with s.Rate.Record(s.NowNs), and every
+// intent it sends with s.Activity.RecordSent, when it is sent.
 //
 // Exit is always allowed; Cancel unless it cancels a protective stop while
 // the position is open; MoveStop unless it widens a stop or moves it through
-// the market. Halts, lockouts, stale data, windows and rates refuse only
-// Enter and Add: nothing that reduces risk is ever blocked by them.
+// the market. Every other rule — halts, lockouts, the ladder, the trailing
+// and weekly lines, stale data, windows, blackouts, cooldowns, caps,
+// duplicates, tiers, self-match, rates — refuses only Enter and Add:
+// nothing that reduces risk is ever blocked by them.
 func (g *Gate) Check(s *Snapshot, in *intent.Intent) Decision {
 	switch in.Kind {
 	case intent.Exit:
