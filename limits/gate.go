@@ -166,6 +166,12 @@ type Gate struct {
 	scaling   bool
 	selfMatch bool
 	cal       *Calendar
+	windows   []namedWindow // cfg.Windows as a slice: a scan of a few strings beats hashing one
+}
+
+type namedWindow struct {
+	name string
+	w    Window
 }
 
 // NewGate validates cfg (after defaults) and returns a gate.
@@ -174,10 +180,24 @@ func NewGate(cfg Config) (*Gate, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Gate{cfg: cfg, maxAge: int64(cfg.MaxDataAge), refAge: int64(cfg.ReferenceMaxAge), cooldown: int64(cfg.LossCooldown),
+	g := &Gate{cfg: cfg, maxAge: int64(cfg.MaxDataAge), refAge: int64(cfg.ReferenceMaxAge), cooldown: int64(cfg.LossCooldown),
 		dupWindow: int64(cfg.DuplicateWindow), before: int64(cfg.BlackoutBefore), after: int64(cfg.BlackoutAfter),
 		trailing: cfg.TrailingMode != TrailingOff, weekly: !cfg.WeeklyLossPct.IsZero(), scaling: len(cfg.ScalingTiers) > 0,
-		selfMatch: cfg.SelfMatch == SelfMatchOn}, nil
+		selfMatch: cfg.SelfMatch == SelfMatchOn}
+	for name, w := range cfg.Windows {
+		g.windows = append(g.windows, namedWindow{name, w})
+	}
+	return g, nil
+}
+
+// window returns the strategy's own entry window, if it has one.
+func (g *Gate) window(strategy string) (Window, bool) {
+	for i := range g.windows {
+		if g.windows[i].name == strategy {
+			return g.windows[i].w, true
+		}
+	}
+	return Window{}, false
 }
 
 // WithCalendar returns a copy of the gate that refuses entries inside the
@@ -325,7 +345,7 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 	}
 	// Trading window, New York wall clock, to the nanosecond.
 	from, until := c.EntriesFromMin, c.EntriesUntilMin
-	if w, ok := c.Windows[in.Strategy]; ok {
+	if w, ok := g.window(in.Strategy); ok {
 		from, until = max(from, w.From), min(until, w.Until)
 	}
 	nsOfDay := nsOfDayET(s.NowNs)
