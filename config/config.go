@@ -410,7 +410,7 @@ func (c *Config) validate(text string) error {
 		at("limits", "%v", err)
 	}
 	if err := c.validateRisk(text); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
 		at("schedule", "%v", err)

@@ -7,6 +7,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/deskguard/deskguard/limits"
@@ -63,13 +64,14 @@ func (c *Config) validateRisk(text string) error {
 	at := func(key, format string, args ...any) error {
 		return &ConfigError{File: c.path, Line: lineOf(text, key), Key: "risk." + key, Msg: fmt.Sprintf(format, args...)}
 	}
+	var errs []error
 	w, r := c.DeskLadder()
 	if c.Risk.DeskWarnPct < 0 || c.Risk.DeskReduceOnlyPct < 0 || w > 100 || r > 100 || w > r {
-		return at("desk_warn_pct", "desk ladder %d%% / %d%%: want 0 < warn ≤ reduce-only ≤ 100 (0 = the [limits] value)", w, r)
+		errs = append(errs, at("desk_warn_pct", "desk ladder %d%% / %d%%: want 0 < warn ≤ reduce-only ≤ 100 (0 = the [limits] value)", w, r))
 	}
 	c.Risk.news = nil
 	if _, err := c.NewsCalendar(); err != nil {
-		return at("calendar", "%v", err)
+		errs = append(errs, at("calendar", "%v", err))
 	}
-	return nil
+	return errors.Join(errs...)
 }
