@@ -93,6 +93,12 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, err := s.authenticate(r)
 	if err != nil {
 		s.log.Warn("console: refused", "path", r.URL.Path, "remote", r.RemoteAddr, "why", err.Error())
+		var tm *tooMany
+		if errors.As(err, &tm) {
+			w.Header().Set("Retry-After", tm.retryAfter())
+			writeErr(w, http.StatusTooManyRequests, err.Error())
+			return caller{}, false
+		}
 		if r.Header.Get("Authorization") != "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="deskguard"`)
 		}
@@ -266,7 +272,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		tok = r.PostForm.Get("token")
 	}
-	p, err := s.tokens.Check(strings.TrimSpace(tok))
+	p, err := s.checkToken(r, tok)
+	var tm *tooMany
+	if errors.As(err, &tm) {
+		s.log.Warn("console: login refused (limited)", "remote", r.RemoteAddr, "wait", tm.wait)
+		w.Header().Set("Retry-After", tm.retryAfter())
+		writeErr(w, http.StatusTooManyRequests, err.Error())
+		return
+	}
 	if err != nil {
 		s.log.Warn("console: login refused", "remote", r.RemoteAddr)
 		writeErr(w, http.StatusUnauthorized, errBadToken.Error())
