@@ -258,6 +258,8 @@ func (s *Server) Mount(path string, h http.Handler) error {
 		return fmt.Errorf("console: mount %q: want an exact path such as /slack/commands", path)
 	case strings.HasPrefix(path, "/api/") || path == "/api":
 		return fmt.Errorf("console: mount %q: /api is the console's", path)
+	case path == HealthPath || path == ReadyPath:
+		return fmt.Errorf("console: mount %q: the console's probe", path)
 	case s.mounted[path]:
 		return fmt.Errorf("console: mount %q: already mounted", path)
 	}
