@@ -11,7 +11,9 @@ import (
 // the live definitions so the picture cannot drift from the code.
 func cmdFSM(e *env) int {
 	fs := flag.NewFlagSet("fsm", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: deskguard fsm (no flags): the desk and account state machines as Mermaid") }
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deskguard fsm (no flags): the desk and account state machines as Mermaid")
+	}
 	if !parseFlags(e, fs) {
 		return 2
 	}
