@@ -181,7 +181,8 @@ func Default() *Config {
 		Strategies: strategies.DefaultConfig(),
 		Console: Console{Config: console.Config{Listen: console.DefaultListen, StatusEvery: console.DefaultStatusEvery,
 			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout,
-			ReadTimeout: console.DefaultReadTimeout}},
+			ReadTimeout: console.DefaultReadTimeout, LoginBurst: auth.DefaultLoginBurst, LoginBackoff: auth.DefaultLoginBackoff,
+			LoginBackoffMax: auth.DefaultLoginBackoffMax}},
 		path: "(built-in defaults)",
 	}
 	for _, a := range []struct{ id, owner, eng string }{{"ORB1", "trader-orb", "orb"}, {"VWAP1", "trader-vwap", "vwapmr"}, {"DELTA1", "trader-delta", "delta"}} {
