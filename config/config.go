@@ -42,6 +42,7 @@ type Config struct {
 	Data       Data                      `toml:"data"`
 	Broker     Broker                    `toml:"broker"`
 	Limits     limits.Config             `toml:"limits"`
+	Risk       Risk                      `toml:"risk"` // rules.go
 	Schedule   supervisor.ScheduleConfig `toml:"schedule"`
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
@@ -408,6 +409,9 @@ func (c *Config) validate(text string) error {
 	}
 	if err := c.Limits.WithDefaults().Validate(); err != nil {
 		at("limits", "%v", err)
+	}
+	if err := c.validateRisk(text); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
 		at("schedule", "%v", err)
