@@ -33,7 +33,11 @@ func cmdVenue(e *env) int {
 	passEnv := fs.String("password-env", "VENUE_PASSWORD", "environment variable with the demo password (default password \"demo\" when unset)")
 	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
 	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart subscription (a desk connecting after the venue starts sees the whole session)")
-	if err := fs.Parse(e.args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [flags]")
+		fs.PrintDefaults()
+	}
+	if !parseFlags(e, fs) {
 		return 2
 	}
 	if (*data == "") == (*seed == 0) {
