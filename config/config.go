@@ -47,6 +47,7 @@ type Config struct {
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
 	Console    Console                   `toml:"console"`
+	Firm       Firm                      `toml:"firm"` // firm.go
 	Extra      Extra                     `toml:"-"`
 
 	path string
@@ -448,6 +449,7 @@ func (c *Config) validate(text string) error {
 			at("console", "%v", err)
 		}
 	}
+	c.validateFirm(at) // firm.go
 	for i, t := range c.Console.Tokens {
 		key := fmt.Sprintf("console.tokens[%d]", i)
 		if r, err := auth.ParseRole(t.Role); err != nil {
