@@ -61,6 +61,12 @@ type Options struct {
 	AckTimeout time.Duration // per message (default 5s)
 	Clock      market.Clock  // wall clock (heartbeats, timestamps); default market.WallClock
 	Log        *slog.Logger
+
+	// OnPublish, when set, is called with each record's seq once it is
+	// handed to the NATS client (the benchmarks split commit → firm view
+	// into stages with it). Called on the publishing goroutine: must not
+	// block.
+	OnPublish func(seq uint64)
 }
 
 // ErrOtherJournal: the stream's last message of this desk came from
@@ -353,6 +359,9 @@ func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream, commi
 			}
 			o.inflight = append(o.inflight, inflight{seq, f})
 			o.next = seq
+			if o.opt.OnPublish != nil {
+				o.opt.OnPublish(seq)
+			}
 			return nil
 		})
 	}
