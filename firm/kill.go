@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nuid"
@@ -49,7 +48,11 @@ var ErrNoKey = errors.New("firm: no command key configured (deskguard firm keyge
 
 // Kill starts a firm kill of every desk the firm knows and returns its id
 // at once; each desk's progress is in Kills. who is the firm principal (or
-// "limit:..."), reason is journaled by each desk with the command.
+// "limit:..."), reason is journaled by each desk with the command. The
+// commands are issued by Run's goroutines (ctx is only the caller's: a
+// console request may end at once): a kill started while Run is not
+// running is issued when it starts, and one still in progress when Run
+// ends is resumed by the next Run, from the state file.
 func (a *Aggregator) Kill(ctx context.Context, who, reason string) (string, error) {
 	if len(a.opt.Key) == 0 {
 		return "", ErrNoKey
@@ -66,27 +69,36 @@ func (a *Aggregator) Kill(ctx context.Context, who, reason string) (string, erro
 	if len(a.kills) > 32 {
 		a.kills = a.kills[len(a.kills)-32:]
 	}
-	a.mu.Unlock()
-	a.log.Warn("firm kill", "kill", k.ID, "who", who, "reason", reason, "desks", len(k.Desks))
-	for d := range k.Desks {
-		go a.killDesk(context.WithoutCancel(ctx), k, d)
+	issued := a.runCtx != nil
+	if issued {
+		for d := range k.Desks {
+			a.issueLocked(k, d)
+		}
 	}
+	a.mu.Unlock()
+	a.log.Warn("firm kill", "kill", k.ID, "who", who, "reason", reason, "desks", len(k.Desks), "issued", issued)
 	return k.ID, nil
 }
 
-// resumeKills carries on the kills a previous run of the firm had not
-// seen through (from the state file).
-func (a *Aggregator) resumeKills(ctx context.Context, wg *sync.WaitGroup) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
+// issueLocked starts desk's side of kill k on Run's goroutines (a.mu held,
+// Run running).
+func (a *Aggregator) issueLocked(k *KillState, desk string) {
+	ctx, wg := a.runCtx, a.runWG
+	wg.Add(1)
+	go func() { defer wg.Done(); a.killDesk(ctx, k, desk) }()
+}
+
+// resumeKillsLocked carries on the kills not seen through: those of a
+// previous run of the firm (from the state file), and those started while
+// Run was not running (a.mu held, Run starting).
+func (a *Aggregator) resumeKillsLocked() {
 	for _, k := range a.kills {
 		if k.Done {
 			continue
 		}
 		for d, dk := range k.Desks {
 			if !dk.Flat {
-				wg.Add(1)
-				go func() { defer wg.Done(); a.killDesk(ctx, k, d) }()
+				a.issueLocked(k, d)
 			}
 		}
 	}
@@ -105,6 +117,9 @@ func (a *Aggregator) killDesk(ctx context.Context, k *KillState, desk string) {
 		rctx, cancel := context.WithTimeout(ctx, a.opt.KillWait)
 		m, err := a.opt.Conn.RequestWithContext(rctx, wire.CommandSubject(desk), wire.Marshal(c))
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			return // the firm stops: no error to record, the next run resumes
+		}
 		var rep wire.Reply
 		if err == nil {
 			err = json.Unmarshal(m.Data, &rep)
