@@ -234,7 +234,9 @@ func startFeed(ctx context.Context, cfg Config, r *rest, opt Options, renew bool
 				}
 				return 0, err
 			},
-			func(err error, d time.Duration) { f.log.Warn("tradovate: md socket down; reconnecting", "err", err, "backoff", d) })
+			func(err error, d time.Duration) {
+				f.log.Warn("tradovate: md socket down; reconnecting", "err", err, "backoff", d)
+			})
 	}()
 	select {
 	case err := <-first:
@@ -309,9 +311,9 @@ func (f *Feed) session(ctx context.Context, cfg Config, r *rest, opt Options, re
 	}
 	var (
 		subs       = map[int64]subKind{} // ids of our subscriptions
-		realtime   int64              // the first subscription's real-time id
-		history    []tickPacket       // history packets so far
-		pending    []tickPacket       // real-time packets held while backfilling
+		realtime   int64                 // the first subscription's real-time id
+		history    []tickPacket          // history packets so far
+		pending    []tickPacket          // real-time packets held while backfilling
 		pages      = 1
 		backfilled = false
 		resend     = make(chan struct{}, 1)

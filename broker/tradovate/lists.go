@@ -288,4 +288,3 @@ func positionOf(desk string, p positionEnt) broker.Position {
 	}
 	return out
 }
-
