@@ -238,7 +238,12 @@ func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Cli
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.rest.renewLoop(runCtx) }()
 	go func() { defer c.wg.Done(); c.socketLoop(runCtx) }()
-	if err := c.WaitSynced(ctx, 1); err != nil {
+	// The first snapshot, or a problem no retry gets past soon (a captcha).
+	err := c.waitFor(ctx, func() bool { return c.syncs >= 1 || c.problem != nil }, "sync 1")
+	if err == nil && c.Syncs() == 0 {
+		err = c.Problem()
+	}
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -361,6 +366,7 @@ func (c *Client) Problem() error {
 func (c *Client) setProblem(err error) {
 	c.mu.Lock()
 	c.problem = err
+	c.syncCond.Broadcast()
 	c.mu.Unlock()
 }
 

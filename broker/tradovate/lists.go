@@ -211,8 +211,9 @@ func (c *Client) versions(ctx context.Context, orders []int64) (map[int64]orderV
 
 // Positions returns every configured account's position in the contract
 // (an account with none is flat), sorted by account: position/list,
-// completed by position/item for every position the user sync knows that
-// the list left out.
+// completed by position/ldeps for the accounts it left out and by
+// position/items for every position the user sync knows that both left
+// out.
 func (c *Client) Positions(ctx context.Context) ([]broker.Position, error) {
 	var ps []positionEnt
 	if err := c.rest.call(ctx, http.MethodGet, "/position/list", nil, &ps, callOpts{safe: true}); err != nil {
@@ -225,6 +226,27 @@ func (c *Client) Positions(ctx context.Context) ([]broker.Position, error) {
 			continue
 		}
 		byDesk[desk] = p
+	}
+	// The accounts the list left out, by account (position/ldeps), then
+	// by id what the user sync knows and both left out.
+	var absent []int64
+	for desk, aid := range c.acctID {
+		if _, ok := byDesk[desk]; !ok {
+			absent = append(absent, aid)
+		}
+	}
+	sort.Slice(absent, func(i, j int) bool { return absent[i] < absent[j] })
+	for i := 0; i < len(absent); i += itemsChunk {
+		var more []positionEnt
+		part := absent[i:min(i+itemsChunk, len(absent))]
+		if err := c.rest.call(ctx, http.MethodGet, "/position/ldeps?masterids="+joinIDs(part), nil, &more, callOpts{safe: true}); err != nil {
+			return nil, fmt.Errorf("tradovate: positions: position/ldeps: %w", err)
+		}
+		for _, p := range more {
+			if desk, ok := c.acctDesk[p.AccountID]; ok && p.ContractID == c.contractID {
+				byDesk[desk] = p
+			}
+		}
 	}
 	c.mu.Lock()
 	var missing []int64

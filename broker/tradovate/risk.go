@@ -21,6 +21,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/market"
 )
 
 // ErrRiskRefused is wrapped when the broker does not take the desk's risk
@@ -234,13 +235,17 @@ func (c *Client) LiquidateAccounts(ctx context.Context, accounts []string) error
 	wg.Wait()
 	c.mu.Lock()
 	var pos []int64
+	flat := map[string]bool{}
 	for i, id := range ids {
 		if p, ok := c.positions[id]; ok && p.NetPos != 0 {
 			pos = append(pos, p.ID)
+		} else {
+			flat[accounts[i]] = true
 		}
 		c.inflight[accounts[i]]++
 		c.liqOpen[accounts[i]]++
 	}
+	floor := c.maxOrderID
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -260,6 +265,30 @@ func (c *Client) LiquidateAccounts(ctx context.Context, accounts []string) error
 			errs = append(errs, fmt.Errorf("tradovate: liquidatepositions: %w", err))
 		} else if !res.OK {
 			errs = append(errs, fmt.Errorf("%w: liquidatepositions: %s", broker.ErrInvalid, res.ErrorText))
+		} else {
+			// The answer names no orders: wait (a little) for each
+			// account's flattening order to be pushed, so that it is
+			// named ours (liquidate.ACCOUNT.tvID), not external.
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_ = c.waitFor(wctx, func() bool {
+				for _, a := range accounts {
+					if flat[a] {
+						continue
+					}
+					found := false
+					for id, o := range c.orders {
+						if id > floor && o.account == a && o.typ == market.MarketOrder {
+							found = true
+							break
+						}
+					}
+					if !found {
+						return false
+					}
+				}
+				return true
+			}, "the liquidation orders")
+			cancel()
 		}
 	}
 	return errors.Join(errs...)

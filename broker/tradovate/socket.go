@@ -215,7 +215,13 @@ func (c *Client) session(ctx context.Context) error {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	body, _ := json.Marshal(syncRequest{SplitResponses: false, Accounts: ids,
+	req := syncRequest{Accounts: ids}
+	if len(c.cfg.Accounts) == 0 {
+		// Every account of the user: ask by user (as the tutorials do,
+		// body {users: [userId]}); account/list may have been cut short.
+		req = syncRequest{Users: []int64{c.rest.token().userID}}
+	}
+	body, _ := json.Marshal(syncRequest{SplitResponses: false, Users: req.Users, Accounts: req.Accounts,
 		EntityTypes: []string{"account", "accountRiskStatus", "userAccountAutoLiq", "order", "orderVersion", "command", "fill",
 			"position", "executionReport"}})
 	reqID := int64(1)
@@ -305,6 +311,15 @@ func (c *Client) resync(ctx context.Context) error {
 func (c *Client) applySnapshot(s syncSnapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.syncs == 0 && len(c.cfg.Accounts) == 0 {
+		// The snapshot has every account; account/list may not have.
+		// Only the first snapshot, before Dial returns, adds accounts.
+		for _, a := range s.Accounts {
+			if _, ok := c.acctDesk[a.ID]; !ok && a.Name != "" {
+				c.acctID[a.Name], c.acctDesk[a.ID], c.acctSpec[a.Name] = a.ID, a.Name, a.Name
+			}
+		}
+	}
 	for _, r := range s.AccountRiskStatuses {
 		c.applyRisk(r)
 	}
@@ -467,6 +482,7 @@ func (c *Client) applyOrder(e orderEnt) {
 	o.parentID = e.ParentID
 	o.admin = o.admin || e.Admin
 	c.bind(o)
+	c.syncCond.Broadcast() // LiquidateAccounts waits for its orders
 }
 
 func (c *Client) applyVersion(v orderVersionEnt) {
@@ -484,6 +500,7 @@ func (c *Client) applyVersion(v orderVersionEnt) {
 	if v.StopPrice != nil {
 		o.stop = ticksOf(*v.StopPrice)
 	}
+	c.syncCond.Broadcast()
 }
 
 func (c *Client) applyPosition(p positionEnt) {

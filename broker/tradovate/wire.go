@@ -278,6 +278,7 @@ type simpleResponse struct {
 
 type syncRequest struct {
 	SplitResponses bool     `json:"splitResponses"`
+	Users          []int64  `json:"users,omitempty"`
 	Accounts       []int64  `json:"accounts,omitempty"`
 	EntityTypes    []string `json:"entityTypes"`
 }

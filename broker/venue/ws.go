@@ -456,8 +456,8 @@ func (v *Venue) request(c *conn, s string) {
 		c.accounts = accts
 		c.synced = true
 		v.subsMu.Unlock()
-		c.enqueue(frame(reply{S: 200, I: id, D: snap}))
 		v.count(func(s *Stats) { s.Syncs++ })
+		c.enqueue(frame(reply{S: 200, I: id, D: snap}))
 	case c.md && strings.EqualFold(endpoint, "md/getChart"):
 		var req chartRequest
 		if err := json.Unmarshal([]byte(body), &req); err != nil {
@@ -490,8 +490,8 @@ func (v *Venue) request(c *conn, s string) {
 			c.enqueue(frame(event{E: "chart", D: map[string]any{"charts": []tickPacket{packetOf("db", hid, hist[:n])}}}))
 			hist = hist[n:]
 		}
-		c.enqueue(frame(event{E: "chart", D: map[string]any{"charts": []tickPacket{{ID: rid, EOH: true}}}}))
 		v.count(func(s *Stats) { s.History++ })
+		c.enqueue(frame(event{E: "chart", D: map[string]any{"charts": []tickPacket{{ID: rid, EOH: true}}}}))
 		v.chartOnce.Do(func() { close(v.chartStart) })
 	case c.md && strings.EqualFold(endpoint, "md/cancelChart"):
 		var req struct {
