@@ -458,9 +458,21 @@ func (c *Client) finish(k ckey, s *submit, err error) {
 	if err != nil && c.submits[k] == s {
 		delete(c.submits, k)
 	}
-	var ue *UnconfirmedError
-	if errors.As(err, &ue) && !ue.Absent {
-		c.unconfirmed[k] = c.meta[k]
+	if err != nil {
+		// An order of ours that no answer bound: refused (its failure
+		// answer names no order), or its outcome unknown (retries given
+		// up, an unconfirmed answer). Found by content among the orders no
+		// ClientID claims, it is bound now; else one that turns up later
+		// is.
+		var ue *UnconfirmedError
+		absent := errors.As(err, &ue) && ue.Absent
+		if id, ok := c.byClient[k]; !ok || !c.orders[id].bound {
+			if o := c.matchContent(c.meta[k]); o != nil {
+				c.adopt(o, k, c.meta[k])
+			} else if !absent {
+				c.unconfirmed[k] = c.meta[k]
+			}
+		}
 	}
 	c.inflight[k.account]--
 	if c.inflight[k.account] == 0 {

@@ -249,6 +249,16 @@ func (c *Client) LiquidateAccounts(ctx context.Context, accounts []string) error
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
+		in := map[string]bool{}
+		for _, a := range accounts {
+			in[a] = true
+		}
+		for id, o := range c.orders {
+			if id > floor && in[o.account] && !o.bound && !o.external && o.typ == market.MarketOrder && !o.manual && !o.admin {
+				o.clientID = "liquidate." + o.account + ".tv" + strconv.FormatInt(id, 10)
+				c.bind(o)
+			}
+		}
 		for _, a := range accounts {
 			c.inflight[a]--
 			if c.inflight[a] == 0 {

@@ -681,12 +681,13 @@ func (c *Client) settle(o *ord) {
 	o.external = true
 }
 
-// releaseUnbound settles every unbound order of the account and delivers
-// its held events. Caller holds c.mu.
+// releaseUnbound settles every unbound order of the account that has
+// events held and delivers them (an order with none yet is settled at its
+// first event, when what it is is known). Caller holds c.mu.
 func (c *Client) releaseUnbound(account string) {
 	ids := make([]int64, 0)
 	for id, o := range c.orders {
-		if o.account == account && !o.bound && !o.external {
+		if o.account == account && !o.bound && !o.external && len(o.held) > 0 {
 			ids = append(ids, id)
 		}
 	}
