@@ -726,7 +726,8 @@ func (c *Client) SubmitBracket(ctx context.Context, b broker.Bracket) error {
 			c.bindID(res.OSO2ID, kt)
 		}
 		if !c.isBound(ks) {
-			if _, lerr := c.landed(ctx, k); lerr != nil || !c.isBound(ks) {
+			// The answer did not name the stop: it must be at the venue.
+			if ok, lerr := c.landed(ctx, ks); !ok {
 				err = &UnconfirmedError{Account: ks.account, ClientID: ks.clientID, What: "placeoso stop", Absent: lerr == nil, Err: lerr}
 			}
 		}

@@ -278,9 +278,8 @@ func (c *Client) session(ctx context.Context) error {
 					if err := json.Unmarshal(m.D, &snap); err != nil {
 						return fmt.Errorf("%w: user/syncrequest snapshot: %v", ErrSocket, err)
 					}
-					c.applySnapshot(snap)
 					c.setProblem(nil)
-					c.setUp(true)
+					c.applySnapshot(snap) // and the link is up
 				case m.E == "props":
 					var p propsEvent
 					if err := json.Unmarshal(m.D, &p); err != nil {
@@ -355,6 +354,7 @@ func (c *Client) applySnapshot(s syncSnapshot) {
 		}
 	}
 	c.syncs++
+	c.up.Store(true) // with syncs, under c.mu: resync sees both or neither
 	c.syncCond.Broadcast()
 	c.log.Info("tradovate: synchronised", "sync", c.syncs, "orders", len(s.Orders), "replayed_events", n)
 }
