@@ -25,6 +25,10 @@ import (
 // the connector reconnects).
 var ErrSocket = errors.New("tradovate: websocket")
 
+// errResync ends a session the connector closed itself to take a fresh
+// snapshot: it reconnects at once.
+var errResync = fmt.Errorf("%w: resynchronising", ErrSocket)
+
 // ErrSilent is wrapped when a socket carried nothing, not even a server
 // heartbeat, for Options.SilenceTimeout: the link is taken as dead.
 var ErrSilent = errors.New("tradovate: server silent")
@@ -33,7 +37,8 @@ var ErrSilent = errors.New("tradovate: server silent")
 // delay doubles from first to max, and goes back to first only after a
 // session that stayed up for stable (a session that subscribed and then
 // failed at once does not reset it: no reconnect storm). A session may ask
-// for a longer wait (a captcha).
+// for a longer wait (a captcha), or, with a negative one, for none at all
+// (it was ended on purpose, to resynchronise).
 func backoffLoop(ctx context.Context, first, max, stable time.Duration, wait func(time.Duration) <-chan time.Time,
 	clock func() time.Time, session func() (longer time.Duration, err error), down func(err error, backoff time.Duration)) {
 	backoff := first
@@ -42,6 +47,9 @@ func backoffLoop(ctx context.Context, first, max, stable time.Duration, wait fun
 		longer, err := session()
 		if ctx.Err() != nil {
 			return
+		}
+		if longer < 0 {
+			continue
 		}
 		if clock().Sub(start) >= stable {
 			backoff = first
@@ -69,8 +77,11 @@ func (c *Client) socketLoop(ctx context.Context) {
 		func() (time.Duration, error) {
 			err := c.session(ctx)
 			c.setUp(false)
-			if errors.Is(err, ErrCaptcha) {
+			switch {
+			case errors.Is(err, ErrCaptcha):
 				return c.opt.CaptchaWait, err
+			case errors.Is(err, errResync):
+				return -1, err
 			}
 			return 0, err
 		},
@@ -241,7 +252,7 @@ func (c *Client) session(ctx context.Context) error {
 		kind, msgs, raw, err := w.read(sctx)
 		if err != nil {
 			if sctx.Err() != nil && ctx.Err() == nil {
-				return fmt.Errorf("%w: resynchronising", ErrSocket)
+				return errResync
 			}
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
@@ -452,7 +453,11 @@ func pointsPtr(p *float64) (market.Price, bool) {
 func closeReason(b []byte) string {
 	var v []any
 	if len(b) > 1 && json.Unmarshal(b[1:], &v) == nil && len(v) > 0 {
-		return fmt.Sprint(v...)
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, " ")
 	}
 	return "no reason"
 }
