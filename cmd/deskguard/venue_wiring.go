@@ -38,7 +38,7 @@ type brokerParts struct {
 	// captcha demanded, market data that had a gap (nil: none). Not yet
 	// shown by the desk (the status remodel wires it).
 	notes func() []string
-	close   func()
+	close func()
 	// recover: the venue outlives the desk, so the desk recovers from its
 	// journal and reconciles; a venue the desk just started has nothing to
 	// reconcile and the run starts a fresh session.
