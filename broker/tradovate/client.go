@@ -104,6 +104,7 @@ type Client struct {
 	// zero the events of an order without a ClientID are held.
 	inflight map[string]int
 	liqOpen  map[string]int // liquidateposition calls in flight
+	holding  map[int64]*ord // orders with events held
 	// unconfirmed are placements whose outcome could not be decided; an
 	// order that turns up later matching one is bound to it.
 	unconfirmed map[ckey]pendingMeta
@@ -218,6 +219,7 @@ func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Cli
 		meta:        map[ckey]pendingMeta{},
 		inflight:    map[string]int{},
 		liqOpen:     map[string]int{},
+		holding:     map[int64]*ord{},
 		unconfirmed: map[ckey]pendingMeta{},
 		seenRep:     map[int64]bool{},
 		trades:      map[int64]fillRef{},

@@ -474,6 +474,7 @@ func (c *Client) bind(o *ord) {
 func (c *Client) release(o *ord) {
 	held := o.held
 	o.held = nil
+	delete(c.holding, o.id)
 	for _, ev := range held {
 		c.deliver(o, ev)
 	}
@@ -667,6 +668,7 @@ func (c *Client) applyReport(r execReportEnt) bool {
 func (c *Client) emit(o *ord, ev broker.Event) {
 	if !o.bound && !o.external && c.inflight[o.account] > 0 {
 		o.held = append(o.held, ev)
+		c.holding[o.id] = o
 		return
 	}
 	if !o.bound && !o.external {
@@ -696,8 +698,8 @@ func (c *Client) settle(o *ord) {
 // events held and delivers them (an order with none yet is settled at its
 // first event, when what it is is known). Caller holds c.mu.
 func (c *Client) releaseUnbound(account string) {
-	ids := make([]int64, 0)
-	for id, o := range c.orders {
+	var ids []int64
+	for id, o := range c.holding {
 		if o.account == account && !o.bound && !o.external && len(o.held) > 0 {
 			ids = append(ids, id)
 		}

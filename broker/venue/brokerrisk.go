@@ -373,6 +373,7 @@ func (v *Venue) adjust(account, clientID string, price market.Price) error {
 	if err := v.rebook(account); err != nil {
 		return err
 	}
+	s.rebookFills(account)
 	s.reports = append(s.reports, rep)
 	v.history = append(v.history, ev)
 	v.pushLocked("fill", "Updated", *f, account)

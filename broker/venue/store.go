@@ -261,6 +261,7 @@ func (v *Venue) applyEvent(ev broker.Event) *vOrder {
 			s.fillIdx[f.ID] = len(s.fills)
 			s.fillRep[f.ID] = rep.ID
 			s.fills = append(s.fills, f)
+			s.book(o.account, f)
 			v.pushLocked("fill", "Created", f, o.account)
 			if o.ocoPeer != 0 {
 				if p := s.orders[o.ocoPeer]; p != nil && !done(p.ord.OrdStatus) {
@@ -452,31 +453,37 @@ func (v *Venue) refreshPositions(evs []broker.Event) {
 	}
 }
 
-// refreshPosition recomputes one account's position entity: bought/sold
-// from the day's active fills, netPos/netPrice from the engine, prevPos
-// and prevPrice from the carried position. Caller holds v.mu.
+// book adds a fill to its account's bought/sold. Caller holds v.mu.
+func (s *store) book(account string, f fillEnt) {
+	p := s.position(account)
+	if f.Action == "Buy" {
+		p.Bought += f.Qty
+		p.BoughtValue += float64(f.Qty) * f.Price
+	} else {
+		p.Sold += f.Qty
+		p.SoldValue += float64(f.Qty) * f.Price
+	}
+	p.Timestamp = f.Timestamp
+}
+
+// rebookFills recomputes an account's bought/sold from the day's active
+// fills (after a bust or a correction). Caller holds v.mu.
+func (s *store) rebookFills(a string) {
+	p := s.position(a)
+	p.Bought, p.BoughtValue, p.Sold, p.SoldValue = 0, 0, 0, 0
+	for _, f := range s.fills {
+		if o := s.orders[f.OrderID]; o != nil && o.account == a && f.Active {
+			s.book(a, f)
+		}
+	}
+}
+
+// refreshPosition updates one account's position entity: netPos/netPrice
+// from the engine, prevPos and prevPrice from the carried position
+// (bought/sold are booked fill by fill). Caller holds v.mu.
 func (v *Venue) refreshPosition(a string) {
 	s := v.st
 	p := s.position(a)
-	p.Bought, p.BoughtValue, p.Sold, p.SoldValue = 0, 0, 0, 0
-	last := ""
-	for _, f := range s.fills {
-		o := s.orders[f.OrderID]
-		if o == nil || o.account != a || !f.Active {
-			continue
-		}
-		if f.Action == "Buy" {
-			p.Bought += f.Qty
-			p.BoughtValue += float64(f.Qty) * f.Price
-		} else {
-			p.Sold += f.Qty
-			p.SoldValue += float64(f.Qty) * f.Price
-		}
-		last = f.Timestamp
-	}
-	if last != "" {
-		p.Timestamp = last
-	}
 	p.TradeDate = s.tradeDay
 	ep, err := v.sim.Position(a)
 	if err != nil {
