@@ -146,6 +146,7 @@ type Venue struct {
 	cashSkew  map[string]float64
 	flattened map[string]string // account → the flattenTimestamp already applied
 	liqN      int
+	extN      int
 
 	subsMu sync.Mutex
 	conns  map[*conn]struct{}
