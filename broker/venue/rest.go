@@ -130,8 +130,14 @@ func (v *Venue) wrap(method, path string, h func(*http.Request, []byte) (int, an
 		// LateCommands: what was held back is pushed only once the answer
 		// is out.
 		defer func() {
+			v.mu.Lock()
+			late := len(v.st.deferred) > 0
+			v.mu.Unlock()
+			if !late {
+				return
+			}
 			if f, ok := w.(http.Flusher); ok {
-				f.Flush()
+				f.Flush() // the answer goes out first (its length is set: one write)
 			}
 			v.mu.Lock()
 			v.flushDeferred()
@@ -174,11 +180,14 @@ func (v *Venue) takeNoOrderID() (silent, act bool) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if v == nil {
-		return
+	var b []byte
+	if v != nil {
+		b, _ = json.Marshal(v)
+		b = append(b, '\n')
 	}
-	_ = json.NewEncoder(w).Encode(v)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 func (v *Venue) authorized(r *http.Request) (ok, expired bool) {
