@@ -20,6 +20,9 @@
 // broker's own auto-liquidation (userAccountAutoLiq) and account risk
 // status, and a cash balance that disagrees. docs/tradovate.md lists what
 // it reproduces and what it does not.
+//
+// It may touch broker, broker/sim, market and coder/websocket, and listens only on the address it is
+// given (loopback).
 package venue
 
 // This file holds the Venue: configuration, construction, serving, the
