@@ -150,6 +150,7 @@ type ord struct {
 	bound     bool
 	external  bool // placed elsewhere (the broker's platform, its auto-liquidation)
 	manual    bool // its New command is not automated
+	autoCmd   bool // its New command is automated (an API client's)
 	admin     bool
 	role      broker.Role
 	group     string

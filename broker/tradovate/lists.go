@@ -147,6 +147,9 @@ func (c *Client) OpenOrders(ctx context.Context, account string) ([]broker.Order
 			o.parentID = e.ParentID
 			c.bind(o)
 		}
+		if !o.bound && !o.external && c.inflight[account] == 0 {
+			c.settle(o) // named as its events will be
+		}
 		s := broker.OrderState{Order: broker.Order{ClientID: o.name(), Account: account, Side: sideOf(e.Action),
 			Qty: v.OrderQty, Type: orderTypeOf(v.OrderType), TIF: tifOf(v.TimeInForce)}, Status: statusOf(e.OrdStatus),
 			Role: o.role, GroupID: c.groupOf(o)}

@@ -687,3 +687,42 @@ func TestLiquidateAccounts(t *testing.T) {
 		}
 	}
 }
+
+// TestLiquidationNamedAcrossRestart: liquidateposition sends no clOrdId,
+// so its flattening order is named by the connector. A desk that restarts
+// (a new connection) must see it under the same name, or its journal and
+// the venue disagree at reconcile (a crash drill round faulted an account
+// on "unknown order at the venue: tv-ID").
+func TestLiquidationNamedAcrossRestart(t *testing.T) {
+	v, stop := startVenue(t, venue.Config{Accounts: []string{"A"}, Faults: venue.Realistic()})
+	defer stop()
+	c1 := dialOpts(t, v, tradovate.Options{})
+	ctx := testCtx(t)
+	v.Trade(trade(t0, "5100.00", 1, market.Buy))
+	if err := c1.SubmitOrder(ctx, broker.Order{ClientID: "m", Account: "A", Side: market.Buy, Qty: 2, Type: market.MarketOrder, TIF: broker.Day}); err != nil {
+		t.Fatal(err)
+	}
+	v.Trade(trade(t0+1e9, "5100.00", 5, market.Buy))
+	waitEv(t, c1, "m filled", func(ev broker.Event) bool { return ev.ClientID == "m" && ev.Kind == broker.FilledEv })
+	if err := c1.Liquidate(ctx, "A"); err != nil {
+		t.Fatal(err)
+	}
+	acc, _ := waitEv(t, c1, "the liquidation accepted", func(ev broker.Event) bool { return ev.Kind == broker.Accepted && ev.ClientID != "m" })
+	if !strings.HasPrefix(acc.ClientID, "liquidate.A.") || acc.External {
+		t.Fatalf("liquidation order %+v", acc)
+	}
+	c1.Close() // the desk dies; the order works on at the venue
+	c2 := dialOpts(t, v, tradovate.Options{})
+	open, err := c2.OpenOrders(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].ClientID != acc.ClientID {
+		t.Fatalf("after a restart the venue's open orders are %+v, want %s", open, acc.ClientID)
+	}
+	v.Trade(trade(t0+2e9, "5100.00", 5, market.Buy))
+	f, _ := waitEv(t, c2, "the liquidation filled", func(ev broker.Event) bool { return ev.Kind == broker.FilledEv && ev.Side == market.Sell })
+	if f.ClientID != acc.ClientID || f.External {
+		t.Fatalf("liquidation fill after a restart %+v, want %s", f, acc.ClientID)
+	}
+}

@@ -440,6 +440,8 @@ func (c *Client) applyCommand(cm commandEnt) {
 	o := c.get(cm.OrderID)
 	if !cm.IsAutomated {
 		o.manual = true
+	} else {
+		o.autoCmd = true
 	}
 	if cm.ClOrdID == "" || o.bound {
 		return
@@ -686,7 +688,13 @@ func (c *Client) settle(o *ord) {
 		c.adopt(o, k, m)
 		return
 	}
-	if c.liqOpen[o.account] > 0 && o.typ == market.MarketOrder && !o.manual && !o.admin {
+	// The flattening order of a liquidateposition has no clOrdId (the
+	// request has none). It is ours while one of our liquidations is in
+	// flight, and — after a restart, when no answer can say so — when its
+	// New command is automated (ours: we never place a market order
+	// without a clOrdId otherwise; another API client on the account doing
+	// so would be taken for ours). The name is the same in every life.
+	if o.typ == market.MarketOrder && !o.manual && !o.admin && (c.liqOpen[o.account] > 0 || o.autoCmd) {
 		o.clientID = "liquidate." + o.account + ".tv" + strconv.FormatInt(o.id, 10)
 		c.bind(o)
 		return
