@@ -843,6 +843,18 @@ func (c *Client) modifyLeg(ctx context.Context, ra string, o ord, price, stopPri
 	if bk == nil || bk.entry == nil || bk.entry.basket == "" {
 		return c.refuse(o.asOrder(), o.role, o.group, fmt.Errorf("%w: modify rejected: bracket of %s not acknowledged", broker.ErrInvalid, o.clientID))
 	}
+	if bk.stopTicks == 0 || bk.targetTicks == 0 {
+		// Not placed through this connector (a restart): ask for the levels.
+		if err := c.levels(ctx, o.account, ra); err != nil {
+			return err
+		}
+		if cp, ok := c.lookup(o.account, o.clientID); ok {
+			o, bk = cp, cp.bk
+		}
+		if bk.stopTicks == 0 || bk.targetTicks == 0 {
+			return c.refuse(o.asOrder(), o.role, o.group, fmt.Errorf("%w: modify rejected: the venue does not list the levels of bracket %s", broker.ErrInvalid, o.group))
+		}
+	}
 	dir := int64(bk.entry.side.Sign())
 	var cur, next int32
 	var req proto.Message
@@ -902,6 +914,69 @@ func (c *Client) modifyLeg(ctx context.Context, ra string, o ord, price, stopPri
 		c.emitLocked(c.eventLocked(live, broker.Modified, 0, "bracket level "+strconv.Itoa(int(next))+" ticks"), "")
 	}
 	return nil
+}
+
+// levels reads the account's bracket levels from the venue (338 targets,
+// 340 stops) into the brackets the connector knows, and prices the exits
+// still waiting for their entry from them.
+func (c *Client) levels(ctx context.Context, account, ra string) error {
+	c.mu.Lock()
+	fcm, ib := c.fcm, c.ib
+	c.mu.Unlock()
+	stops, err := c.retry(ctx, rpb.TShowBracketStopsRequest, &rpb.RequestShowBracketStops{FcmId: fcm, IbId: ib, AccountId: ra}, true)
+	if err != nil {
+		return refusal("show bracket stops "+account, err)
+	}
+	targets, err := c.retry(ctx, rpb.TShowBracketsRequest, &rpb.RequestShowBrackets{FcmId: fcm, IbId: ib, AccountId: ra}, true)
+	if err != nil {
+		return refusal("show brackets "+account, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range stops {
+		if r, ok := m.(*rpb.ResponseShowBracketStops); ok {
+			if e := c.orders[r.BasketId]; e != nil && e.bk != nil {
+				if n, err := strconv.Atoi(r.StopTicks); err == nil && n > 0 {
+					e.bk.stopTicks = int32(n)
+				}
+			}
+		}
+	}
+	for _, m := range targets {
+		if r, ok := m.(*rpb.ResponseShowBrackets); ok {
+			if e := c.orders[r.BasketId]; e != nil && e.bk != nil {
+				if n, err := strconv.Atoi(r.TargetTicks); err == nil && n > 0 {
+					e.bk.targetTicks = int32(n)
+				}
+			}
+		}
+	}
+	for _, o := range c.orders {
+		if o.role == broker.EntryLeg && o.bk != nil && o.account == account {
+			c.pricePendingLocked(o.bk)
+		}
+	}
+	return nil
+}
+
+// pricePendingLocked prices a bracket's exits that wait for their entry
+// from its levels and the entry's reference (limit, or trigger).
+func (c *Client) pricePendingLocked(bk *bkt) {
+	e := bk.entry
+	ref := e.price
+	if e.typ == market.StopOrder || e.typ == market.StopLimitOrder {
+		ref = e.stop
+	}
+	if ref == 0 {
+		return
+	}
+	d := market.Price(e.side.Sign())
+	if l := bk.stop; l != nil && l.basket == "" && l.stop == 0 && bk.stopTicks > 0 {
+		l.stop = ref - d*market.Price(bk.stopTicks)
+	}
+	if l := bk.target; l != nil && l.basket == "" && l.price == 0 && bk.targetTicks > 0 {
+		l.price = ref + d*market.Price(bk.targetTicks)
+	}
 }
 
 // retry sends a request that may be repeated: after a Reject (75) it is
@@ -1042,6 +1117,11 @@ func (c *Client) OpenOrders(ctx context.Context, account string) ([]broker.Order
 	if err != nil {
 		return nil, refusal("show orders "+account, err)
 	}
+	if c.unpricedExits(account, ra, notes) {
+		if err := c.levels(ctx, account, ra); err != nil {
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []broker.OrderState
@@ -1076,6 +1156,29 @@ func (c *Client) OpenOrders(ctx context.Context, account string) ([]broker.Order
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ClientID < out[j].ClientID })
 	return out, nil
+}
+
+// unpricedExits reports whether an entry in the snapshot has exits
+// waiting for it whose prices the connector does not know (a restart).
+func (c *Client) unpricedExits(account, ra string, notes []proto.Message) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range notes {
+		n, ok := m.(*rpb.ExchangeOrderNotification)
+		if !ok || n.AccountId != ra || n.BracketType == rpb.BracketType_BRACKET_TYPE_UNSPECIFIED {
+			continue
+		}
+		o := c.resolveLocked(exchangeFields(n))
+		if o == nil || o.bk == nil {
+			continue
+		}
+		for _, l := range []*ord{o.bk.stop, o.bk.target} {
+			if l != nil && l.basket == "" && !l.done && l.stop == 0 && l.price == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Positions returns every account's position in the contract from the PnL
