@@ -335,7 +335,9 @@ func (s *session) end(err error) {
 		if s.cancel != nil {
 			s.cancel()
 		}
-		s.ws.CloseNow()
+		if s.ws != nil {
+			s.ws.CloseNow()
+		}
 		s.mu.Lock()
 		for id, c := range s.calls {
 			c.err = fmt.Errorf("%w (%s plant): %v", errSentLost, s.p.name, err)

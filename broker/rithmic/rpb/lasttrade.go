@@ -61,16 +61,20 @@ type TradeView struct {
 func DecodeLastTrade(p []byte, v *TradeView) error {
 	*v = TradeView{}
 	for len(p) > 0 {
-		num, typ, n := protowire.ConsumeTag(p)
+		tag, n := uvarint(p)
 		if n < 0 {
-			return fmt.Errorf("%w: last trade: %v", ErrFrame, protowire.ParseError(n))
+			return fmt.Errorf("%w: last trade: bad tag", ErrFrame)
+		}
+		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
+		if tag>>3 > uint64(protowire.MaxValidNumber) || num < protowire.MinValidNumber {
+			return fmt.Errorf("%w: last trade: field number %d", ErrFrame, tag>>3)
 		}
 		p = p[n:]
 		switch typ {
 		case protowire.VarintType:
-			x, m := protowire.ConsumeVarint(p)
+			x, m := uvarint(p)
 			if m < 0 {
-				return fmt.Errorf("%w: last trade field %d: %v", ErrFrame, num, protowire.ParseError(m))
+				return fmt.Errorf("%w: last trade field %d: bad varint", ErrFrame, num)
 			}
 			p = p[m:]
 			switch num {
@@ -119,7 +123,7 @@ func DecodeLastTrade(p []byte, v *TradeView) error {
 			p = p[m:]
 			switch num {
 			case fSymbol, fExchange:
-				if !utf8.Valid(b) {
+				if !validUTF8(b) {
 					return fmt.Errorf("%w: last trade field %d: invalid UTF-8", ErrFrame, num)
 				}
 				if num == fSymbol {
@@ -137,6 +141,35 @@ func DecodeLastTrade(p []byte, v *TradeView) error {
 		}
 	}
 	return nil
+}
+
+// uvarint reads a varint as protowire.ConsumeVarint does (at most 10
+// bytes, the 10th at most 1), inlined for the hot path; n < 0 on error.
+func uvarint(b []byte) (x uint64, n int) {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if i == 9 {
+			if c > 1 {
+				return 0, -1
+			}
+			return x | uint64(c)<<63, 10
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return x, i + 1
+		}
+	}
+	return 0, -1
+}
+
+// validUTF8 is utf8.Valid with a fast path for ASCII.
+func validUTF8(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return utf8.Valid(b)
+		}
+	}
+	return true
 }
 
 // TimeNs is the trade's time in ns since the epoch: the exchange's
