@@ -178,8 +178,14 @@ func decodeTrade(p []byte, v *rpb.TradeView, sym []byte) (t market.Trade, ok boo
 	return t, true, nil
 }
 
-// decodeTradeFrame is decodeTrade on one whole frame (length prefix
-// included), as one WebSocket message carries it.
+// DecodeTradeFrame is the feed's decoder on one whole LastTrade frame
+// (length prefix included), as one WebSocket message carries it: ok is
+// false for a snapshot or another symbol's trade. It allocates nothing (v
+// is reused). deskguard bench times it.
+func DecodeTradeFrame(msg []byte, v *rpb.TradeView, sym []byte) (t market.Trade, ok bool, err error) {
+	return decodeTradeFrame(msg, v, sym)
+}
+
 func decodeTradeFrame(msg []byte, v *rpb.TradeView, sym []byte) (market.Trade, bool, error) {
 	if len(msg) < 4 || int(binary.BigEndian.Uint32(msg)) != len(msg)-4 {
 		return market.Trade{}, false, fmt.Errorf("%w: not one whole frame", rpb.ErrFrame)

@@ -33,6 +33,12 @@ func startVenue(t testing.TB, cfg rvenue.Config) (*rvenue.Venue, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, v)
+}
+
+// serve runs a venue on loopback until the returned stop.
+func serve(t testing.TB, v *rvenue.Venue) (*rvenue.Venue, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
