@@ -7,6 +7,9 @@
 //
 // alerts never imports the supervisor: it defines the small Desk and Recorder
 // interfaces it needs, and the supervisor implements them.
+//
+// It may touch market, shopspring/decimal and slack-go (the Web API, Socket Mode): the network only
+// to reach Slack (or the incoming webhook), and the HTTP endpoint only as a handler its caller mounts.
 package alerts
 
 // alert.go: the Alert value, its kinds and severities, and one constructor per

@@ -2,6 +2,9 @@
 // socket: manager (everything), trader:ID (one account, never raise a limit
 // or unlock), viewer (read only). Tokens are kept only as SHA-256 hashes
 // and compared in constant time; a token never appears in a log or error.
+//
+// It may touch only the standard library's crypto (crypto/rand, crypto/sha256, crypto/subtle): no
+// file, network or clock.
 package auth
 
 import (

@@ -8,6 +8,11 @@
 // Every figure has a p50 and a p99 in its unit and the floor's p50 and p99
 // in the same unit; Ratio is p50 / floor p50. For rates (per second) the
 // "p99" is the slow tail: the 1st-percentile run, so p99 ≤ p50.
+//
+// It may touch every part it measures — limits, journal, supervisor (and its worker children, started
+// from os.Executable), broker/sim, broker/tradovate, broker/venue on loopback, market, market/synth,
+// strategies, config — plus the directory it is given for the disk figures and a `cat` child for the
+// pipe floor. Nothing else imports it but cmd/deskguard.
 package bench
 
 import (

@@ -2,6 +2,8 @@
 // Broker interface, orders and brackets, and execution events. broker/sim is
 // a deterministic MES matching engine; broker/tradovate a real connector.
 // broker knows nothing of limits or accounts.
+//
+// It may touch only market.
 package broker
 
 import (

@@ -4,6 +4,10 @@
 // fault. Secrets (tokens, passwords) are never in the file itself: it names
 // environment variables or files that hold them, and they are never
 // printed.
+//
+// It may touch the one file it loads (and the environment or files that hold secrets, when asked)
+// and the configuration types of the packages it configures: accounts, alerts, auth,
+// broker/tradovate, console, hw, limits, strategies and supervisor.
 package config
 
 import (

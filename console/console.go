@@ -4,6 +4,9 @@
 // elsewhere). It reaches the desk only through deskapi.Desk and
 // authenticates callers with auth.Tokens; every role check is made here, on
 // the server, whatever the page shows.
+//
+// It may touch auth, deskapi and market, and serves HTTP only on the listener it is given; it never
+// imports the supervisor.
 package console
 
 // console.go: configuration, construction, the bind policy (non-loopback

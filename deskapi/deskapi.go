@@ -3,6 +3,9 @@
 // implements Desk; callers never reach into supervisor internals. It holds
 // plain data types only (money as decimal strings with two decimals,
 // prices in index points) so they travel as JSON unchanged.
+//
+// It may touch only auth (to check a request's token and role); the control socket server listens on
+// the Unix socket path it is given (mode 0600).
 package deskapi
 
 import (

@@ -53,7 +53,7 @@ func BenchmarkFsync256(b *testing.B) {
 	b.ReportMetric(float64(l.P99.Microseconds()), "p99-µs")
 }
 
-// BenchmarkJournal runs Bench (the figures in docs/readme/04-journal.md)
+// BenchmarkJournal runs Bench (the figures in BENCHMARKS.md, "Journal")
 // with b.N records per run and logs the whole table.
 func BenchmarkJournal(b *testing.B) {
 	res, err := Bench(b.TempDir(), b.N)

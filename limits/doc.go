@@ -5,4 +5,6 @@
 // goroutine: time arrives as nanoseconds in the snapshot, money as integer
 // cents, prices as market.Price ticks. Gate.Check does not allocate on the
 // accept path.
+//
+// It may touch only intent, market and shopspring/decimal.
 package limits

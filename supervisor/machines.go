@@ -3,6 +3,12 @@
 // (gate → journal → broker), the kill switch, the schedule, and recovery
 // and reconciliation. alerts, hw and console reach it only through the
 // small interfaces they declare.
+//
+// It may touch accounts, limits, strategies, intent, market, journal (through its Journal interface),
+// broker (through its Broker interface), alerts, deskapi, supervisor/wire, looplab/fsm and
+// robfig/cron, jonboulle/clockwork, and the worker child processes it starts
+// (broker/sim, market/synth and HdrHistogram for its exported benchmark
+// bodies); nothing over the network itself.
 package supervisor
 
 // machines.go: the desk and account state machines on looplab/fsm, exactly

@@ -2,8 +2,9 @@ package main
 
 // cmd_journal.go: `deskguard journal dump|verify --db FILE`. Both open the
 // journal read-only; bbolt's shared lock conflicts with a live desk's
-// exclusive one, so against a running desk they fail at once with a clear
-// "locked by pid N" error instead of waiting (see docs/readme/04-journal.md).
+// exclusive one, so against a running desk they fail with a clear "locked by
+// pid N" error once the lock timeout (--timeout, 1s) runs out, instead of
+// waiting forever (see docs/journal.md).
 
 import (
 	"encoding/json"

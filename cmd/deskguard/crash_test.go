@@ -211,7 +211,19 @@ func crashDrill(t *testing.T, protocol string) {
 	if n, err := strconv.Atoi(os.Getenv("DESKGUARD_CRASH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	// The kill moments come from a seed that is printed, so a failing round
+	// can be replayed: DESKGUARD_CRASH_SEED=N go test -run TestCrashDrill ./cmd/deskguard
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("DESKGUARD_CRASH_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("crash drill seed %d (replay with DESKGUARD_CRASH_SEED=%d)", seed, seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("FAILED with seed %d: replay with DESKGUARD_CRASH_SEED=%d", seed, seed)
+		}
+	})
+	rng := rand.New(rand.NewPCG(seed, 7))
 	killedWithPosition := 0
 	for round := 0; round < rounds; round++ {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
@@ -304,7 +316,15 @@ func crashDrill(t *testing.T, protocol string) {
 					t.Logf("%s faulted by reconciliation (journal and venue disagreed at restart)", a.ID)
 				}
 			}
-			// The journal verifies, and no client order id was sent twice.
+			// The journal verifies, as `deskguard journal verify` checks it.
+			rep, err := journal.Verify(filepath.Join(dir, "desk.db"), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: deskOrder})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK {
+				t.Fatalf("journal verify after the crash: %d problems: %v", len(rep.Problems), rep.Problems)
+			}
+			// No client order id journaled as sent twice.
 			j, err := journal.Open(filepath.Join(dir, "desk.db"), journal.Options{ReadOnly: true})
 			if err != nil {
 				t.Fatal(err)

@@ -2,6 +2,9 @@
 // whose accounts move on every status call, and the browser flow (real
 // headless Chromium driven by chromedp) that any deskapi.Desk can be put
 // through, so the same flow can later run against the real supervisor.
+//
+// It may touch auth, console, deskapi and chromedp, and starts Chromium ($CHROMIUM or chromium):
+// tests only.
 package consoletest
 
 // fake.go: FakeDesk, a deterministic deskapi.Desk with three accounts.
