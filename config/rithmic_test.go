@@ -27,7 +27,7 @@ func TestExampleRithmicIsTheConnectorsDefaults(t *testing.T) {
 	if !got.TickValue.Equal(want.TickValue) {
 		t.Fatalf("tick_value %s, want %s", got.TickValue, want.TickValue)
 	}
-	got.TickValue, want.TickValue = want.TickValue, want.TickValue
+	got.TickValue = want.TickValue
 	gj, _ := json.Marshal(got)
 	wj, _ := json.Marshal(want)
 	if string(gj) != string(wj) {
