@@ -654,11 +654,21 @@ func (c *Client) place(ctx context.Context, k ckey, key string, tpl int32, req p
 		}
 		if o := c.byClient[k]; o != nil && c.inflight[k] == nil {
 			same := o.reqKey == key
-			c.mu.Unlock()
 			if !same && o.reqKey != "" {
+				c.mu.Unlock()
 				return fmt.Errorf("%w: client order id %s already used by a different order", broker.ErrInvalid, k.clientID)
 			}
-			return nil // the same order again: one order
+			if o.basket != "" || o.unknownAt == 0 {
+				c.mu.Unlock()
+				return nil // the same order again: one order
+			}
+			// An earlier submission's outcome is unknown: only a
+			// reconciliation since then may say it is absent.
+			if c.syncs < o.unknownAt {
+				c.mu.Unlock()
+				return fmt.Errorf("%w: order %s: the outcome of its earlier submission is unknown until the order plant reconciles", broker.ErrDisconnected, k.clientID)
+			}
+			c.log.Warn("rithmic: an order whose submission's outcome was unknown is absent after reconciliation; sending it again", "id", k.clientID)
 		}
 		s := c.inflight[k]
 		if s == nil {
@@ -715,7 +725,13 @@ func (c *Client) place(ctx context.Context, k ckey, key string, tpl int32, req p
 			werr := c.WaitSynced(wctx, n+1)
 			cancel()
 			if werr != nil {
-				// Unknown: keep the placeholder, its notifications will bind.
+				// Unknown: keep the placeholder (its notifications will bind
+				// it); a resubmission waits for the reconciliation.
+				c.mu.Lock()
+				if o := c.byClient[k]; o != nil {
+					o.unknownAt = n + 1
+				}
+				c.mu.Unlock()
 				return finish(fmt.Errorf("%w: order %s sent, outcome unknown until the order plant is back: %v", broker.ErrDisconnected, k.clientID, werr), true)
 			}
 			c.mu.Lock()

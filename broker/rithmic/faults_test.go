@@ -556,3 +556,51 @@ func TestLiquidateTwiceConcurrently(t *testing.T) {
 		t.Fatalf("position %+v after two liquidations", p)
 	}
 }
+
+// TestUnknownOutcomeIsNotPlaced: a new order's answer is lost and the
+// order plant stays down past the connector's wait. The submission fails
+// as disconnected; submitting it again is refused — neither reported
+// placed nor sent — until a reconciliation has looked for it. Then: found
+// (the venue had acted) it is not sent again; absent (it had not) it is
+// sent once.
+func TestUnknownOutcomeIsNotPlaced(t *testing.T) {
+	for _, acted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("acted=%v", acted), func(t *testing.T) {
+			v, stop := startVenue(t, rvenue.Config{Accounts: []string{"A"}})
+			defer stop()
+			cfg, creds := clientConfig(v)
+			o := options(t)
+			o.RequestTimeout = 200 * time.Millisecond // the wait for the reconciliation is 3 × this
+			c, err := rithmic.Dial(ctx10(t), cfg, creds, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			newClock(v)
+			v.RefuseLogins(rvenue.Order, 2*time.Second)
+			if acted {
+				v.DropAfterActing(1)
+			} else {
+				v.DropBeforeActing(1)
+			}
+			if err := c.SubmitOrder(context.Background(), limit("u1", base-4)); !errors.Is(err, broker.ErrDisconnected) {
+				t.Fatalf("submit whose answer is lost: %v, want ErrDisconnected", err)
+			}
+			if err := c.SubmitOrder(context.Background(), limit("u1", base-4)); !errors.Is(err, broker.ErrDisconnected) {
+				t.Fatalf("resubmitted before reconciliation: %v, want ErrDisconnected", err)
+			}
+			if err := c.WaitSynced(ctx10(t), 2); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SubmitOrder(ctx10(t), limit("u1", base-4)); err != nil {
+				t.Fatalf("after reconciliation: %v", err)
+			}
+			if n := accepted(v, "u1"); n != 1 {
+				t.Fatalf("venue accepted u1 %d times, want once", n)
+			}
+			if s := v.Stats(); s.NewOrders != 1 {
+				t.Fatalf("venue acted on %d new orders, want 1", s.NewOrders)
+			}
+		})
+	}
+}

@@ -57,6 +57,7 @@ type ord struct {
 	triggered bool
 	window    string
 	reqKey    string // the desk's request, for idempotency
+	unknownAt int    // a submission's outcome was lost: the reconciliation that settles it
 }
 
 // bkt is a bracket: its entry, its exits, and their levels in ticks.

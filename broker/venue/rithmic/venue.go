@@ -525,10 +525,16 @@ func (v *Venue) DropPlant(p rpb.InfraType) {
 // PlantDown takes one plant down for d while the others stay up: its
 // connections close and its logins are refused until d has passed.
 func (v *Venue) PlantDown(p rpb.InfraType, d time.Duration) {
+	v.RefuseLogins(p, d)
+	v.DropPlant(p)
+}
+
+// RefuseLogins refuses one plant's logins for d; sessions already logged
+// in stay.
+func (v *Venue) RefuseLogins(p rpb.InfraType, d time.Duration) {
 	v.mu.Lock()
 	v.down[p] = time.Now().Add(d)
 	v.mu.Unlock()
-	v.DropPlant(p)
 }
 
 // ForceLogout sends ForcedLogout (77) to every session of one plant and
