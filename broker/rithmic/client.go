@@ -1230,11 +1230,14 @@ func (c *Client) Positions(ctx context.Context) ([]broker.Position, error) {
 // to ticks at the configured tick value.
 func (c *Client) positionOf(desk string, n *rpb.InstrumentPnLPositionUpdate) broker.Position {
 	p := broker.Position{Account: desk, Qty: int64(n.NetQuantity)}
-	if p.Qty != 0 {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) && math.Abs(x) < 1e15 }
+	if p.Qty != 0 && finite(n.AvgOpenFillPrice) {
 		p.CostTick = int64(math.Round(n.AvgOpenFillPrice * market.TicksPerPoint * float64(p.Qty)))
-		p.AvgPrice = market.Price(math.Round(n.AvgOpenFillPrice * market.TicksPerPoint))
+		p.AvgPrice = ticks(n.AvgOpenFillPrice)
 	}
-	if !c.cfg.TickValue.IsZero() {
+	if !finite(n.DayClosedPnl) {
+		c.log.Warn("rithmic: PnL plant sent a day closed PnL that is not a number", "account", desk)
+	} else if !c.cfg.TickValue.IsZero() {
 		p.Realized = decimal.NewFromFloat(n.DayClosedPnl).Div(c.cfg.TickValue).Round(0).IntPart()
 	}
 	return p

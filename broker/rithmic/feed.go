@@ -59,7 +59,8 @@ func NewFeed(ctx context.Context, cfg Config, creds Credentials, opt Options) (*
 
 // Feed starts a feed with this client's connection settings; its trades
 // also set the client's reference price (market entries' brackets).
-func (c *Client) Feed(ctx context.Context, creds Credentials) (*Feed, error) {
+func (c *Client) Feed(ctx context.Context) (*Feed, error) {
+	creds := c.order.creds
 	cfg := c.cfg
 	cfg.Symbol = c.symbol
 	o := c.opt

@@ -8,6 +8,7 @@ package rithmic
 import (
 	"encoding/binary"
 	"log/slog"
+	"math"
 	"sync"
 	"testing"
 
@@ -212,3 +213,26 @@ func BenchmarkDecodeLastTrade(b *testing.B) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// FuzzPositionOf: any PnL update (450) converts to a position, never a
+// panic (a NaN or infinite figure is not a number to convert).
+func FuzzPositionOf(f *testing.F) {
+	b, _ := rpb.Frame(rpb.TInstrumentPnL, &rpb.InstrumentPnLPositionUpdate{AccountId: "A", Symbol: "MESZ5", NetQuantity: -3,
+		AvgOpenFillPrice: 5000.25, DayClosedPnl: -12.5})
+	f.Add(b[4:])
+	nan, _ := rpb.Frame(rpb.TInstrumentPnL, &rpb.InstrumentPnLPositionUpdate{NetQuantity: 1, AvgOpenFillPrice: math.Inf(1), DayClosedPnl: math.NaN()})
+	f.Add(nan[4:])
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var n rpb.InstrumentPnLPositionUpdate
+		if proto.Unmarshal(p, &n) != nil {
+			return
+		}
+		c := offline()
+		defer c.events.close()
+		c.cfg = Config{}.WithDefaults()
+		pos := c.positionOf("A", &n)
+		if pos.Qty != int64(n.NetQuantity) {
+			t.Fatalf("qty %d from %d", pos.Qty, n.NetQuantity)
+		}
+	})
+}

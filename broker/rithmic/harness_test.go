@@ -95,7 +95,7 @@ func startTape(t testing.TB, c *rithmic.Client) *tape {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	f, err := c.Feed(ctx, rithmic.Credentials{Password: "demo"})
+	f, err := c.Feed(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func openRithmic(ctx context.Context, c *config.Config, log *slog.Logger) (*brok
 	if err != nil {
 		return nil, fmt.Errorf("connect to rithmic: %w", err)
 	}
-	f, err := cl.Feed(dctx, creds)
+	f, err := cl.Feed(dctx)
 	if err != nil {
 		cl.Close()
 		return nil, fmt.Errorf("rithmic market data: %w", err)
