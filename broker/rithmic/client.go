@@ -281,7 +281,9 @@ func (c *Client) setupOrder(ctx context.Context, s *session) error {
 	c.mu.Lock()
 	c.fcm, c.ib, c.userType, c.route = fcm, ib, ut, route
 	for desk, acct := range want {
-		c.acctR[desk], c.acctD[acct] = acct, desk
+		if c.acctR[desk] != acct { // written once: later logins find the same accounts
+			c.acctR[desk], c.acctD[acct] = acct, desk
+		}
 		if c.liq[desk] == nil {
 			c.liq[desk] = &sync.Mutex{}
 		}
@@ -289,7 +291,7 @@ func (c *Client) setupOrder(ctx context.Context, s *session) error {
 	accts := c.sortedAccountsLocked()
 	c.mu.Unlock()
 	for _, desk := range accts {
-		ra := c.acctR[desk]
+		ra := want[desk]
 		if _, err := s.call(ctx, rpb.TOrderUpdatesRequest, &rpb.RequestSubscribeForOrderUpdates{FcmId: fcm, IbId: ib, AccountId: ra}); err != nil {
 			return fmt.Errorf("order updates %s: %w", ra, err)
 		}
@@ -1207,10 +1209,14 @@ func (c *Client) Positions(ctx context.Context) ([]broker.Position, error) {
 	c.mu.Lock()
 	accts := c.sortedAccountsLocked()
 	fcm, ib := c.fcm, c.ib
+	ras := make(map[string]string, len(accts))
+	for _, a := range accts {
+		ras[a] = c.acctR[a]
+	}
 	c.mu.Unlock()
 	out := make([]broker.Position, 0, len(accts))
 	for _, desk := range accts {
-		ra := c.acctR[desk]
+		ra := ras[desk]
 		notes, err := s.snapshot(ctx, rpb.TPnLSnapshotRequest, &rpb.RequestPnLPositionSnapshot{FcmId: fcm, IbId: ib, AccountId: ra})
 		if err != nil {
 			return nil, refusal("positions "+desk, err)

@@ -529,7 +529,9 @@ func (c *Client) reconcile(ctx context.Context, s *session, accts []string) erro
 		finish = now + 3600
 	}
 	for _, desk := range accts {
+		c.mu.Lock()
 		ra := c.acctR[desk]
+		c.mu.Unlock()
 		fills, err := s.snapshot(ctx, rpb.TReplayExecutionsRequest, &rpb.RequestReplayExecutions{FcmId: fcm, IbId: ib, AccountId: ra,
 			StartIndex: clamp32(start), FinishIndex: clamp32(finish)})
 		if err != nil {
