@@ -42,6 +42,7 @@ type Effective struct {
 	Tradovate  *tradovate.Config         `json:"tradovate,omitempty"` // broker kind "tradovate" only
 	Rithmic    *rithmic.Config           `json:"rithmic,omitempty"`   // broker kind or data kind "rithmic" only
 	Limits     limits.Config             `json:"limits"`
+	Risk       Risk                      `json:"risk"`
 	Schedule   supervisor.ScheduleConfig `json:"schedule"`
 	Strategies strategies.Config         `json:"strategies"`
 	Accounts   []Account                 `json:"accounts"`
@@ -52,8 +53,9 @@ type Effective struct {
 
 // Effective resolves the config's defaults (see Effective).
 func (c *Config) Effective() (Effective, error) {
-	e := Effective{Desk: c.Desk, Data: c.Data, Broker: c.Broker, Limits: c.Limits.WithDefaults(), Schedule: c.Schedule,
+	e := Effective{Desk: c.Desk, Data: c.Data, Broker: c.Broker, Limits: c.Limits.WithDefaults(), Risk: c.Risk, Schedule: c.Schedule,
 		Strategies: c.Strategies, Console: c.Console}
+	e.Risk.DeskWarnPct, e.Risk.DeskReduceOnlyPct = c.DeskLadder()
 	if e.Desk.DrawdownPct.IsZero() {
 		e.Desk.DrawdownPct = e.Limits.DrawdownPct
 	}
@@ -177,6 +179,7 @@ type AuditSummary struct {
 	Broker        AuditBroker       `json:"broker"`
 	Data          Data              `json:"data"`
 	Limits        limits.Config     `json:"limits"` // the desk's limits (defaults applied)
+	Risk          Risk              `json:"risk"`   // the news calendar and the desk ladder
 	Schedule      map[string]string `json:"schedule"`
 	Accounts      []AuditAccount    `json:"accounts"`
 	Console       AuditConsole      `json:"console"`
@@ -235,7 +238,7 @@ func (c *Config) AuditSummary() (AuditSummary, error) {
 	}
 	a := AuditSummary{SHA256: sum, Source: c.path, Desk: e.Desk.Name, DrawdownPct: e.Desk.DrawdownPct.String(),
 		ManualUnlock: e.Desk.ManualUnlock, StaleDataKill: e.Desk.StaleDataKill.String(), Workers: e.Desk.Workers,
-		Broker: AuditBroker{Kind: e.Broker.Kind}, Data: e.Data, Limits: e.Limits,
+		Broker: AuditBroker{Kind: e.Broker.Kind}, Data: e.Data, Limits: e.Limits, Risk: e.Risk,
 		Schedule: map[string]string{"session_reset": e.Schedule.SessionReset, "no_new_entries": e.Schedule.NoNewEntries,
 			"flat_by": e.Schedule.FlattenDay, "daily_summary": e.Schedule.DailySummary},
 		Console: AuditConsole{Listen: e.Console.Listen, TLS: e.Console.TLS(), Insecure: e.Console.Insecure},

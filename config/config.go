@@ -43,6 +43,7 @@ type Config struct {
 	Data       Data                      `toml:"data"`
 	Broker     Broker                    `toml:"broker"`
 	Limits     limits.Config             `toml:"limits"`
+	Risk       Risk                      `toml:"risk"` // rules.go
 	Schedule   supervisor.ScheduleConfig `toml:"schedule"`
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
@@ -192,7 +193,8 @@ func Default() *Config {
 		Strategies: strategies.DefaultConfig(),
 		Console: Console{Config: console.Config{Listen: console.DefaultListen, StatusEvery: console.DefaultStatusEvery,
 			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout,
-			ReadTimeout: console.DefaultReadTimeout}},
+			ReadTimeout: console.DefaultReadTimeout, LoginBurst: auth.DefaultLoginBurst, LoginBackoff: auth.DefaultLoginBackoff,
+			LoginBackoffMax: auth.DefaultLoginBackoffMax}},
 		path: "(built-in defaults)",
 	}
 	for _, a := range []struct{ id, owner, eng string }{{"ORB1", "trader-orb", "orb"}, {"VWAP1", "trader-vwap", "vwapmr"}, {"DELTA1", "trader-delta", "delta"}} {
@@ -445,6 +447,9 @@ func (c *Config) validate(text string) error {
 	}
 	if err := c.Limits.WithDefaults().Validate(); err != nil {
 		at("limits", "%v", err)
+	}
+	if err := c.validateRisk(text); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
 		at("schedule", "%v", err)

@@ -241,7 +241,7 @@ func TestExampleIsTheBuiltInDesk(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"desk", c.Desk, d.Desk}, {"data", c.Data, d.Data}, {"broker", c.Broker, d.Broker}, {"limits", c.Limits, d.Limits},
+		{"desk", c.Desk, d.Desk}, {"data", c.Data, d.Data}, {"broker", c.Broker, d.Broker}, {"limits", c.Limits, d.Limits}, {"risk", c.Risk, d.Risk},
 		{"schedule", c.Schedule, d.Schedule}, {"strategies", c.Strategies, d.Strategies}, {"accounts", c.Accounts, d.Accounts},
 		{"console", c.Console, d.Console},
 	} {

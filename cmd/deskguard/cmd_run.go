@@ -191,7 +191,8 @@ func cmdRun(e *env) int {
 	}
 
 	// Control socket and console.
-	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control")}
+	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control"),
+		Logins: auth.NewLimiter(c.Console.LoginLimits(), market.WallClock{}.Now)}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
 	}

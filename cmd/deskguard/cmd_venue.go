@@ -34,7 +34,11 @@ func cmdVenue(e *env) int {
 	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
 	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart (Rithmic: market data) subscription (a desk connecting after the venue starts sees the whole session)")
 	protocol := fs.String("protocol", "tradovate", "the protocol served: tradovate (REST + WebSocket) or rithmic (R|Protocol)")
-	if err := fs.Parse(e.args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [--protocol tradovate|rithmic] [flags]")
+		fs.PrintDefaults()
+	}
+	if !parseFlags(e, fs) {
 		return 2
 	}
 	if (*data == "") == (*seed == 0) {
