@@ -1,6 +1,7 @@
 // Package broker is the one way deskguard's orders reach a venue: the
 // Broker interface, orders and brackets, and execution events. broker/sim is
-// a deterministic MES matching engine; broker/tradovate a real connector.
+// a deterministic MES matching engine; broker/tradovate a real connector;
+// broker/rithmic a second one, over Rithmic's R|Protocol.
 // broker knows nothing of limits or accounts.
 //
 // It may touch only market.
@@ -117,10 +118,28 @@ const (
 	TriggeredEv
 	ExpiredEv
 	Modified
+	// StatusEv: the order's venue status changed without a fill, a cancel
+	// or an expiry (pending new/cancel/replace, suspended, a status report);
+	// Event.Status has the new status.
+	StatusEv
+	// BustedEv: the venue cancelled a trade it had reported (a bust).
+	// FillQty/FillPrice are the busted fill's; Ref is the VenueID of the
+	// fill event it undoes. The position changes back by that fill.
+	BustedEv
+	// CorrectedEv: the venue corrected a trade it had reported. FillQty and
+	// FillPrice are the corrected values; Ref is the VenueID of the fill
+	// event it replaces.
+	CorrectedEv
+	// RiskStatusEv: the broker changed the account's own risk status
+	// (liquidate-only, trading locked, back to normal). ClientID is empty;
+	// Reason is the broker's status; Status is Rejected while the broker
+	// refuses orders that add risk, Working when it is normal again.
+	RiskStatusEv
 )
 
 var eventNames = [...]string{Accepted: "accepted", RejectedEv: "rejected", PartiallyFilled: "partially_filled",
-	FilledEv: "filled", CancelledEv: "cancelled", TriggeredEv: "triggered", ExpiredEv: "expired", Modified: "modified"}
+	FilledEv: "filled", CancelledEv: "cancelled", TriggeredEv: "triggered", ExpiredEv: "expired", Modified: "modified",
+	StatusEv: "status", BustedEv: "busted", CorrectedEv: "corrected", RiskStatusEv: "risk_status"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {
@@ -150,6 +169,19 @@ type Event struct {
 	// recovers from its journal can tell an event it already booked from a
 	// new one. Empty where the venue has none (the in-process sim).
 	VenueID string
+	// Status is the order's status after the event, where the venue says
+	// (zero where it does not).
+	Status Status
+	// External marks an order the desk did not place through this
+	// connection: one placed on the broker's own platform, or the broker's
+	// own auto-liquidation. Its ClientID is the venue's name for it.
+	External bool
+	// Ref is, for BustedEv and CorrectedEv, the VenueID of the fill event
+	// the bust or correction applies to.
+	Ref string
+	// VenueOrder is the venue's own id of the order (stable across
+	// reconnects), where it has one.
+	VenueOrder string
 }
 
 // Position is the venue's view of one account's position.
@@ -159,6 +191,12 @@ type Position struct {
 	AvgPrice market.Price // rounded to a tick
 	CostTick int64        // Σ signed qty × price of the open lots, in ticks (exact average = CostTick/Qty)
 	Realized int64        // realized PnL in ticks×contracts, fees excluded
+	// PrevQty and PrevPrice are the part of the position carried from an
+	// earlier trade date and the price it is carried at (the venue's
+	// previous settlement or average); Realized counts only today's
+	// trades against it. Zero where the venue has no such notion.
+	PrevQty   int64
+	PrevPrice market.Price
 }
 
 // Broker is a venue connection. Implementations are safe for concurrent
@@ -188,4 +226,9 @@ var (
 	ErrOrderDone      = errors.New("broker: order already done")
 	ErrInvalid        = errors.New("broker: invalid order")
 	ErrDisconnected   = errors.New("broker: disconnected")
+	// ErrUnconfirmed: the venue answered a placement without saying that
+	// the order exists or that it was refused, and the venue's own orders
+	// do not show it. For a protective stop or a repair the caller must
+	// treat the position as unprotected (flatten).
+	ErrUnconfirmed = errors.New("broker: placement not confirmed")
 )

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/console"
 	"github.com/deskguard/deskguard/hw"
@@ -39,6 +40,7 @@ type Effective struct {
 	Data       Data                      `json:"data"`
 	Broker     Broker                    `json:"broker"`
 	Tradovate  *tradovate.Config         `json:"tradovate,omitempty"` // broker kind "tradovate" only
+	Rithmic    *rithmic.Config           `json:"rithmic,omitempty"`   // broker kind or data kind "rithmic" only
 	Limits     limits.Config             `json:"limits"`
 	Risk       Risk                      `json:"risk"`
 	Schedule   supervisor.ScheduleConfig `json:"schedule"`
@@ -128,6 +130,14 @@ func (c *Config) Effective() (Effective, error) {
 			t = t.WithDefaults()
 		}
 		e.Tradovate = &t
+	}
+	if c.Broker.Kind == "rithmic" || c.Data.Kind == "rithmic" {
+		var r rithmic.Config
+		if err := c.Decode("broker.rithmic", &r); err != nil {
+			return Effective{}, err
+		}
+		r = r.WithDefaults()
+		e.Rithmic = &r
 	}
 	return e, nil
 }
@@ -235,6 +245,8 @@ func (c *Config) AuditSummary() (AuditSummary, error) {
 		Slack:   AuditSlack{Channel: e.Slack.Channel, AllowedUsers: e.Slack.AllowedUsers}}
 	if e.Tradovate != nil {
 		a.Broker.URL, a.Broker.User = safeURL(e.Tradovate.BaseURL), e.Tradovate.User
+	} else if e.Rithmic != nil && e.Broker.Kind == "rithmic" {
+		a.Broker.URL, a.Broker.User = safeURL(e.Rithmic.URL), e.Rithmic.User
 	} else if e.Broker.URL != "" {
 		a.Broker.URL = safeURL(e.Broker.URL)
 	}

@@ -128,7 +128,7 @@ func cmdRun(e *env) int {
 	go func() { _ = notifier.Run(ctx) }()
 
 	specs, ids := specsWithIDs(c)
-	bp, err := openBroker(ctx, c, ids, log)
+	bp, err := openBrokerAndData(ctx, c, ids, log)
 	if err != nil {
 		return fail(e, "run", err, 1)
 	}

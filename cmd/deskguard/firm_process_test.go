@@ -32,7 +32,7 @@ import (
 
 func firmDeskConfig(t *testing.T, dir, desk, base, md, natsURL, pub string) string {
 	t.Helper()
-	p := writeDeskConfig(t, dir, base, md)
+	p := writeDeskConfig(t, dir, "tradovate", base, md)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestFirmDeskKilledAndRestarted(t *testing.T) {
 	var desks []*desk
 	for i, name := range []string{"east", "west"} {
 		d := &desk{name: name, dir: t.TempDir()}
-		base, md, stopVenue := startVenue(t, d.dir, int64(i+1), pace)
+		base, md, stopVenue := startVenue(t, d.dir, "tradovate", int64(i+1), pace)
 		defer stopVenue()
 		d.cfg = firmDeskConfig(t, d.dir, name, base, md, srv.URL(), pub)
 		d.sum = filepath.Join(d.dir, "summary.json")
