@@ -166,6 +166,12 @@ func (a *Aggregator) load() error {
 		a.books[name] = bk
 	}
 	a.streamSeq, a.kills = s.StreamSeq, s.Kills
+	for _, k := range a.kills {
+		k.done = make(chan struct{})
+		if k.Done {
+			k.finishLocked()
+		}
+	}
 	a.saved.Store(s.StreamSeq)
 	return nil
 }

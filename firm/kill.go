@@ -30,6 +30,23 @@ type KillState struct {
 	Started int64                `json:"started"` // firm wall ns
 	Done    bool                 `json:"done"`    // every desk confirmed flat
 	Desks   map[string]*DeskKill `json:"desks"`
+
+	done chan struct{} // closed when Done turns true (WaitKill)
+}
+
+// finishLocked marks k done (a.mu held).
+func (k *KillState) finishLocked() {
+	if !k.Done {
+		k.Done = true
+	}
+	if k.done == nil {
+		k.done = make(chan struct{})
+	}
+	select {
+	case <-k.done:
+	default:
+		close(k.done)
+	}
 }
 
 // DeskKill is one desk's side of a firm kill.
@@ -58,12 +75,13 @@ func (a *Aggregator) Kill(ctx context.Context, who, reason string) (string, erro
 		return "", ErrNoKey
 	}
 	a.mu.Lock()
-	k := &KillState{ID: nuid.Next(), Who: who, Reason: reason, Started: a.opt.Clock.Now().UnixNano(), Desks: map[string]*DeskKill{}}
+	k := &KillState{ID: nuid.Next(), Who: who, Reason: reason, Started: a.opt.Clock.Now().UnixNano(), Desks: map[string]*DeskKill{},
+		done: make(chan struct{})}
 	for _, d := range a.deskNames() {
 		k.Desks[d] = &DeskKill{}
 	}
 	if len(k.Desks) == 0 {
-		k.Done = true
+		k.finishLocked()
 	}
 	a.kills = append(a.kills, k)
 	if len(a.kills) > 32 {
@@ -147,7 +165,9 @@ func (a *Aggregator) killDesk(ctx context.Context, k *KillState, desk string) {
 			for _, x := range k.Desks {
 				done = done && x.Flat
 			}
-			k.Done = done
+			if done {
+				k.finishLocked()
+			}
 		}
 		a.mu.Unlock()
 		if flat {
@@ -164,6 +184,34 @@ func (a *Aggregator) killDesk(ctx context.Context, k *KillState, desk string) {
 			t.Stop()
 		}
 	}
+}
+
+// WaitKill returns kill id once every desk has confirmed flat (a copy of
+// it, Done true), or ctx's error. It returns at once for a kill already
+// done, and an error for an id the firm does not hold.
+func (a *Aggregator) WaitKill(ctx context.Context, id string) (KillState, error) {
+	a.mu.RLock()
+	var done chan struct{}
+	for _, k := range a.kills {
+		if k.ID == id {
+			done = k.done
+		}
+	}
+	a.mu.RUnlock()
+	if done == nil {
+		return KillState{}, fmt.Errorf("firm: no kill %s", id)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return KillState{}, fmt.Errorf("firm: kill %s: %w", id, ctx.Err())
+	}
+	for _, k := range a.Kills() {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return KillState{}, fmt.Errorf("firm: no kill %s", id) // dropped from the last 32 meanwhile
 }
 
 // Kills returns the firm's recent kills, newest last (copies).

@@ -77,8 +77,14 @@ func TestRestartedFirmResumesAKill(t *testing.T) {
 	if loaded.Done || !loaded.Desks["east"].Flat || loaded.Desks["north"].Flat {
 		t.Fatalf("the restarted firm loaded the kill as %+v", loaded)
 	}
-	within(t, "north acknowledged flat to the restarted firm", func() bool { return killOf(second.a).Desks["north"].Flat })
-	within(t, "the kill done", func() bool { return killOf(second.a).Done })
+	wctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if k, err := second.a.WaitKill(wctx, killID); err != nil || !k.Done || !k.Desks["north"].Flat {
+		t.Fatalf("waiting for the resumed kill: %+v, %v", k, err)
+	}
+	if _, err := first.a.WaitKill(context.Background(), "no-such-kill"); err == nil {
+		t.Fatal("WaitKill of an unknown kill returned no error")
+	}
 	if flat, why := firmtest.DeskFlat(north.Status()); !flat {
 		t.Fatalf("north acknowledged but is not flat: %s", why)
 	}
