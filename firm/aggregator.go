@@ -365,15 +365,17 @@ func (a *Aggregator) fold(msg jetstream.Msg) {
 		a.mu.Unlock()
 		return
 	}
-	applied := bk.Apply(rec)
+	folded, dup := bk.Apply(rec)
 	a.mu.Unlock()
-	if !applied {
+	if dup {
 		a.skipped.Add(1)
 		return
 	}
-	a.applied.Add(1)
+	a.applied.Add(uint64(len(folded)))
 	if a.opt.OnApply != nil {
-		a.opt.OnApply(desk, seq)
+		for _, s := range folded {
+			a.opt.OnApply(desk, s)
+		}
 	}
 }
 

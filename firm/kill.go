@@ -316,6 +316,7 @@ type DeskView struct {
 	LastSeq   uint64        `json:"last_seq"`
 	Records   uint64        `json:"records"`
 	Gaps      []string      `json:"gaps,omitempty"`
+	Held      int           `json:"held,omitempty"` // records that arrived before one they follow, not folded yet
 	Errors    []string      `json:"errors,omitempty"`
 	Net       string        `json:"net"`
 	Gross     int64         `json:"gross"`
@@ -357,7 +358,7 @@ func (a *Aggregator) View() View {
 		var net int64
 		if bk := a.books[d]; bk != nil {
 			dv.State, dv.LastSeq, dv.Records = bk.State, bk.LastSeq, bk.Records
-			dv.Gaps, dv.Errors = bk.Gaps, bk.Errors
+			dv.Gaps, dv.Errors, dv.Held = bk.Gaps, bk.Errors, len(bk.Ahead)
 			dv.Accounts = bk.View(mark)
 			for _, av := range dv.Accounts {
 				net += av.netCents

@@ -300,8 +300,14 @@ func (o *Outbox) ok() {
 }
 
 // sync reads the stream's last message of this desk and moves the cursor
-// up to it (records the stream has, whatever the cursor file says, are not
-// sent again).
+// up to it when the stream holds every record up to it (records the
+// stream has, whatever the cursor file says, are not sent again). The
+// stream can hold a later record without an earlier one — a publish that
+// failed (or that the NATS client was still retrying when the connection
+// dropped) while later ones were stored — so the last message alone does
+// not prove a prefix: unless the stream's count of this desk's messages
+// equals that last seq, the outbox resends from its own acknowledged
+// prefix, and the stream drops the ones it has (Nats-Msg-Id).
 func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 	cctx, cancel := context.WithTimeout(ctx, o.opt.AckTimeout)
 	defer cancel()
@@ -327,9 +333,23 @@ func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 	if last > o.committed.Load() {
 		return fmt.Errorf("%w: the stream has seq %d of desk %s; this journal ends at %d", ErrOtherJournal, last, o.opt.Desk, o.committed.Load())
 	}
-	if last > o.published.Load() {
-		o.published.Store(last)
+	if last <= o.published.Load() {
+		return nil
 	}
+	info, err := s.Info(cctx, jetstream.WithSubjectFilter(wire.DeskJournals(o.opt.Desk)))
+	if err != nil {
+		return fmt.Errorf("outbox: stream info of %s: %w", o.opt.Desk, err)
+	}
+	var held uint64
+	for _, n := range info.State.Subjects {
+		held += n
+	}
+	if held != last {
+		o.log.Warn("outbox: the stream's records of this desk are not a prefix of the journal; resending from the last acknowledged",
+			"stream_last", last, "stream_count", held, "from", o.published.Load())
+		return nil
+	}
+	o.published.Store(last)
 	return nil
 }
 
