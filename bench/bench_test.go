@@ -3,7 +3,7 @@ package bench
 // bench_test.go: the whole suite in short mode (what CI runs): every figure
 // present, positive and beside a positive floor — no timing assertions.
 // This test binary serves as the strategy worker child: with
-// DESKGUARD_BENCH_WORKER set it runs supervisor.RunWorker with the real
+// DESKGUARD_BENCH_WORKER set it runs workerhost.RunWorker with the real
 // engines, exactly as `deskguard worker` does.
 
 import (
@@ -15,13 +15,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskguard/deskguard/supervisor"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv("DESKGUARD_BENCH_WORKER") != "" {
 		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		if err := supervisor.RunWorker(os.Stdin, os.Stdout, supervisor.NewRunnerHost, nil, log); err != nil {
+		if err := workerhost.RunWorker(os.Stdin, os.Stdout, workerhost.NewRunnerHost, nil, log); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
