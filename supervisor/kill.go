@@ -259,7 +259,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	d.log.Warn("kill sent", "scope", rep.Scope, "trigger", k.trigger, "who", k.who, "accounts", len(scope), "elapsed", rep.TotalNs)
 	d.killAlert(k, eff, scope, ids)
 	for _, a := range scope {
-		d.checkHalted(a)
+		d.settleLater(a)
 	}
 	return rep, nil
 }
@@ -410,8 +410,54 @@ func (d *Desk) killMachines(k killOrder, eff effect, scope []*account, repeat bo
 	wg.Wait()
 }
 
-// killAlert tells the risk manager, as the trigger says.
+// killAlert tells the risk manager, as the trigger says. The positions
+// it reports are read without waiting: if the tick path holds an account's
+// books, the alert is built and sent once it lets go.
 func (d *Desk) killAlert(k killOrder, eff effect, scope []*account, ids []string) {
+	if eff != effHalt {
+		d.sendKillAlert(k, eff, scope, ids, killFacts{})
+		return
+	}
+	if f, ok := d.killFacts(scope, true); ok {
+		d.sendKillAlert(k, eff, scope, ids, f)
+		return
+	}
+	d.later.Add(1)
+	go func() {
+		defer d.later.Done()
+		f, _ := d.killFacts(scope, false)
+		d.sendKillAlert(k, eff, scope, ids, f)
+	}()
+}
+
+// killFacts are the positions being flattened and the net PnL of the scope.
+type killFacts struct {
+	flattened []alerts.Position
+	net       int64
+}
+
+// killFacts reads them; with try, only if no account's books are held
+// (ok false otherwise).
+func (d *Desk) killFacts(scope []*account, try bool) (killFacts, bool) {
+	var f killFacts
+	for _, a := range scope {
+		if try {
+			if !a.mu.TryLock() {
+				return killFacts{}, false
+			}
+		} else {
+			a.mu.Lock()
+		}
+		if p := a.ledger.Position(); p != 0 {
+			f.flattened = append(f.flattened, alerts.Position{Account: a.id, Qty: p})
+		}
+		f.net += a.ledger.EquityCents() - a.ledger.StartCents()
+		a.mu.Unlock()
+	}
+	return f, true
+}
+
+func (d *Desk) sendKillAlert(k killOrder, eff effect, scope []*account, ids []string, kf killFacts) {
 	now := d.clock.Now()
 	switch eff {
 	case effHalt:
@@ -419,18 +465,8 @@ func (d *Desk) killAlert(k killOrder, eff effect, scope []*account, ids []string
 		if !k.scope.IsDesk() {
 			acct = k.scope.String()
 		}
-		f := alerts.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids}
-		var net int64
-		for _, a := range scope {
-			a.mu.Lock()
-			if p := a.ledger.Position(); p != 0 {
-				f.Flattened = append(f.Flattened, alerts.Position{Account: a.id, Qty: p})
-			}
-			net += a.ledger.EquityCents() - a.ledger.StartCents()
-			a.mu.Unlock()
-		}
-		f.NetPnL = accounts.Money(net)
-		d.alerts.Notify(alerts.Kill(now, f))
+		d.alerts.Notify(alerts.Kill(now, alerts.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids,
+			Flattened: kf.flattened, NetPnL: accounts.Money(kf.net)}))
 	case effLockout:
 		if b := k.breach; b != nil {
 			a := scope[0]
@@ -460,10 +496,28 @@ func (d *Desk) faultAccount(ctx context.Context, a *account, trig Trigger, why s
 
 // checkHalted completes halting → halted for an account once it is flat
 // with nothing working, and the desk once every account is.
-func (d *Desk) checkHalted(a *account) {
-	a.mu.Lock()
-	flat := a.flat()
-	a.mu.Unlock()
+func (d *Desk) checkHalted(a *account) { d.checkHaltedTry(a, false) }
+
+// settleLater is checkHalted at the end of a kill: at once if no books it
+// needs are held, else once they are let go (the kill returns either way).
+func (d *Desk) settleLater(a *account) {
+	if d.checkHaltedTry(a, true) {
+		return
+	}
+	d.later.Add(1)
+	go func() {
+		defer d.later.Done()
+		d.checkHalted(a)
+	}()
+}
+
+// checkHaltedTry is checkHalted; with try it gives up (false) rather than
+// wait for an account's books.
+func (d *Desk) checkHaltedTry(a *account, try bool) bool {
+	flat, ok := flatNow(a, try)
+	if !ok {
+		return false
+	}
 	if flat {
 		a.liquidating.Store(false)
 	}
@@ -471,17 +525,33 @@ func (d *Desk) checkHalted(a *account) {
 		_ = a.m.Fire(EvHalted, "flat at the venue")
 	}
 	if d.m.State() != DeskHalting {
-		return
+		return true
 	}
 	for _, x := range d.accts {
-		x.mu.Lock()
-		f := x.flat()
-		x.mu.Unlock()
+		f, ok := flatNow(x, try)
+		if !ok {
+			return false
+		}
 		if !f {
-			return
+			return true
 		}
 	}
 	_ = d.m.Fire(EvHalted, "every account flat")
+	return true
+}
+
+// flatNow reads a.flat(); with try, only if a's books are free.
+func flatNow(a *account, try bool) (flat, ok bool) {
+	if try {
+		if !a.mu.TryLock() {
+			return false, false
+		}
+	} else {
+		a.mu.Lock()
+	}
+	flat = a.flat()
+	a.mu.Unlock()
+	return flat, true
 }
 
 // Kills returns the timing of every kill so far.

@@ -141,6 +141,7 @@ type Desk struct {
 	kills  []KillReport
 	chases sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
 	chased atomic.Int64   // second liquidations sent
+	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
 
 	floodDropped atomic.Int64
 	recovered    *Recovered

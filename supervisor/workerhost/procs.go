@@ -268,6 +268,15 @@ func (h *ProcHost) haltFrame() wire.Type {
 	return wire.Resume
 }
 
+// Backlog is how many frames wait in the worker's queue (0 when no worker
+// runs); at ProcConfig.Queue the next Send counts the worker as hung.
+func (h *ProcHost) Backlog() int {
+	h.mu.Lock()
+	q := h.queue
+	h.mu.Unlock()
+	return len(q)
+}
+
 // PID returns the current child's process id (0 when none is running).
 func (h *ProcHost) PID() int { return int(h.pid.Load()) }
 
