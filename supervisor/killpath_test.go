@@ -274,7 +274,7 @@ func TestKillWhileEntryAtVenue(t *testing.T) {
 	hb.hold = func(b broker.Bracket) bool { return b.Entry.ClientID == held }
 	r := newRig(t, rigOpt{Accounts: killSpecs(5), Broker: func(rb *recBroker) broker.Broker { hb.recBroker = rb; return hb }})
 	tm := r.inPosition(ctx, "K5") // K5 flat, to enter
-	in := entryFor("K5", tm)     // rests at the venue (a limit below the market)
+	in := entryFor("K5", tm)      // rests at the venue (a limit below the market)
 	in.ID = held
 	res := make(chan IntentResult, 1)
 	go func() { res <- r.d.HandleIntent(ctx, in) }()
