@@ -536,8 +536,14 @@ func (j *Journal) sendTo(ctx context.Context, req *request, urgent bool) error {
 }
 
 // lanes is the writer's view of the two queues: a lane is set to nil once
-// it is closed and drained.
-type lanes struct{ queue, urgent chan *request }
+// it is closed and drained. last is whether next took from the urgent lane.
+type lanes struct {
+	queue, urgent chan *request
+	last          *request
+	lastUrgent    bool
+}
+
+func (l *lanes) isUrgent(r *request) bool { return l.last == r && l.lastUrgent }
 
 // next waits for the next request, the urgent lane first, and returns
 // false once both lanes are closed and empty.
@@ -546,6 +552,7 @@ func (l *lanes) next() (*request, bool) {
 		select {
 		case r, ok := <-l.urgent:
 			if ok {
+				l.last, l.lastUrgent = r, true
 				return r, true
 			}
 			l.urgent = nil
@@ -558,12 +565,14 @@ func (l *lanes) next() (*request, bool) {
 				l.urgent = nil
 				continue
 			}
+			l.last, l.lastUrgent = r, true
 			return r, true
 		case r, ok := <-l.queue:
 			if !ok {
 				l.queue = nil
 				continue
 			}
+			l.last, l.lastUrgent = r, false
 			return r, true
 		}
 	}
@@ -623,7 +632,8 @@ func (j *Journal) writer() {
 		// to queue again: yield once so they join this commit rather than
 		// the next. Yield while the queue keeps growing, at most 8 times
 		// (no timer: a lone appender pays one yield).
-		for i, n := 0, -1; i < 8 && len(queue) != n && len(queue) < j.opt.MaxBatch; i++ {
+		// An urgent record waiting goes without the yields.
+		for i, n := 0, -1; i < 8 && len(queue) != n && len(queue) < j.opt.MaxBatch && len(l.urgent) == 0 && !l.isUrgent(req); i++ {
 			n = len(queue)
 			runtime.Gosched()
 		}

@@ -282,24 +282,20 @@ func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error
 		e = Entry{Kind: "kill", Account: acct, Market: d.nowNs(),
 			Body: KillRecord{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why}}
 	}
-	done := make(chan error, 1)
-	go func() { done <- d.appendUrgent(ctx, e) }()
-	t := time.NewTimer(d.opt.KillJournalWait)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			d.journalFailed(err)
-		}
-		return err
-	case <-t.C:
-		go func() {
-			if err := <-done; err != nil {
-				d.journalFailed(err)
-			}
-		}()
+	wctx, cancel := context.WithTimeout(ctx, d.opt.KillJournalWait)
+	err := d.appendUrgent(wctx, e)
+	cancel()
+	switch {
+	case err == nil:
+		return nil
+	case wctx.Err() != nil && ctx.Err() == nil:
+		// Queued, not yet durable: it lands when the disk answers (a
+		// failure then is the journal's sticky error, seen by the next
+		// append).
 		return errKillJournalSlow
 	}
+	d.journalFailed(err)
+	return err
 }
 
 // appendUrgent appends on the journal's urgent lane when it has one.

@@ -186,11 +186,25 @@ func (h *holdJournal) Append(ctx context.Context, e Entry) (uint64, error) {
 	return h.Journal.Append(ctx, e)
 }
 
+// AppendUrgent holds as Append does; a held one that its caller stops
+// waiting for (ctx) lands once released, as a queued record would.
 func (h *holdJournal) AppendUrgent(ctx context.Context, e Entry) (uint64, error) {
 	if h.hold(e) {
 		h.once.Do(func() { close(h.entered) })
-		<-h.release
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			go func() {
+				<-h.release
+				_, _ = h.urgent(context.Background(), e)
+			}()
+			return 0, ctx.Err()
+		}
 	}
+	return h.urgent(ctx, e)
+}
+
+func (h *holdJournal) urgent(ctx context.Context, e Entry) (uint64, error) {
 	if uj, ok := h.Journal.(UrgentJournal); ok {
 		return uj.AppendUrgent(ctx, e)
 	}
