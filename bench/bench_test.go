@@ -120,3 +120,33 @@ func TestQuantiles(t *testing.T) {
 		})
 	}
 }
+
+func TestJournalBenchRuns(t *testing.T) {
+	res, err := JournalBench(t.TempDir(), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fsync.N != 64 || res.Append.N != 64 || len(res.Runs) != 7 || res.OpenRecord != 64*4 {
+		t.Fatalf("%+v", res)
+	}
+	for _, r := range res.Runs {
+		t.Logf("%-36s writers %2d: %8.0f/s, %5.1f records/commit, %v", r.Name, r.Writers, r.PerSec, r.PerCommit, r.AppendWait)
+	}
+}
+
+// BenchmarkJournal runs JournalBench with b.N records per run and logs the
+// whole table.
+func BenchmarkJournal(b *testing.B) {
+	res, err := JournalBench(b.TempDir(), b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(res.Fsync.P50.Microseconds()), "fsync-p50-µs")
+	b.ReportMetric(float64(res.Append.P50.Microseconds()), "append-p50-µs")
+	b.ReportMetric(float64(res.Append.P99.Microseconds()), "append-p99-µs")
+	b.ReportMetric(res.Ratio, "append/fsync")
+	for _, r := range res.Runs {
+		b.Logf("%-36s writers %2d: %8.0f/s, %5.1f records/commit, latency %v", r.Name, r.Writers, r.PerSec, r.PerCommit, r.AppendWait)
+	}
+	b.Logf("open %d records: full check %v, quick %v", res.OpenRecord, res.OpenFull, res.OpenQuick)
+}
