@@ -7,6 +7,7 @@ package supervisor
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
@@ -91,7 +92,7 @@ func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
 		return
 	}
 	a.mu.Lock()
-	o, fill, done := d.applyEvent(a, ev)
+	o, fill, done := a.applyEvent(ev, d.log)
 	a.mu.Unlock()
 	if fill != nil && o.strategy != "desk" {
 		d.notifyFill(ctx, a, *fill)
@@ -105,7 +106,7 @@ func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
 // applyEvent folds one venue event into the account's orders and ledger
 // (a.mu held). It is shared by the live path and recovery. It returns the
 // order and what the owning engine must be told.
-func (d *Desk) applyEvent(a *account, ev broker.Event) (o *order, fill *wire.FillMsg, done *wire.OrderDoneMsg) {
+func (a *account) applyEvent(ev broker.Event, log *slog.Logger) (o *order, fill *wire.FillMsg, done *wire.OrderDoneMsg) {
 	o = a.orders[ev.ClientID]
 	if o == nil {
 		// An order the desk did not place itself (a liquidation's market
@@ -138,7 +139,7 @@ func (d *Desk) applyEvent(a *account, ev broker.Event) (o *order, fill *wire.Fil
 		}
 		if err := a.ledger.ApplyFill(accounts.Fill{Time: ev.Time, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice,
 			Strategy: o.strategy, ClientID: ev.ClientID}); err != nil {
-			d.log.Error("ledger refused a fill", "account", a.id, "id", ev.ClientID, "err", err)
+			log.Error("ledger refused a fill", "account", a.id, "id", ev.ClientID, "err", err)
 		}
 		a.nFills++
 		if o.role == limits.RoleEntry && o.stop != 0 {
@@ -153,7 +154,7 @@ func (d *Desk) applyEvent(a *account, ev broker.Event) (o *order, fill *wire.Fil
 		if ev.Kind == broker.RejectedEv && o.status != 0 {
 			// The venue refused a later request about a live order (a cancel
 			// of a filled order, a stop move): the order itself is unchanged.
-			d.log.Warn("venue refused a request", "account", a.id, "id", ev.ClientID, "reason", ev.Reason)
+			log.Warn("venue refused a request", "account", a.id, "id", ev.ClientID, "reason", ev.Reason)
 			return o, nil, nil
 		}
 		switch ev.Kind {

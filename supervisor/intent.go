@@ -75,7 +75,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 		if addsRisk {
 			a.rate.Record(now)
 		}
-		d.reserve(a, &in)
+		a.reserve(&in)
 		a.nOrders++
 		if in.Reason != "" {
 			a.signal = in.Reason
@@ -89,7 +89,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	if _, err := d.j.Append(ctx, Entry{Kind: "intent", Account: a.id, ClientID: in.ID, Market: in.Time, Body: intentBody{in, dec}}); err != nil {
 		// Not durable: not sent (invariant 7).
 		a.mu.Lock()
-		d.unreserve(a, &in)
+		a.unreserve(&in)
 		a.mu.Unlock()
 		d.journalFailed(err)
 		res.Err = fmt.Errorf("%w: %v", ErrJournal, err)
@@ -106,7 +106,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 			// durable: it adds risk, so it is withdrawn, not sent (the
 			// liquidation would only have to cancel it).
 			a.mu.Lock()
-			d.unreserve(a, &in)
+			a.unreserve(&in)
 			a.rejects[string(limits.Halted)]++
 			a.mu.Unlock()
 			d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, ClientID: in.ID, Market: d.nowNs(),
@@ -140,7 +140,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 
 // reserve records the orders an accepted intent will create, so the next
 // gate check sees them working (a.mu held).
-func (d *Desk) reserve(a *account, in *intent.Intent) {
+func (a *account) reserve(in *intent.Intent) {
 	switch in.Kind {
 	case intent.Enter, intent.Add:
 		e := &order{id: in.ID, strategy: in.Strategy, role: limits.RoleEntry, group: in.ID, side: in.Side, typ: in.EntryType,
@@ -160,7 +160,7 @@ func (d *Desk) reserve(a *account, in *intent.Intent) {
 }
 
 // unreserve takes back what reserve recorded (a.mu held).
-func (d *Desk) unreserve(a *account, in *intent.Intent) {
+func (a *account) unreserve(in *intent.Intent) {
 	if in.Kind == intent.Enter || in.Kind == intent.Add {
 		s, t := LegIDs(in.ID)
 		delete(a.orders, in.ID)

@@ -50,7 +50,7 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 			if !a.spec.EnginesOff {
 				_ = a.m.Fire(EvStart, "re-armed")
 			}
-			d.tellWorker(a)
+			a.tellWorker()
 		}
 	}
 	d.alerts.Notify(alerts.Rearmed(d.clock.Now(), who, why))
@@ -84,7 +84,7 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 		// (left idle, its gate would refuse every entry as halted).
 		_ = a.m.Fire(EvStart, "unlocked")
 	}
-	d.tellWorker(a)
+	a.tellWorker()
 	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
 	return nil
 }
@@ -144,7 +144,7 @@ func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
 	if !a.spec.EnginesOff {
 		_ = a.m.Fire(EvStart, "fault cleared")
 	}
-	d.tellWorker(a)
+	a.tellWorker()
 	d.alerts.Notify(alerts.FaultCleared(d.clock.Now(), account, who, why))
 	return nil
 }
@@ -206,7 +206,7 @@ func (d *Desk) SetEngines(ctx context.Context, account string, run bool, who str
 	if err := a.m.Fire(ev, "engines by "+who); err != nil {
 		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
 	}
-	d.tellWorker(a)
+	a.tellWorker()
 	return nil
 }
 

@@ -10,6 +10,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -246,7 +247,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 	}
 	if fix := d.correctionFor(a, vp); fix != nil {
 		rec.Correction = fix
-		d.applyCorrection(a, *fix)
+		a.applyCorrection(*fix, d.log)
 	}
 	a.dirty = true
 	a.mu.Unlock()
@@ -305,7 +306,7 @@ func legsOf(entryID string) []string {
 
 // replayReconcile applies a journaled reconciliation during recovery (a.mu
 // held), as reconcileAccount applied it.
-func (d *Desk) replayReconcile(a *account, rr reconcileRecord) {
+func (a *account) replayReconcile(rr reconcileRecord, log *slog.Logger) {
 	for _, c := range rr.Closed {
 		if o := a.orders[c.ID]; o != nil && !o.done() {
 			o.status, o.qty = broker.Cancelled, 0
@@ -317,7 +318,7 @@ func (d *Desk) replayReconcile(a *account, rr reconcileRecord) {
 		}
 	}
 	if rr.Correction != nil {
-		d.applyCorrection(a, *rr.Correction)
+		a.applyCorrection(*rr.Correction, log)
 	}
 }
 
@@ -364,9 +365,9 @@ func (d *Desk) correctionFor(a *account, vp broker.Position) *correction {
 }
 
 // applyCorrection books a reconciliation's correcting fill (a.mu held).
-func (d *Desk) applyCorrection(a *account, c correction) {
+func (a *account) applyCorrection(c correction, log *slog.Logger) {
 	if err := a.ledger.ApplyFill(accounts.Fill{Time: c.Time, Side: c.Side, Qty: c.Qty, Price: c.Price, Strategy: "reconcile",
 		ClientID: "reconcile"}); err != nil {
-		d.log.Error("reconcile: ledger refused the correction", "account", a.id, "err", err)
+		log.Error("reconcile: ledger refused the correction", "account", a.id, "err", err)
 	}
 }

@@ -24,83 +24,6 @@ import (
 	"github.com/deskguard/deskguard/market"
 )
 
-// deskSnapshot is the body of a snapshot record: everything recovery
-// needs, so that snapshot + tail folds to the same desk as the whole log.
-type deskSnapshot struct {
-	Ledgers  []accounts.LedgerState `json:"ledgers"`
-	Accounts map[string]acctSnap    `json:"accounts"`
-	Desk     string                 `json:"desk"`
-	IDSeq    uint64                 `json:"id_seq"`
-	// Kills in force that the states alone do not say (recovery's fold).
-	DeskKill bool              `json:"desk_kill,omitempty"`
-	Owed     map[string]string `json:"owed,omitempty"` // account → trigger
-}
-
-type acctSnap struct {
-	State    string      `json:"state"`
-	Breached bool        `json:"breached"`
-	LastStop int64       `json:"last_stop"`
-	Orders   []orderSnap `json:"orders"`
-}
-
-type orderSnap struct {
-	ID       string `json:"id"`
-	Strategy string `json:"strategy"`
-	Role     uint8  `json:"role"`
-	Group    string `json:"group"`
-	Side     int8   `json:"side"`
-	Type     uint8  `json:"type"`
-	Qty      int64  `json:"qty"`
-	Filled   int64  `json:"filled"`
-	Price    int64  `json:"price"`
-	Stop     int64  `json:"stop"`
-	Target   int64  `json:"target"`
-	Status   uint8  `json:"status"`
-	ExpireAt int64  `json:"expire_at"`
-}
-
-// Snapshot journals a checkpoint of the whole desk.
-func (d *Desk) Snapshot(ctx context.Context) error {
-	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load()}
-	for _, a := range d.accts {
-		a.mu.Lock()
-		s.Ledgers = append(s.Ledgers, a.ledger.State())
-		as := acctSnap{State: a.m.State(), Breached: a.mon.Breached(), LastStop: int64(a.lastStop)}
-		for _, o := range a.orders {
-			if o.done() {
-				continue
-			}
-			as.Orders = append(as.Orders, snapOf(o))
-		}
-		a.mu.Unlock()
-		s.Accounts[a.id] = as
-		if a.liquidating.Load() {
-			// A liquidation not yet confirmed: owed again after a crash, with
-			// a trigger of the effect the account's state shows.
-			if s.Owed == nil {
-				s.Owed = map[string]string{}
-			}
-			s.Owed[a.id] = string(triggerOfState(as.State))
-		}
-	}
-	_, err := d.j.Append(context.WithoutCancel(ctx), Entry{Kind: "snapshot", Market: d.nowNs(), Body: s})
-	return err
-}
-
-// triggerOfState is a trigger whose effect leaves an account in state st
-// (a snapshot's owed liquidation).
-func triggerOfState(st string) Trigger {
-	switch st {
-	case AcctLockedOut:
-		return TriggerLockout
-	case AcctFaulted:
-		return TriggerFault
-	case AcctHalting, AcctHalted:
-		return "snapshot"
-	}
-	return TriggerSchedule
-}
-
 // Recovered says what recovery found.
 type Recovered struct {
 	From      uint64   // first record folded (0: empty journal)
@@ -173,19 +96,6 @@ func (f *killFold) lift(id, ev, to string) {
 	}
 }
 
-// lockAll takes every account's books (recovery, before Start: nothing
-// else runs; the order is the desk's).
-func (d *Desk) lockAll() {
-	for _, a := range d.accts {
-		a.mu.Lock()
-	}
-}
-
-func (d *Desk) unlockAll() {
-	for _, a := range d.accts {
-		a.mu.Unlock()
-	}
-}
 
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
 // desk states, lockouts, kills in force. Call before Start; j is the
@@ -195,8 +105,11 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 	deskState := ""
 	states := map[string]string{}
 	kills := &killFold{owed: map[string]Trigger{}}
-	d.lockAll()
-	defer d.unlockAll()
+	// Every account's books (before Start nothing else runs), in desk order.
+	for _, a := range d.accts {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	}
 	d.ev.mu.Lock()
 	defer d.ev.mu.Unlock()
 	from, err := j.Recover(func(r journal.Record) error {
@@ -244,7 +157,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			d.bumpID(b.Intent.ID)
 			if b.Decision != nil && b.Decision.Allowed {
 				in := b.Intent
-				d.reserve(a, &in)
+				a.reserve(&in)
 				a.nOrders++
 			}
 		case journal.KindBrokerEvent:
@@ -259,7 +172,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 				d.ev.seen[ev.VenueID] = true
 			}
 			d.bumpID(ev.ClientID)
-			d.applyEvent(a, ev)
+			a.applyEvent(ev, d.log)
 		case journal.KindBrokerError:
 			// An intent the venue refused at once, or withdrawn by a kill
 			// before it was sent: it never reached the venue.
@@ -342,7 +255,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			if err := json.Unmarshal(r.Body, &rr); err != nil {
 				return fmt.Errorf("recover: reconcile %d: %w", r.Seq, err)
 			}
-			d.replayReconcile(a, rr)
+			a.replayReconcile(rr, d.log)
 		case kindClear:
 			if a != nil && states[a.id] == AcctFaulted {
 				states[a.id] = AcctIdle // as the clear transition that follows it says
@@ -496,18 +409,6 @@ func (d *Desk) bumpID(id string) {
 			return
 		}
 	}
-}
-
-func snapOf(o *order) orderSnap {
-	return orderSnap{ID: o.id, Strategy: o.strategy, Role: uint8(o.role), Group: o.group, Side: int8(o.side), Type: uint8(o.typ),
-		Qty: o.qty, Filled: o.filled, Price: int64(o.price), Stop: int64(o.stop), Target: int64(o.target), Status: uint8(o.status),
-		ExpireAt: o.expireAt}
-}
-
-func orderOf(o orderSnap) *order {
-	return &order{id: o.ID, strategy: o.Strategy, role: limits.Role(o.Role), group: o.Group, side: market.Side(o.Side),
-		typ: market.OrderType(o.Type), qty: o.Qty, filled: o.Filled, price: market.Price(o.Price), stop: market.Price(o.Stop),
-		target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt}
 }
 
 func mustDec(s string) decimal.Decimal {

@@ -88,7 +88,7 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 		if !a.spec.EnginesOff {
 			_ = a.m.Fire(EvStart, "session reset")
 		}
-		d.tellWorker(a)
+		a.tellWorker()
 	}
 }
 

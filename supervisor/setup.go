@@ -321,14 +321,14 @@ func (d *Desk) Start(ctx context.Context) error {
 				return fmt.Errorf("supervisor: account %s engines: %w", a.id, err)
 			}
 			a.eng.Store(&engines{host: h})
-			d.setWorker(a, "in-process")
+			a.setWorker("in-process")
 		case Processes:
 			a := a
 			p := workerhost.NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
-				func() []workerhost.Frame { return d.syncFrames(a) }, d.events, d.log, nil)
+				a.syncFrames, d.events, d.log, nil)
 			p.SetHalted(true) // until the account trades (below)
 			a.eng.Store(&engines{proc: p})
-			d.setWorker(a, "starting")
+			a.setWorker("starting")
 			go p.Run(ctx)
 		}
 		if !a.spec.EnginesOff && a.m.State() == AcctIdle {

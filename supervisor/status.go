@@ -35,7 +35,7 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	var netCents, eqCents int64
 	for _, a := range d.accts {
 		a.mu.Lock()
-		as := d.accountStatus(a)
+		as := a.status(d.last())
 		netCents += a.ledger.EquityCents() - a.ledger.StartCents()
 		eqCents += a.ledger.EquityCents()
 		a.mu.Unlock()
@@ -46,8 +46,8 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	return st
 }
 
-// accountStatus is one account's line (a.mu held).
-func (d *Desk) accountStatus(a *account) deskapi.AccountStatus {
+// status is one account's line (a.mu held).
+func (a *account) status(last market.Price) deskapi.AccountStatus {
 	l := a.ledger
 	trips := l.RoundTrips()
 	as := deskapi.AccountStatus{
@@ -73,7 +73,7 @@ func (d *Desk) accountStatus(a *account) deskapi.AccountStatus {
 			Entry: r.EntryPrice.Points(), Exit: r.ExitPrice.Points(), Ticks: r.Ticks, PnL: r.PnL.StringFixed(2), Fees: r.Fees.StringFixed(2),
 			EntryAt: time.Unix(0, r.EntryTime).UTC().Format(time.RFC3339), ExitAt: time.Unix(0, r.ExitTime).UTC().Format(time.RFC3339)})
 	}
-	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, d.last())
+	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, last)
 	as.StopCovered = covered
 	ids := make([]string, 0, len(a.orders))
 	for id, o := range a.orders {

@@ -22,7 +22,7 @@ func (d *Desk) hello(a *account, restart int) wire.HelloMsg {
 
 // syncFrames re-sends an account's position to a restarted worker (its
 // halt state follows from the host itself).
-func (d *Desk) syncFrames(a *account) []workerhost.Frame {
+func (a *account) syncFrames() []workerhost.Frame {
 	a.mu.Lock()
 	pos := wire.PositionMsg{Qty: a.ledger.Position(), AvgPrice: a.ledger.AvgEntryTick()}
 	a.mu.Unlock()
@@ -32,13 +32,13 @@ func (d *Desk) syncFrames(a *account) []workerhost.Frame {
 
 // tellWorker tells an account's worker whether it may propose entries:
 // only while the account trades and no kill is in force. It never waits.
-func (d *Desk) tellWorker(a *account) {
+func (a *account) tellWorker() {
 	if p := a.proc(); p != nil {
 		p.SetHalted(a.stopsRisk() || a.m.State() != AcctTrading)
 	}
 }
 
-func (d *Desk) setWorker(a *account, state string) {
+func (a *account) setWorker(state string) {
 	a.mu.Lock()
 	a.worker = state
 	a.mu.Unlock()
@@ -100,16 +100,16 @@ func (d *Desk) HandleWorkerEvent(ctx context.Context, ev workerhost.WorkerEvent)
 	case workerhost.WorkerIntent:
 		d.HandleIntent(ctx, ev.Intent)
 	case workerhost.WorkerStarted:
-		d.setWorker(a, "running")
+		a.setWorker("running")
 		if ev.Restart > 0 {
 			d.alerts.Notify(alerts.WorkerRestart(d.clock.Now(), a.id, ev.Restart, 0))
 		}
 	case workerhost.WorkerCrashed:
-		d.setWorker(a, "restarting")
+		a.setWorker("restarting")
 		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "crashed", "err": errString(ev.Err), "restart": ev.Restart}})
 		d.alerts.Notify(alerts.WorkerCrash(d.clock.Now(), a.id, errString(ev.Err)))
 	case workerhost.WorkerFaulted:
-		d.setWorker(a, "faulted")
+		a.setWorker("faulted")
 		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "faulted", "err": errString(ev.Err)}})
 		d.faultAccount(ctx, a, TriggerCrashLoop, "worker crash loop: "+errString(ev.Err))
 	}
