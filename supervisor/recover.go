@@ -96,7 +96,6 @@ func (f *killFold) lift(id, ev, to string) {
 	}
 }
 
-
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
 // desk states, lockouts, kills in force. Call before Start; j is the
 // journal the desk appends to.
