@@ -5,4 +5,7 @@
 // pure: no I/O, no clock, no goroutines. Money leaves the package as
 // shopspring decimal.Decimal; inside it is integer ticks and cents. The
 // account state machine lives in supervisor (looplab/fsm), not here.
+//
+// It may touch only market, limits (an account's limit overrides are a limits.Config) and
+// shopspring/decimal.
 package accounts

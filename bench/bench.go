@@ -8,6 +8,11 @@
 // Every figure has a p50 and a p99 in its unit and the floor's p50 and p99
 // in the same unit; Ratio is p50 / floor p50. For rates (per second) the
 // "p99" is the slow tail: the 1st-percentile run, so p99 ≤ p50.
+//
+// It may touch every part it measures — limits, journal, supervisor (and its worker children, started
+// from os.Executable), broker/sim, broker/tradovate, broker/venue on loopback, market, market/synth,
+// strategies, config — plus the directory it is given for the disk figures and a `cat` child for the
+// pipe floor. Nothing else imports it but cmd/deskguard.
 package bench
 
 import (
@@ -51,11 +56,14 @@ const (
 	KillSentBusy      = "kill_liquidate_sent_20_busy" // measured by the KillSent step
 	KillFlat          = "kill_flat_confirmed_20"
 	ReplayThroughput  = "replay_session"
+	KillFlatRithmic   = "kill_flat_confirmed_20_rithmic" // rithmic.go
+	DecodeRithmic     = "rithmic_decode_last_trade"      // rithmic.go
 )
 
 // Names lists every figure Run produces, in order.
 func Names() []string {
-	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillSentBusy, KillFlat, ReplayThroughput}
+	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillSentBusy, KillFlat, ReplayThroughput,
+		KillFlatRithmic, DecodeRithmic}
 }
 
 // Options configure Run.
@@ -129,6 +137,8 @@ func Run(ctx context.Context, opt Options) (Results, error) {
 		{KillSent, benchKillSent},
 		{KillFlat, benchKillFlat},
 		{ReplayThroughput, benchReplay},
+		{KillFlatRithmic, benchKillFlatRithmic},
+		{DecodeRithmic, benchDecodeRithmic},
 	}
 	res := Results{}
 	for _, s := range steps {

@@ -4,6 +4,9 @@
 // elsewhere). It reaches the desk only through deskapi.Desk and
 // authenticates callers with auth.Tokens; every role check is made here, on
 // the server, whatever the page shows.
+//
+// It may touch auth, authz, deskapi and market, and serves HTTP only on the listener it is given; it never
+// imports the supervisor.
 package console
 
 // console.go: configuration, construction, the bind policy (non-loopback
@@ -37,6 +40,7 @@ const (
 	DefaultSessionTTL   = 12 * time.Hour
 	DefaultClientBuffer = 4
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultReadTimeout  = 10 * time.Second
 )
 
 // Config configures the console (the [console] table of the desk config).
@@ -59,6 +63,21 @@ type Config struct {
 	// WriteTimeout bounds one write to a stream client; a client that
 	// takes longer is disconnected. Default 10s.
 	WriteTimeout time.Duration `toml:"write_timeout"`
+	// ReadTimeout bounds how long a client may take to send one request,
+	// headers and body: a client that trickles its body (an unauthenticated
+	// /api/login is the obvious target) is cut off after it instead of
+	// holding a connection open. It bounds reading the request, not the
+	// response: a status stream lives on past it. Default 10s.
+	ReadTimeout time.Duration `toml:"read_timeout"`
+	// LoginBurst failed token checks (POST /api/login, a bearer token) are
+	// allowed per client address; after them each failure makes the address
+	// wait LoginBackoff before its next try, doubling up to LoginBackoffMax,
+	// and its token checks get 429 meanwhile (cookie sessions already
+	// logged in are not affected). A success clears the address. The
+	// control socket applies the same limits per peer uid. Defaults 5, 1s, 5m.
+	LoginBurst      int           `toml:"login_burst"`
+	LoginBackoff    time.Duration `toml:"login_backoff"`
+	LoginBackoffMax time.Duration `toml:"login_backoff_max"`
 
 	// Clock is the wall clock for session expiry; default market.WallClock.
 	Clock market.Clock `toml:"-"`
@@ -86,6 +105,18 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.LoginBurst <= 0 {
+		c.LoginBurst = auth.DefaultLoginBurst
+	}
+	if c.LoginBackoff <= 0 {
+		c.LoginBackoff = auth.DefaultLoginBackoff
+	}
+	if c.LoginBackoffMax <= 0 {
+		c.LoginBackoffMax = auth.DefaultLoginBackoffMax
+	}
 	if c.Clock == nil {
 		c.Clock = market.WallClock{}
 	}
@@ -96,6 +127,13 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	return c
+}
+
+// LoginLimits is the login limiter's configuration (also the control
+// socket's, per peer uid).
+func (c Config) LoginLimits() auth.LimitConfig {
+	c = c.withDefaults()
+	return auth.LimitConfig{Burst: c.LoginBurst, Backoff: c.LoginBackoff, BackoffMax: c.LoginBackoffMax}
 }
 
 // TLS reports whether the console serves HTTPS.
@@ -110,6 +148,7 @@ type Server struct {
 	log      *slog.Logger
 	tlsCfg   *tls.Config
 	sessions *sessions
+	logins   *auth.Limiter // failed token checks per client address
 	hub      *hub
 	handler  http.Handler
 	mounts   *http.ServeMux // set by the first Mount
@@ -129,21 +168,19 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
-		return nil, errors.New("console: tls_cert and tls_key go together: set both or neither")
-	}
-	if err := checkBind(cfg.Listen, cfg); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, desk: desk, tokens: tokens, log: log}
 	if cfg.TLS() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		cert, err := cfg.loadCert()
 		if err != nil {
-			return nil, fmt.Errorf("console: load TLS cert %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+			return nil, err
 		}
 		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.sessions = newSessions(cfg.SessionTTL, cfg.Clock)
+	s.logins = auth.NewLimiter(cfg.LoginLimits(), cfg.Clock.Now)
 	s.hub = newHub(desk, cfg, log)
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -151,6 +188,38 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 	}
 	s.handler = s.routes(static)
 	return s, nil
+}
+
+// Validate returns every reason New would refuse cfg (joined): tls_cert
+// and tls_key not set together or not loadable, a non-loopback (or
+// malformed) listen address without TLS or insecure. `deskguard config
+// check` calls it through the config package, so that what check passes,
+// run starts. Unset values take their defaults first.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("console: tls_cert and tls_key go together: set both or neither"))
+	} else if c.TLS() {
+		if _, err := c.loadCert(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := checkBind(c.Listen, c); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LoginBackoffMax < c.LoginBackoff {
+		errs = append(errs, fmt.Errorf("console: login_backoff_max (%s) is shorter than login_backoff (%s)", c.LoginBackoffMax, c.LoginBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) loadCert() (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return cert, fmt.Errorf("console: load TLS cert %s and key %s: %w", c.TLSCert, c.TLSKey, err)
+	}
+	return cert, nil
 }
 
 // checkBind refuses a non-loopback address unless TLS or Insecure is set.
@@ -189,6 +258,8 @@ func (s *Server) Mount(path string, h http.Handler) error {
 		return fmt.Errorf("console: mount %q: want an exact path such as /slack/commands", path)
 	case strings.HasPrefix(path, "/api/") || path == "/api":
 		return fmt.Errorf("console: mount %q: /api is the console's", path)
+	case path == HealthPath || path == ReadyPath:
+		return fmt.Errorf("console: mount %q: the console's probe", path)
 	case s.mounted[path]:
 		return fmt.Errorf("console: mount %q: already mounted", path)
 	}
@@ -239,7 +310,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

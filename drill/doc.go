@@ -11,4 +11,9 @@
 // Run executes the scenarios and returns one Result per scenario;
 // WriteTable prints them. `deskguard drill` and the package's tests are the
 // two callers.
+//
+// It may touch everything it drives: the real desk (supervisor) and its parts (journal files in
+// temporary directories, broker/sim, broker/venue on loopback, alerts against a fake Slack, hw's
+// simulated button, config, deskapi), and real `deskguard` processes started from the binary it is
+// given.
 package drill

@@ -228,11 +228,21 @@ func TestPanicButtonGlitchDoesNotFlatten(t *testing.T) {
 	b := newButtonRig(t, hw.Config{Debounce: 50 * time.Millisecond}, rigOpt{Accounts: deskSpecs(1), Pace: 60})
 	b.within("green while running", func() bool { return b.lights() == hw.LightState{Green: true} })
 	b.open("MAN1")
+	settled := b.dev.Button.Settles()
 	if err := b.dev.Click(5 * time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	// A real press after the glitch: the watcher handles the line in order,
-	// so when this press reaches the desk the glitch has long been judged.
+	// Wait until the watcher has judged the glitch (its debounce window
+	// passed), so the real press below cannot absorb it: a glitch that
+	// fired would show here as a press and a kill.
+	b.within("the glitch judged", func() bool { return b.dev.Button.Settles() > settled })
+	if n := b.dev.Button.Presses(); n != 0 {
+		t.Fatalf("a 5 ms glitch made %d presses, want 0", n)
+	}
+	if k := b.kills(); len(k) != 0 {
+		t.Fatalf("a 5 ms glitch journaled %d kills, want 0", len(k))
+	}
+	// A real press after the glitch flattens.
 	if err := b.dev.Click(0); err != nil {
 		t.Fatal(err)
 	}

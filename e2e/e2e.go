@@ -5,4 +5,6 @@
 // supervisor.RunLive. It has no code of its own: everything is in its
 // _test.go files (rig_test.go builds the desk; slack_test.go,
 // button_test.go and console_test.go drive it).
+//
+// Its tests may touch every package they join, Chromium, and loopback sockets.
 package e2e

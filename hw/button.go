@@ -92,6 +92,7 @@ type Button struct {
 	lastBeat atomic.Int64 // clock unix nanos of the last normal WaitForEdge return
 	beats    atomic.Int64
 	presses  atomic.Int64 // Flatten calls made
+	settles  atomic.Int64 // debounce windows passed (a level judged, glitches included)
 	flights  sync.WaitGroup
 
 	rmu      sync.Mutex // serializes OnHealth reports
@@ -149,6 +150,12 @@ func (b *Button) Name() string { return b.name }
 
 // Presses is how many Flatten calls the button has made.
 func (b *Button) Presses() int64 { return b.presses.Load() }
+
+// Settles is how many times a debounce window has passed and the level on
+// the line was judged, glitches and bounces that came back included: a
+// test waits on it to know a short pulse was seen and ignored, rather than
+// merged into a later press.
+func (b *Button) Settles() int64 { return b.settles.Load() }
 
 // Healthy reports whether the button is online, and why not.
 func (b *Button) Healthy() (bool, string) {
@@ -234,6 +241,7 @@ func (b *Button) runOnce(ctx context.Context) (err error) {
 	pending := false
 	settleNow := func() {
 		pending = false
+		b.settles.Add(1)
 		pressed := edgeLevel == b.pressedLevel
 		b.settled(ctx, pressed, lastEdge, wire)
 		b.tr(traceEvent{kind: "settle", pressed: pressed})

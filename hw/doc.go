@@ -14,4 +14,7 @@
 // hw never imports the supervisor: the supervisor implements Desk and calls
 // Lights.Set on every transition. Every timing goes through an injected
 // clockwork.Clock so tests are deterministic.
+//
+// It may touch periph.io (the Linux GPIO character device through gpioioctl only; no cgo) and
+// clockwork, and nothing of deskguard.
 package hw

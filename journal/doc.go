@@ -20,4 +20,7 @@
 // Reading: Iterate, Last, Tail, Export (JSON lines), Recover (from the latest
 // snapshot record), OpenIntents (intents the venue never answered), and
 // Verify (the report behind `deskguard journal verify`).
+//
+// It may touch its one bbolt file (and the copy Backup writes), accounts (journal verify's ledger
+// check), broker and intent (the typed records) and market.
 package journal

@@ -1,6 +1,6 @@
 // invariants_test.go: one test per DESIGN.md risk invariant that the gate
 // enforces, each running its rows of the reason table (gate_test.go) with
-// the boundary on both sides. The README's "Risk rules" section names
+// the boundary on both sides. docs/risk.md ("Risk rules") names
 // these tests.
 
 package limits
@@ -27,6 +27,7 @@ func runRows(t *testing.T, prefixes ...string) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			g = g.WithCalendar(testCalendar())
 			s, in := baseSnapshot(), baseEnter()
 			tc.mut(&s, &in)
 			if d := g.Check(&s, &in); d.Reason != tc.want || d.Allowed != (tc.want == OK) {

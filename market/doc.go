@@ -4,6 +4,6 @@
 // every other package reads time from. Its readers (DBN, Lean minute zips,
 // CSV ticks) stream real data into the same Trade type.
 //
-// market imports no I/O package beyond what its readers need to decode
-// bytes they are handed; it never opens network connections.
+// It may touch only the data files its readers are asked to open (os),
+// klauspost/compress/zstd and shopspring/decimal: no network, no goroutines.
 package market

@@ -4,6 +4,9 @@
 // fees, net, expectancy, the day's max drawdown and the seed document's
 // scaling line. Money is decimal; the JSON form writes it as strings with
 // two decimals.
+//
+// It may touch only market and shopspring/decimal, and writes text, JSON or HTML to the writer it is
+// given; reading a journal for it is cmd/deskguard's job.
 package report
 
 import (

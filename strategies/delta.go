@@ -11,7 +11,7 @@ import (
 )
 
 // DeltaConfig is cumulative delta divergence. DefaultDeltaConfig gives
-// DESIGN.md's defaults; CancelAfterMin is not in DESIGN.md (see the README).
+// DESIGN.md's defaults; CancelAfterMin is not in DESIGN.md (see docs/strategies.md).
 type DeltaConfig struct {
 	Scale
 	NoEntryAfter   HM    `toml:"no_entry_after"`   // no entries at or after this, ET (15:45)

@@ -10,6 +10,6 @@
 // child worker and a test. A Runner owns the bar builders and the shared
 // indicators and feeds every engine in one fixed order; every host uses it.
 //
-// strategies imports nothing of broker, journal, supervisor or limits: an
-// engine proposes, it never sends.
+// It may touch only intent and market: it imports nothing of broker, journal,
+// supervisor or limits (an engine proposes, it never sends).
 package strategies

@@ -31,7 +31,14 @@ type Indicators struct {
 	lastMinute   int       // last m recorded
 	vol5Sum      int64
 	vol5N        int64
+	vol5         []int64   // this session's completed 5-minute bar volumes, by slot after the open (-1 = no bar)
+	slotHist     [][]int64 // prior sessions' vol5, oldest first, at most maxSlotSessions
 }
+
+// maxSlotSessions is how many prior sessions' 5-minute volumes the
+// indicators keep for the time-of-day baseline (ORBConfig.VolumeSessions
+// may use fewer).
+const maxSlotSessions = 20
 
 func newIndicators() *Indicators {
 	return &Indicators{
@@ -54,6 +61,13 @@ func (x *Indicators) reset(s market.Session) {
 	x.vwapByMinute = x.vwapByMinute[:0]
 	x.firstMinute, x.lastMinute = 0, 0
 	x.vol5Sum, x.vol5N = 0, 0
+	if len(x.vol5) > 0 { // the session that ends becomes history
+		if len(x.slotHist) == maxSlotSessions {
+			x.slotHist = append(x.slotHist[:0], x.slotHist[1:]...)
+		}
+		x.slotHist = append(x.slotHist, append([]int64(nil), x.vol5...))
+		x.vol5 = x.vol5[:0]
+	}
 }
 
 // At returns the ns UTC time of the New York wall clock hm on the session's
@@ -79,9 +93,15 @@ func (x *Indicators) closeBar1(b market.Bar) {
 	if m < 1 {
 		return
 	}
+	// Minutes without trades carry the last VWAP known before them forward
+	// (not the VWAP after the gap: that would read a move across a quiet
+	// spell as flat).
+	carry := v
+	if x.firstMinute != 0 {
+		carry = x.vwapByMinute[x.lastMinute]
+	}
 	for len(x.vwapByMinute) <= m {
-		// minutes without trades carry the VWAP forward
-		x.vwapByMinute = append(x.vwapByMinute, v)
+		x.vwapByMinute = append(x.vwapByMinute, carry)
 	}
 	if x.firstMinute == 0 {
 		for i := range x.vwapByMinute {
@@ -96,6 +116,53 @@ func (x *Indicators) closeBar1(b market.Bar) {
 func (x *Indicators) closeBar5(b market.Bar) {
 	x.vol5Sum += b.Volume
 	x.vol5N++
+	slot := int((b.Start - x.RTHOpen) / int64(5*time.Minute))
+	if slot < 0 {
+		return
+	}
+	for len(x.vol5) <= slot {
+		x.vol5 = append(x.vol5, -1)
+	}
+	x.vol5[slot] = b.Volume
+}
+
+// AvgLast5mVolume is the mean volume of the last n completed 5-minute bars
+// of the session (excluding the bar being delivered to OnBar) and how many
+// bars it averaged (fewer than n early in the session).
+func (x *Indicators) AvgLast5mVolume(n int) (float64, int64) {
+	var sum, k int64
+	for i := len(x.vol5) - 1; i >= 0 && k < int64(n); i-- {
+		if x.vol5[i] >= 0 {
+			sum += x.vol5[i]
+			k++
+		}
+	}
+	if k == 0 {
+		return 0, 0
+	}
+	return float64(sum) / float64(k), k
+}
+
+// Slot5mVolume is the mean volume of the 5-minute bar that starts at start
+// (its slot after the RTH open) over up to the last sessions prior sessions
+// that had a bar there, and how many sessions it averaged: relative volume
+// by time of day, which does not compare a 10:00 breakout with the heavy open.
+func (x *Indicators) Slot5mVolume(start int64, sessions int) (float64, int64) {
+	slot := int((start - x.RTHOpen) / int64(5*time.Minute))
+	if slot < 0 {
+		return 0, 0
+	}
+	var sum, k int64
+	for i := len(x.slotHist) - 1; i >= 0 && k < int64(sessions); i-- {
+		if h := x.slotHist[i]; slot < len(h) && h[slot] >= 0 {
+			sum += h[slot]
+			k++
+		}
+	}
+	if k == 0 {
+		return 0, 0
+	}
+	return float64(sum) / float64(k), k
 }
 
 // Avg5mVolume is the mean volume of the session's completed 5-minute bars

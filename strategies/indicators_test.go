@@ -428,3 +428,45 @@ func TestRoundNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestVWAPSlopeCarriesAcrossQuietSpell pins the carry-forward rule for
+// minutes without trades: each holds the last VWAP known before it, so the
+// 30-minute slope after a quiet spell measures the move across the spell
+// (the defect filled the gap with the VWAP from after it, and the slope of a
+// trend day read flat).
+func TestVWAPSlopeCarriesAcrossQuietSpell(t *testing.T) {
+	tp := newTape(t)
+	for i := 0; i < 20; i++ { // 09:30–09:49: a trend, 3 ticks a minute
+		px := market.MustPrice("5000.00") + market.Price(3*i)
+		tp.bar(9, 30+i, px.String(), (px + 1).String(), (px - 1).String(), px.String(), 50, 50)
+	}
+	// 09:50–10:29: no trades at all. 10:30: the market is 40 ticks higher.
+	top := market.MustPrice("5000.00") + 3*19 + 40
+	tp.bar(10, 30, top.String(), (top + 1).String(), (top - 1).String(), top.String(), 2000, 2000)
+	tp.trade(tp.at(10, 31, 1), top, 1, market.Buy) // closes the 10:30 bar
+
+	r := NewRunner("acct", &probe{})
+	run(r, tp.trades[:len(tp.trades)-1])
+	r.OnTrade(tp.trades[len(tp.trades)-1])
+	ind := r.Indicators()
+	vwapBefore := func(ns int64) float64 {
+		var v, pv float64
+		for _, tr := range tp.trades {
+			if tr.Time < ns {
+				v += float64(tr.Size)
+				pv += float64(tr.Size) * float64(tr.Price)
+			}
+		}
+		return pv / v
+	}
+	end := tp.at(10, 31, 0) // minute 61 after the open
+	from := tp.at(10, 1, 0) // minute 31: inside the quiet spell
+	want := (vwapBefore(end) - vwapBefore(from)) / 30
+	got, ok := ind.VWAPSlope(30)
+	if !ok || math.Abs(got-want) > 1e-9 {
+		t.Fatalf("slope after a quiet spell %.4f ticks/min, direct (last known VWAP carried) %.4f", got, want)
+	}
+	if want <= 1 {
+		t.Fatalf("test premise: the move across the spell should read as a trend (slope %.2f)", want)
+	}
+}

@@ -14,12 +14,23 @@ import (
 // field; DefaultORBConfig gives DESIGN's defaults.
 type ORBConfig struct {
 	Scale
-	RangeFrom        HM      `toml:"range_from"`         // opening range window start, ET (09:30)
-	RangeTo          HM      `toml:"range_to"`           // window end, exclusive, ET (10:00)
-	ArmFrom          HM      `toml:"arm_from"`           // first 5-min bar that may trigger starts at or after this (10:00)
-	ArmUntil         HM      `toml:"arm_until"`          // last 5-min bar that may trigger ends at or before this (11:30)
-	NoEntryAfter     HM      `toml:"no_entry_after"`     // no entries at or after this time, ET (15:45)
-	VolumeMult       float64 `toml:"volume_mult"`        // breakout bar volume > this × mean of the session's completed 5-min bars (1.5)
+	RangeFrom    HM      `toml:"range_from"`     // opening range window start, ET (09:30)
+	RangeTo      HM      `toml:"range_to"`       // window end, exclusive, ET (10:00)
+	ArmFrom      HM      `toml:"arm_from"`       // first 5-min bar that may trigger starts at or after this (10:00)
+	ArmUntil     HM      `toml:"arm_until"`      // last 5-min bar that may trigger ends at or before this (11:30)
+	NoEntryAfter HM      `toml:"no_entry_after"` // no entries at or after this time, ET (15:45)
+	VolumeMult   float64 `toml:"volume_mult"`    // breakout bar volume > this × the volume baseline (1.5)
+	// VolumeBaseline is what the breakout bar's volume is compared with:
+	// "time_of_day" (default; relative volume as traders read it) the mean
+	// volume of the same 5-min slot over the last VolumeSessions prior
+	// sessions, falling back to last_bars while there are none (a desk's
+	// first session, a worker restarted mid-day); "last_bars" the mean of the
+	// last VolumeBars completed 5-min bars; "session_mean" the mean of the
+	// session's completed 5-min bars (DESIGN's first rule: it includes the
+	// heavy open, so a breakout at 10:00–11:30 almost never clears 1.5×).
+	VolumeBaseline   string  `toml:"volume_baseline"`
+	VolumeBars       int     `toml:"volume_bars"`        // last_bars: how many 5-min bars (3 = the last 15 minutes)
+	VolumeSessions   int     `toml:"volume_sessions"`    // time_of_day: how many prior sessions (10)
 	EntryOffsetTicks int64   `toml:"entry_offset_ticks"` // stop trigger beyond the bar's high/low (1)
 	LimitOffsetTicks int64   `toml:"limit_offset_ticks"` // stop-limit's limit beyond the trigger (2)
 	CancelAfterMin   int     `toml:"cancel_after_min"`   // unfilled entry cancelled after (10)
@@ -36,10 +47,17 @@ func DefaultORBConfig() ORBConfig {
 	return ORBConfig{
 		Scale:     DefaultScale(),
 		RangeFrom: 9*60 + 30, RangeTo: 10 * 60, ArmFrom: 10 * 60, ArmUntil: 11*60 + 30, NoEntryAfter: 15*60 + 45,
-		VolumeMult: 1.5, EntryOffsetTicks: 1, LimitOffsetTicks: 2, CancelAfterMin: 10,
+		VolumeMult: 1.5, VolumeBaseline: VolumeTimeOfDay, VolumeBars: 3, VolumeSessions: 10, EntryOffsetTicks: 1, LimitOffsetTicks: 2, CancelAfterMin: 10,
 		MaxStopTicks: 40, MinTargetTicks: 8, RoundTicks: 100, ValueAreaPct: 0.70, HVNMinFrac: 0.5, HVNRadiusTicks: 4,
 	}
 }
+
+// The ORB's volume baselines (ORBConfig.VolumeBaseline).
+const (
+	VolumeLastBars    = "last_bars"
+	VolumeTimeOfDay   = "time_of_day"
+	VolumeSessionMean = "session_mean"
+)
 
 // Validate refuses a config no engine could run with.
 func (c ORBConfig) Validate() error {
@@ -51,6 +69,10 @@ func (c ORBConfig) Validate() error {
 		return fmt.Errorf("strategies: orb: range_from < range_to and arm_from < arm_until required")
 	case c.VolumeMult <= 0, c.CancelAfterMin < 1, c.MaxStopTicks < 1, c.MinTargetTicks < 1, c.RoundTicks < 1:
 		return fmt.Errorf("strategies: orb: volume_mult, cancel_after_min, max_stop_ticks, min_target_ticks and round_ticks must be > 0")
+	case c.VolumeBaseline != VolumeLastBars && c.VolumeBaseline != VolumeTimeOfDay && c.VolumeBaseline != VolumeSessionMean:
+		return fmt.Errorf("strategies: orb: volume_baseline %q: want %q, %q or %q", c.VolumeBaseline, VolumeLastBars, VolumeTimeOfDay, VolumeSessionMean)
+	case c.VolumeBars < 1 || c.VolumeSessions < 1:
+		return fmt.Errorf("strategies: orb: volume_bars and volume_sessions must be ≥ 1")
 	case c.EntryOffsetTicks < 0 || c.LimitOffsetTicks < 0:
 		return fmt.Errorf("strategies: orb: entry and limit offsets must be ≥ 0")
 	case c.ValueAreaPct <= 0 || c.ValueAreaPct > 1 || c.HVNMinFrac < 0 || c.HVNRadiusTicks < 1:
@@ -102,6 +124,20 @@ func (o *ORB) OnFill(f Fill) { o.book.fill(f) }
 // OnOrderDone implements Engine.
 func (o *ORB) OnOrderDone(_ string, filled bool) { o.book.done(filled) }
 
+// baseline is the volume the breakout bar b is compared with, and how many
+// bars or sessions it was averaged over (0: none yet, no breakout).
+func (o *ORB) baseline(b market.Bar) (float64, int64) {
+	switch o.cfg.VolumeBaseline {
+	case VolumeSessionMean:
+		return o.ind.Avg5mVolume()
+	case VolumeTimeOfDay:
+		if avg, n := o.ind.Slot5mVolume(b.Start, o.cfg.VolumeSessions); n > 0 {
+			return avg, n
+		}
+	}
+	return o.ind.AvgLast5mVolume(o.cfg.VolumeBars)
+}
+
 // OnBar implements Engine: the breakout test on each closed 5-minute bar.
 func (o *ORB) OnBar(b market.Bar) {
 	if b.Period != 5*time.Minute {
@@ -112,7 +148,7 @@ func (o *ORB) OnBar(b market.Bar) {
 	if b.Start < o.armFrom || b.End() > o.armUntil || now >= o.noEntry || !o.rng.Done(now) || !o.book.canEnter() {
 		return
 	}
-	avg, n := o.ind.Avg5mVolume()
+	avg, n := o.baseline(b)
 	if n == 0 || avg <= 0 || float64(b.Volume) <= o.cfg.VolumeMult*avg {
 		return
 	}

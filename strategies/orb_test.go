@@ -3,6 +3,7 @@
 package strategies
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -170,8 +171,97 @@ func TestORBTargetHVN(t *testing.T) {
 		tp.bar(10, m, "5011.00", "5012.00", "5010.00", "5011.00", 150, 150)
 	}
 	tp.trade(tp.at(10, 10, 1), market.MustPrice("5011.00"), 1, market.Buy)
-	out := runOne(t, NewORB(DefaultORBConfig()), tp.trades)
+	// The session-mean baseline: the heavy HVN print is not in any recent
+	// bar's comparison then (with last_bars it would be the baseline).
+	cfg := DefaultORBConfig()
+	cfg.VolumeBaseline = VolumeSessionMean
+	out := runOne(t, NewORB(cfg), tp.trades)
 	if len(out) != 1 || out[0].Target != market.MustPrice("5020.00") || !strings.Contains(out[0].Reason, "target hvn 5020.00") {
 		t.Fatalf("want one long targeting the HVN at 5020.00, got %v", out)
+	}
+}
+
+// heavyOpenTape: a 09:30–10:00 range of 5000.00–5010.00 at 1,000 lots a
+// minute (the heavy open), quiet minutes of 100 lots from 10:00 to 10:30,
+// then the 10:30 five-minute bar closing above the range at perMin a minute.
+func heavyOpenTape(tp *tape, perMin int64) {
+	for i := 0; i < 30; i++ {
+		hi, lo := "5006.00", "5004.00"
+		if i == 3 {
+			hi = "5010.00"
+		}
+		if i == 7 {
+			lo = "5000.00"
+		}
+		tp.bar(9, 30+i, "5005.00", hi, lo, "5005.00", 500, 500)
+	}
+	for m := 0; m < 30; m++ {
+		tp.bar(10, m, "5005.00", "5006.00", "5004.00", "5005.00", 50, 50)
+	}
+	for m := 30; m < 35; m++ {
+		tp.bar(10, m, "5012.00", "5014.00", "5010.00", "5012.00", perMin/2, perMin-perMin/2)
+	}
+	tp.trade(tp.at(10, 35, 1), market.MustPrice("5012.00"), 1, market.Buy)
+}
+
+func TestORBVolumeBaselines(t *testing.T) {
+	// The 10:30 bar against a baseline of 500 a 5-minute bar (the quiet
+	// half hour, the last 3 bars) or about 2,750 (the session's mean with the
+	// heavy open): 1.51× and 1.49× of the recent 500 around the line.
+	cases := []struct {
+		baseline string
+		perMin   int64
+		fire     bool
+	}{
+		{VolumeLastBars, 151, true},
+		{VolumeLastBars, 150, false}, // exactly 1.50×: not more than
+		{VolumeLastBars, 149, false},
+		{VolumeSessionMean, 151, false}, // the heavy open hides the breakout
+		{VolumeSessionMean, 800, false}, // 4,000 < 1.5 × 2,750
+		{VolumeSessionMean, 900, true},  // 4,500 > 4,125
+		{VolumeTimeOfDay, 151, true},    // no prior session: falls back to the last bars
+		{VolumeTimeOfDay, 149, false},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/%d", c.baseline, c.perMin), func(t *testing.T) {
+			tp := newTape(t)
+			heavyOpenTape(tp, c.perMin)
+			cfg := DefaultORBConfig()
+			cfg.VolumeBaseline = c.baseline
+			out := runOne(t, NewORB(cfg), tp.trades)
+			if got := len(out) == 1; got != c.fire || len(out) > 1 {
+				t.Fatalf("%s at %d a minute: %d intents, want fire=%v", c.baseline, c.perMin, len(out), c.fire)
+			}
+		})
+	}
+}
+
+func TestORBTimeOfDayBaselineUsesPriorSessions(t *testing.T) {
+	// Session 1 had 2,000 lots in its 10:30 bar; in session 2 a 10:30
+	// breakout bar must beat 1.5 × 2,000 = 3,000, not 1.5 × the quiet half
+	// hour before it.
+	prior := &tape{t: t, s: testSession}
+	heavyOpenTape(prior, 400) // its 10:30 bar: 2,000 lots (its own signals are not counted below)
+	next := &tape{t: t, s: market.Session{Year: 2024, Month: time.March, Day: 6}, seq: prior.seq}
+	cases := []struct {
+		perMin int64
+		fire   bool
+	}{{605, true}, {600, false}, {595, false}}
+	for _, c := range cases {
+		n := *next
+		n.trades = nil
+		heavyOpenTape(&n, c.perMin)
+		cfg := DefaultORBConfig()
+		cfg.VolumeBaseline = VolumeTimeOfDay
+		all := append(append([]market.Trade(nil), prior.trades...), n.trades...)
+		var second []intent.Intent
+		for _, in := range runOne(t, NewORB(cfg), all) {
+			if in.Time >= n.trades[0].Time {
+				second = append(second, in)
+			}
+		}
+		if got := len(second) == 1; got != c.fire {
+			t.Fatalf("10:30 bar of %d lots against a prior 10:30 of 2,000: %d intents, want fire=%v", 5*c.perMin, len(second), c.fire)
+		}
 	}
 }

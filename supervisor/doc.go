@@ -6,8 +6,10 @@
 // acts, and recovery and reconciliation. The engines run in package
 // workerhost (worker processes, or in-process for replays).
 //
-// It may touch accounts, limits, market, intent, broker (the interface),
-// journal (through the Journal port), deskapi (the surfaces' contract) and
-// alerts (the vocabulary; through the Alerter port). alerts, hw and
-// console reach it only through the small interfaces they declare.
+// It may touch accounts, limits, strategies, intent, market, journal
+// (through its Journal port), broker (through its Broker interface),
+// alerts (through its Alerter port), deskapi, supervisor/wire,
+// supervisor/workerhost, looplab/fsm and robfig/cron; nothing over the
+// network itself. alerts, hw and console reach it only through the small
+// interfaces they declare.
 package supervisor

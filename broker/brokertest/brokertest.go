@@ -15,6 +15,8 @@
 // market orders fill at the next trade's price, a stop fills at the trade
 // that triggers it, a limit fills at its price or better when a trade
 // prints through it, and a trade's size is shared in time priority.
+//
+// It may touch broker, market and the testing package: tests only.
 package brokertest
 
 import (

@@ -9,7 +9,7 @@
 // time of the trade that caused it, or of the last trade for requests made
 // between trades.
 //
-// Fill rules (see docs/readme/02-broker.md for the plain statement):
+// Fill rules (see docs/broker.md for the plain statement):
 //   - a resting limit fills at its own price when a trade prints through it,
 //     or at its price once Config.QueueAhead contracts have traded there since
 //     it rested; a limit that is marketable when it arrives fills at the
@@ -24,6 +24,8 @@
 // Events() (an unbounded internal queue pumped into the channel by one
 // goroutine, so the engine never blocks and never drops), or, with
 // Config.Synchronous, through Drain() for in-process replay.
+//
+// It may touch broker and market only: no I/O, no clock, no goroutine but the Events pump.
 package sim
 
 import (

@@ -13,6 +13,10 @@
 // user/syncrequest snapshot so that no execution event is lost or repeated.
 // It talks to Tradovate's demo or live environment, or to the local venue
 // (package venue) that serves the same protocol on loopback.
+//
+// It may touch broker, market and coder/websocket: the network only at the configured URLs, and the
+// environment or the named files only for its credentials. It knows nothing of limits, accounts or
+// the journal.
 package tradovate
 
 import (

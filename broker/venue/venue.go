@@ -6,6 +6,9 @@
 // matching when clients disconnect, so a supervisor can crash and find its
 // protective orders still there. Tests run it in-process and inject faults
 // (dropped sockets, 5xx, penalty tickets, expired tokens).
+//
+// It may touch broker, broker/sim, market and coder/websocket, and listens only on the address it is
+// given (loopback).
 package venue
 
 // This file holds the Venue: configuration, construction, serving, the

@@ -171,7 +171,7 @@ type execReportEnt struct {
 	OrdStatus    string  `json:"ordStatus"`
 	Action       string  `json:"action"`
 	CumQty       int64   `json:"cumQty"`
-	LeavesQty    int64   `json:"leavesQty"` // FIX-style; see docs/readme/07-venue.md
+	LeavesQty    int64   `json:"leavesQty"` // FIX-style; see docs/tradovate.md
 	AvgPx        float64 `json:"avgPx,omitempty"`
 	LastQty      int64   `json:"lastQty,omitempty"`
 	LastPx       float64 `json:"lastPx,omitempty"`

@@ -4,6 +4,7 @@ package main
 // control socket: status, flatten, rearm, unlock, clear, press.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -59,9 +61,25 @@ func (c *controlFlags) call(e *env, req deskapi.Request) (deskapi.Response, erro
 	return deskapi.Call(context.WithoutCancel(ctx), c.socket, req)
 }
 
-func parseFlags(e *env, fs *flag.FlagSet) bool {
+// parseFlags parses e.args into fs. Asked for help (-h, -help, --help) it
+// prints the usage to stdout and marks e helped (dispatch then exits 0);
+// a bad flag prints the error and the usage to stderr. It reports whether
+// the command should go on.
+func parseFlags(e *env, fs *flag.FlagSet) bool { return parseArgs(e, fs, e.args) }
+
+// parseArgs is parseFlags on args (a subcommand's).
+func parseArgs(e *env, fs *flag.FlagSet, args []string) bool {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
 	fs.SetOutput(e.stderr)
-	return fs.Parse(e.args) == nil
+	if errors.Is(err, flag.ErrHelp) {
+		e.helped = true
+		_, _ = e.stdout.Write(buf.Bytes())
+		return false
+	}
+	_, _ = e.stderr.Write(buf.Bytes())
+	return err == nil
 }
 
 func cmdStatus(e *env) int {
@@ -130,8 +148,12 @@ func cmdRearm(e *env) int {
 	fs := flag.NewFlagSet("rearm", flag.ContinueOnError)
 	var cf controlFlags
 	cf.register(fs)
-	reason := fs.String("reason", "", "why the desk may trade again")
+	reason := fs.String("reason", "", "why the desk may trade again (required)")
 	if !parseFlags(e, fs) {
+		return 2
+	}
+	if _, err := authz.Reason(authz.Rearm, *reason); err != nil {
+		fmt.Fprintf(e.stderr, "deskguard rearm: %v\nusage: deskguard rearm --reason \"why\"\n", err)
 		return 2
 	}
 	resp, err := cf.call(e, deskapi.Request{Op: "rearm", Reason: *reason})
@@ -159,7 +181,7 @@ func cmdUnlock(e *env) int {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
-	if id == "" || *reason == "" {
+	if _, err := authz.Reason(authz.Unlock, *reason); id == "" || err != nil {
 		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\"")
 		return 2
 	}
@@ -188,7 +210,7 @@ func cmdClear(e *env) int {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
-	if id == "" || strings.TrimSpace(*reason) == "" {
+	if _, err := authz.Reason(authz.Clear, *reason); id == "" || err != nil {
 		fmt.Fprintln(e.stderr, "deskguard clear: usage: deskguard clear ACCOUNT --reason \"why\"")
 		return 2
 	}

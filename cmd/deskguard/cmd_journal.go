@@ -2,8 +2,9 @@ package main
 
 // cmd_journal.go: `deskguard journal dump|verify --db FILE`. Both open the
 // journal read-only; bbolt's shared lock conflicts with a live desk's
-// exclusive one, so against a running desk they fail at once with a clear
-// "locked by pid N" error instead of waiting (see docs/readme/04-journal.md).
+// exclusive one, so against a running desk they fail with a clear "locked by
+// pid N" error once the lock timeout (--timeout, 1s) runs out, instead of
+// waiting forever (see docs/journal.md).
 
 import (
 	"encoding/json"
@@ -49,7 +50,7 @@ func journalDump(e *env, args []string) int {
 	account := fs.String("account", "", "only records of this account")
 	since := fs.Uint64("since", 1, "first sequence number")
 	timeout := fs.Duration("timeout", time.Second, "how long to wait for the file lock")
-	if err := fs.Parse(args); err != nil {
+	if !parseArgs(e, fs, args) {
 		return 2
 	}
 	if *db == "" || fs.NArg() > 0 {
@@ -136,7 +137,7 @@ func journalVerify(e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	db := fs.String("db", "", "journal file")
 	timeout := fs.Duration("timeout", time.Second, "how long to wait for the file lock")
-	if err := fs.Parse(args); err != nil {
+	if !parseArgs(e, fs, args) {
 		return 2
 	}
 	if *db == "" || fs.NArg() > 0 {

@@ -2,8 +2,9 @@ package main
 
 // crash_test.go: the crash drill of issue 07 with real processes. A venue
 // runs as its own process; a supervisor trades through it over the
-// Tradovate protocol, is SIGKILLed at a random moment while positions are
-// open, and is started again on the same journal. The venue keeps holding
+// Tradovate protocol or R|Protocol (crashDrill's protocol), is SIGKILLed at
+// a random moment while positions are open, and is started again on the
+// same journal. The venue keeps holding
 // (and firing) the brackets meanwhile; the restarted desk recovers from its
 // journal, books the fills it missed, reconciles, and ends the session with
 // the venue's positions and realized PnL.
@@ -26,6 +27,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
@@ -57,11 +60,13 @@ func selfCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startVenue runs `deskguard venue` as its own process and returns its URLs.
-func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md string, stop func()) {
+// startVenue runs `deskguard venue --protocol protocol` as its own process
+// and returns its URLs (md is empty for rithmic: one gateway serves every
+// plant).
+func startVenue(t *testing.T, dir, protocol string, seed int64, pace string) (base, md string, stop func()) {
 	t.Helper()
 	cmd := selfCmd(t, dir, "venue", "--listen", "127.0.0.1:0", "--synth", fmt.Sprint(seed), "--pace", pace,
-		"--accounts", "C1,C2,C3", "--wait-for-chart")
+		"--accounts", "C1,C2,C3", "--wait-for-chart", "--protocol", protocol)
 	logf, err := os.Create(filepath.Join(dir, "venue.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +85,7 @@ func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md str
 		logf.Close()
 	}
 	sc := bufio.NewScanner(out)
-	for sc.Scan() && (base == "" || md == "") {
+	for sc.Scan() && (base == "" || md == "" && protocol != "rithmic") {
 		if v, ok := strings.CutPrefix(sc.Text(), "venue: "); ok {
 			base = v
 		}
@@ -92,14 +97,46 @@ func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md str
 		for sc.Scan() {
 		}
 	}()
-	if base == "" || md == "" {
+	if base == "" || md == "" && protocol != "rithmic" {
 		stop()
 		t.Fatal("venue did not report its URLs")
 	}
 	return base, md, stop
 }
 
-func writeDeskConfig(t *testing.T, dir, base, md string) string {
+// brokerSection is the desk config's [broker] for a venue process.
+func brokerSection(protocol, base, md string) string {
+	if protocol == "rithmic" {
+		return fmt.Sprintf(`[broker]
+kind = "rithmic"
+
+[broker.rithmic]
+url = %q
+system_name = "deskguard venue"
+user = "demo"
+password_env = "DG_VENUE_PW"
+`, base)
+	}
+	return fmt.Sprintf(`[broker]
+kind = "tradovate"
+
+[broker.tradovate]
+base_url = %q
+md_url = %q
+user = "demo"
+password_env = "DG_VENUE_PW"
+`, base, md)
+}
+
+// dialVenueBroker connects to a venue process over its protocol.
+func dialVenueBroker(ctx context.Context, protocol, base, md string) (broker.Broker, error) {
+	if protocol == "rithmic" {
+		return rithmic.Dial(ctx, rithmic.Config{URL: base, SystemName: "deskguard venue", User: "demo"}, rithmic.Credentials{Password: "pw"}, rithmic.Options{})
+	}
+	return tradovate.Dial(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: "pw"}, tradovate.Options{})
+}
+
+func writeDeskConfig(t *testing.T, dir, protocol, base, md string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`[desk]
 journal = %q
@@ -110,15 +147,7 @@ log_level = "warn"
 [data]
 pace = 0.0
 
-[broker]
-kind = "tradovate"
-
-[broker.tradovate]
-base_url = %q
-md_url = %q
-user = "demo"
-password_env = "DG_VENUE_PW"
-
+%s
 [console]
 listen = "off"
 
@@ -136,7 +165,7 @@ strategies = ["delta"]
 id = "C3"
 start_equity = "50000.00"
 strategies = ["delta", "vwapmr"]
-`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), base, md)
+`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), brokerSection(protocol, base, md))
 	p := filepath.Join(dir, "desk.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -169,7 +198,12 @@ func waitOpenPosition(ctx context.Context, dir string) bool {
 	return false
 }
 
-func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
+func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) { crashDrill(t, "tradovate") }
+
+// TestCrashDrillRithmic is the crash drill over R|Protocol.
+func TestCrashDrillRithmic(t *testing.T) { crashDrill(t, "rithmic") }
+
+func crashDrill(t *testing.T, protocol string) {
 	rounds, pace, wait := 10, "1500", 6*time.Second
 	if raceBuild {
 		rounds, pace, wait = 2, "400", 15*time.Second
@@ -177,14 +211,26 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("DESKGUARD_CRASH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	// The kill moments come from a seed that is printed, so a failing round
+	// can be replayed: DESKGUARD_CRASH_SEED=N go test -run TestCrashDrill ./cmd/deskguard
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("DESKGUARD_CRASH_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("crash drill seed %d (replay with DESKGUARD_CRASH_SEED=%d)", seed, seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("FAILED with seed %d: replay with DESKGUARD_CRASH_SEED=%d", seed, seed)
+		}
+	})
+	rng := rand.New(rand.NewPCG(seed, 7))
 	killedWithPosition := 0
 	for round := 0; round < rounds; round++ {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
 			dir := t.TempDir()
-			base, md, stopVenue := startVenue(t, dir, int64((round+1)%3+1), pace)
+			base, md, stopVenue := startVenue(t, dir, protocol, int64((round+1)%3+1), pace)
 			defer stopVenue()
-			cfg := writeDeskConfig(t, dir, base, md)
+			cfg := writeDeskConfig(t, dir, protocol, base, md)
 
 			// First life: killed at a random moment once a position is open.
 			first := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
@@ -241,7 +287,7 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 			}
 			cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer ccancel()
-			cl, err := tradovate.Dial(cctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: "pw"}, tradovate.Options{})
+			cl, err := dialVenueBroker(cctx, protocol, base, md)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,7 +316,15 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 					t.Logf("%s faulted by reconciliation (journal and venue disagreed at restart)", a.ID)
 				}
 			}
-			// The journal verifies, and no client order id was sent twice.
+			// The journal verifies, as `deskguard journal verify` checks it.
+			rep, err := journal.Verify(filepath.Join(dir, "desk.db"), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: deskOrder})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK {
+				t.Fatalf("journal verify after the crash: %d problems: %v", len(rep.Problems), rep.Problems)
+			}
+			// No client order id journaled as sent twice.
 			j, err := journal.Open(filepath.Join(dir, "desk.db"), journal.Options{ReadOnly: true})
 			if err != nil {
 				t.Fatal(err)

@@ -1,5 +1,9 @@
 // Command deskguard is the risk-first supervisor of an MES trading desk.
 // Each subcommand lives in its own file (cmd_NAME.go); see `deskguard help`.
+//
+// It may touch every package: it is the only place that wires them together, reads the
+// environment, files and signals for them, and starts the child processes (workers, the local
+// venue). Manual: docs/cli.md.
 package main
 
 import (

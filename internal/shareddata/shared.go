@@ -1,6 +1,9 @@
 // Package shareddata finds the real market data samples in ../shared/data for
 // tests. A test that needs them fails when CI is set and they are missing,
 // and skips with a clear message otherwise (a fresh clone has no ../shared).
+//
+// It may touch only the file system under ../shared/data (read-only) and the testing package: tests
+// only.
 package shareddata
 
 import (

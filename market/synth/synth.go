@@ -18,6 +18,9 @@
 // from Options.Seed, and nothing reads the wall clock. (The exact stream is
 // tied to math/rand/v2's algorithms and float behaviour; the golden test
 // pins it.) The Reader holds constant memory however many trades it emits.
+//
+// It may touch only market and math/rand/v2: no files, no clock; WriteCSV writes
+// only to the writer it is given.
 package synth
 
 import (

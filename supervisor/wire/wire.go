@@ -5,6 +5,8 @@
 // the payload. Ticks travel in a fixed binary layout (33 bytes a trade,
 // batched); every other payload is JSON. Anything malformed is an error,
 // never a panic: a worker writing garbage is killed by the supervisor.
+//
+// It may touch only intent and market.
 package wire
 
 import (

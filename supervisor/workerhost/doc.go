@@ -6,8 +6,9 @@
 // never blocks its caller — Send drops a frame and kills a worker that
 // cannot keep up, SetHalted takes no lock and no queue.
 //
-// It may touch: intent, market, strategies, supervisor/wire, the os/exec
-// and syscall packages. Never the journal, the broker or the limits.
+// It may touch intent, market, strategies, supervisor/wire,
+// jonboulle/clockwork, and the child processes it starts (os/exec,
+// syscall); never the journal, the broker or the limits.
 package workerhost
 
 import (
