@@ -357,7 +357,7 @@ func TestClearFaultRefusedWhileDeskHalted(t *testing.T) {
 	r.start(ctx, etAt(10, 0, 0))
 	r.step(ctx, etAt(10, 0, 1), pts(5000.25))
 	a := r.d.byID["L1"]
-	r.d.faultAccount(ctx, a, "test fault")
+	r.d.faultAccount(ctx, a, TriggerFault, "test fault")
 	if st := a.m.State(); st != AcctFaulted {
 		t.Fatalf("L1 %s, want faulted", st)
 	}

@@ -1,9 +1,11 @@
 package supervisor
 
-// invariants_test.go: invariants 1 and 7 checked over a whole replay from
-// the venue's own records and the journal, journal.Verify on the result,
-// and recovery from the journal (snapshot + tail) rebuilding the ledgers
-// the live desk had.
+// invariants_test.go: invariant 1 checked over a whole replay from the
+// venue's own records, every venue order owned by a journaled record,
+// journal.Verify on the result, and recovery from the journal (snapshot +
+// tail) rebuilding the ledgers the live desk had. Invariant 7 (durable
+// before sent) is writeahead_test.go: a venue order's first journaled event
+// is journaled after the send whatever the order, so it is no oracle for it.
 
 import (
 	"context"
@@ -59,7 +61,7 @@ func TestReplayInvariantsAndVerify(t *testing.T) {
 				t.Errorf("entry %s: stop leg %+v (%v)", ev.ClientID, stop, err)
 			}
 		}
-		// Invariant 7: the order was durable in the journal before the venue had it.
+		// Every venue order has the journaled record that asked for it.
 		seen := eventSeq[ev.ClientID]
 		owner := ev.ClientID
 		if ev.Role == broker.StopLeg || ev.Role == broker.TargetLeg {

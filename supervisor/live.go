@@ -16,10 +16,8 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
-
-// maxEventBatch caps the broker events made durable by one commit.
-const maxEventBatch = 256
 
 // LiveOptions configures RunLive.
 type LiveOptions struct {
@@ -106,9 +104,9 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 		}
 	}()
 	// Worker events, one goroutine per account.
-	perAcct := map[string]chan WorkerEvent{}
+	perAcct := map[string]chan workerhost.WorkerEvent{}
 	for _, a := range d.accts {
-		ch := make(chan WorkerEvent, 1024)
+		ch := make(chan workerhost.WorkerEvent, 1024)
 		perAcct[a.id] = ch
 		wg.Add(1)
 		go func() {
@@ -132,7 +130,7 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 				return
 			case ev := <-d.events:
 				if ch := perAcct[ev.Account]; ch != nil {
-					if ev.Kind != WorkerIntent {
+					if ev.Kind != workerhost.WorkerIntent {
 						// A crash, restart or crash-loop fault is never dropped:
 						// a lost fault would leave the account unprotected.
 						select {
@@ -215,7 +213,7 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 					if !fired {
 						fired = true
 						d.log.Error("market data stale: flattening the desk", "age", age, "limit", opt.StaleAfter)
-						if err := d.Flatten(ctx, "", "stale_data", "deskguard"); err != nil {
+						if _, err := d.Kill(ctx, DeskScope, TriggerStaleData, "deskguard"); err != nil {
 							d.log.Error("stale data kill", "err", err)
 						}
 					}

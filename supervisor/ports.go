@@ -71,3 +71,21 @@ func (a journalAdapter) Append(ctx context.Context, e Entry) (uint64, error) {
 	}
 	return a.j.Append(ctx, rec)
 }
+
+// UrgentJournal is a Journal with a lane that does not queue behind the
+// others (journal.AppendUrgent): the kill's record uses it when the
+// journal has it.
+type UrgentJournal interface {
+	Journal
+	// AppendUrgent is Append for a record that must be in the next commit
+	// to start, however many records are queued.
+	AppendUrgent(ctx context.Context, e Entry) (uint64, error)
+}
+
+func (a journalAdapter) AppendUrgent(ctx context.Context, e Entry) (uint64, error) {
+	rec, err := journal.New(journal.Kind(e.Kind), e.Account, e.ClientID, e.Market, e.Body)
+	if err != nil {
+		return 0, err
+	}
+	return a.j.AppendUrgent(ctx, rec)
+}

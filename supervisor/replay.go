@@ -18,6 +18,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 // SyncBroker is a venue that matches in the caller's goroutine and hands
@@ -104,7 +105,8 @@ func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker,
 		}
 	}
 	for _, a := range d.accts {
-		if h, ok := a.host.(*RunnerHost); ok {
+		host, _ := a.hosts()
+		if h, ok := host.(*workerhost.RunnerHost); ok {
 			for _, in := range h.Flush() {
 				d.HandleIntent(ctx, in)
 			}
@@ -163,7 +165,7 @@ func (d *Desk) settleWorkers(ctx context.Context) (int, error) {
 		if err := d.SyncWorkers(ctx); err != nil {
 			return total, err
 		}
-		var evs []WorkerEvent
+		var evs []workerhost.WorkerEvent
 	drain:
 		for {
 			select {
@@ -192,11 +194,13 @@ func (d *Desk) settleWorkers(ctx context.Context) (int, error) {
 // Summary reports the desk's numbers so far.
 func (d *Desk) Summary(elapsed time.Duration) Summary {
 	var s Summary
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s.Trades = d.trades
+	d.tick.mu.Lock()
+	s.Trades = d.tick.trades
+	deskBreached := d.tick.deskMon.Breached()
+	d.tick.mu.Unlock()
 	var net int64
 	for _, a := range d.accts {
+		a.mu.Lock()
 		l := a.ledger
 		as := AccountSummary{ID: a.id, Strategies: a.spec.Config.Strategies, Orders: a.nOrders, Fills: a.nFills,
 			LockedOut: a.m.State() == AcctLockedOut || a.mon.Breached(), Position: l.Position(), State: a.m.State(),
@@ -224,6 +228,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 		as.Net = accounts.Money(l.EquityCents() - start).StringFixed(2)
 		as.MaxDrawdown = l.MaxDrawdown().StringFixed(2)
 		net += l.EquityCents() - start
+		a.mu.Unlock()
 		if as.LockedOut {
 			s.Desk.LockedOut = true
 		}
@@ -232,7 +237,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 	s.Desk.Net = decimal.New(net, -2).StringFixed(2)
 	s.Desk.State = d.m.State()
 	s.Desk.Halted = s.Desk.State == DeskHalting || s.Desk.State == DeskHalted
-	s.Desk.LockedOut = s.Desk.LockedOut || d.deskMon.Breached()
+	s.Desk.LockedOut = s.Desk.LockedOut || deskBreached
 	s.ElapsedMs = elapsed.Milliseconds()
 	return s
 }
