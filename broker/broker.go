@@ -2,9 +2,9 @@
 // Broker interface, orders and brackets, and execution events. broker/sim is
 // a deterministic MES matching engine; broker/tradovate a real connector;
 // broker/rithmic a second one, over Rithmic's R|Protocol.
-// broker knows nothing of limits or accounts.
+// broker knows nothing of limits, accounts or the journal.
 //
-// It may touch only market.
+// It may touch only market and execution.
 package broker
 
 import (
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deskguard/deskguard/execution"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -92,66 +93,31 @@ type OrderState struct {
 	Role      Role
 }
 
-// Role is an order's place in a bracket.
-type Role uint8
-
-const (
-	Single Role = iota
-	EntryLeg
-	StopLeg
-	TargetLeg
+// Role, EventKind and Event are the execution vocabulary (package
+// execution), shared with the journal, which records events without
+// knowing the broker.
+type (
+	Role      = execution.Role
+	EventKind = execution.EventKind
+	Event     = execution.Event
 )
 
-func (r Role) String() string {
-	return [...]string{"single", "entry", "stop", "target"}[r]
-}
-
-// EventKind is what happened to an order.
-type EventKind uint8
-
+// The roles and event kinds.
 const (
-	Accepted EventKind = iota + 1
-	RejectedEv
-	PartiallyFilled
-	FilledEv
-	CancelledEv
-	TriggeredEv
-	ExpiredEv
-	Modified
+	Single    = execution.Single
+	EntryLeg  = execution.EntryLeg
+	StopLeg   = execution.StopLeg
+	TargetLeg = execution.TargetLeg
+
+	Accepted        = execution.Accepted
+	RejectedEv      = execution.RejectedEv
+	PartiallyFilled = execution.PartiallyFilled
+	FilledEv        = execution.FilledEv
+	CancelledEv     = execution.CancelledEv
+	TriggeredEv     = execution.TriggeredEv
+	ExpiredEv       = execution.ExpiredEv
+	Modified        = execution.Modified
 )
-
-var eventNames = [...]string{Accepted: "accepted", RejectedEv: "rejected", PartiallyFilled: "partially_filled",
-	FilledEv: "filled", CancelledEv: "cancelled", TriggeredEv: "triggered", ExpiredEv: "expired", Modified: "modified"}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) && eventNames[k] != "" {
-		return eventNames[k]
-	}
-	return fmt.Sprintf("event(%d)", uint8(k))
-}
-
-// Event is an execution event from the venue. Seq increases by one per
-// event per venue; Time is venue (market) time in ns UTC.
-type Event struct {
-	Seq       uint64
-	Time      int64
-	Account   string
-	ClientID  string
-	Kind      EventKind
-	Side      market.Side
-	FillQty   int64        // this fill's quantity (fills only)
-	FillPrice market.Price // this fill's price (fills only)
-	LeavesQty int64        // quantity still working after the event
-	Slippage  int64        // stop fills: ticks past the stop price, adverse positive
-	Reason    string       // rejections and cancels: why
-	Role      Role
-	GroupID   string
-	// VenueID is the venue's own stable id of this event (an execution
-	// report id), the same across reconnects and restarts, so a desk that
-	// recovers from its journal can tell an event it already booked from a
-	// new one. Empty where the venue has none (the in-process sim).
-	VenueID string
-}
 
 // Position is the venue's view of one account's position.
 type Position struct {

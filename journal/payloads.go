@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/execution"
 	"github.com/deskguard/deskguard/intent"
 )
 
@@ -156,7 +156,7 @@ func NewDecision(account, clientID string, marketNs int64, d Decision) Record {
 }
 
 // NewBrokerEvent journals an execution event; market time is the event's.
-func NewBrokerEvent(ev broker.Event) Record {
+func NewBrokerEvent(ev execution.Event) Record {
 	return must(KindBrokerEvent, ev.Account, ev.ClientID, ev.Time, ev)
 }
 
@@ -254,8 +254,8 @@ func (r Record) Decision() (Decision, error) {
 }
 
 // BrokerEvent decodes a broker_event record.
-func (r Record) BrokerEvent() (broker.Event, error) {
-	var ev broker.Event
+func (r Record) BrokerEvent() (execution.Event, error) {
+	var ev execution.Event
 	return ev, decodeAs(&r, &ev, KindBrokerEvent)
 }
 
