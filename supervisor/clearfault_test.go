@@ -10,7 +10,6 @@ package supervisor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -98,15 +97,15 @@ func (r *rig) recoverAndStart(ctx context.Context, tm int64) Recovered {
 }
 
 // reconciles returns the journal's reconcile records for account from seq on.
-func (r *rig) reconciles(account string, from uint64) []reconcileRecord {
+func (r *rig) reconciles(account string, from uint64) []journal.Reconcile {
 	r.t.Helper()
-	var out []reconcileRecord
+	var out []journal.Reconcile
 	for _, rec := range r.records() {
-		if rec.Kind != kindReconcile || rec.Account != account || rec.Seq < from {
+		if rec.Kind != journal.KindReconcile || rec.Account != account || rec.Seq < from {
 			continue
 		}
-		var rr reconcileRecord
-		if err := json.Unmarshal(rec.Body, &rr); err != nil {
+		rr, err := rec.Reconcile()
+		if err != nil {
 			r.t.Fatal(err)
 		}
 		out = append(out, rr)
@@ -154,7 +153,7 @@ func (r *rig) venueStops(ctx context.Context, account string) []broker.OrderStat
 	return out
 }
 
-func closedWhy(rr []reconcileRecord, id string) string {
+func closedWhy(rr []journal.Reconcile, id string) string {
 	for _, r := range rr {
 		for _, c := range r.Closed {
 			if c.ID == id {
@@ -183,8 +182,7 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	// An entry made durable just before the desk died, never sent.
 	unsent := intent.Intent{Kind: intent.Enter, Account: "L1", Strategy: "test", ID: "L1.unsent.1", Time: etAt(10, 0, 2),
 		Side: market.Buy, Qty: 1, EntryType: market.LimitOrder, Entry: pts(4990), Stop: pts(4989), Target: pts(4995)}
-	if _, err := JournalOf(r.j).Append(ctx, Entry{Kind: "intent", Account: "L1", ClientID: unsent.ID, Market: unsent.Time,
-		Body: intentBody{unsent, limits.Decision{Allowed: true}}}); err != nil {
+	if _, err := r.j.Append(ctx, journal.NewIntent(unsent, &journal.Decision{Allowed: true})); err != nil {
 		t.Fatal(err)
 	}
 	// The venue loses the protective stop, with no report the desk will see.
@@ -311,7 +309,7 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	}
 	cleared := 0
 	for _, x := range r3.records() {
-		if x.Kind == kindClear && x.Account == "L1" && strings.Contains(string(x.Body), "repair stop confirmed") {
+		if x.Kind == journal.KindClear && x.Account == "L1" && strings.Contains(string(x.Body), "repair stop confirmed") {
 			cleared++
 		}
 	}

@@ -15,17 +15,10 @@ import (
 
 	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
-
-// stopRepairBody is the journal body of a stop repair.
-type stopRepairBody struct {
-	Repair string       `json:"repair"`
-	Qty    int64        `json:"qty"`
-	Stop   market.Price `json:"stop"`
-	Side   market.Side  `json:"side"`
-}
 
 // Settle runs the checks that must wait until a burst of broker events has
 // been applied (the venue arms a bracket's exits right after its entry
@@ -111,8 +104,8 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	if act.Kind == limits.RepairPlaceStop {
 		id = fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
 	}
-	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, ClientID: id, Market: d.nowNs(), Body: stopRepairBody{
-		Repair: act.Kind.String(), Qty: act.Qty, Stop: act.StopPrice, Side: act.Side}})
+	d.journal(ctx, journal.NewStopRepair(a.id, id, d.nowNs(), journal.StopRepair{
+		Repair: act.Kind.String(), Qty: act.Qty, Stop: act.StopPrice, Side: act.Side}))
 	switch act.Kind {
 	case limits.RepairTrimStops:
 		// More stop than position: cancel the desk's own repair stops first

@@ -11,6 +11,7 @@ import (
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor/wire"
@@ -44,7 +45,7 @@ func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 	if !d.fresh(ev) {
 		return
 	}
-	d.journal(ctx, Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev})
+	d.journal(ctx, journal.NewBrokerEvent(ev))
 	d.applyBrokerEvent(ctx, ev)
 }
 
@@ -71,9 +72,9 @@ func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
 	if len(fresh) == 0 {
 		return
 	}
-	es := make([]Entry, len(fresh))
+	es := make([]journal.Record, len(fresh))
 	for i, ev := range fresh {
-		es[i] = Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev}
+		es[i] = journal.NewBrokerEvent(ev)
 	}
 	if err := bj.AppendBatch(ctx, es); err != nil {
 		d.journalFailed(err)

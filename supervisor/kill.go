@@ -35,6 +35,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 )
 
@@ -151,7 +152,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	for i, a := range scope {
 		if errs[i] != nil {
 			d.log.Error("liquidate failed", "account", a.id, "trigger", k.trigger, "err", errs[i])
-			d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, Market: d.nowNs(), Body: map[string]string{"op": "liquidate", "err": errs[i].Error()}})
+			d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: errs[i].Error()}))
 		}
 	}
 	d.killMachines(k, eff, scope, repeat)
@@ -170,19 +171,13 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 // lane, waiting at most Options.KillJournalWait (a disk that stalls must
 // not hold the kill back; its failure is reported when it comes).
 func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error {
-	var e Entry
+	var e journal.Record
 	if k.trigger.effect() == effLockout && k.breach != nil {
 		b := k.breach
-		e = Entry{Kind: "lockout", Account: ids[0], Market: b.TimeNs, Body: map[string]any{
-			"equity": accounts.Money(b.EquityCents).StringFixed(2), "line": accounts.Money(b.LineCents).StringFixed(2),
-			"start": accounts.Money(b.StartCents).StringFixed(2), "why": string(k.trigger)}}
+		e = journal.NewLockout(ids[0], b.TimeNs, journal.Lockout{Equity: accounts.Money(b.EquityCents).StringFixed(2),
+			Line: accounts.Money(b.LineCents).StringFixed(2), Start: accounts.Money(b.StartCents).StringFixed(2), Why: string(k.trigger)})
 	} else {
-		acct := ""
-		if len(ids) == 1 && !k.scope.IsDesk() {
-			acct = ids[0]
-		}
-		e = Entry{Kind: "kill", Account: acct, Market: d.nowNs(),
-			Body: KillRecord{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why}}
+		e = journal.NewKill(d.nowNs(), journal.Kill{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why})
 	}
 	wctx, cancel := context.WithTimeout(ctx, d.opt.KillJournalWait)
 	err := d.appendUrgent(wctx, e)
@@ -201,7 +196,7 @@ func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error
 }
 
 // appendUrgent appends on the journal's urgent lane when it has one.
-func (d *Desk) appendUrgent(ctx context.Context, e Entry) error {
+func (d *Desk) appendUrgent(ctx context.Context, e journal.Record) error {
 	if uj, ok := d.j.(UrgentJournal); ok {
 		_, err := uj.AppendUrgent(ctx, e)
 		return err
@@ -261,7 +256,7 @@ func (d *Desk) chase(ctx context.Context, a *account, trig Trigger) {
 	d.chased.Add(1)
 	if err := d.br.Liquidate(ctx, a.id); err != nil {
 		d.log.Error("liquidate again failed", "account", a.id, "trigger", trig, "err", err)
-		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, Market: d.nowNs(), Body: map[string]string{"op": "liquidate", "err": err.Error()}})
+		d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: err.Error()}))
 	}
 	d.checkHalted(a)
 }

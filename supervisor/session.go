@@ -14,6 +14,7 @@ import (
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -78,7 +79,7 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	d.tick.mu.Lock()
 	d.tick.deskMon.Reset(starts)
 	d.tick.mu.Unlock()
-	d.journal(ctx, Entry{Kind: "session_reset", Market: at.UnixNano(), Body: map[string]any{"session": s.String(), "accounts": d.startEquities()}})
+	d.journal(ctx, journal.NewSessionReset(at.UnixNano(), journal.SessionReset{Session: s.String(), Accounts: d.startEquities()}))
 	if err := d.Snapshot(ctx); err != nil {
 		d.log.Warn("snapshot", "err", err)
 	}

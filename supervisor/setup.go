@@ -28,6 +28,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/strategies"
@@ -231,7 +232,8 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 // onTransition journals every state change (invariant: every transition is
 // journaled). It runs inside Machine.Fire, after the change.
 func (d *Desk) onTransition(tr Transition) {
-	d.journal(context.Background(), Entry{Kind: "transition", Account: accountOf(tr), Market: d.nowNs(), Body: tr})
+	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Machine: tr.Machine, ID: tr.ID, From: tr.From,
+		To: tr.To, Event: tr.Event, Why: tr.Why}))
 	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
 	if d.opt.OnStateChange != nil && d.m != nil {
 		locked := false
@@ -249,16 +251,8 @@ func (d *Desk) onTransition(tr Transition) {
 }
 
 func (d *Desk) onIllegal(e *TransitionError) {
-	d.journal(context.Background(), Entry{Kind: "transition", Account: "", Market: d.nowNs(),
-		Body: map[string]string{"refused": e.Error()}})
+	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Refused: e.Error()}))
 	d.log.Warn("illegal transition refused", "err", e)
-}
-
-func accountOf(tr Transition) string {
-	if tr.Machine == "account" {
-		return tr.ID
-	}
-	return ""
 }
 
 func (d *Desk) nowNs() int64 { return d.clock.Now().UnixNano() }
@@ -268,7 +262,7 @@ func (d *Desk) last() market.Price { return market.Price(d.lastPx.Load()) }
 
 // journal appends a record the desk does not wait on to decide anything;
 // a failure degrades the desk.
-func (d *Desk) journal(ctx context.Context, e Entry) {
+func (d *Desk) journal(ctx context.Context, e journal.Record) {
 	if _, err := d.j.Append(context.WithoutCancel(ctx), e); err != nil {
 		d.journalFailed(err)
 	}
@@ -293,8 +287,8 @@ func (d *Desk) Start(ctx context.Context) error {
 	d.tick.mu.Lock()
 	d.tick.sched.Start(now)
 	d.tick.mu.Unlock()
-	d.journal(ctx, Entry{Kind: "session_reset", Market: now.UnixNano(), Body: map[string]any{
-		"session": market.SessionOf(now).String(), "why": "desk start", "accounts": d.startEquities()}})
+	d.journal(ctx, journal.NewSessionReset(now.UnixNano(), journal.SessionReset{Session: market.SessionOf(now).String(),
+		Why: "desk start", Accounts: d.startEquities()}))
 	if base := uint64(now.UnixNano()/1e6) % 1e9 * 1000; base > d.idSeq.Load() {
 		d.idSeq.Store(base) // ids unique across restarts of the same journal
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/supervisor/wire"
 	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
@@ -106,11 +107,11 @@ func (d *Desk) HandleWorkerEvent(ctx context.Context, ev workerhost.WorkerEvent)
 		}
 	case workerhost.WorkerCrashed:
 		a.setWorker("restarting")
-		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "crashed", "err": errString(ev.Err), "restart": ev.Restart}})
+		d.journal(ctx, journal.NewWorker(a.id, d.nowNs(), journal.Worker{Event: "crashed", Err: errString(ev.Err), Restart: ev.Restart}))
 		d.alerts.Notify(alerts.WorkerCrash(d.clock.Now(), a.id, errString(ev.Err)))
 	case workerhost.WorkerFaulted:
 		a.setWorker("faulted")
-		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "faulted", "err": errString(ev.Err)}})
+		d.journal(ctx, journal.NewWorker(a.id, d.nowNs(), journal.Worker{Event: "faulted", Err: errString(ev.Err)}))
 		d.faultAccount(ctx, a, TriggerCrashLoop, "worker crash loop: "+errString(ev.Err))
 	}
 }
