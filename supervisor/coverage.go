@@ -36,7 +36,7 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 		act limits.RepairAction
 	}
 	var repairs []repair
-	now := time.Now()
+	now := d.wall.Now()
 	mkt := d.lastTime.Load()
 	last := d.last()
 	for _, a := range d.accts {

@@ -20,6 +20,17 @@ import (
 // maxEventBatch caps the broker events made durable by one commit.
 const maxEventBatch = 256
 
+// evBegin and evEnd count the broker events being booked; reconciliation
+// waits (awaitEvents) until none is.
+func (d *Desk) evBegin() { d.evInFlight.Add(1) }
+
+func (d *Desk) evEnd() {
+	if d.evInFlight.Add(-1) == 0 {
+		ch := make(chan struct{})
+		close(*d.evIdle.Swap(&ch))
+	}
+}
+
 // fresh reports whether a venue event is new to the desk, and marks it seen.
 func (d *Desk) fresh(ev broker.Event) bool {
 	if ev.VenueID == "" {
@@ -37,8 +48,8 @@ func (d *Desk) fresh(ev broker.Event) bool {
 // OnBrokerEvent is the broker-event path: journal → orders and ledger →
 // engines → machines.
 func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
-	d.evInFlight.Add(1)
-	defer d.evInFlight.Add(-1)
+	d.evBegin()
+	defer d.evEnd()
 	ctx = context.WithoutCancel(ctx)
 	// A venue replays its reports to a new connection: an event the
 	// journal already holds is not booked twice.
@@ -60,8 +71,8 @@ func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
 		}
 		return
 	}
-	d.evInFlight.Add(1)
-	defer d.evInFlight.Add(-1)
+	d.evBegin()
+	defer d.evEnd()
 	ctx = context.WithoutCancel(ctx)
 	fresh := make([]broker.Event, 0, len(evs))
 	for _, ev := range evs {

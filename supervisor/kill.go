@@ -102,7 +102,7 @@ func (d *Desk) scopeAccounts(s Scope) ([]*account, error) {
 
 func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	ctx = context.WithoutCancel(ctx) // a kill is never lost to a cancelled context
-	t0 := time.Now()
+	t0 := d.wall.Now()
 	scope, err := d.scopeAccounts(k.scope)
 	if err != nil {
 		return KillReport{}, err
@@ -122,7 +122,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	repeat := k.scope.IsDesk() && eff == effHalt && (d.m.State() == DeskHalting || d.m.State() == DeskHalted)
 	// 2. The kill's record, durable before anything reaches the venue.
 	jerr := d.journalKill(ctx, k, ids)
-	tj := time.Now()
+	tj := d.wall.Now()
 	// 3. The workers, on their own lane.
 	if eff != effFlat {
 		for _, a := range scope {
@@ -133,7 +133,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	}
 	// 4. Every account liquidated, in parallel.
 	errs, chased := d.liquidateAll(ctx, scope, k.trigger)
-	t1 := time.Now()
+	t1 := d.wall.Now()
 
 	rep := KillReport{Scope: k.scope.String(), Trigger: k.trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj),
 		TotalNs: t1.Sub(t0), RepeatIgnored: repeat, JournalErr: jerr}
@@ -179,8 +179,10 @@ func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error
 	} else {
 		e = journal.NewKill(d.nowNs(), journal.Kill{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why})
 	}
-	wctx, cancel := context.WithTimeout(ctx, d.opt.KillJournalWait)
+	wctx, cancel := context.WithCancel(ctx)
+	bound := d.wall.AfterFunc(d.opt.KillJournalWait, cancel)
 	err := d.appendUrgent(wctx, e)
+	bound.Stop()
 	cancel()
 	switch {
 	case err == nil:

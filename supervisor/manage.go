@@ -238,7 +238,7 @@ func (d *Desk) LinkHealth(link string, ok bool, why string) {
 	if ok {
 		delete(d.links.down, link)
 	} else if !wasDown {
-		d.links.down[link] = time.Now()
+		d.links.down[link] = d.wall.Now()
 	}
 	anyDown := len(d.links.down) > 0
 	d.links.mu.Unlock()
@@ -258,5 +258,5 @@ func (d *Desk) LinkHealth(link string, ok bool, why string) {
 	if !anyDown && d.m.State() == DeskDegraded {
 		_ = d.m.Fire(EvRestore, link+" back")
 	}
-	d.alerts.Notify(alerts.LinkBack(d.clock.Now(), link, time.Since(since)))
+	d.alerts.Notify(alerts.LinkBack(d.clock.Now(), link, d.wall.Now().Sub(since)))
 }

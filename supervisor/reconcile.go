@@ -293,8 +293,20 @@ func (a *account) replayReconcile(rr journal.Reconcile, log *slog.Logger) {
 // to a new connection), then those a live event loop is booking now.
 func (d *Desk) awaitEvents(ctx context.Context) {
 	d.drainPending(ctx, 100*time.Millisecond)
-	for deadline := time.Now().Add(time.Second); d.evInFlight.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	deadline := d.wall.NewTimer(time.Second)
+	defer deadline.Stop()
+	for {
+		idle := d.evIdle.Load()
+		if d.evInFlight.Load() == 0 {
+			return
+		}
+		select {
+		case <-*idle:
+		case <-deadline.C():
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -59,7 +59,16 @@ type AccountSpec struct {
 
 // Options configures a Desk.
 type Options struct {
-	Clock           market.Clock
+	// Clock is the market's time: the data's in a replay (a ReplayClock
+	// the trades advance), the wall's live. Sessions, the schedule, the
+	// gate's windows and every journaled market time run on it.
+	Clock market.Clock
+	// Wall is real time, for what is measured in real time whatever the
+	// data does: the stop-coverage grace, a link's downtime, the waits on
+	// the venue's replayed reports, the kill's journal bound, the worker
+	// processes' heartbeats and backoff, and the kill's own timings.
+	// Default market.WallClock{}; tests inject one they move.
+	Wall            market.Clock
 	Log             *slog.Logger
 	Journal         Journal
 	Broker          broker.Broker
@@ -98,6 +107,7 @@ type Desk struct {
 	opt     Options
 	log     *slog.Logger
 	clock   market.Clock
+	wall    market.Clock
 	j       Journal
 	br      broker.Broker
 	alerts  Alerter
@@ -131,7 +141,8 @@ type Desk struct {
 		mu   sync.Mutex
 		seen map[string]bool // venue event ids already booked
 	}
-	evInFlight atomic.Int64 // broker events being booked (reconciliation waits for them)
+	evInFlight atomic.Int64                  // broker events being booked (reconciliation waits for them)
+	evIdle     atomic.Pointer[chan struct{}] // closed (and replaced) each time evInFlight falls to zero
 
 	links struct {
 		mu   sync.Mutex
@@ -163,6 +174,9 @@ func New(opt Options) (*Desk, error) {
 	if opt.Alerts == nil {
 		opt.Alerts = nopAlerter{}
 	}
+	if opt.Wall == nil {
+		opt.Wall = market.WallClock{}
+	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
 	}
@@ -181,9 +195,11 @@ func New(opt Options) (*Desk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
 	}
-	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
+	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, wall: opt.Wall, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
 		byID: map[string]*account{}, events: make(chan workerhost.WorkerEvent, 4096)}
 	d.tick.sched, d.tick.deskMon = sched, dm
+	idle := make(chan struct{})
+	d.evIdle.Store(&idle)
 	d.ev.seen = map[string]bool{}
 	d.m = NewDeskMachine(d.onTransition, d.onIllegal)
 	for _, spec := range opt.Accounts {
@@ -319,7 +335,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		case Processes:
 			a := a
 			p := workerhost.NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
-				a.syncFrames, d.events, d.log, nil)
+				a.syncFrames, d.events, d.log, d.wall)
 			p.SetHalted(true) // until the account trades (below)
 			a.eng.Store(&engines{proc: p})
 			a.setWorker("starting")
@@ -359,7 +375,7 @@ func (d *Desk) drainPending(ctx context.Context, quiet time.Duration) {
 				return
 			}
 			d.OnBrokerEvent(ctx, ev)
-		case <-time.After(quiet):
+		case <-d.wall.After(quiet):
 			return
 		}
 	}
