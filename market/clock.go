@@ -58,7 +58,9 @@ func (WallClock) NewTimer(d time.Duration) Timer { return wallTimer{time.NewTime
 func (WallClock) AfterFunc(d time.Duration, f func()) Timer { return wallTimer{time.AfterFunc(d, f)} }
 
 // NewTicker is time.NewTicker (d at least 1 ms).
-func (WallClock) NewTicker(d time.Duration) Ticker { return wallTicker{time.NewTicker(max(d, time.Millisecond))} }
+func (WallClock) NewTicker(d time.Duration) Ticker {
+	return wallTicker{time.NewTicker(max(d, time.Millisecond))}
+}
 
 type wallTimer struct{ t *time.Timer }
 
