@@ -20,7 +20,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/control"
@@ -32,15 +32,15 @@ import (
 	"github.com/deskguard/deskguard/strategies"
 )
 
-// recAlerts records the desk's alerts.
+// recAlerts records the desk's alert.
 type recAlerts struct {
 	mu  sync.Mutex
-	got []alerts.Alert
+	got []alert.Alert
 }
 
-func (r *recAlerts) Notify(a alerts.Alert) { r.mu.Lock(); r.got = append(r.got, a); r.mu.Unlock() }
+func (r *recAlerts) Notify(a alert.Alert) { r.mu.Lock(); r.got = append(r.got, a); r.mu.Unlock() }
 
-func (r *recAlerts) count(kind alerts.Kind, account string) int {
+func (r *recAlerts) count(kind alert.Kind, account string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
@@ -225,7 +225,7 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	if rr[0].IntentsNotAtVenue != 1 || rr[0].IntentsAtVenue != 0 {
 		t.Errorf("intents matched: %d at the venue, %d not", rr[0].IntentsAtVenue, rr[0].IntentsNotAtVenue)
 	}
-	if al.count(alerts.KindReconcileMismatch, "L1") != 1 || al.count(alerts.KindStopRepaired, "L1") != 1 {
+	if al.count(alert.KindReconcileMismatch, "L1") != 1 || al.count(alert.KindStopRepaired, "L1") != 1 {
 		t.Errorf("alerts %+v", al.got)
 	}
 	stops := r2.venueStops(ctx, "L1")
@@ -313,8 +313,8 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 			cleared++
 		}
 	}
-	if cleared != 1 || al.count(alerts.KindFaultCleared, "L1") != 1 {
-		t.Errorf("clear records %d, fault_cleared alerts %d; want 1 and 1", cleared, al.count(alerts.KindFaultCleared, "L1"))
+	if cleared != 1 || al.count(alert.KindFaultCleared, "L1") != 1 {
+		t.Errorf("clear records %d, fault_cleared alerts %d; want 1 and 1", cleared, al.count(alert.KindFaultCleared, "L1"))
 	}
 	if err := r3.d.ClearFault(ctx, "L1", "risk", "again"); !errors.Is(err, deskapi.ErrNotAllowed) {
 		t.Errorf("second clear: %v", err)

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -145,5 +145,5 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	case limits.RepairFlatten:
 		_, _ = d.Kill(ctx, AccountScope(a.id), TriggerStopRepair, "deskguard")
 	}
-	d.alerts.Notify(alerts.StopRepaired(d.clock.Now(), a.id, alerts.StopFacts{Position: pos, Covered: covered, Action: text}))
+	d.alerts.Notify(alert.StopRepaired(d.clock.Now(), a.id, alert.StopFacts{Position: pos, Covered: covered, Action: text}))
 }

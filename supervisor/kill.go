@@ -33,7 +33,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -327,7 +327,7 @@ func (d *Desk) killAlert(k killOrder, eff effect, scope []*account, ids []string
 
 // killFacts are the positions being flattened and the net PnL of the scope.
 type killFacts struct {
-	flattened []alerts.Position
+	flattened []alert.Position
 	net       int64
 }
 
@@ -344,7 +344,7 @@ func readKillFacts(scope []*account, try bool) (killFacts, bool) {
 			a.mu.Lock()
 		}
 		if p := a.ledger.Position(); p != 0 {
-			f.flattened = append(f.flattened, alerts.Position{Account: a.id, Qty: p})
+			f.flattened = append(f.flattened, alert.Position{Account: a.id, Qty: p})
 		}
 		f.net += a.ledger.EquityCents() - a.ledger.StartCents()
 		a.mu.Unlock()
@@ -360,17 +360,17 @@ func (d *Desk) sendKillAlert(k killOrder, eff effect, scope []*account, ids []st
 		if !k.scope.IsDesk() {
 			acct = k.scope.String()
 		}
-		d.alerts.Notify(alerts.Kill(now, alerts.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids,
+		d.alerts.Notify(alert.Kill(now, alert.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids,
 			Flattened: kf.flattened, NetPnL: accounts.Money(kf.net)}))
 	case effLockout:
 		if b := k.breach; b != nil {
 			a := scope[0]
-			d.alerts.Notify(alerts.Lockout(time.Unix(0, b.TimeNs), a.id, alerts.LockoutFacts{Equity: accounts.Money(b.EquityCents),
+			d.alerts.Notify(alert.Lockout(time.Unix(0, b.TimeNs), a.id, alert.LockoutFacts{Equity: accounts.Money(b.EquityCents),
 				StartEquity: accounts.Money(b.StartCents), Limit: a.gate.Config().DrawdownPct.Div(decimal.NewFromInt(100))}))
 		}
 	case effFault:
 		for _, a := range scope {
-			d.alerts.Notify(alerts.WorkerFault(now, a.id, k.why))
+			d.alerts.Notify(alert.WorkerFault(now, a.id, k.why))
 		}
 	}
 }

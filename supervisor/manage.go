@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
@@ -54,7 +54,7 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 			a.tellWorker()
 		}
 	}
-	d.alerts.Notify(alerts.Rearmed(d.clock.Now(), who, why))
+	d.alerts.Notify(alert.Rearmed(d.clock.Now(), who, why))
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 		_ = a.m.Fire(EvStart, "unlocked")
 	}
 	a.tellWorker()
-	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
+	d.alerts.Notify(alert.Unlocked(d.clock.Now(), account, who, why))
 	return nil
 }
 
@@ -146,7 +146,7 @@ func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
 		_ = a.m.Fire(EvStart, "fault cleared")
 	}
 	a.tellWorker()
-	d.alerts.Notify(alerts.FaultCleared(d.clock.Now(), account, who, why))
+	d.alerts.Notify(alert.FaultCleared(d.clock.Now(), account, who, why))
 	return nil
 }
 
@@ -251,12 +251,12 @@ func (d *Desk) LinkHealth(link string, ok bool, why string) {
 		if d.m.Can(EvDegrade) {
 			_ = d.m.Fire(EvDegrade, link+": "+why)
 		}
-		d.alerts.Notify(alerts.LinkLost(d.clock.Now(), link, why))
+		d.alerts.Notify(alert.LinkLost(d.clock.Now(), link, why))
 		return
 	}
 	d.log.Info("link back", "link", link)
 	if !anyDown && d.m.State() == DeskDegraded {
 		_ = d.m.Fire(EvRestore, link+" back")
 	}
-	d.alerts.Notify(alerts.LinkBack(d.clock.Now(), link, d.wall.Now().Sub(since)))
+	d.alerts.Notify(alert.LinkBack(d.clock.Now(), link, d.wall.Now().Sub(since)))
 }

@@ -8,7 +8,7 @@ package supervisor
 import (
 	"context"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/journal"
 )
 
@@ -50,9 +50,9 @@ var (
 // Alerter receives the desk's alerts; it must never block
 // (*alerts.Notifier).
 type Alerter interface {
-	Notify(a alerts.Alert)
+	Notify(a alert.Alert)
 }
 
 type nopAlerter struct{}
 
-func (nopAlerter) Notify(alerts.Alert) {}
+func (nopAlerter) Notify(alert.Alert) {}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -245,7 +245,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 		out = append(out, Mismatch{Account: a.id, What: b})
 	}
 	d.log.Error("reconcile mismatch: account faulted", "account", a.id, "mismatches", strings.Join(bad, "; "))
-	d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), a.id, alerts.ReconcileFacts{JournalPosition: rec.JournalPosition,
+	d.alerts.Notify(alert.ReconcileMismatch(d.clock.Now(), a.id, alert.ReconcileFacts{JournalPosition: rec.JournalPosition,
 		VenuePosition: vp.Qty, Action: "account faulted, stop coverage repaired; waiting for the risk manager: " + strings.Join(bad, "; ")}))
 	a.halted.Store(true)
 	if p := a.proc(); p != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 )
@@ -93,14 +93,14 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	}
 }
 
-func (d *Desk) summaryAlert() alerts.Alert {
-	f := alerts.SummaryFacts{}
+func (d *Desk) summaryAlert() alert.Alert {
+	f := alert.SummaryFacts{}
 	if sess, ok := d.session.Load().(market.Session); ok {
 		f.Session = sess.String()
 	}
 	for _, a := range d.accts {
 		a.mu.Lock()
-		row := alerts.SummaryRow{Account: a.id, Net: accounts.Money(a.ledger.EquityCents() - a.ledger.StartCents()),
+		row := alert.SummaryRow{Account: a.id, Net: accounts.Money(a.ledger.EquityCents() - a.ledger.StartCents()),
 			DrawdownUsed: decimal.NewFromFloat(drawdownUsed(a)).Round(4)}
 		for _, r := range a.ledger.RoundTrips() {
 			row.Trades++
@@ -111,5 +111,5 @@ func (d *Desk) summaryAlert() alerts.Alert {
 		a.mu.Unlock()
 		f.Accounts = append(f.Accounts, row)
 	}
-	return alerts.DailySummary(d.clock.Now(), f)
+	return alert.DailySummary(d.clock.Now(), f)
 }

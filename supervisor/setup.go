@@ -26,7 +26,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -289,7 +289,7 @@ func (d *Desk) journalFailed(err error) {
 	if d.m.Can(EvDegrade) {
 		_ = d.m.Fire(EvDegrade, "journal: "+err.Error())
 	}
-	d.alerts.Notify(alerts.JournalFailed(d.clock.Now(), err.Error()))
+	d.alerts.Notify(alert.JournalFailed(d.clock.Now(), err.Error()))
 }
 
 // Start recovers (see recover.go), brings the desk to running and starts
@@ -314,7 +314,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		d.drainPending(ctx, 300*time.Millisecond)
 		if _, err := d.Reconcile(ctx); err != nil {
 			d.log.Error("reconcile", "err", err)
-			d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), "", alerts.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
+			d.alerts.Notify(alert.ReconcileMismatch(d.clock.Now(), "", alert.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
 		}
 		d.resumeKills(ctx)
 	}
