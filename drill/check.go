@@ -30,6 +30,7 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
@@ -289,7 +290,7 @@ func (c *checker) finish(r *rig) {
 			r.j = nil
 		}
 	}
-	rep, err := journal.Verify(r.path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned})
+	rep, err := journal.Verify(r.path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned, Checkers: []journal.Checker{ledgercheck.New()}})
 	switch {
 	case err != nil:
 		c.violate(nil, "", "journal verify: %v", err)

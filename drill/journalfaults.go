@@ -31,7 +31,7 @@ type failWatch struct {
 	failed atomic.Bool
 }
 
-func (f *failWatch) Append(ctx context.Context, e supervisor.Entry) (uint64, error) {
+func (f *failWatch) Append(ctx context.Context, e journal.Record) (uint64, error) {
 	seq, err := f.Journal.Append(ctx, e)
 	if err != nil && !errors.Is(err, errCrashed) {
 		f.failed.Store(true)

@@ -186,7 +186,7 @@ type jport struct {
 	after func(n int64) // called after each durable append (crash points)
 }
 
-func (p *jport) Append(ctx context.Context, e supervisor.Entry) (uint64, error) {
+func (p *jport) Append(ctx context.Context, e journal.Record) (uint64, error) {
 	if p.cut.Load() {
 		return 0, errCrashed
 	}

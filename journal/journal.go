@@ -481,6 +481,18 @@ func (j *Journal) AppendNoWait(rec Record) error {
 	return err
 }
 
+// AppendBatch makes recs durable in one commit where they fit (the group
+// commit takes what is queued), in order, and returns once all are durable
+// or with the first error.
+func (j *Journal) AppendBatch(ctx context.Context, recs []Record) error {
+	for _, r := range recs {
+		if err := j.AppendNoWait(r); err != nil {
+			return err
+		}
+	}
+	return j.Flush(ctx)
+}
+
 // Flush returns once everything queued before it is durable.
 func (j *Journal) Flush(ctx context.Context) error {
 	req := &request{reply: make(chan *request, 1)}

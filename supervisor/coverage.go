@@ -13,19 +13,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
-
-// stopRepairBody is the journal body of a stop repair.
-type stopRepairBody struct {
-	Repair string       `json:"repair"`
-	Qty    int64        `json:"qty"`
-	Stop   market.Price `json:"stop"`
-	Side   market.Side  `json:"side"`
-}
 
 // Settle runs the checks that must wait until a burst of broker events has
 // been applied (the venue arms a bracket's exits right after its entry
@@ -43,7 +36,7 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 		act limits.RepairAction
 	}
 	var repairs []repair
-	now := time.Now()
+	now := d.wall.Now()
 	mkt := d.lastTime.Load()
 	last := d.last()
 	for _, a := range d.accts {
@@ -111,8 +104,8 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	if act.Kind == limits.RepairPlaceStop {
 		id = fmt.Sprintf("%s.repair.%d", a.id, d.idSeq.Add(1))
 	}
-	d.journal(ctx, Entry{Kind: "stop_repair", Account: a.id, ClientID: id, Market: d.nowNs(), Body: stopRepairBody{
-		Repair: act.Kind.String(), Qty: act.Qty, Stop: act.StopPrice, Side: act.Side}})
+	d.journal(ctx, journal.NewStopRepair(a.id, id, d.nowNs(), journal.StopRepair{
+		Repair: act.Kind.String(), Qty: act.Qty, Stop: act.StopPrice, Side: act.Side}))
 	switch act.Kind {
 	case limits.RepairTrimStops:
 		// More stop than position: cancel the desk's own repair stops first
@@ -152,5 +145,5 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	case limits.RepairFlatten:
 		_, _ = d.Kill(ctx, AccountScope(a.id), TriggerStopRepair, "deskguard")
 	}
-	d.alerts.Notify(alerts.StopRepaired(d.clock.Now(), a.id, alerts.StopFacts{Position: pos, Covered: covered, Action: text}))
+	d.alerts.Notify(alert.StopRepaired(d.clock.Now(), a.id, alert.StopFacts{Position: pos, Covered: covered, Action: text}))
 }

@@ -8,7 +8,7 @@
 //
 // It may touch accounts, limits, strategies, intent, market, journal
 // (through its Journal port), broker (through its Broker interface),
-// alerts (through its Alerter port), deskapi, supervisor/wire,
+// alert (the vocabulary; delivered through its Alerter port), deskapi, supervisor/wire,
 // supervisor/workerhost, looplab/fsm and robfig/cron; nothing over the
 // network itself. alerts, hw and console reach it only through the small
 // interfaces they declare.

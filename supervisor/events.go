@@ -11,6 +11,7 @@ import (
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor/wire"
@@ -18,6 +19,17 @@ import (
 
 // maxEventBatch caps the broker events made durable by one commit.
 const maxEventBatch = 256
+
+// evBegin and evEnd count the broker events being booked; reconciliation
+// waits (awaitEvents) until none is.
+func (d *Desk) evBegin() { d.evInFlight.Add(1) }
+
+func (d *Desk) evEnd() {
+	if d.evInFlight.Add(-1) == 0 {
+		ch := make(chan struct{})
+		close(*d.evIdle.Swap(&ch))
+	}
+}
 
 // fresh reports whether a venue event is new to the desk, and marks it seen.
 func (d *Desk) fresh(ev broker.Event) bool {
@@ -36,15 +48,15 @@ func (d *Desk) fresh(ev broker.Event) bool {
 // OnBrokerEvent is the broker-event path: journal → orders and ledger →
 // engines → machines.
 func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
-	d.evInFlight.Add(1)
-	defer d.evInFlight.Add(-1)
+	d.evBegin()
+	defer d.evEnd()
 	ctx = context.WithoutCancel(ctx)
 	// A venue replays its reports to a new connection: an event the
 	// journal already holds is not booked twice.
 	if !d.fresh(ev) {
 		return
 	}
-	d.journal(ctx, Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev})
+	d.journal(ctx, journal.NewBrokerEvent(ev))
 	d.applyBrokerEvent(ctx, ev)
 }
 
@@ -59,8 +71,8 @@ func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
 		}
 		return
 	}
-	d.evInFlight.Add(1)
-	defer d.evInFlight.Add(-1)
+	d.evBegin()
+	defer d.evEnd()
 	ctx = context.WithoutCancel(ctx)
 	fresh := make([]broker.Event, 0, len(evs))
 	for _, ev := range evs {
@@ -71,9 +83,9 @@ func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
 	if len(fresh) == 0 {
 		return
 	}
-	es := make([]Entry, len(fresh))
+	es := make([]journal.Record, len(fresh))
 	for i, ev := range fresh {
-		es[i] = Entry{Kind: "broker_event", Account: ev.Account, ClientID: ev.ClientID, Market: ev.Time, Body: ev}
+		es[i] = journal.NewBrokerEvent(ev)
 	}
 	if err := bj.AppendBatch(ctx, es); err != nil {
 		d.journalFailed(err)

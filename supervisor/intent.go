@@ -15,6 +15,7 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor/wire"
@@ -28,9 +29,9 @@ type IntentResult struct {
 	Err      error
 }
 
-type intentBody struct {
-	Intent   intent.Intent   `json:"intent"`
-	Decision limits.Decision `json:"decision"`
+// decisionOf is the gate's decision as journaled.
+func decisionOf(d limits.Decision) *journal.Decision {
+	return &journal.Decision{Allowed: d.Allowed, Reason: string(d.Reason), Detail: d.Detail, Got: d.Got, Limit: d.Limit}
 }
 
 // newID returns a fresh client order id.
@@ -46,7 +47,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	a := d.byID[in.Account]
 	if a == nil {
 		res := IntentResult{Decision: limits.Decision{Reason: limits.Invalid, Detail: "unknown account"}}
-		d.journal(ctx, Entry{Kind: "intent", Account: in.Account, Market: d.nowNs(), Body: intentBody{in, res.Decision}})
+		d.journal(ctx, journal.NewIntent(in, decisionOf(res.Decision)))
 		return res
 	}
 	addsRisk := in.Kind == intent.Enter || in.Kind == intent.Add
@@ -86,7 +87,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	a.mu.Unlock()
 
 	res := IntentResult{ID: in.ID, Decision: dec}
-	if _, err := d.j.Append(ctx, Entry{Kind: "intent", Account: a.id, ClientID: in.ID, Market: in.Time, Body: intentBody{in, dec}}); err != nil {
+	if _, err := d.j.Append(ctx, journal.NewIntent(in, decisionOf(dec))); err != nil {
 		// Not durable: not sent (invariant 7).
 		a.mu.Lock()
 		a.unreserve(&in)
@@ -109,8 +110,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 			a.unreserve(&in)
 			a.rejects[string(limits.Halted)]++
 			a.mu.Unlock()
-			d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, ClientID: in.ID, Market: d.nowNs(),
-				Body: map[string]string{"op": "withdrawn", "err": "halted before it was sent"}})
+			d.journal(ctx, journal.NewBrokerError(a.id, in.ID, d.nowNs(), journal.BrokerError{Op: "withdrawn", Err: "halted before it was sent"}))
 			d.tellRejected(ctx, a, in, string(limits.Halted))
 			res.Decision = limits.Decision{Reason: limits.Halted, Detail: "halted before it was sent"}
 			return res
@@ -122,7 +122,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	}
 	if err != nil {
 		d.log.Warn("broker refused intent", "account", a.id, "id", in.ID, "err", err)
-		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, ClientID: in.ID, Market: d.nowNs(), Body: map[string]string{"err": err.Error()}})
+		d.journal(ctx, journal.NewBrokerError(a.id, in.ID, d.nowNs(), journal.BrokerError{Err: err.Error()}))
 		a.mu.Lock()
 		if o := a.orders[in.ID]; o != nil && o.status == 0 {
 			o.status = broker.Rejected

@@ -15,6 +15,7 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -88,7 +89,7 @@ func TestReplayInvariantsAndVerify(t *testing.T) {
 	t.Logf("%d venue acceptances checked (%d entries); %d accounts, desk net %s", checked, entries, len(sum.Accounts), sum.Desk.Net)
 	_ = ctx
 	r.close()
-	rep, err := journal.Verify(r.path, journal.VerifyOptions{FillOwner: func(ev broker.Event) bool {
+	rep, err := journal.Verify(r.path, journal.VerifyOptions{Checkers: []journal.Checker{ledgercheck.New()}, FillOwner: func(ev broker.Event) bool {
 		return strings.HasPrefix(ev.ClientID, "liquidate.") || strings.Contains(ev.ClientID, ".repair.")
 	}})
 	if err != nil {

@@ -33,8 +33,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 )
 
@@ -101,7 +102,7 @@ func (d *Desk) scopeAccounts(s Scope) ([]*account, error) {
 
 func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	ctx = context.WithoutCancel(ctx) // a kill is never lost to a cancelled context
-	t0 := time.Now()
+	t0 := d.wall.Now()
 	scope, err := d.scopeAccounts(k.scope)
 	if err != nil {
 		return KillReport{}, err
@@ -121,7 +122,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	repeat := k.scope.IsDesk() && eff == effHalt && (d.m.State() == DeskHalting || d.m.State() == DeskHalted)
 	// 2. The kill's record, durable before anything reaches the venue.
 	jerr := d.journalKill(ctx, k, ids)
-	tj := time.Now()
+	tj := d.wall.Now()
 	// 3. The workers, on their own lane.
 	if eff != effFlat {
 		for _, a := range scope {
@@ -132,7 +133,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	}
 	// 4. Every account liquidated, in parallel.
 	errs, chased := d.liquidateAll(ctx, scope, k.trigger)
-	t1 := time.Now()
+	t1 := d.wall.Now()
 
 	rep := KillReport{Scope: k.scope.String(), Trigger: k.trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj),
 		TotalNs: t1.Sub(t0), RepeatIgnored: repeat, JournalErr: jerr}
@@ -151,7 +152,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	for i, a := range scope {
 		if errs[i] != nil {
 			d.log.Error("liquidate failed", "account", a.id, "trigger", k.trigger, "err", errs[i])
-			d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, Market: d.nowNs(), Body: map[string]string{"op": "liquidate", "err": errs[i].Error()}})
+			d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: errs[i].Error()}))
 		}
 	}
 	d.killMachines(k, eff, scope, repeat)
@@ -170,22 +171,18 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 // lane, waiting at most Options.KillJournalWait (a disk that stalls must
 // not hold the kill back; its failure is reported when it comes).
 func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error {
-	var e Entry
+	var e journal.Record
 	if k.trigger.effect() == effLockout && k.breach != nil {
 		b := k.breach
-		e = Entry{Kind: "lockout", Account: ids[0], Market: b.TimeNs, Body: map[string]any{
-			"equity": accounts.Money(b.EquityCents).StringFixed(2), "line": accounts.Money(b.LineCents).StringFixed(2),
-			"start": accounts.Money(b.StartCents).StringFixed(2), "why": string(k.trigger)}}
+		e = journal.NewLockout(ids[0], b.TimeNs, journal.Lockout{Equity: accounts.Money(b.EquityCents).StringFixed(2),
+			Line: accounts.Money(b.LineCents).StringFixed(2), Start: accounts.Money(b.StartCents).StringFixed(2), Why: string(k.trigger)})
 	} else {
-		acct := ""
-		if len(ids) == 1 && !k.scope.IsDesk() {
-			acct = ids[0]
-		}
-		e = Entry{Kind: "kill", Account: acct, Market: d.nowNs(),
-			Body: KillRecord{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why}}
+		e = journal.NewKill(d.nowNs(), journal.Kill{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why})
 	}
-	wctx, cancel := context.WithTimeout(ctx, d.opt.KillJournalWait)
+	wctx, cancel := context.WithCancel(ctx)
+	bound := d.wall.AfterFunc(d.opt.KillJournalWait, cancel)
 	err := d.appendUrgent(wctx, e)
+	bound.Stop()
 	cancel()
 	switch {
 	case err == nil:
@@ -201,7 +198,7 @@ func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error
 }
 
 // appendUrgent appends on the journal's urgent lane when it has one.
-func (d *Desk) appendUrgent(ctx context.Context, e Entry) error {
+func (d *Desk) appendUrgent(ctx context.Context, e journal.Record) error {
 	if uj, ok := d.j.(UrgentJournal); ok {
 		_, err := uj.AppendUrgent(ctx, e)
 		return err
@@ -261,7 +258,7 @@ func (d *Desk) chase(ctx context.Context, a *account, trig Trigger) {
 	d.chased.Add(1)
 	if err := d.br.Liquidate(ctx, a.id); err != nil {
 		d.log.Error("liquidate again failed", "account", a.id, "trigger", trig, "err", err)
-		d.journal(ctx, Entry{Kind: "broker_error", Account: a.id, Market: d.nowNs(), Body: map[string]string{"op": "liquidate", "err": err.Error()}})
+		d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: err.Error()}))
 	}
 	d.checkHalted(a)
 }
@@ -330,7 +327,7 @@ func (d *Desk) killAlert(k killOrder, eff effect, scope []*account, ids []string
 
 // killFacts are the positions being flattened and the net PnL of the scope.
 type killFacts struct {
-	flattened []alerts.Position
+	flattened []alert.Position
 	net       int64
 }
 
@@ -347,7 +344,7 @@ func readKillFacts(scope []*account, try bool) (killFacts, bool) {
 			a.mu.Lock()
 		}
 		if p := a.ledger.Position(); p != 0 {
-			f.flattened = append(f.flattened, alerts.Position{Account: a.id, Qty: p})
+			f.flattened = append(f.flattened, alert.Position{Account: a.id, Qty: p})
 		}
 		f.net += a.ledger.EquityCents() - a.ledger.StartCents()
 		a.mu.Unlock()
@@ -363,17 +360,17 @@ func (d *Desk) sendKillAlert(k killOrder, eff effect, scope []*account, ids []st
 		if !k.scope.IsDesk() {
 			acct = k.scope.String()
 		}
-		d.alerts.Notify(alerts.Kill(now, alerts.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids,
+		d.alerts.Notify(alert.Kill(now, alert.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids,
 			Flattened: kf.flattened, NetPnL: accounts.Money(kf.net)}))
 	case effLockout:
 		if b := k.breach; b != nil {
 			a := scope[0]
-			d.alerts.Notify(alerts.Lockout(time.Unix(0, b.TimeNs), a.id, alerts.LockoutFacts{Equity: accounts.Money(b.EquityCents),
+			d.alerts.Notify(alert.Lockout(time.Unix(0, b.TimeNs), a.id, alert.LockoutFacts{Equity: accounts.Money(b.EquityCents),
 				StartEquity: accounts.Money(b.StartCents), Limit: a.gate.Config().DrawdownPct.Div(decimal.NewFromInt(100))}))
 		}
 	case effFault:
 		for _, a := range scope {
-			d.alerts.Notify(alerts.WorkerFault(now, a.id, k.why))
+			d.alerts.Notify(alert.WorkerFault(now, a.id, k.why))
 		}
 	}
 }

@@ -79,7 +79,7 @@ type crashJournal struct {
 	c *crashPoint
 }
 
-func (p *crashJournal) Append(ctx context.Context, e Entry) (uint64, error) {
+func (p *crashJournal) Append(ctx context.Context, e journal.Record) (uint64, error) {
 	if p.c.cut.Load() {
 		return 0, errCrashed
 	}
@@ -90,7 +90,7 @@ func (p *crashJournal) Append(ctx context.Context, e Entry) (uint64, error) {
 	return seq, err
 }
 
-func (p *crashJournal) AppendUrgent(ctx context.Context, e Entry) (uint64, error) {
+func (p *crashJournal) AppendUrgent(ctx context.Context, e journal.Record) (uint64, error) {
 	if p.c.cut.Load() {
 		return 0, errCrashed
 	}

@@ -172,13 +172,13 @@ func TestKillWhileMarkLoopHeld(t *testing.T) {
 // passing everything else (and the kill's urgent lane) straight through.
 type holdJournal struct {
 	Journal
-	hold    func(Entry) bool
+	hold    func(journal.Record) bool
 	once    sync.Once
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (h *holdJournal) Append(ctx context.Context, e Entry) (uint64, error) {
+func (h *holdJournal) Append(ctx context.Context, e journal.Record) (uint64, error) {
 	if h.hold(e) {
 		h.once.Do(func() { close(h.entered) })
 		<-h.release
@@ -188,7 +188,7 @@ func (h *holdJournal) Append(ctx context.Context, e Entry) (uint64, error) {
 
 // AppendUrgent holds as Append does; a held one that its caller stops
 // waiting for (ctx) lands once released, as a queued record would.
-func (h *holdJournal) AppendUrgent(ctx context.Context, e Entry) (uint64, error) {
+func (h *holdJournal) AppendUrgent(ctx context.Context, e journal.Record) (uint64, error) {
 	if h.hold(e) {
 		h.once.Do(func() { close(h.entered) })
 		select {
@@ -204,7 +204,7 @@ func (h *holdJournal) AppendUrgent(ctx context.Context, e Entry) (uint64, error)
 	return h.urgent(ctx, e)
 }
 
-func (h *holdJournal) urgent(ctx context.Context, e Entry) (uint64, error) {
+func (h *holdJournal) urgent(ctx context.Context, e journal.Record) (uint64, error) {
 	if uj, ok := h.Journal.(UrgentJournal); ok {
 		return uj.AppendUrgent(ctx, e)
 	}
@@ -219,10 +219,10 @@ func TestKillWhileIntentInJournal(t *testing.T) {
 	hj := &holdJournal{entered: make(chan struct{}), release: make(chan struct{})}
 	var armed sync.Mutex
 	held := ""
-	hj.hold = func(e Entry) bool {
+	hj.hold = func(e journal.Record) bool {
 		armed.Lock()
 		defer armed.Unlock()
-		return e.Kind == "intent" && held != "" && e.ClientID == held
+		return e.Kind == journal.KindIntent && held != "" && e.ClientID == held
 	}
 	r := newRig(t, rigOpt{Accounts: killSpecs(5), Journal: func(j Journal) Journal { hj.Journal = j; return hj }})
 	tm := r.inPosition(ctx, "K5") // K5 flat, to enter
@@ -390,7 +390,7 @@ func TestKillWhileWorkerQueueFull(t *testing.T) {
 // liquidates anyway, says so, and the record lands when the disk answers.
 func TestKillWhileJournalStalls(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
-	hj := &holdJournal{entered: make(chan struct{}), release: make(chan struct{}), hold: func(e Entry) bool { return e.Kind == "kill" }}
+	hj := &holdJournal{entered: make(chan struct{}), release: make(chan struct{}), hold: func(e journal.Record) bool { return e.Kind == journal.KindKill }}
 	r := newRig(t, rigOpt{Accounts: killSpecs(3), KillJournalWait: 20 * time.Millisecond,
 		Journal: func(j Journal) Journal { hj.Journal = j; return hj }})
 	tm := r.inPosition(ctx)

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
@@ -37,7 +38,7 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 			return fmt.Errorf("%w: the desk is %s and no account is halted", deskapi.ErrNotAllowed, d.m.State())
 		}
 	}
-	d.journal(ctx, Entry{Kind: "rearm", Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
+	d.journal(ctx, journal.NewRearm(d.nowNs(), who, why))
 	if d.m.State() == DeskHalted {
 		if err := d.m.Fire(EvRearm, "re-armed by "+who); err != nil {
 			return err
@@ -53,7 +54,7 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 			a.tellWorker()
 		}
 	}
-	d.alerts.Notify(alerts.Rearmed(d.clock.Now(), who, why))
+	d.alerts.Notify(alert.Rearmed(d.clock.Now(), who, why))
 	return nil
 }
 
@@ -69,7 +70,7 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 	if a.m.State() != AcctLockedOut {
 		return fmt.Errorf("%w: account %s is %s, not locked_out", deskapi.ErrNotAllowed, account, a.m.State())
 	}
-	d.journal(ctx, Entry{Kind: "unlock", Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
+	d.journal(ctx, journal.NewUnlock(account, d.nowNs(), who, why))
 	a.mu.Lock()
 	// The day's allowance starts again from the equity now: with the old
 	// line the next trade would breach (and lock out) again at once.
@@ -85,7 +86,7 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 		_ = a.m.Fire(EvStart, "unlocked")
 	}
 	a.tellWorker()
-	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
+	d.alerts.Notify(alert.Unlocked(d.clock.Now(), account, who, why))
 	return nil
 }
 
@@ -133,7 +134,7 @@ func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
 	if err := d.venueAgrees(ctx, a); err != nil {
 		return fmt.Errorf("%w: account %s: %v", deskapi.ErrNotAllowed, account, err)
 	}
-	d.journal(ctx, Entry{Kind: string(kindClear), Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
+	d.journal(ctx, journal.NewClear(account, d.nowNs(), who, why))
 	if err := a.m.Fire(EvClear, why+" ("+who+")"); err != nil {
 		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
 	}
@@ -145,7 +146,7 @@ func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
 		_ = a.m.Fire(EvStart, "fault cleared")
 	}
 	a.tellWorker()
-	d.alerts.Notify(alerts.FaultCleared(d.clock.Now(), account, who, why))
+	d.alerts.Notify(alert.FaultCleared(d.clock.Now(), account, who, why))
 	return nil
 }
 
@@ -202,7 +203,11 @@ func (d *Desk) SetEngines(ctx context.Context, account string, run bool, who str
 	if run {
 		ev = EvStart
 	}
-	d.journal(ctx, Entry{Kind: "command", Account: account, Market: d.nowNs(), Body: map[string]any{"who": who, "engines": run}})
+	cmd := "engines off"
+	if run {
+		cmd = "engines on"
+	}
+	d.journal(ctx, journal.NewCommand(account, d.nowNs(), journal.Command{Who: who, Command: cmd, Allowed: true}))
 	if err := a.m.Fire(ev, "engines by "+who); err != nil {
 		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
 	}
@@ -216,7 +221,7 @@ func (d *Desk) Press(ctx context.Context, who string) error {
 	if d.opt.PressButton == nil {
 		return deskapi.ErrNoSimButton
 	}
-	d.journal(ctx, Entry{Kind: "command", Market: d.nowNs(), Body: map[string]string{"who": who, "command": "press sim button"}})
+	d.journal(ctx, journal.NewCommand("", d.nowNs(), journal.Command{Who: who, Source: "button", Command: "press sim button", Allowed: true}))
 	return d.opt.PressButton()
 }
 
@@ -233,25 +238,25 @@ func (d *Desk) LinkHealth(link string, ok bool, why string) {
 	if ok {
 		delete(d.links.down, link)
 	} else if !wasDown {
-		d.links.down[link] = time.Now()
+		d.links.down[link] = d.wall.Now()
 	}
 	anyDown := len(d.links.down) > 0
 	d.links.mu.Unlock()
 	if ok == !wasDown {
 		return // no change
 	}
-	d.journal(context.Background(), Entry{Kind: "marker", Market: d.nowNs(), Body: map[string]any{"link": link, "ok": ok, "why": why}})
+	d.journal(context.Background(), journal.NewLink(d.nowNs(), journal.Link{Link: link, OK: ok, Why: why}))
 	if !ok {
 		d.log.Error("link down", "link", link, "why", why)
 		if d.m.Can(EvDegrade) {
 			_ = d.m.Fire(EvDegrade, link+": "+why)
 		}
-		d.alerts.Notify(alerts.LinkLost(d.clock.Now(), link, why))
+		d.alerts.Notify(alert.LinkLost(d.clock.Now(), link, why))
 		return
 	}
 	d.log.Info("link back", "link", link)
 	if !anyDown && d.m.State() == DeskDegraded {
 		_ = d.m.Fire(EvRestore, link+" back")
 	}
-	d.alerts.Notify(alerts.LinkBack(d.clock.Now(), link, time.Since(since)))
+	d.alerts.Notify(alert.LinkBack(d.clock.Now(), link, d.wall.Now().Sub(since)))
 }

@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
@@ -26,41 +27,6 @@ import (
 type Mismatch struct {
 	Account string
 	What    string
-}
-
-// reconcileRecord is the journal body of a reconciliation that changed an
-// account's books: what disagreed, the orders closed because the venue no
-// longer has them, the venue's orders the desk adopted, and the fill that
-// made the ledger agree with the venue. Recovery replays it, so a restart
-// finds the books as this reconciliation left them (and, once the risk
-// manager has cleared the fault, does not fault the account again).
-type reconcileRecord struct {
-	Mismatches      []string      `json:"mismatches,omitempty"`
-	Faulted         bool          `json:"faulted,omitempty"`
-	JournalPosition int64         `json:"journal_position"`
-	VenuePosition   int64         `json:"venue_position"`
-	Closed          []closedOrder `json:"closed,omitempty"`
-	Adopted         []orderSnap   `json:"adopted,omitempty"`
-	Correction      *correction   `json:"correction,omitempty"`
-	// Entries with no outcome in the journal, matched by client order id.
-	IntentsAtVenue    int `json:"intents_at_venue,omitempty"`
-	IntentsNotAtVenue int `json:"intents_not_at_venue,omitempty"`
-}
-
-// closedOrder is an order the desk believed live that the venue does not
-// have.
-type closedOrder struct {
-	ID   string `json:"id"`
-	Role string `json:"role"`
-	Why  string `json:"why"`
-}
-
-// correction is the fill booked to make the ledger's position the venue's.
-type correction struct {
-	Time  int64        `json:"time"` // market time, ns
-	Side  market.Side  `json:"side"`
-	Qty   int64        `json:"qty"`
-	Price market.Price `json:"price"`
 }
 
 // Why an order is closed by reconciliation.
@@ -174,7 +140,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 	var bad []string
 	a.mu.Lock()
 	pos := a.ledger.Position()
-	rec := reconcileRecord{JournalPosition: pos, VenuePosition: vp.Qty}
+	rec := journal.Reconcile{JournalPosition: pos, VenuePosition: vp.Qty}
 	if vp.Qty != pos {
 		bad = append(bad, fmt.Sprintf("position: journal %d, venue %d", pos, vp.Qty))
 	}
@@ -208,14 +174,14 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 			why = closedLostStop
 			bad = append(bad, fmt.Sprintf("protective stop %s (%d at %s) is not working at the venue", id, o.qty, o.price))
 		}
-		rec.Closed = append(rec.Closed, closedOrder{ID: id, Role: roleName(o.role), Why: why})
+		rec.Closed = append(rec.Closed, journal.ClosedOrder{ID: id, Role: roleName(o.role), Why: why})
 		o.status, o.qty = broker.Cancelled, 0
 		if why == closedNeverSent && o.role == limits.RoleEntry {
 			// Its bracket legs, armed by fills that never came, go with it.
 			for _, leg := range legsOf(id) {
 				if l := a.orders[leg]; l != nil && l.status == broker.Pending && l.qty == 0 {
 					l.status = broker.Cancelled
-					rec.Closed = append(rec.Closed, closedOrder{ID: leg, Role: roleName(l.role), Why: why})
+					rec.Closed = append(rec.Closed, journal.ClosedOrder{ID: leg, Role: roleName(l.role), Why: why})
 				}
 			}
 		}
@@ -270,7 +236,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 		return nil, nil
 	}
 	rec.Mismatches, rec.Faulted = bad, len(bad) > 0
-	d.journal(ctx, Entry{Kind: string(kindReconcile), Account: a.id, Market: d.nowNs(), Body: rec})
+	d.journal(ctx, journal.NewReconcile(a.id, d.nowNs(), rec))
 	if len(bad) == 0 {
 		return nil, nil
 	}
@@ -279,7 +245,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 		out = append(out, Mismatch{Account: a.id, What: b})
 	}
 	d.log.Error("reconcile mismatch: account faulted", "account", a.id, "mismatches", strings.Join(bad, "; "))
-	d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), a.id, alerts.ReconcileFacts{JournalPosition: rec.JournalPosition,
+	d.alerts.Notify(alert.ReconcileMismatch(d.clock.Now(), a.id, alert.ReconcileFacts{JournalPosition: rec.JournalPosition,
 		VenuePosition: vp.Qty, Action: "account faulted, stop coverage repaired; waiting for the risk manager: " + strings.Join(bad, "; ")}))
 	a.halted.Store(true)
 	if p := a.proc(); p != nil {
@@ -306,7 +272,7 @@ func legsOf(entryID string) []string {
 
 // replayReconcile applies a journaled reconciliation during recovery (a.mu
 // held), as reconcileAccount applied it.
-func (a *account) replayReconcile(rr reconcileRecord, log *slog.Logger) {
+func (a *account) replayReconcile(rr journal.Reconcile, log *slog.Logger) {
 	for _, c := range rr.Closed {
 		if o := a.orders[c.ID]; o != nil && !o.done() {
 			o.status, o.qty = broker.Cancelled, 0
@@ -327,8 +293,20 @@ func (a *account) replayReconcile(rr reconcileRecord, log *slog.Logger) {
 // to a new connection), then those a live event loop is booking now.
 func (d *Desk) awaitEvents(ctx context.Context) {
 	d.drainPending(ctx, 100*time.Millisecond)
-	for deadline := time.Now().Add(time.Second); d.evInFlight.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	deadline := d.wall.NewTimer(time.Second)
+	defer deadline.Stop()
+	for {
+		idle := d.evIdle.Load()
+		if d.evInFlight.Load() == 0 {
+			return
+		}
+		select {
+		case <-*idle:
+		case <-deadline.C():
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -342,7 +320,7 @@ func venuePrice(o broker.OrderState) market.Price {
 // correctionFor returns the fill that makes the ledger's position the
 // venue's (the venue is the truth), at the venue's average price, or nil
 // when they agree (a.mu held).
-func (d *Desk) correctionFor(a *account, vp broker.Position) *correction {
+func (d *Desk) correctionFor(a *account, vp broker.Position) *journal.Correction {
 	diff := vp.Qty - a.ledger.Position()
 	if diff == 0 {
 		return nil
@@ -361,11 +339,11 @@ func (d *Desk) correctionFor(a *account, vp broker.Position) *correction {
 	if px <= 0 {
 		return nil
 	}
-	return &correction{Time: d.nowNs(), Side: side, Qty: diff, Price: px}
+	return &journal.Correction{Time: d.nowNs(), Side: side, Qty: diff, Price: px}
 }
 
 // applyCorrection books a reconciliation's correcting fill (a.mu held).
-func (a *account) applyCorrection(c correction, log *slog.Logger) {
+func (a *account) applyCorrection(c journal.Correction, log *slog.Logger) {
 	if err := a.ledger.ApplyFill(accounts.Fill{Time: c.Time, Side: c.Side, Qty: c.Qty, Price: c.Price, Strategy: "reconcile",
 		ClientID: "reconcile"}); err != nil {
 		log.Error("reconcile: ledger refused the correction", "account", a.id, "err", err)

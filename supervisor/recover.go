@@ -42,12 +42,6 @@ type Recovered struct {
 	OpenIntents int
 }
 
-// Journal kinds the desk writes beyond the journal package's own.
-const (
-	kindReconcile journal.Kind = "reconcile" // a reconciliation that changed the books (reconcileRecord)
-	kindClear     journal.Kind = "clear"     // the risk manager cleared a faulted account (who, why)
-)
-
 // killFold is recovery's view of the kills: which are still in force.
 type killFold struct {
 	desk bool               // a desk kill not re-armed
@@ -237,25 +231,25 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			if a == nil || r.ClientID == "" {
 				return nil
 			}
-			var sr stopRepairBody
-			if err := json.Unmarshal(r.Body, &sr); err != nil {
-				return fmt.Errorf("recover: stop repair %d: %w", r.Seq, err)
+			sr, err := r.StopRepair()
+			if err != nil {
+				return err
 			}
 			d.bumpID(r.ClientID)
 			if sr.Repair == limits.RepairPlaceStop.String() && a.orders[r.ClientID] == nil {
 				a.orders[r.ClientID] = &order{id: r.ClientID, strategy: "desk", role: limits.RoleStop, side: sr.Side,
 					typ: market.StopOrder, qty: sr.Qty, price: sr.Stop}
 			}
-		case kindReconcile:
+		case journal.KindReconcile:
 			if a == nil {
 				return nil
 			}
-			var rr reconcileRecord
-			if err := json.Unmarshal(r.Body, &rr); err != nil {
-				return fmt.Errorf("recover: reconcile %d: %w", r.Seq, err)
+			rr, err := r.Reconcile()
+			if err != nil {
+				return err
 			}
 			a.replayReconcile(rr, d.log)
-		case kindClear:
+		case journal.KindClear:
 			if a != nil && states[a.id] == AcctFaulted {
 				states[a.id] = AcctIdle // as the clear transition that follows it says
 			}

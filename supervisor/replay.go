@@ -70,19 +70,19 @@ type Summary struct {
 // event a barrier (SyncWorkers) waits for the workers' answers — so it
 // proposes and sends the same intents as the in-process host, only slower.
 func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker, clock *market.ReplayClock) (Summary, error) {
-	t0 := time.Now()
+	t0 := d.wall.Now()
 	started := false
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return d.Summary(time.Since(t0)), err
+			return d.Summary(d.wall.Now().Sub(t0)), err
 		}
 		t, err := src.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n+1, err)
+			return d.Summary(d.wall.Now().Sub(t0)), fmt.Errorf("replay: trade %d: %w", n+1, err)
 		}
 		n++
 		clock.Advance(t.Time)
@@ -91,17 +91,17 @@ func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker,
 				return Summary{}, err
 			}
 			if err := d.WorkersReady(ctx); err != nil {
-				return d.Summary(time.Since(t0)), err
+				return d.Summary(d.wall.Now().Sub(t0)), err
 			}
 			started = true
 		}
 		sb.OnTrade(t) // resting orders meet this trade before the engines see it
 		if err := d.drainSync(ctx, sb); err != nil {
-			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
+			return d.Summary(d.wall.Now().Sub(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
 		}
 		d.OnTrades(ctx, []market.Trade{t})
 		if err := d.drainSync(ctx, sb); err != nil {
-			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
+			return d.Summary(d.wall.Now().Sub(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
 		}
 	}
 	for _, a := range d.accts {
@@ -113,7 +113,7 @@ func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker,
 		}
 	}
 	err := d.drainSync(ctx, sb)
-	return d.Summary(time.Since(t0)), err
+	return d.Summary(d.wall.Now().Sub(t0)), err
 }
 
 // drainSync applies every pending venue event, then the settle checks,

@@ -13,7 +13,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -78,7 +79,7 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	d.tick.mu.Lock()
 	d.tick.deskMon.Reset(starts)
 	d.tick.mu.Unlock()
-	d.journal(ctx, Entry{Kind: "session_reset", Market: at.UnixNano(), Body: map[string]any{"session": s.String(), "accounts": d.startEquities()}})
+	d.journal(ctx, journal.NewSessionReset(at.UnixNano(), journal.SessionReset{Session: s.String(), Accounts: d.startEquities()}))
 	if err := d.Snapshot(ctx); err != nil {
 		d.log.Warn("snapshot", "err", err)
 	}
@@ -92,14 +93,14 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	}
 }
 
-func (d *Desk) summaryAlert() alerts.Alert {
-	f := alerts.SummaryFacts{}
+func (d *Desk) summaryAlert() alert.Alert {
+	f := alert.SummaryFacts{}
 	if sess, ok := d.session.Load().(market.Session); ok {
 		f.Session = sess.String()
 	}
 	for _, a := range d.accts {
 		a.mu.Lock()
-		row := alerts.SummaryRow{Account: a.id, Net: accounts.Money(a.ledger.EquityCents() - a.ledger.StartCents()),
+		row := alert.SummaryRow{Account: a.id, Net: accounts.Money(a.ledger.EquityCents() - a.ledger.StartCents()),
 			DrawdownUsed: decimal.NewFromFloat(drawdownUsed(a)).Round(4)}
 		for _, r := range a.ledger.RoundTrips() {
 			row.Trades++
@@ -110,5 +111,5 @@ func (d *Desk) summaryAlert() alerts.Alert {
 		a.mu.Unlock()
 		f.Accounts = append(f.Accounts, row)
 	}
-	return alerts.DailySummary(d.clock.Now(), f)
+	return alert.DailySummary(d.clock.Now(), f)
 }

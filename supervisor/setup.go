@@ -26,8 +26,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/strategies"
@@ -58,7 +59,16 @@ type AccountSpec struct {
 
 // Options configures a Desk.
 type Options struct {
-	Clock           market.Clock
+	// Clock is the market's time: the data's in a replay (a ReplayClock
+	// the trades advance), the wall's live. Sessions, the schedule, the
+	// gate's windows and every journaled market time run on it.
+	Clock market.Clock
+	// Wall is real time, for what is measured in real time whatever the
+	// data does: the stop-coverage grace, a link's downtime, the waits on
+	// the venue's replayed reports, the kill's journal bound, the worker
+	// processes' heartbeats and backoff, and the kill's own timings.
+	// Default market.WallClock{}; tests inject one they move.
+	Wall            market.Clock
 	Log             *slog.Logger
 	Journal         Journal
 	Broker          broker.Broker
@@ -97,6 +107,7 @@ type Desk struct {
 	opt     Options
 	log     *slog.Logger
 	clock   market.Clock
+	wall    market.Clock
 	j       Journal
 	br      broker.Broker
 	alerts  Alerter
@@ -130,7 +141,8 @@ type Desk struct {
 		mu   sync.Mutex
 		seen map[string]bool // venue event ids already booked
 	}
-	evInFlight atomic.Int64 // broker events being booked (reconciliation waits for them)
+	evInFlight atomic.Int64                  // broker events being booked (reconciliation waits for them)
+	evIdle     atomic.Pointer[chan struct{}] // closed (and replaced) each time evInFlight falls to zero
 
 	links struct {
 		mu   sync.Mutex
@@ -162,6 +174,9 @@ func New(opt Options) (*Desk, error) {
 	if opt.Alerts == nil {
 		opt.Alerts = nopAlerter{}
 	}
+	if opt.Wall == nil {
+		opt.Wall = market.WallClock{}
+	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
 	}
@@ -180,9 +195,11 @@ func New(opt Options) (*Desk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
 	}
-	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
+	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, wall: opt.Wall, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
 		byID: map[string]*account{}, events: make(chan workerhost.WorkerEvent, 4096)}
 	d.tick.sched, d.tick.deskMon = sched, dm
+	idle := make(chan struct{})
+	d.evIdle.Store(&idle)
 	d.ev.seen = map[string]bool{}
 	d.m = NewDeskMachine(d.onTransition, d.onIllegal)
 	for _, spec := range opt.Accounts {
@@ -231,7 +248,8 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 // onTransition journals every state change (invariant: every transition is
 // journaled). It runs inside Machine.Fire, after the change.
 func (d *Desk) onTransition(tr Transition) {
-	d.journal(context.Background(), Entry{Kind: "transition", Account: accountOf(tr), Market: d.nowNs(), Body: tr})
+	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Machine: tr.Machine, ID: tr.ID, From: tr.From,
+		To: tr.To, Event: tr.Event, Why: tr.Why}))
 	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
 	if d.opt.OnStateChange != nil && d.m != nil {
 		locked := false
@@ -249,16 +267,8 @@ func (d *Desk) onTransition(tr Transition) {
 }
 
 func (d *Desk) onIllegal(e *TransitionError) {
-	d.journal(context.Background(), Entry{Kind: "transition", Account: "", Market: d.nowNs(),
-		Body: map[string]string{"refused": e.Error()}})
+	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Refused: e.Error()}))
 	d.log.Warn("illegal transition refused", "err", e)
-}
-
-func accountOf(tr Transition) string {
-	if tr.Machine == "account" {
-		return tr.ID
-	}
-	return ""
 }
 
 func (d *Desk) nowNs() int64 { return d.clock.Now().UnixNano() }
@@ -268,7 +278,7 @@ func (d *Desk) last() market.Price { return market.Price(d.lastPx.Load()) }
 
 // journal appends a record the desk does not wait on to decide anything;
 // a failure degrades the desk.
-func (d *Desk) journal(ctx context.Context, e Entry) {
+func (d *Desk) journal(ctx context.Context, e journal.Record) {
 	if _, err := d.j.Append(context.WithoutCancel(ctx), e); err != nil {
 		d.journalFailed(err)
 	}
@@ -279,7 +289,7 @@ func (d *Desk) journalFailed(err error) {
 	if d.m.Can(EvDegrade) {
 		_ = d.m.Fire(EvDegrade, "journal: "+err.Error())
 	}
-	d.alerts.Notify(alerts.JournalFailed(d.clock.Now(), err.Error()))
+	d.alerts.Notify(alert.JournalFailed(d.clock.Now(), err.Error()))
 }
 
 // Start recovers (see recover.go), brings the desk to running and starts
@@ -293,8 +303,8 @@ func (d *Desk) Start(ctx context.Context) error {
 	d.tick.mu.Lock()
 	d.tick.sched.Start(now)
 	d.tick.mu.Unlock()
-	d.journal(ctx, Entry{Kind: "session_reset", Market: now.UnixNano(), Body: map[string]any{
-		"session": market.SessionOf(now).String(), "why": "desk start", "accounts": d.startEquities()}})
+	d.journal(ctx, journal.NewSessionReset(now.UnixNano(), journal.SessionReset{Session: market.SessionOf(now).String(),
+		Why: "desk start", Accounts: d.startEquities()}))
 	if base := uint64(now.UnixNano()/1e6) % 1e9 * 1000; base > d.idSeq.Load() {
 		d.idSeq.Store(base) // ids unique across restarts of the same journal
 	}
@@ -304,7 +314,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		d.drainPending(ctx, 300*time.Millisecond)
 		if _, err := d.Reconcile(ctx); err != nil {
 			d.log.Error("reconcile", "err", err)
-			d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), "", alerts.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
+			d.alerts.Notify(alert.ReconcileMismatch(d.clock.Now(), "", alert.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
 		}
 		d.resumeKills(ctx)
 	}
@@ -325,7 +335,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		case Processes:
 			a := a
 			p := workerhost.NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
-				a.syncFrames, d.events, d.log, nil)
+				a.syncFrames, d.events, d.log, d.wall)
 			p.SetHalted(true) // until the account trades (below)
 			a.eng.Store(&engines{proc: p})
 			a.setWorker("starting")
@@ -365,7 +375,7 @@ func (d *Desk) drainPending(ctx context.Context, quiet time.Duration) {
 				return
 			}
 			d.OnBrokerEvent(ctx, ev)
-		case <-time.After(quiet):
+		case <-d.wall.After(quiet):
 			return
 		}
 	}

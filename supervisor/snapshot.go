@@ -6,9 +6,12 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
@@ -26,26 +29,10 @@ type deskSnapshot struct {
 }
 
 type acctSnap struct {
-	State    string      `json:"state"`
-	Breached bool        `json:"breached"`
-	LastStop int64       `json:"last_stop"`
-	Orders   []orderSnap `json:"orders"`
-}
-
-type orderSnap struct {
-	ID       string `json:"id"`
-	Strategy string `json:"strategy"`
-	Role     uint8  `json:"role"`
-	Group    string `json:"group"`
-	Side     int8   `json:"side"`
-	Type     uint8  `json:"type"`
-	Qty      int64  `json:"qty"`
-	Filled   int64  `json:"filled"`
-	Price    int64  `json:"price"`
-	Stop     int64  `json:"stop"`
-	Target   int64  `json:"target"`
-	Status   uint8  `json:"status"`
-	ExpireAt int64  `json:"expire_at"`
+	State    string              `json:"state"`
+	Breached bool                `json:"breached"`
+	LastStop int64               `json:"last_stop"`
+	Orders   []journal.DeskOrder `json:"orders"`
 }
 
 // Snapshot journals a checkpoint of the whole desk.
@@ -72,7 +59,15 @@ func (d *Desk) Snapshot(ctx context.Context) error {
 			s.Owed[a.id] = string(triggerOfState(as.State))
 		}
 	}
-	_, err := d.j.Append(context.WithoutCancel(ctx), Entry{Kind: "snapshot", Market: d.nowNs(), Body: s})
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("supervisor: snapshot: %w", err)
+	}
+	rec, err := journal.NewSnapshot(d.nowNs(), raw)
+	if err != nil {
+		return fmt.Errorf("supervisor: snapshot: %w", err)
+	}
+	_, err = d.j.Append(context.WithoutCancel(ctx), rec)
 	return err
 }
 
@@ -90,13 +85,13 @@ func triggerOfState(st string) Trigger {
 	return TriggerSchedule
 }
 
-func snapOf(o *order) orderSnap {
-	return orderSnap{ID: o.id, Strategy: o.strategy, Role: uint8(o.role), Group: o.group, Side: int8(o.side), Type: uint8(o.typ),
+func snapOf(o *order) journal.DeskOrder {
+	return journal.DeskOrder{ID: o.id, Strategy: o.strategy, Role: uint8(o.role), Group: o.group, Side: int8(o.side), Type: uint8(o.typ),
 		Qty: o.qty, Filled: o.filled, Price: int64(o.price), Stop: int64(o.stop), Target: int64(o.target), Status: uint8(o.status),
 		ExpireAt: o.expireAt}
 }
 
-func orderOf(o orderSnap) *order {
+func orderOf(o journal.DeskOrder) *order {
 	return &order{id: o.ID, strategy: o.Strategy, role: limits.Role(o.Role), group: o.Group, side: market.Side(o.Side),
 		typ: market.OrderType(o.Type), qty: o.Qty, filled: o.Filled, price: market.Price(o.Price), stop: market.Price(o.Stop),
 		target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt}

@@ -92,12 +92,3 @@ func (s Scope) String() string {
 	}
 	return "accounts"
 }
-
-// KillRecord is the journal body of a kill.
-type KillRecord struct {
-	Scope    string   `json:"scope"` // "desk", the account id, or "accounts"
-	Trigger  string   `json:"trigger"`
-	Who      string   `json:"who"`
-	Accounts []string `json:"accounts"`
-	Why      string   `json:"why,omitempty"`
-}

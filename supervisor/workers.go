@@ -10,7 +10,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/supervisor/wire"
 	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
@@ -102,15 +103,15 @@ func (d *Desk) HandleWorkerEvent(ctx context.Context, ev workerhost.WorkerEvent)
 	case workerhost.WorkerStarted:
 		a.setWorker("running")
 		if ev.Restart > 0 {
-			d.alerts.Notify(alerts.WorkerRestart(d.clock.Now(), a.id, ev.Restart, 0))
+			d.alerts.Notify(alert.WorkerRestart(d.clock.Now(), a.id, ev.Restart, 0))
 		}
 	case workerhost.WorkerCrashed:
 		a.setWorker("restarting")
-		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "crashed", "err": errString(ev.Err), "restart": ev.Restart}})
-		d.alerts.Notify(alerts.WorkerCrash(d.clock.Now(), a.id, errString(ev.Err)))
+		d.journal(ctx, journal.NewWorker(a.id, d.nowNs(), journal.Worker{Event: "crashed", Err: errString(ev.Err), Restart: ev.Restart}))
+		d.alerts.Notify(alert.WorkerCrash(d.clock.Now(), a.id, errString(ev.Err)))
 	case workerhost.WorkerFaulted:
 		a.setWorker("faulted")
-		d.journal(ctx, Entry{Kind: "worker", Account: a.id, Market: d.nowNs(), Body: map[string]any{"event": "faulted", "err": errString(ev.Err)}})
+		d.journal(ctx, journal.NewWorker(a.id, d.nowNs(), journal.Worker{Event: "faulted", Err: errString(ev.Err)}))
 		d.faultAccount(ctx, a, TriggerCrashLoop, "worker crash loop: "+errString(ev.Err))
 	}
 }

@@ -9,7 +9,6 @@ package supervisor
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -56,15 +56,11 @@ type waJournal struct {
 	log *orderLog
 }
 
-func (j *waJournal) keys(e Entry) []string {
+func (j *waJournal) keys(e journal.Record) []string {
 	switch e.Kind {
-	case "intent":
-		raw, _ := json.Marshal(e.Body)
-		var b struct {
-			Intent   intent.Intent `json:"intent"`
-			Decision struct{ Allowed bool }
-		}
-		if json.Unmarshal(raw, &b) != nil || !b.Decision.Allowed {
+	case journal.KindIntent:
+		b, err := e.IntentBody()
+		if err != nil || b.Decision == nil || !b.Decision.Allowed {
 			return nil
 		}
 		switch in := b.Intent; in.Kind {
@@ -77,17 +73,17 @@ func (j *waJournal) keys(e Entry) []string {
 		case intent.Exit:
 			return []string{"liquidate:" + e.Account}
 		}
-	case "kill":
-		if k, ok := e.Body.(KillRecord); ok {
+	case journal.KindKill:
+		if k, err := e.Kill(); err == nil {
 			var out []string
 			for _, id := range k.Accounts {
 				out = append(out, "liquidate:"+id)
 			}
 			return out
 		}
-	case "lockout":
+	case journal.KindLockout:
 		return []string{"liquidate:" + e.Account}
-	case "stop_repair":
+	case journal.KindStopRepair:
 		if e.ClientID != "" {
 			return []string{"order:" + e.ClientID}
 		}
@@ -96,7 +92,7 @@ func (j *waJournal) keys(e Entry) []string {
 	return nil
 }
 
-func (j *waJournal) Append(ctx context.Context, e Entry) (uint64, error) {
+func (j *waJournal) Append(ctx context.Context, e journal.Record) (uint64, error) {
 	seq, err := j.Journal.Append(ctx, e)
 	if err == nil {
 		j.log.madeDurable(j.keys(e)...)
@@ -104,7 +100,7 @@ func (j *waJournal) Append(ctx context.Context, e Entry) (uint64, error) {
 	return seq, err
 }
 
-func (j *waJournal) AppendUrgent(ctx context.Context, e Entry) (uint64, error) {
+func (j *waJournal) AppendUrgent(ctx context.Context, e journal.Record) (uint64, error) {
 	seq, err := j.Journal.(UrgentJournal).AppendUrgent(ctx, e)
 	if err == nil {
 		j.log.madeDurable(j.keys(e)...)
@@ -112,7 +108,7 @@ func (j *waJournal) AppendUrgent(ctx context.Context, e Entry) (uint64, error) {
 	return seq, err
 }
 
-func (j *waJournal) AppendBatch(ctx context.Context, es []Entry) error {
+func (j *waJournal) AppendBatch(ctx context.Context, es []journal.Record) error {
 	err := j.Journal.(BatchJournal).AppendBatch(ctx, es)
 	if err == nil {
 		for _, e := range es {

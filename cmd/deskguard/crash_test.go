@@ -32,6 +32,7 @@ import (
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -317,7 +318,7 @@ func crashDrill(t *testing.T, protocol string) {
 				}
 			}
 			// The journal verifies, as `deskguard journal verify` checks it.
-			rep, err := journal.Verify(filepath.Join(dir, "desk.db"), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: deskOrder})
+			rep, err := journal.Verify(filepath.Join(dir, "desk.db"), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: deskOrder, Checkers: []journal.Checker{ledgercheck.New()}})
 			if err != nil {
 				t.Fatal(err)
 			}

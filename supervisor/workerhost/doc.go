@@ -6,9 +6,10 @@
 // never blocks its caller — Send drops a frame and kills a worker that
 // cannot keep up, SetHalted takes no lock and no queue.
 //
-// It may touch intent, market, strategies, supervisor/wire,
-// jonboulle/clockwork, and the child processes it starts (os/exec,
-// syscall); never the journal, the broker or the limits.
+// It may touch intent, market (its Clock: heartbeats, backoff and the
+// crash window run on it), strategies, supervisor/wire, and the child
+// processes it starts (os/exec, syscall); never the journal, the broker or
+// the limits.
 package workerhost
 
 import (

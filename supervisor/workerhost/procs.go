@@ -18,9 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor/wire"
 )
 
@@ -106,7 +105,7 @@ type ProcHost struct {
 	sync    func() []Frame // frames re-sent after every (re)start: the position
 	cfg     ProcConfig
 	log     *slog.Logger
-	clock   clockwork.Clock
+	clock   market.Clock
 	events  chan<- WorkerEvent
 
 	// halted is the halt state the worker is told of; ctl wakes the
@@ -235,10 +234,10 @@ func (h *ProcHost) syncMoved() {
 // Hello frame for each (re)start; sync returns the frames that re-send the
 // account's state after a restart.
 func NewProcHost(account string, cfg ProcConfig, hello func(restart int) wire.HelloMsg, sync func() []Frame,
-	events chan<- WorkerEvent, log *slog.Logger, clock clockwork.Clock) *ProcHost {
+	events chan<- WorkerEvent, log *slog.Logger, clock market.Clock) *ProcHost {
 	cfg.defaults()
 	if clock == nil {
-		clock = clockwork.NewRealClock()
+		clock = market.WallClock{}
 	}
 	return &ProcHost{account: account, hello: hello, sync: sync, cfg: cfg, log: log.With("account", account),
 		clock: clock, events: events, done: make(chan struct{}), ctl: make(chan struct{}, 1)}

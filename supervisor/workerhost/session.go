@@ -207,7 +207,7 @@ func (h *ProcHost) session(ctx context.Context, restart int) error {
 				if err := w.Flush(); err != nil {
 					return err
 				}
-			case <-tick.Chan():
+			case <-tick.C():
 				if age := h.clock.Now().UnixNano() - lastPong.Load(); age > int64(h.cfg.HeartbeatTimeout) {
 					kill(fmt.Sprintf("missed heartbeats for %s", time.Duration(age).Round(time.Millisecond)))
 					return errors.New("heartbeat timeout")
