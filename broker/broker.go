@@ -57,53 +57,26 @@ type Bracket struct {
 	Target Order // limit
 }
 
-// Status is an order's life-cycle state at the venue.
-type Status uint8
-
-const (
-	Pending   Status = iota + 1 // armed exit waiting for its entry to fill
-	Working                     // resting at the venue
-	Triggered                   // a stop-limit that triggered and now rests as a limit
-	Filled
-	Cancelled
-	Rejected
-	Expired
-)
-
-var statusNames = [...]string{Pending: "pending", Working: "working", Triggered: "triggered", Filled: "filled",
-	Cancelled: "cancelled", Rejected: "rejected", Expired: "expired"}
-
-func (s Status) String() string {
-	if int(s) < len(statusNames) && statusNames[s] != "" {
-		return statusNames[s]
-	}
-	return fmt.Sprintf("status(%d)", uint8(s))
-}
-
-// Done reports whether the order can no longer trade.
-func (s Status) Done() bool { return s == Filled || s == Cancelled || s == Rejected || s == Expired }
-
-// OrderState is the venue's view of an order.
-type OrderState struct {
-	Order
-	Status    Status
-	FilledQty int64
-	AvgPrice  market.Price // average fill price (rounded to a tick for display)
-	GroupID   string       // the bracket's entry ClientID for bracket legs
-	Role      Role
-}
-
-// Role, EventKind and Event are the execution vocabulary (package
-// execution), shared with the journal, which records events without
-// knowing the broker.
+// Status, Role, EventKind and Event are the execution vocabulary
+// (package execution), shared with the journal, which records events
+// without knowing the broker.
 type (
+	Status    = execution.Status
 	Role      = execution.Role
 	EventKind = execution.EventKind
 	Event     = execution.Event
 )
 
-// The roles and event kinds.
+// The statuses, roles and event kinds.
 const (
+	Pending   = execution.Pending
+	Working   = execution.Working
+	Triggered = execution.Triggered
+	Filled    = execution.Filled
+	Cancelled = execution.Cancelled
+	Rejected  = execution.Rejected
+	Expired   = execution.Expired
+
 	Single    = execution.Single
 	EntryLeg  = execution.EntryLeg
 	StopLeg   = execution.StopLeg
@@ -117,7 +90,21 @@ const (
 	TriggeredEv     = execution.TriggeredEv
 	ExpiredEv       = execution.ExpiredEv
 	Modified        = execution.Modified
+	StatusEv        = execution.StatusEv
+	BustedEv        = execution.BustedEv
+	CorrectedEv     = execution.CorrectedEv
+	RiskStatusEv    = execution.RiskStatusEv
 )
+
+// OrderState is the venue's view of an order.
+type OrderState struct {
+	Order
+	Status    Status
+	FilledQty int64
+	AvgPrice  market.Price // average fill price (rounded to a tick for display)
+	GroupID   string       // the bracket's entry ClientID for bracket legs
+	Role      Role
+}
 
 // Position is the venue's view of one account's position.
 type Position struct {
@@ -126,6 +113,12 @@ type Position struct {
 	AvgPrice market.Price // rounded to a tick
 	CostTick int64        // Σ signed qty × price of the open lots, in ticks (exact average = CostTick/Qty)
 	Realized int64        // realized PnL in ticks×contracts, fees excluded
+	// PrevQty and PrevPrice are the part of the position carried from an
+	// earlier trade date and the price it is carried at (the venue's
+	// previous settlement or average); Realized counts only today's
+	// trades against it. Zero where the venue has no such notion.
+	PrevQty   int64
+	PrevPrice market.Price
 }
 
 // Broker is a venue connection. Implementations are safe for concurrent
@@ -155,4 +148,9 @@ var (
 	ErrOrderDone      = errors.New("broker: order already done")
 	ErrInvalid        = errors.New("broker: invalid order")
 	ErrDisconnected   = errors.New("broker: disconnected")
+	// ErrUnconfirmed: the venue answered a placement without saying that
+	// the order exists or that it was refused, and the venue's own orders
+	// do not show it. For a protective stop or a repair the caller must
+	// treat the position as unprotected (flatten).
+	ErrUnconfirmed = errors.New("broker: placement not confirmed")
 )

@@ -669,7 +669,8 @@ func processCrash(ctx context.Context, o *Options, seed int64, dir, protocol str
 }
 
 // venueFaultKinds are the venue's faults, one drawn per injection.
-var venueFaultKinds = []string{"drop-sockets", "rest-5xx", "rest-5xx-after-acting", "penalty", "expire-tokens", "restart"}
+var venueFaultKinds = append([]string{"drop-sockets", "rest-5xx", "rest-5xx-after-acting", "penalty", "expire-tokens", "restart"},
+	venuepkg.InjectedFaults...)
 
 // runVenueFaults: 4–8 venue faults a round at random trades.
 func runVenueFaults(ctx context.Context, o *Options, seed int64, dir string) (round, error) {
@@ -725,6 +726,9 @@ func venueFault(v *venuepkg.Venue, kind string, at int, rng *rand.Rand) fault {
 	case "restart":
 		down := time.Duration(100+rng.IntN(700)) * time.Millisecond
 		f.do = func(ctx context.Context) (bool, error) { return false, v.Bounce(ctx, down) }
+	default: // the venue's own named faults (venue.InjectedFaults)
+		r := rand.New(rand.NewPCG(rng.Uint64(), 0))
+		f.do = func(ctx context.Context) (bool, error) { return false, v.Inject(ctx, kind, r) }
 	}
 	return f
 }

@@ -41,7 +41,7 @@ type hosted struct {
 func hostVenue(protocol string, ids []string, log *slog.Logger) (hosted, error) {
 	switch protocol {
 	case "tradovate":
-		v, err := venuepkg.New(venuepkg.Config{Accounts: ids, Password: venuePassword, Manual: true}, nil, log)
+		v, err := venuepkg.New(venuepkg.Config{Accounts: ids, Password: venuePassword, Manual: true, Faults: venuepkg.Realistic()}, nil, log)
 		if err != nil {
 			return hosted{}, err
 		}

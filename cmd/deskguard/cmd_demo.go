@@ -22,8 +22,13 @@ import (
 )
 
 func cmdDemo(e *env) int {
+	const usage = "usage: deskguard demo firm [--dir DIR] [--pace N] [--for DURATION] [--console ADDR]"
+	if len(e.args) > 0 && isHelp(e.args[0]) {
+		fmt.Fprintln(e.stdout, usage)
+		return 0
+	}
 	if len(e.args) == 0 || e.args[0] != "firm" {
-		fmt.Fprintln(e.stderr, "usage: deskguard demo firm [--dir DIR] [--pace N] [--for DURATION] [--console ADDR]")
+		fmt.Fprintln(e.stderr, usage)
 		return 2
 	}
 	fs := flag.NewFlagSet("demo firm", flag.ContinueOnError)

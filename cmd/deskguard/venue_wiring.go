@@ -34,7 +34,11 @@ type brokerParts struct {
 	feed    market.TradeReader                 // the venue's market data (nil: the local feed)
 	status  func() string                      // the venue link: "up", "down", "sim"
 	data    func() string                      // the market-data link: "up", "down"
-	close   func()
+	// notes are what the connector cannot fix on its own, for status: a
+	// captcha demanded, market data that had a gap (nil: none). Not yet
+	// shown by the desk (the status remodel wires it).
+	notes func() []string
+	close func()
 	// recover: the venue outlives the desk, so the desk recovers from its
 	// journal and reconciles; a venue the desk just started has nothing to
 	// reconcile and the run starts a fresh session.
@@ -94,6 +98,7 @@ func dialVenue(ctx context.Context, tc tradovate.Config, creds tradovate.Credent
 	}
 	return &brokerParts{br: cl, feed: &sessionFeed{f: f, idle: 3 * time.Second},
 		status: func() string { return upDown(cl.Connected()) }, data: func() string { return upDown(f.Subscribed()) },
+		notes: func() []string { return linkNotes(cl, f) },
 		close: func() { f.Close(); cl.Close() }}, nil
 }
 
@@ -220,4 +225,27 @@ func upDown(up bool) string {
 		return "up"
 	}
 	return "down"
+}
+
+// linkNotes says what the connector cannot get past on its own.
+func linkNotes(cl *tradovate.Client, f *tradovate.Feed) []string {
+	var out []string
+	if err := cl.Problem(); err != nil {
+		out = append(out, "venue: "+err.Error())
+	}
+	if err := f.Problem(); err != nil {
+		out = append(out, "market data: "+err.Error())
+	}
+	if had, incomplete := f.DataGap(); had {
+		n := 0
+		for _, g := range f.Gaps() {
+			n += g.Backfilled
+		}
+		s := fmt.Sprintf("market data had a gap (%d trades backfilled)", n)
+		if incomplete {
+			s += "; some trades may be missing"
+		}
+		out = append(out, s)
+	}
+	return out
 }
