@@ -57,30 +57,26 @@ type Bracket struct {
 	Target Order // limit
 }
 
-// Status is an order's life-cycle state at the venue (package execution).
-type Status = execution.Status
-
-// OrderState is the venue's view of an order.
-type OrderState struct {
-	Order
-	Status    Status
-	FilledQty int64
-	AvgPrice  market.Price // average fill price (rounded to a tick for display)
-	GroupID   string       // the bracket's entry ClientID for bracket legs
-	Role      Role
-}
-
-// Role, EventKind and Event are the execution vocabulary (package
-// execution), shared with the journal, which records events without
-// knowing the broker.
+// Status, Role, EventKind and Event are the execution vocabulary
+// (package execution), shared with the journal, which records events
+// without knowing the broker.
 type (
+	Status    = execution.Status
 	Role      = execution.Role
 	EventKind = execution.EventKind
 	Event     = execution.Event
 )
 
-// The roles and event kinds.
+// The statuses, roles and event kinds.
 const (
+	Pending   = execution.Pending
+	Working   = execution.Working
+	Triggered = execution.Triggered
+	Filled    = execution.Filled
+	Cancelled = execution.Cancelled
+	Rejected  = execution.Rejected
+	Expired   = execution.Expired
+
 	Single    = execution.Single
 	EntryLeg  = execution.EntryLeg
 	StopLeg   = execution.StopLeg
@@ -98,15 +94,17 @@ const (
 	BustedEv        = execution.BustedEv
 	CorrectedEv     = execution.CorrectedEv
 	RiskStatusEv    = execution.RiskStatusEv
-
-	Pending   = execution.Pending
-	Working   = execution.Working
-	Triggered = execution.Triggered
-	Filled    = execution.Filled
-	Cancelled = execution.Cancelled
-	Rejected  = execution.Rejected
-	Expired   = execution.Expired
 )
+
+// OrderState is the venue's view of an order.
+type OrderState struct {
+	Order
+	Status    Status
+	FilledQty int64
+	AvgPrice  market.Price // average fill price (rounded to a tick for display)
+	GroupID   string       // the bracket's entry ClientID for bracket legs
+	Role      Role
+}
 
 // Position is the venue's view of one account's position.
 type Position struct {

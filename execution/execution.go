@@ -1,7 +1,8 @@
 // Package execution is what a venue reports about an order: the execution
-// event, its kind, and the order's role in a bracket. It is the leaf both
-// the broker (which produces events) and the journal (which records them)
-// import, so neither knows the other. broker re-exports every name.
+// event, its kind, the order's status and its role in a bracket. It is the
+// leaf both the broker (which produces events) and the journal (which
+// records them) import, so neither knows the other. broker re-exports
+// every name.
 //
 // It may touch only market.
 package execution
@@ -11,6 +12,32 @@ import (
 
 	"github.com/deskguard/deskguard/market"
 )
+
+// Status is an order's life-cycle state at the venue.
+type Status uint8
+
+const (
+	Pending   Status = iota + 1 // armed exit waiting for its entry to fill
+	Working                     // resting at the venue
+	Triggered                   // a stop-limit that triggered and now rests as a limit
+	Filled
+	Cancelled
+	Rejected
+	Expired
+)
+
+var statusNames = [...]string{Pending: "pending", Working: "working", Triggered: "triggered", Filled: "filled",
+	Cancelled: "cancelled", Rejected: "rejected", Expired: "expired"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) && statusNames[s] != "" {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Done reports whether the order can no longer trade.
+func (s Status) Done() bool { return s == Filled || s == Cancelled || s == Rejected || s == Expired }
 
 // Role is an order's place in a bracket.
 type Role uint8
@@ -103,29 +130,3 @@ type Event struct {
 	// reconnects), where it has one.
 	VenueOrder string
 }
-
-// Status is an order's life-cycle state at the venue.
-type Status uint8
-
-const (
-	Pending   Status = iota + 1 // armed exit waiting for its entry to fill
-	Working                     // resting at the venue
-	Triggered                   // a stop-limit that triggered and now rests as a limit
-	Filled
-	Cancelled
-	Rejected
-	Expired
-)
-
-var statusNames = [...]string{Pending: "pending", Working: "working", Triggered: "triggered", Filled: "filled",
-	Cancelled: "cancelled", Rejected: "rejected", Expired: "expired"}
-
-func (s Status) String() string {
-	if int(s) < len(statusNames) && statusNames[s] != "" {
-		return statusNames[s]
-	}
-	return fmt.Sprintf("status(%d)", uint8(s))
-}
-
-// Done reports whether the order can no longer trade.
-func (s Status) Done() bool { return s == Filled || s == Cancelled || s == Rejected || s == Expired }

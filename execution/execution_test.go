@@ -12,7 +12,8 @@ import (
 
 func TestNames(t *testing.T) {
 	for k, want := range map[EventKind]string{Accepted: "accepted", RejectedEv: "rejected", PartiallyFilled: "partially_filled",
-		FilledEv: "filled", CancelledEv: "cancelled", TriggeredEv: "triggered", ExpiredEv: "expired", Modified: "modified", 0: "event(0)", 99: "event(99)"} {
+		FilledEv: "filled", CancelledEv: "cancelled", TriggeredEv: "triggered", ExpiredEv: "expired", Modified: "modified",
+		StatusEv: "status", BustedEv: "busted", CorrectedEv: "corrected", RiskStatusEv: "risk_status", 0: "event(0)", 99: "event(99)"} {
 		if got := k.String(); got != want {
 			t.Errorf("EventKind(%d) = %q, want %q", k, got, want)
 		}
@@ -24,9 +25,19 @@ func TestNames(t *testing.T) {
 	}
 }
 
+func TestStatusDone(t *testing.T) {
+	for s, done := range map[Status]bool{Pending: false, Working: false, Triggered: false, Filled: true, Cancelled: true,
+		Rejected: true, Expired: true} {
+		if s.Done() != done {
+			t.Errorf("%s.Done() = %v", s, !done)
+		}
+	}
+}
+
 func TestEventJSON(t *testing.T) {
 	ev := Event{Seq: 7, Time: 1_700_000_000_000_000_000, Account: "A1", ClientID: "A1.1", Kind: PartiallyFilled, Side: market.Sell,
-		FillQty: 2, FillPrice: 20601, LeavesQty: 3, Slippage: 1, Reason: "r", Role: StopLeg, GroupID: "A1.0", VenueID: "v9"}
+		FillQty: 2, FillPrice: 20601, LeavesQty: 3, Slippage: 1, Reason: "r", Role: StopLeg, GroupID: "A1.0", VenueID: "v9",
+		Status: Working, External: true, Ref: "v8", VenueOrder: "o1"}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
