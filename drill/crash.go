@@ -46,6 +46,9 @@ func play(ctx context.Context, r *rig, c *checker, ch *chaos, trades []market.Tr
 			return restarts, err
 		}
 		c.observe(r)
+		if err := r.allIn.step(r, c, i, t); err != nil {
+			return restarts, err
+		}
 	}
 	return restarts, nil
 }
@@ -63,6 +66,7 @@ func endRound(ctx context.Context, r *rig, c *checker, tail []market.Trade, rd *
 		c.observe(r)
 	}
 	c.killReached(r, "closing kill")
+	checkAllIn(r, c)
 	for _, w := range r.d.RepairWindowMax() {
 		if w > rd.repair {
 			rd.repair = w
@@ -97,6 +101,11 @@ func split(ts []market.Trade) ([]market.Trade, []market.Trade) {
 	return ts[:len(ts)-tailTrades], ts[len(ts)-tailTrades:]
 }
 
+// crashModes are where the round's first crash lands (the rest are
+// drawn): right after a durable journal append, or right after a request
+// reached the venue.
+var crashModes = []string{"after-append", "after-request"}
+
 // runCrash: the supervisor dies at random points — right after a durable
 // journal append, or right after a request reached the venue — and a new
 // desk recovers from the journal file and reconciles with the venue that
@@ -114,8 +123,11 @@ func runCrash(ctx context.Context, o *Options, seed int64, dir string) (round, e
 		return rd, err
 	}
 	c := newChecker(r)
+	r.allIn = &allIn{at: len(body) / 12}
 	ch := &chaos{rng: newRand(seed + 1), every: 1 + len(body)/150}
 	n := 1 + rng.IntN(3)
+	rd.mode = modeOf(seed, crashModes)
+	first := true
 	at := map[int]bool{}
 	for len(at) < n {
 		// After the opening range, when positions and brackets are live.
@@ -126,7 +138,11 @@ func runCrash(ctx context.Context, o *Options, seed int64, dir string) (round, e
 			return nil
 		}
 		k := int64(1 + rng.IntN(6))
-		if rng.IntN(2) == 0 {
+		kind := rng.IntN(2)
+		if first {
+			kind, first = int(uint64(seed)%uint64(len(crashModes))), false
+		}
+		if kind == 0 {
 			base := r.jp.n.Load()
 			r.jp.after = func(n int64) {
 				if n >= base+k {

@@ -91,6 +91,8 @@ type Venue struct {
 	stats     Stats
 	statsCond *sync.Cond
 
+	rec recorder // every order placement (record.go)
+
 	url     string
 	bounces chan bounce
 	done    chan struct{}

@@ -33,6 +33,7 @@ func cmdVenue(e *env) int {
 	passEnv := fs.String("password-env", "VENUE_PASSWORD", "environment variable with the demo password (default password \"demo\" when unset)")
 	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
 	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart subscription (a desk connecting after the venue starts sees the whole session)")
+	record := fs.String("record", "", "write every order placement the venue receives (client order id, account, what became of it) to this new file as JSON lines")
 	if err := fs.Parse(e.args); err != nil {
 		return 2
 	}
@@ -72,6 +73,16 @@ func cmdVenue(e *env) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
 		return 2
+	}
+	if *record != "" {
+		// A new file only: --record never overwrites one.
+		f, err := os.OpenFile(*record, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "deskguard venue: --record: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		v.RecordTo(f)
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {
