@@ -8,7 +8,8 @@ package drill
 // that is flat gets a market entry with a bracket; the kill goes out on the
 // first settled step at which every one of them holds a position; ten
 // trades later every account must be flat with nothing working, and the
-// desk is re-armed.
+// desk is re-armed. Right after the kill every account also sends an exit,
+// which the halt must let through (invariant 8).
 //
 // An account the desk's own risk state excludes — locked out, faulted, or
 // without the allowance for one contract at a 4-tick stop (the gate's
@@ -62,6 +63,14 @@ func (a *allIn) step(r *rig, c *checker, i int, t market.Trade) error {
 			a.held = len(r.ids) - len(a.excluded)
 			if _, err := r.kill("", "drill_all_in"); err != nil {
 				return fmt.Errorf("all-in kill: %w", err)
+			}
+			// The halt the kill put in force must not block what reduces
+			// risk (invariant 8): an exit on every account goes out.
+			for _, id := range r.ids {
+				res := r.d.HandleIntent(ctx, intent.Intent{Kind: intent.Exit, Account: id, Strategy: "drill", Reason: "drill exit while halted"})
+				if !res.Sent && riskOnly[res.Decision.Reason] {
+					c.violate(nil, "", "all-in kill: %s's exit while the desk halts was refused: %s (invariant 8)", id, res.Decision)
+				}
 			}
 			a.phase, a.since = 2, 0
 			return nil

@@ -12,11 +12,13 @@ package drill
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -29,6 +31,25 @@ type chaos struct {
 	// "widen", "cancel_stop", "cancel_entry", "exit") and outcome: "sent"
 	// or the gate's reason.
 	tally map[string]map[string]int
+	// findings are risk-reducing acts the desk refused for a reason that
+	// may only refuse new risk (invariant 8); play hands them to the checker.
+	findings []string
+}
+
+// reducesRisk is whether act only reduces risk (an exit, a tighter stop,
+// the cancel of an unfilled entry): a halt, a lockout, a trading window,
+// stale data or the order rate must never refuse it.
+func reducesRisk(act string) bool { return act == "exit" || act == "tighten" || act == "cancel_entry" }
+
+// riskOnly are the reasons that refuse only new risk (limits.Gate.Check).
+var riskOnly = map[limits.Reason]bool{limits.Halted: true, limits.LockedOut: true, limits.OutsideWindow: true,
+	limits.StaleData: true, limits.RateLimited: true, limits.LossBound: true, limits.MaxPosition: true, limits.MaxOrderQty: true}
+
+// take returns and clears the findings.
+func (c *chaos) take() []string {
+	f := c.findings
+	c.findings = nil
+	return f
 }
 
 // chaosActs are the acts and their weights (of 100).
@@ -79,6 +100,10 @@ func (c *chaos) maybe(r *rig, t market.Trade) {
 		out = "failed"
 	case !res.Sent:
 		out = string(res.Decision.Reason)
+		if reducesRisk(act) && riskOnly[res.Decision.Reason] {
+			c.findings = append(c.findings, fmt.Sprintf("%s: the desk refused a risk-reducing %s (%s) with %s (invariant 8)",
+				id, act, in.Kind, res.Decision))
+		}
 	}
 	if c.tally == nil {
 		c.tally = map[string]map[string]int{}

@@ -38,6 +38,9 @@ func play(ctx context.Context, r *rig, c *checker, ch *chaos, trades []market.Tr
 			return restarts, err
 		}
 		ch.maybe(r, t)
+		for _, f := range ch.take() {
+			c.violate(nil, "", "%s", f)
+		}
 		if err := recover(); err != nil {
 			return restarts, err
 		}

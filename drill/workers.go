@@ -111,6 +111,9 @@ func runWorkers(ctx context.Context, o *Options, seed int64, dir string) (round,
 		for _, t := range b {
 			ch.maybe(r, t)
 		}
+		for _, f := range ch.take() {
+			c.violate(nil, "", "%s", f)
+		}
 		r.stepBatch(b)
 		c.observe(r)
 		if err := r.allIn.step(r, c, i, b[len(b)-1]); err != nil {
