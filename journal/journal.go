@@ -113,6 +113,8 @@ type Journal struct {
 
 	// owned by the writer goroutine
 	next uint64
+
+	follow followers // commit notifications (follow.go)
 }
 
 type request struct {
@@ -523,6 +525,9 @@ func (j *Journal) writer() {
 		err := j.Err()
 		if err == nil {
 			err = j.commit(batch)
+		}
+		if err == nil {
+			j.follow.notify(j.next - 1) // never blocks (follow.go)
 		}
 		for _, r := range batch {
 			if err != nil {

@@ -1,0 +1,467 @@
+// Package outbox is a desk's side of the firm layer (issue 19): it publishes
+// the desk's journal, record by record as commits land, to a NATS
+// JetStream stream; it answers the firm's signed kill commands by flattening
+// the desk as one more kill trigger ("firm"); it sends the desk's heartbeat
+// and watches the firm's. Nothing of it is on the desk's three paths: the
+// journal only signals it after a commit (journal.Follow, never blocking),
+// it reads committed records in its own read transactions, and a firm kill
+// reaches the desk through deskapi.Desk.Flatten exactly as a console kill
+// does. While NATS is away the desk trades on; the outbox keeps a cursor of
+// what the stream has acknowledged and catches up from the journal when NATS
+// is back. A lost firm link never flattens or halts the desk; it can, when
+// configured, turn on a reduce-only hook the desk's gate honours.
+package outbox
+
+// outbox.go: the publisher — journal → JetStream, at least once, each
+// message carrying Nats-Msg-Id desk:seq so the stream drops a resend.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/deskguard/deskguard/firm/wire"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/market"
+)
+
+// Source is the journal the outbox reads (*journal.Journal).
+type Source interface {
+	Committed() (uint64, error)
+	Follow() *journal.Follower
+	ReadAfter(after uint64, max int, fn func(journal.Record, []byte) error) (uint64, error)
+	Created() (string, error)
+}
+
+// Options configure an Outbox.
+type Options struct {
+	Desk    string     // the desk's name: one subject token (wire.ValidDesk)
+	Journal Source     // the desk's journal
+	Conn    *nats.Conn // a connection that reconnects on its own (see Connect)
+	Stream  wire.StreamOptions
+	// CursorFile is where the outbox records the last journal sequence the
+	// stream acknowledged (default: the journal's path + ".outbox"). It is
+	// a hint for a start while NATS is away: on every connection the
+	// stream's own last message of this desk is read and the larger of the
+	// two is taken, so a cursor that lags sends nothing twice.
+	CursorFile string
+	Batch      int           // records per publish round (default 1024)
+	AckTimeout time.Duration // per message (default 5s)
+	Clock      market.Clock  // wall clock (heartbeats, timestamps); default market.WallClock
+	Log        *slog.Logger
+}
+
+// ErrOtherJournal: the stream's last message of this desk came from
+// another journal file (a desk that started a new journal under the same
+// name). Publishing would collide with the old journal's message ids, so
+// the outbox publishes nothing (the desk trades on) until the stream is
+// purged of the desk or the desk is renamed.
+var ErrOtherJournal = errors.New("outbox: the stream holds another journal of this desk")
+
+// Outbox publishes one desk's journal. Run it in its own goroutine.
+type Outbox struct {
+	opt   Options
+	epoch string
+	log   *slog.Logger
+
+	published atomic.Uint64 // last seq the stream acknowledged (contiguous)
+	committed atomic.Uint64 // last durable seq seen
+	up        atomic.Bool   // the last publish round reached the stream
+	sent      atomic.Uint64 // messages acknowledged by the stream since start (resends included)
+
+	mu       sync.Mutex
+	lastErr  string
+	downAt   time.Time // when the stream was last lost (zero: up, or never reached)
+	cursorAt time.Time
+}
+
+// New opens the outbox: reads the cursor file. Nothing is published until
+// Run.
+func New(opt Options) (*Outbox, error) {
+	if !wire.ValidDesk(opt.Desk) {
+		return nil, fmt.Errorf("outbox: desk name %q is not one NATS subject token (A-Z a-z 0-9 - _)", opt.Desk)
+	}
+	if opt.Journal == nil || opt.Conn == nil {
+		return nil, errors.New("outbox: a journal and a NATS connection are required")
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 1024
+	}
+	if opt.AckTimeout <= 0 {
+		opt.AckTimeout = 5 * time.Second
+	}
+	if opt.Clock == nil {
+		opt.Clock = market.WallClock{}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	epoch, err := opt.Journal.Created()
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	o := &Outbox{opt: opt, epoch: epoch, log: opt.Log}
+	if opt.CursorFile != "" {
+		seq, err := readCursor(opt.CursorFile, opt.Desk, epoch)
+		if err != nil {
+			return nil, err
+		}
+		o.published.Store(seq)
+	}
+	c, err := opt.Journal.Committed()
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	o.committed.Store(c)
+	if o.published.Load() > c {
+		return nil, fmt.Errorf("outbox: cursor %s says seq %d was published but the journal ends at %d: a cursor of another journal",
+			opt.CursorFile, o.published.Load(), c)
+	}
+	return o, nil
+}
+
+// Status is the outbox at one instant (status, console, metrics).
+type Status struct {
+	Desk      string `json:"desk"`
+	Committed uint64 `json:"committed"` // last durable journal seq
+	Published uint64 `json:"published"` // last seq the stream acknowledged
+	Lag       uint64 `json:"lag"`       // committed − published: records the firm has not got
+	Up        bool   `json:"up"`        // connected, and the last publish round reached the stream
+	DownSince string `json:"down_since,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Sent      uint64 `json:"sent"` // acknowledged messages since start
+}
+
+// Status reports the outbox's progress.
+func (o *Outbox) Status() Status {
+	c, p := o.committed.Load(), o.published.Load()
+	st := Status{Desk: o.opt.Desk, Committed: c, Published: p, Up: o.up.Load() && o.opt.Conn.IsConnected(), Sent: o.sent.Load()}
+	if c > p {
+		st.Lag = c - p
+	}
+	o.mu.Lock()
+	st.Error = o.lastErr
+	if !o.downAt.IsZero() {
+		st.DownSince = o.downAt.UTC().Format(time.RFC3339Nano)
+	}
+	o.mu.Unlock()
+	return st
+}
+
+// Lag is how many committed journal records the stream has not yet
+// acknowledged.
+func (o *Outbox) Lag() uint64 {
+	c, p := o.committed.Load(), o.published.Load()
+	if c > p {
+		return c - p
+	}
+	return 0
+}
+
+// Published is the last journal seq the stream acknowledged.
+func (o *Outbox) Published() uint64 { return o.published.Load() }
+
+// Committed is the last durable journal seq the outbox has seen.
+func (o *Outbox) Committed() uint64 { return o.committed.Load() }
+
+// Epoch is the journal's identity the outbox publishes under.
+func (o *Outbox) Epoch() string { return o.epoch }
+
+// Run publishes until ctx ends: every committed record, in order, then
+// each new commit as it lands. It returns ctx's error, or ErrOtherJournal.
+func (o *Outbox) Run(ctx context.Context) error {
+	f := o.opt.Journal.Follow()
+	defer f.Close()
+	defer o.saveCursor(true)
+	js, err := jetstream.New(o.opt.Conn, jetstream.WithPublishAsyncMaxPending(2*o.opt.Batch),
+		jetstream.WithPublishAsyncTimeout(o.opt.AckTimeout))
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	synced := false
+	backoff := backoffStart
+	for ctx.Err() == nil {
+		if !synced {
+			err := o.sync(ctx, js)
+			if errors.Is(err, ErrOtherJournal) {
+				o.fail(err)
+				o.log.Error("outbox stopped: nothing of this journal is published", "err", err)
+				<-ctx.Done()
+				return err
+			}
+			if err != nil {
+				o.fail(err)
+				backoff = o.wait(ctx, backoff)
+				continue
+			}
+			synced = true
+		}
+		c, err := o.opt.Journal.Committed()
+		if err != nil {
+			o.fail(err)
+			backoff = o.wait(ctx, backoff)
+			continue
+		}
+		o.committed.Store(c)
+		if o.published.Load() >= c {
+			o.saveCursor(false)
+			select {
+			case <-f.C:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if err := o.publishRound(ctx, js); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			o.fail(err)
+			// Resend from the first record the stream did not acknowledge;
+			// after a reconnect the stream's last message is read again.
+			if !o.opt.Conn.IsConnected() {
+				synced = false
+			}
+			backoff = o.wait(ctx, backoff)
+			continue
+		}
+		backoff = backoffStart
+		o.ok()
+	}
+	return ctx.Err()
+}
+
+const (
+	backoffStart = 20 * time.Millisecond
+	backoffMax   = time.Second
+)
+
+// wait sleeps for backoff (or until the connection is back), and returns
+// the next backoff. Real time: this is retry pacing of a network client,
+// not desk logic.
+func (o *Outbox) wait(ctx context.Context, backoff time.Duration) time.Duration {
+	t := time.NewTimer(backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return min(2*backoff, backoffMax)
+}
+
+func (o *Outbox) fail(err error) {
+	o.up.Store(false)
+	o.mu.Lock()
+	if o.lastErr == "" {
+		o.log.Warn("outbox: the stream is out of reach; the desk trades on and the outbox catches up later", "err", err)
+	}
+	o.lastErr = err.Error()
+	if o.downAt.IsZero() {
+		o.downAt = o.opt.Clock.Now()
+	}
+	o.mu.Unlock()
+}
+
+func (o *Outbox) ok() {
+	if o.up.Swap(true) {
+		return
+	}
+	o.mu.Lock()
+	if o.lastErr != "" {
+		o.log.Info("outbox: the stream is reachable again", "published", o.published.Load(), "committed", o.committed.Load())
+	}
+	o.lastErr, o.downAt = "", time.Time{}
+	o.mu.Unlock()
+}
+
+// sync reads the stream's last message of this desk and moves the cursor
+// up to it (records the stream has, whatever the cursor file says, are not
+// sent again).
+func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
+	cctx, cancel := context.WithTimeout(ctx, o.opt.AckTimeout)
+	defer cancel()
+	s, err := wire.EnsureStream(cctx, js, o.opt.Stream)
+	if err != nil {
+		return err
+	}
+	m, err := s.GetLastMsgForSubject(cctx, wire.DeskJournals(o.opt.Desk))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: last message of %s: %w", o.opt.Desk, err)
+	}
+	if ep := m.Header.Get(wire.HdrJournal); ep != o.epoch {
+		return fmt.Errorf("%w: the stream's last record of desk %s is from the journal created %s; this journal was created %s",
+			ErrOtherJournal, o.opt.Desk, ep, o.epoch)
+	}
+	last, err := strconv.ParseUint(m.Header.Get(wire.HdrSeq), 10, 64)
+	if err != nil {
+		return fmt.Errorf("outbox: the stream's last record of %s has no sequence header: %w", o.opt.Desk, err)
+	}
+	if last > o.committed.Load() {
+		return fmt.Errorf("%w: the stream has seq %d of desk %s; this journal ends at %d", ErrOtherJournal, last, o.opt.Desk, o.committed.Load())
+	}
+	if last > o.published.Load() {
+		o.published.Store(last)
+	}
+	return nil
+}
+
+// publishRound publishes up to Batch records after the cursor
+// asynchronously and waits for their acknowledgements; the cursor moves
+// over the acknowledged prefix. The first failure ends the round: the
+// records from it on are sent again next round (the stream drops the ones
+// it already has, by Nats-Msg-Id).
+func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream) error {
+	from := o.published.Load()
+	type sent struct {
+		seq uint64
+		f   jetstream.PubAckFuture
+	}
+	futs := make([]sent, 0, o.opt.Batch)
+	_, rerr := o.opt.Journal.ReadAfter(from, o.opt.Batch, func(r journal.Record, raw []byte) error {
+		msg := nats.NewMsg(wire.JournalSubject(o.opt.Desk, string(r.Kind)))
+		msg.Data = raw
+		msg.Header.Set(wire.HdrDesk, o.opt.Desk)
+		msg.Header.Set(wire.HdrSeq, strconv.FormatUint(r.Seq, 10))
+		msg.Header.Set(wire.HdrJournal, o.epoch)
+		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(wire.MsgID(o.opt.Desk, r.Seq)))
+		if err != nil {
+			return err
+		}
+		futs = append(futs, sent{r.Seq, f})
+		return nil
+	})
+	acked := from
+	var ferr error
+	for _, s := range futs {
+		select {
+		case <-s.f.Ok():
+			if ferr == nil {
+				acked = s.seq
+				o.sent.Add(1)
+			}
+		case err := <-s.f.Err():
+			if ferr == nil {
+				ferr = fmt.Errorf("outbox: publish %s: %w", wire.MsgID(o.opt.Desk, s.seq), err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if acked > from {
+		o.published.Store(acked)
+	}
+	if ferr != nil {
+		return ferr
+	}
+	if rerr != nil {
+		return fmt.Errorf("outbox: %w", rerr)
+	}
+	return nil
+}
+
+// cursorEvery bounds how often the cursor file is rewritten while records
+// flow: it is only a hint (see Options.CursorFile), and a write per commit
+// would compete with the journal's own fsyncs for the disk.
+const cursorEvery = 250 * time.Millisecond
+
+// saveCursor writes the cursor file (write, fsync, rename) when it is due,
+// or now when force.
+func (o *Outbox) saveCursor(force bool) {
+	if o.opt.CursorFile == "" {
+		return
+	}
+	now := o.opt.Clock.Now()
+	o.mu.Lock()
+	due := force || now.Sub(o.cursorAt) >= cursorEvery
+	if due {
+		o.cursorAt = now
+	}
+	o.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := writeCursor(o.opt.CursorFile, o.opt.Desk, o.epoch, o.published.Load()); err != nil {
+		o.log.Warn("outbox: cursor file", "err", err)
+	}
+}
+
+// The cursor file: one line "deskguard-outbox v1 <desk> <journal epoch> <seq>".
+func writeCursor(path, desk, epoch string, seq uint64) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("outbox: cursor %s: %w", path, err)
+	}
+	_, err = fmt.Fprintf(f, "deskguard-outbox v1 %s %s %d\n", desk, epoch, seq)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: cursor %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// readCursor reads the cursor file: 0 when it does not exist; an error for
+// a cursor of another desk or journal (the desk's config points at the
+// wrong file).
+func readCursor(path, desk, epoch string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: cursor: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 5 || f[0] != "deskguard-outbox" || f[1] != "v1" {
+		return 0, fmt.Errorf("outbox: cursor %s: not an outbox cursor file", path)
+	}
+	if f[2] != desk || f[3] != epoch {
+		return 0, fmt.Errorf("outbox: cursor %s is of desk %s journal %s, not desk %s journal %s (remove it to publish this journal from its start)",
+			path, f[2], f[3], desk, epoch)
+	}
+	seq, err := strconv.ParseUint(f[4], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: cursor %s: %w", path, err)
+	}
+	return seq, nil
+}
+
+// Connect dials NATS for a desk or the firm: reconnecting for ever, with no
+// reconnect buffer (a publish while disconnected fails at once, so the
+// outbox knows what the stream has), named for the server's monitoring.
+// extra options (credentials, token, TLS) are added last.
+func Connect(url, name string, extra ...nats.Option) (*nats.Conn, error) {
+	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectBufSize(-1), nats.RetryOnFailedConnect(true), nats.PingInterval(2 * time.Second), nats.MaxPingsOutstanding(2)},
+		extra...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("firm link: connect %s: %w", url, err)
+	}
+	return nc, nil
+}
