@@ -80,7 +80,9 @@ func endRound(ctx context.Context, r *rig, c *checker, tail []market.Trade, rd *
 	}
 	c.finish(r)
 	rd.viol = append(rd.viol, c.viol...)
+	r.kmu.Lock()
 	rd.kills = append(rd.kills, r.kills...)
+	r.kmu.Unlock()
 	for _, a := range c.accts {
 		if a.breachAt > 0 {
 			rd.breach++

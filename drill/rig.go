@@ -246,6 +246,7 @@ type rig struct {
 	gen   int // desks built so far (1 + restarts)
 	ctx   context.Context
 	stop  context.CancelFunc
+	kmu   sync.Mutex
 	kills []supervisor.KillReport
 	// allIn, when set, puts every account in a position and kills the desk
 	// once in the round (allin.go).
@@ -449,7 +450,9 @@ func (r *rig) workers() int {
 func (r *rig) kill(acct, trigger string) (supervisor.KillReport, error) {
 	rep, err := r.d.FlattenReport(r.ctx, acct, trigger, "drill")
 	if err == nil {
+		r.kmu.Lock() // the button's kills run on goroutines of their own
 		r.kills = append(r.kills, rep)
+		r.kmu.Unlock()
 	}
 	return rep, err
 }
