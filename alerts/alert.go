@@ -8,7 +8,7 @@
 // alerts never imports the supervisor: it defines the small Desk and Recorder
 // interfaces it needs, and the supervisor implements them.
 //
-// It may touch market, shopspring/decimal and slack-go (the Web API, Socket Mode): the network only
+// It may touch auth, authz, market, shopspring/decimal and slack-go (the Web API, Socket Mode): the network only
 // to reach Slack (or the incoming webhook), and the HTTP endpoint only as a handler its caller mounts.
 package alerts
 

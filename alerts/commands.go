@@ -1,6 +1,7 @@
-// commands.go: what /deskguard and the flatten buttons do — parse, check the
-// user against AllowedUsers, record every command, call the Desk — shared by
-// the Socket Mode client and the HTTP endpoint.
+// commands.go: what /deskguard and the flatten buttons do — parse, ask authz
+// whether the user may (a user in AllowedUsers has the role authz.Slack:
+// status and flatten), record every command, call the Desk — shared by the
+// Socket Mode client and the HTTP endpoint.
 
 package alerts
 
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/market"
 	"github.com/slack-go/slack"
 )
@@ -141,6 +144,15 @@ func NewCommander(cfg Config, desk Desk, rec Recorder, log *slog.Logger, clock m
 	return c
 }
 
+// role is what authz knows user as: authz.Slack for a user in
+// allowed_users, no role (every act refused) for anyone else.
+func (c *Commander) role(user string) auth.Role {
+	if c.allowed[user] {
+		return authz.Slack
+	}
+	return auth.Role{}
+}
+
 const helpText = "*/deskguard* commands:\n" +
 	"• `/deskguard status` — the desk and every account\n" +
 	"• `/deskguard flatten all` — kill the whole desk (cancel every order, flatten every position)\n" +
@@ -166,6 +178,11 @@ func (c *Commander) Slash(ctx context.Context, user, command, text string) Reply
 		c.rec.RecordCommand(user, full, false, "unknown command")
 		return textReply(fmt.Sprintf("Unknown command `%s`.\n%s", cmd.Arg, helpText))
 	case VerbRearm, VerbUnlock:
+		// authz refuses both to every Slack user (authz.Slack may only ask
+		// for the status and flatten): asked for the record.
+		if authz.Allowed(authz.Slack, authz.Act(cmd.Verb), "") == nil {
+			break
+		}
 		what := "Re-arming the desk"
 		if cmd.Verb == VerbUnlock {
 			what = "Unlocking an account"
@@ -173,7 +190,7 @@ func (c *Commander) Slash(ctx context.Context, user, command, text string) Reply
 		c.rec.RecordCommand(user, full, false, string(cmd.Verb)+" is not possible from Slack")
 		return textReply(what + " is not possible from Slack: the risk manager does it from the console or `deskguard " + string(cmd.Verb) + "`, with a reason.")
 	case VerbStatus:
-		if !c.allowed[user] {
+		if authz.Allowed(c.role(user), authz.Status, "") != nil {
 			c.rec.RecordCommand(user, full, false, "user not in allowed_users")
 			return textReply("You are not allowed to use /deskguard (ask the risk manager to add your Slack user id).")
 		}
@@ -221,7 +238,7 @@ func (c *Commander) flatten(ctx context.Context, user, full, account string) Rep
 	if account != "" {
 		scope = "account " + account
 	}
-	if !c.allowed[user] {
+	if authz.Allowed(c.role(user), authz.Flatten, account) != nil {
 		c.rec.RecordCommand(user, full, false, "flatten "+scope+" refused: user not in allowed_users")
 		c.log.Warn("slack flatten refused", "user", user, "scope", scope)
 		return textReply("Refused: you are not allowed to flatten. This attempt was recorded.")

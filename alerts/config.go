@@ -88,7 +88,7 @@ type Config struct {
 	PostTimeout    time.Duration `toml:"post_timeout"`    // one HTTP attempt; default 10s
 	SweepEvery     time.Duration `toml:"sweep_every"`     // how often coalescing windows are closed; default 1s
 	AckWithin      time.Duration `toml:"ack_within"`      // how long a command waits for Flatten before replying; default 2.5s
-	ReplayCache    int           `toml:"replay_cache"`    // signatures remembered by the HTTP endpoint; default 4096
+	ReplayCache    int           `toml:"replay_cache"`    // signatures the HTTP endpoint remembers for their 5-minute window (full: new requests refused); default 4096
 }
 
 // String prints the config with its secrets redacted.

@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskguard/deskguard/market"
 )
 
 const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -113,19 +116,84 @@ func TestHTTPOffWithoutSecret(t *testing.T) {
 	}
 }
 
-func TestReplayCacheBounded(t *testing.T) {
-	rc := newReplayCache(3)
-	for _, s := range []string{"a", "b", "c"} {
-		if !rc.firstTime(s) {
-			t.Fatal(s)
+// respell returns r's signature header with its hex letters in the case
+// pattern given by mask (bit i set: the i-th letter upper-cased).
+func respell(r *http.Request, mask uint64) *http.Request {
+	sig := []byte(strings.TrimPrefix(r.Header.Get("X-Slack-Signature"), "v0="))
+	n := 0
+	for i, c := range sig {
+		if c >= 'a' && c <= 'f' {
+			if mask&(1<<n) != 0 {
+				sig[i] = c - 'a' + 'A'
+			}
+			n++
 		}
 	}
-	if rc.firstTime("b") {
-		t.Fatal("replay of b accepted")
+	r.Header.Set("X-Slack-Signature", "v0="+string(sig))
+	return r
+}
+
+// TestHTTPReplayInAnyLetterCase: one captured signed `flatten ORB1`,
+// replayed with its signature's hex letters in another case, is refused
+// every time (issue 25 item 1: the cache keyed on the header's text, the
+// verifier accepts any case, and one capture flattened the desk 3 times).
+func TestHTTPReplayInAnyLetterCase(t *testing.T) {
+	d := newFakeDesk()
+	c := NewCommander(Config{SigningSecret: testSecret, AllowedUsers: []string{"U123"}}, d, newRecorder(), testLog(t), nil)
+	h := c.HTTPHandler()
+	now := time.Now()
+	body := slashForm("U123", "flatten ORB1")
+	if w := serve(h, signedRequest(body, now, testSecret)); w.Code != 200 {
+		t.Fatalf("the first request: %d %s", w.Code, w.Body)
 	}
-	rc.firstTime("d") // evicts a
-	if len(rc.seen) != 3 || !rc.firstTime("a") {
-		t.Fatalf("cache %v", rc.seen)
+	if got := d.nextFlatten(t, time.Second); got.Account != "ORB1" {
+		t.Fatalf("Flatten(%+v)", got)
+	}
+	for _, mask := range []uint64{^uint64(0), 1, 2, 0x5555, 0xaaaa_aaaa} {
+		if w := serve(h, respell(signedRequest(body, now, testSecret), mask)); w.Code != http.StatusUnauthorized {
+			t.Errorf("replay with case mask %#x: %d %s", mask, w.Code, w.Body)
+		}
+	}
+	select {
+	case got := <-d.flattens:
+		t.Fatalf("a replayed request flattened again: %+v", got)
+	default:
+	}
+}
+
+// TestReplayCacheWindow: a signature is remembered until its timestamp's
+// window ends; a cache full of live signatures refuses rather than forget
+// one (forgetting lets that one be replayed); expired ones make room.
+func TestReplayCacheWindow(t *testing.T) {
+	clock := market.NewReplayClock(time.Unix(1_000_000, 0))
+	rc := newReplayCache(3)
+	rc.clock = clock
+	mac := func(b byte) [32]byte { var m [32]byte; m[0] = b; return m }
+	ts := clock.Now()
+	for _, b := range []byte{1, 2, 3} {
+		if err := rc.firstTime(mac(b), ts); err != nil {
+			t.Fatalf("mac %d: %v", b, err)
+		}
+	}
+	if err := rc.firstTime(mac(2), ts); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay of 2: %v", err)
+	}
+	if err := rc.firstTime(mac(4), ts); !errors.Is(err, ErrReplayCacheFull) {
+		t.Fatalf("a full cache of live signatures: %v, want ErrReplayCacheFull", err)
+	}
+	if err := rc.firstTime(mac(1), ts); !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay of 1 after the cache filled: %v (it was forgotten)", err)
+	}
+	clock.Advance(ts.Add(replayWindow).UnixNano()) // the window's last instant: still live
+	if err := rc.firstTime(mac(4), ts); !errors.Is(err, ErrReplayCacheFull) {
+		t.Fatalf("at the window's end: %v, want ErrReplayCacheFull", err)
+	}
+	clock.Advance(ts.Add(replayWindow + time.Second).UnixNano())
+	if err := rc.firstTime(mac(4), clock.Now()); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	if len(rc.seen) != 1 {
+		t.Fatalf("expired signatures kept: %d", len(rc.seen))
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package auth maps bearer tokens to roles for the console and the control
-// socket: manager (everything), trader:ID (one account, never raise a limit
-// or unlock), viewer (read only). Tokens are kept only as SHA-256 hashes
-// and compared in constant time; a token never appears in a log or error.
+// socket: manager, trader:ID, viewer. What each role may do and see is
+// package authz's to decide. Tokens are kept only as SHA-256 hashes and
+// compared in constant time; a token never appears in a log or error.
 //
 // It may touch only the standard library's crypto (crypto/rand, crypto/sha256, crypto/subtle): no
 // file, network or clock.
@@ -41,36 +41,6 @@ func ParseRole(s string) (Role, error) {
 	return Role{}, fmt.Errorf("auth: role %q: want manager, viewer or trader:ACCOUNT", s)
 }
 
-// CanSee reports whether the role may see account (""= the whole desk).
-func (r Role) CanSee(account string) bool {
-	switch r.Kind {
-	case "manager", "viewer":
-		return true
-	case "trader":
-		return account == r.Account
-	}
-	return false
-}
-
-// CanFlatten reports whether the role may flatten account ("" = desk).
-func (r Role) CanFlatten(account string) bool {
-	switch r.Kind {
-	case "manager":
-		return true
-	case "trader":
-		return account != "" && account == r.Account
-	}
-	return false
-}
-
-// CanManage reports whether the role may re-arm, unlock or change limits.
-func (r Role) CanManage() bool { return r.Kind == "manager" }
-
-// CanRunEngines reports whether the role may start/stop account's engines.
-func (r Role) CanRunEngines(account string) bool {
-	return r.Kind == "manager" || (r.Kind == "trader" && r.Account == account)
-}
-
 // Principal is an authenticated caller: its name (for the journal) and role.
 type Principal struct {
 	Name string
@@ -93,6 +63,10 @@ type Tokens struct {
 // ErrBadToken is returned for a missing or unknown token.
 var ErrBadToken = errors.New("auth: missing or unknown token")
 
+// ErrDuplicateToken is returned by Add for a token already registered
+// (under any name or role).
+var ErrDuplicateToken = errors.New("auth: the same token is configured twice")
+
 // Hash returns the hex SHA-256 of a token, the form kept in configs.
 func Hash(token string) string {
 	h := sha256.Sum256([]byte(token))
@@ -107,12 +81,20 @@ func (t *Tokens) Add(name, hashHex string, role Role) error {
 	}
 	var e entry
 	copy(e.hash[:], b)
+	for _, o := range t.entries {
+		if o.hash == e.hash {
+			// One token, two principals: which name the journal records
+			// (and which role it gets) would depend on the order.
+			return fmt.Errorf("%w: %q and %q", ErrDuplicateToken, o.p.Name, name)
+		}
+	}
 	e.p = Principal{Name: name, Role: role}
 	t.entries = append(t.entries, e)
 	return nil
 }
 
-// AddPlain registers a plaintext token (demo tokens, tests); only its hash is kept.
+// AddPlain registers a plaintext token (demo tokens, tests); only its hash
+// is kept. A token already registered is ignored (Add says why).
 func (t *Tokens) AddPlain(name, token string, role Role) {
 	_ = t.Add(name, Hash(token), role)
 }

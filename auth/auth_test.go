@@ -20,25 +20,6 @@ func TestTokensAndRoles(t *testing.T) {
 	if err != nil || p.Name != "alice" || p.Role.String() != "trader:ACC1" {
 		t.Fatalf("%+v %v", p, err)
 	}
-	cases := []struct {
-		role                   Role
-		acct                   string
-		see, flat, manage, eng bool
-	}{
-		{Role{Kind: "manager"}, "", true, true, true, true},
-		{Role{Kind: "manager"}, "ACC2", true, true, true, true},
-		{Role{Kind: "trader", Account: "ACC1"}, "ACC1", true, true, false, true},
-		{Role{Kind: "trader", Account: "ACC1"}, "ACC2", false, false, false, false},
-		{Role{Kind: "trader", Account: "ACC1"}, "", false, false, false, false},
-		{Role{Kind: "viewer"}, "ACC1", true, false, false, false},
-	}
-	for _, c := range cases {
-		if c.role.CanSee(c.acct) != c.see || c.role.CanFlatten(c.acct) != c.flat ||
-			c.role.CanManage() != c.manage || c.role.CanRunEngines(c.acct) != c.eng {
-			t.Errorf("%s on %q: see %v flat %v manage %v eng %v", c.role, c.acct,
-				c.role.CanSee(c.acct), c.role.CanFlatten(c.acct), c.role.CanManage(), c.role.CanRunEngines(c.acct))
-		}
-	}
 }
 
 func TestParseRole(t *testing.T) {
@@ -56,5 +37,20 @@ func TestParseRole(t *testing.T) {
 	var ts Tokens
 	if err := ts.Add("x", "abc", Role{Kind: "viewer"}); err == nil {
 		t.Error("short hash accepted")
+	}
+}
+
+func TestDuplicateTokenRefused(t *testing.T) {
+	var ts Tokens
+	if err := ts.Add("risk", Hash("same"), Role{Kind: "manager"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Role{{Kind: "viewer"}, {Kind: "manager"}, {Kind: "trader", Account: "A"}} {
+		if err := ts.Add("other", Hash("same"), r); !errors.Is(err, ErrDuplicateToken) {
+			t.Errorf("the same token again as %v: %v", r, err)
+		}
+	}
+	if p, err := ts.Check("same"); err != nil || p.Name != "risk" || ts.Len() != 1 {
+		t.Fatalf("%+v %v (len %d)", p, err, ts.Len())
 	}
 }

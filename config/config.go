@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,7 @@ type Config struct {
 	Extra      Extra                     `toml:"-"`
 
 	path string
+	text string // the file's text, for the lines of Validate's errors
 }
 
 // Desk is the [desk] table.
@@ -62,6 +64,9 @@ type Desk struct {
 	// StaleDataKill flattens the desk (kill trigger "stale_data") when a
 	// running desk's feed sends no trade for this long of real time; 0 = off.
 	StaleDataKill time.Duration `toml:"stale_data_kill"`
+	// JournalFollowSymlink lets `run` open a journal path that is a
+	// symbolic link; by default such a path is refused.
+	JournalFollowSymlink bool `toml:"journal_follow_symlink"`
 }
 
 // MinStaleDataKill is the shortest stale_data_kill accepted: quiet gaps of
@@ -174,7 +179,8 @@ func Default() *Config {
 		Schedule:   supervisor.DefaultSchedule(),
 		Strategies: strategies.DefaultConfig(),
 		Console: Console{Config: console.Config{Listen: console.DefaultListen, StatusEvery: console.DefaultStatusEvery,
-			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout}},
+			SessionTTL: console.DefaultSessionTTL, ClientBuffer: console.DefaultClientBuffer, WriteTimeout: console.DefaultWriteTimeout,
+			ReadTimeout: console.DefaultReadTimeout}},
 		path: "(built-in defaults)",
 	}
 	for _, a := range []struct{ id, owner, eng string }{{"ORB1", "trader-orb", "orb"}, {"VWAP1", "trader-vwap", "vwapmr"}, {"DELTA1", "trader-delta", "delta"}} {
@@ -230,6 +236,32 @@ func readSmall(path string) ([]byte, error) {
 
 // Parse is Load on text already read (path names it in errors).
 func Parse(path, text string) (*Config, error) {
+	c, err := ParseUnvalidated(path, text)
+	if c == nil {
+		return nil, err
+	}
+	if err := errors.Join(err, c.Validate()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadUnvalidated is Load without Validate (see ParseUnvalidated).
+func LoadUnvalidated(path string) (*Config, error) {
+	b, err := readSmall(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseUnvalidated(path, string(b))
+}
+
+// ParseUnvalidated decodes text without Validate, for a caller that
+// changes the config (run's flags) before validating it, or that reports
+// every problem at once (config check). The config is nil only when the
+// text cannot be decoded at all (a syntax or type error); the error holds
+// the file's other problems: unknown keys, no [[accounts]] entry, a
+// mistyped key in a table another package decodes.
+func ParseUnvalidated(path, text string) (*Config, error) {
 	c := Default()
 	c.Accounts = nil
 	c.path = path
@@ -255,11 +287,12 @@ func Parse(path, text string) (*Config, error) {
 	// The tables other packages decode are decoded here too, into their
 	// own types and thrown away, so that a misspelt or mistyped key in them
 	// is refused now rather than silently ignored when the desk starts.
+	var errs []error // every problem in the file, not only the first
 	if err := c.Decode("slack", &alerts.Config{}); err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	if err := c.Decode("hw", &hw.Config{}); err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	var unknown []string
 	for _, k := range md.Undecoded() {
@@ -280,7 +313,7 @@ func Parse(path, text string) (*Config, error) {
 			return nil, tomlError(path, err)
 		}
 		if err := md2.PrimitiveDecode(p.Broker.Tradovate, &tradovate.Config{}); err != nil {
-			return nil, tomlError(path, err)
+			errs = append(errs, tomlError(path, err))
 		}
 		for _, k := range md2.Undecoded() {
 			if ks := k.String(); strings.HasPrefix(ks, "broker.tradovate.") {
@@ -290,16 +323,14 @@ func Parse(path, text string) (*Config, error) {
 		c.Extra.prim["broker.tradovate"] = p.Broker.Tradovate
 		c.Extra.tradovate = md2
 	}
-	if len(unknown) > 0 {
-		return nil, &ConfigError{File: path, Line: lineOf(text, unknown[0]), Key: unknown[0], Msg: "unknown key (see `deskguard config example`)"}
+	for _, k := range unknown {
+		errs = append(errs, &ConfigError{File: path, Line: lineOf(text, k), Key: k, Msg: "unknown key (see `deskguard config example`)"})
 	}
 	if len(c.Accounts) == 0 {
-		return nil, &ConfigError{File: path, Key: "accounts", Msg: "at least one [[accounts]] entry is required"}
+		errs = append(errs, &ConfigError{File: path, Key: "accounts", Msg: "at least one [[accounts]] entry is required"})
 	}
-	if err := c.validate(text); err != nil {
-		return nil, err
-	}
-	return c, nil
+	c.text = text
+	return c, errors.Join(errs...)
 }
 
 // decodeErr matches BurntSushi/toml's type errors, which carry the line
@@ -327,83 +358,97 @@ func (c *Config) errorf(key, format string, args ...any) error {
 	return &ConfigError{File: c.path, Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
+// Validate checks the config as the desk will run it, and returns every
+// problem found (joined ConfigErrors), not only the first. Parse calls it;
+// `deskguard run` calls it again after its flags (--pace, --console, ...)
+// have changed the config, so that `config check` and `run` refuse the
+// same things.
+func (c *Config) Validate() error { return c.validate(c.text) }
+
 func (c *Config) validate(text string) error {
-	at := func(key, format string, args ...any) error {
+	var errs []error
+	at := func(key, format string, args ...any) {
 		leaf := key[strings.LastIndex(key, ".")+1:]
-		return &ConfigError{File: c.path, Line: lineOf(text, leaf), Key: key, Msg: fmt.Sprintf(format, args...)}
+		errs = append(errs, &ConfigError{File: c.path, Line: lineOf(text, leaf), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	switch c.Desk.Workers {
 	case "", "process", "in-process":
 	default:
-		return at("desk.workers", "want \"process\" or \"in-process\", got %q", c.Desk.Workers)
+		at("desk.workers", "want \"process\" or \"in-process\", got %q", c.Desk.Workers)
 	}
 	switch c.Desk.LogLevel {
 	case "", "debug", "info", "warn", "error":
 	default:
-		return at("desk.log_level", "want debug, info, warn or error, got %q", c.Desk.LogLevel)
+		at("desk.log_level", "want debug, info, warn or error, got %q", c.Desk.LogLevel)
 	}
 	if c.Desk.DrawdownPct.IsNegative() || c.Desk.DrawdownPct.GreaterThanOrEqual(decimal.NewFromInt(100)) {
-		return at("desk.drawdown_pct", "must be in [0, 100)")
+		at("desk.drawdown_pct", "must be in [0, 100)")
 	}
 	if d := c.Desk.StaleDataKill; d < 0 || d > 0 && d < MinStaleDataKill {
-		return at("desk.stale_data_kill", "%s: want 0 (off) or at least %s, as a duration string such as \"10s\"", d, MinStaleDataKill)
+		at("desk.stale_data_kill", "%s: want 0 (off) or at least %s, as a duration string such as \"10s\"", d, MinStaleDataKill)
 	}
 	switch c.Data.Regime {
 	case "", "trend", "range", "mixed":
 	default:
-		return at("data.regime", "want trend, range or mixed, got %q", c.Data.Regime)
+		at("data.regime", "want trend, range or mixed, got %q", c.Data.Regime)
 	}
-	if c.Data.Pace < 0 {
-		return at("data.pace", "must be ≥ 0 (0 = as fast as possible)")
+	if p := c.Data.Pace; p < 0 || math.IsNaN(p) || math.IsInf(p, 0) {
+		at("data.pace", "%v: must be a finite number ≥ 0 (0 = as fast as possible)", p)
 	}
 	if c.Data.File != "" {
 		if _, err := os.Stat(c.Data.File); err != nil {
-			return at("data.file", "%v", err)
+			at("data.file", "%v", err)
 		}
 	}
 	switch c.Broker.Kind {
 	case "venue", "sim", "tradovate":
 	default:
-		return at("broker.kind", "want venue, sim or tradovate, got %q", c.Broker.Kind)
+		at("broker.kind", "want venue, sim or tradovate, got %q", c.Broker.Kind)
 	}
 	if err := c.Limits.WithDefaults().Validate(); err != nil {
-		return at("limits", "%v", err)
+		at("limits", "%v", err)
 	}
 	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
-		return at("schedule", "%v", err)
+		at("schedule", "%v", err)
 	}
 	if err := c.Strategies.Validate(); err != nil {
-		return at("strategies", "%v", err)
+		at("strategies", "%v", err)
 	}
 	seen := map[string]bool{}
 	for i, a := range c.Accounts {
 		key := fmt.Sprintf("accounts[%d]", i)
 		if a.ID == "" {
-			return at(key+".id", "required")
-		}
-		if seen[a.ID] {
-			return at(key+".id", "account %q listed twice", a.ID)
+			at(key+".id", "required")
+		} else if seen[a.ID] {
+			at(key+".id", "account %q listed twice", a.ID)
 		}
 		seen[a.ID] = true
 		if err := a.AccountsConfig().WithDefaults().Validate(); err != nil {
-			return at(key, "%v", err)
-		}
-		// Its limits as the desk will run them: the account's overrides
-		// over the desk's (the supervisor refuses to start otherwise).
-		if err := a.AccountsConfig().GateConfig(c.Limits).Validate(); err != nil {
-			return at(key+".limits", "%v", err)
+			at(key, "%v", err)
+		} else if err := a.AccountsConfig().GateConfig(c.Limits).Validate(); err != nil {
+			// Its limits as the desk will run them: the account's overrides
+			// over the desk's (the supervisor refuses to start otherwise).
+			at(key+".limits", "%v", err)
 		}
 		if len(a.Strategies) == 0 {
-			return at(key+".strategies", "name at least one of orb, vwapmr, delta")
+			at(key+".strategies", "name at least one of orb, vwapmr, delta")
+		} else if _, err := c.Strategies.Engines(a.Strategies...); err != nil {
+			at(key+".strategies", "%v", err)
 		}
-		if _, err := c.Strategies.Engines(a.Strategies...); err != nil {
-			return at(key+".strategies", "%v", err)
+	}
+	if c.Console.Listen != "off" {
+		// What console.New refuses at run: a non-loopback bind without TLS,
+		// half a TLS pair, a certificate that does not load.
+		if err := c.Console.Config.Validate(); err != nil {
+			at("console", "%v", err)
 		}
 	}
 	for i, t := range c.Console.Tokens {
 		key := fmt.Sprintf("console.tokens[%d]", i)
-		if _, err := auth.ParseRole(t.Role); err != nil {
-			return at(key+".role", "%v", err)
+		if r, err := auth.ParseRole(t.Role); err != nil {
+			at(key+".role", "%v", err)
+		} else if r.Kind == "trader" && !seen[r.Account] {
+			at(key+".role", "%q: no [[accounts]] entry has id %q", t.Role, r.Account)
 		}
 		n := 0
 		for _, s := range []string{t.Hash, t.Env, t.File} {
@@ -412,10 +457,10 @@ func (c *Config) validate(text string) error {
 			}
 		}
 		if n != 1 {
-			return at(key, "give exactly one of hash, env or file")
+			at(key, "give exactly one of hash, env or file")
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // AccountsConfig converts an [[accounts]] entry.
@@ -437,29 +482,49 @@ func (c *Config) Specs() []supervisor.AccountSpec {
 }
 
 // LoadTokens reads the console/CLI tokens (from env or files, or their
-// hashes) into an auth.Tokens. Errors name the token, never its value.
+// hashes) into an auth.Tokens. It refuses the same token given twice (under
+// any names or roles). Errors name the token, never its value; every
+// problem is reported (joined), not only the first.
 func (c *Config) LoadTokens() (*auth.Tokens, error) {
 	ts := &auth.Tokens{}
+	var errs []error
 	for i, t := range c.Console.Tokens {
 		role, _ := auth.ParseRole(t.Role)
+		key := fmt.Sprintf("console.tokens[%d]", i)
+		hash := ""
 		switch {
 		case t.Hash != "":
-			if err := ts.Add(t.Name, t.Hash, role); err != nil {
-				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].hash", i), "%v", err)
-			}
+			hash, key = strings.ToLower(t.Hash), key+".hash"
 		case t.Env != "":
+			key += ".env"
 			v := strings.TrimSpace(os.Getenv(t.Env))
 			if v == "" {
-				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].env", i), "environment variable %s is empty", t.Env)
+				errs = append(errs, c.errorf(key, "environment variable %s is empty", t.Env))
+				continue
 			}
-			ts.AddPlain(t.Name, v, role)
+			hash = auth.Hash(v)
 		case t.File != "":
+			key += ".file"
 			b, err := readSmall(filepath.Clean(t.File))
 			if err != nil {
-				return nil, c.errorf(fmt.Sprintf("console.tokens[%d].file", i), "%v", err)
+				errs = append(errs, c.errorf(key, "%v", err))
+				continue
 			}
-			ts.AddPlain(t.Name, strings.TrimSpace(string(b)), role)
+			v := strings.TrimSpace(string(b))
+			if v == "" {
+				errs = append(errs, c.errorf(key, "file %s is empty", t.File))
+				continue
+			}
+			hash = auth.Hash(v)
+		default:
+			continue // refused by Validate
 		}
+		if err := ts.Add(t.Name, hash, role); err != nil {
+			errs = append(errs, c.errorf(key, "%v", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return ts, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/deskguard/deskguard/auth"
 )
 
 func TestExampleParsesToDefaults(t *testing.T) {
@@ -109,4 +111,85 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = Parse("fuzz.toml", s)
 	})
+}
+
+// TestRefusedAsRunRefuses: what `deskguard run` refused after `config
+// check` had passed it (issue 25 item 9) is refused by Parse: a pace that is
+// not a finite number, a non-loopback console without TLS, half a TLS pair
+// or a certificate that does not load, a trader token for an account the
+// desk does not have.
+func TestRefusedAsRunRefuses(t *testing.T) {
+	base := "[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n"
+	cases := []struct{ name, text, key string }{
+		{"pace nan", "[data]\npace = nan\n" + base, "data.pace"},
+		{"pace inf", "[data]\npace = inf\n" + base, "data.pace"},
+		{"pace -inf", "[data]\npace = -inf\n" + base, "data.pace"},
+		{"non-loopback console without TLS", "[console]\nlisten = \"0.0.0.0:8080\"\n" + base, "console"},
+		{"console on a LAN address without TLS", "[console]\nlisten = \"10.1.2.3:8080\"\n" + base, "console"},
+		{"console address without a port", "[console]\nlisten = \"127.0.0.1\"\n" + base, "console"},
+		{"half a TLS pair", "[console]\ntls_cert = \"c.pem\"\n" + base, "console"},
+		{"a certificate that does not load", "[console]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n" + base, "console"},
+		{"a trader of an unknown account", base + "[[console.tokens]]\nname = \"x\"\nrole = \"trader:B\"\nenv = \"X\"\n", "console.tokens[0].role"},
+	}
+	for _, tc := range cases {
+		_, err := Parse("desk.toml", tc.text)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Key != tc.key {
+			t.Errorf("%s: %v, want a ConfigError at %s", tc.name, err, tc.key)
+		}
+	}
+	for _, ok := range []string{
+		"[console]\nlisten = \"off\"\n" + base,
+		"[console]\nlisten = \"0.0.0.0:8080\"\ninsecure = true\n" + base,
+		"[console]\nlisten = \"localhost:0\"\n" + base,
+		"[data]\npace = 0.0\n" + base,
+		base + "[[console.tokens]]\nname = \"x\"\nrole = \"trader:A\"\nenv = \"X\"\n",
+	} {
+		if _, err := Parse("desk.toml", ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
+
+// TestEveryErrorReported: a file with several mistakes gets all of them,
+// not only the first.
+func TestEveryErrorReported(t *testing.T) {
+	text := "[desk]\nworkers = \"threads\"\nnmae = \"x\"\n[data]\npace = nan\nregime = \"chaos\"\n[console]\nlisten = \"0.0.0.0:1\"\n" +
+		"[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"martingale\"]\n" +
+		"[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n" +
+		"[[console.tokens]]\nname = \"x\"\nrole = \"trader:Q\"\nenv = \"X\"\n"
+	_, err := Parse("desk.toml", text)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, key := range []string{"desk.workers", "desk.nmae", "data.pace", "data.regime", "console", "accounts[0].strategies",
+		"accounts[1].id", "console.tokens[0].role"} {
+		if !strings.Contains(err.Error(), key+":") {
+			t.Errorf("the error does not report %s:\n%v", key, err)
+		}
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.File != "desk.toml" {
+		t.Errorf("not a ConfigError: %v", err)
+	}
+}
+
+// TestDuplicateTokensRefused: the same token twice — by hash and by
+// environment, with different roles — and every unreadable token are
+// refused together, naming the tokens, never their values.
+func TestDuplicateTokensRefused(t *testing.T) {
+	t.Setenv("DG_TEST_DUP", "the-same-token")
+	text := "[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n" +
+		"[[console.tokens]]\nname = \"screen\"\nrole = \"viewer\"\nhash = \"" + auth.Hash("the-same-token") + "\"\n" +
+		"[[console.tokens]]\nname = \"risk\"\nrole = \"manager\"\nenv = \"DG_TEST_DUP\"\n" +
+		"[[console.tokens]]\nname = \"gone\"\nrole = \"viewer\"\nenv = \"DG_TEST_UNSET_DUP\"\n"
+	c, err := Parse("desk.toml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.LoadTokens()
+	if err == nil || !strings.Contains(err.Error(), auth.ErrDuplicateToken.Error()) || !strings.Contains(err.Error(), "screen") || !strings.Contains(err.Error(), "risk") ||
+		!strings.Contains(err.Error(), "DG_TEST_UNSET_DUP") || strings.Contains(err.Error(), "the-same-token") {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -6,8 +6,16 @@ package config
 // desk journals at start holds no secret.
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -331,6 +339,7 @@ func TestAuditSummaryHoldsNoSecret(t *testing.T) {
 		return p
 	}
 	fileSecret := "console-file-token-secret-888"
+	certFile, keyFile := selfSigned(t, dir)
 	tokenHash := "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
 	text := `[desk]
 name = "audit-desk"
@@ -351,8 +360,8 @@ app_token_env = "DG_SLACK_APP"
 signing_secret_env = "DG_SLACK_SIGN"
 webhook_url_env = "DG_SLACK_HOOK"
 [console]
-tls_cert = "/etc/deskguard/cert.pem"
-tls_key = "/etc/deskguard/key.pem"
+tls_cert = "` + certFile + `"
+tls_key = "` + keyFile + `"
 [[console.tokens]]
 name = "risk"
 role = "manager"
@@ -431,4 +440,31 @@ max_position = 16
 	if h3, _ := c3.SHA256(); h3 != a.SHA256 {
 		t.Error("spelling out a default changed the hash")
 	}
+}
+
+// selfSigned writes a self-signed loopback certificate and its key into dir.
+func selfSigned(t *testing.T, dir string) (cert, key string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
 }

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -146,6 +146,9 @@ func (s *Server) postNoAuth(h http.HandlerFunc) http.Handler {
 			writeErr(w, http.StatusForbidden, "cross-origin request refused")
 			return
 		}
+		// The body within the read timeout, also when the handler is served
+		// by a server other than Serve's (Handler, Mount elsewhere).
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r)
 	})
@@ -218,10 +221,10 @@ func (s *Server) info(c caller) SessionInfo {
 		Account:  r.Account,
 		Insecure: s.insecure(),
 		Can: Can{
-			FlattenDesk: r.CanFlatten(""),
-			Manage:      r.CanManage(),
-			Press:       canPress(r),
-			Act:         r.Kind == "manager" || r.Kind == "trader",
+			FlattenDesk: authz.Allowed(r, authz.Flatten, "") == nil,
+			Manage:      authz.Allowed(r, authz.Rearm, "") == nil,
+			Press:       authz.Allowed(r, authz.Press, "") == nil,
+			Act:         authz.Allowed(r, authz.Flatten, r.Account) == nil,
 		},
 	}
 	if c.sess != nil {
@@ -230,10 +233,6 @@ func (s *Server) info(c caller) SessionInfo {
 	}
 	return in
 }
-
-// canPress: the simulated panic button flattens the desk, so it needs the
-// right to flatten the desk (as on the control socket).
-func canPress(r auth.Role) bool { return r.CanFlatten("") }
 
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request, c caller) {
 	writeJSON(w, http.StatusOK, s.info(c))
@@ -301,7 +300,10 @@ func (s *Server) status(ctx context.Context) deskapi.Status {
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, c caller) {
-	writeJSON(w, http.StatusOK, View(s.status(r.Context()), c.p.Role))
+	if _, ok := s.allow(w, c, authz.Status, "", ""); !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, authz.StatusFor(c.p.Role, s.status(r.Context())))
 }
 
 // ActionResult answers a successful action.
@@ -330,7 +332,7 @@ func deskErrCode(err error) int {
 	switch {
 	case errors.Is(err, deskapi.ErrUnknownAccount):
 		return http.StatusNotFound
-	case errors.Is(err, deskapi.ErrReasonRequired):
+	case errors.Is(err, deskapi.ErrReasonRequired), errors.Is(err, authz.ErrBadReason):
 		return http.StatusBadRequest
 	case errors.Is(err, deskapi.ErrNotAllowed), errors.Is(err, deskapi.ErrNoSimButton):
 		return http.StatusConflict
@@ -338,13 +340,22 @@ func deskErrCode(err error) int {
 	return http.StatusInternalServerError
 }
 
-func (s *Server) forbid(w http.ResponseWriter, c caller, op, account string) {
-	s.log.Warn("console: forbidden", "op", op, "account", account, "who", c.p.Name, "role", c.p.Role.String())
-	what := op
-	if account != "" {
-		what += " " + account
+// allow asks authz whether c may do act to account with reason why (the
+// same rules as the control socket and Slack) and answers a refusal: 403
+// for the role, 400 for a missing account or a missing or malformed
+// reason. It returns the reason to pass to the desk (trimmed).
+func (s *Server) allow(w http.ResponseWriter, c caller, act authz.Act, account, why string) (string, bool) {
+	why, err := authz.Check(c.p.Role, act, account, why)
+	if err == nil {
+		return why, true
 	}
-	writeErr(w, http.StatusForbidden, fmt.Sprintf("%s (%s) may not %s", c.p.Name, c.p.Role, what))
+	if errors.Is(err, authz.ErrForbidden) {
+		s.log.Warn("console: forbidden", "op", act, "account", account, "who", c.p.Name, "role", c.p.Role.String())
+		writeErr(w, http.StatusForbidden, fmt.Sprintf("%s (%s)", c.p.Name, err))
+		return "", false
+	}
+	writeErr(w, http.StatusBadRequest, err.Error())
+	return "", false
 }
 
 // FlattenRequest is the body of POST /api/flatten; Account "" is the desk.
@@ -358,20 +369,12 @@ func (s *Server) handleFlatten(w http.ResponseWriter, r *http.Request, c caller)
 		writeBodyErr(w, err)
 		return
 	}
-	if !c.p.Role.CanFlatten(req.Account) {
-		s.forbid(w, c, "flatten", orDesk(req.Account))
+	if _, ok := s.allow(w, c, authz.Flatten, req.Account, ""); !ok {
 		return
 	}
 	s.act(w, r, c, "flatten", req.Account, func(ctx context.Context) error {
 		return s.desk.Flatten(ctx, req.Account, Trigger, c.p.Name)
 	})
-}
-
-func orDesk(a string) string {
-	if a == "" {
-		return "the desk"
-	}
-	return a
 }
 
 // RearmRequest is the body of POST /api/rearm.
@@ -385,17 +388,12 @@ func (s *Server) handleRearm(w http.ResponseWriter, r *http.Request, c caller) {
 		writeBodyErr(w, err)
 		return
 	}
-	if !c.p.Role.CanManage() {
-		s.forbid(w, c, "rearm", "")
-		return
-	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	if req.Reason == "" {
-		writeErr(w, http.StatusBadRequest, deskapi.ErrReasonRequired.Error())
+	why, ok := s.allow(w, c, authz.Rearm, "", req.Reason)
+	if !ok {
 		return
 	}
 	s.act(w, r, c, "rearm", "", func(ctx context.Context) error {
-		return s.desk.Rearm(ctx, c.p.Name, req.Reason)
+		return s.desk.Rearm(ctx, c.p.Name, why)
 	})
 }
 
@@ -411,21 +409,12 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, c caller) 
 		writeBodyErr(w, err)
 		return
 	}
-	if !c.p.Role.CanManage() {
-		s.forbid(w, c, "unlock", req.Account)
-		return
-	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	if req.Account == "" {
-		writeErr(w, http.StatusBadRequest, "an account is required")
-		return
-	}
-	if req.Reason == "" {
-		writeErr(w, http.StatusBadRequest, deskapi.ErrReasonRequired.Error())
+	why, ok := s.allow(w, c, authz.Unlock, req.Account, req.Reason)
+	if !ok {
 		return
 	}
 	s.act(w, r, c, "unlock", req.Account, func(ctx context.Context) error {
-		return s.desk.Unlock(ctx, req.Account, c.p.Name, req.Reason)
+		return s.desk.Unlock(ctx, req.Account, c.p.Name, why)
 	})
 }
 
@@ -441,21 +430,12 @@ func (s *Server) handleClear(w http.ResponseWriter, r *http.Request, c caller) {
 		writeBodyErr(w, err)
 		return
 	}
-	if !c.p.Role.CanManage() {
-		s.forbid(w, c, "clear the fault of", orDesk(req.Account))
-		return
-	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	if req.Account == "" {
-		writeErr(w, http.StatusBadRequest, "an account is required")
-		return
-	}
-	if req.Reason == "" {
-		writeErr(w, http.StatusBadRequest, deskapi.ErrReasonRequired.Error())
+	why, ok := s.allow(w, c, authz.Clear, req.Account, req.Reason)
+	if !ok {
 		return
 	}
 	s.act(w, r, c, "clear", req.Account, func(ctx context.Context) error {
-		return s.desk.ClearFault(ctx, req.Account, c.p.Name, req.Reason)
+		return s.desk.ClearFault(ctx, req.Account, c.p.Name, why)
 	})
 }
 
@@ -471,8 +451,7 @@ func (s *Server) handleEngines(w http.ResponseWriter, r *http.Request, c caller)
 		writeBodyErr(w, err)
 		return
 	}
-	if req.Account == "" || !c.p.Role.CanRunEngines(req.Account) {
-		s.forbid(w, c, "start or stop the engines of", orDesk(req.Account))
+	if _, ok := s.allow(w, c, authz.Engines, req.Account, ""); !ok {
 		return
 	}
 	s.act(w, r, c, "engines", req.Account, func(ctx context.Context) error {
@@ -481,8 +460,7 @@ func (s *Server) handleEngines(w http.ResponseWriter, r *http.Request, c caller)
 }
 
 func (s *Server) handlePress(w http.ResponseWriter, r *http.Request, c caller) {
-	if !canPress(c.p.Role) {
-		s.forbid(w, c, "press the panic button", "")
+	if _, ok := s.allow(w, c, authz.Press, "", ""); !ok {
 		return
 	}
 	s.act(w, r, c, "press", "", func(ctx context.Context) error {
@@ -493,6 +471,9 @@ func (s *Server) handlePress(w http.ResponseWriter, r *http.Request, c caller) {
 // handleEvents streams "status" events: the latest snapshot at once, then
 // each new one, as the caller's role may see it.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c caller) {
+	if _, ok := s.allow(w, c, authz.Status, "", ""); !ok {
+		return
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

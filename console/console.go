@@ -5,7 +5,7 @@
 // authenticates callers with auth.Tokens; every role check is made here, on
 // the server, whatever the page shows.
 //
-// It may touch auth, deskapi and market, and serves HTTP only on the listener it is given; it never
+// It may touch auth, authz, deskapi and market, and serves HTTP only on the listener it is given; it never
 // imports the supervisor.
 package console
 
@@ -40,6 +40,7 @@ const (
 	DefaultSessionTTL   = 12 * time.Hour
 	DefaultClientBuffer = 4
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultReadTimeout  = 10 * time.Second
 )
 
 // Config configures the console (the [console] table of the desk config).
@@ -62,6 +63,12 @@ type Config struct {
 	// WriteTimeout bounds one write to a stream client; a client that
 	// takes longer is disconnected. Default 10s.
 	WriteTimeout time.Duration `toml:"write_timeout"`
+	// ReadTimeout bounds how long a client may take to send one request,
+	// headers and body: a client that trickles its body (an unauthenticated
+	// /api/login is the obvious target) is cut off after it instead of
+	// holding a connection open. It bounds reading the request, not the
+	// response: a status stream lives on past it. Default 10s.
+	ReadTimeout time.Duration `toml:"read_timeout"`
 
 	// Clock is the wall clock for session expiry; default market.WallClock.
 	Clock market.Clock `toml:"-"`
@@ -88,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
 	}
 	if c.Clock == nil {
 		c.Clock = market.WallClock{}
@@ -132,17 +142,14 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
-		return nil, errors.New("console: tls_cert and tls_key go together: set both or neither")
-	}
-	if err := checkBind(cfg.Listen, cfg); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, desk: desk, tokens: tokens, log: log}
 	if cfg.TLS() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		cert, err := cfg.loadCert()
 		if err != nil {
-			return nil, fmt.Errorf("console: load TLS cert %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+			return nil, err
 		}
 		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
@@ -154,6 +161,35 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 	}
 	s.handler = s.routes(static)
 	return s, nil
+}
+
+// Validate returns every reason New would refuse cfg (joined): tls_cert
+// and tls_key not set together or not loadable, a non-loopback (or
+// malformed) listen address without TLS or insecure. `deskguard config
+// check` calls it through the config package, so that what check passes,
+// run starts. Unset values take their defaults first.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("console: tls_cert and tls_key go together: set both or neither"))
+	} else if c.TLS() {
+		if _, err := c.loadCert(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := checkBind(c.Listen, c); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) loadCert() (tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return cert, fmt.Errorf("console: load TLS cert %s and key %s: %w", c.TLSCert, c.TLSKey, err)
+	}
+	return cert, nil
 }
 
 // checkBind refuses a non-loopback address unless TLS or Insecure is set.
@@ -242,7 +278,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -39,7 +40,7 @@ func (sn *snapshot) encoded(r auth.Role) ([]byte, error) {
 	if b, ok := sn.enc[key]; ok {
 		return b, nil
 	}
-	b, err := json.Marshal(View(sn.st, r))
+	b, err := json.Marshal(authz.StatusFor(r, sn.st))
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,12 @@
 // and the control socket see and act on a running desk. The supervisor
 // implements Desk; callers never reach into supervisor internals. It holds
 // plain data types only (money as decimal strings with two decimals,
-// prices in index points) so they travel as JSON unchanged.
+// prices in index points) so they travel as JSON unchanged, and the control
+// socket's wire types and client (Request, Response, Call; the server is
+// package control).
 //
-// It may touch only auth (to check a request's token and role); the control socket server listens on
-// the Unix socket path it is given (mode 0600).
+// It may touch nothing else of deskguard; Call dials the Unix socket path it
+// is given (the server, package control, listens there with mode 0600).
 package deskapi
 
 import (

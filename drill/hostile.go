@@ -17,12 +17,21 @@ package drill
 // file as the journal, output into a missing directory): each must be
 // refused promptly with a message naming the path, no panic, and nothing
 // changed or created outside the round's directory.
+// The holes of issue 25 each have their probe: a signed Slack command
+// replayed with its signature's hex in another letter case (item 1); a
+// blank unlock reason and a reason-less re-arm over the control socket,
+// and a trader's socket status showing the desk's money (item 4); the
+// manager token file's mode, a second desk refused at start (its console
+// address taken) leaving it alone, a planted readable or symlinked token
+// file refusing a desk's start (item 5); another application's bbolt file,
+// an empty file and a symlink given as the journal (item 8).
 // It touches only the round's directory (and checks that the ../../ paths
 // it names stay absent), loopback sockets and the processes it starts.
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -39,8 +48,17 @@ import (
 	"syscall"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+)
+
+// hostileSlackSecret signs the drill's Slack requests (the desk reads it
+// from DESKGUARD_SLACK_SIGNING_SECRET); hostileSlackUser is in allowed_users.
+const (
+	hostileSlackSecret = "hostile-drill-signing-secret"
+	hostileSlackUser   = "UHOSTILE"
 )
 
 // hostileCLITimeout bounds one CLI invocation: longer is a hang.
@@ -124,6 +142,8 @@ func runHostile(ctx context.Context, o *Options, seed int64, dir string) (round,
 	}{
 		{"console", h.consoleRequests},
 		{"control socket", h.socketRequests},
+		{"slack replay", h.slackReplay},
+		{"token file", h.tokenFile},
 		{"file arguments", h.pathTricks},
 	}
 	for _, s := range steps {
@@ -187,7 +207,10 @@ kind = "sim"
 
 [console]
 listen = "127.0.0.1:0"
-`, h.db(), h.sock(), seed)
+
+[slack]
+allowed_users = [%q]
+`, h.db(), h.sock(), seed, hostileSlackUser)
 	for _, a := range hostileAccounts {
 		fmt.Fprintf(&b, "\n[[accounts]]\nid = %q\nstart_equity = \"50000.00\"\nstrategies = [%q]\n", a.id, a.engine)
 	}
@@ -201,7 +224,8 @@ listen = "127.0.0.1:0"
 // start runs the desk and waits until its output names the console and
 // the demo tokens and its control socket answers the manager.
 func (h *hostile) start(ctx context.Context) error {
-	cmd, done, files, err := startRunProcess(h.o, h.dir, "run", nil, "--config", h.cfg, "--status-every", "1h")
+	cmd, done, files, err := startRunProcess(h.o, h.dir, "run", []string{"DESKGUARD_SLACK_SIGNING_SECRET=" + hostileSlackSecret},
+		"--config", h.cfg, "--status-every", "1h")
 	h.files = append(h.files, files...)
 	if err != nil {
 		return fmt.Errorf("hostile-requests: %w", err)
@@ -247,7 +271,10 @@ func (h *hostile) parseOutput() bool {
 			h.traders[strings.TrimPrefix(f[0], "trader:")] = f[1]
 		}
 	}
-	return h.base != "" && !strings.HasSuffix(h.base, ":0") && h.mgr != "" && h.viewer != "" && len(h.traders) == len(hostileAccounts)
+	// The desk writes ./deskguard.token last, once it is up: the round
+	// starts when it holds the manager token printed.
+	up := h.mgr != "" && strings.TrimSpace(readFile(filepath.Join(h.dir, "deskguard.token"))) == h.mgr
+	return up && h.base != "" && !strings.HasSuffix(h.base, ":0") && h.viewer != "" && len(h.traders) == len(hostileAccounts)
 }
 
 func (h *hostile) status(ctx context.Context, tok string) (*deskapi.Status, error) {
@@ -625,6 +652,23 @@ func (h *hostile) call(ctx context.Context, what string, req deskapi.Request) {
 	}
 }
 
+// callRefused is call, and the refusal must say want (it must come from
+// the rule, not from the desk's state).
+func (h *hostile) callRefused(ctx context.Context, what string, req deskapi.Request, want string) {
+	h.rd.faults++
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := deskapi.Call(cctx, h.sock(), req)
+	switch {
+	case resp.OK:
+		h.violate("control %s: ACCEPTED (who %s)", what, resp.Who)
+	case resp.Error == "":
+		h.violate("control %s: no answer: %v", what, err)
+	case !strings.Contains(resp.Error, want):
+		h.violate("control %s: refused with %q, want %q (the desk, not the rule, refused it)", what, resp.Error, want)
+	}
+}
+
 // raw writes frame to the control socket as it is, closes the writing
 // side and requires an answer that is a refusal (or the connection closed
 // without one when frame is cut off).
@@ -690,6 +734,33 @@ func (h *hostile) socketRequests(ctx context.Context) error {
 	h.call(ctx, "viewer clears a fault", deskapi.Request{Token: h.viewer, Op: "clear", Account: x, Reason: "hostile"})
 	h.call(ctx, "trader:"+x+" clears its own fault", deskapi.Request{Token: tx, Op: "clear", Account: x, Reason: "hostile"})
 	h.call(ctx, "clear with a random token", deskapi.Request{Token: randomHex(h.rng, 16), Op: "clear", Account: x, Reason: "x"})
+	// The same rules as the console (authz): a reason is required, a blank
+	// one is none — refused as such, not by the desk's state.
+	h.callRefused(ctx, "manager unlocks with a blank reason", deskapi.Request{Token: h.mgr, Op: "unlock", Account: x, Reason: " "}, "reason is required")
+	h.callRefused(ctx, "manager unlocks with a tab for a reason", deskapi.Request{Token: h.mgr, Op: "unlock", Account: x, Reason: "\t"}, "reason is required")
+	h.callRefused(ctx, "manager re-arms without a reason", deskapi.Request{Token: h.mgr, Op: "rearm"}, "reason is required")
+	h.callRefused(ctx, "manager re-arms with a blank reason", deskapi.Request{Token: h.mgr, Op: "rearm", Reason: "   "}, "reason is required")
+	h.callRefused(ctx, "manager clears with a blank reason", deskapi.Request{Token: h.mgr, Op: "clear", Account: x, Reason: " "}, "reason is required")
+	h.callRefused(ctx, "manager unlocks with a reason of two lines", deskapi.Request{Token: h.mgr, Op: "unlock", Account: x, Reason: "one\ntwo"}, "bad reason")
+	// What a trader sees over the socket is what the console shows it.
+	h.rd.faults++
+	if st, err := h.status(ctx, tx); err != nil {
+		h.violate("control: trader:%s status: %v", x, err)
+	} else {
+		if st.Net != "" || st.Equity != "" || st.DeskLockout != "" || st.Trades != 0 {
+			h.violate("control: trader:%s status shows the desk's money: net %q equity %q lockout line %q trades %d", x, st.Net, st.Equity, st.DeskLockout, st.Trades)
+		}
+		for _, a := range st.Accounts {
+			if a.ID != x {
+				h.violate("control: trader:%s status shows account %s", x, a.ID)
+			}
+		}
+		for _, j := range st.Journal {
+			if j.Account != x {
+				h.violate("control: trader:%s status shows journal seq %d of %q", x, j.Seq, j.Account)
+			}
+		}
+	}
 	h.call(ctx, "an unknown op", deskapi.Request{Token: h.mgr, Op: "shutdown"})
 	h.call(ctx, "an empty op", deskapi.Request{Token: h.mgr})
 	h.call(ctx, "an op in capitals", deskapi.Request{Token: h.mgr, Op: "FLATTEN"})
@@ -729,14 +800,155 @@ func (h *hostile) socketRequests(ctx context.Context) error {
 	return nil
 }
 
+// --- Slack ---------------------------------------------------------------
+
+// slackPost sends a Slack-signed request to the desk's endpoint with the
+// given signature header (sig "" = the right one) and returns the status.
+func (h *hostile) slackPost(ctx context.Context, body string, ts int64, sig string) (int, error) {
+	if sig == "" {
+		sig = slackSignature(hostileSlackSecret, ts, body)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/slack/commands", strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", fmt.Sprint(ts))
+	req.Header.Set("X-Slack-Signature", sig)
+	resp, err := h.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
+}
+
+// slackReplay: one signed /deskguard status (harmless, so the desk stays
+// as it was) is answered; the same request again, with its signature's hex
+// in upper case, in mixed case, and byte for byte, must each get 401.
+func (h *hostile) slackReplay(ctx context.Context) error {
+	ts := time.Now().Unix() // Slack's timestamps are wall-clock seconds
+	body := "command=%2Fdeskguard&text=status&user_id=" + hostileSlackUser + "&team_id=T1"
+	code, err := h.slackPost(ctx, body, ts, "")
+	if err != nil || code != http.StatusOK {
+		return fmt.Errorf("a signed status from an allowed user: %d %v", code, err)
+	}
+	sig := slackSignature(hostileSlackSecret, ts, body)
+	hexPart := strings.TrimPrefix(sig, "v0=")
+	mixed := []byte(hexPart)
+	for i := range mixed {
+		if i%2 == 0 {
+			mixed[i] = bytes.ToUpper(mixed[i : i+1])[0]
+		}
+	}
+	for _, c := range []struct{ what, sig string }{
+		{"byte for byte", sig},
+		{"with its signature upper-cased", "v0=" + strings.ToUpper(hexPart)},
+		{"with its signature in mixed case", "v0=" + string(mixed)},
+		{"with one letter of its signature upper-cased", "v0=" + upperFirstLetter(hexPart)},
+	} {
+		h.rd.faults++
+		code, err := h.slackPost(ctx, body, ts, c.sig)
+		switch {
+		case err != nil:
+			h.violate("slack replay %s: %v", c.what, err)
+		case code != http.StatusUnauthorized:
+			h.violate("slack replay %s: answered %d, want 401", c.what, code)
+		}
+	}
+	return nil
+}
+
+func slackSignature(secret string, ts int64, body string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "v0:%d:%s", ts, body)
+	return "v0=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func upperFirstLetter(s string) string {
+	if i := strings.IndexAny(s, "abcdef"); i >= 0 {
+		return s[:i] + strings.ToUpper(s[i:i+1]) + s[i+1:]
+	}
+	return s
+}
+
+// --- the manager token file ----------------------------------------------
+
+// tokenFile: the running desk's ./deskguard.token is a regular file of
+// mode 0600; a second desk in the same directory refused at start (its
+// console address is the running desk's) leaves it alone (runHostile
+// compares it at the end); a desk started where a readable or a symlinked
+// deskguard.token waits refuses to start and changes neither the file nor
+// the link's target.
+func (h *hostile) tokenFile(ctx context.Context) error {
+	h.rd.faults++
+	tok := filepath.Join(h.dir, "deskguard.token")
+	if fi, err := os.Lstat(tok); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		h.violate("the running desk's deskguard.token: %v %v, want a regular file of mode 0600", fi, err)
+	}
+	addr := strings.TrimPrefix(strings.TrimPrefix(h.base, "http://"), "https://")
+	h.refuse(ctx, addr, "run", "--config", h.cfg, "--journal", filepath.Join(h.dir, "second-c.db"),
+		"--socket", filepath.Join(h.dir, "second-c.sock"), "--console", addr)
+	if _, err := os.Lstat(filepath.Join(h.dir, "second-c.db")); err == nil {
+		h.violate("a desk refused for its console address created its journal")
+	}
+	for _, kind := range []string{"readable", "symlink"} {
+		d := filepath.Join(h.dir, "planted-"+kind)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return err
+		}
+		target := filepath.Join(d, "target")
+		if err := os.WriteFile(target, []byte("planted\n"), 0o600); err != nil {
+			return err
+		}
+		p := filepath.Join(d, "deskguard.token")
+		if kind == "readable" {
+			if err := os.WriteFile(p, []byte("planted\n"), 0o600); err != nil {
+				return err
+			}
+			if err := os.Chmod(p, 0o644); err != nil {
+				return err
+			}
+		} else if err := os.Symlink(target, p); err != nil {
+			return err
+		}
+		h.refuseIn(ctx, d, "deskguard.token", "run", "--config", h.cfg, "--journal", filepath.Join(d, "desk.db"),
+			"--socket", filepath.Join(d, "desk.sock"), "--console", "off")
+		if readFile(target) != "planted\n" {
+			h.violate("a planted %s deskguard.token: the file it names was overwritten", kind)
+		}
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+			h.violate("a planted %s deskguard.token was removed: %v", kind, err)
+		case kind == "readable" && (fi.Mode().Perm() != 0o644 || readFile(p) != "planted\n"):
+			h.violate("a planted readable deskguard.token was changed (mode %v)", fi.Mode().Perm())
+		case kind == "symlink" && fi.Mode()&os.ModeSymlink == 0:
+			h.violate("a planted symlinked deskguard.token was replaced")
+		}
+		if _, err := os.Lstat(filepath.Join(d, "desk.db")); err == nil {
+			h.violate("a desk refused for a planted %s token file created its journal", kind)
+		}
+	}
+	return nil
+}
+
 // --- file arguments ------------------------------------------------------
 
 // cli runs the binary with args in the round's directory, bounded in time.
 func (h *hostile) cli(ctx context.Context, args ...string) (code int, stdout, stderr string, err error) {
+	return h.cliIn(ctx, h.dir, args...)
+}
+
+// cliIn is cli in directory dir.
+func (h *hostile) cliIn(ctx context.Context, dir string, args ...string) (code int, stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, hostileCLITimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.o.Exe, args...)
-	cmd.Dir = h.dir
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), h.o.Env...)
 	cmd.WaitDelay = 2 * time.Second
 	var so, se bytes.Buffer
@@ -759,9 +971,14 @@ func (h *hostile) cli(ctx context.Context, args ...string) (code int, stdout, st
 // time bound with a message naming path (stderr, or stdout for a verify
 // report), and no panic.
 func (h *hostile) refuse(ctx context.Context, path string, args ...string) {
+	h.refuseIn(ctx, h.dir, path, args...)
+}
+
+// refuseIn is refuse with the binary run in directory dir.
+func (h *hostile) refuseIn(ctx context.Context, dir, path string, args ...string) {
 	h.rd.faults++
 	what := strings.Join(args, " ")
-	code, so, se, err := h.cli(ctx, args...)
+	code, so, se, err := h.cliIn(ctx, dir, args...)
 	switch {
 	case err != nil:
 		h.violate("`deskguard %s`: %v: %s", what, err, firstLine(se))
@@ -774,6 +991,26 @@ func (h *hostile) refuse(ctx context.Context, path string, args ...string) {
 	case path != "" && !strings.Contains(se, path) && !strings.Contains(so, path):
 		h.violate("`deskguard %s`: exit %d, but the message does not name %s: %s", what, code, path, firstLine(se+so))
 	}
+}
+
+// writeForeignBolt makes a bbolt file as another application would: a
+// bucket of its own, no journal meta.
+func writeForeignBolt(path string) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("sessions"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("user:1"), []byte("alice"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func firstLine(s string) string {
@@ -838,6 +1075,24 @@ func (h *hostile) pathTricks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Issue 25 item 8: another application's bbolt file, an empty file (mode
+	// 0644) and a symbolic link, each given as the journal.
+	foreign := filepath.Join(d, "other-app.db")
+	if err := writeForeignBolt(foreign); err != nil {
+		return err
+	}
+	emptyDB, err := mk("empty.db", nil)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(emptyDB, 0o644); err != nil {
+		return err
+	}
+	linkDB := filepath.Join(d, "link.db")
+	linkTarget := filepath.Join(d, "link-target.db")
+	if err := os.Symlink(linkTarget, linkDB); err != nil {
+		return err
+	}
 	trips, err := mk("trips.csv", []byte("account,strategy,side,qty,entry,exit\nH1,orb,long,1,5000.00,5001.25\n"))
 	if err != nil {
 		return err
@@ -855,7 +1110,7 @@ func (h *hostile) pathTricks(ctx context.Context) error {
 		}
 	}
 	missing := filepath.Join(d, "no-such-file.csv")
-	protect := []string{h.cfg, notJournal, binPath, trips} // and ./deskguard.token: runHostile checks it
+	protect := []string{h.cfg, notJournal, binPath, trips, foreign, emptyDB} // and ./deskguard.token: runHostile checks it
 	before := map[string]fileState{}
 	for _, p := range protect {
 		st, err := stateOf(p)
@@ -889,8 +1144,14 @@ func (h *hostile) pathTricks(ctx context.Context) error {
 	// a device, the running desk's own journal, a bad config, a summary
 	// into a missing directory. Each must refuse before doing anything.
 	other := []string{"--socket", filepath.Join(d, "second.sock"), "--console", "off"}
-	for _, p := range []string{notJournal, fifo, "/dev/zero", sub, h.db()} {
+	for _, p := range []string{notJournal, fifo, "/dev/zero", sub, h.db(), foreign, emptyDB, linkDB} {
 		h.refuse(ctx, p, append([]string{"run", "--config", h.cfg, "--journal", p}, other...)...)
+	}
+	if _, err := os.Lstat(linkTarget); err == nil {
+		h.violate("run --journal on a symbolic link created the file it points at")
+	}
+	if fi, err := os.Stat(emptyDB); err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o644 {
+		h.violate("run --journal on an empty file changed it: %v %v", fi, err)
 	}
 	for _, p := range []string{"/dev/zero", fifo, sub} {
 		h.refuse(ctx, p, "run", "--config", p)

@@ -195,7 +195,8 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 
 // checkRegular refuses a path that is not a regular file (a directory; a
 // FIFO, whose open would block; a device such as /dev/zero) before anything
-// opens it, and, for reading, a missing or empty file: neither is a journal.
+// opens it, an empty file, and, for reading, a missing file: none is a
+// journal.
 func checkRegular(path string, read bool) error {
 	fi, err := os.Stat(path)
 	switch {
@@ -207,8 +208,10 @@ func checkRegular(path string, read bool) error {
 		return fmt.Errorf("journal: open %s: a directory, not a journal file", path)
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("journal: open %s: a device, FIFO or socket, not a journal file", path)
-	case read && fi.Size() == 0:
-		return fmt.Errorf("journal: open %s: empty file: not a journal", path)
+	case fi.Size() == 0:
+		// Not a journal, for reading or writing: a new journal is only ever
+		// created where no file is (the desk does not adopt a file it did not make).
+		return fmt.Errorf("journal: open %s: empty file: not a journal (a new journal is created only where no file exists)", path)
 	}
 	return nil
 }
@@ -249,6 +252,13 @@ func (j *Journal) init() error {
 			if m == nil {
 				if tx.Bucket(bucketRecords) != nil {
 					return fmt.Errorf("%w: %s: records without a meta bucket", ErrCorrupt, j.path)
+				}
+				// Another application's bbolt file is not adopted: a journal
+				// is made only in a file with no buckets at all (new).
+				if c := tx.Cursor(); c != nil {
+					if k, _ := c.First(); k != nil {
+						return fmt.Errorf("%w: %s has no journal meta bucket but a bucket %q (not a deskguard journal; not changed)", ErrCorrupt, j.path, k)
+					}
 				}
 				var err error
 				if m, err = tx.CreateBucket(bucketMeta); err != nil {

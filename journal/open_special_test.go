@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestOpenRefusesWhatIsNotAJournal(t *testing.T) {
@@ -21,6 +23,27 @@ func TestOpenRefusesWhatIsNotAJournal(t *testing.T) {
 	}
 	empty := filepath.Join(dir, "empty.db")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(dir, "other-app.db")
+	db, err := bolt.Open(foreign, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("sessions"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("user:1"), []byte("alice"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	foreignBytes, err := os.ReadFile(foreign)
+	if err != nil {
 		t.Fatal(err)
 	}
 	text := filepath.Join(dir, "desk.toml")
@@ -40,6 +63,9 @@ func TestOpenRefusesWhatIsNotAJournal(t *testing.T) {
 		{"dev-zero", "/dev/zero", false},
 		{"dev-null read-only", "/dev/null", true},
 		{"empty read-only", empty, true},
+		{"empty", empty, false},
+		{"another application's bbolt file", foreign, false},
+		{"another application's bbolt file read-only", foreign, true},
 		{"config file", text, false},
 		{"config file read-only", text, true},
 	}
@@ -59,5 +85,27 @@ func TestOpenRefusesWhatIsNotAJournal(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(text); !bytes.Equal(b, content) {
 		t.Fatalf("the config file was changed by the attempts: %q", b)
+	}
+	if b, _ := os.ReadFile(foreign); !bytes.Equal(b, foreignBytes) {
+		t.Fatalf("the other application's bbolt file was changed by the attempts (%d → %d bytes)", len(foreignBytes), len(b))
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the empty file was changed by the attempts: %v %v", fi.Size(), err)
+	}
+}
+
+// TestNewJournalIsPrivate: a journal Open creates is mode 0600 whatever
+// the umask allows (it holds every account's trades).
+func TestNewJournalIsPrivate(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	p := filepath.Join(t.TempDir(), "new.db")
+	j, err := Open(p, Options{Timeout: 1e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("new journal mode %v %v, want 0600", fi.Mode().Perm(), err)
 	}
 }

@@ -55,7 +55,7 @@ func newCSVTickReader(r io.Reader, name string) (*csvTickReader, error) {
 		for k, want := range csvTickCols {
 			if h == want {
 				if c.col[k] >= 0 {
-					return nil, &ParseError{File: name, Line: 1, Offset: 0, Err: fmt.Errorf("header names column %q twice", h)}
+					return nil, &ParseError{File: name, Line: 1, Offset: 0, Err: fmt.Errorf("header names column %q twice", clip(h))}
 				}
 				c.col[k] = i
 			}
@@ -63,7 +63,7 @@ func newCSVTickReader(r io.Reader, name string) (*csvTickReader, error) {
 	}
 	for k := range 3 {
 		if c.col[k] < 0 {
-			return nil, &ParseError{File: name, Line: 1, Offset: 0, Err: fmt.Errorf("header %q lacks the %q column (want %q)", strings.Join(head, ","), csvTickCols[k], CSVTicksHeader)}
+			return nil, &ParseError{File: name, Line: 1, Offset: 0, Err: fmt.Errorf("header %q lacks the %q column (want %q)", clip(strings.Join(head, ",")), csvTickCols[k], CSVTicksHeader)}
 		}
 	}
 	c.hasSide = c.col[3] >= 0
@@ -121,7 +121,7 @@ func (c *csvTickReader) next() (Trade, error) {
 	}
 	sz := strings.TrimSpace(rec[c.col[2]])
 	if t.Size, err = strconv.ParseInt(sz, 10, 64); err != nil {
-		return Trade{}, bad(2, fmt.Errorf("size %q is not an integer", sz))
+		return Trade{}, bad(2, fmt.Errorf("size %q is not an integer", clip(sz)))
 	}
 	if t.Size <= 0 {
 		return Trade{}, bad(2, fmt.Errorf("size %d is not positive", t.Size))
@@ -135,7 +135,7 @@ func (c *csvTickReader) next() (Trade, error) {
 		case "N", "n", "":
 			t.Aggressor = Unknown
 		default:
-			return Trade{}, bad(3, fmt.Errorf("side %q, want B, S, A, N or empty", s))
+			return Trade{}, bad(3, fmt.Errorf("side %q, want B, S, A, N or empty", clip(s)))
 		}
 	}
 	if c.rec > 1 && t.Time < c.last {
@@ -154,16 +154,16 @@ func parseTickTime(s string) (int64, error) {
 	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("time %q: not epoch nanoseconds", s)
+			return 0, fmt.Errorf("time %q: not epoch nanoseconds", clip(s))
 		}
 		return n, nil
 	}
 	tm, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return 0, fmt.Errorf("time %q: want RFC 3339 or epoch nanoseconds", s)
+		return 0, fmt.Errorf("time %q: want RFC 3339 or epoch nanoseconds", clip(s))
 	}
 	if y := tm.Year(); y < 1700 || y > 2200 {
-		return 0, fmt.Errorf("time %q: outside the int64 nanosecond range", s)
+		return 0, fmt.Errorf("time %q: outside the int64 nanosecond range", clip(s))
 	}
 	return tm.UnixNano(), nil
 }

@@ -154,7 +154,7 @@ func (z *leanZip) pick(sym string) (LeanMonth, error) {
 			return m, nil
 		}
 	}
-	return LeanMonth{}, &ParseError{File: z.name, Offset: -1, Err: fmt.Errorf("contract %q not in the zip (it holds %s)", sym, strings.Join(names, ", "))}
+	return LeanMonth{}, &ParseError{File: z.name, Offset: -1, Err: fmt.Errorf("contract %q not in the zip (it holds %s)", clip(sym), clip(strings.Join(names, ", ")))}
 }
 
 func (z *leanZip) bars(m LeanMonth) (*leanBarReader, error) {
@@ -228,7 +228,7 @@ func (l *leanBarReader) next() (Bar, error) {
 		}
 		ms, err := strconv.ParseInt(strings.TrimSpace(f[0]), 10, 64)
 		if err != nil || ms < 0 || ms >= msPerDay {
-			return Bar{}, bad(0, fmt.Errorf("time %q: want milliseconds since midnight (0 to %d)", f[0], msPerDay-1))
+			return Bar{}, bad(0, fmt.Errorf("time %q: want milliseconds since midnight (0 to %d)", clip(f[0]), msPerDay-1))
 		}
 		if ms%60000 != 0 {
 			return Bar{}, bad(0, fmt.Errorf("time %d ms is not on a minute", ms))
@@ -253,7 +253,7 @@ func (l *leanBarReader) next() (Bar, error) {
 		}
 		vol, err := strconv.ParseInt(strings.TrimSpace(f[5]), 10, 64)
 		if err != nil {
-			return Bar{}, bad(5, fmt.Errorf("volume %q is not an integer", f[5]))
+			return Bar{}, bad(5, fmt.Errorf("volume %q is not an integer", clip(f[5])))
 		}
 		if vol < 0 {
 			return Bar{}, bad(5, fmt.Errorf("volume %d is negative", vol))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ParseError reports bad input in a data file, in the spirit of
@@ -19,6 +20,23 @@ type ParseError struct {
 	Offset int64  // byte offset of the record or line in the (decompressed) stream, -1 if unknown
 	Column string // CSV column name, "" if none
 	Err    error
+}
+
+// maxEcho bounds the input an error repeats: a 10 MB field is not echoed
+// into the message, the log or the terminal.
+const maxEcho = 64
+
+// clip returns s cut to maxEcho bytes (at a rune boundary) with "…" after
+// it when it was longer, for echoing input in an error.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	i := maxEcho
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 func (e *ParseError) Error() string {

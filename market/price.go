@@ -24,7 +24,7 @@ type PriceError struct {
 }
 
 func (e *PriceError) Error() string {
-	return fmt.Sprintf("market: price %q: %s", e.Input, e.Reason)
+	return fmt.Sprintf("market: price %q: %s", clip(e.Input), e.Reason)
 }
 
 // ParsePrice parses index points such as "5150.25" exactly. A price that is

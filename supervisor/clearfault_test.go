@@ -24,6 +24,7 @@ import (
 	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/control"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
@@ -253,7 +254,7 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	toks.AddPlain("risk", "mtok", auth.Role{Kind: "manager"})
 	toks.AddPlain("alice", "ttok", auth.Role{Kind: "trader", Account: "L1"})
 	toks.AddPlain("wall", "vtok", auth.Role{Kind: "viewer"})
-	ctl := &deskapi.ControlServer{Desk: r2.d, Tokens: &toks}
+	ctl := &control.Server{Desk: r2.d, Tokens: &toks}
 	for _, tok := range []string{"ttok", "vtok"} {
 		if resp := ctl.Do(ctx, deskapi.Request{Token: tok, Op: "clear", Account: "L1", Reason: "please"}); resp.OK {
 			t.Errorf("%s cleared the fault: %+v", tok, resp)

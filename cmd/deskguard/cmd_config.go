@@ -21,10 +21,8 @@ func cmdConfig(e *env) int {
 			fmt.Fprintln(e.stderr, "usage: deskguard config check FILE")
 			return 2
 		}
-		c, err := config.Load(e.args[1])
-		if err == nil {
-			_, err = c.LoadTokens()
-		}
+		// What run checks before it starts (checkConfig), every problem at once.
+		c, _, err := loadChecked(e.args[1], nil, false)
 		if err != nil {
 			fmt.Fprintln(e.stderr, err)
 			return 1

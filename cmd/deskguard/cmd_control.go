@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -130,8 +131,12 @@ func cmdRearm(e *env) int {
 	fs := flag.NewFlagSet("rearm", flag.ContinueOnError)
 	var cf controlFlags
 	cf.register(fs)
-	reason := fs.String("reason", "", "why the desk may trade again")
+	reason := fs.String("reason", "", "why the desk may trade again (required)")
 	if !parseFlags(e, fs) {
+		return 2
+	}
+	if _, err := authz.Reason(authz.Rearm, *reason); err != nil {
+		fmt.Fprintf(e.stderr, "deskguard rearm: %v\nusage: deskguard rearm --reason \"why\"\n", err)
 		return 2
 	}
 	resp, err := cf.call(e, deskapi.Request{Op: "rearm", Reason: *reason})
@@ -159,7 +164,7 @@ func cmdUnlock(e *env) int {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
-	if id == "" || *reason == "" {
+	if _, err := authz.Reason(authz.Unlock, *reason); id == "" || err != nil {
 		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\"")
 		return 2
 	}
@@ -188,7 +193,7 @@ func cmdClear(e *env) int {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
-	if id == "" || strings.TrimSpace(*reason) == "" {
+	if _, err := authz.Reason(authz.Clear, *reason); id == "" || err != nil {
 		fmt.Fprintln(e.stderr, "deskguard clear: usage: deskguard clear ACCOUNT --reason \"why\"")
 		return 2
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/console/consoletest"
-	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/control"
 )
 
 func TestCLIClearFault(t *testing.T) {
@@ -23,7 +23,7 @@ func TestCLIClearFault(t *testing.T) {
 	toks.AddPlain("alice", "ttok-secret", auth.Role{Kind: "trader", Account: "ACC1"})
 	desk := consoletest.NewFakeDesk()
 	desk.SetAccountState("ACC1", "faulted")
-	srv := &deskapi.ControlServer{Desk: desk, Tokens: &toks}
+	srv := &control.Server{Desk: desk, Tokens: &toks}
 	sock := filepath.Join(dir, "ctl.sock")
 	if err := srv.Listen(sock); err != nil {
 		t.Fatal(err)

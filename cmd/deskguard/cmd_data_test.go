@@ -117,3 +117,17 @@ func TestDataSynthThenSummary(t *testing.T) {
 		t.Fatalf("bad regime: exit %d: %s", code, errs)
 	}
 }
+
+// TestDataSummaryClipsEchoedInput: a 10 MB field is not echoed whole
+// into the error (issue 25 item 9).
+func TestDataSummaryClipsEchoedInput(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.csv")
+	body := "time,price,size,side\n2024-03-12T13:30:00Z,5150.25," + strings.Repeat("9x", 5<<20) + ",B\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "data", "summary", p)
+	if code != 1 || !strings.Contains(errs, "size") || len(errs) > 1000 {
+		t.Fatalf("exit %d, %d bytes of stderr: %.300q", code, len(errs), errs)
+	}
+}

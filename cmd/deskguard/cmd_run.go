@@ -26,6 +26,7 @@ import (
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/console"
+	"github.com/deskguard/deskguard/control"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/hw"
 	"github.com/deskguard/deskguard/journal"
@@ -36,31 +37,37 @@ import (
 func cmdRun(e *env) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "desk config TOML (default: the built-in desk; see `deskguard config example`)")
-	pace := fs.Float64("pace", -1, "replay pace × real time (default: the config's, 60)")
+	pace := fs.Float64("pace", 0, "replay pace × real time, a finite number ≥ 0; 0 = as fast as possible (default: the config's, 60)")
 	listen := fs.String("console", "", "console address (default: the config's, 127.0.0.1:8080); \"off\" disables it")
 	journalPath := fs.String("journal", "", "journal file (default: the config's, deskguard.db)")
 	socket := fs.String("socket", "", "control socket (default: the config's, deskguard.sock)")
 	statusEvery := fs.Duration("status-every", 5*time.Second, "how often to print the status lines")
 	summaryFile := fs.String("summary", "", "also write the end-of-run summary as JSON to this file")
 	endIdle := fs.Duration("end-after-idle", 0, "end the run when the venue sends no trade for this long (0: only at the session's end)")
+	followLink := fs.Bool("journal-follow-symlink", false, "accept a journal path that is a symbolic link (default: the config's [desk] journal_follow_symlink, false)")
 	if !parseFlags(e, fs) {
 		return 2
 	}
-	c, err := loadConfig(*cfgPath)
+	// The config as it will run (the file, then the flags), checked as
+	// `config check` checks it: every problem at once, before anything starts.
+	c, ck, err := loadChecked(*cfgPath, func(c *config.Config) {
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "pace" {
+				c.Data.Pace = *pace // checked as the config's: nan, inf, < 0 refused
+			}
+		})
+		if *listen != "" {
+			c.Console.Listen = *listen
+		}
+		if *journalPath != "" {
+			c.Desk.Journal = *journalPath
+		}
+		if *socket != "" {
+			c.Desk.ControlSocket = *socket
+		}
+	}, *followLink)
 	if err != nil {
 		return fail(e, "run", err, 2)
-	}
-	if *pace >= 0 {
-		c.Data.Pace = *pace
-	}
-	if *listen != "" {
-		c.Console.Listen = *listen
-	}
-	if *journalPath != "" {
-		c.Desk.Journal = *journalPath
-	}
-	if *socket != "" {
-		c.Desk.ControlSocket = *socket
 	}
 	if *summaryFile != "" {
 		// Refused now, not after the session: the summary would be lost.
@@ -73,16 +80,33 @@ func cmdRun(e *env) int {
 	defer stop()
 
 	// Tokens: the config's, or demo tokens printed once at start.
-	tokens, err := c.LoadTokens()
-	if err != nil {
-		return fail(e, "run", err, 2)
-	}
+	tokens := ck.tokens
 	mgrToken := ""
 	if tokens.Len() == 0 {
+		// The token file is checked now (a link, another user's file or a
+		// readable one refuses the start) and written once the desk is up.
+		if err := checkTokenPath(defaultTokenFile, os.Geteuid()); err != nil {
+			return fail(e, "run", err, 2)
+		}
 		tokens, mgrToken = demoTokens(e, c)
 	}
 
-	// The journal first: nothing may trade without it.
+	// The console's address before anything else binds or trades: a desk
+	// whose console (and Slack endpoint) cannot serve does not start, unless
+	// the console is off ([console] listen = "off", or --console off).
+	var consoleLn net.Listener
+	if c.Console.Listen != "off" {
+		var lc net.ListenConfig
+		consoleLn, err = lc.Listen(ctx, "tcp", c.Console.Listen)
+		if err != nil {
+			return fail(e, "run", fmt.Errorf("console: listen %s: %w (the desk does not start without its console; "+
+				"set [console] listen = \"off\" or --console off to run without one)", c.Console.Listen, err), 1)
+		}
+		defer consoleLn.Close()
+	}
+
+	// The journal first: nothing may trade without it. (checkConfig has
+	// refused a symlinked path unless the config says to follow it.)
 	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true})
 	if err != nil {
 		return fail(e, "run", err, 1)
@@ -97,13 +121,7 @@ func cmdRun(e *env) int {
 	clock := market.NewReplayClock(time.Unix(0, 0))
 
 	// Alerts: Slack when configured, else the log (said once).
-	var scfg alerts.Config
-	if err := c.Decode("slack", &scfg); err != nil {
-		return fail(e, "run", err, 2)
-	}
-	if err := scfg.LoadSecrets(); err != nil {
-		return fail(e, "run", err, 2)
-	}
+	scfg := ck.slack
 	rec := &journalRecorder{j: j, clock: clock}
 	notifier := alerts.New(scfg, rec, log.With("part", "alerts"), clock)
 	go func() { _ = notifier.Run(ctx) }()
@@ -173,17 +191,12 @@ func cmdRun(e *env) int {
 	}
 
 	// Control socket and console.
-	ctl := &deskapi.ControlServer{Desk: d, Tokens: tokens, Log: log.With("part", "control")}
+	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control")}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
 	}
 	defer os.Remove(c.Desk.ControlSocket)
 	go ctl.Serve(ctx)
-	if mgrToken != "" {
-		// Only now that this desk holds its journal and socket: a second
-		// run that fails at start must not replace the running desk's token.
-		writeTokenFile(e, mgrToken)
-	}
 	// Slack commands: Socket Mode when an app token is configured; the HTTP
 	// endpoint (Slack-signed requests, 503 without a signing secret) on the
 	// console's server at alerts.HTTPPath.
@@ -191,7 +204,7 @@ func cmdRun(e *env) int {
 	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
-	if c.Console.Listen != "off" {
+	if consoleLn != nil {
 		srv, err := console.New(c.Console.Config, d, tokens, log.With("part", "console"))
 		if err != nil {
 			return fail(e, "run", err, 2)
@@ -199,25 +212,19 @@ func cmdRun(e *env) int {
 		if err := srv.Mount(alerts.HTTPPath, cmdr.HTTPHandler()); err != nil {
 			return fail(e, "run", err, 2)
 		}
-		// Bound here so that the address printed is the real one (port 0).
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", c.Console.Listen)
-		if err != nil {
-			log.Error("console stopped", "err", fmt.Errorf("console: listen %s: %w", c.Console.Listen, err))
-		} else {
-			go func() {
-				if err := srv.Serve(ctx, ln); err != nil {
-					log.Error("console stopped", "err", err)
-				}
-			}()
-			scheme := "http"
-			if c.Console.TLS() {
-				scheme = "https"
+		go func() {
+			if err := srv.Serve(ctx, consoleLn); err != nil {
+				log.Error("console stopped", "err", err)
 			}
-			fmt.Fprintf(e.stdout, "console: %s://%s\n", scheme, ln.Addr())
-			if scfg.SigningSecret.IsSet() {
-				log.Info("slack commands over HTTP", "url", fmt.Sprintf("%s://%s%s", scheme, ln.Addr(), alerts.HTTPPath))
-			}
+		}()
+		// The bound address (the real port when the config says 0).
+		scheme := "http"
+		if c.Console.TLS() {
+			scheme = "https"
+		}
+		fmt.Fprintf(e.stdout, "console: %s://%s\n", scheme, consoleLn.Addr())
+		if scfg.SigningSecret.IsSet() {
+			log.Info("slack commands over HTTP", "url", fmt.Sprintf("%s://%s%s", scheme, consoleLn.Addr(), alerts.HTTPPath))
 		}
 	}
 	go func() {
@@ -242,6 +249,17 @@ func cmdRun(e *env) int {
 		}
 	}()
 
+	if mgrToken != "" {
+		// Only now that this desk holds its journal, its socket and its
+		// console: a second run that fails at start never replaces the
+		// running desk's token.
+		if err := writeTokenFile(defaultTokenFile, mgrToken); err != nil {
+			log.Error("the manager token was not written for the CLI (it is printed above)", "err", err)
+		} else {
+			defer removeTokenFile(defaultTokenFile, mgrToken)
+			fmt.Fprintf(e.stdout, "the manager token is also in ./%s for the CLI (status, flatten, rearm, unlock, press)\n", defaultTokenFile)
+		}
+	}
 	fmt.Fprintf(e.stdout, "deskguard: %d accounts on %s, pace %gx, journal %s, control socket %s\n",
 		len(specs), what, c.Data.Pace, c.Desk.Journal, c.Desk.ControlSocket)
 	var mu sync.Mutex
@@ -316,7 +334,7 @@ func printStatus(e *env, st deskapi.Status) {
 
 // demoTokens makes one token per role for a desk without configured
 // tokens, prints them once, and returns the manager's, which writeTokenFile
-// writes to ./deskguard.token for the CLI once the desk is up.
+// (tokenfile.go) writes to ./deskguard.token for the CLI once the desk is up.
 func demoTokens(e *env, c *config.Config) (*auth.Tokens, string) {
 	ts := &auth.Tokens{}
 	mgr := auth.NewToken()
@@ -331,14 +349,6 @@ func demoTokens(e *env, c *config.Config) (*auth.Tokens, string) {
 		fmt.Fprintf(e.stdout, "  trader:%-6s %s\n", a.ID, t)
 	}
 	return ts, mgr
-}
-
-// writeTokenFile writes the manager's demo token to ./deskguard.token
-// (mode 0600) for the CLI.
-func writeTokenFile(e *env, mgr string) {
-	if err := os.WriteFile(defaultTokenFile, []byte(mgr+"\n"), 0o600); err == nil {
-		fmt.Fprintf(e.stdout, "the manager token is also in ./%s for the CLI (status, flatten, rearm, unlock, press)\n", defaultTokenFile)
-	}
 }
 
 // journalRecorder journals Slack commands and alert delivery failures.

@@ -31,7 +31,7 @@ func commands() map[string]command {
 		"venue":   {"a local exchange emulator speaking the Tradovate protocol on loopback", cmdVenue},
 		"status":  {"show the running desk's state", cmdStatus},
 		"flatten": {"flatten the whole desk (--all) or one account (--account ID)", cmdFlatten},
-		"rearm":   {"re-arm a halted desk", cmdRearm},
+		"rearm":   {"re-arm a halted desk (--reason required)", cmdRearm},
 		"unlock":  {"unlock a locked-out account early (--reason required)", cmdUnlock},
 		"clear":   {"clear a faulted account once the venue agrees (ACCOUNT --reason required)", cmdClear},
 		"press":   {"press the simulated panic button", cmdPress},

@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/hw"
 	"github.com/deskguard/deskguard/supervisor"
@@ -110,7 +111,7 @@ func (s slackDesk) Flatten(ctx context.Context, account, trigger, who string) er
 }
 
 func (s slackDesk) Status(ctx context.Context) (alerts.StatusReport, error) {
-	st := s.d.Status(ctx)
+	st := authz.StatusFor(authz.Slack, s.d.Status(ctx)) // the one visibility filter
 	r := alerts.StatusReport{State: st.State, At: time.Now()}
 	for _, a := range st.Accounts {
 		net, _ := decimal.NewFromString(a.Net)

@@ -1,0 +1,161 @@
+// Package control is the desk's local control socket: the Unix socket
+// through which `deskguard status`, `flatten`, `rearm`, `unlock`, `clear`,
+// `press` and the drill reach a running desk. One JSON request
+// (deskapi.Request) and one JSON response (deskapi.Response) per
+// connection; the socket is mode 0600, every request carries a token
+// checked against the desk's tokens (auth), and what the token's role may
+// do and see is decided by authz, the same rules as the console and Slack.
+// It reaches the desk only through deskapi.Desk. The client side is
+// deskapi.Call.
+//
+// It may touch auth, authz and deskapi, and the Unix socket path it is
+// given; it never imports the supervisor.
+package control
+
+// control.go: Listen, Serve and Do.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/authz"
+	"github.com/deskguard/deskguard/deskapi"
+)
+
+// maxRequest bounds one request.
+const maxRequest = 64 << 10
+
+// connDeadline bounds one connection: a client that sends nothing (or
+// never reads its answer) is cut off.
+const connDeadline = 30 * time.Second
+
+// Trigger is the trigger the control socket passes to Desk.Flatten.
+const Trigger = "cli"
+
+// Server serves a Desk on a Unix socket.
+type Server struct {
+	Desk   deskapi.Desk
+	Tokens *auth.Tokens
+	Log    *slog.Logger
+	ln     net.Listener
+}
+
+// Listen binds the socket at path (removing a stale one) with mode 0600.
+func (s *Server) Listen(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return fmt.Errorf("control: %s: another desk is listening", path)
+		}
+		_ = os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("control: listen %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("control: chmod %s: %w", path, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Serve accepts connections until ctx ends.
+func (s *Server) Serve(ctx context.Context) {
+	go func() { <-ctx.Done(); s.ln.Close() }()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go s.handle(ctx, c)
+	}
+}
+
+func (s *Server) handle(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(connDeadline))
+	var req deskapi.Request
+	dec := json.NewDecoder(io.LimitReader(c, maxRequest))
+	dec.DisallowUnknownFields()
+	var resp deskapi.Response
+	if err := dec.Decode(&req); err != nil {
+		resp.Error = "bad request: " + err.Error()
+	} else if rest, _ := io.ReadAll(dec.Buffered()); len(bytes.TrimSpace(rest)) > 0 {
+		// One request per connection, one JSON value on one line: anything
+		// after it that arrived with it (a second request smuggled in the
+		// same write, padding) refuses the whole request.
+		resp.Error = "bad request: data after the request"
+	} else {
+		resp = s.Do(ctx, req)
+	}
+	_ = json.NewEncoder(c).Encode(resp)
+}
+
+// Do authorizes and carries out one request (also used in tests).
+func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
+	p, err := s.Tokens.Check(req.Token)
+	if err != nil {
+		s.warn("control: refused request", "op", req.Op, "err", err)
+		return deskapi.Response{Error: err.Error()}
+	}
+	who := p.Name
+	act := authz.Act(req.Op)
+	known := false
+	for _, a := range authz.Acts {
+		known = known || a == act
+	}
+	if !known {
+		return deskapi.Response{Who: who, Error: fmt.Sprintf("unknown op %q", req.Op)}
+	}
+	why := ""
+	if authz.NeedsReason(act) {
+		why = req.Reason
+	}
+	why, err = authz.Check(p.Role, act, req.Account, why)
+	if err != nil {
+		if errors.Is(err, authz.ErrForbidden) {
+			s.warn("control: forbidden", "op", req.Op, "account", req.Account, "who", who, "role", p.Role.String())
+			return deskapi.Response{Who: who, Error: fmt.Sprintf("%s (%s)", who, err)}
+		}
+		return deskapi.Response{Who: who, Error: err.Error()}
+	}
+	ctx = context.WithoutCancel(ctx) // a kill must never be lost to a closed connection
+	switch act {
+	case authz.Status:
+		st := authz.StatusFor(p.Role, s.Desk.Status(ctx))
+		return deskapi.Response{OK: true, Who: who, Status: &st}
+	case authz.Flatten:
+		err = s.Desk.Flatten(ctx, req.Account, Trigger, who)
+	case authz.Rearm:
+		err = s.Desk.Rearm(ctx, who, why)
+	case authz.Unlock:
+		err = s.Desk.Unlock(ctx, req.Account, who, why)
+	case authz.Clear:
+		err = s.Desk.ClearFault(ctx, req.Account, who, why)
+	case authz.Press:
+		err = s.Desk.Press(ctx, who)
+	case authz.Engines:
+		err = s.Desk.SetEngines(ctx, req.Account, req.Run, who)
+	}
+	if err != nil {
+		return deskapi.Response{Who: who, Error: err.Error()}
+	}
+	return deskapi.Response{OK: true, Who: who}
+}
+
+func (s *Server) warn(msg string, args ...any) {
+	if s.Log != nil {
+		s.Log.Warn(msg, args...)
+	}
+}
