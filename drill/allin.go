@@ -12,7 +12,7 @@ package drill
 // which the halt must let through (invariant 8).
 //
 // An account the desk's own risk state excludes — locked out, faulted, or
-// without the allowance for one contract at a 4-tick stop (the gate's
+// without the allowance for one contract at a 12-tick stop (the gate's
 // loss_bound) — is left out and named; every other account must be in.
 
 import (
@@ -29,6 +29,11 @@ import (
 // allInWait is how many trades the accounts get to be filled before the
 // round reports that the all-in kill could not be set up.
 const allInWait = 60
+
+// allInStop is the all-in entries' stop distance (ticks): far enough that a
+// position outlives a worker-faults batch of 25 trades, near enough that
+// the tightest account can take one contract.
+const allInStop = 12
 
 type allIn struct {
 	at       int // first trade index at which to begin
@@ -129,7 +134,7 @@ func (a *allIn) open(r *rig, t market.Trade) {
 			}
 		}
 		res := r.d.HandleIntent(ctx, intent.Intent{Kind: intent.Enter, Account: id, Strategy: "drill", Side: market.Buy, Qty: 1,
-			EntryType: market.MarketOrder, Stop: t.Price - 4, Target: t.Price + 40, Reason: "drill all-in"})
+			EntryType: market.MarketOrder, Stop: t.Price - allInStop, Target: t.Price + 40, Reason: "drill all-in"})
 		if !res.Sent {
 			switch res.Decision.Reason {
 			case limits.LossBound, limits.LockedOut:

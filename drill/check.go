@@ -194,29 +194,40 @@ func (c *checker) fill(a *acctCheck, ev broker.Event) {
 	if a.pos == 0 {
 		a.exitAllow = 0 // a new position: its own exits
 	}
+	closing := int64(0)
 	if a.pos != 0 && sign(a.pos) != s {
-		closing := min(ev.FillQty, abs(a.pos))
-		base := max(0, ev.Slippage) // a stop's ticks past its stop price
-		// A closing buy is adverse above the reference, a closing sell below.
-		from := func(ref market.Price) int64 { return int64(ev.FillPrice-ref) * s }
-		if ref, ok := a.liqRef[ev.ClientID]; ok {
-			base = max(base, from(ref))
-		}
-		if a.breachAt > 0 && a.breachMark > 0 {
-			base = max(base, from(a.breachMark))
-		}
-		for closing > 0 && len(a.stopSlots) > 0 {
-			sl := &a.stopSlots[0]
-			n := min(closing, sl.qty)
-			a.exitAllow += n * (max(base, from(sl.px))*market.TickCents + feeSideCents)
-			closing -= n
-			if sl.qty -= n; sl.qty == 0 {
-				a.stopSlots = a.stopSlots[1:]
-			}
-		}
-		a.exitAllow += closing * (base*market.TickCents + feeSideCents)
+		closing = min(ev.FillQty, abs(a.pos))
+	}
+	// Only an entry opens or adds: a stop, target, repair or liquidation
+	// that fills past flat leaves a position nobody asked for, with no
+	// bracket (a protective order that outlived its position).
+	if ev.FillQty > closing && ev.Role != broker.EntryLeg {
+		c.violate(a, "exit-opened", "%s: %s (%s) filled %d at %s with the account at %d: an exit order opened a position (invariants 1 and 6)",
+			a.id, ev.ClientID, ev.Role, ev.FillQty, ev.FillPrice, a.pos)
 	}
 	a.pos += s * ev.FillQty
+	if closing == 0 {
+		return
+	}
+	base := max(0, ev.Slippage) // a stop's ticks past its stop price
+	// A closing buy is adverse above the reference, a closing sell below.
+	from := func(ref market.Price) int64 { return int64(ev.FillPrice-ref) * s }
+	if ref, ok := a.liqRef[ev.ClientID]; ok {
+		base = max(base, from(ref))
+	}
+	if a.breachAt > 0 && a.breachMark > 0 {
+		base = max(base, from(a.breachMark))
+	}
+	for closing > 0 && len(a.stopSlots) > 0 {
+		sl := &a.stopSlots[0]
+		n := min(closing, sl.qty)
+		a.exitAllow += n * (max(base, from(sl.px))*market.TickCents + feeSideCents)
+		closing -= n
+		if sl.qty -= n; sl.qty == 0 {
+			a.stopSlots = a.stopSlots[1:]
+		}
+	}
+	a.exitAllow += closing * (base*market.TickCents + feeSideCents)
 }
 
 func (c *checker) violate(a *acctCheck, key, format string, args ...any) {

@@ -189,3 +189,35 @@ func TestCheckerLinesAreConfigured(t *testing.T) {
 		t.Errorf("D4 keeps its own 1%%: line %d, want 495000", got)
 	}
 }
+
+// A protective order that outlives its position — a stop left working on a
+// flat account — opens a position when it fills: reported.
+func TestCheckerCatchesAnExitOpeningAPosition(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC)
+	r, err := newRig(ctx, rigOpt{Dir: t.TempDir(), Start: t0, NoEngines: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	c := newChecker(r)
+	px := market.Price(20600)
+	trade := func(i int, p market.Price) {
+		r.v.onTrade(market.Trade{Time: t0.Add(time.Duration(i) * time.Second).UnixNano(), Price: p, Size: 20, Aggressor: market.Buy})
+		r.v.drain()
+		c.observe(r)
+	}
+	trade(0, px)
+	// A buy stop left from a short that is gone, as a repair stop would be.
+	if err := r.v.Sim.SubmitOrder(ctx, broker.Order{ClientID: "D1.repair.1", Account: "D1", Side: market.Buy, Qty: 1,
+		Type: market.StopOrder, StopPrice: px + 4, TIF: broker.GTC}); err != nil {
+		t.Fatal(err)
+	}
+	trade(1, px+4)
+	if p, _ := r.v.Sim.Position("D1"); p.Qty != 1 {
+		t.Fatalf("the stale stop did not fill: %+v", p)
+	}
+	if all := strings.Join(c.viol, "\n"); !strings.Contains(all, "an exit order opened a position") {
+		t.Fatalf("not reported:\n%s", all)
+	}
+}

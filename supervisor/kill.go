@@ -143,9 +143,12 @@ func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillRepo
 // with nothing working, and the desk once every account is.
 func (d *Desk) checkHalted(a *account) {
 	d.mu.Lock()
-	flat := a.ledger.Position() == 0 && len(a.workingOrders()) == 0
+	pos := a.ledger.Position()
+	flat := pos == 0 && len(a.workingOrders()) == 0
 	d.mu.Unlock()
-	if flat {
+	if pos == 0 {
+		// The liquidation is done: stop coverage is the repair's again (a
+		// flat account needs none; what still works is being cancelled).
 		a.liquidating.Store(false)
 	}
 	if flat && a.m.State() == AcctHalting {
