@@ -1,238 +1,81 @@
 // Package alerts is deskguard's Slack surface: a notifier that posts the
-// desk's alerts to a channel without ever blocking its caller (bounded queue,
-// a never-dropped lane for critical alerts, flood coalescing, 429 and 5xx
-// retries), Block Kit renderings of every alert kind, and the /deskguard
-// command handler (Socket Mode or a signed HTTP endpoint) through which
-// allowed Slack users ask for status or flatten.
+// desk's alerts (alert.Alert, the vocabulary in package alert) to a channel
+// without ever blocking its caller (bounded queue, a never-dropped lane for
+// critical alerts, flood coalescing, 429 and 5xx retries), Block Kit
+// renderings of every alert kind, and the /deskguard command handler
+// (Socket Mode or a signed HTTP endpoint) through which allowed Slack users
+// ask for status or flatten.
 //
 // alerts never imports the supervisor: it defines the small Desk and Recorder
 // interfaces it needs, and the supervisor implements them.
 //
-// It may touch auth, authz, market, shopspring/decimal and slack-go (the Web API, Socket Mode): the network only
+// It may touch alert, auth, authz, market, shopspring/decimal and slack-go (the Web API, Socket Mode): the network only
 // to reach Slack (or the incoming webhook), and the HTTP endpoint only as a handler its caller mounts.
 package alerts
 
-// alert.go: the Alert value, its kinds and severities, and one constructor per
-// kind so callers fill exactly the facts each message shows.
+// alert.go: the alert vocabulary under its old names. It lives in package
+// alert (no slack-go), so the desk core can build alerts without linking
+// the Slack transport; these aliases keep alerts.X working for callers
+// that have not switched to alert.X yet (the supervisor).
 
-import (
-	"time"
+import "github.com/deskguard/deskguard/alert"
 
-	"github.com/shopspring/decimal"
+// The vocabulary's types.
+type (
+	Kind           = alert.Kind
+	Severity       = alert.Severity
+	Alert          = alert.Alert
+	Position       = alert.Position
+	KillFacts      = alert.KillFacts
+	LockoutFacts   = alert.LockoutFacts
+	WorkerFacts    = alert.WorkerFacts
+	StopFacts      = alert.StopFacts
+	LinkFacts      = alert.LinkFacts
+	ReconcileFacts = alert.ReconcileFacts
+	RearmFacts     = alert.RearmFacts
+	SummaryFacts   = alert.SummaryFacts
+	SummaryRow     = alert.SummaryRow
 )
 
-// Kind names what happened. The values match the supervisor's alert kinds.
-type Kind string
-
-// Alert kinds.
+// Kinds and severities.
 const (
-	KindKill              Kind = "kill"
-	KindLockout           Kind = "lockout"
-	KindWorkerCrash       Kind = "worker_crash"
-	KindWorkerRestart     Kind = "worker_restart"
-	KindWorkerFault       Kind = "worker_fault"
-	KindStopRepaired      Kind = "stop_repaired"
-	KindLinkLost          Kind = "link_lost"
-	KindLinkBack          Kind = "link_back"
-	KindReconcileMismatch Kind = "reconcile_mismatch"
-	KindRearmed           Kind = "rearmed"
-	KindUnlocked          Kind = "unlocked"
-	KindFaultCleared      Kind = "fault_cleared"
-	KindDailySummary      Kind = "daily_summary"
-	KindJournalFailed     Kind = "journal_failed"
+	KindKill              = alert.KindKill
+	KindLockout           = alert.KindLockout
+	KindWorkerCrash       = alert.KindWorkerCrash
+	KindWorkerRestart     = alert.KindWorkerRestart
+	KindWorkerFault       = alert.KindWorkerFault
+	KindStopRepaired      = alert.KindStopRepaired
+	KindLinkLost          = alert.KindLinkLost
+	KindLinkBack          = alert.KindLinkBack
+	KindReconcileMismatch = alert.KindReconcileMismatch
+	KindRearmed           = alert.KindRearmed
+	KindUnlocked          = alert.KindUnlocked
+	KindFaultCleared      = alert.KindFaultCleared
+	KindDailySummary      = alert.KindDailySummary
+	KindJournalFailed     = alert.KindJournalFailed
+
+	Info     = alert.Info
+	Warning  = alert.Warning
+	Critical = alert.Critical
 )
 
-// Kinds lists every kind, in a stable order (tests and docs iterate it).
-var Kinds = []Kind{KindKill, KindLockout, KindWorkerCrash, KindWorkerRestart, KindWorkerFault,
-	KindStopRepaired, KindLinkLost, KindLinkBack, KindReconcileMismatch, KindRearmed, KindUnlocked,
-	KindFaultCleared, KindDailySummary, KindJournalFailed}
+// Kinds lists every kind (alert.Kinds).
+var Kinds = alert.Kinds
 
-// Severity orders alerts for the queue. Critical alerts are never dropped.
-type Severity int
-
-// Severities, lowest first.
-const (
-	Info Severity = iota
-	Warning
-	Critical
+// The constructors.
+var (
+	Kill              = alert.Kill
+	Lockout           = alert.Lockout
+	WorkerCrash       = alert.WorkerCrash
+	WorkerRestart     = alert.WorkerRestart
+	WorkerFault       = alert.WorkerFault
+	StopRepaired      = alert.StopRepaired
+	LinkLost          = alert.LinkLost
+	LinkBack          = alert.LinkBack
+	ReconcileMismatch = alert.ReconcileMismatch
+	Rearmed           = alert.Rearmed
+	Unlocked          = alert.Unlocked
+	FaultCleared      = alert.FaultCleared
+	DailySummary      = alert.DailySummary
+	JournalFailed     = alert.JournalFailed
 )
-
-func (s Severity) String() string {
-	switch s {
-	case Info:
-		return "info"
-	case Warning:
-		return "warning"
-	case Critical:
-		return "critical"
-	}
-	return "unknown"
-}
-
-// Alert is one thing the desk tells its people. Build it with a constructor
-// (Kill, Lockout, ...); the zero At is stamped from the notifier's clock.
-type Alert struct {
-	Kind     Kind
-	Severity Severity
-	Account  string    // "" for desk-wide alerts
-	At       time.Time // when it happened; zero = the notifier's clock at Notify
-	Detail   string    // free text shown under the facts
-
-	Kill      *KillFacts
-	Lockout   *LockoutFacts
-	Worker    *WorkerFacts
-	Stop      *StopFacts
-	Link      *LinkFacts
-	Reconcile *ReconcileFacts
-	Rearm     *RearmFacts
-	Summary   *SummaryFacts
-
-	// Set by the notifier when it coalesced a flood: Repeats more alerts of
-	// this account and kind arrived since Since; this is the latest of them.
-	Repeats int
-	Since   time.Time
-}
-
-// Position is an account's signed position in contracts (+long, -short).
-type Position struct {
-	Account string
-	Qty     int64
-}
-
-// KillFacts: what a kill did.
-type KillFacts struct {
-	Scope     string     // "" = the whole desk, else the account id
-	Trigger   string     // button, slack, console, cli, signal, drawdown, watchdog, ...
-	Who       string     // operator or Slack user id, "deskguard" for automatic kills
-	Accounts  []string   // accounts in scope
-	Flattened []Position // positions being flattened at the kill
-	NetPnL    decimal.Decimal
-}
-
-// LockoutFacts: an account (or the desk) crossed its drawdown line.
-type LockoutFacts struct {
-	Equity      decimal.Decimal
-	StartEquity decimal.Decimal
-	Limit       decimal.Decimal // allowed drawdown as a fraction of start equity (0.015)
-}
-
-// WorkerFacts: a worker process crashed, restarts or is faulted.
-type WorkerFacts struct {
-	Attempt int           // restart attempt number (restart)
-	Backoff time.Duration // wait before the restart (restart)
-}
-
-// StopFacts: a stop-coverage gap and its repair.
-type StopFacts struct {
-	Position int64  // signed position that was uncovered
-	Covered  int64  // contracts covered before the repair
-	Action   string // e.g. "placed stop 5148.00 for 5", "flattened"
-}
-
-// LinkFacts: the broker or data link went down or came back.
-type LinkFacts struct {
-	Link    string        // "broker" or "data"
-	DownFor time.Duration // for link_back
-}
-
-// ReconcileFacts: the journal and the venue disagree.
-type ReconcileFacts struct {
-	JournalPosition int64
-	VenuePosition   int64
-	Action          string // what deskguard did (faulted and flattened, ...)
-}
-
-// RearmFacts: who re-armed the desk or unlocked an account, and why.
-type RearmFacts struct {
-	Who string
-	Why string
-}
-
-// SummaryFacts: the end-of-day summary.
-type SummaryFacts struct {
-	Session          string // e.g. "2026-03-16"
-	Accounts         []SummaryRow
-	DeskDrawdownUsed decimal.Decimal // fraction of the desk's allowance used
-}
-
-// SummaryRow is one account's day.
-type SummaryRow struct {
-	Account      string
-	Trades       int
-	Wins         int
-	Net          decimal.Decimal
-	DrawdownUsed decimal.Decimal // fraction of the account's allowance used (0.25 = a quarter)
-}
-
-// Kill reports a kill of the desk (scope "") or of one account.
-func Kill(at time.Time, f KillFacts) Alert {
-	return Alert{Kind: KindKill, Severity: Critical, Account: f.Scope, At: at, Kill: &f}
-}
-
-// Lockout reports a drawdown lockout of account.
-func Lockout(at time.Time, account string, f LockoutFacts) Alert {
-	return Alert{Kind: KindLockout, Severity: Critical, Account: account, At: at, Lockout: &f}
-}
-
-// WorkerCrash reports that account's worker process died.
-func WorkerCrash(at time.Time, account, detail string) Alert {
-	return Alert{Kind: KindWorkerCrash, Severity: Warning, Account: account, At: at, Detail: detail, Worker: &WorkerFacts{}}
-}
-
-// WorkerRestart reports that account's worker is being restarted.
-func WorkerRestart(at time.Time, account string, attempt int, backoff time.Duration) Alert {
-	return Alert{Kind: KindWorkerRestart, Severity: Warning, Account: account, At: at,
-		Worker: &WorkerFacts{Attempt: attempt, Backoff: backoff}}
-}
-
-// WorkerFault reports that account is faulted (crash loop); detail says why.
-func WorkerFault(at time.Time, account, detail string) Alert {
-	return Alert{Kind: KindWorkerFault, Severity: Critical, Account: account, At: at, Detail: detail, Worker: &WorkerFacts{}}
-}
-
-// StopRepaired reports a stop-coverage gap on account and its repair.
-func StopRepaired(at time.Time, account string, f StopFacts) Alert {
-	return Alert{Kind: KindStopRepaired, Severity: Warning, Account: account, At: at, Stop: &f}
-}
-
-// LinkLost reports that the broker or data link is down.
-func LinkLost(at time.Time, link, detail string) Alert {
-	return Alert{Kind: KindLinkLost, Severity: Warning, At: at, Detail: detail, Link: &LinkFacts{Link: link}}
-}
-
-// LinkBack reports that the link is back after downFor.
-func LinkBack(at time.Time, link string, downFor time.Duration) Alert {
-	return Alert{Kind: KindLinkBack, Severity: Info, At: at, Link: &LinkFacts{Link: link, DownFor: downFor}}
-}
-
-// ReconcileMismatch reports that journal and venue disagree about account.
-func ReconcileMismatch(at time.Time, account string, f ReconcileFacts) Alert {
-	return Alert{Kind: KindReconcileMismatch, Severity: Critical, Account: account, At: at, Reconcile: &f}
-}
-
-// Rearmed reports that the desk was re-armed.
-func Rearmed(at time.Time, who, why string) Alert {
-	return Alert{Kind: KindRearmed, Severity: Info, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
-}
-
-// Unlocked reports an early unlock of a locked-out account.
-func Unlocked(at time.Time, account, who, why string) Alert {
-	return Alert{Kind: KindUnlocked, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
-}
-
-// FaultCleared reports that the risk manager cleared a faulted account
-// (after a reconcile mismatch or a worker crash loop): it may trade again.
-func FaultCleared(at time.Time, account, who, why string) Alert {
-	return Alert{Kind: KindFaultCleared, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
-}
-
-// DailySummary is the end-of-day summary (16:05 ET).
-func DailySummary(at time.Time, f SummaryFacts) Alert {
-	return Alert{Kind: KindDailySummary, Severity: Info, At: at, Summary: &f}
-}
-
-// JournalFailed reports that the journal refused an append: the desk is
-// running without its write-ahead log.
-func JournalFailed(at time.Time, detail string) Alert {
-	return Alert{Kind: KindJournalFailed, Severity: Critical, At: at, Detail: detail}
-}

@@ -35,9 +35,9 @@ func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 func samples() map[string]Alert {
 	return map[string]Alert{
 		"kill": Kill(t0, KillFacts{Trigger: "slack", Who: "U123", Accounts: []string{"ACC1", "ACC2", "ACC3"},
-			Flattened: []Position{{"ACC1", 5}, {"ACC2", -3}, {"ACC3", 0}}, NetPnL: dec("-1234.5")}),
+			Flattened: []Position{{Account: "ACC1", Qty: 5}, {Account: "ACC2", Qty: -3}, {Account: "ACC3", Qty: 0}}, NetPnL: dec("-1234.5")}),
 		"kill_account": Kill(t0, KillFacts{Scope: "ACC2", Trigger: "console", Who: "risk", Accounts: []string{"ACC2"},
-			Flattened: []Position{{"ACC2", -3}}, NetPnL: dec("46")}),
+			Flattened: []Position{{Account: "ACC2", Qty: -3}}, NetPnL: dec("46")}),
 		"lockout":        Lockout(t0, "ACC1", LockoutFacts{Equity: dec("98480.00"), StartEquity: dec("100000"), Limit: dec("0.015")}),
 		"worker_crash":   WorkerCrash(t0, "ACC1", "exit status 2: panic: index out of range"),
 		"worker_restart": WorkerRestart(t0, "ACC1", 3, 4*time.Second),

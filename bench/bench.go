@@ -55,11 +55,14 @@ const (
 	KillSent          = "kill_liquidate_sent_20"
 	KillFlat          = "kill_flat_confirmed_20"
 	ReplayThroughput  = "replay_session"
+	KillFlatRithmic   = "kill_flat_confirmed_20_rithmic" // rithmic.go
+	DecodeRithmic     = "rithmic_decode_last_trade"      // rithmic.go
 )
 
 // Names lists every figure Run produces, in order.
 func Names() []string {
-	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillFlat, ReplayThroughput}
+	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillFlat, ReplayThroughput,
+		KillFlatRithmic, DecodeRithmic}
 }
 
 // Options configure Run.
@@ -130,6 +133,8 @@ func Run(ctx context.Context, opt Options) (Results, error) {
 		{KillSent, benchKillSent},
 		{KillFlat, benchKillFlat},
 		{ReplayThroughput, benchReplay},
+		{KillFlatRithmic, benchKillFlatRithmic},
+		{DecodeRithmic, benchDecodeRithmic},
 	}
 	res := Results{}
 	for _, s := range steps {

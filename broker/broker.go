@@ -1,6 +1,7 @@
 // Package broker is the one way deskguard's orders reach a venue: the
 // Broker interface, orders and brackets, and execution events. broker/sim is
-// a deterministic MES matching engine; broker/tradovate a real connector.
+// a deterministic MES matching engine; broker/tradovate a real connector;
+// broker/rithmic a second one, over Rithmic's R|Protocol.
 // broker knows nothing of limits or accounts.
 //
 // It may touch only market.

@@ -39,6 +39,8 @@ func (s *Server) routes(static fs.FS) http.Handler {
 	mux.Handle("/api/clear", s.post(s.handleClear))
 	mux.Handle("/api/engines", s.post(s.handleEngines))
 	mux.Handle("/api/press", s.post(s.handlePress))
+	mux.HandleFunc(HealthPath, s.handleHealth)
+	mux.HandleFunc(ReadyPath, s.handleReady)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "no such endpoint")
 	})
@@ -93,6 +95,12 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, err := s.authenticate(r)
 	if err != nil {
 		s.log.Warn("console: refused", "path", r.URL.Path, "remote", r.RemoteAddr, "why", err.Error())
+		var tm *tooMany
+		if errors.As(err, &tm) {
+			w.Header().Set("Retry-After", tm.retryAfter())
+			writeErr(w, http.StatusTooManyRequests, err.Error())
+			return caller{}, false
+		}
 		if r.Header.Get("Authorization") != "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="deskguard"`)
 		}
@@ -194,6 +202,57 @@ func writeBodyErr(w http.ResponseWriter, err error) {
 	writeErr(w, http.StatusBadRequest, err.Error())
 }
 
+// The probes: unauthenticated, GET or HEAD, and their body says nothing
+// beyond "ok" or "not ready" (a load balancer, systemd or Kubernetes may
+// ask anyone's behalf).
+const (
+	HealthPath = "/healthz" // the process serves: 200 "ok"
+	ReadyPath  = "/readyz"  // Ready(status): 200 "ok", else 503 "not ready"
+)
+
+// Ready reports whether a desk in st is ready to trade: recovered (not
+// starting or recovering), its venue link up (or the in-process sim) and
+// its market data up. A halted desk is ready (it has recovered and its
+// links are up: re-arming it is a manager's act, not a probe's).
+func Ready(st deskapi.Status) bool {
+	switch st.State {
+	case "", "starting", "recovering":
+		return false
+	}
+	return (st.Links.Venue == "up" || st.Links.Venue == "sim") && st.Links.Data == "up"
+}
+
+func probe(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return false
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	return true
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if probe(w, r) {
+		_, _ = io.WriteString(w, "ok\n")
+	}
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if !probe(w, r) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if Ready(s.status(ctx)) {
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = io.WriteString(w, "not ready\n")
+}
+
 // SessionInfo answers GET /api/session and POST /api/login.
 type SessionInfo struct {
 	Name     string `json:"name"`
@@ -266,7 +325,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		tok = r.PostForm.Get("token")
 	}
-	p, err := s.tokens.Check(strings.TrimSpace(tok))
+	p, err := s.checkToken(r, tok)
+	var tm *tooMany
+	if errors.As(err, &tm) {
+		s.log.Warn("console: login refused (limited)", "remote", r.RemoteAddr, "wait", tm.wait)
+		w.Header().Set("Retry-After", tm.retryAfter())
+		writeErr(w, http.StatusTooManyRequests, err.Error())
+		return
+	}
 	if err != nil {
 		s.log.Warn("console: login refused", "remote", r.RemoteAddr)
 		writeErr(w, http.StatusUnauthorized, errBadToken.Error())

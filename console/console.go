@@ -69,6 +69,15 @@ type Config struct {
 	// holding a connection open. It bounds reading the request, not the
 	// response: a status stream lives on past it. Default 10s.
 	ReadTimeout time.Duration `toml:"read_timeout"`
+	// LoginBurst failed token checks (POST /api/login, a bearer token) are
+	// allowed per client address; after them each failure makes the address
+	// wait LoginBackoff before its next try, doubling up to LoginBackoffMax,
+	// and its token checks get 429 meanwhile (cookie sessions already
+	// logged in are not affected). A success clears the address. The
+	// control socket applies the same limits per peer uid. Defaults 5, 1s, 5m.
+	LoginBurst      int           `toml:"login_burst"`
+	LoginBackoff    time.Duration `toml:"login_backoff"`
+	LoginBackoffMax time.Duration `toml:"login_backoff_max"`
 
 	// Clock is the wall clock for session expiry; default market.WallClock.
 	Clock market.Clock `toml:"-"`
@@ -99,6 +108,15 @@ func (c Config) withDefaults() Config {
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = DefaultReadTimeout
 	}
+	if c.LoginBurst <= 0 {
+		c.LoginBurst = auth.DefaultLoginBurst
+	}
+	if c.LoginBackoff <= 0 {
+		c.LoginBackoff = auth.DefaultLoginBackoff
+	}
+	if c.LoginBackoffMax <= 0 {
+		c.LoginBackoffMax = auth.DefaultLoginBackoffMax
+	}
 	if c.Clock == nil {
 		c.Clock = market.WallClock{}
 	}
@@ -109,6 +127,13 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	return c
+}
+
+// LoginLimits is the login limiter's configuration (also the control
+// socket's, per peer uid).
+func (c Config) LoginLimits() auth.LimitConfig {
+	c = c.withDefaults()
+	return auth.LimitConfig{Burst: c.LoginBurst, Backoff: c.LoginBackoff, BackoffMax: c.LoginBackoffMax}
 }
 
 // TLS reports whether the console serves HTTPS.
@@ -123,6 +148,7 @@ type Server struct {
 	log      *slog.Logger
 	tlsCfg   *tls.Config
 	sessions *sessions
+	logins   *auth.Limiter // failed token checks per client address
 	hub      *hub
 	handler  http.Handler
 	mounts   *http.ServeMux // set by the first Mount
@@ -154,6 +180,7 @@ func New(cfg Config, desk deskapi.Desk, tokens *auth.Tokens, log *slog.Logger) (
 		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	s.sessions = newSessions(cfg.SessionTTL, cfg.Clock)
+	s.logins = auth.NewLimiter(cfg.LoginLimits(), cfg.Clock.Now)
 	s.hub = newHub(desk, cfg, log)
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -180,6 +207,9 @@ func (c Config) Validate() error {
 	}
 	if err := checkBind(c.Listen, c); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LoginBackoffMax < c.LoginBackoff {
+		errs = append(errs, fmt.Errorf("console: login_backoff_max (%s) is shorter than login_backoff (%s)", c.LoginBackoffMax, c.LoginBackoff))
 	}
 	return errors.Join(errs...)
 }
@@ -228,6 +258,8 @@ func (s *Server) Mount(path string, h http.Handler) error {
 		return fmt.Errorf("console: mount %q: want an exact path such as /slack/commands", path)
 	case strings.HasPrefix(path, "/api/") || path == "/api":
 		return fmt.Errorf("console: mount %q: /api is the console's", path)
+	case path == HealthPath || path == ReadyPath:
+		return fmt.Errorf("console: mount %q: the console's probe", path)
 	case s.mounted[path]:
 		return fmt.Errorf("console: mount %q: already mounted", path)
 	}

@@ -65,6 +65,9 @@ func start(t *testing.T, cfg console.Config, mutate ...func(*console.Server)) *e
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
+	if cfg.LoginBurst == 0 {
+		cfg.LoginBurst = 1 << 20 // these tests send many bad tokens on purpose; login_test.go tests the limit
+	}
 	srv, err := console.New(cfg, desk, testTokens(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

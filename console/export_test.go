@@ -2,7 +2,10 @@ package console
 
 // export_test.go: hooks into the status stream for the external tests.
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetTicker replaces the snapshot loop's ticker.
 func SetTicker(cfg *Config, f func(time.Duration) (<-chan time.Time, func())) { cfg.ticker = f }
@@ -22,3 +25,10 @@ func SnapshotCalls(s *Server) int64 { return s.hub.statusCalls.Load() }
 
 // StreamClients is the number of connected stream clients.
 func StreamClients(s *Server) int { return s.hub.clientCount() }
+
+// Refresh makes the snapshot loop take a fresh status now and waits for it.
+func Refresh(s *Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.hub.refresh(ctx)
+}

@@ -10,7 +10,10 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,9 +122,9 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 		if !ok {
 			return caller{}, errBadToken
 		}
-		p, err := s.tokens.Check(strings.TrimSpace(tok))
+		p, err := s.checkToken(r, tok)
 		if err != nil {
-			return caller{}, errBadToken
+			return caller{}, err
 		}
 		return caller{p: p}, nil
 	}
@@ -134,6 +137,42 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 		return caller{}, errExpired
 	}
 	return caller{p: sess.p, sess: sess}, nil
+}
+
+// tooMany is a token check refused by the login limiter.
+type tooMany struct{ wait time.Duration }
+
+func (e *tooMany) Error() string {
+	return fmt.Sprintf("too many failed logins from this address: try again in %s", e.wait.Round(time.Second))
+}
+
+// retryAfter is the Retry-After header's value: whole seconds, rounded up.
+func (e *tooMany) retryAfter() string {
+	return strconv.FormatInt(int64((e.wait+time.Second-1)/time.Second), 10)
+}
+
+// clientKey is the login limiter's key for r: its client's IP address.
+func clientKey(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// checkToken checks tok for r's client under the login limiter: while the
+// client must wait the token is not checked at all (*tooMany); a failure
+// counts, a success clears the client.
+func (s *Server) checkToken(r *http.Request, tok string) (auth.Principal, error) {
+	key := clientKey(r)
+	if w := s.logins.Attempt(key); w > 0 {
+		return auth.Principal{}, &tooMany{wait: w}
+	}
+	p, err := s.tokens.Check(strings.TrimSpace(tok))
+	if err != nil {
+		return auth.Principal{}, errBadToken
+	}
+	s.logins.Succeed(key)
+	return p, nil
 }
 
 // checkCSRF verifies a cookie session's CSRF header; bearer callers need none.

@@ -24,6 +24,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/deskguard/deskguard/auth"
@@ -46,6 +48,11 @@ type Server struct {
 	Desk   deskapi.Desk
 	Tokens *auth.Tokens
 	Log    *slog.Logger
+	// Logins, when set, limits failed token checks per peer (its uid, from
+	// SO_PEERCRED): while a peer must wait its requests are refused
+	// without their token being checked. `deskguard run` sets it from the
+	// console's login_burst, login_backoff and login_backoff_max.
+	Logins *auth.Limiter
 	ln     net.Listener
 }
 
@@ -97,9 +104,44 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		// same write, padding) refuses the whole request.
 		resp.Error = "bad request: data after the request"
 	} else {
-		resp = s.Do(ctx, req)
+		resp = s.doLimited(ctx, peerKey(c), req)
 	}
 	_ = json.NewEncoder(c).Encode(resp)
+}
+
+// peerKey is the login limiter's key for c: the peer's uid (the socket is
+// mode 0600, so it is the desk's own user or root), or "unknown".
+func peerKey(c net.Conn) string {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return "unknown"
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return "unknown"
+	}
+	key := "unknown"
+	_ = raw.Control(func(fd uintptr) {
+		if cred, err := syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+			key = "uid:" + strconv.FormatUint(uint64(cred.Uid), 10)
+		}
+	})
+	return key
+}
+
+// doLimited is Do under the login limiter for peer key.
+func (s *Server) doLimited(ctx context.Context, key string, req deskapi.Request) deskapi.Response {
+	if s.Logins == nil {
+		return s.Do(ctx, req)
+	}
+	if w := s.Logins.Attempt(key); w > 0 {
+		s.warn("control: refused request (limited)", "op", req.Op, "peer", key, "wait", w)
+		return deskapi.Response{Error: fmt.Sprintf("too many failed tokens from %s: try again in %s", key, w.Round(time.Second))}
+	}
+	if _, err := s.Tokens.Check(req.Token); err == nil {
+		s.Logins.Succeed(key)
+	}
+	return s.Do(ctx, req)
 }
 
 // Do authorizes and carries out one request (also used in tests).

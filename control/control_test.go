@@ -1,16 +1,22 @@
 package control
 
+// control_test.go: roles, reasons and visibility over a real socket, frames
+// with data after the request, and the login limiter per peer uid.
+
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/market"
 )
 
 type fakeDesk struct {
@@ -182,5 +188,70 @@ func TestControlSocketRefusesTrailingData(t *testing.T) {
 	}
 	if resp := send(`{"token":"mtok","op":"press"}` + "\n"); !resp.OK || len(d.calls) != 1 {
 		t.Fatalf("a well-formed request: %+v, calls %v", resp, d.calls)
+	}
+}
+
+// TestFailedTokensLimitedPerPeer: under a bounded burst of bad tokens sent
+// at once, only the burst (and the failure that starts the first wait) is
+// checked; the rest — and a good token while the peer waits — are refused
+// unchecked; after the wait a good token works and clears the peer.
+func TestFailedTokensLimitedPerPeer(t *testing.T) {
+	var ts auth.Tokens
+	ts.AddPlain("risk", "mtok", auth.Role{Kind: "manager"})
+	clock := market.NewReplayClock(time.Unix(1e9, 0))
+	d := &fakeDesk{}
+	srv := &Server{Desk: d, Tokens: &ts, Logins: auth.NewLimiter(auth.LimitConfig{Burst: 3, Backoff: 10 * time.Second}, clock.Now)}
+	path := filepath.Join(t.TempDir(), "ctl.sock")
+	if err := srv.Listen(path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Serve(ctx)
+	const burst = 40
+	errs := make(chan string, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := deskapi.Call(ctx, path, deskapi.Request{Token: fmt.Sprint("guess-", i), Op: "flatten"})
+			if err == nil {
+				errs <- "ACCEPTED"
+				return
+			}
+			errs <- err.Error()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	checked, limited := 0, 0
+	for e := range errs {
+		switch {
+		case strings.Contains(e, "unknown token"):
+			checked++
+		case strings.Contains(e, "too many failed tokens from uid:"):
+			limited++
+		default:
+			t.Errorf("answer %q", e)
+		}
+	}
+	if checked != 4 || limited != burst-4 {
+		t.Fatalf("%d checked, %d limited; want 4 and %d", checked, limited, burst-4)
+	}
+	if _, err := deskapi.Call(ctx, path, deskapi.Request{Token: "mtok", Op: "press"}); err == nil || !strings.Contains(err.Error(), "too many") {
+		t.Fatalf("the manager's token while the peer waits: %v", err)
+	}
+	clock.Advance(clock.Now().Add(10 * time.Second).UnixNano())
+	if _, err := deskapi.Call(ctx, path, deskapi.Request{Token: "mtok", Op: "press"}); err != nil {
+		t.Fatalf("the manager's token after the wait: %v", err)
+	}
+	if len(d.calls) != 1 || d.calls[0] != "press risk" {
+		t.Fatalf("desk calls %v", d.calls)
+	}
+	for i := range 3 {
+		if _, err := deskapi.Call(ctx, path, deskapi.Request{Token: "bad", Op: "status"}); err == nil || !strings.Contains(err.Error(), "unknown token") {
+			t.Fatalf("bad token %d after a success: %v", i, err)
+		}
 	}
 }

@@ -106,6 +106,9 @@ func scenarios() []scenario {
 		{"bad-input", "DBN/CSV fuzz corpora and hostile bytes through market.Open; invalid configs; forged and replayed Slack requests", runBadInput, 0},
 		{"process-crash", "real processes: the supervisor (with worker children) SIGKILLed at random moments while trading on a venue on loopback, restarted on the same journal", runProcessCrash, 0},
 		{"venue-faults", "real processes: the venue drops its WebSockets, answers 5xx before and after acting, issues penalty tickets, expires tokens and restarts while the desk trades", runVenueFaults, 0},
+		{"firm", "three desks and the firm on a real NATS server: NATS and the aggregator killed and restarted, a firm kill during one desk's partition; nothing lost or counted twice, acknowledged desks flat", runFirmScenario, 0},
+		{"process-crash-rithmic", "process-crash over R|Protocol: the desk trades on the drill's venue as a Rithmic gateway (order, PnL and ticker plants)", runProcessCrashRithmic, 0},
+		{"venue-faults-rithmic", "real processes over R|Protocol: the venue drops its sockets, forces logouts (77), rejects (75), sends 351s late, takes one plant down, drops a connection before or after acting on a new order, and restarts", runVenueFaultsRithmic, 0},
 		{"hostile-requests", "the running desk binary: forged, stale and replayed console and control-socket requests, wrong roles, missing CSRF; path tricks in file arguments", runHostile, 0},
 	}
 }

@@ -99,3 +99,16 @@ func TestConfigCheckReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestRunRefusesAPaceFlagThatIsNotANumber: --pace nan and --pace inf are
+// refused as the config's pace would be (a nan flag was silently ignored).
+func TestRunRefusesAPaceFlagThatIsNotANumber(t *testing.T) {
+	dir := t.TempDir()
+	cfg := startConfig(t, dir, "off", filepath.Join(dir, "desk.db"))
+	for _, p := range []string{"nan", "inf", "-inf", "-1"} {
+		code, stderr := runIn(t, dir, 20*time.Second, "--config", cfg, "--pace", p)
+		if code != 2 || !strings.Contains(stderr, "data.pace") {
+			t.Errorf("--pace %s: exit %d, %q", p, code, lastLines(stderr))
+		}
+	}
+}

@@ -4,6 +4,7 @@ package main
 // control socket: status, flatten, rearm, unlock, clear, press.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,9 +61,25 @@ func (c *controlFlags) call(e *env, req deskapi.Request) (deskapi.Response, erro
 	return deskapi.Call(context.WithoutCancel(ctx), c.socket, req)
 }
 
-func parseFlags(e *env, fs *flag.FlagSet) bool {
+// parseFlags parses e.args into fs. Asked for help (-h, -help, --help) it
+// prints the usage to stdout and marks e helped (dispatch then exits 0);
+// a bad flag prints the error and the usage to stderr. It reports whether
+// the command should go on.
+func parseFlags(e *env, fs *flag.FlagSet) bool { return parseArgs(e, fs, e.args) }
+
+// parseArgs is parseFlags on args (a subcommand's).
+func parseArgs(e *env, fs *flag.FlagSet, args []string) bool {
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
 	fs.SetOutput(e.stderr)
-	return fs.Parse(e.args) == nil
+	if errors.Is(err, flag.ErrHelp) {
+		e.helped = true
+		_, _ = e.stdout.Write(buf.Bytes())
+		return false
+	}
+	_, _ = e.stderr.Write(buf.Bytes())
+	return err == nil
 }
 
 func cmdStatus(e *env) int {

@@ -18,11 +18,13 @@ import (
 )
 
 func cmdData(e *env) int {
-	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "help" {
-		fmt.Fprintln(e.stderr, "usage: deskguard data summary FILE [--json] [--symbol S]\n       deskguard data synth --seed N --regime trend|range|mixed --out FILE")
-		if len(e.args) == 0 {
-			return 2
-		}
+	const usage = "usage: deskguard data summary FILE [--json] [--symbol S]\n       deskguard data synth --seed N --regime trend|range|mixed --out FILE"
+	if len(e.args) == 0 {
+		fmt.Fprintln(e.stderr, usage)
+		return 2
+	}
+	if isHelp(e.args[0]) {
+		fmt.Fprintln(e.stdout, usage)
 		return 0
 	}
 	sub, rest := e.args[0], e.args[1:]
@@ -32,7 +34,7 @@ func cmdData(e *env) int {
 	case "synth":
 		return dataSynth(e, rest)
 	}
-	fmt.Fprintf(e.stderr, "deskguard data: unknown subcommand %q (want summary or synth)\n", sub)
+	fmt.Fprintf(e.stderr, "deskguard data: unknown subcommand %q (want summary or synth)\n%s\n", sub, usage)
 	return 2
 }
 
@@ -42,13 +44,13 @@ func dataSummary(e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	symbol := fs.String("symbol", "", `contract to read: a month in a Lean zip ("ESZ3"), an instrument in a DBN file; "" = front month / the only one`)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: deskguard data summary FILE [--json] [--symbol S]")
+		fmt.Fprintln(fs.Output(), "usage: deskguard data summary FILE [--json] [--symbol S]")
 		fs.PrintDefaults()
 	}
 	// Accept the file before or after the flags.
 	var files []string
 	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
+		if !parseArgs(e, fs, args) {
 			return 2
 		}
 		args = fs.Args()
@@ -144,10 +146,10 @@ func dataSynth(e *env, args []string) int {
 	regime := fs.String("regime", "mixed", "kind of day: trend, range or mixed")
 	out := fs.String("out", "", `output CSV ticks file ("-" = stdout)`)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: deskguard data synth --seed N --regime trend|range|mixed --out FILE")
+		fmt.Fprintln(fs.Output(), "usage: deskguard data synth --seed N --regime trend|range|mixed --out FILE")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if !parseArgs(e, fs, args) {
 		return 2
 	}
 	if *out == "" || fs.NArg() != 0 {

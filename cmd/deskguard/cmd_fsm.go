@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 
 	"github.com/deskguard/deskguard/supervisor"
@@ -9,6 +10,13 @@ import (
 // cmdFSM prints the desk and account state machines as Mermaid, drawn from
 // the live definitions so the picture cannot drift from the code.
 func cmdFSM(e *env) int {
+	fs := flag.NewFlagSet("fsm", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deskguard fsm (no flags): the desk and account state machines as Mermaid")
+	}
+	if !parseFlags(e, fs) {
+		return 2
+	}
 	d, err := supervisor.DeskMermaid()
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deskguard fsm:", err)

@@ -50,7 +50,7 @@ func journalDump(e *env, args []string) int {
 	account := fs.String("account", "", "only records of this account")
 	since := fs.Uint64("since", 1, "first sequence number")
 	timeout := fs.Duration("timeout", time.Second, "how long to wait for the file lock")
-	if err := fs.Parse(args); err != nil {
+	if !parseArgs(e, fs, args) {
 		return 2
 	}
 	if *db == "" || fs.NArg() > 0 {
@@ -137,7 +137,7 @@ func journalVerify(e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	db := fs.String("db", "", "journal file")
 	timeout := fs.Duration("timeout", time.Second, "how long to wait for the file lock")
-	if err := fs.Parse(args); err != nil {
+	if !parseArgs(e, fs, args) {
 		return 2
 	}
 	if *db == "" || fs.NArg() > 0 {

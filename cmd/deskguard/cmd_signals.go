@@ -53,10 +53,10 @@ func cmdSignals(e *env) int {
 	strategy := fs.String("strategy", "", "engine: orb, vwapmr, delta, or all")
 	asJSON := fs.Bool("json", false, `print {"intents": [...], "derived": bool} as JSON`)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: deskguard signals (--data FILE | --synth SEED [--regime R]) --strategy orb|vwapmr|delta|all [--json]")
+		fmt.Fprintln(fs.Output(), "usage: deskguard signals (--data FILE | --synth SEED [--regime R]) --strategy orb|vwapmr|delta|all [--json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(e.args); err != nil {
+	if !parseFlags(e, fs) {
 		return 2
 	}
 	useSynth := false

@@ -32,9 +32,14 @@ func cmdVenue(e *env) int {
 	user := fs.String("user", "demo", "the demo user name")
 	passEnv := fs.String("password-env", "VENUE_PASSWORD", "environment variable with the demo password (default password \"demo\" when unset)")
 	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
-	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart subscription (a desk connecting after the venue starts sees the whole session)")
-	record := fs.String("record", "", "write every order placement the venue receives (client order id, account, what became of it) to this new file as JSON lines")
-	if err := fs.Parse(e.args); err != nil {
+	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart (Rithmic: market data) subscription (a desk connecting after the venue starts sees the whole session)")
+	protocol := fs.String("protocol", "tradovate", "the protocol served: tradovate (REST + WebSocket) or rithmic (R|Protocol)")
+	record := fs.String("record", "", "write every order placement the venue receives (client order id, account, what became of it) to this new file as JSON lines (tradovate)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [--protocol tradovate|rithmic] [flags]")
+		fs.PrintDefaults()
+	}
+	if !parseFlags(e, fs) {
 		return 2
 	}
 	if (*data == "") == (*seed == 0) {
@@ -69,6 +74,18 @@ func cmdVenue(e *env) int {
 		pw = "demo"
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	switch *protocol {
+	case "tradovate":
+	case "rithmic":
+		if *record != "" {
+			fmt.Fprintln(e.stderr, "deskguard venue: --record is served with --protocol tradovate only")
+			return 2
+		}
+		return serveRithmicVenue(e, *listen, accts, *user, pw, *contract, *pace, *wait, feed, log)
+	default:
+		fmt.Fprintf(e.stderr, "deskguard venue: --protocol %q: want tradovate or rithmic\n", *protocol)
+		return 2
+	}
 	v, err := venue.New(venue.Config{Accounts: accts, User: *user, Password: pw, Symbol: *contract, Pace: *pace, WaitForChart: *wait}, feed, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,13 @@ import (
 // cmdWorker is a strategy worker child process: frames on stdin/stdout,
 // logs on stderr. The supervisor starts it; people do not.
 func cmdWorker(e *env) int {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deskguard worker (no flags): a strategy worker child; the supervisor starts it and speaks frames on its stdin and stdout")
+	}
+	if !parseFlags(e, fs) {
+		return 2
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	fault, err := supervisor.ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
 	if err != nil {

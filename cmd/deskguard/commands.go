@@ -14,6 +14,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// helped is set when the command was asked for its help (-h, --help):
+	// it printed its usage to stdout, and the exit code is 0.
+	helped bool
 }
 
 // command is one subcommand. run returns the process exit code: 0 ok,
@@ -43,14 +46,20 @@ func commands() map[string]command {
 		"config":  {"config example: print a commented example TOML", cmdConfig},
 		"bench":   {"measure the figures that matter beside this machine's floors", cmdBench},
 		"drill":   {"the fault drill: crashes, faults and bad input against the real binaries", cmdDrill},
+		"firm":    {"the firm aggregator and console over every desk's NATS stream (keygen|kill|status)", cmdFirm},
+		"demo":    {"demo firm: three desks and the firm on this machine", cmdDemo},
+		"version": {"the module version, the commit and the Go version it was built from (also --version)", cmdVersion},
 	}
 }
 
 func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(stdout, cmds)
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
@@ -58,7 +67,12 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		usage(stderr, cmds)
 		return 2
 	}
-	return c.run(&env{ctx: ctx, args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr})
+	e := &env{ctx: ctx, args: args[1:], stdin: stdin, stdout: stdout, stderr: stderr}
+	code := c.run(e)
+	if e.helped {
+		return 0
+	}
+	return code
 }
 
 func usage(w io.Writer, cmds map[string]command) {

@@ -2,8 +2,9 @@ package main
 
 // crash_test.go: the crash drill of issue 07 with real processes. A venue
 // runs as its own process; a supervisor trades through it over the
-// Tradovate protocol, is SIGKILLed at a random moment while positions are
-// open, and is started again on the same journal. The venue keeps holding
+// Tradovate protocol or R|Protocol (crashDrill's protocol), is SIGKILLed at
+// a random moment while positions are open, and is started again on the
+// same journal. The venue keeps holding
 // (and firing) the brackets meanwhile; the restarted desk recovers from its
 // journal, books the fills it missed, reconciles, and ends the session with
 // the venue's positions and realized PnL. From the venue's own record of
@@ -29,6 +30,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/deskapi"
@@ -61,11 +64,16 @@ func selfCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startVenue runs `deskguard venue` as its own process and returns its URLs.
-func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md string, stop func()) {
+// startVenue runs `deskguard venue --protocol protocol` as its own process
+// and returns its URLs (md is empty for rithmic: one gateway serves every
+// plant).
+func startVenue(t *testing.T, dir, protocol string, seed int64, pace string) (base, md string, stop func()) {
 	t.Helper()
 	cmd := selfCmd(t, dir, "venue", "--listen", "127.0.0.1:0", "--synth", fmt.Sprint(seed), "--pace", pace,
-		"--accounts", "C1,C2,C3", "--wait-for-chart", "--record", filepath.Join(dir, venueRecord))
+		"--accounts", "C1,C2,C3", "--wait-for-chart", "--protocol", protocol)
+	if protocol == "tradovate" {
+		cmd.Args = append(cmd.Args, "--record", filepath.Join(dir, venueRecord))
+	}
 	logf, err := os.Create(filepath.Join(dir, "venue.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +92,7 @@ func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md str
 		logf.Close()
 	}
 	sc := bufio.NewScanner(out)
-	for sc.Scan() && (base == "" || md == "") {
+	for sc.Scan() && (base == "" || md == "" && protocol != "rithmic") {
 		if v, ok := strings.CutPrefix(sc.Text(), "venue: "); ok {
 			base = v
 		}
@@ -96,14 +104,46 @@ func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md str
 		for sc.Scan() {
 		}
 	}()
-	if base == "" || md == "" {
+	if base == "" || md == "" && protocol != "rithmic" {
 		stop()
 		t.Fatal("venue did not report its URLs")
 	}
 	return base, md, stop
 }
 
-func writeDeskConfig(t *testing.T, dir, base, md string) string {
+// brokerSection is the desk config's [broker] for a venue process.
+func brokerSection(protocol, base, md string) string {
+	if protocol == "rithmic" {
+		return fmt.Sprintf(`[broker]
+kind = "rithmic"
+
+[broker.rithmic]
+url = %q
+system_name = "deskguard venue"
+user = "demo"
+password_env = "DG_VENUE_PW"
+`, base)
+	}
+	return fmt.Sprintf(`[broker]
+kind = "tradovate"
+
+[broker.tradovate]
+base_url = %q
+md_url = %q
+user = "demo"
+password_env = "DG_VENUE_PW"
+`, base, md)
+}
+
+// dialVenueBroker connects to a venue process over its protocol.
+func dialVenueBroker(ctx context.Context, protocol, base, md string) (broker.Broker, error) {
+	if protocol == "rithmic" {
+		return rithmic.Dial(ctx, rithmic.Config{URL: base, SystemName: "deskguard venue", User: "demo"}, rithmic.Credentials{Password: "pw"}, rithmic.Options{})
+	}
+	return tradovate.Dial(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: "pw"}, tradovate.Options{})
+}
+
+func writeDeskConfig(t *testing.T, dir, protocol, base, md string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`[desk]
 journal = %q
@@ -114,15 +154,7 @@ log_level = "warn"
 [data]
 pace = 0.0
 
-[broker]
-kind = "tradovate"
-
-[broker.tradovate]
-base_url = %q
-md_url = %q
-user = "demo"
-password_env = "DG_VENUE_PW"
-
+%s
 [console]
 listen = "off"
 
@@ -140,7 +172,7 @@ strategies = ["delta"]
 id = "C3"
 start_equity = "50000.00"
 strategies = ["delta", "vwapmr"]
-`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), base, md)
+`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), brokerSection(protocol, base, md))
 	p := filepath.Join(dir, "desk.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -173,7 +205,12 @@ func waitOpenPosition(ctx context.Context, dir string) bool {
 	return false
 }
 
-func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
+func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) { crashDrill(t, "tradovate") }
+
+// TestCrashDrillRithmic is the crash drill over R|Protocol.
+func TestCrashDrillRithmic(t *testing.T) { crashDrill(t, "rithmic") }
+
+func crashDrill(t *testing.T, protocol string) {
 	rounds, pace, wait := 10, "1500", 6*time.Second
 	if raceBuild {
 		rounds, pace, wait = 2, "400", 15*time.Second
@@ -198,9 +235,9 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 	for round := 0; round < rounds; round++ {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
 			dir := t.TempDir()
-			base, md, stopVenue := startVenue(t, dir, int64((round+1)%3+1), pace)
+			base, md, stopVenue := startVenue(t, dir, protocol, int64((round+1)%3+1), pace)
 			defer stopVenue()
-			cfg := writeDeskConfig(t, dir, base, md)
+			cfg := writeDeskConfig(t, dir, protocol, base, md)
 
 			// First life: killed at a random moment once a position is open.
 			first := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
@@ -257,7 +294,7 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 			}
 			cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer ccancel()
-			cl, err := tradovate.Dial(cctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: "pw"}, tradovate.Options{})
+			cl, err := dialVenueBroker(cctx, protocol, base, md)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +333,13 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 			}
 			// From the venue's side: no client order id placed twice, and
 			// nothing of the desk's reached the venue unjournaled.
-			checkVenueRecord(t, dir)
+			if protocol == "tradovate" {
+				checkVenueRecord(t, dir)
+			} else {
+				// The R|Protocol venue keeps no placement record yet: the
+				// desk's own journal is all this round can read.
+				checkJournalSentOnce(t, dir)
+			}
 		})
 	}
 	t.Logf("%d of %d kills landed while a position was open", killedWithPosition, rounds)
@@ -394,4 +437,34 @@ func checkVenueRecord(t *testing.T, dir string) {
 		}
 	}
 	t.Logf("venue record: %d placements, %d orders taken, every one journaled first and placed once", len(placed), taken)
+}
+
+// checkJournalSentOnce: no client order id journaled as allowed twice (the
+// desk's own account of itself; checkVenueRecord is the venue's).
+func checkJournalSentOnce(t *testing.T, dir string) {
+	t.Helper()
+	j, err := journal.Open(filepath.Join(dir, "desk.db"), journal.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	seen := map[string]bool{}
+	if err := j.Iterate(1, func(r journal.Record) error {
+		if r.Kind != journal.KindIntent {
+			return nil
+		}
+		body, err := r.IntentBody()
+		if err != nil {
+			return err
+		}
+		if body.Decision != nil && body.Decision.Allowed {
+			if seen[body.Intent.ID] {
+				return fmt.Errorf("intent %s journaled as sent twice", body.Intent.ID)
+			}
+			seen[body.Intent.ID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -19,7 +19,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -354,5 +356,68 @@ func TestCheckJournalPath(t *testing.T) {
 	}
 	if err := checkJournalPath(link, true); err != nil {
 		t.Errorf("a link, configured to follow: %v", err)
+	}
+}
+
+// TestRunAnswersProbes: a running desk answers /healthz and /readyz on its
+// console without a token, with nothing in the body but ok / not ready.
+func TestRunAnswersProbes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
+	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
+	stdout, stderr := &lockedBuf{}, &lockedBuf{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	if !stdout.waitFor("console: http://", 60*time.Second) {
+		t.Fatalf("no console:\n%s\n%s", stdout, stderr)
+	}
+	var base string
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		if u, ok := strings.CutPrefix(l, "console: "); ok {
+			base = strings.TrimSpace(u)
+		}
+	}
+	get := func(path string) (int, string) {
+		r, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz: %d %q", code, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get("/readyz")
+		if code == 200 && body == "ok\n" {
+			break
+		}
+		if code != http.StatusServiceUnavailable || body != "not ready\n" {
+			t.Fatalf("readyz: %d %q", code, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the desk never became ready:\n%s", stderr)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-time.After(50 * time.Millisecond): // an outside observer's polling interval
+		}
 	}
 }

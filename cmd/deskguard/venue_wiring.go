@@ -74,6 +74,8 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		p.recover = true
 		p.what = "venue " + tc.BaseURL
 		return p, nil
+	case "rithmic":
+		return openRithmic(ctx, c, log)
 	}
 	return nil, fmt.Errorf("broker kind %q", c.Broker.Kind)
 }
@@ -186,7 +188,7 @@ func auth16() string {
 // venue keeps serving (holding brackets) after its data ends, so the desk
 // calls the session over when no trade has come for idle after 15:59 ET.
 type sessionFeed struct {
-	f    *tradovate.Feed
+	f    interface{ C() <-chan market.Trade } // the Tradovate or the Rithmic feed
 	idle time.Duration
 	last int64
 	// endIdle, when set, also ends the stream after that long without any

@@ -49,6 +49,7 @@ type FakeDesk struct {
 	step        int64
 	state       string
 	button      string
+	venue, data string
 	accts       []*fakeAcct
 	journal     []deskapi.JournalLine
 	actions     []Action
@@ -67,7 +68,7 @@ const baseTicks = 20600 // 5150.00
 
 // NewFakeDesk returns the three-account desk, running, with a simulated panic button.
 func NewFakeDesk() *FakeDesk {
-	d := &FakeDesk{state: "running", button: "sim", t0: time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)}
+	d := &FakeDesk{state: "running", button: "sim", venue: "sim", data: "up", t0: time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)}
 	mk := func(id, owner string, pos, avg int64, cover bool, strat string, trips []deskapi.RoundTrip) *fakeAcct {
 		a := &fakeAcct{id: id, owner: owner, state: "trading", strategies: []string{strat}, engines: true,
 			pos: pos, avgTicks: avg, coverStop: cover, trips: trips, signal: strat + ": entry on breakout"}
@@ -133,7 +134,7 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 	st := deskapi.Status{
 		Time: d.now().Format(time.RFC3339), State: d.state, Session: "RTH 2026-03-02",
 		LastPrice: float64(last) * 0.25, Trades: int64(100 * d.step),
-		Links:  deskapi.Links{Venue: "sim", Data: "up", Slack: "off", PanicButton: d.button},
+		Links:  deskapi.Links{Venue: d.venue, Data: d.data, Slack: "off", PanicButton: d.button},
 		Lights: deskapi.Lights{Green: d.state == "running", Red: d.state != "running", Blinking: d.state == "halting"},
 	}
 	deskNet, deskEq := decimal.Zero, decimal.Zero
@@ -365,6 +366,26 @@ func (d *FakeDesk) SetPanicButton(s string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.button = s
+}
+
+// SetDeskState forces the desk's state ("recovering", "degraded", …).
+func (d *FakeDesk) SetDeskState(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.state = s
+}
+
+// SetLinks sets the venue and market-data links ("" keeps one as it is;
+// they start "sim" and "up").
+func (d *FakeDesk) SetLinks(venue, data string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if venue != "" {
+		d.venue = venue
+	}
+	if data != "" {
+		d.data = data
+	}
 }
 
 // Actions returns the calls received so far.
