@@ -12,8 +12,11 @@ package drill
 // which the halt must let through (invariant 8).
 //
 // An account the desk's own risk state excludes — locked out, faulted, or
-// without the allowance for one contract at a 12-tick stop (the gate's
-// loss_bound) — is left out and named; every other account must be in.
+// refused for its own limits (the allowance for one contract at a 12-tick
+// stop, reduce-only, its trailing or weekly line, its trade or order cap,
+// a loss-streak cooldown) — is left out and named; every other account
+// must be in. When every account is left out the kill is tried again 500
+// trades later.
 
 import (
 	"fmt"
@@ -30,6 +33,10 @@ import (
 // round reports that the all-in kill could not be set up.
 const allInWait = 60
 
+// allInRetry is how many trades later the all-in kill is tried again when
+// every account was left out.
+const allInRetry = 500
+
 // allInStop is the all-in entries' stop distance (ticks): far enough that a
 // position outlives a worker-faults batch of 25 trades, near enough that
 // the tightest account can take one contract.
@@ -40,7 +47,8 @@ type allIn struct {
 	phase    int // 0 waiting, 1 opening positions, 2 killed, 3 done
 	since    int // trades into the phase
 	excluded map[string]string
-	held     int // accounts in a position at the kill
+	refused  map[string]string // the gate's last answer to an account's all-in entry
+	held     int               // accounts in a position at the kill
 }
 
 // step advances the all-in kill after trade i (play calls it after every
@@ -56,7 +64,7 @@ func (a *allIn) step(r *rig, c *checker, i int, t market.Trade) error {
 		if r.d.Status(ctx).State != "running" {
 			return nil
 		}
-		a.phase, a.since, a.excluded = 1, 0, map[string]string{}
+		a.phase, a.since, a.excluded, a.refused = 1, 0, map[string]string{}, map[string]string{}
 		a.open(r, t)
 	case 1:
 		if r.d.Status(ctx).State != "running" {
@@ -64,6 +72,12 @@ func (a *allIn) step(r *rig, c *checker, i int, t market.Trade) error {
 			return nil
 		}
 		missing := a.missing(r)
+		if len(a.excluded) == len(r.ids) {
+			// Every account is out of new risk by its own rules: try again
+			// later in the round.
+			a.phase, a.at = 0, i+allInRetry
+			return nil
+		}
 		if len(missing) == 0 {
 			a.held = len(r.ids) - len(a.excluded)
 			if _, err := r.kill("", "drill_all_in"); err != nil {
@@ -81,8 +95,14 @@ func (a *allIn) step(r *rig, c *checker, i int, t market.Trade) error {
 			return nil
 		}
 		if a.since > allInWait {
-			c.violate(nil, "", "all-in kill: %s still not in a position %d trades after their entries (excluded: %s)",
-				strings.Join(missing, ","), a.since, a.excludedText())
+			var why []string
+			for _, id := range missing {
+				if r := a.refused[id]; r != "" {
+					why = append(why, id+": "+r)
+				}
+			}
+			c.violate(nil, "", "all-in kill: %s still not in a position %d trades after their entries (excluded: %s; refused: %s)",
+				strings.Join(missing, ","), a.since, a.excludedText(), strings.Join(why, "; "))
 			a.phase = 3
 			return nil
 		}
@@ -136,13 +156,23 @@ func (a *allIn) open(r *rig, t market.Trade) {
 		res := r.d.HandleIntent(ctx, intent.Intent{Kind: intent.Enter, Account: id, Strategy: "drill", Side: market.Buy, Qty: 1,
 			EntryType: market.MarketOrder, Stop: t.Price - allInStop, Target: t.Price + 40, Reason: "drill all-in"})
 		if !res.Sent {
-			switch res.Decision.Reason {
-			case limits.LossBound, limits.LockedOut:
+			a.refused[id] = res.Decision.String()
+			if res.Err != nil {
+				a.refused[id] = res.Err.Error()
+			}
+			if accountRisk[res.Decision.Reason] {
 				a.excluded[id] = string(res.Decision.Reason)
 			}
 		}
 	}
 }
+
+// accountRisk are the gate's answers that say the account itself may take
+// no new risk now (its lockout, ladder, lines, caps or cooldown): it is left
+// out of the all-in kill rather than waited for.
+var accountRisk = map[limits.Reason]bool{limits.LossBound: true, limits.LockedOut: true, limits.ReduceOnly: true,
+	limits.TrailingDrawdown: true, limits.WeeklyLoss: true, limits.LossStreakCooldown: true, limits.DailyTradeLimit: true,
+	limits.DailyOrderLimit: true, limits.ScalingPlan: true}
 
 // missing lists the included accounts without a position at the venue.
 func (a *allIn) missing(r *rig) []string {
