@@ -222,8 +222,21 @@ func (d *Desk) send(ctx context.Context, a *account, in *intent.Intent) error {
 		return d.br.Cancel(ctx, a.id, in.Ref)
 	case intent.Exit:
 		// Exit closes the account's position at the venue as one operation
-		// (cancel working orders, flatten): it always reduces risk.
-		return d.br.Liquidate(ctx, a.id)
+		// (cancel working orders, flatten): it always reduces risk. Until
+		// the account is flat the liquidation is its stop cover, as a kill's
+		// is: a repair stop placed beside a partly filled liquidation would
+		// outlive the position and open a new one when it fills.
+		a.mu.Lock()
+		open := a.ledger.Position() != 0
+		a.mu.Unlock()
+		if open {
+			a.liquidating.Store(true) // cleared once flat (checkHalted)
+		}
+		if err := d.br.Liquidate(ctx, a.id); err != nil {
+			a.liquidating.Store(false) // coverage repair takes over
+			return err
+		}
+		return nil
 	}
 	return fmt.Errorf("supervisor: intent kind %s cannot be sent", in.Kind)
 }
