@@ -53,6 +53,7 @@ const (
 	TickToIntent      = "tick_to_intent_worker"
 	TickToFirstIntent = "tick_to_first_intent_worker" // measured by the TickToIntent step
 	KillSent          = "kill_liquidate_sent_20"
+	KillSentBusy      = "kill_liquidate_sent_20_busy" // measured by the KillSent step
 	KillFlat          = "kill_flat_confirmed_20"
 	ReplayThroughput  = "replay_session"
 	KillFlatRithmic   = "kill_flat_confirmed_20_rithmic" // rithmic.go
@@ -61,7 +62,7 @@ const (
 
 // Names lists every figure Run produces, in order.
 func Names() []string {
-	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillFlat, ReplayThroughput,
+	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillSentBusy, KillFlat, ReplayThroughput,
 		KillFlatRithmic, DecodeRithmic}
 }
 
@@ -120,6 +121,9 @@ func Run(ctx context.Context, opt Options) (Results, error) {
 		want[n] = true
 		if n == TickToFirstIntent {
 			want[TickToIntent] = true // one step measures both
+		}
+		if n == KillSentBusy {
+			want[KillSent] = true
 		}
 	}
 	steps := []struct {

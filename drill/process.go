@@ -33,6 +33,7 @@ import (
 	venuepkg "github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
@@ -570,7 +571,7 @@ func (pr *procRound) finish() {
 		}
 	}
 	path := filepath.Join(pr.dir, "desk.db")
-	rep, err := journal.Verify(path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned})
+	rep, err := journal.Verify(path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned, Checkers: []journal.Checker{ledgercheck.New()}})
 	switch {
 	case err != nil:
 		c.violate(nil, "", "journal verify: %v", err)

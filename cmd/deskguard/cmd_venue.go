@@ -39,6 +39,7 @@ func cmdVenue(e *env) int {
 	protocol := fs.String("protocol", "tradovate", "the protocol served: tradovate (REST + WebSocket) or rithmic (R|Protocol)")
 	faults := fs.String("faults", "realistic", "Tradovate: the real protocol's behaviours to serve: realistic, none, or a comma list of list-cap=N, history-cap=N, late-commands, empty-clordid, shuffle-reports, shuffle-ticks, close-frames, no-autoliq")
 	carried := fs.String("carried", "", "Tradovate: positions carried from an earlier trade date: ACCOUNT=QTY@PRICE,... (e.g. A=2@5000.25)")
+	record := fs.String("record", "", "write every order placement the venue receives (client order id, account, what became of it) to this new file as JSON lines (tradovate)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [--protocol tradovate|rithmic] [flags]")
 		fs.PrintDefaults()
@@ -91,6 +92,10 @@ func cmdVenue(e *env) int {
 	switch *protocol {
 	case "tradovate":
 	case "rithmic":
+		if *record != "" {
+			fmt.Fprintln(e.stderr, "deskguard venue: --record is served with --protocol tradovate only")
+			return 2
+		}
 		return serveRithmicVenue(e, *listen, accts, *user, pw, *contract, *pace, *wait, feed, log)
 	default:
 		fmt.Fprintf(e.stderr, "deskguard venue: --protocol %q: want tradovate or rithmic\n", *protocol)
@@ -101,6 +106,16 @@ func cmdVenue(e *env) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
 		return 2
+	}
+	if *record != "" {
+		// A new file only: --record never overwrites one.
+		f, err := os.OpenFile(*record, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "deskguard venue: --record: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		v.RecordTo(f)
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {

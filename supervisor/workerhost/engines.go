@@ -1,4 +1,4 @@
-package supervisor
+package workerhost
 
 // engines.go: the EngineHost over strategies.Runner — the one way an
 // account's engines are run, whether inside a `deskguard worker` child

@@ -1,10 +1,11 @@
-// bench.go: Bench measures the journal on a directory's disk — the raw
-// floor (a 256-byte write + fdatasync), Append latency with one writer,
-// throughput and commits with 1, 8 and 64 concurrent writers, bbolt's own
-// Batch for comparison, and the cost of the open-time check — so that
-// `go test -bench` and `deskguard bench` quote the same figures.
+package bench
 
-package journal
+// journalbench.go: JournalBench measures the journal (package journal,
+// through its exported API) on a directory's disk — the raw floor (a
+// 256-byte write + fdatasync), Append latency with one writer, throughput
+// and commits with 1, 8 and 64 concurrent writers, bbolt's own Batch for
+// comparison, and the cost of the open-time check. It moved here from the
+// journal package: benchmarks stay out of production packages.
 
 import (
 	"context"
@@ -16,9 +17,11 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/deskguard/deskguard/intent"
-	"github.com/deskguard/deskguard/market"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/market"
 )
 
 // Latency summarises a histogram, in nanoseconds.
@@ -44,8 +47,8 @@ type Throughput struct {
 	AppendWait Latency `json:"append_latency"`
 }
 
-// Results is what Bench measured.
-type Results struct {
+// JournalResults is what JournalBench measured.
+type JournalResults struct {
 	Dir        string        `json:"dir"`
 	Fsync      Latency       `json:"fsync_256b"`      // write 256 bytes + fdatasync
 	Append     Latency       `json:"append_1_writer"` // Append, one writer
@@ -56,24 +59,24 @@ type Results struct {
 	OpenRecord int           `json:"open_records"`
 }
 
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1_000, 10_000_000_000, 3) }
+func newJHist() *hdrhistogram.Histogram { return hdrhistogram.New(1_000, 10_000_000_000, 3) }
 
 func summary(h *hdrhistogram.Histogram) Latency {
 	return Latency{N: h.TotalCount(), P50: time.Duration(h.ValueAtQuantile(50)), P99: time.Duration(h.ValueAtQuantile(99)),
 		Max: time.Duration(h.Max())}
 }
 
-// Bench runs every measurement with n records per run in dir (files are
-// created there and removed). It takes a few seconds for n = 2000 on a
-// virtual disk.
-func Bench(dir string, n int) (Results, error) {
+// JournalBench runs every measurement with n records per run in dir
+// (files are created there and removed). It takes a few seconds for
+// n = 2000 on a virtual disk.
+func JournalBench(dir string, n int) (JournalResults, error) {
 	if n < 64 {
 		n = 64
 	}
-	res := Results{Dir: dir}
+	res := JournalResults{Dir: dir}
 	tmp, err := os.MkdirTemp(dir, "journal-bench-")
 	if err != nil {
-		return res, fmt.Errorf("journal: bench: %w", err)
+		return res, fmt.Errorf("bench: journal: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 
@@ -82,12 +85,12 @@ func Bench(dir string, n int) (Results, error) {
 	}
 	path := filepath.Join(tmp, "bench.journal")
 	var commits atomic.Int64
-	j, err := Open(path, Options{Clock: market.WallClock{}, Inject: func(int) Fault { commits.Add(1); return Fault{} }})
+	j, err := journal.Open(path, journal.Options{Clock: market.WallClock{}, Inject: func(int) journal.Fault { commits.Add(1); return journal.Fault{} }})
 	if err != nil {
 		return res, err
 	}
-	rec := benchRecord()
-	h := newHist()
+	rec := journalRecord()
+	h := newJHist()
 	for i := 0; i < n; i++ {
 		t := time.Now()
 		if _, err := j.Append(context.Background(), rec); err != nil {
@@ -115,7 +118,7 @@ func Bench(dir string, n int) (Results, error) {
 		return res, err
 	}
 	t := time.Now()
-	if j, err = Open(path, Options{ReadOnly: true}); err != nil {
+	if j, err = journal.Open(path, journal.Options{ReadOnly: true}); err != nil {
 		return res, err
 	}
 	res.OpenFull = time.Since(t)
@@ -123,7 +126,7 @@ func Bench(dir string, n int) (Results, error) {
 	res.OpenRecord = int(last.Seq)
 	j.Close()
 	t = time.Now()
-	if j, err = Open(path, Options{ReadOnly: true, QuickOpen: true}); err != nil {
+	if j, err = journal.Open(path, journal.Options{ReadOnly: true, QuickOpen: true}); err != nil {
 		return res, err
 	}
 	res.OpenQuick = time.Since(t)
@@ -154,18 +157,18 @@ func Bench(dir string, n int) (Results, error) {
 	return res, nil
 }
 
-// benchRecord is a typical intent record (about 400 bytes).
-func benchRecord() Record {
-	return NewIntent(intent.Intent{ID: "A1-1700000000000", Kind: intent.Enter, Account: "A1", Strategy: "orb", Time: 1,
+// journalRecord is a typical intent record (about 400 bytes).
+func journalRecord() journal.Record {
+	return journal.NewIntent(intent.Intent{ID: "A1-1700000000000", Kind: intent.Enter, Account: "A1", Strategy: "orb", Time: 1,
 		Side: market.Buy, Qty: 5, EntryType: market.StopLimitOrder, Entry: 20601, Limit: 20603, Stop: 20590, Target: 20630,
-		ExpireNs: 600e9, Reason: "orb.long: 5m close 5150.25 > ORH 5150.00, vol 1.8x"}, &Decision{Allowed: true})
+		ExpireNs: 600e9, Reason: "orb.long: 5m close 5150.25 > ORH 5150.00, vol 1.8x"}, &journal.Decision{Allowed: true})
 }
 
 func runWriters(w, n int, appendOne func() error) (Throughput, error) {
 	per := max(n/w, 1)
 	var (
 		mu   sync.Mutex
-		h    = newHist()
+		h    = newJHist()
 		wg   sync.WaitGroup
 		ferr error
 	)
@@ -174,7 +177,7 @@ func runWriters(w, n int, appendOne func() error) (Throughput, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			local := newHist()
+			local := newJHist()
 			for i := 0; i < per; i++ {
 				t := time.Now()
 				if err := appendOne(); err != nil {
@@ -203,22 +206,25 @@ func benchBoltBatch(path string, size int, delay time.Duration, w, n int) (Throu
 	defer os.Remove(path)
 	defer db.Close()
 	db.MaxBatchSize, db.MaxBatchDelay = size, delay
-	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucketRecords); return err }); err != nil {
+	bucket := []byte("records")
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucket); return err }); err != nil {
 		return Throughput{}, err
 	}
-	rec := benchRecord()
-	env, err := encodeEnvelope(&rec)
-	if err != nil {
-		return Throughput{}, err
-	}
+	rec := journalRecord()
 	return runWriters(w, n, func() error {
 		return db.Batch(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketRecords)
+			b := tx.Bucket(bucket)
 			seq, err := b.NextSequence() // inside the tx: safe if Batch runs this twice
 			if err != nil {
 				return err
 			}
-			return b.Put(seqKey(seq), sealValue(seq, env))
+			r := rec
+			r.Seq = seq
+			k, v, err := journal.Encode(r) // the journal's own on-disk value
+			if err != nil {
+				return err
+			}
+			return b.Put(k, v)
 		})
 	})
 }
@@ -226,7 +232,7 @@ func benchBoltBatch(path string, size int, delay time.Duration, w, n int) (Throu
 func benchFsync(path string, n int) (Latency, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return Latency{}, fmt.Errorf("journal: bench fsync: %w", err)
+		return Latency{}, fmt.Errorf("bench: journal fsync: %w", err)
 	}
 	defer os.Remove(path)
 	defer f.Close()
@@ -238,7 +244,7 @@ func benchFsync(path string, n int) (Latency, error) {
 	if err := f.Sync(); err != nil {
 		return Latency{}, err
 	}
-	h := newHist()
+	h := newJHist()
 	for i := 0; i < n; i++ {
 		buf[0] = byte(i)
 		t := time.Now()

@@ -1,4 +1,4 @@
-package supervisor
+package workerhost
 
 import (
 	"context"
@@ -39,7 +39,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// echoEngine proposes an exit on every 10th trade, so tests can see intents flow.
+// echoEngine proposes an exit and an entry on every 10th trade, so tests
+// can see intents flow (and the entries stop while the worker is halted).
 type echoEngine struct {
 	account string
 	n       int
@@ -50,7 +51,8 @@ func (e *echoEngine) OnTrade(t market.Trade) []intent.Intent {
 	if e.n%10 != 0 {
 		return nil
 	}
-	return []intent.Intent{{Kind: intent.Exit, Strategy: "echo", Time: t.Time, Reason: "echo"}}
+	return []intent.Intent{{Kind: intent.Exit, Strategy: "echo", Time: t.Time, Reason: "echo"},
+		{Kind: intent.Enter, Strategy: "echo", Time: t.Time, Side: market.Buy, Qty: 1, Reason: "echo entry"}}
 }
 func (e *echoEngine) OnFill(wire.FillMsg) []intent.Intent           { return nil }
 func (e *echoEngine) OnOrderDone(wire.OrderDoneMsg) []intent.Intent { return nil }
@@ -106,11 +108,65 @@ func TestWorkerIntentsFlow(t *testing.T) {
 	h, ev, _ := startHost(t, testProcConfig(""))
 	waitFor(t, ev, WorkerStarted, 10*time.Second)
 	sendTrades(h, 30)
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 6; i++ {
 		got := waitFor(t, ev, WorkerIntent, 10*time.Second)
-		if got.Intent.Account != "A1" || got.Intent.Kind != intent.Exit {
-			t.Fatalf("intent %+v", got.Intent)
+		if want := []intent.Kind{intent.Exit, intent.Enter}[i%2]; got.Intent.Account != "A1" || got.Intent.Kind != want {
+			t.Fatalf("intent %d: %+v, want %s", i, got.Intent, want)
 		}
+	}
+}
+
+// intentsUntilSync sends n trades, waits for the worker's answers (a
+// barrier) and counts the intents by kind.
+func intentsUntilSync(t *testing.T, h *ProcHost, ev <-chan WorkerEvent, n int) map[intent.Kind]int {
+	t.Helper()
+	sendTrades(h, n)
+	if err := h.Sync(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[intent.Kind]int{}
+	for {
+		select {
+		case e := <-ev:
+			if e.Kind == WorkerIntent {
+				got[e.Intent.Kind]++
+			}
+		default:
+			return got
+		}
+	}
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestSetHaltedReachesTheWorker: SetHalted(true) stops the worker's
+// entries (its exits go on), SetHalted(false) lets them through again, and
+// a worker restarted while halted is told so right after its hello.
+func TestSetHaltedReachesTheWorker(t *testing.T) {
+	h, ev, _ := startHost(t, testProcConfig(""))
+	waitFor(t, ev, WorkerStarted, 10*time.Second)
+	if got := intentsUntilSync(t, h, ev, 20); got[intent.Enter] != 2 || got[intent.Exit] != 2 {
+		t.Fatalf("running: %v, want 2 entries and 2 exits", got)
+	}
+	h.SetHalted(true)
+	if got := intentsUntilSync(t, h, ev, 20); got[intent.Enter] != 0 || got[intent.Exit] != 2 {
+		t.Fatalf("halted: %v, want exits only", got)
+	}
+	pid := h.PID()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ev, WorkerStarted, 10*time.Second)
+	if got := intentsUntilSync(t, h, ev, 20); got[intent.Enter] != 0 || got[intent.Exit] != 2 {
+		t.Fatalf("restarted while halted: %v, want exits only", got)
+	}
+	h.SetHalted(false)
+	if got := intentsUntilSync(t, h, ev, 20); got[intent.Enter] != 2 {
+		t.Fatalf("resumed: %v, want 2 entries", got)
 	}
 }
 

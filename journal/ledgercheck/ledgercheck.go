@@ -1,16 +1,22 @@
-// ledgercheck.go: the default Verify checker — every account's ledger
-// recomputed from the journaled fills with accounts.Ledger and compared
-// with each snapshot record that carries ledgers (LedgerSnapshot).
-
-package journal
+// Package ledgercheck is the journal.Checker that `deskguard journal
+// verify` hands to journal.Verify: every account's ledger recomputed from
+// the journaled fills with accounts.Ledger and compared with each snapshot
+// record that carries ledgers (LedgerSnapshot). It lives apart from the
+// journal so that the journal knows nothing of accounts.
+//
+// It may touch journal, accounts, execution and shopspring/decimal.
+package ledgercheck
 
 import (
 	"encoding/json"
 	"fmt"
 	"sort"
 
-	"github.com/deskguard/deskguard/accounts"
 	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/execution"
+	"github.com/deskguard/deskguard/journal"
 )
 
 // LedgerSnapshot is the part of a snapshot record's JSON that Verify
@@ -21,7 +27,7 @@ type LedgerSnapshot struct {
 
 // SnapshotLedgers returns the ledgers of a snapshot record (none when the
 // snapshot has no "ledgers" key).
-func SnapshotLedgers(r Record) ([]accounts.LedgerState, error) {
+func SnapshotLedgers(r journal.Record) ([]accounts.LedgerState, error) {
 	raw, err := r.Snapshot()
 	if err != nil {
 		return nil, err
@@ -39,23 +45,23 @@ type ledgerAcct struct {
 	pending []accounts.Fill  // fills before the first snapshot
 }
 
-// LedgerChecker recomputes ledgers from fills. From an account's first
+// Checker recomputes ledgers from fills. From an account's first
 // snapshot on, the recomputation starts from that snapshot and every later
 // snapshot must agree exactly (position, cost, lots, realized ticks, fees).
 // Fills before the first snapshot are checked for position, cost and lots
 // only (the start equity and fee rate are not journaled before it).
-type LedgerChecker struct {
+type Checker struct {
 	accts    map[string]*ledgerAcct
 	strategy map[string]string // client id → strategy
 	checked  int
 }
 
-// NewLedgerChecker returns the default ledger checker.
-func NewLedgerChecker() *LedgerChecker {
-	return &LedgerChecker{accts: map[string]*ledgerAcct{}, strategy: map[string]string{}}
+// New returns a ledger checker.
+func New() *Checker {
+	return &Checker{accts: map[string]*ledgerAcct{}, strategy: map[string]string{}}
 }
 
-func (c *LedgerChecker) acct(id string) *ledgerAcct {
+func (c *Checker) acct(id string) *ledgerAcct {
 	a := c.accts[id]
 	if a == nil {
 		a = &ledgerAcct{}
@@ -64,14 +70,14 @@ func (c *LedgerChecker) acct(id string) *ledgerAcct {
 	return a
 }
 
-// Check implements Checker.
-func (c *LedgerChecker) Check(r Record) []string {
+// Check implements journal.Checker.
+func (c *Checker) Check(r journal.Record) []string {
 	switch r.Kind {
-	case KindIntent:
+	case journal.KindIntent:
 		if b, err := r.IntentBody(); err == nil && b.Intent.ID != "" {
 			c.strategy[b.Intent.ID] = b.Intent.Strategy
 		}
-	case KindBrokerEvent:
+	case journal.KindBrokerEvent:
 		ev, err := r.BrokerEvent()
 		if err != nil || !isFill(ev) {
 			return nil
@@ -89,7 +95,7 @@ func (c *LedgerChecker) Check(r Record) []string {
 		if err := a.l.ApplyFill(f); err != nil {
 			return []string{fmt.Sprintf("ledger %s: %v", ev.Account, err)}
 		}
-	case KindSessionReset:
+	case journal.KindSessionReset:
 		s, err := r.SessionReset()
 		if err != nil {
 			return nil
@@ -110,7 +116,7 @@ func (c *LedgerChecker) Check(r Record) []string {
 			}
 		}
 		return out
-	case KindSnapshot:
+	case journal.KindSnapshot:
 		states, err := SnapshotLedgers(r)
 		if err != nil {
 			return []string{err.Error()}
@@ -124,7 +130,7 @@ func (c *LedgerChecker) Check(r Record) []string {
 	return nil
 }
 
-func (c *LedgerChecker) compare(st accounts.LedgerState) []string {
+func (c *Checker) compare(st accounts.LedgerState) []string {
 	a := c.acct(st.ID)
 	var out []string
 	got, exact := a.l, a.exact
@@ -172,16 +178,16 @@ func (c *LedgerChecker) compare(st accounts.LedgerState) []string {
 	return out
 }
 
-// Finish implements Checker: accounts with fills but no snapshot are
+// Finish implements journal.Checker: accounts with fills but no snapshot are
 // listed nowhere (nothing to compare with), which is not a problem.
-func (c *LedgerChecker) Finish() []string { return nil }
+func (c *Checker) Finish() []string { return nil }
 
 // Checked is how many ledger comparisons were made.
-func (c *LedgerChecker) Checked() int { return c.checked }
+func (c *Checker) Checked() int { return c.checked }
 
 // Ledgers returns the recomputed ledger states (accounts seen in a
 // snapshot), sorted by id.
-func (c *LedgerChecker) Ledgers() []accounts.LedgerState {
+func (c *Checker) Ledgers() []accounts.LedgerState {
 	var out []accounts.LedgerState
 	for _, a := range c.accts {
 		if a.l != nil {
@@ -191,3 +197,10 @@ func (c *LedgerChecker) Ledgers() []accounts.LedgerState {
 	sort.Slice(out, func(i, k int) bool { return out[i].ID < out[k].ID })
 	return out
 }
+
+// isFill reports whether ev books quantity (a fill or partial fill).
+func isFill(ev execution.Event) bool {
+	return (ev.Kind == execution.FilledEv || ev.Kind == execution.PartiallyFilled) && ev.FillQty > 0
+}
+
+var _ journal.Checker = (*Checker)(nil)

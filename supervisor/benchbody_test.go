@@ -1,7 +1,7 @@
 package supervisor
 
-// bench.go: the supervisor's figures as plain functions, for
-// `go test -bench` and `deskguard bench`: the kill (trigger → liquidate
+// benchbody_test.go: the bodies of the supervisor's `go test -bench`
+// figures (bench_test.go; `deskguard bench` has its own, package bench): the kill (trigger → liquidate
 // requests sent for every account, with and without the journal fsync),
 // the tick round trip through a worker process beside a raw pipe round
 // trip, and replay throughput. Percentiles from HdrHistogram.
@@ -26,6 +26,7 @@ import (
 	"github.com/deskguard/deskguard/market/synth"
 	"github.com/deskguard/deskguard/strategies"
 	"github.com/deskguard/deskguard/supervisor/wire"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 // Percentiles is a latency distribution's summary.
@@ -141,7 +142,7 @@ type WorkerBench struct {
 func BenchWorker(cfg ProcConfig, n int) (WorkerBench, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events := make(chan WorkerEvent, 1<<16)
+	events := make(chan workerhost.WorkerEvent, 1<<16)
 	go func() { // drain intents
 		for {
 			select {
@@ -152,7 +153,7 @@ func BenchWorker(cfg ProcConfig, n int) (WorkerBench, error) {
 		}
 	}()
 	engines, _ := jsonMarshal(strategies.DefaultConfig())
-	h := NewProcHost("BENCH", cfg, func(r int) wire.HelloMsg {
+	h := workerhost.NewProcHost("BENCH", cfg, func(r int) wire.HelloMsg {
 		return wire.HelloMsg{Account: "BENCH", Strategies: strategies.Names[:], Config: engines, Restart: r}
 	}, nil, events, slog.New(slog.DiscardHandler), nil)
 	go h.Run(ctx)

@@ -1,4 +1,4 @@
-package supervisor
+package workerhost
 
 // worker.go: the child side of a strategy worker (`deskguard worker`). It
 // reads frames on stdin, runs the account's engines through an EngineHost

@@ -1,4 +1,4 @@
-// fdatasync_linux.go: the raw floor Bench compares commits with.
+// fdatasync_linux_test.go: the raw floor the benchmarks compare commits with.
 
 package journal
 

@@ -1,29 +1,25 @@
-package supervisor
+package workerhost
 
 // procs.go: one account's strategy worker as a child process — start it,
 // feed it frames, watch its heartbeats, SIGKILL it when it stops answering
-// or writes garbage, restart it with exponential backoff, and fault the
-// account after a crash loop. Nothing here can block the tick path or the
-// kill path: sends are non-blocking and a worker that cannot keep up is
-// treated as hung.
+// or writes garbage, restart it with exponential backoff, and report a
+// crash loop. Nothing here can block the tick path or the kill path: Send
+// never blocks (a worker that cannot keep up is treated as hung), and the
+// halt state (SetHalted) travels on a lane of its own, ahead of the frame
+// queue, taking no lock.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor/wire"
 )
 
@@ -96,23 +92,30 @@ type WorkerEvent struct {
 	Restart int
 }
 
-type outFrame struct {
-	t wire.Type
-	p []byte
+// Frame is one frame for a worker.
+type Frame struct {
+	T wire.Type
+	P []byte
 }
 
 // ProcHost runs one account's worker process.
 type ProcHost struct {
 	account string
 	hello   func(restart int) wire.HelloMsg
-	sync    func() []outFrame // frames re-sent after every (re)start: position, halt state
+	sync    func() []Frame // frames re-sent after every (re)start: the position
 	cfg     ProcConfig
 	log     *slog.Logger
-	clock   clockwork.Clock
+	clock   market.Clock
 	events  chan<- WorkerEvent
 
+	// halted is the halt state the worker is told of; ctl wakes the
+	// writer to tell it (SetHalted). Neither is behind the frame queue or
+	// a lock: the kill path sets them.
+	halted atomic.Bool
+	ctl    chan struct{}
+
 	mu      sync.Mutex
-	queue   chan outFrame // replaced on each start
+	queue   chan Frame // replaced on each start
 	kill    func(why string)
 	gen     uint64        // session number, bumped on each start and end
 	syncN   uint64        // last barrier ping sent
@@ -120,7 +123,7 @@ type ProcHost struct {
 	syncCh  chan struct{} // closed (and replaced) when syncAck or gen moves
 	dropped atomic.Int64
 	sent    atomic.Uint64 // frames queued by Send (barrier pings excluded)
-	synced  uint64        // sent as of the last barrier (SyncWorkers' caller only)
+	synced  uint64        // sent as of the last barrier (Synced's caller only)
 	pid     atomic.Int64
 	done    chan struct{}
 }
@@ -130,7 +133,7 @@ const syncBit = uint64(1) << 63
 
 // ErrWorkerGone is returned by Sync when the worker exited or was
 // restarted before answering the barrier.
-var ErrWorkerGone = errors.New("supervisor: worker gone before the barrier")
+var ErrWorkerGone = errors.New("workerhost: worker gone before the barrier")
 
 // Sync is a barrier: it queues a ping behind every frame already sent and
 // waits for its pong. A worker answers frames in order and writes a frame's
@@ -138,14 +141,28 @@ var ErrWorkerGone = errors.New("supervisor: worker gone before the barrier")
 // worker proposed for the frames sent before it is in the events channel.
 // Lockstep replays through worker processes and tests use it.
 func (h *ProcHost) Sync(ctx context.Context) error {
-	n, gen, err := h.syncSend()
+	n, gen, err := h.SyncSend()
 	if err != nil {
 		return err
 	}
-	return h.syncWait(ctx, n, gen)
+	return h.SyncWait(ctx, n, gen)
 }
 
-func (h *ProcHost) syncSend() (n, gen uint64, err error) {
+// Unsynced reports whether frames were sent since the last call that
+// returned true (the barrier of several hosts skips quiet ones); only one
+// goroutine may call it.
+func (h *ProcHost) Unsynced() bool {
+	sent := h.sent.Load()
+	if sent == h.synced {
+		return false
+	}
+	h.synced = sent
+	return true
+}
+
+// SyncSend is the first half of Sync (queue the barrier ping), so a
+// caller can send the barriers of several hosts before waiting on any.
+func (h *ProcHost) SyncSend() (n, gen uint64, err error) {
 	h.mu.Lock()
 	if h.queue == nil {
 		h.mu.Unlock()
@@ -159,7 +176,8 @@ func (h *ProcHost) syncSend() (n, gen uint64, err error) {
 	return n, gen, nil
 }
 
-func (h *ProcHost) syncWait(ctx context.Context, n, gen uint64) error {
+// SyncWait is the second half of Sync.
+func (h *ProcHost) SyncWait(ctx context.Context, n, gen uint64) error {
 	for {
 		h.mu.Lock()
 		ack, g, ch := h.syncAck, h.gen, h.syncCh
@@ -215,14 +233,47 @@ func (h *ProcHost) syncMoved() {
 // NewProcHost prepares (does not start) a worker host. hello builds the
 // Hello frame for each (re)start; sync returns the frames that re-send the
 // account's state after a restart.
-func NewProcHost(account string, cfg ProcConfig, hello func(restart int) wire.HelloMsg, sync func() []outFrame,
-	events chan<- WorkerEvent, log *slog.Logger, clock clockwork.Clock) *ProcHost {
+func NewProcHost(account string, cfg ProcConfig, hello func(restart int) wire.HelloMsg, sync func() []Frame,
+	events chan<- WorkerEvent, log *slog.Logger, clock market.Clock) *ProcHost {
 	cfg.defaults()
 	if clock == nil {
-		clock = clockwork.NewRealClock()
+		clock = market.WallClock{}
 	}
 	return &ProcHost{account: account, hello: hello, sync: sync, cfg: cfg, log: log.With("account", account),
-		clock: clock, events: events, done: make(chan struct{})}
+		clock: clock, events: events, done: make(chan struct{}), ctl: make(chan struct{}, 1)}
+}
+
+// SetHalted tells the worker to stop proposing entries (true) or that it
+// may again (false). It takes no lock and never waits: the state is
+// stored and the writer woken on a lane of its own, so it overtakes every
+// queued tick frame; a worker that reads nothing is simply not told (the
+// desk refuses its intents by its own flags). A (re)started worker is told
+// the state right after its hello.
+func (h *ProcHost) SetHalted(halted bool) {
+	h.halted.Store(halted)
+	select {
+	case h.ctl <- struct{}{}:
+	default: // a wake-up is already pending; it reads the state then
+	}
+}
+
+// Halted reports the halt state the worker is told of.
+func (h *ProcHost) Halted() bool { return h.halted.Load() }
+
+func (h *ProcHost) haltFrame() wire.Type {
+	if h.halted.Load() {
+		return wire.Halt
+	}
+	return wire.Resume
+}
+
+// Backlog is how many frames wait in the worker's queue (0 when no worker
+// runs); at ProcConfig.Queue the next Send counts the worker as hung.
+func (h *ProcHost) Backlog() int {
+	h.mu.Lock()
+	q := h.queue
+	h.mu.Unlock()
+	return len(q)
 }
 
 // PID returns the current child's process id (0 when none is running).
@@ -245,7 +296,7 @@ func (h *ProcHost) Send(t wire.Type, p []byte) {
 		h.sent.Add(1)
 	}
 	select {
-	case q <- outFrame{t, p}:
+	case q <- Frame{t, p}:
 	default:
 		h.dropped.Add(1)
 		if kill != nil {
@@ -291,200 +342,4 @@ func (h *ProcHost) Run(ctx context.Context) {
 func (h *ProcHost) emit(ev WorkerEvent) {
 	// The supervisor drains events continuously; never drop an intent or a crash.
 	h.events <- ev
-}
-
-// session runs one child process to its end and says why it ended.
-func (h *ProcHost) session(ctx context.Context, restart int) error {
-	cmd := exec.Command(h.cfg.Exe, h.cfg.Args...)
-	cmd.Env = append(os.Environ(), h.cfg.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a dead supervisor leaves no orphans
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return fmt.Errorf("worker %s: stdin: %w", h.account, err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("worker %s: stdout: %w", h.account, err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return fmt.Errorf("worker %s: stderr: %w", h.account, err)
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("worker %s: start: %w", h.account, err)
-	}
-	h.pid.Store(int64(cmd.Process.Pid))
-	defer h.pid.Store(0)
-
-	var once sync.Once
-	var why atomic.Value
-	killed := make(chan struct{})
-	kill := func(reason string) {
-		once.Do(func() {
-			why.Store(reason)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			close(killed)
-		})
-	}
-	queue := make(chan outFrame, h.cfg.Queue)
-	h.mu.Lock()
-	h.queue, h.kill = queue, kill
-	h.gen++
-	h.syncMoved()
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		h.queue, h.kill = nil, nil
-		h.gen++
-		h.syncMoved()
-		h.mu.Unlock()
-	}()
-
-	// stderr → the supervisor's log, tagged with the account.
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			h.log.Info("worker stderr", "line", sc.Text())
-		}
-	}()
-
-	// stdout → intents and pongs.
-	var lastPong atomic.Int64
-	lastPong.Store(h.clock.Now().UnixNano())
-	readDone := make(chan struct{})
-	var readErr error
-	go func() {
-		defer close(readDone)
-		defer wg.Done()
-		r := wire.NewReader(stdout)
-		started := false
-		for {
-			t, p, err := r.Read()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					kill("garbage from worker: " + err.Error())
-					_, _ = io.Copy(io.Discard, stdout)
-				}
-				readErr = err
-				return
-			}
-			switch t {
-			case wire.Pong:
-				lastPong.Store(h.clock.Now().UnixNano())
-				var m wire.PingMsg
-				if err := unmarshalStrict(p, &m); err == nil && m.N&syncBit != 0 {
-					h.mu.Lock()
-					if n := m.N &^ syncBit; n > h.syncAck {
-						h.syncAck = n
-					}
-					h.syncMoved()
-					h.mu.Unlock()
-				}
-				if !started {
-					started = true
-					h.emit(WorkerEvent{Account: h.account, Kind: WorkerStarted, Restart: restart})
-				}
-			case wire.IntentFrame:
-				var m wire.IntentMsg
-				if err := unmarshalStrict(p, &m); err != nil {
-					kill("bad intent frame: " + err.Error())
-					continue
-				}
-				m.Intent.Account = h.account // a worker speaks only for its own account
-				h.emit(WorkerEvent{Account: h.account, Kind: WorkerIntent, Intent: m.Intent})
-			default:
-				kill(fmt.Sprintf("unexpected %s frame from worker", t))
-			}
-		}
-	}()
-
-	// Writer: hello, state sync, then queued frames and heartbeats.
-	w := wire.NewWriter(stdin)
-	writeErr := func() error {
-		if err := w.WriteJSON(wire.Hello, h.hello(restart)); err != nil {
-			return err
-		}
-		if h.sync != nil {
-			for _, f := range h.sync() {
-				if err := w.Write(f.t, f.p); err != nil {
-					return err
-				}
-			}
-		}
-		if err := w.WriteJSON(wire.Ping, wire.PingMsg{N: 0}); err != nil {
-			return err
-		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		tick := h.clock.NewTicker(h.cfg.HeartbeatEvery)
-		defer tick.Stop()
-		var n uint64
-		for {
-			select {
-			case <-ctx.Done():
-				_ = w.WriteJSON(wire.Bye, struct{}{})
-				_ = w.Flush()
-				_ = stdin.Close()
-				return ctx.Err()
-			case <-killed:
-				return errors.New("killed")
-			case <-readDone:
-				return fmt.Errorf("worker output ended: %v", readErr)
-			case f := <-queue:
-				if err := w.Write(f.t, f.p); err != nil {
-					return err
-				}
-			drain:
-				for {
-					select {
-					case f := <-queue:
-						if err := w.Write(f.t, f.p); err != nil {
-							return err
-						}
-					default:
-						break drain
-					}
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-			case <-tick.Chan():
-				if age := h.clock.Now().UnixNano() - lastPong.Load(); age > int64(h.cfg.HeartbeatTimeout) {
-					kill(fmt.Sprintf("missed heartbeats for %s", time.Duration(age).Round(time.Millisecond)))
-					return errors.New("heartbeat timeout")
-				}
-				n++
-				if err := w.WriteJSON(wire.Ping, wire.PingMsg{N: n}); err != nil {
-					return err
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-			}
-		}
-	}()
-	if ctx.Err() != nil {
-		// Clean stop: give the worker a moment to leave on Bye, then make sure.
-		select {
-		case <-readDone:
-		case <-h.clock.After(time.Second):
-		}
-		kill("supervisor stopping")
-	} else if writeErr != nil {
-		kill("write failed: " + writeErr.Error())
-	}
-	waitErr := cmd.Wait()
-	wg.Wait()
-	if r, ok := why.Load().(string); ok && ctx.Err() == nil {
-		return fmt.Errorf("worker %s killed: %s (exit: %v)", h.account, r, waitErr)
-	}
-	if waitErr != nil {
-		return fmt.Errorf("worker %s exited: %w", h.account, waitErr)
-	}
-	return fmt.Errorf("worker %s exited", h.account)
 }
