@@ -212,5 +212,18 @@ func StatusFor(r auth.Role, st deskapi.Status) deskapi.Status {
 			out.Journal = append(out.Journal, j)
 		}
 	}
+	out.DrawdownUsed = 0
+	out.Fills = nil
+	for _, f := range st.Fills {
+		if f.Account == r.Account {
+			out.Fills = append(out.Fills, f)
+		}
+	}
+	out.Kills = nil
+	for _, k := range st.Kills {
+		if k.Scope == "desk" || k.Scope == r.Account {
+			out.Kills = append(out.Kills, k)
+		}
+	}
 	return out
 }

@@ -1,5 +1,6 @@
 // browser_test.go: the browser flow in real headless Chromium against the
-// fake desk (see consoletest.RunBrowserFlow to run it against another desk).
+// fake desk (see consoletest.RunBrowserFlow to run it against another desk):
+// three accounts with a trader, and twenty accounts on one 1920×1080 screen.
 package console_test
 
 import (
@@ -12,7 +13,7 @@ func TestBrowserFlow(t *testing.T) {
 	desk := consoletest.NewFakeDesk()
 	consoletest.RunBrowserFlow(t, consoletest.Flow{
 		Desk: desk, Tokens: testTokens(), Manager: tokManager,
-		Trader: tokTrader2, TraderAccount: "ACC2", Accounts: 3,
+		Trader: tokTrader2, TraderAccount: "ACC2", Accounts: 3, NearStop: "ACC1",
 	})
 	var flattened bool
 	for _, a := range desk.Actions() {
@@ -23,4 +24,12 @@ func TestBrowserFlow(t *testing.T) {
 	if !flattened {
 		t.Errorf("the desk saw no flatten by the manager: %+v", desk.Actions())
 	}
+}
+
+func TestBrowserTwentyAccountsOnOneScreen(t *testing.T) {
+	desk := consoletest.NewFakeDeskOf(20)
+	desk.SetZone("America/Chicago")
+	consoletest.RunBrowserFlow(t, consoletest.Flow{
+		Desk: desk, Tokens: testTokens(), Manager: tokManager, Accounts: 20, NearStop: "ACC07",
+	})
 }
