@@ -190,8 +190,11 @@ func cmdRun(e *env) int {
 		return fail(e, "run", err, 1)
 	}
 
-	// Control socket and console.
-	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control"),
+	// Control socket and console: the desk as its surfaces show it, times
+	// in the desk's zone.
+	zone := c.Desk.Location().String()
+	shown := deskapi.WithZone(d, zone)
+	ctl := &control.Server{Desk: shown, Tokens: tokens, Log: log.With("part", "control"),
 		Logins: auth.NewLimiter(c.Console.LoginLimits(), market.WallClock{}.Now)}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
@@ -206,7 +209,7 @@ func cmdRun(e *env) int {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
 	if consoleLn != nil {
-		srv, err := console.New(c.Console.Config, d, tokens, log.With("part", "console"))
+		srv, err := console.New(c.Console.Config, shown, tokens, log.With("part", "console"))
 		if err != nil {
 			return fail(e, "run", err, 2)
 		}
@@ -272,12 +275,12 @@ func cmdRun(e *env) int {
 			defer mu.Unlock()
 			if time.Since(lastPrint) >= *statusEvery {
 				lastPrint = time.Now()
-				printStatus(e, d.Status(ctx))
+				printStatus(e, shown.Status(ctx))
 			}
 		}})
 	// Let the venue's last events land before the summary.
 	settle(br, d, ctx)
-	printStatus(e, d.Status(context.Background()))
+	printStatus(e, shown.Status(context.Background()))
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
 	if *summaryFile != "" {
@@ -326,7 +329,7 @@ func settle(br broker.Broker, d *supervisor.Desk, ctx context.Context) {
 }
 
 func printStatus(e *env, st deskapi.Status) {
-	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", st.Time, st.State, st.LastPrice, st.Trades, st.Net)
+	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", personTime(st.Time, st.Zone), st.State, st.LastPrice, st.Trades, st.Net)
 	for _, a := range st.Accounts {
 		fmt.Fprintf(e.stdout, "  %-7s %-10s pos %3d net %9s dd %3.0f%% orders %d %s\n", a.ID, a.State, a.Position, a.Net,
 			a.DrawdownUsed*100, len(a.Orders), a.LastSignal)

@@ -52,10 +52,10 @@ type Flow struct {
 	// its loss at stop (the desk's own figure, as money) and the equity it
 	// would leave ("" skips the check).
 	NearStop string
-	// Records, when set, is given what the desk view shows of the journal
-	// tail, the fills blotter and the rejection counts, once each shows at
-	// least one line, so the caller can check them against the desk's own
-	// records (the real journal). Nil: each must show at least one line.
+	// Records, when set, requires the journal tail, the fills blotter and
+	// the rejection counts to show at least one line each, and is then
+	// given what they show, so the caller can check it against the desk's
+	// own records (the real journal). Nil: those panels are not checked.
 	Records func(t *testing.T, r PageRecords)
 	// Wait bounds each wait in the page; default 30s.
 	Wait time.Duration
@@ -358,16 +358,8 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 	}
 
 	// Journal tail, blotter, rejection counts: real lines.
-	p.until("journal, blotter and rejections show records", `document.querySelectorAll('#journal-list li[data-seq]').length > 0 &&
-		document.querySelectorAll('#blotter tr[data-fill]').length > 0 && document.querySelectorAll('#rejections tr[data-reason]').length > 0`)
-	recs := eval[PageRecords](p, "page records", `({
-		journal: [...document.querySelectorAll('#journal-list li[data-seq]')].map(li => ({ seq: +li.dataset.seq, kind: li.dataset.kind, text: li.textContent })),
-		fills: [...document.querySelectorAll('#blotter tr[data-fill]')].map(tr => ({ seq: +tr.dataset.fill, account: tr.children[1].textContent,
-			side: tr.children[4].textContent, qty: +tr.children[5].textContent, price: tr.children[6].textContent })),
-		rejections: Object.fromEntries([...document.querySelectorAll('#rejections tr[data-reason]')].map(tr => [tr.dataset.reason, +tr.children[1].textContent])),
-	})`)
 	if f.Records != nil {
-		f.Records(t, recs)
+		p.records(f.Records)
 	}
 
 	// The position near its stop shows its loss at stop, as the desk has it.
@@ -446,6 +438,21 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 	}
 	p.screenshot("console-trader.png")
 	p.noScriptErrors()
+}
+
+// records waits for the journal tail, the blotter and the rejection
+// counts to show lines and hands what they show to check.
+func (p *page) records(check func(*testing.T, PageRecords)) {
+	p.t.Helper()
+	p.until("journal, blotter and rejections show records", `document.querySelectorAll('#journal-list li[data-seq]').length > 0 &&
+		document.querySelectorAll('#blotter tr[data-fill]').length > 0 && document.querySelectorAll('#rejections tr[data-reason]').length > 0`)
+	recs := eval[PageRecords](p, "page records", `({
+		journal: [...document.querySelectorAll('#journal-list li[data-seq]')].map(li => ({ seq: +li.dataset.seq, kind: li.dataset.kind, text: li.textContent })),
+		fills: [...document.querySelectorAll('#blotter tr[data-fill]')].map(tr => ({ seq: +tr.dataset.fill, account: tr.children[1].textContent,
+			side: tr.children[4].textContent, qty: +tr.children[5].textContent, price: tr.children[6].textContent })),
+		rejections: Object.fromEntries([...document.querySelectorAll('#rejections tr[data-reason]')].map(tr => [tr.dataset.reason, +tr.children[1].textContent])),
+	})`)
+	check(p.t, recs)
 }
 
 // noScriptErrors fails the test if the page recorded a script error.
