@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/report"
 )
 
@@ -22,6 +24,7 @@ func cmdReport(e *env) int {
 	account := fs.String("account", "", "only this account")
 	asJSON := fs.Bool("json", false, "print JSON")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	zoneName := fs.String("zone", config.DefaultTimeZone, "time zone the times are shown in (the desk's [desk] time_zone)")
 	if !parseFlags(e, fs) {
 		return 2
 	}
@@ -29,10 +32,15 @@ func cmdReport(e *env) int {
 		fmt.Fprintln(e.stderr, "deskguard report: give exactly one of --db JOURNAL or --trades FILE.csv")
 		return 2
 	}
+	zone, err := time.LoadLocation(*zoneName)
+	if err != nil || *zoneName == "Local" {
+		fmt.Fprintf(e.stderr, "deskguard report: --zone %q: want an IANA zone such as America/New_York\n", *zoneName)
+		return 2
+	}
 	var (
 		trips []report.Trip
+		corr  []report.Correction
 		opt   report.HTMLOptions
-		err   error
 	)
 	if *trades != "" {
 		f, ferr := openRegular(filepath.Clean(*trades))
@@ -44,7 +52,11 @@ func cmdReport(e *env) int {
 		f.Close()
 		opt.Title = "deskguard report: " + filepath.Base(*trades)
 	} else {
-		trips, opt, err = tripsFromJournal(*db, *from, *to)
+		var jt *journalTrips
+		jt, opt, err = fromJournal(*db, *from, *to)
+		if jt != nil {
+			trips, corr = jt.Trips, jt.Corrections
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deskguard report:", err)
@@ -58,8 +70,18 @@ func cmdReport(e *env) int {
 			}
 		}
 		trips = mine
+		var mc []report.Correction
+		for _, c := range corr {
+			if c.Account == *account {
+				mc = append(mc, c)
+			}
+		}
+		corr = mc
 	}
 	r := report.Build(trips)
+	r.Corrections = append(r.Corrections, corr...)
+	opt.Zone = zone
+	opt.Generated = time.Now() // a wall clock in main: when the page was made
 	if *htmlOut != "" {
 		f, err := os.Create(filepath.Clean(*htmlOut))
 		if err != nil {
@@ -85,7 +107,7 @@ func cmdReport(e *env) int {
 		return 0
 	}
 	if *htmlOut == "" {
-		if err := r.WriteText(e.stdout); err != nil {
+		if err := r.WriteText(e.stdout, report.TextOptions{Zone: zone}); err != nil {
 			return 1
 		}
 	}
