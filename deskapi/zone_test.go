@@ -11,7 +11,9 @@ type stubDesk struct {
 	zone string
 }
 
-func (s stubDesk) Status(context.Context) Status { return Status{Zone: s.zone, Time: "2024-03-12T14:30:00Z"} }
+func (s stubDesk) Status(context.Context) Status {
+	return Status{Zone: s.zone, Time: "2024-03-12T14:30:00Z"}
+}
 
 func TestWithZone(t *testing.T) {
 	if z := WithZone(stubDesk{}, "America/Chicago").Status(context.Background()).Zone; z != "America/Chicago" {

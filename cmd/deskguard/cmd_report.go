@@ -9,9 +9,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/config"
+	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/report"
 )
 
@@ -24,6 +28,8 @@ func cmdReport(e *env) int {
 	account := fs.String("account", "", "only this account")
 	asJSON := fs.Bool("json", false, "print JSON")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	var cf controlFlags
+	cf.register(fs) // a running desk holding --db is asked for a copy
 	zoneName := fs.String("zone", config.DefaultTimeZone, "time zone the times are shown in (the desk's [desk] time_zone)")
 	if !parseFlags(e, fs) {
 		return 2
@@ -54,6 +60,9 @@ func cmdReport(e *env) int {
 	} else {
 		var jt *journalTrips
 		jt, opt, err = fromJournal(*db, *from, *to)
+		if err != nil && journal.IsLocked(err) {
+			jt, opt, err = fromRunningDesk(e, &cf, *db, *from, *to, err)
+		}
 		if jt != nil {
 			trips, corr = jt.Trips, jt.Corrections
 		}
@@ -112,6 +121,40 @@ func cmdReport(e *env) int {
 		}
 	}
 	return 0
+}
+
+// fromRunningDesk reports on a consistent copy of db that the running desk
+// holding it takes over its control socket (journal_backup), into a
+// private temporary directory removed afterwards. The desk must say the
+// copy is of db itself; held is the lock error, returned (with why) when
+// the desk cannot be asked.
+func fromRunningDesk(e *env, cf *controlFlags, db, from, to string, held error) (*journalTrips, report.HTMLOptions, error) {
+	dir, err := os.MkdirTemp("", "deskguard-report-")
+	if err != nil {
+		return nil, report.HTMLOptions{}, held
+	}
+	defer os.RemoveAll(dir)
+	copyPath := filepath.Join(dir, "journal.copy")
+	resp, err := cf.call(e, deskapi.Request{Op: string(authz.JournalBackup), To: copyPath})
+	if err != nil {
+		return nil, report.HTMLOptions{}, fmt.Errorf("%w; asking the desk on %s for a copy: %v", held, cf.socket, err)
+	}
+	if !sameFile(resp.Journal, db) {
+		return nil, report.HTMLOptions{}, fmt.Errorf("%w; the desk on %s holds %s, not %s", held, cf.socket, resp.Journal, db)
+	}
+	fmt.Fprintf(e.stderr, "%s is held by the running desk: reporting on a consistent copy it took (%d bytes)\n", db, resp.Bytes)
+	jt, opt, err := fromJournal(copyPath, from, to)
+	if err == nil {
+		opt.Title = strings.Replace(opt.Title, filepath.Base(copyPath), filepath.Base(db)+" (running desk)", 1)
+	}
+	return jt, opt, err
+}
+
+// sameFile reports whether paths a and b name one file.
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // openRegular opens a regular file for reading; a directory, a FIFO (whose

@@ -194,7 +194,7 @@ func cmdRun(e *env) int {
 	// in the desk's zone.
 	zone := c.Desk.Location().String()
 	shown := deskapi.WithZone(d, zone)
-	ctl := &control.Server{Desk: shown, Tokens: tokens, Log: log.With("part", "control"),
+	ctl := &control.Server{Desk: shown, Tokens: tokens, Log: log.With("part", "control"), Journal: journalControl{j},
 		Logins: auth.NewLimiter(c.Console.LoginLimits(), market.WallClock{}.Now)}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
