@@ -38,7 +38,7 @@ type Correction struct {
 	Time    int64       `json:"time"`          // ns UTC
 	Books   int64       `json:"books"`         // the position the fills left
 	Venue   int64       `json:"venue"`         // the venue's position
-	Side    market.Side `json:"-"`             // the side of the position that went (or came)
+	Side    market.Side `json:"side"`          // the side of the position that went (or came)
 	Qty     int64       `json:"qty"`           // contracts that went (or came)
 	Entry   float64     `json:"entry"`         // their average entry, index points (0: came)
 	Price   float64     `json:"price"`         // the price the desk booked them at (0: none; no PnL is invented)
@@ -128,7 +128,7 @@ func (b *Book) Fill(f Fill) error {
 		ot.exitQty += q
 		ot.open -= q
 		count(ot)
-		ot.t.ExitTime = f.Time
+		ot.t.ExitTime, ot.t.ExitSeq = f.Time, f.Seq
 		l.qty -= q
 		a.pos += sign * q
 		left -= q
@@ -159,7 +159,7 @@ func (b *Book) tripFor(f Fill) *openTrip {
 			return l.trip
 		}
 	}
-	return &openTrip{t: Trip{Account: f.Account, Strategy: f.Strategy, ID: f.ClientID, Side: f.Side, EntryTime: f.Time}}
+	return &openTrip{t: Trip{Account: f.Account, Strategy: f.Strategy, ID: f.ClientID, Side: f.Side, EntryTime: f.Time, EntrySeq: f.Seq}}
 }
 
 func (b *Book) finish(ot *openTrip) {
@@ -239,7 +239,7 @@ func (b *Book) Reconcile(seq uint64, at int64, account string, venuePos int64, p
 			c.Side, c.Qty = side, abs64(diff)
 		}
 		if price > 0 {
-			ot := &openTrip{t: Trip{Account: account, Strategy: "reconcile", ID: fmt.Sprintf("reconcile.%d", seq), Side: side, EntryTime: at}}
+			ot := &openTrip{t: Trip{Account: account, Strategy: "reconcile", ID: fmt.Sprintf("reconcile.%d", seq), Side: side, EntryTime: at, EntrySeq: seq}}
 			q := abs64(diff)
 			ot.open, ot.entryQty, ot.entrySum, ot.t.Qty = q, q, q*int64(price), q
 			a.lots = append(a.lots, lot{trip: ot, qty: q, price: price})

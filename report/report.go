@@ -10,6 +10,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -34,11 +35,38 @@ type Trip struct {
 	Exit     market.Price // average exit, to the nearest tick
 	// TickQty is the result in ticks summed over every contract (Σ ticks ×
 	// contracts of each piece): exact where Entry and Exit are rounded.
-	TickQty   int64
-	Fills     int   // fills booked, entry and exit fragments (0 from CSV)
-	EntryTime int64 // ns UTC; 0 when unknown (CSV)
-	ExitTime  int64
-	Fees      decimal.Decimal // for the whole round trip (all contracts)
+	TickQty int64
+	Fills   int // fills booked, entry and exit fragments (0 from CSV)
+	// EntrySeq and ExitSeq are the journal records of the first entry fill
+	// and the last exit fill (0 from CSV).
+	EntrySeq, ExitSeq uint64
+	EntryTime         int64 // ns UTC; 0 when unknown (CSV)
+	ExitTime          int64
+	Fees              decimal.Decimal // for the whole round trip (all contracts)
+}
+
+// MarshalJSON writes a trip with prices in index points and money as
+// strings with two decimals.
+func (t Trip) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Account   string  `json:"account"`
+		Strategy  string  `json:"strategy"`
+		ID        string  `json:"id,omitempty"`
+		Side      string  `json:"side"`
+		Qty       int64   `json:"qty"`
+		Entry     float64 `json:"entry"`
+		Exit      float64 `json:"exit"`
+		Ticks     int64   `json:"tick_qty"`
+		Fills     int     `json:"fills,omitempty"`
+		EntryTime int64   `json:"entry_time,omitempty"`
+		ExitTime  int64   `json:"exit_time,omitempty"`
+		EntrySeq  uint64  `json:"entry_seq,omitempty"`
+		ExitSeq   uint64  `json:"exit_seq,omitempty"`
+		Gross     string  `json:"gross"`
+		Fees      string  `json:"fees"`
+		Net       string  `json:"net"`
+	}{t.Account, t.Strategy, t.ID, t.Side.String(), t.Qty, t.Entry.Points(), t.Exit.Points(), t.TickQty, t.Fills, t.EntryTime, t.ExitTime,
+		t.EntrySeq, t.ExitSeq, money(t.Gross()), money(t.Fees), money(t.Net())})
 }
 
 // Ticks is the result per contract in the position's favour.
@@ -93,7 +121,7 @@ type Report struct {
 	// Corrections are the reconciliations that changed a position: not
 	// trades, not in any figure above.
 	Corrections []Correction `json:"corrections"`
-	Trips       []Trip       `json:"-"`
+	Trips       []Trip       `json:"trips"`
 	Derived     bool         `json:"derived,omitempty"`
 }
 

@@ -184,6 +184,18 @@ func cmdRun(e *env) int {
 				rec.Records, rec.From, rec.DeskState, rec.LockedOut, rec.OpenIntents)
 		}
 	}
+	if !bp.recover {
+		// A new venue that knows nothing: positions the journal leaves open
+		// went with the old one. Said, journaled and alerted, not absorbed.
+		gone, err := journalVanished(ctx, j, log.With("part", "desk"), notifier.Notify)
+		if err != nil {
+			return fail(e, "run", err, 1)
+		}
+		for _, v := range gone {
+			fmt.Fprintf(e.stdout, "%s: the journal leaves a position of %d that this new %s does not hold (it stopped with the "+
+				"previous run, no fill closed it): journaled as a correction; the account starts flat\n", v.Account, v.Books, venueName(c.Broker.Kind))
+		}
+	}
 	// The effective config, journaled after recovery and before anything
 	// trades: a config_change record with its summary and SHA-256.
 	if err := journalConfig(ctx, j, c); err != nil {
@@ -283,6 +295,16 @@ func cmdRun(e *env) int {
 	printStatus(e, shown.Status(context.Background()))
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
+	facts := summaryFacts{journal: j, zone: c.Desk.Location(), venue: c.Broker.Kind, venueGoes: !bp.recover,
+		orders: func(id string) int {
+			for _, a := range shown.Status(context.Background()).Accounts {
+				if a.ID == id {
+					return len(a.Orders)
+				}
+			}
+			return 0
+		}, ended: errors.Is(err, supervisor.ErrFeedEnded), session: shown.Status(context.Background()).Session}
+	perEntry(&sum, &facts)
 	if *summaryFile != "" {
 		b, jerr := json.MarshalIndent(sum, "", "  ")
 		if jerr == nil {
@@ -292,14 +314,7 @@ func cmdRun(e *env) int {
 			fmt.Fprintf(e.stderr, "deskguard run: --summary: %v\n", jerr)
 		}
 	}
-	fmt.Fprintf(e.stdout, "\nsummary: %d trades; desk net %s; state %s\n", sum.Trades, sum.Desk.Net, sum.Desk.State)
-	for _, a := range sum.Accounts {
-		fmt.Fprintf(e.stdout, "  %-8s trips %3d (W%d/L%d) net %9s fees %7s position %d%s\n", a.ID, a.RoundTrips, a.Wins, a.Losses,
-			a.Net, a.Fees, a.Position, map[bool]string{true: " LOCKED OUT", false: ""}[a.LockedOut])
-		if a.Position != 0 {
-			fmt.Fprintf(e.stdout, "           open position stays protected by its bracket at the venue\n")
-		}
-	}
+	printSummary(e, sum, facts)
 	switch {
 	case errors.Is(err, supervisor.ErrFeedEnded):
 		fmt.Fprintln(e.stdout, "session ended")

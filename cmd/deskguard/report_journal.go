@@ -119,6 +119,11 @@ type journalTrips struct {
 	Fills    int
 	Markers  []report.Marker
 	Sessions []string // the session dates inside the range the journal holds, in order
+	// Positions are the accounts' positions the whole journal's fills and
+	// reconciliations leave (whatever the range), LastMarket the latest
+	// market time of a record.
+	Positions  map[string]int64
+	LastMarket int64
 }
 
 func (jt *journalTrips) options(title string) report.HTMLOptions {
@@ -138,13 +143,14 @@ func (jt *journalTrips) options(title string) report.HTMLOptions {
 const kindReconcile journal.Kind = "reconcile"
 
 type reconcileBody struct {
-	Mismatches      []string `json:"mismatches"`
+	Mismatches      []string `json:"mismatches,omitempty"`
+	Faulted         bool     `json:"faulted,omitempty"`
 	JournalPosition int64    `json:"journal_position"`
 	VenuePosition   int64    `json:"venue_position"`
 	Correction      *struct {
 		Time  int64        `json:"time"`
 		Price market.Price `json:"price"`
-	} `json:"correction"`
+	} `json:"correction,omitempty"`
 }
 
 // readJournalTrips reads the whole journal once and books its fills into
@@ -174,6 +180,7 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 	out := &journalTrips{StartEquity: map[string]decimal.Decimal{}, FeesRT: map[string]decimal.Decimal{}}
 	sessions := map[string]bool{}
 	err := j.Iterate(1, func(r journal.Record) error {
+		out.LastMarket = max(out.LastMarket, r.Market)
 		switch r.Kind {
 		case journal.KindIntent:
 			b, err := r.IntentBody()
@@ -309,6 +316,7 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 			book.Reconcile(ev.seq, at, ev.acct, ev.rec.VenuePosition, px, strings.Join(ev.rec.Mismatches, "; "))
 		}
 	}
+	out.Positions = book.Positions()
 	for _, t := range book.Trips() {
 		if rng.has(sessionOfNs(t.ExitTime)) {
 			out.Trips = append(out.Trips, t)

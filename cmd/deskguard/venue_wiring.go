@@ -60,6 +60,13 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		if c.Broker.URL != "" && tc.BaseURL == "" {
 			tc.BaseURL = c.Broker.URL
 		}
+		if tc.Symbol == "" { // the front month today, not a fixed symbol
+			sym, err := deskContract(c, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			tc.Symbol = sym.String()
+		}
 		if tc.BaseURL == "" {
 			return nil, errors.New("broker kind \"tradovate\" needs [broker.tradovate] base_url (or broker.url)")
 		}
@@ -72,7 +79,7 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 			return nil, err
 		}
 		p.recover = true
-		p.what = "venue " + tc.BaseURL
+		p.what = tc.Symbol + " at the venue " + tc.BaseURL
 		return p, nil
 	}
 	return nil, fmt.Errorf("broker kind %q", c.Broker.Kind)
@@ -102,8 +109,12 @@ func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *s
 	if err != nil {
 		return nil, err
 	}
+	sym, err := deskContract(c, time.Now()) // the session's front month
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"venue", "--listen", "127.0.0.1:0", "--pace", strconv.FormatFloat(c.Data.Pace, 'f', -1, 64),
-		"--accounts", strings.Join(ids, ","), "--wait-for-chart"}
+		"--accounts", strings.Join(ids, ","), "--wait-for-chart", "--contract", sym.String()}
 	if c.Data.File != "" {
 		args = append(args, "--data", c.Data.File)
 		if c.Data.Symbol != "" {
@@ -161,14 +172,14 @@ func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *s
 		stop()
 		return nil, fmt.Errorf("the venue child did not report its address (see %s)", logPath)
 	}
-	p, err := dialVenue(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: pw}, log)
+	p, err := dialVenue(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo", Symbol: sym.String()}, tradovate.Credentials{Password: pw}, log)
 	if err != nil {
 		stop()
 		return nil, err
 	}
 	inner := p.close
 	p.close = func() { inner(); stop() }
-	p.what = fmt.Sprintf("local venue %s (pid %d, log %s)", base, cmd.Process.Pid, logPath)
+	p.what = fmt.Sprintf("%s at the local venue %s (pid %d, log %s)", sym, base, cmd.Process.Pid, logPath)
 	return p, nil
 }
 
