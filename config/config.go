@@ -93,6 +93,15 @@ func (d Desk) Location() *time.Location {
 	return loc
 }
 
+// DefaultSeed is the built-in desk's synthetic session. Seed 1's opening
+// range breaks down at 10:00 on 1.16× the volume of the 15 minutes before
+// (the ORB wants 1.5×) and never clears it again before 11:30, so its demo
+// ORB account would never trade; seed 32's range breaks up at 10:10 on
+// 1.76× with the stop (the range's mid) 32 ticks away, and all three
+// engines trade (docs/strategies.md, issue 16). On real ES days a breakout
+// the ORB may take happened on 5 of the 11 in ../shared/data/es-minute.
+const DefaultSeed = 32
+
 // MinStaleDataKill is the shortest stale_data_kill accepted: quiet gaps of
 // a few hundred milliseconds between MES trades are normal.
 const MinStaleDataKill = time.Second
@@ -197,7 +206,7 @@ func Default() *Config {
 	c := &Config{
 		Desk: Desk{Name: "deskguard", Journal: "deskguard.db", ControlSocket: "deskguard.sock", DrawdownPct: decimal.RequireFromString("1.5"),
 			Workers: "process", LogLevel: "info", TimeZone: DefaultTimeZone},
-		Data:       Data{Seed: 1, Regime: "mixed", Pace: 60},
+		Data:       Data{Seed: DefaultSeed, Regime: "mixed", Pace: 60},
 		Broker:     Broker{Kind: "venue"},
 		Limits:     limits.Config{}.WithDefaults(),
 		Schedule:   supervisor.DefaultSchedule(),

@@ -338,3 +338,51 @@ func TestReportCLIFromJournal(t *testing.T) {
 		}
 	}
 }
+
+// The demo ORB account trades on the built-in desk's default session
+// (issue 16): the default replay journals an ORB entry the gate allowed and
+// the venue filled, and a round trip of it.
+func TestDefaultSessionORBTrades(t *testing.T) {
+	path, _, _ := replayJournal(t)
+	j, err := journal.Open(path, journal.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orb := map[string]bool{}
+	filled := 0
+	err = j.Iterate(1, func(r journal.Record) error {
+		switch r.Kind {
+		case journal.KindIntent:
+			if b, err := r.IntentBody(); err == nil && b.Intent.Strategy == "orb" && b.Intent.Kind == intent.Enter &&
+				(b.Decision == nil || b.Decision.Allowed) {
+				orb[b.Intent.ID] = true
+			}
+		case journal.KindBrokerEvent:
+			if ev, err := r.BrokerEvent(); err == nil && ev.FillQty > 0 && orb[ev.ClientID] {
+				filled++
+			}
+		}
+		return nil
+	})
+	j.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(orb) == 0 || filled == 0 {
+		t.Fatalf("the default session: %d ORB entries allowed, %d of their fills: the demo ORB account does not trade", len(orb), filled)
+	}
+	trips, _, err := tripsFromJournal(path, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tr := range trips {
+		if tr.Strategy == "orb" {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no ORB round trip on the default session")
+	}
+	t.Logf("default session: %d ORB entries, %d entry fills, %d round trips", len(orb), filled, n)
+}

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +62,10 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		if c.Broker.URL != "" && tc.BaseURL == "" {
 			tc.BaseURL = c.Broker.URL
 		}
-		if tc.Symbol == "" { // the front month today, not a fixed symbol
+		if tc.Symbol == "" && !loopbackURL(tc.BaseURL) {
+			// A real environment: the front month today, not a fixed
+			// symbol. (A local `deskguard venue` serves its --contract,
+			// which the connector's default matches.)
 			sym, err := deskContract(c, time.Now())
 			if err != nil {
 				return nil, err
@@ -229,4 +234,18 @@ func upDown(up bool) string {
 		return "up"
 	}
 	return "down"
+}
+
+// loopbackURL reports whether u's host is this machine.
+func loopbackURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := pu.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
