@@ -54,7 +54,7 @@ func TestBrowserFlow(t *testing.T) {
 	desk := consoletest.NewFakeDesk()
 	consoletest.RunBrowserFlow(t, consoletest.Flow{
 		Desk: desk, Tokens: testTokens(), Manager: tokManager,
-		Trader: tokTrader2, TraderAccount: "ACC2", Accounts: 3, NearStop: "ACC1", Records: sameRecords(desk),
+		Trader: tokTrader2, TraderAccount: "ACC2", Accounts: 3, NearStop: "ACC1", Records: sameRecords(desk), Kills: true,
 	})
 	var flattened bool
 	for _, a := range desk.Actions() {
@@ -71,6 +71,6 @@ func TestBrowserTwentyAccountsOnOneScreen(t *testing.T) {
 	desk := consoletest.NewFakeDeskOf(20)
 	desk.SetZone("America/Chicago")
 	consoletest.RunBrowserFlow(t, consoletest.Flow{
-		Desk: desk, Tokens: testTokens(), Manager: tokManager, Accounts: 20, NearStop: "ACC07", Records: sameRecords(desk),
+		Desk: desk, Tokens: testTokens(), Manager: tokManager, Accounts: 20, NearStop: "ACC07", Records: sameRecords(desk), Kills: true,
 	})
 }
