@@ -71,6 +71,14 @@ type Ledger struct {
 	hwm         int64 // session high-water mark of equity, cents
 	maxDD       int64 // largest hwm − equity this session, cents
 	trips       []RoundTrip
+	// Flat-to-flat trades (the limits' daily_trade_limit and loss streak):
+	// closed this session, losing ones in a row, when the latest loser
+	// closed, and the open trade's net so far (its PnL less both sides'
+	// fees; it carries over a session reset with the position).
+	trades     int64
+	lossStreak int64
+	lastLossNs int64
+	cycleNet   int64
 }
 
 // NewLedger starts a ledger at cfg's start equity (cfg is defaulted and
@@ -89,6 +97,7 @@ func NewLedger(cfg Config) (*Ledger, error) {
 func (l *Ledger) reset(startCents int64) {
 	l.startCents, l.realTicks, l.feesCents, l.trips = startCents, 0, 0, nil
 	l.hwm, l.maxDD = l.equityCents(), 0
+	l.trades, l.lossStreak = 0, 0
 }
 
 // ResetSession starts a new session at startEquity (whole cents): realized
@@ -135,12 +144,24 @@ func (l *Ledger) ApplyFill(f Fill) error {
 		if lot.Qty == 0 {
 			l.lots = l.lots[1:]
 		}
+		l.cycleNet += ticks*q*market.TickCents - l.closeFee*q
+		if l.pos == 0 { // a flat-to-flat trade closed
+			l.trades++
+			if l.cycleNet < 0 {
+				l.lossStreak++
+				l.lastLossNs = f.Time
+			} else {
+				l.lossStreak = 0
+			}
+			l.cycleNet = 0
+		}
 	}
 	if left > 0 { // opening (or adding)
 		l.lots = append(l.lots, Lot{Time: f.Time, Qty: left, Price: f.Price, Strategy: f.Strategy, ClientID: f.ClientID})
 		l.pos += sign * left
 		l.cost += sign * left * int64(f.Price)
 		l.feesCents += l.openFee * left
+		l.cycleNet -= l.openFee * left
 	}
 	if l.pos == 0 {
 		l.lots = l.lots[:0]
@@ -266,17 +287,35 @@ func (l *Ledger) HighWater() decimal.Decimal { return Money(l.hwm) }
 // MaxDrawdown is the session's largest fall from its high-water mark.
 func (l *Ledger) MaxDrawdown() decimal.Decimal { return Money(l.maxDD) }
 
+// TradesToday is the number of flat-to-flat trades closed this session (a
+// reversal through zero closes one and opens the next).
+func (l *Ledger) TradesToday() int64 { return l.trades }
+
+// LossStreak is the number of losing trades in a row (net of fees < 0;
+// a trade that is not a loss ends the streak). Zero at the session reset.
+func (l *Ledger) LossStreak() int64 { return l.lossStreak }
+
+// LastLossNs is when the latest losing trade closed.
+func (l *Ledger) LastLossNs() int64 { return l.lastLossNs }
+
 // RoundTrips returns a copy of the session's closed trades, in order.
 func (l *Ledger) RoundTrips() []RoundTrip { return append([]RoundTrip(nil), l.trips...) }
 
 // FillSnapshot writes the ledger's part of the gate's snapshot: position,
-// cost, mark and its time, fees, and the allowance left before mon's
-// lockout line. The caller sets NowNs, Orders, the state flags and Rate.
-// It does not allocate.
+// cost, mark and its time, fees, the allowance left before mon's lockout
+// line and the whole day's allowance (the gate reads reduce-only off the
+// two), and the session's trades and loss streak. The caller sets NowNs,
+// Orders, the state flags, Rate and the other rules' fields, the sticky
+// rungs among them (limits.AccountRules.Fill: mon's rungs follow the
+// account's configured ladder only when it was made by
+// limits.NewAccountDrawdown, so they are not read here). It does not
+// allocate.
 func (l *Ledger) FillSnapshot(s *limits.Snapshot, mon *limits.DrawdownMonitor) {
 	s.PositionQty, s.CostTicks = l.pos, l.cost
 	s.LastPrice, s.LastTimeNs = l.mark, l.markTime
 	s.FeesRTCents = l.feesRTCents
 	s.AllowanceCents = mon.AllowanceCents(l.equityCents())
+	s.AllowanceTotalCents = mon.AllowanceTotalCents()
 	s.LockedOut = s.LockedOut || mon.Breached()
+	s.TradesToday, s.LossStreak, s.LastLossNs = l.trades, l.lossStreak, l.lastLossNs
 }

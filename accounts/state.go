@@ -25,6 +25,12 @@ type LedgerState struct {
 	HighWater     int64        `json:"high_water_cents"`
 	MaxDrawdown   int64        `json:"max_drawdown_cents"`
 	RoundTrips    []RoundTrip  `json:"round_trips"`
+	// Flat-to-flat trades (absent in snapshots from before they were
+	// kept: zero).
+	Trades        int64 `json:"trades,omitempty"`
+	LossStreak    int64 `json:"loss_streak,omitempty"`
+	LastLossNs    int64 `json:"last_loss_ns,omitempty"`
+	CycleNetCents int64 `json:"cycle_net_cents,omitempty"`
 }
 
 // State returns the ledger's snapshot (copies; the ledger stays usable).
@@ -33,6 +39,7 @@ func (l *Ledger) State() LedgerState {
 		ID: l.id, FeesRTCents: l.feesRTCents, StartCents: l.startCents, Position: l.pos, CostTicks: l.cost,
 		Lots: l.Lots(), RealizedTicks: l.realTicks, FeesCents: l.feesCents, Mark: l.mark, MarkTime: l.markTime,
 		HighWater: l.hwm, MaxDrawdown: l.maxDD, RoundTrips: l.RoundTrips(),
+		Trades: l.trades, LossStreak: l.lossStreak, LastLossNs: l.lastLossNs, CycleNetCents: l.cycleNet,
 	}
 }
 
@@ -58,10 +65,15 @@ func Restore(st LedgerState) (*Ledger, error) {
 	if st.FeesRTCents < 0 || st.StartCents <= 0 {
 		return nil, fmt.Errorf("accounts: restore %s: fees %d / start %d cents out of range", st.ID, st.FeesRTCents, st.StartCents)
 	}
+	if st.Trades < 0 || st.LossStreak < 0 || st.LossStreak > st.Trades || st.Position == 0 && st.CycleNetCents != 0 {
+		return nil, fmt.Errorf("accounts: restore %s: %d trades, loss streak %d, open trade net %d cents with position %d: inconsistent",
+			st.ID, st.Trades, st.LossStreak, st.CycleNetCents, st.Position)
+	}
 	return &Ledger{
 		id: st.ID, feesRTCents: st.FeesRTCents, openFee: st.FeesRTCents / 2, closeFee: st.FeesRTCents - st.FeesRTCents/2,
 		startCents: st.StartCents, pos: st.Position, cost: st.CostTicks, lots: append([]Lot(nil), st.Lots...),
 		realTicks: st.RealizedTicks, feesCents: st.FeesCents, mark: st.Mark, markTime: st.MarkTime,
 		hwm: st.HighWater, maxDD: st.MaxDrawdown, trips: append([]RoundTrip(nil), st.RoundTrips...),
+		trades: st.Trades, lossStreak: st.LossStreak, lastLossNs: st.LastLossNs, cycleNet: st.CycleNetCents,
 	}, nil
 }

@@ -53,13 +53,17 @@ const (
 	TickToIntent      = "tick_to_intent_worker"
 	TickToFirstIntent = "tick_to_first_intent_worker" // measured by the TickToIntent step
 	KillSent          = "kill_liquidate_sent_20"
+	KillSentBusy      = "kill_liquidate_sent_20_busy" // measured by the KillSent step
 	KillFlat          = "kill_flat_confirmed_20"
 	ReplayThroughput  = "replay_session"
+	KillFlatRithmic   = "kill_flat_confirmed_20_rithmic" // rithmic.go
+	DecodeRithmic     = "rithmic_decode_last_trade"      // rithmic.go
 )
 
 // Names lists every figure Run produces, in order.
 func Names() []string {
-	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillFlat, ReplayThroughput}
+	return []string{GateCheck, JournalAppend, GroupCommit, TickToIntent, TickToFirstIntent, KillSent, KillSentBusy, KillFlat, ReplayThroughput,
+		KillFlatRithmic, DecodeRithmic}
 }
 
 // Options configure Run.
@@ -118,6 +122,9 @@ func Run(ctx context.Context, opt Options) (Results, error) {
 		if n == TickToFirstIntent {
 			want[TickToIntent] = true // one step measures both
 		}
+		if n == KillSentBusy {
+			want[KillSent] = true
+		}
 	}
 	steps := []struct {
 		name string
@@ -130,6 +137,8 @@ func Run(ctx context.Context, opt Options) (Results, error) {
 		{KillSent, benchKillSent},
 		{KillFlat, benchKillFlat},
 		{ReplayThroughput, benchReplay},
+		{KillFlatRithmic, benchKillFlatRithmic},
+		{DecodeRithmic, benchDecodeRithmic},
 	}
 	res := Results{}
 	for _, s := range steps {

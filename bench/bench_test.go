@@ -3,7 +3,7 @@ package bench
 // bench_test.go: the whole suite in short mode (what CI runs): every figure
 // present, positive and beside a positive floor — no timing assertions.
 // This test binary serves as the strategy worker child: with
-// DESKGUARD_BENCH_WORKER set it runs supervisor.RunWorker with the real
+// DESKGUARD_BENCH_WORKER set it runs workerhost.RunWorker with the real
 // engines, exactly as `deskguard worker` does.
 
 import (
@@ -15,13 +15,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskguard/deskguard/supervisor"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv("DESKGUARD_BENCH_WORKER") != "" {
 		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		if err := supervisor.RunWorker(os.Stdin, os.Stdout, supervisor.NewRunnerHost, nil, log); err != nil {
+		if err := workerhost.RunWorker(os.Stdin, os.Stdout, workerhost.NewRunnerHost, nil, log); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -119,4 +119,34 @@ func TestQuantiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestJournalBenchRuns(t *testing.T) {
+	res, err := JournalBench(t.TempDir(), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fsync.N != 64 || res.Append.N != 64 || len(res.Runs) != 7 || res.OpenRecord != 64*4 {
+		t.Fatalf("%+v", res)
+	}
+	for _, r := range res.Runs {
+		t.Logf("%-36s writers %2d: %8.0f/s, %5.1f records/commit, %v", r.Name, r.Writers, r.PerSec, r.PerCommit, r.AppendWait)
+	}
+}
+
+// BenchmarkJournal runs JournalBench with b.N records per run and logs the
+// whole table.
+func BenchmarkJournal(b *testing.B) {
+	res, err := JournalBench(b.TempDir(), b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(res.Fsync.P50.Microseconds()), "fsync-p50-µs")
+	b.ReportMetric(float64(res.Append.P50.Microseconds()), "append-p50-µs")
+	b.ReportMetric(float64(res.Append.P99.Microseconds()), "append-p99-µs")
+	b.ReportMetric(res.Ratio, "append/fsync")
+	for _, r := range res.Runs {
+		b.Logf("%-36s writers %2d: %8.0f/s, %5.1f records/commit, latency %v", r.Name, r.Writers, r.PerSec, r.PerCommit, r.AppendWait)
+	}
+	b.Logf("open %d records: full check %v, quick %v", res.OpenRecord, res.OpenFull, res.OpenQuick)
 }

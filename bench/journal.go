@@ -1,7 +1,7 @@
 package bench
 
 // journal.go: the durable journal on the measured disk. Append latency
-// with one writer comes from journal.Bench (the journal's own benchmark,
+// with one writer comes from JournalBench (the journal's own benchmark,
 // beside its raw floor: a 256-byte write + fdatasync in the same
 // directory). Group-commit throughput is 64 concurrent writers appending
 // through journal.Append, in rounds, beside rounds of raw fdatasyncs.
@@ -21,7 +21,7 @@ import (
 
 func benchJournalAppend(_ context.Context, opt Options, dir string) (Figure, error) {
 	n := pick(opt.Short, 64, 2000)
-	r, err := journal.Bench(dir, n)
+	r, err := JournalBench(dir, n)
 	if err != nil {
 		return Figure{}, err
 	}
@@ -29,12 +29,12 @@ func benchJournalAppend(_ context.Context, opt Options, dir string) (Figure, err
 	f := Figure{Unit: "µs", N: int(r.Append.N),
 		P50: float64(r.Append.P50) / us, P99: float64(r.Append.P99) / us,
 		FloorP50: float64(r.Fsync.P50) / us, FloorP99: float64(r.Fsync.P99) / us,
-		What:  "journal.Append of an intent record, one writer, returns after bbolt's commit (two fdatasyncs) — journal.Bench",
-		Floor: "write 256 bytes + fdatasync on the same disk (journal.Bench)",
+		What:  "journal.Append of an intent record, one writer, returns after bbolt's commit (two fdatasyncs) — JournalBench",
+		Floor: "write 256 bytes + fdatasync on the same disk (JournalBench)",
 	}
 	for _, run := range r.Runs {
 		if run.Writers == 64 && run.Commits > 0 {
-			f.Note = fmt.Sprintf("journal.Bench's 64-writer run: %.0f appends/s, %.1f records per commit", run.PerSec, run.PerCommit)
+			f.Note = fmt.Sprintf("JournalBench's 64-writer run: %.0f appends/s, %.1f records per commit", run.PerSec, run.PerCommit)
 		}
 	}
 	return f, nil
@@ -93,7 +93,7 @@ func benchGroupCommit(ctx context.Context, opt Options, dir string) (Figure, err
 }
 
 // fsyncRates measures rounds of n sequential 256-byte writes + fdatasync
-// into a preallocated file, as journal.Bench's floor does.
+// into a preallocated file, as JournalBench's floor does.
 func fsyncRates(path string, rounds, n int) ([]float64, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {

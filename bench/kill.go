@@ -2,10 +2,12 @@ package bench
 
 // kill.go: the kill path. kill_liquidate_sent_20: a desk of 20 accounts,
 // each long one contract on the in-process matching engine, flattened with
-// supervisor.Desk.FlattenReport; the figure is its SentNs (halt flags
-// raised → every liquidate request returned, the kill's journal fsync
-// excluded); the floor is 20 goroutines spawned and joined around a no-op
-// liquidate. kill_flat_confirmed_20: the local venue emulator (package
+// supervisor.Desk.FlattenReport; the figure is its TotalNs (trigger → the
+// kill's record durable → every liquidate request returned); the floor is
+// one durable append plus 20 goroutines spawned and joined around a no-op
+// liquidate. kill_liquidate_sent_20_busy: the same kills while trades flow
+// through the tick path and intents sit in their journal fsync; its floor
+// is the idle figure, so its ratio is busy / idle. kill_flat_confirmed_20: the local venue emulator (package
 // venue) on loopback and the desk's real connector (broker/tradovate): 20
 // accounts each long 2 with a working bracket, liquidated in parallel,
 // until every liquidation fill has come back over the WebSocket; the floor
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -29,6 +32,7 @@ import (
 	"github.com/deskguard/deskguard/broker/sim"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/broker/venue"
+	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
@@ -79,9 +83,11 @@ func benchKillSent(ctx context.Context, opt Options, dir string) (Figure, error)
 		return Figure{}, err
 	}
 	px := market.MustPrice("5150.00")
-	now := at
+	var mu sync.Mutex // the venue's trades and the bench's own steps, in order
 	trade := func() {
-		now = now.Add(time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		now := clock.Now().Add(time.Millisecond)
 		clock.Advance(now.UnixNano())
 		t := market.Trade{Time: now.UnixNano(), Price: px, Size: 1000, Aggressor: market.Buy}
 		venue.OnTrade(t)
@@ -92,32 +98,100 @@ func benchKillSent(ctx context.Context, opt Options, dir string) (Figure, error)
 	}
 	trade()
 	n := pick(opt.Short, 3, 60)
-	var samples []float64
-	for i := 0; i < n; i++ {
-		for _, id := range ids { // every account long 1
-			if err := venue.SubmitOrder(ctx, broker.Order{ClientID: fmt.Sprintf("%s.b%d", id, i), Account: id, Side: market.Buy,
-				Qty: 1, Type: market.MarketOrder, TIF: broker.Day}); err != nil {
-				return Figure{}, err
+	round := 0
+	// kills runs n kills of a desk whose accounts are each long 1, and
+	// returns trigger → every liquidate request answered, the kill's
+	// journal commit included, and the part after the commit.
+	kills := func() (total, sent []float64, err error) {
+		for i := 0; i < n; i++ {
+			round++
+			for _, id := range ids { // every account long 1
+				if err := venue.SubmitOrder(ctx, broker.Order{ClientID: fmt.Sprintf("%s.b%d", id, round), Account: id, Side: market.Buy,
+					Qty: 1, Type: market.MarketOrder, TIF: broker.Day}); err != nil {
+					return nil, nil, err
+				}
+			}
+			trade()
+			rep, err := d.FlattenReport(ctx, "", "bench", "deskguard bench")
+			if err != nil {
+				return nil, nil, err
+			}
+			if rep.Accounts != killAccounts || len(rep.Failed) > 0 || rep.JournalErr != nil {
+				return nil, nil, fmt.Errorf("kill reached %d accounts, want %d (failed %v, journal %v)", rep.Accounts, killAccounts, rep.Failed, rep.JournalErr)
+			}
+			total = append(total, float64(rep.TotalNs)/float64(time.Microsecond))
+			sent = append(sent, float64(rep.SentNs)/float64(time.Microsecond))
+			trade() // the liquidations fill; the desk sees every account flat
+			if err := d.Rearm(ctx, "deskguard bench", "next round"); err != nil {
+				return nil, nil, fmt.Errorf("round %d: re-arm: %w", round, err)
 			}
 		}
-		trade()
-		rep, err := d.FlattenReport(ctx, "", "bench", "deskguard bench")
-		if err != nil {
-			return Figure{}, err
-		}
-		if rep.Accounts != killAccounts {
-			return Figure{}, fmt.Errorf("kill reached %d accounts, want %d", rep.Accounts, killAccounts)
-		}
-		samples = append(samples, float64(rep.SentNs)/float64(time.Microsecond))
-		trade() // the liquidations fill; the desk sees every account flat
-		if err := d.Rearm(ctx, "deskguard bench", "next round"); err != nil {
-			return Figure{}, fmt.Errorf("round %d: re-arm: %w", i, err)
-		}
+		return total, sent, nil
 	}
+	idle, idleSent, err := kills()
+	if err != nil {
+		return Figure{}, err
+	}
+	// The same kills with the tick path busy: trades flowing through the
+	// desk's mark loop and engines at 10,000 a second (batches of 50 every
+	// 5 ms: twice a heavy MES minute's peak), and intents in their journal
+	// fsync all the time (four appenders of intents the gate refuses: each
+	// is journaled durably, then returned).
+	bctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var ticks, intents atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(5 * time.Millisecond)
+		defer tk.Stop()
+		batch := make([]market.Trade, 50)
+		for {
+			select {
+			case <-bctx.Done():
+				return
+			case <-tk.C:
+			}
+			now := clock.Now().UnixNano()
+			for i := range batch {
+				batch[i] = market.Trade{Time: now, Price: px, Size: 1, Aggressor: market.Sell}
+			}
+			d.OnTrades(bctx, batch)
+			ticks.Add(int64(len(batch)))
+		}
+	}()
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; bctx.Err() == nil; i++ {
+				d.HandleIntent(bctx, intent.Intent{Kind: intent.Enter, Account: ids[(w*5+i)%len(ids)], Strategy: "bench-load",
+					Side: market.Buy, Qty: 0, EntryType: market.MarketOrder, Reason: "bench: busy intent path"})
+				intents.Add(1)
+			}
+		}()
+	}
+	t0 := time.Now()
+	busy, busySent, err := kills()
+	el := time.Since(t0)
+	stop()
+	wg.Wait()
+	if err != nil {
+		return Figure{}, err
+	}
+	if ticks.Load() == 0 || intents.Load() == 0 {
+		return Figure{}, fmt.Errorf("the busy load did not run (%d trades, %d intents)", ticks.Load(), intents.Load())
+	}
+	// The floor: the kill's own parts with nothing to liquidate and no
+	// desk — one durable journal append on the same journal, then 20
+	// goroutines spawned and joined around a no-op liquidate.
 	noop := func(context.Context, string) error { return nil }
 	floor := make([]float64, 0, n)
 	for i := 0; i < max(n, 50); i++ {
 		t := time.Now()
+		if _, err := j.AppendUrgent(ctx, journal.NewCommand("", clock.Now().UnixNano(), journal.Command{Who: "bench", Command: "floor"})); err != nil {
+			return Figure{}, err
+		}
 		var wg sync.WaitGroup
 		for _, id := range ids {
 			wg.Add(1)
@@ -126,9 +200,20 @@ func benchKillSent(ctx context.Context, opt Options, dir string) (Figure, error)
 		wg.Wait()
 		floor = append(floor, float64(time.Since(t))/float64(time.Microsecond))
 	}
-	f := figure("µs", samples, floor, false)
-	f.What = "supervisor.Desk.FlattenReport over 20 accounts each long 1 on the in-process matching engine: halt flags → every liquidate request returned (SentNs; the kill's journal fsync excluded)"
-	f.Floor = "20 goroutines spawned and joined around a no-op liquidate"
+	f := figure("µs", idle, floor, false)
+	sp50, sp99 := quantiles(idleSent, false)
+	f.What = "supervisor.Desk.FlattenReport over 20 accounts each long 1 on the in-process matching engine, the tick path idle: " +
+		"trigger → the kill's journal record durable → every liquidate request answered (TotalNs: the journal commit included)"
+	f.Floor = "one durable journal append (the urgent lane, same journal) + 20 goroutines spawned and joined around a no-op liquidate"
+	f.Note = fmt.Sprintf("after the commit alone (SentNs): p50 %s µs, p99 %s µs", num(sp50), num(sp99))
+	b := figure("µs", busy, idle, false)
+	bp50, bp99 := quantiles(busySent, false)
+	b.What = "the same kills with the tick path busy: 10,000 trades/s through the desk's mark loop and in-process engines, and four " +
+		"appenders keeping intents in their journal fsync (TotalNs, the journal commit included)"
+	b.Floor = "the same kills with the tick path idle (" + KillSent + "): ratio = busy / idle"
+	b.Note = fmt.Sprintf("after the commit alone: p50 %s µs, p99 %s µs; during the busy kills %.0f trades/s and %.0f intents/s went through the desk",
+		num(bp50), num(bp99), float64(ticks.Load())/el.Seconds(), float64(intents.Load())/el.Seconds())
+	f.also = map[string]Figure{KillSentBusy: b}
 	return f, nil
 }
 

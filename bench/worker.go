@@ -24,8 +24,8 @@ import (
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
 	"github.com/deskguard/deskguard/strategies"
-	"github.com/deskguard/deskguard/supervisor"
 	"github.com/deskguard/deskguard/supervisor/wire"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 type workerConn struct {
@@ -117,7 +117,7 @@ func benchTickToIntent(ctx context.Context, opt Options, _ string) (Figure, erro
 	// (they see nothing but trades here, so they decide exactly as the
 	// worker does): it names the ticks that produce an intent before they
 	// are sent, so that each of them can be sent alone and timed.
-	shadow, err := supervisor.NewRunnerHost(benchHello())
+	shadow, err := workerhost.NewRunnerHost(benchHello())
 	if err != nil {
 		return Figure{}, err
 	}

@@ -1,9 +1,10 @@
 // Package broker is the one way deskguard's orders reach a venue: the
 // Broker interface, orders and brackets, and execution events. broker/sim is
-// a deterministic MES matching engine; broker/tradovate a real connector.
-// broker knows nothing of limits or accounts.
+// a deterministic MES matching engine; broker/tradovate a real connector;
+// broker/rithmic a second one, over Rithmic's R|Protocol.
+// broker knows nothing of limits, accounts or the journal.
 //
-// It may touch only market.
+// It may touch only market and execution.
 package broker
 
 import (
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deskguard/deskguard/execution"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -55,31 +57,44 @@ type Bracket struct {
 	Target Order // limit
 }
 
-// Status is an order's life-cycle state at the venue.
-type Status uint8
-
-const (
-	Pending   Status = iota + 1 // armed exit waiting for its entry to fill
-	Working                     // resting at the venue
-	Triggered                   // a stop-limit that triggered and now rests as a limit
-	Filled
-	Cancelled
-	Rejected
-	Expired
+// Status, Role, EventKind and Event are the execution vocabulary
+// (package execution), shared with the journal, which records events
+// without knowing the broker.
+type (
+	Status    = execution.Status
+	Role      = execution.Role
+	EventKind = execution.EventKind
+	Event     = execution.Event
 )
 
-var statusNames = [...]string{Pending: "pending", Working: "working", Triggered: "triggered", Filled: "filled",
-	Cancelled: "cancelled", Rejected: "rejected", Expired: "expired"}
+// The statuses, roles and event kinds.
+const (
+	Pending   = execution.Pending
+	Working   = execution.Working
+	Triggered = execution.Triggered
+	Filled    = execution.Filled
+	Cancelled = execution.Cancelled
+	Rejected  = execution.Rejected
+	Expired   = execution.Expired
 
-func (s Status) String() string {
-	if int(s) < len(statusNames) && statusNames[s] != "" {
-		return statusNames[s]
-	}
-	return fmt.Sprintf("status(%d)", uint8(s))
-}
+	Single    = execution.Single
+	EntryLeg  = execution.EntryLeg
+	StopLeg   = execution.StopLeg
+	TargetLeg = execution.TargetLeg
 
-// Done reports whether the order can no longer trade.
-func (s Status) Done() bool { return s == Filled || s == Cancelled || s == Rejected || s == Expired }
+	Accepted        = execution.Accepted
+	RejectedEv      = execution.RejectedEv
+	PartiallyFilled = execution.PartiallyFilled
+	FilledEv        = execution.FilledEv
+	CancelledEv     = execution.CancelledEv
+	TriggeredEv     = execution.TriggeredEv
+	ExpiredEv       = execution.ExpiredEv
+	Modified        = execution.Modified
+	StatusEv        = execution.StatusEv
+	BustedEv        = execution.BustedEv
+	CorrectedEv     = execution.CorrectedEv
+	RiskStatusEv    = execution.RiskStatusEv
+)
 
 // OrderState is the venue's view of an order.
 type OrderState struct {
@@ -91,67 +106,6 @@ type OrderState struct {
 	Role      Role
 }
 
-// Role is an order's place in a bracket.
-type Role uint8
-
-const (
-	Single Role = iota
-	EntryLeg
-	StopLeg
-	TargetLeg
-)
-
-func (r Role) String() string {
-	return [...]string{"single", "entry", "stop", "target"}[r]
-}
-
-// EventKind is what happened to an order.
-type EventKind uint8
-
-const (
-	Accepted EventKind = iota + 1
-	RejectedEv
-	PartiallyFilled
-	FilledEv
-	CancelledEv
-	TriggeredEv
-	ExpiredEv
-	Modified
-)
-
-var eventNames = [...]string{Accepted: "accepted", RejectedEv: "rejected", PartiallyFilled: "partially_filled",
-	FilledEv: "filled", CancelledEv: "cancelled", TriggeredEv: "triggered", ExpiredEv: "expired", Modified: "modified"}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) && eventNames[k] != "" {
-		return eventNames[k]
-	}
-	return fmt.Sprintf("event(%d)", uint8(k))
-}
-
-// Event is an execution event from the venue. Seq increases by one per
-// event per venue; Time is venue (market) time in ns UTC.
-type Event struct {
-	Seq       uint64
-	Time      int64
-	Account   string
-	ClientID  string
-	Kind      EventKind
-	Side      market.Side
-	FillQty   int64        // this fill's quantity (fills only)
-	FillPrice market.Price // this fill's price (fills only)
-	LeavesQty int64        // quantity still working after the event
-	Slippage  int64        // stop fills: ticks past the stop price, adverse positive
-	Reason    string       // rejections and cancels: why
-	Role      Role
-	GroupID   string
-	// VenueID is the venue's own stable id of this event (an execution
-	// report id), the same across reconnects and restarts, so a desk that
-	// recovers from its journal can tell an event it already booked from a
-	// new one. Empty where the venue has none (the in-process sim).
-	VenueID string
-}
-
 // Position is the venue's view of one account's position.
 type Position struct {
 	Account  string
@@ -159,6 +113,12 @@ type Position struct {
 	AvgPrice market.Price // rounded to a tick
 	CostTick int64        // Σ signed qty × price of the open lots, in ticks (exact average = CostTick/Qty)
 	Realized int64        // realized PnL in ticks×contracts, fees excluded
+	// PrevQty and PrevPrice are the part of the position carried from an
+	// earlier trade date and the price it is carried at (the venue's
+	// previous settlement or average); Realized counts only today's
+	// trades against it. Zero where the venue has no such notion.
+	PrevQty   int64
+	PrevPrice market.Price
 }
 
 // Broker is a venue connection. Implementations are safe for concurrent
@@ -188,4 +148,9 @@ var (
 	ErrOrderDone      = errors.New("broker: order already done")
 	ErrInvalid        = errors.New("broker: invalid order")
 	ErrDisconnected   = errors.New("broker: disconnected")
+	// ErrUnconfirmed: the venue answered a placement without saying that
+	// the order exists or that it was refused, and the venue's own orders
+	// do not show it. For a protective stop or a repair the caller must
+	// treat the position as unprotected (flatten).
+	ErrUnconfirmed = errors.New("broker: placement not confirmed")
 )

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/console"
 	"github.com/deskguard/deskguard/hw"
@@ -39,7 +40,9 @@ type Effective struct {
 	Data       Data                      `json:"data"`
 	Broker     Broker                    `json:"broker"`
 	Tradovate  *tradovate.Config         `json:"tradovate,omitempty"` // broker kind "tradovate" only
+	Rithmic    *rithmic.Config           `json:"rithmic,omitempty"`   // broker kind or data kind "rithmic" only
 	Limits     limits.Config             `json:"limits"`
+	Risk       Risk                      `json:"risk"`
 	Schedule   supervisor.ScheduleConfig `json:"schedule"`
 	Strategies strategies.Config         `json:"strategies"`
 	Accounts   []Account                 `json:"accounts"`
@@ -50,8 +53,9 @@ type Effective struct {
 
 // Effective resolves the config's defaults (see Effective).
 func (c *Config) Effective() (Effective, error) {
-	e := Effective{Desk: c.Desk, Data: c.Data, Broker: c.Broker, Limits: c.Limits.WithDefaults(), Schedule: c.Schedule,
+	e := Effective{Desk: c.Desk, Data: c.Data, Broker: c.Broker, Limits: c.Limits.WithDefaults(), Risk: c.Risk, Schedule: c.Schedule,
 		Strategies: c.Strategies, Console: c.Console}
+	e.Risk.DeskWarnPct, e.Risk.DeskReduceOnlyPct = c.DeskLadder()
 	if e.Desk.DrawdownPct.IsZero() {
 		e.Desk.DrawdownPct = e.Limits.DrawdownPct
 	}
@@ -127,6 +131,14 @@ func (c *Config) Effective() (Effective, error) {
 		}
 		e.Tradovate = &t
 	}
+	if c.Broker.Kind == "rithmic" || c.Data.Kind == "rithmic" {
+		var r rithmic.Config
+		if err := c.Decode("broker.rithmic", &r); err != nil {
+			return Effective{}, err
+		}
+		r = r.WithDefaults()
+		e.Rithmic = &r
+	}
 	return e, nil
 }
 
@@ -167,6 +179,7 @@ type AuditSummary struct {
 	Broker        AuditBroker       `json:"broker"`
 	Data          Data              `json:"data"`
 	Limits        limits.Config     `json:"limits"` // the desk's limits (defaults applied)
+	Risk          Risk              `json:"risk"`   // the news calendar and the desk ladder
 	Schedule      map[string]string `json:"schedule"`
 	Accounts      []AuditAccount    `json:"accounts"`
 	Console       AuditConsole      `json:"console"`
@@ -225,13 +238,15 @@ func (c *Config) AuditSummary() (AuditSummary, error) {
 	}
 	a := AuditSummary{SHA256: sum, Source: c.path, Desk: e.Desk.Name, DrawdownPct: e.Desk.DrawdownPct.String(),
 		ManualUnlock: e.Desk.ManualUnlock, StaleDataKill: e.Desk.StaleDataKill.String(), Workers: e.Desk.Workers,
-		Broker: AuditBroker{Kind: e.Broker.Kind}, Data: e.Data, Limits: e.Limits,
+		Broker: AuditBroker{Kind: e.Broker.Kind}, Data: e.Data, Limits: e.Limits, Risk: e.Risk,
 		Schedule: map[string]string{"session_reset": e.Schedule.SessionReset, "no_new_entries": e.Schedule.NoNewEntries,
 			"flat_by": e.Schedule.FlattenDay, "daily_summary": e.Schedule.DailySummary},
 		Console: AuditConsole{Listen: e.Console.Listen, TLS: e.Console.TLS(), Insecure: e.Console.Insecure},
 		Slack:   AuditSlack{Channel: e.Slack.Channel, AllowedUsers: e.Slack.AllowedUsers}}
 	if e.Tradovate != nil {
 		a.Broker.URL, a.Broker.User = safeURL(e.Tradovate.BaseURL), e.Tradovate.User
+	} else if e.Rithmic != nil && e.Broker.Kind == "rithmic" {
+		a.Broker.URL, a.Broker.User = safeURL(e.Rithmic.URL), e.Rithmic.User
 	} else if e.Broker.URL != "" {
 		a.Broker.URL = safeURL(e.Broker.URL)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/console"
 	"github.com/deskguard/deskguard/hw"
@@ -42,10 +43,12 @@ type Config struct {
 	Data       Data                      `toml:"data"`
 	Broker     Broker                    `toml:"broker"`
 	Limits     limits.Config             `toml:"limits"`
+	Risk       Risk                      `toml:"risk"` // rules.go
 	Schedule   supervisor.ScheduleConfig `toml:"schedule"`
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
 	Console    Console                   `toml:"console"`
+	Firm       Firm                      `toml:"firm"` // firm.go
 	Extra      Extra                     `toml:"-"`
 
 	path string
@@ -113,13 +116,20 @@ type Data struct {
 	Seed   int64   `toml:"seed"`   // synthetic session seed; default 1
 	Regime string  `toml:"regime"` // trend, range, mixed (default)
 	Pace   float64 `toml:"pace"`   // × real time; default 60; 0 = as fast as possible
+	// Kind: "" (the broker's own market data; the file or synthetic
+	// session for kind "sim") or "rithmic" (the Rithmic ticker plant of
+	// [broker.rithmic], whatever the broker: execution elsewhere, data
+	// with the real aggressor from Rithmic).
+	Kind string `toml:"kind"`
 }
 
 // Broker is the [broker] table.
 type Broker struct {
 	// Kind: "venue" (default: start a local venue child and trade through
-	// the Tradovate protocol), "sim" (in-process matching engine) or
-	// "tradovate" (a real Tradovate environment; see [broker.tradovate]).
+	// the Tradovate protocol), "sim" (in-process matching engine),
+	// "tradovate" (a real Tradovate environment; see [broker.tradovate]) or
+	// "rithmic" (R|Protocol: Rithmic, or `deskguard venue --protocol
+	// rithmic`; see [broker.rithmic]).
 	Kind string `toml:"kind"`
 	// VenueURL, for kind "tradovate" pointed at an already running venue.
 	URL string `toml:"url"`
@@ -157,6 +167,7 @@ type Token struct {
 type Extra struct {
 	md        toml.MetaData
 	tradovate toml.MetaData // [broker.tradovate] comes from a decode of its own
+	rithmic   toml.MetaData // and so does [broker.rithmic]
 	prim      map[string]toml.Primitive
 }
 
@@ -170,6 +181,9 @@ func (c *Config) Decode(table string, v any) error {
 	md := c.Extra.md
 	if table == "broker.tradovate" {
 		md = c.Extra.tradovate
+	}
+	if table == "broker.rithmic" {
+		md = c.Extra.rithmic
 	}
 	if err := md.PrimitiveDecode(p, v); err != nil {
 		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
@@ -331,7 +345,7 @@ func ParseUnvalidated(path, text string) (*Config, error) {
 	var unknown []string
 	for _, k := range md.Undecoded() {
 		ks := k.String()
-		if ks == "broker.tradovate" || strings.HasPrefix(ks, "broker.tradovate.") {
+		if ks == "broker.tradovate" || strings.HasPrefix(ks, "broker.tradovate.") || ks == "broker.rithmic" || strings.HasPrefix(ks, "broker.rithmic.") {
 			continue // checked below, on its own decode
 		}
 		unknown = append(unknown, ks)
@@ -356,6 +370,27 @@ func ParseUnvalidated(path, text string) (*Config, error) {
 		}
 		c.Extra.prim["broker.tradovate"] = p.Broker.Tradovate
 		c.Extra.tradovate = md2
+	}
+	if md.IsDefined("broker", "rithmic") {
+		var p struct {
+			Broker struct {
+				Rithmic toml.Primitive `toml:"rithmic"`
+			} `toml:"broker"`
+		}
+		md3, err := toml.Decode(text, &p)
+		if err != nil {
+			return nil, tomlError(path, err)
+		}
+		if err := md3.PrimitiveDecode(p.Broker.Rithmic, &rithmic.Config{}); err != nil {
+			errs = append(errs, tomlError(path, err))
+		}
+		for _, k := range md3.Undecoded() {
+			if ks := k.String(); strings.HasPrefix(ks, "broker.rithmic.") {
+				unknown = append(unknown, ks)
+			}
+		}
+		c.Extra.prim["broker.rithmic"] = p.Broker.Rithmic
+		c.Extra.rithmic = md3
 	}
 	for _, k := range unknown {
 		errs = append(errs, &ConfigError{File: path, Line: lineOf(text, k), Key: k, Msg: "unknown key (see `deskguard config example`)"})
@@ -440,12 +475,20 @@ func (c *Config) validate(text string) error {
 		}
 	}
 	switch c.Broker.Kind {
-	case "venue", "sim", "tradovate":
+	case "venue", "sim", "tradovate", "rithmic":
 	default:
-		at("broker.kind", "want venue, sim or tradovate, got %q", c.Broker.Kind)
+		at("broker.kind", "want venue, sim, tradovate or rithmic, got %q", c.Broker.Kind)
+	}
+	switch c.Data.Kind {
+	case "", "rithmic":
+	default:
+		at("data.kind", "want \"\" (the broker's data) or rithmic, got %q", c.Data.Kind)
 	}
 	if err := c.Limits.WithDefaults().Validate(); err != nil {
 		at("limits", "%v", err)
+	}
+	if err := c.validateRisk(text); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := supervisor.NewSchedule(c.Schedule); err != nil {
 		at("schedule", "%v", err)
@@ -482,6 +525,7 @@ func (c *Config) validate(text string) error {
 			at("console", "%v", err)
 		}
 	}
+	c.validateFirm(at) // firm.go
 	for i, t := range c.Console.Tokens {
 		key := fmt.Sprintf("console.tokens[%d]", i)
 		if r, err := auth.ParseRole(t.Role); err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
 	"github.com/deskguard/deskguard/hw"
 )
@@ -57,6 +58,7 @@ var tables = []struct {
 	{"slack", reflect.TypeFor[alerts.Config]()},
 	{"hw", reflect.TypeFor[hw.Config]()},
 	{"broker.tradovate", reflect.TypeFor[tradovate.Config]()},
+	{"broker.rithmic", reflect.TypeFor[rithmic.Config]()},
 }
 
 // sameKeysAs are tables whose keys are documented once elsewhere: the
@@ -192,13 +194,27 @@ func TestExampleHasNoUndecodedKeys(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		var rt struct {
+			Broker struct {
+				Rithmic rithmic.Config `toml:"rithmic"`
+			} `toml:"broker"`
+		}
+		md3, err := toml.Decode(text, &rt)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 		for _, k := range md.Undecoded() {
-			if !strings.HasPrefix(k.String(), "broker.tradovate") {
+			if !strings.HasPrefix(k.String(), "broker.tradovate") && !strings.HasPrefix(k.String(), "broker.rithmic") {
 				t.Errorf("%s: undecoded key %s", name, k)
 			}
 		}
 		for _, k := range md2.Undecoded() {
 			if strings.HasPrefix(k.String(), "broker.tradovate") {
+				t.Errorf("%s: undecoded key %s", name, k)
+			}
+		}
+		for _, k := range md3.Undecoded() {
+			if strings.HasPrefix(k.String(), "broker.rithmic") {
 				t.Errorf("%s: undecoded key %s", name, k)
 			}
 		}
@@ -225,7 +241,7 @@ func TestExampleIsTheBuiltInDesk(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"desk", c.Desk, d.Desk}, {"data", c.Data, d.Data}, {"broker", c.Broker, d.Broker}, {"limits", c.Limits, d.Limits},
+		{"desk", c.Desk, d.Desk}, {"data", c.Data, d.Data}, {"broker", c.Broker, d.Broker}, {"limits", c.Limits, d.Limits}, {"risk", c.Risk, d.Risk},
 		{"schedule", c.Schedule, d.Schedule}, {"strategies", c.Strategies, d.Strategies}, {"accounts", c.Accounts, d.Accounts},
 		{"console", c.Console, d.Console},
 	} {

@@ -8,10 +8,15 @@ package drill
 //   - coverage (6): after every settled step each open position has working
 //     stop (or flattening market order) quantity for all of it at the
 //     venue; a gap may last only until the desk's next settle (measured);
-//   - lockout line (5): once the venue's own equity for an account is below
-//     its lockout line, the venue accepts no new entry for it and the
-//     account is flat within a few trades (the loss past the line is then
-//     only the exit's slippage, which is reported);
+//   - lockout line (5), each account's own configured line: once the
+//     venue's own equity for an account is below it, the venue accepts no
+//     new entry for it and the account is flat within a few trades, and the
+//     loss past the line is at most the slippage of the exits that closed
+//     the position (asserted: see exitAllow);
+//   - invariants 1–3 on every request the desk sent the in-process venue
+//     (audit.go): entries bracketed, stops stop-market, GTC and only
+//     tightened, no protective stop cancelled under an open position, no
+//     add while not in profit or at a worse price than the average;
 //   - no order sent twice (7): every client id reached the venue once;
 //   - the journal verifies (7): journal.Verify finds no problem;
 //   - ledger = venue (7): positions and realized PnL agree at round end;
@@ -30,6 +35,8 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
@@ -47,14 +54,30 @@ type acctCheck struct {
 	id         string
 	startCents int64
 	lineCents  int64
-	filled     int64 // contracts filled at the venue
-	breachAt   int   // venue trade count at the breach (0: none)
-	breachEv   int   // venue event index at the breach
-	reported   map[string]bool
-	gapSince   time.Time
-	gapSteps   int
-	breachWall time.Time // wall time of the breach (live)
-	overshoot  int64     // worst cents past the line once flat
+	pct        decimal.Decimal // the account's configured lockout, % of start
+	filled     int64           // contracts filled at the venue
+	pos        int64           // the position as the venue's fills add up
+	// exitAllow is what the exits of the current (or last closed) position
+	// may cost past the line, in cents: for each closing contract, its
+	// adverse slippage × tick value plus its fee. A contract's slippage is
+	// the worst of: the venue's own for a stop fill (ticks past the stop
+	// price); the distance past the protective stop that was working for
+	// it at the last observation (a gap through the stop, whichever order
+	// then closed it); for a liquidation's market fill, the distance from
+	// the last trade before the venue accepted it; and, after the breach
+	// was seen, the distance from the mark at the breach.
+	exitAllow   int64
+	stopSlots   []stopSlot              // the protective stops working at the last observation, nearest the market first
+	breachMark  market.Price            // the venue's last trade when the breach was seen
+	breachSlack int64                   // the breach margin at the breach (fee model, line rounding)
+	liqRef      map[string]market.Price // liquidation order → the last trade before its acceptance
+	breachAt    int                     // venue trade count at the breach (0: none)
+	breachEv    int                     // venue event index at the breach
+	reported    map[string]bool
+	gapSince    time.Time
+	gapSteps    int
+	breachWall  time.Time // wall time of the breach (live)
+	overshoot   int64     // worst cents past the line once flat
 }
 
 // checker accumulates one round's violations.
@@ -66,6 +89,10 @@ type checker struct {
 	worstGap  time.Duration
 	worstOver int64
 	checks    int
+	auditSeen int
+	// recent are the last trades observed (time, price), to find the
+	// market a liquidation was accepted into.
+	recent []market.Trade
 	// live: the desk runs in another process and sees the venue's trades a
 	// little later, so windows are wall time (see live) rather than steps.
 	live *liveBounds
@@ -108,18 +135,100 @@ func (v *venue) openOrders(id string) []broker.OrderState {
 	return open
 }
 
-func newChecker(r *rig) *checker { return newCheckerFor(r.opt.Accounts) }
+// stopSlot is qty contracts of protective stop at px.
+type stopSlot struct {
+	px  market.Price
+	qty int64
+}
 
+func newChecker(r *rig) *checker { return newCheckerLimits(r.opt.Accounts, r.opt.Limits) }
+
+// newCheckerFor checks accounts on a desk with the default limits.
 func newCheckerFor(specs []supervisor.AccountSpec) *checker {
+	return newCheckerLimits(specs, limits.Config{})
+}
+
+// designDrawdownPct is DESIGN.md's default lockout (invariant 5), the
+// checker's own: it does not ask the limits package, whose defaults are
+// under test.
+var designDrawdownPct = decimal.RequireFromString("1.5")
+
+// newCheckerLimits checks accounts against each one's own configured
+// lockout line: the account's drawdown_pct, else the desk's, else
+// DESIGN's default.
+func newCheckerLimits(specs []supervisor.AccountSpec, desk limits.Config) *checker {
 	c := &checker{accts: map[string]*acctCheck{}}
-	pct := decimal.RequireFromString("1.5") // the default drawdown limit (limits.Config)
+	hund := decimal.NewFromInt(100)
 	for _, s := range specs {
-		start := s.Config.StartEquity.Mul(decimal.NewFromInt(100)).IntPart()
-		line := decimal.NewFromInt(start).Mul(decimal.NewFromInt(100).Sub(pct)).Div(decimal.NewFromInt(100)).Ceil().IntPart()
-		c.accts[s.Config.ID] = &acctCheck{id: s.Config.ID, startCents: start, lineCents: line, reported: map[string]bool{}}
+		pct := designDrawdownPct
+		if !desk.DrawdownPct.IsZero() {
+			pct = desk.DrawdownPct
+		}
+		if !s.Config.Limits.DrawdownPct.IsZero() {
+			pct = s.Config.Limits.DrawdownPct
+		}
+		start := s.Config.StartEquity.Mul(hund).IntPart()
+		line := decimal.NewFromInt(start).Mul(hund.Sub(pct)).Div(hund).Ceil().IntPart()
+		c.accts[s.Config.ID] = &acctCheck{id: s.Config.ID, startCents: start, lineCents: line, pct: pct,
+			reported: map[string]bool{}, liqRef: map[string]market.Price{}}
 		c.order = append(c.order, s.Config.ID)
 	}
 	return c
+}
+
+// priceAt is the last observed trade at or before ns (the venue stamps an
+// event with the time of the last trade it matched).
+func (c *checker) priceAt(ns int64) (market.Price, bool) {
+	for i := len(c.recent) - 1; i >= 0; i-- {
+		if c.recent[i].Time <= ns {
+			return c.recent[i].Price, true
+		}
+	}
+	return 0, false
+}
+
+// fill books one venue fill into the account's running position and its
+// exits' allowance past the line.
+func (c *checker) fill(a *acctCheck, ev broker.Event) {
+	a.filled += ev.FillQty
+	s := ev.Side.Sign()
+	if a.pos == 0 {
+		a.exitAllow = 0 // a new position: its own exits
+	}
+	closing := int64(0)
+	if a.pos != 0 && sign(a.pos) != s {
+		closing = min(ev.FillQty, abs(a.pos))
+	}
+	// Only an entry opens or adds: a stop, target, repair or liquidation
+	// that fills past flat leaves a position nobody asked for, with no
+	// bracket (a protective order that outlived its position).
+	if ev.FillQty > closing && ev.Role != broker.EntryLeg {
+		c.violate(a, "exit-opened", "%s: %s (%s) filled %d at %s with the account at %d: an exit order opened a position (invariants 1 and 6)",
+			a.id, ev.ClientID, ev.Role, ev.FillQty, ev.FillPrice, a.pos)
+	}
+	a.pos += s * ev.FillQty
+	if closing == 0 {
+		return
+	}
+	base := max(0, ev.Slippage) // a stop's ticks past its stop price
+	// A closing buy is adverse above the reference, a closing sell below.
+	from := func(ref market.Price) int64 { return int64(ev.FillPrice-ref) * s }
+	if ref, ok := a.liqRef[ev.ClientID]; ok {
+		base = max(base, from(ref))
+	}
+	if a.breachAt > 0 && a.breachMark > 0 {
+		base = max(base, from(a.breachMark))
+	}
+	for closing > 0 && len(a.stopSlots) > 0 {
+		sl := &a.stopSlots[0]
+		n := min(closing, sl.qty)
+		a.exitAllow += n * (max(base, from(sl.px))*market.TickCents + feeSideCents)
+		closing -= n
+		if sl.qty -= n; sl.qty == 0 {
+			a.stopSlots = a.stopSlots[1:]
+		}
+	}
+	a.exitAllow += closing * (base*market.TickCents + feeSideCents)
 }
 
 func (c *checker) violate(a *acctCheck, key, format string, args ...any) {
@@ -144,13 +253,30 @@ func (c *checker) observeView(v view) {
 	c.evSeen += len(evs)
 	last, trades := v.lastTrade()
 	now := time.Now()
+	if last.Price > 0 && (len(c.recent) == 0 || c.recent[len(c.recent)-1] != last) {
+		c.recent = append(c.recent, last)
+		if len(c.recent) > 512 {
+			c.recent = append(c.recent[:0], c.recent[len(c.recent)-256:]...)
+		}
+	}
+	if au, ok := v.(interface{ auditFindings(int) []string }); ok {
+		for _, f := range au.auditFindings(c.auditSeen) {
+			c.auditSeen++
+			c.violate(nil, "", "%s", f)
+		}
+	}
 	for i, ev := range evs {
 		a := c.accts[ev.Account]
 		if a == nil {
 			continue
 		}
+		if ev.Kind == broker.Accepted && strings.HasPrefix(ev.ClientID, "liquidate.") {
+			if px, ok := c.priceAt(ev.Time); ok {
+				a.liqRef[ev.ClientID] = px
+			}
+		}
 		if ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled {
-			a.filled += ev.FillQty
+			c.fill(a, ev)
 		}
 		if ev.Kind == broker.Accepted && ev.Role == broker.EntryLeg && a.breachAt > 0 && base+i > a.breachEv &&
 			(c.live == nil || now.Sub(a.breachWall) > c.live.entry) {
@@ -173,6 +299,26 @@ func (c *checker) observeView(v view) {
 					cover += o.Qty - o.FilledQty
 				}
 			}
+			var slots []stopSlot
+			flattening := false
+			for _, o := range open {
+				if o.Side.Sign() != -sign(pos.Qty) || (o.Status != broker.Working && o.Status != broker.Triggered) || o.Qty <= o.FilledQty {
+					continue
+				}
+				switch o.Type {
+				case market.StopOrder:
+					slots = append(slots, stopSlot{o.StopPrice, o.Qty - o.FilledQty})
+				case market.MarketOrder:
+					flattening = true
+				}
+			}
+			// The stops a liquidation cancelled still bound what its market
+			// order may cost: keep them until the position is closed.
+			if len(slots) > 0 || !flattening {
+				// Nearest the market first: a long's highest sell stop fires first.
+				sort.Slice(slots, func(i, j int) bool { return (slots[i].px-slots[j].px)*market.Price(sign(pos.Qty)) > 0 })
+				a.stopSlots = slots
+			}
 			if cover < abs(pos.Qty) {
 				if a.gapSince.IsZero() {
 					a.gapSince = now
@@ -185,6 +331,7 @@ func (c *checker) observeView(v view) {
 				c.closeGap(a)
 			}
 		} else {
+			a.stopSlots = nil
 			c.closeGap(a)
 		}
 		// Lockout line, from the venue's own numbers.
@@ -195,6 +342,7 @@ func (c *checker) observeView(v view) {
 		margin := abs(pos.Qty)*feeSideCents + market.TickCents
 		if a.breachAt == 0 && eq < a.lineCents-margin {
 			a.breachAt, a.breachEv, a.breachWall = trades, c.evSeen, now
+			a.breachMark, a.breachSlack = last.Price, margin
 		}
 		if a.breachAt > 0 {
 			late := trades > a.breachAt+flatWithin
@@ -205,11 +353,18 @@ func (c *checker) observeView(v view) {
 				c.violate(a, "not-flat", "%s: still %d contracts at the venue %d trades (%s) after crossing its lockout line", id, pos.Qty, trades-a.breachAt, now.Sub(a.breachWall).Round(time.Millisecond))
 			}
 			if pos.Qty == 0 && len(open) == 0 {
-				if over := a.lineCents - eq; over > a.overshoot {
+				over := a.lineCents - eq
+				if over > a.overshoot {
 					a.overshoot = over
 					if over > c.worstOver {
 						c.worstOver = over
 					}
+				}
+				// Promise 5: past the line by no more than the slippage of
+				// the exits that closed the position.
+				if allow := a.exitAllow + a.breachSlack; over > allow {
+					c.violate(a, "overshoot", "%s: %s past its %s%% lockout line once flat, more than the %s its closing exits' slippage and fees allow (promise 5)",
+						id, cents(over), a.pct, cents(allow))
 				}
 			}
 		}
@@ -289,7 +444,7 @@ func (c *checker) finish(r *rig) {
 			r.j = nil
 		}
 	}
-	rep, err := journal.Verify(r.path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned})
+	rep, err := journal.Verify(r.path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned, Checkers: []journal.Checker{ledgercheck.New()}})
 	switch {
 	case err != nil:
 		c.violate(nil, "", "journal verify: %v", err)
@@ -303,6 +458,8 @@ func (c *checker) finish(r *rig) {
 func venueOwned(ev broker.Event) bool {
 	return strings.HasPrefix(ev.ClientID, "liquidate.") || strings.Contains(ev.ClientID, ".repair.")
 }
+
+func cents(v int64) string { return "$" + decimal.New(v, -2).StringFixed(2) }
 
 func sign(v int64) int64 {
 	switch {

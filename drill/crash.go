@@ -38,6 +38,9 @@ func play(ctx context.Context, r *rig, c *checker, ch *chaos, trades []market.Tr
 			return restarts, err
 		}
 		ch.maybe(r, t)
+		for _, f := range ch.take() {
+			c.violate(nil, "", "%s", f)
+		}
 		if err := recover(); err != nil {
 			return restarts, err
 		}
@@ -46,6 +49,9 @@ func play(ctx context.Context, r *rig, c *checker, ch *chaos, trades []market.Tr
 			return restarts, err
 		}
 		c.observe(r)
+		if err := r.allIn.step(r, c, i, t); err != nil {
+			return restarts, err
+		}
 	}
 	return restarts, nil
 }
@@ -63,6 +69,7 @@ func endRound(ctx context.Context, r *rig, c *checker, tail []market.Trade, rd *
 		c.observe(r)
 	}
 	c.killReached(r, "closing kill")
+	checkAllIn(r, c)
 	for _, w := range r.d.RepairWindowMax() {
 		if w > rd.repair {
 			rd.repair = w
@@ -73,7 +80,9 @@ func endRound(ctx context.Context, r *rig, c *checker, tail []market.Trade, rd *
 	}
 	c.finish(r)
 	rd.viol = append(rd.viol, c.viol...)
+	r.kmu.Lock()
 	rd.kills = append(rd.kills, r.kills...)
+	r.kmu.Unlock()
 	for _, a := range c.accts {
 		if a.breachAt > 0 {
 			rd.breach++
@@ -97,6 +106,11 @@ func split(ts []market.Trade) ([]market.Trade, []market.Trade) {
 	return ts[:len(ts)-tailTrades], ts[len(ts)-tailTrades:]
 }
 
+// crashModes are where the round's first crash lands (the rest are
+// drawn): right after a durable journal append, or right after a request
+// reached the venue.
+var crashModes = []string{"after-append", "after-request"}
+
 // runCrash: the supervisor dies at random points — right after a durable
 // journal append, or right after a request reached the venue — and a new
 // desk recovers from the journal file and reconciles with the venue that
@@ -114,8 +128,11 @@ func runCrash(ctx context.Context, o *Options, seed int64, dir string) (round, e
 		return rd, err
 	}
 	c := newChecker(r)
+	r.allIn = &allIn{at: len(body) / 12}
 	ch := &chaos{rng: newRand(seed + 1), every: 1 + len(body)/150}
 	n := 1 + rng.IntN(3)
+	rd.mode = modeOf(seed, crashModes)
+	first := true
 	at := map[int]bool{}
 	for len(at) < n {
 		// After the opening range, when positions and brackets are live.
@@ -126,7 +143,11 @@ func runCrash(ctx context.Context, o *Options, seed int64, dir string) (round, e
 			return nil
 		}
 		k := int64(1 + rng.IntN(6))
-		if rng.IntN(2) == 0 {
+		kind := rng.IntN(2)
+		if first {
+			kind, first = int(uint64(seed)%uint64(len(crashModes))), false
+		}
+		if kind == 0 {
 			base := r.jp.n.Load()
 			r.jp.after = func(n int64) {
 				if n >= base+k {

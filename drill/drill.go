@@ -65,9 +65,12 @@ type Result struct {
 	Breaches    int           `json:"lockout_breaches"` // accounts that crossed their lockout line
 	// DeadFills counts bracket legs (stops, targets) the venue filled while
 	// the supervisor was dead (process-crash): the venue held the brackets.
-	DeadFills int      `json:"bracket_fills_while_desk_dead,omitempty"`
-	Details   []string `json:"details,omitempty"` // the first violations, verbatim
-	Err       string   `json:"error,omitempty"`   // the scenario could not run
+	DeadFills int `json:"bracket_fills_while_desk_dead,omitempty"`
+	// Modes counts the rounds of each of the scenario's modes (its fault
+	// kinds, by seed: every mode runs in every drill, see Run).
+	Modes   map[string]int `json:"modes,omitempty"`
+	Details []string       `json:"details,omitempty"` // the first violations, verbatim
+	Err     string         `json:"error,omitempty"`   // the scenario could not run
 }
 
 // round is one round's outcome.
@@ -78,27 +81,35 @@ type round struct {
 	kills  []supervisor.KillReport
 	fills  int
 	breach int
-	dead   int // bracket legs filled while the desk was dead
+	dead   int    // bracket legs filled while the desk was dead
+	mode   string // the round's mode (fault kind), for the table and a replay
 }
 
 type scenario struct {
 	name string
 	what string
 	run  func(ctx context.Context, o *Options, seed int64, dir string) (round, error)
+	// modes is how many modes (fault kinds) the scenario has; round i
+	// (seed Seed+i) runs mode (Seed+i) mod modes, so consecutive rounds
+	// cycle through them and Run runs at least this many rounds.
+	modes int
 }
 
 func scenarios() []scenario {
 	return []scenario{
-		{"crash-restart", "supervisor killed at random points (after a durable append or a venue request), recovered and reconciled", runCrash},
-		{"worker-faults", "worker processes: SIGKILL, SIGSTOP, panic, garbage frames, exit, intent flood", runWorkers},
-		{"journal-faults", "journal disk full, or one fdatasync failing (EIO) before or after the write: entries refused, desk degraded; restart on the same journal recovers; kill still works", runJournalFaults},
-		{"slack-outage", "Slack answering 500, 429 with Retry-After, or hanging while kills happen", runSlack},
-		{"button", "simulated panic button: clean click, glitch, bounce, held / cut wire (normally closed)", runButton},
-		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart", runEdge},
-		{"bad-input", "DBN/CSV fuzz corpora and hostile bytes through market.Open; invalid configs; forged and replayed Slack requests", runBadInput},
-		{"process-crash", "real processes: the supervisor (with worker children) SIGKILLed at random moments while trading on a venue on loopback, restarted on the same journal", runProcessCrash},
-		{"venue-faults", "real processes: the venue drops its WebSockets, answers 5xx before and after acting, issues penalty tickets, expires tokens and restarts while the desk trades", runVenueFaults},
-		{"hostile-requests", "the running desk binary: forged, stale and replayed console and control-socket requests, wrong roles, missing CSRF; path tricks in file arguments", runHostile},
+		{"crash-restart", "supervisor killed at random points (after a durable append or a venue request), recovered and reconciled", runCrash, len(crashModes)},
+		{"worker-faults", "worker processes: SIGKILL, SIGSTOP, panic, garbage frames, exit, intent flood", runWorkers, len(workerFaults)},
+		{"journal-faults", "journal disk full, or one fdatasync failing (EIO) before or after the write: entries refused, desk degraded; restart on the same journal recovers; kill still works", runJournalFaults, len(journalModes)},
+		{"slack-outage", "Slack answering 500, 429 with Retry-After, or hanging while kills happen", runSlack, len(slackModes)},
+		{"button", "simulated panic button: presses of 0.5×, 0.9×, 1.1× and 2× the debounce window, a bouncing press; normally open and normally closed (a cut wire)", runButton, 2},
+		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart", runEdge, len(edgeModes)},
+		{"bad-input", "DBN/CSV fuzz corpora and hostile bytes through market.Open; invalid configs; forged and replayed Slack requests", runBadInput, 0},
+		{"process-crash", "real processes: the supervisor (with worker children) SIGKILLed at random moments while trading on a venue on loopback, restarted on the same journal", runProcessCrash, 0},
+		{"venue-faults", "real processes: the venue drops its WebSockets, answers 5xx before and after acting, issues penalty tickets, expires tokens and restarts while the desk trades", runVenueFaults, 0},
+		{"firm", "three desks and the firm on a real NATS server: NATS and the aggregator killed and restarted, a firm kill during one desk's partition; nothing lost or counted twice, acknowledged desks flat", runFirmScenario, 0},
+		{"process-crash-rithmic", "process-crash over R|Protocol: the desk trades on the drill's venue as a Rithmic gateway (order, PnL and ticker plants)", runProcessCrashRithmic, 0},
+		{"venue-faults-rithmic", "real processes over R|Protocol: the venue drops its sockets, forces logouts (77), rejects (75), sends 351s late, takes one plant down, drops a connection before or after acting on a new order, and restarts", runVenueFaultsRithmic, 0},
+		{"hostile-requests", "the running desk binary: forged, stale and replayed console and control-socket requests, wrong roles, missing CSRF; path tricks in file arguments", runHostile, 0},
 	}
 }
 
@@ -146,7 +157,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	var out []Result
 	for _, s := range chosen {
 		res := Result{Scenario: s.name}
-		for i := 0; i < o.Rounds; i++ {
+		// Every mode of the scenario, however few rounds were asked for.
+		rounds := max(o.Rounds, s.modes)
+		for i := 0; i < rounds; i++ {
 			if ctx.Err() != nil {
 				res.Err = ctx.Err().Error()
 				break
@@ -181,6 +194,12 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				break
 			}
 			res.Rounds++
+			if rd.mode != "" {
+				if res.Modes == nil {
+					res.Modes = map[string]int{}
+				}
+				res.Modes[rd.mode]++
+			}
 			res.Faults += rd.faults
 			res.Violations += len(rd.viol)
 			res.Fills += rd.fills
@@ -188,7 +207,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			res.DeadFills += rd.dead
 			for _, v := range rd.viol {
 				if len(res.Details) < 10 {
-					res.Details = append(res.Details, fmt.Sprintf("round %d (seed %d): %s", i+1, o.Seed+int64(i), v))
+					res.Details = append(res.Details, fmt.Sprintf("round %d (seed %d%s): %s", i+1, o.Seed+int64(i), modeText(rd.mode), v))
 				}
 			}
 			if rd.repair > res.WorstRepair {
@@ -201,7 +220,8 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 				}
 			}
 			if o.Progress != nil {
-				fmt.Fprintf(o.Progress, "drill: %s round %d/%d: %d faults, %d violations\n", s.name, i+1, o.Rounds, rd.faults, len(rd.viol))
+				fmt.Fprintf(o.Progress, "drill: %s round %d/%d (seed %d%s): %d faults, %d violations\n", s.name, i+1, rounds,
+					o.Seed+int64(i), modeText(rd.mode), rd.faults, len(rd.viol))
 				if o.Keep {
 					fmt.Fprintf(o.Progress, "drill: kept %s\n", dir)
 				}
@@ -233,6 +253,13 @@ func WriteTable(w io.Writer, rs []Result) error {
 		return err
 	}
 	for _, r := range rs {
+		if len(r.Modes) > 0 {
+			var ms []string
+			for _, m := range sortedKeys(r.Modes) {
+				ms = append(ms, fmt.Sprintf("%s %d", m, r.Modes[m]))
+			}
+			fmt.Fprintf(w, "%s: rounds by mode: %s\n", r.Scenario, strings.Join(ms, ", "))
+		}
 		if r.DeadFills > 0 {
 			fmt.Fprintf(w, "%s: %d bracket legs filled at the venue while the supervisor was dead\n", r.Scenario, r.DeadFills)
 		}
@@ -252,6 +279,16 @@ func WriteJSON(w io.Writer, rs []Result) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(rs)
 }
+
+func modeText(m string) string {
+	if m == "" {
+		return ""
+	}
+	return ", mode " + m
+}
+
+// modeOf is the mode of the round with this seed.
+func modeOf(seed int64, modes []string) string { return modes[int(uint64(seed)%uint64(len(modes)))] }
 
 func dur(d time.Duration) string {
 	switch {

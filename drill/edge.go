@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/intent"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
@@ -31,10 +32,22 @@ func edgeTrades(p, gap market.Price) []market.Trade {
 	return out
 }
 
+// holding checks that every account holds a position at the venue at the
+// moment of a kill (a kill proves something only for accounts it must
+// flatten).
+func holding(r *rig, c *checker, what string) {
+	for _, id := range r.ids {
+		if p, _ := r.v.Sim.Position(id); p.Qty == 0 {
+			c.violate(nil, "", "%s: %s holds no position at the venue at the moment of the kill", what, id)
+		}
+	}
+}
+
 func runEdge(ctx context.Context, o *Options, seed int64, dir string) (round, error) {
 	var rd round
 	rng := newRand(seed)
-	mode := edgeModes[int(uint64(seed)%uint64(len(edgeModes)))]
+	mode := modeOf(seed, edgeModes)
+	rd.mode = mode
 	p := market.Price(20600)
 	gap := market.Price(40 + rng.IntN(80))
 	ts := edgeTrades(p, gap)
@@ -49,17 +62,26 @@ func runEdge(ctx context.Context, o *Options, seed int64, dir string) (round, er
 	_, err = play(ctx, r, c, ch, ts, func(i int, t market.Trade) error {
 		switch {
 		case i == 3:
-			// Every account long 1–3 with an 8-tick stop.
+			// Every account long 1–3 with an 8-tick stop (1 where its
+			// allowance takes no more).
 			for _, id := range r.ids {
-				r.d.HandleIntent(r.ctx, intent.Intent{Kind: intent.Enter, Account: id, Strategy: "drill", Side: market.Buy,
-					Qty: int64(1 + rng.IntN(3)), EntryType: market.LimitOrder, Entry: p, Stop: p - 8, Target: p + 40, Reason: "drill edge"})
+				in := intent.Intent{Kind: intent.Enter, Account: id, Strategy: "drill", Side: market.Buy,
+					Qty: int64(1 + rng.IntN(3)), EntryType: market.LimitOrder, Entry: p, Stop: p - 8, Target: p + 40, Reason: "drill edge"}
+				if res := r.d.HandleIntent(r.ctx, in); !res.Sent && res.Decision.Reason == limits.LossBound && in.Qty > 1 {
+					in.Qty = 1
+					r.d.HandleIntent(r.ctx, in)
+				}
 			}
 		case i+1 < len(ts) && ts[i+1].Time == edge && mode == "kill":
 			rd.faults++
+			holding(r, c, "the kill just before 15:55")
 			_, err := r.kill("", "drill_edge_kill")
 			return err
 		case t.Time == edge:
 			rd.faults++
+			if mode != "kill" {
+				holding(r, c, "the 15:55 flat-by")
+			}
 			if mode == "restart" {
 				base := r.jp.n.Load()
 				r.jp.after = func(n int64) {

@@ -52,6 +52,7 @@ import (
 
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 )
 
 // hostileSlackSecret signs the drill's Slack requests (the desk reads it
@@ -358,7 +359,7 @@ func (h *hostile) checkJournal() {
 	if err != nil {
 		h.violate("journal read: %v", err)
 	}
-	rep, err := journal.Verify(h.db(), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned})
+	rep, err := journal.Verify(h.db(), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned, Checkers: []journal.Checker{ledgercheck.New()}})
 	switch {
 	case err != nil:
 		h.violate("journal verify: %v", err)

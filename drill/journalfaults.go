@@ -31,7 +31,7 @@ type failWatch struct {
 	failed atomic.Bool
 }
 
-func (f *failWatch) Append(ctx context.Context, e supervisor.Entry) (uint64, error) {
+func (f *failWatch) Append(ctx context.Context, e journal.Record) (uint64, error) {
 	seq, err := f.Journal.Append(ctx, e)
 	if err != nil && !errors.Is(err, errCrashed) {
 		f.failed.Store(true)
@@ -47,7 +47,8 @@ func runJournalFaults(ctx context.Context, o *Options, seed int64, dir string) (
 	}
 	body, tail := split(ts)
 	rng := newRand(seed)
-	mode := journalModes[int(uint64(seed)%uint64(len(journalModes)))]
+	mode := modeOf(seed, journalModes)
+	rd.mode = mode
 	opt := rigOpt{Dir: dir, Log: o.Log, Start: time.Unix(0, ts[0].Time)}
 	switch mode {
 	case "disk-full":
@@ -72,6 +73,7 @@ func runJournalFaults(ctx context.Context, o *Options, seed int64, dir string) (
 	fw := &failWatch{Journal: r.jp.j}
 	r.jp.j = fw
 	c := newChecker(r)
+	r.allIn = &allIn{at: len(body) / 12}
 	var after int
 	r.p.before = func() error {
 		if fw.failed.Load() {

@@ -33,6 +33,7 @@ import (
 	venuepkg "github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
@@ -63,9 +64,9 @@ const (
 // liveWindows are the checker's windows for a desk in another process.
 var liveWindows = liveBounds{gap: 1500 * time.Millisecond, flat: 2 * time.Second, entry: 500 * time.Millisecond}
 
-// liveVenue is the drill's view of a venue.Venue for the checker.
+// liveVenue is the drill's view of a hosted venue for the checker.
 type liveVenue struct {
-	v      *venuepkg.Venue
+	v      hostedVenue
 	last   market.Trade
 	trades int
 }
@@ -237,8 +238,9 @@ func (p *procDesk) tail(name string) string {
 }
 
 // procConfig writes the desk's config: the drill's five accounts, worker
-// processes, the hosted venue as a Tradovate environment, console off.
-func procConfig(dir string, v *venuepkg.Venue, specs []supervisor.AccountSpec) (string, error) {
+// processes, the hosted venue ([broker] section brokerTOML: a Tradovate
+// environment or an R|Protocol gateway), console off.
+func procConfig(dir, brokerTOML string, specs []supervisor.AccountSpec) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `[desk]
 journal = %q
@@ -246,18 +248,10 @@ control_socket = %q
 workers = "process"
 log_level = "info"
 
-[broker]
-kind = "tradovate"
-
-[broker.tradovate]
-base_url = %q
-md_url = %q
-user = "demo"
-password_env = %q
-
+%s
 [console]
 listen = "off"
-`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), v.URL(), v.MDURL(), venuePassEnv)
+`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), brokerTOML)
 	for _, s := range specs {
 		fmt.Fprintf(&b, "\n[[accounts]]\nid = %q\nstart_equity = %q\nfees_rt = %q\nstrategies = [%q]\n",
 			s.Config.ID, s.Config.StartEquity.StringFixed(2), s.Config.FeesRT.StringFixed(2), s.Config.Strategies[0])
@@ -275,14 +269,14 @@ type procRound struct {
 	o     *Options
 	dir   string
 	specs []supervisor.AccountSpec
-	v     *venuepkg.Venue
+	v     hostedVenue
 	lv    *liveVenue
 	desk  *procDesk
 	c     *checker
 	stopV func() error
 }
 
-func newProcRound(ctx context.Context, o *Options, dir string) (*procRound, error) {
+func newProcRound(ctx context.Context, o *Options, dir, protocol string) (*procRound, error) {
 	if o.Exe == "" {
 		return nil, errors.New("needs the deskguard binary (Options.Exe): run it as `deskguard drill`")
 	}
@@ -291,22 +285,23 @@ func newProcRound(ctx context.Context, o *Options, dir string) (*procRound, erro
 	for _, s := range specs {
 		ids = append(ids, s.Config.ID)
 	}
-	v, err := venuepkg.New(venuepkg.Config{Accounts: ids, Password: venuePassword, Manual: true}, nil, o.Log)
+	hv, err := hostVenue(protocol, ids, o.Log)
 	if err != nil {
 		return nil, err
 	}
+	v := hv.v
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("drill: venue listen: %w", err)
 	}
 	vctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- v.Serve(vctx, ln) }()
-	<-v.Ready()
+	go func() { served <- hv.serve(vctx, ln) }()
+	<-hv.ready
 	pr := &procRound{o: o, dir: dir, specs: specs, v: v, lv: &liveVenue{v: v}, c: newCheckerFor(specs),
 		stopV: func() error { cancel(); return <-served }}
 	pr.c.live = &liveWindows
-	cfg, err := procConfig(dir, v, specs)
+	cfg, err := procConfig(dir, hv.brokerTOML(), specs)
 	if err != nil {
 		pr.close()
 		return nil, err
@@ -576,7 +571,7 @@ func (pr *procRound) finish() {
 		}
 	}
 	path := filepath.Join(pr.dir, "desk.db")
-	rep, err := journal.Verify(path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned})
+	rep, err := journal.Verify(path, journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: venueOwned, Checkers: []journal.Checker{ledgercheck.New()}})
 	switch {
 	case err != nil:
 		c.violate(nil, "", "journal verify: %v", err)
@@ -628,12 +623,17 @@ func procTrades(o *Options, seed int64) ([]market.Trade, []market.Trade, error) 
 // same journal after a random pause; the venue keeps matching and holding
 // the brackets meanwhile.
 func runProcessCrash(ctx context.Context, o *Options, seed int64, dir string) (round, error) {
+	return processCrash(ctx, o, seed, dir, "tradovate")
+}
+
+// processCrash is runProcessCrash over a protocol (tradovate, rithmic).
+func processCrash(ctx context.Context, o *Options, seed int64, dir, protocol string) (round, error) {
 	var rd round
 	body, tail, err := procTrades(o, seed)
 	if err != nil {
 		return rd, err
 	}
-	pr, err := newProcRound(ctx, o, dir)
+	pr, err := newProcRound(ctx, o, dir, protocol)
 	if err != nil {
 		return rd, err
 	}
@@ -669,16 +669,22 @@ func runProcessCrash(ctx context.Context, o *Options, seed int64, dir string) (r
 }
 
 // venueFaultKinds are the venue's faults, one drawn per injection.
-var venueFaultKinds = []string{"drop-sockets", "rest-5xx", "rest-5xx-after-acting", "penalty", "expire-tokens", "restart"}
+var venueFaultKinds = append([]string{"drop-sockets", "rest-5xx", "rest-5xx-after-acting", "penalty", "expire-tokens", "restart"},
+	venuepkg.InjectedFaults...)
 
 // runVenueFaults: 4–8 venue faults a round at random trades.
 func runVenueFaults(ctx context.Context, o *Options, seed int64, dir string) (round, error) {
+	return venueFaults(ctx, o, seed, dir, "tradovate")
+}
+
+// venueFaults is runVenueFaults over a protocol, with its faults.
+func venueFaults(ctx context.Context, o *Options, seed int64, dir, protocol string) (round, error) {
 	var rd round
 	body, tail, err := procTrades(o, seed)
 	if err != nil {
 		return rd, err
 	}
-	pr, err := newProcRound(ctx, o, dir)
+	pr, err := newProcRound(ctx, o, dir, protocol)
 	if err != nil {
 		return rd, err
 	}
@@ -688,8 +694,7 @@ func runVenueFaults(ctx context.Context, o *Options, seed int64, dir string) (ro
 	var faults []fault
 	for k := 0; k < n; k++ {
 		at := len(body)/20 + rng.IntN(len(body)*17/20)
-		kind := venueFaultKinds[(int(seed)+k)%len(venueFaultKinds)]
-		faults = append(faults, venueFault(pr.v, kind, at, rng))
+		faults = append(faults, protocolFault(protocol, pr.v, int(seed)+k, at, rng))
 	}
 	sortFaults(faults)
 	rd.faults, err = pr.play(ctx, body, faults)
@@ -721,6 +726,9 @@ func venueFault(v *venuepkg.Venue, kind string, at int, rng *rand.Rand) fault {
 	case "restart":
 		down := time.Duration(100+rng.IntN(700)) * time.Millisecond
 		f.do = func(ctx context.Context) (bool, error) { return false, v.Bounce(ctx, down) }
+	default: // the venue's own named faults (venue.InjectedFaults)
+		r := rand.New(rand.NewPCG(rng.Uint64(), 0))
+		f.do = func(ctx context.Context) (bool, error) { return false, v.Inject(ctx, kind, r) }
 	}
 	return f
 }

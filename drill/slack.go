@@ -47,7 +47,8 @@ func runSlack(ctx context.Context, o *Options, seed int64, dir string) (round, e
 	}
 	body, tail := split(ts)
 	rng := newRand(seed)
-	mode := slackModes[int(uint64(seed)%uint64(len(slackModes)))]
+	mode := modeOf(seed, slackModes)
+	rd.mode = mode
 	srv, stop := fakeSlack(mode)
 	defer stop()
 	nctx, cancel := context.WithCancel(ctx)
@@ -63,6 +64,7 @@ func runSlack(ctx context.Context, o *Options, seed int64, dir string) (round, e
 		return rd, err
 	}
 	c := newChecker(r)
+	r.allIn = &allIn{at: len(body) / 12}
 	ch := &chaos{rng: newRand(seed + 1), every: 1 + len(body)/150}
 	kills := map[int]bool{}
 	for len(kills) < 3 {

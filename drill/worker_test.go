@@ -7,17 +7,18 @@ import (
 	"os"
 
 	"github.com/deskguard/deskguard/supervisor"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 const workerEnv = "DESKGUARD_DRILL_WORKER"
 
 func workerMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	fault, err := supervisor.ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
+	fault, err := workerhost.ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
 	if err != nil {
 		return 2
 	}
-	if err := supervisor.RunWorker(os.Stdin, os.Stdout, supervisor.NewRunnerHost, fault, log); err != nil {
+	if err := workerhost.RunWorker(os.Stdin, os.Stdout, workerhost.NewRunnerHost, fault, log); err != nil {
 		return 1
 	}
 	return 0

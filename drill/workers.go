@@ -63,7 +63,8 @@ func runWorkers(ctx context.Context, o *Options, seed int64, dir string) (round,
 	}
 	body, tail := split(ts)
 	rng := newRand(seed)
-	kind := workerFaults[int(uint64(seed)%uint64(len(workerFaults)))]
+	kind := modeOf(seed, workerFaults)
+	rd.mode = kind
 	proc := o.Worker
 	proc.Env = append([]string(nil), proc.Env...)
 	proc.HeartbeatEvery, proc.HeartbeatTimeout = 50*time.Millisecond, 500*time.Millisecond
@@ -80,6 +81,9 @@ func runWorkers(ctx context.Context, o *Options, seed int64, dir string) (round,
 		return rd, err
 	}
 	c := newChecker(r)
+	// Before the first worker fault (trade 200 on): a crash loop faults
+	// accounts, and a faulted account takes no entry.
+	r.allIn = &allIn{at: 50}
 	ch := &chaos{rng: newRand(seed + 1), every: 1 + len(body)/100}
 	var stopped []int
 	for i := 0; i < len(body); i += workerBatch {
@@ -107,8 +111,15 @@ func runWorkers(ctx context.Context, o *Options, seed int64, dir string) (round,
 		for _, t := range b {
 			ch.maybe(r, t)
 		}
+		for _, f := range ch.take() {
+			c.violate(nil, "", "%s", f)
+		}
 		r.stepBatch(b)
 		c.observe(r)
+		if err := r.allIn.step(r, c, i, b[len(b)-1]); err != nil {
+			r.close()
+			return rd, err
+		}
 	}
 	if kind != "sigkill" && kind != "sigstop" {
 		// Every worker carries the fault: count the crashes the desk saw.

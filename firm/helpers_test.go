@@ -54,9 +54,9 @@ func startNATS(t testing.TB) *natstest.Server {
 	return s
 }
 
-func connect(t testing.TB, url, name string) *nats.Conn {
+func connect(t testing.TB, url, name string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
-	nc, err := outbox.Connect(url, name)
+	nc, err := outbox.Connect(url, name, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +76,10 @@ type scriptDesk struct {
 	px   market.Price
 	n    int
 	stop func()
+	opts []nats.Option
 }
 
-func newScriptDesk(t testing.TB, name, url string, seed uint64) *scriptDesk {
+func newScriptDesk(t testing.TB, name, url string, seed uint64, opts ...nats.Option) *scriptDesk {
 	t.Helper()
 	d := &scriptDesk{name: name, dir: t.TempDir(), rng: rand.New(rand.NewPCG(seed, 7)), px: market.MustPrice("5100.00")}
 	j, err := journal.Open(filepath.Join(d.dir, "desk.db"), journal.Options{})
@@ -94,13 +95,14 @@ func newScriptDesk(t testing.TB, name, url string, seed uint64) *scriptDesk {
 	d.append(t, journal.NewConfigChange("", 0, journal.ConfigChange{Who: "deskguard", Key: "config", To: "sha256:x", Effective: eff}))
 	d.append(t, journal.NewSessionReset(0, journal.SessionReset{Session: "2026-03-10", Why: "desk start",
 		Accounts: map[string]string{"A1": "50000.00", "A2": "25000.00", "A3": "50000.00"}}))
+	d.opts = opts
 	d.startOutbox(t, url)
 	return d
 }
 
 func (d *scriptDesk) startOutbox(t testing.TB, url string) {
 	t.Helper()
-	nc := connect(t, url, "desk-"+d.name)
+	nc := connect(t, url, "desk-"+d.name, d.opts...)
 	ob, err := outbox.New(outbox.Options{Desk: d.name, Journal: d.j, Conn: nc, CursorFile: filepath.Join(d.dir, "desk.db.outbox")})
 	if err != nil {
 		t.Fatal(err)

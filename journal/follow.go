@@ -137,3 +137,61 @@ func (j *Journal) Created() (string, error) {
 	}
 	return s, nil
 }
+
+// ReadRawAfter is ReadAfter for a reader that forwards the stored values
+// without decoding them (the outbox): fn gets each value's seq, its
+// record kind and the value itself (fn's own copy). The frame (key, CRC,
+// format, seq) is checked as Open's full check does; the kind is read from
+// the head of the envelope, where encodeEnvelope puts it, or by decoding
+// the value when it is not there.
+func (j *Journal) ReadRawAfter(after uint64, max int, fn func(seq uint64, kind Kind, raw []byte) error) (last uint64, err error) {
+	last = after
+	err = j.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		n := 0
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && (max <= 0 || n < max); k, v = c.Next() {
+			seq, err := checkSealed(k, v)
+			if err != nil {
+				return err
+			}
+			kind, ok := headKind(v[headerLen:])
+			if !ok {
+				r, err := Decode(k, v)
+				if err != nil {
+					return err
+				}
+				kind = r.Kind
+			}
+			if err := fn(seq, kind, append([]byte(nil), v...)); err != nil {
+				return err
+			}
+			last = seq
+			n++
+		}
+		return nil
+	})
+	if errors.Is(err, ErrStop) {
+		err = nil
+	}
+	if err != nil {
+		return last, fmt.Errorf("journal: read after %d: %w", after, err)
+	}
+	return last, nil
+}
+
+// headKind reads the kind from an envelope that starts {"k":"<kind>",
+// (json.Marshal of envelope writes K first); ok is false otherwise.
+func headKind(env []byte) (Kind, bool) {
+	const head = `{"k":"`
+	if len(env) < len(head)+2 || string(env[:len(head)]) != head {
+		return "", false
+	}
+	rest := env[len(head):]
+	for i := 0; i < len(rest) && i <= 32; i++ {
+		if rest[i] == '"' {
+			k := Kind(rest[:i])
+			return k, k.Valid()
+		}
+	}
+	return "", false
+}

@@ -152,3 +152,37 @@ func TestReadAfterBoundsAndRaw(t *testing.T) {
 		t.Fatalf("Created %q %v", c, err)
 	}
 }
+
+// ReadRawAfter forwards the stored values with their kinds, and refuses a
+// damaged frame as ReadAfter does.
+func TestReadRawAfter(t *testing.T) {
+	j, _ := openTemp(t, Options{})
+	kinds := []Kind{KindCommand, KindMarker, KindKill}
+	for i := range 9 {
+		r, err := New(kinds[i%3], "A", "", int64(i), map[string]int{"i": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, j, r)
+	}
+	var got []Kind
+	last, err := j.ReadRawAfter(2, 5, func(seq uint64, kind Kind, raw []byte) error {
+		r, err := DecodeValue(seq, raw)
+		if err != nil {
+			return err
+		}
+		if r.Kind != kind {
+			t.Errorf("seq %d: kind %s, the record says %s", seq, kind, r.Kind)
+		}
+		got = append(got, kind)
+		return nil
+	})
+	if err != nil || last != 7 || len(got) != 5 || got[0] != KindKill {
+		t.Fatalf("ReadRawAfter(2, 5): kinds %v last %d err %v", got, last, err)
+	}
+	for env, want := range map[string]Kind{`{"k":"kill","v":1}`: KindKill, `{"v":1,"k":"kill"}`: "", `{"k":"Kill"}`: "", `{"k":"`: ""} {
+		if k, ok := headKind([]byte(env)); k != want && ok {
+			t.Errorf("headKind(%s) = %q, %v", env, k, ok)
+		}
+	}
+}

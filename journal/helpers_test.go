@@ -103,7 +103,9 @@ func session(t testing.TB, j *Journal, accts []string, n, snapEvery int) map[str
 			mustAppend(t, j, NewUnlock(accts[0], ns, "risk", "test"))
 		}
 		if snapEvery > 0 && (i+1)%snapEvery == 0 {
-			var ls LedgerSnapshot
+			var ls struct {
+				Ledgers []accounts.LedgerState `json:"ledgers"`
+			}
 			for _, a := range accts {
 				ls.Ledgers = append(ls.Ledgers, led[a].State())
 			}

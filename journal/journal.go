@@ -103,9 +103,10 @@ type Journal struct {
 	clock market.Clock
 	log   *slog.Logger
 
-	mu     sync.RWMutex // held (R) while enqueueing; (W) to close the queue
+	mu     sync.RWMutex // held (R) while enqueueing; (W) to close the queues
 	closed bool
 	queue  chan *request
+	urgent chan *request // AppendUrgent: taken before queue, into the next commit
 	done   chan struct{} // writer exited
 
 	fmu    sync.Mutex
@@ -186,6 +187,7 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	}
 	if !opt.ReadOnly {
 		j.queue = make(chan *request, 4*opt.MaxBatch)
+		j.urgent = make(chan *request, urgentQueue)
 		j.done = make(chan struct{})
 		go j.writer()
 	}
@@ -443,6 +445,33 @@ func (j *Journal) Append(ctx context.Context, rec Record) (uint64, error) {
 	}
 }
 
+// urgentQueue bounds the records waiting on the urgent lane.
+const urgentQueue = 256
+
+// AppendUrgent is Append for a record that must not queue behind others
+// (a kill): it goes on a lane of its own that the group commit takes
+// first, so it is in the next commit to start — it waits for at most the
+// commit already running, however many records are queued. Records
+// appended before it may get later sequence numbers.
+func (j *Journal) AppendUrgent(ctx context.Context, rec Record) (uint64, error) {
+	if j.opt.ReadOnly {
+		return 0, ErrReadOnly
+	}
+	req, err := j.newRequest(rec, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := j.sendTo(ctx, req, true); err != nil {
+		return 0, err
+	}
+	select {
+	case <-req.reply:
+		return req.seq, req.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("journal: append %s: outcome unknown: %w", rec.Kind, ctx.Err())
+	}
+}
+
 // AppendNoWait queues rec for the next commit and returns at once. It is
 // durable only once a later Append or Flush has returned without error; if
 // its commit fails, the journal fails as for Append (Err, and every later
@@ -450,6 +479,18 @@ func (j *Journal) Append(ctx context.Context, rec Record) (uint64, error) {
 func (j *Journal) AppendNoWait(rec Record) error {
 	_, err := j.enqueue(context.Background(), rec, false)
 	return err
+}
+
+// AppendBatch makes recs durable in one commit where they fit (the group
+// commit takes what is queued), in order, and returns once all are durable
+// or with the first error.
+func (j *Journal) AppendBatch(ctx context.Context, recs []Record) error {
+	for _, r := range recs {
+		if err := j.AppendNoWait(r); err != nil {
+			return err
+		}
+	}
+	return j.Flush(ctx)
 }
 
 // Flush returns once everything queued before it is durable.
@@ -470,6 +511,14 @@ func (j *Journal) enqueue(ctx context.Context, rec Record, wait bool) (*request,
 	if j.opt.ReadOnly {
 		return nil, ErrReadOnly
 	}
+	req, err := j.newRequest(rec, wait)
+	if err != nil {
+		return nil, err
+	}
+	return req, j.send(ctx, req)
+}
+
+func (j *Journal) newRequest(rec Record, wait bool) (*request, error) {
 	if rec.Wall == 0 {
 		rec.Wall = j.clock.Now().UnixNano()
 	}
@@ -484,10 +533,12 @@ func (j *Journal) enqueue(ctx context.Context, rec Record, wait bool) (*request,
 	if wait {
 		req.reply = make(chan *request, 1)
 	}
-	return req, j.send(ctx, req)
+	return req, nil
 }
 
-func (j *Journal) send(ctx context.Context, req *request) error {
+func (j *Journal) send(ctx context.Context, req *request) error { return j.sendTo(ctx, req, false) }
+
+func (j *Journal) sendTo(ctx context.Context, req *request, urgent bool) error {
 	if err := j.Err(); err != nil {
 		return err
 	}
@@ -496,42 +547,121 @@ func (j *Journal) send(ctx context.Context, req *request) error {
 	if j.closed {
 		return ErrClosed
 	}
+	q := j.queue
+	if urgent {
+		q = j.urgent
+	}
 	select {
-	case j.queue <- req:
+	case q <- req:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("journal: append: %w", ctx.Err())
 	}
 }
 
+// lanes is the writer's view of the two queues: a lane is set to nil once
+// it is closed and drained. last is whether next took from the urgent lane.
+type lanes struct {
+	queue, urgent chan *request
+	last          *request
+	lastUrgent    bool
+}
+
+func (l *lanes) isUrgent(r *request) bool { return l.last == r && l.lastUrgent }
+
+// next waits for the next request, the urgent lane first, and returns
+// false once both lanes are closed and empty.
+func (l *lanes) next() (*request, bool) {
+	for l.queue != nil || l.urgent != nil {
+		select {
+		case r, ok := <-l.urgent:
+			if ok {
+				l.last, l.lastUrgent = r, true
+				return r, true
+			}
+			l.urgent = nil
+			continue
+		default:
+		}
+		select {
+		case r, ok := <-l.urgent:
+			if !ok {
+				l.urgent = nil
+				continue
+			}
+			l.last, l.lastUrgent = r, true
+			return r, true
+		case r, ok := <-l.queue:
+			if !ok {
+				l.queue = nil
+				continue
+			}
+			l.last, l.lastUrgent = r, false
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// more appends to batch what is waiting without blocking: the whole
+// urgent lane, then the queue up to max.
+func (l *lanes) more(batch []*request, max int) []*request {
+	for l.urgent != nil {
+		select {
+		case r, ok := <-l.urgent:
+			if !ok {
+				l.urgent = nil
+				continue
+			}
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		break
+	}
+	for l.queue != nil && len(batch) < max {
+		select {
+		case r, ok := <-l.queue:
+			if !ok {
+				l.queue = nil
+				continue
+			}
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		break
+	}
+	return batch
+}
+
 // writer is the group-commit loop: it takes one request, everything else
 // already queued (up to MaxBatch), commits them in one transaction and
 // answers them all. No timer: while a commit runs, the next batch queues.
+//
+// The urgent lane (AppendUrgent) is taken first, whole, so an urgent
+// record is in the first commit to start after it was queued.
 func (j *Journal) writer() {
 	defer close(j.done)
+	queue := j.queue
+	l := &lanes{queue: j.queue, urgent: j.urgent}
 	batch := make([]*request, 0, j.opt.MaxBatch)
-	for req := range j.queue {
+	for {
+		req, ok := l.next()
+		if !ok {
+			return
+		}
 		batch = append(batch[:0], req)
 		// The appenders answered by the previous commit are usually about
 		// to queue again: yield once so they join this commit rather than
 		// the next. Yield while the queue keeps growing, at most 8 times
 		// (no timer: a lone appender pays one yield).
-		for i, n := 0, -1; i < 8 && len(j.queue) != n && len(j.queue) < j.opt.MaxBatch; i++ {
-			n = len(j.queue)
+		// An urgent record waiting goes without the yields.
+		for i, n := 0, -1; i < 8 && len(queue) != n && len(queue) < j.opt.MaxBatch && len(l.urgent) == 0 && !l.isUrgent(req); i++ {
+			n = len(queue)
 			runtime.Gosched()
 		}
-	fill:
-		for len(batch) < j.opt.MaxBatch {
-			select {
-			case r, ok := <-j.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = l.more(batch, j.opt.MaxBatch)
 		err := j.Err()
 		if err == nil {
 			err = j.commit(batch)
@@ -612,6 +742,7 @@ func (j *Journal) Close() error {
 	j.closed = true
 	if j.queue != nil {
 		close(j.queue)
+		close(j.urgent)
 	}
 	j.mu.Unlock()
 	if j.done != nil {

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/execution"
 	"github.com/deskguard/deskguard/intent"
 )
 
@@ -40,7 +40,8 @@ type BrokerError struct {
 	Err string `json:"err"`
 }
 
-// Transition is a state-machine change.
+// Transition is a state-machine change; one the machine refused has only
+// Refused (and no To).
 type Transition struct {
 	Machine string `json:"machine"` // "desk" or "account"
 	ID      string `json:"id,omitempty"`
@@ -48,14 +49,19 @@ type Transition struct {
 	To      string `json:"to"`
 	Event   string `json:"event"`
 	Why     string `json:"why,omitempty"`
+	Refused string `json:"refused,omitempty"`
 }
 
-// Kill is a kill switch activation.
+// Kill is a kill: its scope ("desk", an account id, or "accounts" for
+// several), its trigger (which says what it does to the machines: see the
+// supervisor), who set it off, the accounts it reached, and why (a fault's
+// reason).
 type Kill struct {
-	Scope    string   `json:"scope"` // "desk" or an account id
+	Scope    string   `json:"scope"`
 	Trigger  string   `json:"trigger"`
 	Who      string   `json:"who"`
 	Accounts []string `json:"accounts"`
+	Why      string   `json:"why,omitempty"`
 }
 
 // Lockout is a drawdown lockout; money as fixed-point decimal strings.
@@ -156,7 +162,7 @@ func NewDecision(account, clientID string, marketNs int64, d Decision) Record {
 }
 
 // NewBrokerEvent journals an execution event; market time is the event's.
-func NewBrokerEvent(ev broker.Event) Record {
+func NewBrokerEvent(ev execution.Event) Record {
 	return must(KindBrokerEvent, ev.Account, ev.ClientID, ev.Time, ev)
 }
 
@@ -178,7 +184,7 @@ func NewTransition(marketNs int64, t Transition) Record {
 // NewKill journals a kill; Account is the scope when it is one account.
 func NewKill(marketNs int64, k Kill) Record {
 	acct := ""
-	if k.Scope != "desk" {
+	if k.Scope != "desk" && len(k.Accounts) == 1 && k.Accounts[0] == k.Scope {
 		acct = k.Scope
 	}
 	return must(KindKill, acct, "", marketNs, k)
@@ -254,8 +260,8 @@ func (r Record) Decision() (Decision, error) {
 }
 
 // BrokerEvent decodes a broker_event record.
-func (r Record) BrokerEvent() (broker.Event, error) {
-	var ev broker.Event
+func (r Record) BrokerEvent() (execution.Event, error) {
+	var ev execution.Event
 	return ev, decodeAs(&r, &ev, KindBrokerEvent)
 }
 
@@ -283,10 +289,10 @@ func (r Record) Lockout() (Lockout, error) {
 	return l, decodeAs(&r, &l, KindLockout)
 }
 
-// Authorization decodes an unlock or rearm record.
+// Authorization decodes an unlock, rearm or clear record.
 func (r Record) Authorization() (Authorization, error) {
 	var a Authorization
-	return a, decodeAs(&r, &a, KindUnlock, KindRearm)
+	return a, decodeAs(&r, &a, KindUnlock, KindRearm, KindClear)
 }
 
 // ConfigChange decodes a config_change record.
@@ -339,8 +345,16 @@ func checkPayload(r Record) error {
 		_, err = r.Kill()
 	case KindLockout:
 		_, err = r.Lockout()
-	case KindUnlock, KindRearm:
+	case KindUnlock, KindRearm, KindClear:
 		_, err = r.Authorization()
+	case KindWorker:
+		_, err = r.Worker()
+	case KindStopRepair:
+		_, err = r.StopRepair()
+	case KindReconcile:
+		_, err = r.Reconcile()
+	case KindLink:
+		_, err = r.Link()
 	case KindConfigChange:
 		_, err = r.ConfigChange()
 	case KindSessionReset:

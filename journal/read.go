@@ -11,7 +11,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/execution"
 	"github.com/deskguard/deskguard/intent"
 	bolt "go.etcd.io/bbolt"
 )
@@ -140,8 +140,8 @@ func (j *Journal) OpenIntents() ([]OpenIntent, error) {
 		open  []OpenIntent
 		index = map[string][]int{} // order id → positions in open
 	)
-	answered := func(id string, kinds ...broker.EventKind) func(broker.EventKind) bool {
-		return func(k broker.EventKind) bool {
+	answered := func(id string, kinds ...execution.EventKind) func(execution.EventKind) bool {
+		return func(k execution.EventKind) bool {
 			for _, want := range kinds {
 				if k == want {
 					return true
@@ -150,7 +150,7 @@ func (j *Journal) OpenIntents() ([]OpenIntent, error) {
 			return false
 		}
 	}
-	var outcome []func(broker.EventKind) bool
+	var outcome []func(execution.EventKind) bool
 	err := j.Iterate(1, func(r Record) error {
 		switch r.Kind {
 		case KindIntent:
@@ -162,17 +162,17 @@ func (j *Journal) OpenIntents() ([]OpenIntent, error) {
 				return nil
 			}
 			oi := OpenIntent{Seq: r.Seq, Intent: b.Intent, Ref: b.Intent.ID}
-			var f func(broker.EventKind) bool
+			var f func(execution.EventKind) bool
 			switch b.Intent.Kind {
 			case intent.Cancel:
 				oi.Ref = b.Intent.Ref
-				f = answered(oi.Ref, broker.CancelledEv, broker.FilledEv, broker.RejectedEv, broker.ExpiredEv)
+				f = answered(oi.Ref, execution.CancelledEv, execution.FilledEv, execution.RejectedEv, execution.ExpiredEv)
 			case intent.MoveStop:
 				oi.Ref = b.Intent.Ref
-				f = answered(oi.Ref, broker.Modified, broker.RejectedEv, broker.FilledEv, broker.CancelledEv, broker.ExpiredEv)
+				f = answered(oi.Ref, execution.Modified, execution.RejectedEv, execution.FilledEv, execution.CancelledEv, execution.ExpiredEv)
 			default:
-				f = answered(oi.Ref, broker.Accepted, broker.RejectedEv, broker.PartiallyFilled, broker.FilledEv,
-					broker.CancelledEv, broker.ExpiredEv, broker.TriggeredEv)
+				f = answered(oi.Ref, execution.Accepted, execution.RejectedEv, execution.PartiallyFilled, execution.FilledEv,
+					execution.CancelledEv, execution.ExpiredEv, execution.TriggeredEv)
 			}
 			if oi.Ref == "" {
 				return nil

@@ -33,16 +33,19 @@ const (
 	KindSnapshot     Kind = "snapshot"      // opaque state from the caller; Recover starts at the latest
 	KindAlertFailed  Kind = "alert_failed"  // an alert that could not be delivered (AlertFailed)
 	KindCommand      Kind = "command"       // an operator command (Command)
-	KindWorker       Kind = "worker"        // a worker process event (free-form)
-	KindStopRepair   Kind = "stop_repair"   // a stop-coverage repair (free-form)
-	KindMarker       Kind = "marker"        // a free-form note (tests, drills)
+	KindWorker       Kind = "worker"        // a worker process event (Worker)
+	KindStopRepair   Kind = "stop_repair"   // a stop-coverage repair, before it is sent (StopRepair)
+	KindReconcile    Kind = "reconcile"     // a reconciliation with the venue that changed the books (Reconcile)
+	KindClear        Kind = "clear"         // the risk manager cleared a faulted account (Authorization)
+	KindLink         Kind = "link"          // an outside link went down or came back (Link)
+	KindMarker       Kind = "marker"        // a free-form note (tests, drills; links before v1's last build)
 )
 
 // KnownKinds lists the kinds with a documented payload, in a stable order.
 func KnownKinds() []Kind {
 	return []Kind{KindIntent, KindDecision, KindBrokerEvent, KindBrokerError, KindTransition, KindKill, KindLockout,
 		KindUnlock, KindRearm, KindConfigChange, KindSessionReset, KindSnapshot, KindAlertFailed, KindCommand,
-		KindWorker, KindStopRepair, KindMarker}
+		KindWorker, KindStopRepair, KindReconcile, KindClear, KindLink, KindMarker}
 }
 
 // Valid reports whether k is a usable kind name: 1 to 32 characters of

@@ -1,7 +1,8 @@
 // verify.go: Verify, the check behind `deskguard journal verify`: bbolt's
 // tx.Check, contiguous sequence numbers, every record and payload decodes,
-// every fill belongs to a journaled intent, and pluggable state checkers
-// (by default the ledger recomputed from fills against each snapshot).
+// every fill belongs to a journaled intent, and the state checkers its
+// caller hands in (deskguard's: journal/ledgercheck, the ledger recomputed
+// from fills against each snapshot).
 
 package journal
 
@@ -11,7 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/execution"
 	"github.com/deskguard/deskguard/intent"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -43,12 +44,13 @@ type Checker interface {
 type VerifyOptions struct {
 	// Timeout for the file lock (default 1s).
 	Timeout time.Duration
-	// Checkers replace the default ledger check (NewLedgerChecker) when
-	// non-nil; an empty non-nil slice runs none.
+	// Checkers fold the records and compare state with the journal's own
+	// snapshots (the caller's: `deskguard journal verify` hands in
+	// ledgercheck.New()). None runs only the journal's own checks.
 	Checkers []Checker
 	// FillOwner may accept a fill that belongs to no journaled intent
 	// (e.g. a venue-generated liquidation order id). Nil accepts none.
-	FillOwner func(ev broker.Event) bool
+	FillOwner func(ev execution.Event) bool
 	// MaxProblems caps the listed problems (default 100); the rest are counted.
 	MaxProblems int
 }
@@ -62,9 +64,6 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 	}
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = 100
-	}
-	if opt.Checkers == nil {
-		opt.Checkers = []Checker{NewLedgerChecker()}
 	}
 	rep = Report{Path: path, Problems: []string{}}
 	extra := 0
@@ -244,8 +243,8 @@ func (v *verifier) record(r Record) {
 	}
 }
 
-func isFill(ev broker.Event) bool {
-	return (ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled) && ev.FillQty > 0
+func isFill(ev execution.Event) bool {
+	return (ev.Kind == execution.FilledEv || ev.Kind == execution.PartiallyFilled) && ev.FillQty > 0
 }
 
 // IsLocked reports whether err is a lock conflict.

@@ -25,6 +25,34 @@ const (
 	// DefaultLiveMaxDataAge is what a live desk should set MaxDataAge to;
 	// the zero default switches the stale-data rule off (replay).
 	DefaultLiveMaxDataAge = 5 * time.Second
+
+	// The rules added with the ladder (docs/risk.md); each has a key of the
+	// same name in snake case.
+	DefaultWarnPct         = 80               // one warning at 80% of the day's allowance used
+	DefaultReduceOnlyPct   = 90               // reduce-only from 90% used (100% is the lockout)
+	DefaultDailyTradeLimit = 20               // flat-to-flat trades per session
+	DefaultDailyOrderLimit = 200              // intents sent to the venue per session
+	DefaultLossStreak      = 3                // losing trades in a row before a cooldown
+	DefaultLossCooldown    = 30 * time.Minute // no entries this long after the streak's last loss
+	DefaultDuplicateWindow = 2 * time.Second  // an identical entry within this is refused
+	DefaultReferenceMaxAge = time.Minute      // the price band's reference trade may be this old
+	DefaultBlackoutBefore  = 5 * time.Minute  // no entries from this long before a scheduled release
+	DefaultBlackoutAfter   = 5 * time.Minute  // until this long after it
+	DefaultScalingUnit     = 5                // contracts per unit of the scaling plan (the seed's starter unit)
+	MaxScalingUnits        = 10               // the seed's vertical scaling: at most 10 units
+)
+
+// Trailing drawdown modes (Config.TrailingMode).
+const (
+	TrailingOff      = "off"      // no trailing line (default)
+	TrailingIntraday = "intraday" // the line trails the peak equity, unrealized included, on every mark
+	TrailingEOD      = "eod"      // the line trails the highest session-end balance
+)
+
+// Self-match modes (Config.SelfMatch).
+const (
+	SelfMatchOn  = "on"  // refuse an order that could trade against another sub-account's (default)
+	SelfMatchOff = "off" // no check (a desk whose accounts are not commonly owned)
 )
 
 // DefaultDrawdownPct is the daily drawdown lockout, in percent of the
@@ -53,6 +81,51 @@ type Config struct {
 	FlatByMin       int               `toml:"flat_by" json:"flat_by"`                     // the supervisor's scheduled flatten (not a gate rule)
 	MaxDataAge      time.Duration     `toml:"max_data_age" json:"max_data_age"`           // 0: stale-data rule off (replay)
 	Windows         map[string]Window `toml:"windows" json:"windows,omitempty"`           // per strategy; intersected with the day's window
+
+	// The ladder over the day's allowance (start − lockout line): a
+	// warning at WarnPct used, reduce-only at ReduceOnlyPct, the lockout at
+	// 100%. Whole percent.
+	WarnPct       int `toml:"warn_pct" json:"warn_pct"`
+	ReduceOnlyPct int `toml:"reduce_only_pct" json:"reduce_only_pct"`
+	// Trailing drawdown (prop-firm style): off, intraday or eod; the line
+	// sits TrailingDrawdown dollars below the peak and never moves down.
+	// TrailingFreezeAt, when set, stops the line rising at the account's
+	// initial balance + that amount (Topstep's line stops at the initial
+	// balance: "0.00").
+	TrailingMode     string           `toml:"trailing_mode" json:"trailing_mode"`
+	TrailingDrawdown decimal.Decimal  `toml:"trailing_drawdown" json:"trailing_drawdown"`
+	TrailingFreezeAt *decimal.Decimal `toml:"trailing_freeze_at" json:"trailing_freeze_at,omitempty"`
+	// WeeklyLossPct locks the account when equity falls this many percent
+	// below the trading week's start (Sunday 18:00 ET); zero = off.
+	WeeklyLossPct decimal.Decimal `toml:"weekly_loss_pct" json:"weekly_loss_pct"`
+	// Per-session caps: flat-to-flat trades, and intents sent to the venue.
+	DailyTradeLimit int `toml:"daily_trade_limit" json:"daily_trade_limit"`
+	DailyOrderLimit int `toml:"daily_order_limit" json:"daily_order_limit"`
+	// LossStreak losing trades in a row → no entries for LossCooldown after
+	// the last of them.
+	LossStreak   int           `toml:"loss_streak" json:"loss_streak"`
+	LossCooldown time.Duration `toml:"loss_cooldown" json:"loss_cooldown"`
+	// DuplicateWindow: an entry with the side, quantity, type and prices of
+	// one sent this recently is refused.
+	DuplicateWindow time.Duration `toml:"duplicate_window" json:"duplicate_window"`
+	// ReferenceMaxAge: the price band's reference (the last trade) may be
+	// at most this old, else entries are refused (no_reference_price).
+	ReferenceMaxAge time.Duration `toml:"reference_max_age" json:"reference_max_age"`
+	// SelfMatch: "on" refuses an order that could trade against a working
+	// order of another sub-account of the desk (a wash trade); "off".
+	SelfMatch string `toml:"self_match" json:"self_match"`
+	// News blackout around each release of the desk's calendar: no entries
+	// from BlackoutBefore before it until BlackoutAfter after it; with
+	// BlackoutFlatten > 0 the account is flattened that long before it.
+	BlackoutBefore  time.Duration `toml:"blackout_before" json:"blackout_before"`
+	BlackoutAfter   time.Duration `toml:"blackout_after" json:"blackout_after"`
+	BlackoutFlatten time.Duration `toml:"blackout_flatten" json:"blackout_flatten"`
+	// Scaling plan: the account trades ScalingUnit contracts per unit; it
+	// starts at one unit and holds one more for each of ScalingTiers (net
+	// profit over its initial balance, dollars, ascending) it has reached,
+	// at most 10 units. Empty = no plan.
+	ScalingUnit  int64             `toml:"scaling_unit" json:"scaling_unit"`
+	ScalingTiers []decimal.Decimal `toml:"scaling_tiers" json:"scaling_tiers,omitempty"`
 }
 
 // WithDefaults returns c with every zero field set to its default. An
@@ -88,6 +161,35 @@ func (c Config) WithDefaults() Config {
 	if c.FlatByMin == 0 {
 		c.FlatByMin = DefaultFlatByMin
 	}
+	defInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	defDur := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	defInt(&c.WarnPct, DefaultWarnPct)
+	defInt(&c.ReduceOnlyPct, DefaultReduceOnlyPct)
+	defInt(&c.DailyTradeLimit, DefaultDailyTradeLimit)
+	defInt(&c.DailyOrderLimit, DefaultDailyOrderLimit)
+	defInt(&c.LossStreak, DefaultLossStreak)
+	defDur(&c.LossCooldown, DefaultLossCooldown)
+	defDur(&c.DuplicateWindow, DefaultDuplicateWindow)
+	defDur(&c.ReferenceMaxAge, DefaultReferenceMaxAge)
+	defDur(&c.BlackoutBefore, DefaultBlackoutBefore)
+	defDur(&c.BlackoutAfter, DefaultBlackoutAfter)
+	if c.TrailingMode == "" {
+		c.TrailingMode = TrailingOff
+	}
+	if c.SelfMatch == "" {
+		c.SelfMatch = SelfMatchOn
+	}
+	if c.ScalingUnit == 0 {
+		c.ScalingUnit = DefaultScalingUnit
+	}
 	return c
 }
 
@@ -119,6 +221,47 @@ func (base Config) Merge(override Config) Config {
 	if override.MaxDataAge != 0 {
 		base.MaxDataAge = override.MaxDataAge
 	}
+	seti(&base.WarnPct, override.WarnPct)
+	seti(&base.ReduceOnlyPct, override.ReduceOnlyPct)
+	seti(&base.DailyTradeLimit, override.DailyTradeLimit)
+	seti(&base.DailyOrderLimit, override.DailyOrderLimit)
+	seti(&base.LossStreak, override.LossStreak)
+	setd := func(dst *time.Duration, v time.Duration) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	setd(&base.LossCooldown, override.LossCooldown)
+	setd(&base.DuplicateWindow, override.DuplicateWindow)
+	setd(&base.ReferenceMaxAge, override.ReferenceMaxAge)
+	setd(&base.BlackoutBefore, override.BlackoutBefore)
+	setd(&base.BlackoutAfter, override.BlackoutAfter)
+	setd(&base.BlackoutFlatten, override.BlackoutFlatten)
+	if override.TrailingMode != "" {
+		base.TrailingMode = override.TrailingMode
+	}
+	if !override.TrailingDrawdown.IsZero() {
+		base.TrailingDrawdown = override.TrailingDrawdown
+	}
+	if f := base.TrailingFreezeAt; override.TrailingFreezeAt != nil || f != nil {
+		// A fresh pointer, so the result shares nothing with its inputs.
+		if override.TrailingFreezeAt != nil {
+			f = override.TrailingFreezeAt
+		}
+		v := *f
+		base.TrailingFreezeAt = &v
+	}
+	if !override.WeeklyLossPct.IsZero() {
+		base.WeeklyLossPct = override.WeeklyLossPct
+	}
+	if override.SelfMatch != "" {
+		base.SelfMatch = override.SelfMatch
+	}
+	set(&base.ScalingUnit, override.ScalingUnit)
+	if len(override.ScalingTiers) > 0 {
+		base.ScalingTiers = override.ScalingTiers
+	}
+	base.ScalingTiers = append([]decimal.Decimal(nil), base.ScalingTiers...)
 	if len(override.Windows) > 0 {
 		w := make(map[string]Window, len(base.Windows)+len(override.Windows))
 		for k, v := range base.Windows {
@@ -163,6 +306,57 @@ func (c Config) Validate() error {
 	for name, w := range c.Windows {
 		if err := checkWindow("window "+name, w); err != nil {
 			return err
+		}
+	}
+	return c.validateRules()
+}
+
+// validateRules checks the keys of the rules added with the ladder (after
+// defaults).
+func (c Config) validateRules() error {
+	hund := decimal.NewFromInt(100)
+	wholeCents := func(d decimal.Decimal) bool { return d.Shift(2).IsInteger() }
+	switch {
+	case c.WarnPct <= 0 || c.ReduceOnlyPct <= 0 || c.WarnPct > 100 || c.ReduceOnlyPct > 100 || c.WarnPct > c.ReduceOnlyPct:
+		return fmt.Errorf("limits: warn_pct %d / reduce_only_pct %d: want 0 < warn ≤ reduce-only ≤ 100 (percent of the day's allowance)",
+			c.WarnPct, c.ReduceOnlyPct)
+	case c.TrailingMode != TrailingOff && c.TrailingMode != TrailingIntraday && c.TrailingMode != TrailingEOD:
+		return fmt.Errorf("limits: trailing_mode %q: want off, intraday or eod", c.TrailingMode)
+	case c.TrailingMode != TrailingOff && (c.TrailingDrawdown.Sign() <= 0 || !wholeCents(c.TrailingDrawdown)):
+		return fmt.Errorf("limits: trailing_drawdown %s: want > 0 in whole cents with trailing_mode %s", c.TrailingDrawdown, c.TrailingMode)
+	case c.TrailingDrawdown.IsNegative() || c.TrailingDrawdown.GreaterThan(decimal.NewFromInt(1e12)):
+		return fmt.Errorf("limits: trailing_drawdown %s: out of range", c.TrailingDrawdown)
+	case c.TrailingFreezeAt != nil && (c.TrailingFreezeAt.IsNegative() || !wholeCents(*c.TrailingFreezeAt) ||
+		c.TrailingFreezeAt.GreaterThan(decimal.NewFromInt(1e12))):
+		return fmt.Errorf("limits: trailing_freeze_at %s: want ≥ 0 in whole cents", c.TrailingFreezeAt)
+	case c.WeeklyLossPct.IsNegative() || c.WeeklyLossPct.GreaterThanOrEqual(hund):
+		return fmt.Errorf("limits: weekly_loss_pct %s: want 0 (off) or 0 < pct < 100", c.WeeklyLossPct)
+	case c.DailyTradeLimit < 0 || c.DailyOrderLimit < 0:
+		return fmt.Errorf("limits: daily_trade_limit %d / daily_order_limit %d: want > 0", c.DailyTradeLimit, c.DailyOrderLimit)
+	case c.LossStreak < 0 || c.LossCooldown < 0:
+		return fmt.Errorf("limits: loss_streak %d / loss_cooldown %s: want > 0", c.LossStreak, c.LossCooldown)
+	case c.DuplicateWindow < 0 || c.ReferenceMaxAge < 0:
+		return fmt.Errorf("limits: duplicate_window %s / reference_max_age %s: want > 0", c.DuplicateWindow, c.ReferenceMaxAge)
+	case c.SelfMatch != SelfMatchOn && c.SelfMatch != SelfMatchOff:
+		return fmt.Errorf("limits: self_match %q: want on or off", c.SelfMatch)
+	case c.BlackoutBefore < 0 || c.BlackoutAfter < 0 || c.BlackoutFlatten < 0 ||
+		c.BlackoutBefore > 24*time.Hour || c.BlackoutAfter > 24*time.Hour:
+		return fmt.Errorf("limits: blackout_before %s / blackout_after %s / blackout_flatten %s: want ≥ 0 and at most a day",
+			c.BlackoutBefore, c.BlackoutAfter, c.BlackoutFlatten)
+	case c.BlackoutFlatten > c.BlackoutBefore:
+		// Flattened before entries are blocked, an engine could open again
+		// in between.
+		return fmt.Errorf("limits: blackout_flatten %s exceeds blackout_before %s: the flatten must fall inside the blackout",
+			c.BlackoutFlatten, c.BlackoutBefore)
+	case c.ScalingUnit < 0 || c.ScalingUnit > c.MaxPosition:
+		return fmt.Errorf("limits: scaling_unit %d: want 0 < unit ≤ max_position %d", c.ScalingUnit, c.MaxPosition)
+	case len(c.ScalingTiers) > MaxScalingUnits-1:
+		return fmt.Errorf("limits: scaling_tiers: %d tiers: at most %d (one unit to start, up to %d)", len(c.ScalingTiers),
+			MaxScalingUnits-1, MaxScalingUnits)
+	}
+	for i, t := range c.ScalingTiers {
+		if t.Sign() <= 0 || !wholeCents(t) || t.GreaterThan(decimal.NewFromInt(1e12)) || i > 0 && !t.GreaterThan(c.ScalingTiers[i-1]) {
+			return fmt.Errorf("limits: scaling_tiers[%d] %s: want positive whole cents, each above the one before", i, t)
 		}
 	}
 	return nil

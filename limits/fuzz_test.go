@@ -1,6 +1,7 @@
 // fuzz_test.go: the gate over arbitrary intents and snapshots never
 // panics, never refuses an Exit, and accepts no entry without a bracket
-// on the right sides that fits the allowance.
+// on the right sides that fits the allowance, nor any entry while a
+// lockout, a breached line, reduce-only or a cooldown holds.
 
 package limits
 
@@ -17,7 +18,7 @@ func FuzzGateCheck(f *testing.F) {
 	f.Add(uint8(3), int8(0), int64(0), uint8(0), int64(0), int64(20599), int64(0), int64(2), int64(41190), int64(0), true, int64(20590))
 	f.Add(uint8(4), int8(1), int64(0), uint8(0), int64(0), int64(0), int64(0), int64(1), int64(20600), int64(-5), true, int64(20590))
 	f.Add(uint8(5), int8(1), int64(0), uint8(0), int64(0), int64(0), int64(0), int64(1), int64(20600), int64(-5), true, int64(20590))
-	g, err := NewGate(Config{})
+	g, err := NewGate(Config{TrailingMode: TrailingIntraday, TrailingDrawdown: dollars("1000"), WeeklyLossPct: dollars("2")})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -25,6 +26,15 @@ func FuzzGateCheck(f *testing.F) {
 		locked bool, stopAt int64) {
 		s := baseSnapshot()
 		s.PositionQty, s.CostTicks, s.AllowanceCents, s.LockedOut = pos, cost, allowance, locked
+		// The other locks, from the bits of stopAt and allowance.
+		bits := uint64(stopAt) ^ uint64(allowance)>>3
+		s.ReduceOnly, s.DeskReduceOnly = bits&1 != 0, bits&2 != 0
+		s.TrailingBreached, s.WeeklyBreached = bits&4 != 0, bits&8 != 0
+		s.TrailingAllowanceCents, s.WeeklyAllowanceCents = allowance, allowance
+		if bits&16 != 0 {
+			s.LossStreak, s.LastLossNs = DefaultLossStreak, s.NowNs-1
+		}
+		held := s.ReduceOnly || s.DeskReduceOnly || s.TrailingBreached || s.WeeklyBreached || bits&16 != 0
 		exit := market.Sell
 		if pos < 0 {
 			exit = market.Buy
@@ -37,7 +47,7 @@ func FuzzGateCheck(f *testing.F) {
 			t.Fatalf("exit refused: %v", d)
 		}
 		if d.Allowed && (in.Kind == intent.Enter || in.Kind == intent.Add) {
-			if locked || in.Stop <= 0 || in.Target <= 0 || in.Qty <= 0 {
+			if locked || held || in.Stop <= 0 || in.Target <= 0 || in.Qty <= 0 {
 				t.Fatalf("accepted %v with locked=%v: %v", &in, locked, d)
 			}
 			if in.RiskTicks(s.LastPrice)*in.Qty*market.TickCents > allowance {

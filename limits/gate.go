@@ -32,14 +32,28 @@ const (
 	OutsideWindow          Reason = "outside_window" // before the strategy's window or after 15:45 ET
 	LockedOut              Reason = "locked_out"     // drawdown lockout
 	Halted                 Reason = "halted"         // account or desk halted
-	StaleData              Reason = "stale_data"     // no trade, or the last one is older than MaxDataAge
+	StaleData              Reason = "stale_data"     // the last trade is older than MaxDataAge (the feed is stale)
 	Invalid                Reason = "invalid"        // malformed intent (qty ≤ 0, no side, unknown order, enter against a position)
+
+	ReduceOnly         Reason = "reduce_only"          // reduce_only_pct of the day's allowance used (account or desk)
+	TrailingDrawdown   Reason = "trailing_drawdown"    // trailing line breached, or the worst case would reach it
+	WeeklyLoss         Reason = "weekly_loss"          // weekly line breached, or the worst case would reach it
+	DailyTradeLimit    Reason = "daily_trade_limit"    // flat-to-flat trades this session at the cap
+	DailyOrderLimit    Reason = "daily_order_limit"    // intents sent this session at the cap
+	LossStreakCooldown Reason = "loss_streak_cooldown" // loss_streak losing trades in a row, inside loss_cooldown
+	DuplicateOrder     Reason = "duplicate_order"      // same side, quantity, type and price sent within duplicate_window
+	NoReferencePrice   Reason = "no_reference_price"   // the price band has no trade to measure from, or it is too old
+	SelfMatch          Reason = "self_match"           // could trade against a working order of another sub-account
+	NewsBlackout       Reason = "news_blackout"        // inside the blackout of a scheduled release
+	ScalingPlan        Reason = "scaling_plan"         // |position| + working entries + order over the tier's max
 )
 
 // Reasons lists every reject reason, for tables and metrics.
 func Reasons() []Reason {
 	return []Reason{NoBracket, StopWrongSide, StopWidened, StopCancelOpenPosition, AveragingDown, LossBound,
-		MaxOrderQty, MaxPosition, PriceBand, OffTick, RateLimited, OutsideWindow, LockedOut, Halted, StaleData, Invalid}
+		MaxOrderQty, MaxPosition, PriceBand, OffTick, RateLimited, OutsideWindow, LockedOut, Halted, StaleData, Invalid,
+		ReduceOnly, TrailingDrawdown, WeeklyLoss, DailyTradeLimit, DailyOrderLimit, LossStreakCooldown, DuplicateOrder,
+		NoReferencePrice, SelfMatch, NewsBlackout, ScalingPlan}
 }
 
 // Role is a working order's place in a bracket.
@@ -80,6 +94,32 @@ type Snapshot struct {
 	Halted         bool           // account halting or halted (or any state that takes no new risk)
 	DeskHalted     bool           // desk halting/halted or degraded
 	Rate           *RateLimiter   // the account's order rate; nil = not limited
+
+	// The ladder: the whole day's allowance (start − lockout line; the
+	// ledger fills it from the monitor, ≤ 0 = unknown) and the sticky
+	// reduce-only rungs of the account and of the desk.
+	AllowanceTotalCents int64
+	ReduceOnly          bool
+	DeskReduceOnly      bool
+	// Trailing and weekly lines (read only when the rule is on): what
+	// equity may still lose before each, and whether it was breached.
+	TrailingAllowanceCents int64
+	TrailingBreached       bool
+	WeeklyAllowanceCents   int64
+	WeeklyBreached         bool
+	// Ledger facts: flat-to-flat trades closed this session, losing trades
+	// in a row, and when the latest losing one closed (ns).
+	TradesToday int64
+	LossStreak  int64
+	LastLossNs  int64
+	// TierUnits is the scaling plan's tier (plan on; < 1 counts as 1).
+	TierUnits int64
+	// Activity is what the account sent this session (daily_order_limit,
+	// duplicate_order); nil = not tracked.
+	Activity *Activity
+	// Others are the working orders of the desk's other sub-accounts
+	// (self_match); caller-owned and reused.
+	Others []WorkingOrder
 }
 
 // Decision is the gate's answer. Detail is a constant phrase and Got/Limit
@@ -114,8 +154,24 @@ func (d Decision) String() string {
 // Gate checks intents against one account's limits. It is immutable after
 // NewGate and safe for concurrent use.
 type Gate struct {
-	cfg    Config
-	maxAge int64
+	cfg       Config
+	maxAge    int64
+	refAge    int64
+	cooldown  int64
+	dupWindow int64
+	before    int64
+	after     int64
+	trailing  bool
+	weekly    bool
+	scaling   bool
+	selfMatch bool
+	cal       *Calendar
+	windows   []namedWindow // cfg.Windows as a slice: a scan of a few strings beats hashing one
+}
+
+type namedWindow struct {
+	name string
+	w    Window
 }
 
 // NewGate validates cfg (after defaults) and returns a gate.
@@ -124,11 +180,57 @@ func NewGate(cfg Config) (*Gate, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Gate{cfg: cfg, maxAge: int64(cfg.MaxDataAge)}, nil
+	g := &Gate{cfg: cfg, maxAge: int64(cfg.MaxDataAge), refAge: int64(cfg.ReferenceMaxAge), cooldown: int64(cfg.LossCooldown),
+		dupWindow: int64(cfg.DuplicateWindow), before: int64(cfg.BlackoutBefore), after: int64(cfg.BlackoutAfter),
+		trailing: cfg.TrailingMode != TrailingOff, weekly: !cfg.WeeklyLossPct.IsZero(), scaling: len(cfg.ScalingTiers) > 0,
+		selfMatch: cfg.SelfMatch == SelfMatchOn}
+	for name, w := range cfg.Windows {
+		g.windows = append(g.windows, namedWindow{name, w})
+	}
+	return g, nil
 }
+
+// window returns the strategy's own entry window, if it has one.
+func (g *Gate) window(strategy string) (Window, bool) {
+	for i := range g.windows {
+		if g.windows[i].name == strategy {
+			return g.windows[i].w, true
+		}
+	}
+	return Window{}, false
+}
+
+// WithCalendar returns a copy of the gate that refuses entries inside the
+// blackout of cal's releases (nil: none).
+func (g *Gate) WithCalendar(cal *Calendar) *Gate {
+	c := *g
+	c.cal = cal
+	return &c
+}
+
+// Calendar is the gate's news calendar (nil: none).
+func (g *Gate) Calendar() *Calendar { return g.cal }
 
 // Config returns the effective limits (defaults applied).
 func (g *Gate) Config() Config { return g.cfg }
+
+// CooldownUntil is when the loss-streak cooldown in s ends (0: none).
+func (g *Gate) CooldownUntil(s *Snapshot) int64 {
+	if s.LossStreak < int64(g.cfg.LossStreak) || s.LastLossNs == 0 {
+		return 0
+	}
+	return s.LastLossNs + g.cooldown
+}
+
+// MaxPositionNow is the position limit that applies to s: max_position,
+// or the scaling plan's tier when that is lower.
+func (g *Gate) MaxPositionNow(s *Snapshot) int64 {
+	m := g.cfg.MaxPosition
+	if g.scaling {
+		m = min(m, max(s.TierUnits, 1)*g.cfg.ScalingUnit)
+	}
+	return m
+}
 
 // NewRateLimiter makes the rate limiter for one account under this gate's
 // limits.
@@ -137,12 +239,15 @@ func (g *Gate) NewRateLimiter() *RateLimiter {
 }
 
 // Check judges in against s. It never modifies either; the caller records
-// an accepted risk-adding order with s.Rate.Record(s.NowNs) when it is sent.
+// an accepted risk-adding order with s.Rate.Record(s.NowNs), and every
+// intent it sends with s.Activity.RecordSent, when it is sent.
 //
 // Exit is always allowed; Cancel unless it cancels a protective stop while
 // the position is open; MoveStop unless it widens a stop or moves it through
-// the market. Halts, lockouts, stale data, windows and rates refuse only
-// Enter and Add: nothing that reduces risk is ever blocked by them.
+// the market. Every other rule — halts, lockouts, the ladder, the trailing
+// and weekly lines, stale data, windows, blackouts, cooldowns, caps,
+// duplicates, tiers, self-match, rates — refuses only Enter and Add:
+// nothing that reduces risk is ever blocked by them.
 func (g *Gate) Check(s *Snapshot, in *intent.Intent) Decision {
 	switch in.Kind {
 	case intent.Exit:
@@ -215,16 +320,32 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 	if s.Halted {
 		return reject(Halted, "account halted", 0, 0)
 	}
+	if g.trailing && s.TrailingBreached {
+		return reject(TrailingDrawdown, "trailing line breached: locked until the risk manager resets it", 0, 0)
+	}
+	if g.weekly && s.WeeklyBreached {
+		return reject(WeeklyLoss, "weekly loss line breached: locked until the next week or an unlock", 0, 0)
+	}
+	// The ladder: reduce-only is sticky in the monitors, and also read off
+	// the allowance here so a check between two marks sees it.
+	if s.DeskReduceOnly {
+		return reject(ReduceOnly, "desk reduce-only: no entries or adds", 0, 0)
+	}
+	if tot := s.AllowanceTotalCents; s.ReduceOnly || tot > 0 && (tot-s.AllowanceCents)*100 >= int64(c.ReduceOnlyPct)*tot {
+		return reject(ReduceOnly, "account reduce-only: allowance used (cents)", s.AllowanceTotalCents-s.AllowanceCents,
+			s.AllowanceTotalCents*int64(c.ReduceOnlyPct)/100)
+	}
+	// The price band's reference fails closed.
 	last := s.LastPrice
 	if last <= 0 {
-		return reject(StaleData, "no last trade", 0, 0)
+		return reject(NoReferencePrice, "no trade seen yet: nothing to measure the price band from", 0, 0)
 	}
 	if g.maxAge > 0 && s.NowNs-s.LastTimeNs > g.maxAge {
 		return reject(StaleData, "last trade older than max_data_age (ns)", s.NowNs-s.LastTimeNs, g.maxAge)
 	}
 	// Trading window, New York wall clock, to the nanosecond.
 	from, until := c.EntriesFromMin, c.EntriesUntilMin
-	if w, ok := c.Windows[in.Strategy]; ok {
+	if w, ok := g.window(in.Strategy); ok {
 		from, until = max(from, w.From), min(until, w.Until)
 	}
 	nsOfDay := nsOfDayET(s.NowNs)
@@ -234,6 +355,23 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 	}
 	if nsOfDay >= int64(until)*minute {
 		return reject(OutsideWindow, "at or after the entry cut-off (minute ET)", nsOfDay/minute, int64(until))
+	}
+	if s.NowNs-s.LastTimeNs > g.refAge {
+		return reject(NoReferencePrice, "the price band's reference trade is older than reference_max_age (ns)", s.NowNs-s.LastTimeNs, g.refAge)
+	}
+	if i, hit := g.cal.Window(s.NowNs, g.before, g.after); hit {
+		return reject(NewsBlackout, "inside a scheduled release's blackout (seconds to the release)", (g.cal.at[i]-s.NowNs)/int64(time.Second),
+			g.before/int64(time.Second))
+	}
+	if until := g.CooldownUntil(s); s.NowNs < until {
+		return reject(LossStreakCooldown, "losing trades in a row: cooling down (seconds left)", (until-s.NowNs+int64(time.Second)-1)/int64(time.Second),
+			g.cooldown/int64(time.Second))
+	}
+	if s.PositionQty == 0 && s.TradesToday >= int64(c.DailyTradeLimit) {
+		return reject(DailyTradeLimit, "trades this session at daily_trade_limit", s.TradesToday, int64(c.DailyTradeLimit))
+	}
+	if s.Activity != nil && s.Activity.OrdersToday() >= int64(c.DailyOrderLimit) {
+		return reject(DailyOrderLimit, "orders sent this session at daily_order_limit", s.Activity.OrdersToday(), int64(c.DailyOrderLimit))
 	}
 	if in.Qty > c.MaxOrderQty {
 		return reject(MaxOrderQty, "order quantity over max_order_qty", in.Qty, c.MaxOrderQty)
@@ -328,6 +466,11 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 	} else if in.Kind == intent.Add {
 		return reject(Invalid, "add with no position", 0, 0)
 	}
+	if s.Activity != nil {
+		if age, dup := s.Activity.Duplicate(s.NowNs, g.dupWindow, in); dup {
+			return reject(DuplicateOrder, "the same entry was sent within duplicate_window (ns ago)", age, g.dupWindow)
+		}
+	}
 	// One working entry at a time: a second one on the same side could fill
 	// after the position turned (or below the average the first one made),
 	// and one on the other side would reduce or reverse what this one opens
@@ -342,12 +485,35 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 		}
 		return reject(AveragingDown, "another entry on this side is working: it could fill while the position loses", o.Qty, 0)
 	}
-	if after := abs(pos) + in.Qty; after > c.MaxPosition {
-		return reject(MaxPosition, "|position| + order over max_position", after, c.MaxPosition)
+	// Exposure if every working order that could add on this side filled:
+	// entries, and orders of unknown role (found at the venue).
+	after := pos*sign + in.Qty
+	for i := range s.Orders {
+		o := &s.Orders[i]
+		if (o.Role == RoleEntry || o.Role == RoleOther) && o.Side == in.Side && o.Qty > 0 {
+			after += o.Qty
+		}
+	}
+	if after > c.MaxPosition {
+		return reject(MaxPosition, "|position| + working entries + order over max_position", after, c.MaxPosition)
+	}
+	if tier := g.MaxPositionNow(s); after > tier {
+		return reject(ScalingPlan, "|position| + working entries + order over the scaling tier's max", after, tier)
 	}
 	risk += (abs(int64(e-in.Stop))+slip)*in.Qty*market.TickCents + s.FeesRTCents*in.Qty
 	if risk > s.AllowanceCents {
 		return reject(LossBound, "worst case to the stop + slippage + fees over the remaining allowance (cents)", risk, s.AllowanceCents)
+	}
+	if g.trailing && risk > s.TrailingAllowanceCents {
+		return reject(TrailingDrawdown, "worst case to the stop over what is left above the trailing line (cents)", risk, s.TrailingAllowanceCents)
+	}
+	if g.weekly && risk > s.WeeklyAllowanceCents {
+		return reject(WeeklyLoss, "worst case to the stop over what is left of the week's allowance (cents)", risk, s.WeeklyAllowanceCents)
+	}
+	if g.selfMatch && len(s.Others) > 0 {
+		if theirs, ours, hit := selfMatch(s.Others, in.Side, in.EntryType, in.Entry, in.Limit, in.Stop, in.Target, last, slip); hit {
+			return reject(SelfMatch, "could trade against another sub-account's working order (their price, ours)", int64(theirs), int64(ours))
+		}
 	}
 	if s.Rate != nil {
 		if n, lim, ok := s.Rate.Allow(s.NowNs); !ok {

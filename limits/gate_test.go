@@ -56,6 +56,10 @@ type gateCase struct {
 }
 
 func gateCases() []gateCase {
+	return append(baseCases(), ruleCases()...)
+}
+
+func baseCases() []gateCase {
 	return []gateCase{
 		{"base long entry passes", Config{}, func(s *Snapshot, in *intent.Intent) {}, OK},
 		{"base short entry passes", Config{}, func(s *Snapshot, in *intent.Intent) { short(in) }, OK},
@@ -313,14 +317,19 @@ func gateCases() []gateCase {
 			*in = intent.Intent{Kind: intent.Cancel, Ref: "e0"}
 		}, OK},
 
-		{"stale_data: no trade yet", Config{}, func(s *Snapshot, in *intent.Intent) { s.LastPrice = 0 }, StaleData},
+		{"no_reference_price: no trade yet", Config{}, func(s *Snapshot, in *intent.Intent) { s.LastPrice = 0 }, NoReferencePrice},
 		{"stale_data: exactly max age passes", Config{MaxDataAge: 5 * time.Second}, func(s *Snapshot, in *intent.Intent) {
 			s.LastTimeNs = s.NowNs - int64(5*time.Second)
 		}, OK},
 		{"stale_data: one ns older", Config{MaxDataAge: 5 * time.Second}, func(s *Snapshot, in *intent.Intent) {
 			s.LastTimeNs = s.NowNs - int64(5*time.Second) - 1
 		}, StaleData},
-		{"stale_data: off in replay (age 0)", Config{}, func(s *Snapshot, in *intent.Intent) { s.LastTimeNs = s.NowNs - int64(time.Hour) }, OK},
+		{"stale_data: off in replay (age 0), within reference_max_age passes", Config{}, func(s *Snapshot, in *intent.Intent) {
+			s.LastTimeNs = s.NowNs - int64(DefaultReferenceMaxAge)
+		}, OK},
+		{"no_reference_price: stale rule off, the band's reference one ns too old", Config{}, func(s *Snapshot, in *intent.Intent) {
+			s.LastTimeNs = s.NowNs - int64(DefaultReferenceMaxAge) - 1
+		}, NoReferencePrice},
 
 		{"invalid: zero qty", Config{}, func(s *Snapshot, in *intent.Intent) { in.Qty = 0 }, Invalid},
 		{"invalid: no side", Config{}, func(s *Snapshot, in *intent.Intent) { in.Side = market.Unknown }, Invalid},
@@ -348,6 +357,7 @@ func TestGateReasons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			g = g.WithCalendar(testCalendar())
 			s, in := baseSnapshot(), baseEnter()
 			tc.mut(&s, &in)
 			d := g.Check(&s, &in)

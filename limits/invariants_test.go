@@ -27,6 +27,7 @@ func runRows(t *testing.T, prefixes ...string) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			g = g.WithCalendar(testCalendar())
 			s, in := baseSnapshot(), baseEnter()
 			tc.mut(&s, &in)
 			if d := g.Check(&s, &in); d.Reason != tc.want || d.Allowed != (tc.want == OK) {

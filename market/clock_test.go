@@ -4,6 +4,7 @@
 package market
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -67,5 +68,89 @@ func TestWallClock(t *testing.T) {
 	var c Clock = WallClock{}
 	if c.Now().Year() < 2024 {
 		t.Errorf("WallClock.Now() = %v", c.Now())
+	}
+}
+
+// fired reports whether ch has a value now.
+func fired(ch <-chan time.Time) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestReplayTimers: timers and tickers fire when the data reaches them —
+// not a nanosecond earlier — and not again once stopped.
+func TestReplayTimers(t *testing.T) {
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC)
+	c := NewReplayClock(t0)
+	at := func(d time.Duration) { c.Advance(t0.Add(d).UnixNano()) }
+	tm := c.NewTimer(10 * time.Second)
+	after := c.After(5 * time.Second)
+	tk := c.NewTicker(3 * time.Second)
+	stopped := c.NewTimer(4 * time.Second)
+	ran := make(chan struct{})
+	c.AfterFunc(7*time.Second, func() { close(ran) })
+
+	at(3*time.Second - 1)
+	if fired(tm.C()) || fired(after) || fired(tk.C()) {
+		t.Fatal("fired before its time")
+	}
+	at(3 * time.Second)
+	if !fired(tk.C()) || fired(after) {
+		t.Fatal("the ticker did not fire at exactly 3 s (or the 5 s timer did)")
+	}
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop of a pending timer: want true once, then false")
+	}
+	at(5 * time.Second)
+	if !fired(after) || fired(tk.C()) {
+		t.Fatal("After(5 s) did not fire at 5 s (or the ticker fired again early)")
+	}
+	at(9 * time.Second) // the ticker's 6 s and 9 s: one tick (a jump misses ticks), the AfterFunc runs
+	if !fired(tk.C()) || fired(tk.C()) {
+		t.Fatal("the ticker after a jump over two periods: want exactly one tick waiting")
+	}
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("AfterFunc did not run")
+	}
+	if fired(stopped.C()) {
+		t.Fatal("a stopped timer fired")
+	}
+	at(10 * time.Second)
+	if !fired(tm.C()) || tm.Stop() {
+		t.Fatal("the 10 s timer: want fired, then Stop false")
+	}
+	tk.Stop()
+	at(time.Minute)
+	if fired(tk.C()) {
+		t.Fatal("a stopped ticker fired")
+	}
+	if now := c.NewTimer(0); !fired(now.C()) {
+		t.Fatal("a zero timer did not fire at once")
+	}
+	if c.next.Load() != math.MaxInt64 {
+		t.Fatalf("nothing pending, next deadline %d", c.next.Load())
+	}
+}
+
+func TestWallClockTimers(t *testing.T) {
+	var c Clock = WallClock{}
+	tm := c.NewTimer(time.Millisecond)
+	select {
+	case <-tm.C():
+	case <-time.After(10 * time.Second):
+		t.Fatal("wall timer did not fire")
+	}
+	tk := c.NewTicker(0) // clamped to 1 ms, no panic
+	defer tk.Stop()
+	select {
+	case <-tk.C():
+	case <-time.After(10 * time.Second):
+		t.Fatal("wall ticker did not tick")
 	}
 }

@@ -229,8 +229,18 @@ func (l *Link) handle(ctx context.Context, m *nats.Msg) {
 	l.kills[c.KillID] = true
 	l.mu.Unlock()
 	rep.OK, rep.Repeat = true, repeat
-	st := l.opt.Target.Status(ctx)
-	if flat, _, _ := isFlat(st); !(repeat && flat) {
+	var from uint64 // the journal before the kill: its halted transition comes after
+	if src := l.source(); src != nil {
+		from, _ = src.Committed()
+	}
+	// A first kill goes straight to Flatten; only a repeat looks first
+	// (a desk already flat for this kill is not flattened again).
+	again := !repeat
+	if repeat {
+		flat, _, _ := isFlat(l.opt.Target.Status(ctx))
+		again = !flat
+	}
+	if again {
 		// A kill is a kill: never held back by the journal record below.
 		who := "firm:" + c.Who
 		l.log.Warn("firm kill", "kill", c.KillID, "who", c.Who, "reason", c.Reason, "repeat", repeat)
@@ -241,25 +251,83 @@ func (l *Link) handle(ctx context.Context, m *nats.Msg) {
 	if !repeat {
 		l.record(ctx, c, true, "kill "+c.KillID)
 	}
-	rep.Flat, rep.State, rep.Open, rep.Working = l.waitFlat(ctx)
+	rep.Flat, rep.State, rep.Open, rep.Working = l.waitFlat(ctx, from)
 	rep.Time = l.opt.Clock.Now().UnixNano()
 	_ = m.Respond(wire.Marshal(rep))
 }
 
+// source is the desk's journal, when the link has the outbox's.
+func (l *Link) source() Source {
+	if l.opt.Outbox != nil {
+		return l.opt.Outbox.opt.Journal
+	}
+	return nil
+}
+
 // waitFlat waits (up to FlatTimeout) until the desk is halted with every
-// account flat and nothing working. It reads the desk's Status, as the
-// console does; it holds nothing the kill needs.
-func (l *Link) waitFlat(ctx context.Context) (flat bool, state string, open int64, working int) {
-	deadline := l.opt.Clock.Now().Add(l.opt.FlatTimeout)
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	for {
+// account flat and nothing working. With the desk's journal it waits for
+// the desk's transition to halted journaled after from (the desk reaches
+// halted only once every account is flat), then confirms with one Status;
+// without it, it reads the desk's Status every few milliseconds. It holds
+// nothing the kill needs either way.
+func (l *Link) waitFlat(ctx context.Context, from uint64) (flat bool, state string, open int64, working int) {
+	deadline := time.NewTimer(l.opt.FlatTimeout)
+	defer deadline.Stop()
+	check := func() bool {
 		st := l.opt.Target.Status(ctx)
 		flat, open, working = isFlat(st)
-		if flat || l.opt.Clock.Now().After(deadline) || ctx.Err() != nil {
-			return flat, st.State, open, working
+		state = st.State
+		return flat
+	}
+	src := l.source()
+	if src == nil {
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for !check() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-deadline.C:
+				return
+			case <-t.C:
+			}
 		}
-		<-t.C
+		return
+	}
+	f := src.Follow()
+	defer f.Close()
+	if check() {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			check()
+			return
+		case <-f.C:
+		}
+		halted := false
+		last, err := src.ReadRawAfter(from, 0, func(seq uint64, kind journal.Kind, raw []byte) error {
+			if kind != journal.KindTransition {
+				return nil
+			}
+			r, err := journal.DecodeValue(seq, raw)
+			if err != nil {
+				return err
+			}
+			if t, err := r.Transition(); err == nil && t.Machine == "desk" && t.To == "halted" {
+				halted = true
+			}
+			return nil
+		})
+		if err == nil {
+			from = last
+		}
+		if (halted || err != nil) && check() {
+			return
+		}
 	}
 }
 

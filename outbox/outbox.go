@@ -40,7 +40,7 @@ import (
 type Source interface {
 	Committed() (uint64, error)
 	Follow() *journal.Follower
-	ReadAfter(after uint64, max int, fn func(journal.Record, []byte) error) (uint64, error)
+	ReadRawAfter(after uint64, max int, fn func(seq uint64, kind journal.Kind, raw []byte) error) (uint64, error)
 	Created() (string, error)
 }
 
@@ -56,7 +56,8 @@ type Options struct {
 	// stream's own last message of this desk is read and the larger of the
 	// two is taken, so a cursor that lags sends nothing twice.
 	CursorFile string
-	Batch      int           // records per publish round (default 1024)
+	Batch      int           // records read from the journal at a time (default 1024)
+	Window     int           // publishes awaiting their acknowledgement at most (default 4 × Batch)
 	AckTimeout time.Duration // per message (default 5s)
 	Clock      market.Clock  // wall clock (heartbeats, timestamps); default market.WallClock
 	Log        *slog.Logger
@@ -80,6 +81,10 @@ type Outbox struct {
 	up        atomic.Bool   // the last publish round reached the stream
 	sent      atomic.Uint64 // messages acknowledged by the stream since start (resends included)
 
+	// owned by Run's goroutine
+	inflight []inflight // published, not yet acknowledged, in journal order
+	next     uint64     // the last seq published (acknowledged or in flight)
+
 	mu       sync.Mutex
 	lastErr  string
 	downAt   time.Time // when the stream was last lost (zero: up, or never reached)
@@ -97,6 +102,9 @@ func New(opt Options) (*Outbox, error) {
 	}
 	if opt.Batch <= 0 {
 		opt.Batch = 1024
+	}
+	if opt.Window <= 0 {
+		opt.Window = 4 * opt.Batch
 	}
 	if opt.AckTimeout <= 0 {
 		opt.AckTimeout = 5 * time.Second
@@ -184,7 +192,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 	f := o.opt.Journal.Follow()
 	defer f.Close()
 	defer o.saveCursor(true)
-	js, err := jetstream.New(o.opt.Conn, jetstream.WithPublishAsyncMaxPending(2*o.opt.Batch),
+	js, err := jetstream.New(o.opt.Conn, jetstream.WithPublishAsyncMaxPending(o.opt.Window+o.opt.Batch),
 		jetstream.WithPublishAsyncTimeout(o.opt.AckTimeout))
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
@@ -222,7 +230,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := o.publishRound(ctx, js); err != nil {
+		if err := o.publishRound(ctx, js, f.C); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
@@ -318,58 +326,66 @@ func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 	return nil
 }
 
-// publishRound publishes up to Batch records after the cursor
-// asynchronously and waits for their acknowledgements; the cursor moves
-// over the acknowledged prefix. The first failure ends the round: the
-// records from it on are sent again next round (the stream drops the ones
-// it already has, by Nats-Msg-Id).
-func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream) error {
-	from := o.published.Load()
-	type sent struct {
-		seq uint64
-		f   jetstream.PubAckFuture
+// publishRound keeps the stream's pipe full: it publishes records after
+// the last one in flight (asynchronously, up to Window awaiting their
+// acknowledgement), then takes acknowledgements in journal order, moving
+// the cursor over the acknowledged prefix, until the pipe is half empty
+// (or empty, when everything committed is in flight). The first failure
+// ends the round and drops what is in flight: the records from the first
+// unacknowledged one on are sent again (the stream drops the ones it
+// already has, by Nats-Msg-Id).
+func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream, commits <-chan struct{}) error {
+	if len(o.inflight) == 0 {
+		o.next = o.published.Load()
 	}
-	futs := make([]sent, 0, o.opt.Batch)
-	_, rerr := o.opt.Journal.ReadAfter(from, o.opt.Batch, func(r journal.Record, raw []byte) error {
-		msg := nats.NewMsg(wire.JournalSubject(o.opt.Desk, string(r.Kind)))
-		msg.Data = raw
-		msg.Header.Set(wire.HdrDesk, o.opt.Desk)
-		msg.Header.Set(wire.HdrSeq, strconv.FormatUint(r.Seq, 10))
-		msg.Header.Set(wire.HdrJournal, o.epoch)
-		f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(wire.MsgID(o.opt.Desk, r.Seq)))
-		if err != nil {
-			return err
+	var rerr error
+	if room := o.opt.Window - len(o.inflight); room > 0 && o.next < o.committed.Load() {
+		_, rerr = o.opt.Journal.ReadRawAfter(o.next, min(room, o.opt.Batch), func(seq uint64, kind journal.Kind, raw []byte) error {
+			msg := nats.NewMsg(wire.JournalSubject(o.opt.Desk, string(kind)))
+			msg.Data = raw
+			msg.Header.Set(wire.HdrDesk, o.opt.Desk)
+			msg.Header.Set(wire.HdrSeq, strconv.FormatUint(seq, 10))
+			msg.Header.Set(wire.HdrJournal, o.epoch)
+			f, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(wire.MsgID(o.opt.Desk, seq)))
+			if err != nil {
+				return err
+			}
+			o.inflight = append(o.inflight, inflight{seq, f})
+			o.next = seq
+			return nil
+		})
+	}
+	more := rerr == nil && o.next < o.committed.Load()
+	for len(o.inflight) > 0 && !(more && len(o.inflight) < o.opt.Window/2) {
+		s := o.inflight[0]
+		var newCommits <-chan struct{}
+		if !more && len(o.inflight) < o.opt.Window/2 {
+			newCommits = commits // a commit while acks are awaited is published at once
 		}
-		futs = append(futs, sent{r.Seq, f})
-		return nil
-	})
-	acked := from
-	var ferr error
-	for _, s := range futs {
 		select {
+		case <-newCommits:
+			return nil
 		case <-s.f.Ok():
-			if ferr == nil {
-				acked = s.seq
-				o.sent.Add(1)
-			}
+			o.inflight = o.inflight[1:]
+			o.published.Store(s.seq)
+			o.sent.Add(1)
 		case err := <-s.f.Err():
-			if ferr == nil {
-				ferr = fmt.Errorf("outbox: publish %s: %w", wire.MsgID(o.opt.Desk, s.seq), err)
-			}
+			o.inflight = o.inflight[:0]
+			return fmt.Errorf("outbox: publish %s: %w", wire.MsgID(o.opt.Desk, s.seq), err)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	if acked > from {
-		o.published.Store(acked)
-	}
-	if ferr != nil {
-		return ferr
-	}
 	if rerr != nil {
+		o.inflight = o.inflight[:0]
 		return fmt.Errorf("outbox: %w", rerr)
 	}
 	return nil
+}
+
+type inflight struct {
+	seq uint64
+	f   jetstream.PubAckFuture
 }
 
 // cursorEvery bounds how often the cursor file is rewritten while records

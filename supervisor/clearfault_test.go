@@ -10,7 +10,6 @@ package supervisor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -21,7 +20,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/control"
@@ -33,15 +32,15 @@ import (
 	"github.com/deskguard/deskguard/strategies"
 )
 
-// recAlerts records the desk's alerts.
+// recAlerts records the desk's alert.
 type recAlerts struct {
 	mu  sync.Mutex
-	got []alerts.Alert
+	got []alert.Alert
 }
 
-func (r *recAlerts) Notify(a alerts.Alert) { r.mu.Lock(); r.got = append(r.got, a); r.mu.Unlock() }
+func (r *recAlerts) Notify(a alert.Alert) { r.mu.Lock(); r.got = append(r.got, a); r.mu.Unlock() }
 
-func (r *recAlerts) count(kind alerts.Kind, account string) int {
+func (r *recAlerts) count(kind alert.Kind, account string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
@@ -98,15 +97,15 @@ func (r *rig) recoverAndStart(ctx context.Context, tm int64) Recovered {
 }
 
 // reconciles returns the journal's reconcile records for account from seq on.
-func (r *rig) reconciles(account string, from uint64) []reconcileRecord {
+func (r *rig) reconciles(account string, from uint64) []journal.Reconcile {
 	r.t.Helper()
-	var out []reconcileRecord
+	var out []journal.Reconcile
 	for _, rec := range r.records() {
-		if rec.Kind != kindReconcile || rec.Account != account || rec.Seq < from {
+		if rec.Kind != journal.KindReconcile || rec.Account != account || rec.Seq < from {
 			continue
 		}
-		var rr reconcileRecord
-		if err := json.Unmarshal(rec.Body, &rr); err != nil {
+		rr, err := rec.Reconcile()
+		if err != nil {
 			r.t.Fatal(err)
 		}
 		out = append(out, rr)
@@ -154,7 +153,7 @@ func (r *rig) venueStops(ctx context.Context, account string) []broker.OrderStat
 	return out
 }
 
-func closedWhy(rr []reconcileRecord, id string) string {
+func closedWhy(rr []journal.Reconcile, id string) string {
 	for _, r := range rr {
 		for _, c := range r.Closed {
 			if c.ID == id {
@@ -183,8 +182,7 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	// An entry made durable just before the desk died, never sent.
 	unsent := intent.Intent{Kind: intent.Enter, Account: "L1", Strategy: "test", ID: "L1.unsent.1", Time: etAt(10, 0, 2),
 		Side: market.Buy, Qty: 1, EntryType: market.LimitOrder, Entry: pts(4990), Stop: pts(4989), Target: pts(4995)}
-	if _, err := JournalOf(r.j).Append(ctx, Entry{Kind: "intent", Account: "L1", ClientID: unsent.ID, Market: unsent.Time,
-		Body: intentBody{unsent, limits.Decision{Allowed: true}}}); err != nil {
+	if _, err := r.j.Append(ctx, journal.NewIntent(unsent, &journal.Decision{Allowed: true})); err != nil {
 		t.Fatal(err)
 	}
 	// The venue loses the protective stop, with no report the desk will see.
@@ -227,7 +225,7 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	if rr[0].IntentsNotAtVenue != 1 || rr[0].IntentsAtVenue != 0 {
 		t.Errorf("intents matched: %d at the venue, %d not", rr[0].IntentsAtVenue, rr[0].IntentsNotAtVenue)
 	}
-	if al.count(alerts.KindReconcileMismatch, "L1") != 1 || al.count(alerts.KindStopRepaired, "L1") != 1 {
+	if al.count(alert.KindReconcileMismatch, "L1") != 1 || al.count(alert.KindStopRepaired, "L1") != 1 {
 		t.Errorf("alerts %+v", al.got)
 	}
 	stops := r2.venueStops(ctx, "L1")
@@ -311,12 +309,12 @@ func TestReconcileLostStopFaultsAndClearFault(t *testing.T) {
 	}
 	cleared := 0
 	for _, x := range r3.records() {
-		if x.Kind == kindClear && x.Account == "L1" && strings.Contains(string(x.Body), "repair stop confirmed") {
+		if x.Kind == journal.KindClear && x.Account == "L1" && strings.Contains(string(x.Body), "repair stop confirmed") {
 			cleared++
 		}
 	}
-	if cleared != 1 || al.count(alerts.KindFaultCleared, "L1") != 1 {
-		t.Errorf("clear records %d, fault_cleared alerts %d; want 1 and 1", cleared, al.count(alerts.KindFaultCleared, "L1"))
+	if cleared != 1 || al.count(alert.KindFaultCleared, "L1") != 1 {
+		t.Errorf("clear records %d, fault_cleared alerts %d; want 1 and 1", cleared, al.count(alert.KindFaultCleared, "L1"))
 	}
 	if err := r3.d.ClearFault(ctx, "L1", "risk", "again"); !errors.Is(err, deskapi.ErrNotAllowed) {
 		t.Errorf("second clear: %v", err)
@@ -357,7 +355,7 @@ func TestClearFaultRefusedWhileDeskHalted(t *testing.T) {
 	r.start(ctx, etAt(10, 0, 0))
 	r.step(ctx, etAt(10, 0, 1), pts(5000.25))
 	a := r.d.byID["L1"]
-	r.d.faultAccount(ctx, a, "test fault")
+	r.d.faultAccount(ctx, a, TriggerFault, "test fault")
 	if st := a.m.State(); st != AcctFaulted {
 		t.Fatalf("L1 %s, want faulted", st)
 	}

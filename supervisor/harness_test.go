@@ -39,6 +39,12 @@ type rigOpt struct {
 	Limits       limits.Config
 	Schedule     ScheduleConfig
 	Async        bool // asynchronous sim (Events) instead of Synchronous (Drain)
+	// Broker and Journal, when set, wrap what the desk is given (tests
+	// that hold a request or an append).
+	Broker  func(*recBroker) broker.Broker
+	Journal func(Journal) Journal
+	// KillJournalWait is Options.KillJournalWait (0: the default).
+	KillJournalWait time.Duration
 }
 
 // rig is one desk with its real parts.
@@ -121,9 +127,17 @@ func newRig(t *testing.T, o rigOpt) *rig {
 	}
 	lim := o.Limits
 	lim.MaxDataAge = 0
-	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: JournalOf(j), Broker: rec, Limits: lim,
+	var br broker.Broker = rec
+	if o.Broker != nil {
+		br = o.Broker(rec)
+	}
+	dj := JournalOf(j)
+	if o.Journal != nil {
+		dj = o.Journal(dj)
+	}
+	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: dj, Broker: br, Limits: lim,
 		Accounts: o.Accounts, Engines: strategies.DefaultConfig(), Schedule: o.Schedule, Workers: o.Workers, Proc: o.Proc,
-		ManualUnlock: o.ManualUnlock})
+		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait})
 	if err != nil {
 		t.Fatal(err)
 	}

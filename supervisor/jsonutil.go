@@ -1,16 +1,7 @@
 package supervisor
 
-import (
-	"bytes"
-	"encoding/json"
-)
+// jsonutil.go: JSON for frames and the engines' config.
 
-// unmarshalStrict decodes JSON refusing unknown fields: frames from a
-// worker are untrusted input.
-func unmarshalStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
-}
+import "encoding/json"
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

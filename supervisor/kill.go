@@ -1,150 +1,418 @@
 package supervisor
 
-// kill.go: the kill path (DESIGN.md "The three paths", 3) and the other
-// authorized acts on the desk: re-arm, unlock, clearing a fault, engines
-// on/off, the simulated button. Flatten shares no lock or queue with the tick path
-// that a slow engine could fill: it raises atomic halt flags first, then
-// waits only for in-flight sends (one journal fsync at most) before the
-// liquidations go out, one goroutine per account.
+// kill.go: the kill path (DESIGN.md "The three paths", 3) — one routine,
+// kill(scope, trigger), for every trigger: the console, the CLI and the
+// control socket, SIGUSR1, the panic button, Slack, a drawdown lockout,
+// the desk drawdown, a fault, a worker crash loop, stale data, the 15:55
+// flat-by schedule and a stop repair that must flatten. What a trigger
+// does to the accounts' machines (halt, lock out, fault, or only flatten)
+// follows from the trigger; the path is the same:
+//
+//  1. raise the accounts' flags (atomics): from here every risk-adding
+//     intent and stop repair is refused, even one already gated;
+//  2. journal the kill on the journal's urgent lane (it waits for at most
+//     the commit already running; bounded by Options.KillJournalWait);
+//  3. tell the workers on their own lane (ProcHost.SetHalted, no queue);
+//  4. liquidate every account in scope in parallel, at once; an account
+//     with a risk-adding request in flight across step 1 is liquidated
+//     again, in the background, once that request has returned;
+//  5. then the state machines, the alert, the report.
+//
+// From the trigger to the last liquidate request it takes no lock and
+// enters no queue that the tick path, the intent path or a worker can hold
+// or fill: no account's books, no tick lock, no send lock, no frame queue.
+// Pressing again while halting is harmless: the liquidations are sent again.
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/deskguard/deskguard/alerts"
-	"github.com/deskguard/deskguard/broker"
-	"github.com/deskguard/deskguard/deskapi"
-	"github.com/deskguard/deskguard/limits"
-	"github.com/deskguard/deskguard/market"
-)
+	"github.com/shopspring/decimal"
 
-// KillRecord is the journal body of a kill.
-type KillRecord struct {
-	Scope    string   `json:"scope"` // "desk" or the account id
-	Trigger  string   `json:"trigger"`
-	Who      string   `json:"who"`
-	Accounts []string `json:"accounts"`
-}
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/alert"
+	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/limits"
+)
 
 // KillReport measures one kill.
 type KillReport struct {
-	Trigger       string
+	Scope         string
+	Trigger       Trigger
 	Accounts      int
-	JournalNs     time.Duration // trigger → kill durable
-	SentNs        time.Duration // trigger → every liquidate request returned, journal excluded
+	JournalNs     time.Duration // trigger → kill durable (or the wait bound)
+	SentNs        time.Duration // kill durable → every liquidate request returned
 	TotalNs       time.Duration // trigger → every liquidate request returned
 	RepeatIgnored bool
+	JournalErr    error    // the kill's record could not be made durable in time (the kill went ahead)
+	Failed        []string // accounts whose liquidate request the venue refused
+	Chased        []string // accounts liquidated again after a request in flight across the halt
 }
 
-// Flatten halts and liquidates the desk (account "") or one account. It
-// returns once every liquidation request has been sent; the desk (or the
-// account) reaches halted when the venue confirms it flat. Pressing again
-// while halting is harmless: the liquidations are simply sent again.
+// killOrder is one kill to carry out.
+type killOrder struct {
+	scope   Scope
+	trigger Trigger
+	who     string
+	why     string         // a fault's reason
+	breach  *limits.Breach // a lockout's breach
+}
+
+// errKillJournalSlow: the kill's record was not durable within
+// Options.KillJournalWait; the kill went ahead.
+var errKillJournalSlow = errors.New("supervisor: the kill's journal record was not durable in time; liquidated anyway")
+
+// Kill halts (or, by its trigger, locks out, faults or only flattens) and
+// liquidates every account in scope. It returns once every liquidate
+// request has been answered; an account reaches halted when the venue
+// confirms it flat, and the desk when every account has.
+func (d *Desk) Kill(ctx context.Context, scope Scope, trigger Trigger, who string) (KillReport, error) {
+	return d.kill(ctx, killOrder{scope: scope, trigger: trigger, who: who})
+}
+
+// Flatten is Kill for the surfaces (deskapi.Desk): account "" is the desk.
 func (d *Desk) Flatten(ctx context.Context, account, trigger, who string) error {
-	_, err := d.flatten(ctx, account, trigger, who)
+	_, err := d.Kill(ctx, scopeOf(account), Trigger(trigger), who)
 	return err
 }
 
 // FlattenReport is Flatten with timings (benchmarks, the drill).
 func (d *Desk) FlattenReport(ctx context.Context, account, trigger, who string) (KillReport, error) {
-	return d.flatten(ctx, account, trigger, who)
+	return d.Kill(ctx, scopeOf(account), Trigger(trigger), who)
 }
 
-func (d *Desk) flatten(ctx context.Context, acct, trigger, who string) (KillReport, error) {
-	ctx = context.WithoutCancel(ctx) // a kill is never lost to a cancelled context
-	t0 := time.Now()
-	var scope []*account
-	if acct == "" {
-		scope = d.accts
-	} else {
-		a := d.byID[acct]
-		if a == nil {
-			return KillReport{}, fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, acct)
-		}
-		scope = []*account{a}
+func (d *Desk) scopeAccounts(s Scope) ([]*account, error) {
+	if s.IsDesk() {
+		return d.accts, nil
 	}
-	// 1. Raise the halt flags: from here every risk-adding intent is refused.
+	out := make([]*account, 0, len(s.ids))
+	for _, id := range s.ids {
+		a := d.byID[id]
+		if a == nil {
+			return nil, fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, id)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
+	ctx = context.WithoutCancel(ctx) // a kill is never lost to a cancelled context
+	t0 := d.wall.Now()
+	scope, err := d.scopeAccounts(k.scope)
+	if err != nil {
+		return KillReport{}, err
+	}
+	eff := k.trigger.effect()
+	// 1. The flags: from here no risk-adding request leaves for the venue.
 	for _, a := range scope {
-		a.halted.Store(true)
+		a.liquidating.Store(true)
+		if eff != effFlat {
+			a.halted.Store(true)
+		}
 	}
 	ids := make([]string, len(scope))
 	for i, a := range scope {
 		ids[i] = a.id
 	}
-	scopeName := acct
-	if acct == "" {
-		scopeName = "desk"
-	}
-	// 2. Journal the kill (durable) before anything reaches the venue.
-	_, jerr := d.j.Append(ctx, Entry{Kind: "kill", Account: acct, Market: d.nowNs(),
-		Body: KillRecord{Scope: scopeName, Trigger: trigger, Who: who, Accounts: ids}})
-	tj := time.Now()
-	if jerr != nil {
-		// The kill goes ahead regardless: flattening reduces risk.
-		d.journalFailed(jerr)
-	}
-	// 3. Workers told to halt (non-blocking), then every account in scope
-	// liquidated in parallel. The state machines move at the same time in
-	// their own goroutine: each transition is a journal append (an fsync),
-	// and 20 of them in a row must not stand between the kill and the venue.
-	repeat := acct == "" && (d.m.State() == DeskHalting || d.m.State() == DeskHalted)
-	for _, a := range scope {
-		d.haltWorker(a)
-	}
-	machines := make(chan struct{})
-	go func() {
-		defer close(machines)
-		if acct == "" && !repeat {
-			if err := d.m.Fire(EvHalt, trigger+" by "+who); err != nil {
-				d.log.Warn("desk halt transition", "err", err)
-			}
-		}
-		// The accounts' transitions at once: their journal appends share
-		// commits instead of taking one fsync each in a row.
-		var mwg sync.WaitGroup
+	repeat := k.scope.IsDesk() && eff == effHalt && (d.m.State() == DeskHalting || d.m.State() == DeskHalted)
+	// 2. The kill's record, durable before anything reaches the venue.
+	jerr := d.journalKill(ctx, k, ids)
+	tj := d.wall.Now()
+	// 3. The workers, on their own lane.
+	if eff != effFlat {
 		for _, a := range scope {
-			if a.m.Can(EvHalt) {
-				mwg.Add(1)
-				go func() {
-					defer mwg.Done()
-					_ = a.m.Fire(EvHalt, trigger+" by "+who)
-				}()
+			if p := a.proc(); p != nil {
+				p.SetHalted(true)
 			}
 		}
-		mwg.Wait()
-	}()
-	var wg sync.WaitGroup
-	for _, a := range scope {
-		wg.Add(1)
-		go func(a *account) {
-			defer wg.Done()
-			d.liquidateAccount(ctx, a, trigger, who)
-		}(a)
 	}
-	wg.Wait()
-	t1 := time.Now()
-	rep := KillReport{Trigger: trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj), TotalNs: t1.Sub(t0), RepeatIgnored: repeat}
-	<-machines
-	d.mu.Lock()
+	// 4. Every account liquidated, in parallel.
+	errs, chased := d.liquidateAll(ctx, scope, k.trigger)
+	t1 := d.wall.Now()
+
+	rep := KillReport{Scope: k.scope.String(), Trigger: k.trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj),
+		TotalNs: t1.Sub(t0), RepeatIgnored: repeat, JournalErr: jerr}
+	for i, a := range scope {
+		if errs[i] != nil {
+			rep.Failed = append(rep.Failed, a.id)
+		}
+		if chased[i] {
+			rep.Chased = append(rep.Chased, a.id)
+		}
+	}
+	// 5. Machines, journal failures, alert, report.
+	if jerr != nil {
+		d.log.Error("kill journal", "trigger", k.trigger, "err", jerr)
+	}
+	for i, a := range scope {
+		if errs[i] != nil {
+			d.log.Error("liquidate failed", "account", a.id, "trigger", k.trigger, "err", errs[i])
+			d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: errs[i].Error()}))
+		}
+	}
+	d.killMachines(k, eff, scope, repeat)
+	d.killMu.Lock()
 	d.kills = append(d.kills, rep)
-	d.mu.Unlock()
-	d.log.Warn("kill sent", "scope", scopeName, "trigger", trigger, "who", who, "accounts", len(scope), "elapsed", rep.TotalNs)
-	d.alerts.Notify(d.killAlert(scopeName, acct, trigger, who, ids))
+	d.killMu.Unlock()
+	d.log.Warn("kill sent", "scope", rep.Scope, "trigger", k.trigger, "who", k.who, "accounts", len(scope), "elapsed", rep.TotalNs)
+	d.killAlert(k, eff, scope, ids)
 	for _, a := range scope {
-		d.checkHalted(a)
+		d.settleLater(a)
 	}
 	return rep, nil
 }
 
+// journalKill makes the kill's record durable on the journal's urgent
+// lane, waiting at most Options.KillJournalWait (a disk that stalls must
+// not hold the kill back; its failure is reported when it comes).
+func (d *Desk) journalKill(ctx context.Context, k killOrder, ids []string) error {
+	var e journal.Record
+	if k.trigger.effect() == effLockout && k.breach != nil {
+		b := k.breach
+		e = journal.NewLockout(ids[0], b.TimeNs, journal.Lockout{Equity: accounts.Money(b.EquityCents).StringFixed(2),
+			Line: accounts.Money(b.LineCents).StringFixed(2), Start: accounts.Money(b.StartCents).StringFixed(2), Why: string(k.trigger)})
+	} else {
+		e = journal.NewKill(d.nowNs(), journal.Kill{Scope: k.scope.String(), Trigger: string(k.trigger), Who: k.who, Accounts: ids, Why: k.why})
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	bound := d.wall.AfterFunc(d.opt.KillJournalWait, cancel)
+	err := d.appendUrgent(wctx, e)
+	bound.Stop()
+	cancel()
+	switch {
+	case err == nil:
+		return nil
+	case wctx.Err() != nil && ctx.Err() == nil:
+		// Queued, not yet durable: it lands when the disk answers (a
+		// failure then is the journal's sticky error, seen by the next
+		// append).
+		return errKillJournalSlow
+	}
+	d.journalFailed(err)
+	return err
+}
+
+// appendUrgent appends on the journal's urgent lane when it has one.
+func (d *Desk) appendUrgent(ctx context.Context, e journal.Record) error {
+	if uj, ok := d.j.(UrgentJournal); ok {
+		_, err := uj.AppendUrgent(ctx, e)
+		return err
+	}
+	_, err := d.j.Append(ctx, e)
+	return err
+}
+
+// liquidateAll liquidates every account in parallel and returns, per
+// account, the venue's answer and whether a second liquidation was sent
+// after a request in flight across the halt.
+func (d *Desk) liquidateAll(ctx context.Context, scope []*account, trig Trigger) ([]error, []bool) {
+	errs := make([]error, len(scope))
+	chased := make([]bool, len(scope))
+	if len(scope) == 1 {
+		errs[0], chased[0] = d.liquidate(ctx, scope[0], trig)
+		return errs, chased
+	}
+	var wg sync.WaitGroup
+	for i, a := range scope {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i], chased[i] = d.liquidate(ctx, a, trig)
+		}()
+	}
+	wg.Wait()
+	return errs, chased
+}
+
+// liquidate asks the venue to cancel everything of a's and flatten it, as
+// one operation. A risk-adding request in flight across the halt (the
+// account's sending count, read before the liquidation goes out) may
+// reach the venue after it: once every such request has returned, the
+// account is liquidated again, in the background (d.chases).
+func (d *Desk) liquidate(ctx context.Context, a *account, trig Trigger) (err error, chased bool) {
+	racing := a.sending.Load() > 0
+	err = d.br.Liquidate(ctx, a.id)
+	if err != nil {
+		a.liquidating.Store(false) // coverage repair takes over
+	}
+	if racing {
+		d.chases.Add(1)
+		go d.chase(ctx, a, trig)
+	}
+	return err, racing
+}
+
+// chase waits until no risk-adding request of a's is in flight, then
+// liquidates a again: whatever such a request placed is cancelled or
+// flattened after it (invariant 8: nothing that adds risk outlives the
+// liquidation).
+func (d *Desk) chase(ctx context.Context, a *account, trig Trigger) {
+	defer d.chases.Done()
+	a.waitSends()
+	d.log.Warn("a risk-adding request was in flight across the kill: liquidating again", "account", a.id, "trigger", trig)
+	d.chased.Add(1)
+	if err := d.br.Liquidate(ctx, a.id); err != nil {
+		d.log.Error("liquidate again failed", "account", a.id, "trigger", trig, "err", err)
+		d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: err.Error()}))
+	}
+	d.checkHalted(a)
+}
+
+// killMachines moves the machines as the trigger says. The accounts'
+// transitions are journaled concurrently, so they share commits.
+func (d *Desk) killMachines(k killOrder, eff effect, scope []*account, repeat bool) {
+	why := string(k.trigger) + " by " + k.who
+	switch eff {
+	case effFlat:
+		return
+	case effHalt:
+		if k.scope.IsDesk() && !repeat {
+			if err := d.m.Fire(EvHalt, why); err != nil {
+				d.log.Warn("desk halt transition", "err", err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, a := range scope {
+		var ev, reason string
+		switch eff {
+		case effHalt:
+			ev, reason = EvHalt, why
+		case effLockout:
+			ev, reason = EvLockout, why
+			if k.breach != nil {
+				reason = k.breach.String()
+			}
+		case effFault:
+			ev, reason = EvFault, k.why
+		}
+		if !a.m.Can(ev) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.m.Fire(ev, reason); err != nil {
+				d.log.Warn("kill transition", "account", a.id, "event", ev, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// killAlert tells the risk manager, as the trigger says. The positions
+// it reports are read without waiting: if the tick path holds an account's
+// books, the alert is built and sent once it lets go.
+func (d *Desk) killAlert(k killOrder, eff effect, scope []*account, ids []string) {
+	if eff != effHalt {
+		d.sendKillAlert(k, eff, scope, ids, killFacts{})
+		return
+	}
+	if f, ok := readKillFacts(scope, true); ok {
+		d.sendKillAlert(k, eff, scope, ids, f)
+		return
+	}
+	d.later.Add(1)
+	go func() {
+		defer d.later.Done()
+		f, _ := readKillFacts(scope, false)
+		d.sendKillAlert(k, eff, scope, ids, f)
+	}()
+}
+
+// killFacts are the positions being flattened and the net PnL of the scope.
+type killFacts struct {
+	flattened []alert.Position
+	net       int64
+}
+
+// killFacts reads them; with try, only if no account's books are held
+// (ok false otherwise).
+func readKillFacts(scope []*account, try bool) (killFacts, bool) {
+	var f killFacts
+	for _, a := range scope {
+		if try {
+			if !a.mu.TryLock() {
+				return killFacts{}, false
+			}
+		} else {
+			a.mu.Lock()
+		}
+		if p := a.ledger.Position(); p != 0 {
+			f.flattened = append(f.flattened, alert.Position{Account: a.id, Qty: p})
+		}
+		f.net += a.ledger.EquityCents() - a.ledger.StartCents()
+		a.mu.Unlock()
+	}
+	return f, true
+}
+
+func (d *Desk) sendKillAlert(k killOrder, eff effect, scope []*account, ids []string, kf killFacts) {
+	now := d.clock.Now()
+	switch eff {
+	case effHalt:
+		acct := ""
+		if !k.scope.IsDesk() {
+			acct = k.scope.String()
+		}
+		d.alerts.Notify(alert.Kill(now, alert.KillFacts{Scope: acct, Trigger: string(k.trigger), Who: k.who, Accounts: ids,
+			Flattened: kf.flattened, NetPnL: accounts.Money(kf.net)}))
+	case effLockout:
+		if b := k.breach; b != nil {
+			a := scope[0]
+			d.alerts.Notify(alert.Lockout(time.Unix(0, b.TimeNs), a.id, alert.LockoutFacts{Equity: accounts.Money(b.EquityCents),
+				StartEquity: accounts.Money(b.StartCents), Limit: a.gate.Config().DrawdownPct.Div(decimal.NewFromInt(100))}))
+		}
+	case effFault:
+		for _, a := range scope {
+			d.alerts.Notify(alert.WorkerFault(now, a.id, k.why))
+		}
+	}
+}
+
+// lockout carries out a drawdown breach (invariant 5) through the kill.
+func (d *Desk) lockout(ctx context.Context, a *account, b limits.Breach) {
+	if _, err := d.kill(ctx, killOrder{scope: AccountScope(a.id), trigger: TriggerLockout, who: "deskguard", breach: &b}); err != nil {
+		d.log.Error("lockout", "account", a.id, "err", err)
+	}
+}
+
+// faultAccount faults an account and liquidates it through the kill.
+func (d *Desk) faultAccount(ctx context.Context, a *account, trig Trigger, why string) {
+	if _, err := d.kill(ctx, killOrder{scope: AccountScope(a.id), trigger: trig, who: "deskguard", why: why}); err != nil {
+		d.log.Error("fault", "account", a.id, "err", err)
+	}
+}
+
 // checkHalted completes halting → halted for an account once it is flat
 // with nothing working, and the desk once every account is.
-func (d *Desk) checkHalted(a *account) {
-	d.mu.Lock()
-	flat := a.ledger.Position() == 0 && len(a.workingOrders()) == 0
-	d.mu.Unlock()
+func (d *Desk) checkHalted(a *account) { d.checkHaltedTry(a, false) }
+
+// settleLater is checkHalted at the end of a kill: at once if no books it
+// needs are held, else once they are let go (the kill returns either way).
+func (d *Desk) settleLater(a *account) {
+	if d.checkHaltedTry(a, true) {
+		return
+	}
+	d.later.Add(1)
+	go func() {
+		defer d.later.Done()
+		d.checkHalted(a)
+	}()
+}
+
+// checkHaltedTry is checkHalted; with try it gives up (false) rather than
+// wait for an account's books.
+func (d *Desk) checkHaltedTry(a *account, try bool) bool {
+	flat, ok := flatNow(a, try)
+	if !ok {
+		return false
+	}
 	if flat {
 		a.liquidating.Store(false)
 	}
@@ -152,267 +420,38 @@ func (d *Desk) checkHalted(a *account) {
 		_ = a.m.Fire(EvHalted, "flat at the venue")
 	}
 	if d.m.State() != DeskHalting {
-		return
+		return true
 	}
-	d.mu.Lock()
-	all := true
 	for _, x := range d.accts {
-		if x.ledger.Position() != 0 || len(x.workingOrders()) > 0 {
-			all = false
-			break
+		f, ok := flatNow(x, try)
+		if !ok {
+			return false
+		}
+		if !f {
+			return true
 		}
 	}
-	d.mu.Unlock()
-	if all {
-		_ = d.m.Fire(EvHalted, "every account flat")
-	}
+	_ = d.m.Fire(EvHalted, "every account flat")
+	return true
 }
 
-// Rearm returns a halted desk to running and its halted accounts to idle
-// (trading again where their engines are on). Locked-out and faulted
-// accounts stay as they are.
-func (d *Desk) Rearm(ctx context.Context, who, why string) error {
-	switch d.m.State() {
-	case DeskHalted:
-	case DeskHalting:
-		return fmt.Errorf("%w: the desk is still halting (not yet flat)", deskapi.ErrNotAllowed)
-	default:
-		// A running desk may re-arm accounts an account-scoped kill halted;
-		// with none, there is nothing to re-arm (and nothing is journaled).
-		any := false
-		for _, a := range d.accts {
-			any = any || a.m.State() == AcctHalted
+// flatNow reads a.flat(); with try, only if a's books are free.
+func flatNow(a *account, try bool) (flat, ok bool) {
+	if try {
+		if !a.mu.TryLock() {
+			return false, false
 		}
-		if !any {
-			return fmt.Errorf("%w: the desk is %s and no account is halted", deskapi.ErrNotAllowed, d.m.State())
-		}
-	}
-	d.journal(ctx, Entry{Kind: "rearm", Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
-	if d.m.State() == DeskHalted {
-		if err := d.m.Fire(EvRearm, "re-armed by "+who); err != nil {
-			return err
-		}
-	}
-	for _, a := range d.accts {
-		if a.m.State() == AcctHalted {
-			_ = a.m.Fire(EvRearm, "re-armed by "+who)
-			a.halted.Store(false)
-			if !a.spec.EnginesOff {
-				_ = a.m.Fire(EvStart, "re-armed")
-			}
-			d.resumeWorker(a)
-		}
-	}
-	d.alerts.Notify(alerts.Rearmed(d.clock.Now(), who, why))
-	return nil
-}
-
-// Unlock lifts an account's lockout early (the risk manager, with a reason).
-func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
-	if why == "" {
-		return deskapi.ErrReasonRequired
-	}
-	a := d.byID[account]
-	if a == nil {
-		return fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, account)
-	}
-	if a.m.State() != AcctLockedOut {
-		return fmt.Errorf("%w: account %s is %s, not locked_out", deskapi.ErrNotAllowed, account, a.m.State())
-	}
-	d.journal(ctx, Entry{Kind: "unlock", Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
-	d.mu.Lock()
-	// The day's allowance starts again from the equity now: with the old
-	// line the next trade would breach (and lock out) again at once.
-	a.mon.Reset(a.ledger.EquityCents())
-	d.mu.Unlock()
-	if err := a.m.Fire(EvUnlock, why+" ("+who+")"); err != nil {
-		return err
-	}
-	a.halted.Store(false)
-	if !a.spec.EnginesOff {
-		// As after a session reset: an unlocked account trades again
-		// (left idle, its gate would refuse every entry as halted).
-		_ = a.m.Fire(EvStart, "unlocked")
-	}
-	d.resumeWorker(a)
-	d.alerts.Notify(alerts.Unlocked(d.clock.Now(), account, who, why))
-	return nil
-}
-
-// ClearFault returns a faulted account (a reconcile mismatch, a worker
-// crash loop) to idle, and to trading where its engines are on: the risk
-// manager's explicit act, with a reason, journaled (kind "clear", then the
-// transition) and alerted. It is refused unless the account is faulted,
-// while a desk kill is in force (halting or halted: re-arm first), while
-// the account is past its drawdown line (the session reset lifts that),
-// when its worker crash-looped and stopped (restart the desk for a new
-// one), and unless the venue agrees with the desk: the account's position
-// at the venue equals the ledger's and is covered in full by working
-// stop-market orders at the venue.
-func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
-	if strings.TrimSpace(why) == "" {
-		return deskapi.ErrReasonRequired
-	}
-	a := d.byID[account]
-	if a == nil {
-		return fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, account)
-	}
-	if st := a.m.State(); st != AcctFaulted {
-		return fmt.Errorf("%w: account %s is %s, not faulted", deskapi.ErrNotAllowed, account, st)
-	}
-	switch ds := d.m.State(); ds {
-	case DeskRunning, DeskDegraded:
-	case DeskHalting:
-		return fmt.Errorf("%w: the desk is still halting (not yet flat)", deskapi.ErrNotAllowed)
-	default:
-		return fmt.Errorf("%w: the desk is %s: re-arm it before clearing an account", deskapi.ErrNotAllowed, ds)
-	}
-	d.mu.Lock()
-	breached := a.mon.Breached()
-	d.mu.Unlock()
-	if breached {
-		return fmt.Errorf("%w: account %s is past its drawdown line: it stays faulted until the session reset", deskapi.ErrNotAllowed, account)
-	}
-	if _, proc := d.hostsOf(a); proc != nil {
-		select {
-		case <-proc.Done():
-			return fmt.Errorf("%w: account %s: its worker crash-looped and has stopped; restart the desk for a new one, then clear", deskapi.ErrNotAllowed, account)
-		default:
-		}
-	}
-	if err := d.venueAgrees(ctx, a); err != nil {
-		return fmt.Errorf("%w: account %s: %v", deskapi.ErrNotAllowed, account, err)
-	}
-	d.journal(ctx, Entry{Kind: string(kindClear), Account: account, Market: d.nowNs(), Body: map[string]string{"who": who, "why": why}})
-	if err := a.m.Fire(EvClear, why+" ("+who+")"); err != nil {
-		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
-	}
-	d.mu.Lock()
-	a.dirty = true // stop coverage looked at again on the next settle
-	d.mu.Unlock()
-	a.halted.Store(false)
-	if !a.spec.EnginesOff {
-		_ = a.m.Fire(EvStart, "fault cleared")
-	}
-	d.resumeWorker(a)
-	d.alerts.Notify(alerts.FaultCleared(d.clock.Now(), account, who, why))
-	return nil
-}
-
-// venueAgrees checks an account against the venue itself: its position
-// there equals the ledger's, and working stop-market orders on the closing
-// side cover all of it.
-func (d *Desk) venueAgrees(ctx context.Context, a *account) error {
-	v, err := d.venueOf(ctx, a)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	lq := a.ledger.Position()
-	d.mu.Unlock()
-	if v.pos.Qty != lq {
-		return fmt.Errorf("position at the venue %d, in the ledger %d: not reconciled (flatten the account, or restart the desk to reconcile)", v.pos.Qty, lq)
-	}
-	if lq == 0 {
-		return nil
-	}
-	exit := market.Sell
-	if lq < 0 {
-		exit = market.Buy
-	}
-	var work []limits.WorkingOrder
-	covered := int64(0)
-	for _, o := range v.open {
-		if o.Status == broker.Pending || o.Status.Done() {
-			continue // an exit not yet armed protects nothing
-		}
-		role := limits.RoleOther
-		if o.Role == broker.StopLeg || (o.Role == broker.Single && o.Type == market.StopOrder) {
-			role = limits.RoleStop
-		}
-		wo := limits.WorkingOrder{ClientID: o.ClientID, Role: role, Side: o.Side, Qty: o.Qty - o.FilledQty, Type: o.Type, Price: venuePrice(o)}
-		if role == limits.RoleStop && o.Side == exit && o.Type == market.StopOrder {
-			covered += wo.Qty
-		}
-		work = append(work, wo)
-	}
-	if ok, _ := limits.StopCoverage(lq, work, 0, 0); !ok {
-		return fmt.Errorf("position %d has working stop cover for only %d at the venue (wait for the stop repair, or flatten the account)", lq, covered)
-	}
-	return nil
-}
-
-// SetEngines starts or stops an account's engines.
-func (d *Desk) SetEngines(ctx context.Context, account string, run bool, who string) error {
-	a := d.byID[account]
-	if a == nil {
-		return fmt.Errorf("%w: %q", deskapi.ErrUnknownAccount, account)
-	}
-	ev := EvStop
-	if run {
-		ev = EvStart
-	}
-	d.journal(ctx, Entry{Kind: "command", Account: account, Market: d.nowNs(), Body: map[string]any{"who": who, "engines": run}})
-	if err := a.m.Fire(ev, "engines by "+who); err != nil {
-		return fmt.Errorf("%w: %v", deskapi.ErrNotAllowed, err)
-	}
-	if run {
-		d.resumeWorker(a)
 	} else {
-		d.haltWorker(a)
+		a.mu.Lock()
 	}
-	return nil
-}
-
-// Press presses the simulated panic button, through the same debounce and
-// watcher code as the real one.
-func (d *Desk) Press(ctx context.Context, who string) error {
-	if d.opt.PressButton == nil {
-		return deskapi.ErrNoSimButton
-	}
-	d.journal(ctx, Entry{Kind: "command", Market: d.nowNs(), Body: map[string]string{"who": who, "command": "press sim button"}})
-	return d.opt.PressButton()
+	flat = a.flat()
+	a.mu.Unlock()
+	return flat, true
 }
 
 // Kills returns the timing of every kill so far.
 func (d *Desk) Kills() []KillReport {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.killMu.Lock()
+	defer d.killMu.Unlock()
 	return append([]KillReport(nil), d.kills...)
-}
-
-// LinkHealth records an outside link going down or coming back (the panic
-// button's watcher, the broker or the data feed). While any link is down
-// the desk is degraded: no new entries, brackets stay at the venue. It
-// alerts both ways.
-func (d *Desk) LinkHealth(link string, ok bool, why string) {
-	d.mu.Lock()
-	if d.linksDown == nil {
-		d.linksDown = map[string]time.Time{}
-	}
-	since, wasDown := d.linksDown[link]
-	if ok {
-		delete(d.linksDown, link)
-	} else if !wasDown {
-		d.linksDown[link] = time.Now()
-	}
-	anyDown := len(d.linksDown) > 0
-	d.mu.Unlock()
-	if ok == !wasDown {
-		return // no change
-	}
-	d.journal(context.Background(), Entry{Kind: "marker", Market: d.nowNs(), Body: map[string]any{"link": link, "ok": ok, "why": why}})
-	if !ok {
-		d.log.Error("link down", "link", link, "why", why)
-		if d.m.Can(EvDegrade) {
-			_ = d.m.Fire(EvDegrade, link+": "+why)
-		}
-		d.alerts.Notify(alerts.LinkLost(d.clock.Now(), link, why))
-		return
-	}
-	d.log.Info("link back", "link", link)
-	if !anyDown && d.m.State() == DeskDegraded {
-		_ = d.m.Fire(EvRestore, link+" back")
-	}
-	d.alerts.Notify(alerts.LinkBack(d.clock.Now(), link, time.Since(since)))
 }

@@ -40,13 +40,15 @@ func (h *holdReader) Next() (market.Trade, error) {
 	return market.Trade{}, h.ctx.Err()
 }
 
-func startLive(t *testing.T, r *rig, ts []market.Trade, maxBatch int) *liveRig {
+// startLive runs the desk live over ts at pace × real time (0: as fast as
+// the desk takes it).
+func startLive(t *testing.T, r *rig, ts []market.Trade, maxBatch int, pace float64) *liveRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	lr := &liveRig{rig: r, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		feed := &holdReader{sliceReader: sliceReader{ts: ts}, ctx: ctx}
-		lr.done <- RunLive(ctx, r.d, LiveOptions{Feed: feed, Matcher: r.rec, Clock: r.clock, MaxBatch: maxBatch,
+		lr.done <- RunLive(ctx, r.d, LiveOptions{Feed: feed, Matcher: r.rec, Clock: r.clock, MaxBatch: maxBatch, Pace: pace,
 			OnBatch: func(tr market.Trade) { lr.last.Store(tr.Time); lr.n.Add(1) }})
 	}()
 	t.Cleanup(func() {
@@ -77,7 +79,10 @@ func TestKillDuringHeavyFlow20Accounts(t *testing.T) {
 	r := newRig(t, rigOpt{Accounts: manySpecs(20, 50000), Workers: Processes, Proc: enginesProc(""), Async: true})
 	ts := session(t, 5, 0.2, 0)
 	killAt := etTime(ts[0], 10, 40)
-	lr := startLive(t, r, ts, 64)
+	// 2000 × real time: the session's 10:00–16:00 in about 11 s, some
+	// 15,000 trades a second (MES peaks at a few thousand) — heavy flow
+	// that is still running when the kill lands.
+	lr := startLive(t, r, ts, 64, 2000)
 	ctx := ctxT(t, 40*time.Second)
 
 	// Re-arm is refused while running with nothing halted.
@@ -91,10 +96,11 @@ func TestKillDuringHeavyFlow20Accounts(t *testing.T) {
 		if lr.last.Load() < killAt {
 			return false
 		}
-		r.d.mu.Lock()
-		defer r.d.mu.Unlock()
 		for _, a := range r.d.accts {
-			if a.ledger.Position() != 0 {
+			a.mu.Lock()
+			p := a.ledger.Position()
+			a.mu.Unlock()
+			if p != 0 {
 				return true
 			}
 		}

@@ -16,10 +16,8 @@ import (
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
-
-// maxEventBatch caps the broker events made durable by one commit.
-const maxEventBatch = 256
 
 // LiveOptions configures RunLive.
 type LiveOptions struct {
@@ -39,16 +37,14 @@ type LiveOptions struct {
 	// Clock: a desk whose clock the trades advance (Clock above) has a
 	// clock that stands still exactly when the trades stop.
 	StaleAfter time.Duration
-	// Wall is the real-time clock of the stale-data check; nil = the
-	// system clock (tests inject one they move).
+	// Wall is real time: the stale-data check, the pace, the periodic
+	// settle and snapshot; nil = the desk's Options.Wall (tests inject one
+	// they move).
 	Wall market.Clock
 	// MaxBatch bounds the trades sent to workers in one frame (default 512).
 	MaxBatch int
 	// OnTrade is called after each batch (status lines, tests).
 	OnBatch func(last market.Trade)
-
-	// staleTicker replaces time.NewTicker for the stale-data check (tests).
-	staleTicker func(time.Duration) (<-chan time.Time, func())
 }
 
 // ErrFeedEnded is returned when the feed is exhausted.
@@ -60,13 +56,7 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 		opt.MaxBatch = 512
 	}
 	if opt.Wall == nil {
-		opt.Wall = market.WallClock{}
-	}
-	if opt.staleTicker == nil {
-		opt.staleTicker = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
-		}
+		opt.Wall = d.wall
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -106,9 +96,9 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 		}
 	}()
 	// Worker events, one goroutine per account.
-	perAcct := map[string]chan WorkerEvent{}
+	perAcct := map[string]chan workerhost.WorkerEvent{}
 	for _, a := range d.accts {
-		ch := make(chan WorkerEvent, 1024)
+		ch := make(chan workerhost.WorkerEvent, 1024)
 		perAcct[a.id] = ch
 		wg.Add(1)
 		go func() {
@@ -132,7 +122,7 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 				return
 			case ev := <-d.events:
 				if ch := perAcct[ev.Account]; ch != nil {
-					if ev.Kind != WorkerIntent {
+					if ev.Kind != workerhost.WorkerIntent {
 						// A crash, restart or crash-loop fault is never dropped:
 						// a lost fault would leave the account unprotected.
 						select {
@@ -158,13 +148,13 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk := time.NewTicker(d.opt.CoverageGrace / 2)
+			tk := opt.Wall.NewTicker(d.opt.CoverageGrace / 2)
 			defer tk.Stop()
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-tk.C:
+				case <-tk.C():
 					d.Settle(ctx)
 				}
 			}
@@ -174,13 +164,13 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tk := time.NewTicker(30 * time.Second)
+		tk := opt.Wall.NewTicker(30 * time.Second)
 		defer tk.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tk.C:
+			case <-tk.C():
 				if err := d.Snapshot(ctx); err != nil {
 					d.log.Warn("snapshot", "err", err)
 				}
@@ -192,17 +182,17 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 	// (and a kill could not move its state machine out of "starting").
 	var lastTrade atomic.Int64
 	if opt.StaleAfter > 0 {
-		tick, stopTick := opt.staleTicker(max(opt.StaleAfter/4, time.Millisecond))
+		tick := opt.Wall.NewTicker(max(opt.StaleAfter/4, time.Millisecond))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer stopTick()
+			defer tick.Stop()
 			fired := false
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-tick:
+				case <-tick.C():
 					last := lastTrade.Load()
 					if last == 0 {
 						continue
@@ -215,7 +205,7 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 					if !fired {
 						fired = true
 						d.log.Error("market data stale: flattening the desk", "age", age, "limit", opt.StaleAfter)
-						if err := d.Flatten(ctx, "", "stale_data", "deskguard"); err != nil {
+						if _, err := d.Kill(ctx, DeskScope, TriggerStaleData, "deskguard"); err != nil {
 							d.log.Error("stale data kill", "err", err)
 						}
 					}
@@ -258,7 +248,7 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 	}()
 	started := false
 	var first int64
-	wall0 := time.Now()
+	wall0 := opt.Wall.Now()
 	batch := make([]market.Trade, 0, opt.MaxBatch)
 	flush := func() {
 		if len(batch) == 0 {
@@ -307,12 +297,12 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 		lastTrade.Store(opt.Wall.Now().UnixNano())
 		if opt.Pace > 0 {
 			due := wall0.Add(time.Duration(float64(t.Time-first) / opt.Pace))
-			if wait := time.Until(due); wait > time.Millisecond {
+			if wait := due.Sub(opt.Wall.Now()); wait > time.Millisecond {
 				flush() // send what is due before waiting
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
-				case <-time.After(wait):
+				case <-opt.Wall.After(wait):
 				}
 			}
 		}

@@ -214,3 +214,54 @@ func TestRearmOnlyFromHalted(t *testing.T) {
 		t.Fatalf("desk %s after re-arm", st)
 	}
 }
+
+// TestLockoutLiquidatesAnOpenPosition: the line is crossed while the
+// position is still open at the venue — the desk's feed saw the crash
+// before the venue's stop traded (feeds differ in latency) — so only the
+// lockout's own liquidation can flatten it: it must be sent at once, and
+// the account must end flat and locked out.
+func TestLockoutLiquidatesAnOpenPosition(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	r := newRig(t, rigOpt{Accounts: lockoutSpec()})
+	r.start(ctx, etAt(10, 0, 0))
+	r.step(ctx, etAt(10, 0, 1), pts(5000.25))
+	if res := r.d.HandleIntent(ctx, buyBracket(etAt(10, 0, 1))); !res.Sent {
+		t.Fatalf("entry not sent: %+v", res)
+	}
+	r.step(ctx, etAt(10, 0, 2), pts(5000)) // fills the entry, arms the bracket (stop 4999)
+	from := len(r.rec.Calls())
+	// The desk sees 4990 (−$50 on $1,000: past the 1.5% line); the venue has
+	// not traded it yet, so the stop has not fired.
+	crash := market.Trade{Time: etAt(10, 0, 3), Price: pts(4990), Size: 10, Aggressor: market.Sell}
+	r.clock.Advance(crash.Time)
+	r.d.OnTrades(ctx, []market.Trade{crash})
+	a := r.d.byID["L1"]
+	if st := a.m.State(); st != AcctLockedOut {
+		t.Fatalf("L1 %s after the line was crossed, want locked_out", st)
+	}
+	if p, _ := r.sim.Position("L1"); p.Qty != 1 {
+		t.Fatalf("venue position %d: the test needs the position still open at the lockout", p.Qty)
+	}
+	if got := r.liquidated(from); got["L1"] != 1 {
+		t.Fatalf("the lockout sent no liquidation for L1 (%v)", got)
+	}
+	var lockouts int
+	for _, rec := range r.records() {
+		if rec.Kind == journal.KindLockout && rec.Account == "L1" {
+			lockouts++
+		}
+	}
+	if lockouts != 1 {
+		t.Fatalf("%d lockout records journaled, want 1", lockouts)
+	}
+	r.step(ctx, etAt(10, 0, 4), pts(4990)) // the venue trades: the liquidation fills
+	if p, _ := r.sim.Position("L1"); p.Qty != 0 {
+		t.Fatalf("venue position %d after the lockout's liquidation", p.Qty)
+	}
+	if open, _ := r.sim.OpenOrders(ctx, "L1"); len(open) != 0 {
+		t.Fatalf("%d orders still open at the venue after the lockout", len(open))
+	}
+	if st := a.m.State(); st != AcctLockedOut {
+		t.Fatalf("L1 %s once flat, want still locked_out", st)
+	}
+}

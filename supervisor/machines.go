@@ -1,14 +1,3 @@
-// Package supervisor joins deskguard's parts into the desk: the desk and
-// account state machines, the child worker processes, the intent router
-// (gate → journal → broker), the kill switch, the schedule, and recovery
-// and reconciliation. alerts, hw and console reach it only through the
-// small interfaces they declare.
-//
-// It may touch accounts, limits, strategies, intent, market, journal (through its Journal interface),
-// broker (through its Broker interface), alerts, deskapi, supervisor/wire, looplab/fsm and
-// robfig/cron, jonboulle/clockwork, and the worker child processes it starts
-// (broker/sim, market/synth and HdrHistogram for its exported benchmark
-// bodies); nothing over the network itself.
 package supervisor
 
 // machines.go: the desk and account state machines on looplab/fsm, exactly
@@ -20,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/looplab/fsm"
 )
@@ -122,11 +112,12 @@ func (e *TransitionError) Error() string {
 // Machine wraps a looplab/fsm machine so that every transition is reported
 // and no context can leave it stuck mid-transition.
 type Machine struct {
-	kind string
-	id   string
-	mu   sync.Mutex
-	f    *fsm.FSM
-	hook func(Transition)
+	kind  string
+	id    string
+	state atomic.Value // string: the current state, read without a lock
+	mu    sync.Mutex
+	f     *fsm.FSM
+	hook  func(Transition)
 	// illegal is told of refused events so they can be logged and journaled.
 	illegal func(*TransitionError)
 }
@@ -146,11 +137,13 @@ func NewAccountMachine(id, initial string, hook func(Transition), illegal func(*
 }
 
 func newMachine(kind, id, initial string, ev fsm.Events, hook func(Transition), illegal func(*TransitionError)) *Machine {
-	return &Machine{kind: kind, id: id, f: fsm.NewFSM(initial, ev, fsm.Callbacks{}), hook: hook, illegal: illegal}
+	m := &Machine{kind: kind, id: id, f: fsm.NewFSM(initial, ev, fsm.Callbacks{}), hook: hook, illegal: illegal}
+	m.state.Store(initial)
+	return m
 }
 
-// State returns the current state.
-func (m *Machine) State() string { return m.f.Current() }
+// State returns the current state. It takes no lock (the kill path reads it).
+func (m *Machine) State() string { return m.state.Load().(string) }
 
 // Can reports whether ev is allowed now.
 func (m *Machine) Can(ev string) bool { return m.f.Can(ev) }
@@ -163,6 +156,7 @@ func (m *Machine) Fire(ev, why string) error {
 	from := m.f.Current()
 	err := m.f.Event(context.Background(), ev)
 	to := m.f.Current()
+	m.state.Store(to)
 	m.mu.Unlock()
 	if err != nil {
 		var noTr fsm.NoTransitionError

@@ -2,42 +2,21 @@ package supervisor
 
 // ports.go: what the desk needs of the journal and of the alert channel,
 // as small interfaces, so the desk is tested with the real journal and
-// notifier and the adapters stay in one place.
+// notifier (and with wrappers that hold or cut them). The records are the
+// journal's typed records (journal's payloads): the only schema.
 
 import (
 	"context"
 
-	"github.com/deskguard/deskguard/alerts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/journal"
 )
 
 // Journal is the desk's write-ahead log. Append returns once the record is
-// durable (fsynced); kinds and bodies are the journal package's record kinds.
+// durable (fsynced).
 type Journal interface {
-	Append(ctx context.Context, e Entry) (uint64, error)
+	Append(ctx context.Context, r journal.Record) (uint64, error)
 }
-
-// Entry is one record the desk writes.
-type Entry struct {
-	Kind     string // intent, decision, broker_event, transition, kill, lockout, unlock, rearm, session_reset, snapshot, command, alert_failed, config_change
-	Account  string
-	ClientID string
-	Market   int64 // market time, ns UTC
-	Body     any   // JSON-encodable
-}
-
-// Alerter receives the desk's alerts; it must never block
-// (*alerts.Notifier).
-type Alerter interface {
-	Notify(a alerts.Alert)
-}
-
-type nopAlerter struct{}
-
-func (nopAlerter) Notify(alerts.Alert) {}
-
-// JournalOf adapts a *journal.Journal to the desk's Journal.
-func JournalOf(j *journal.Journal) Journal { return journalAdapter{j} }
 
 // BatchJournal is a Journal that can make several records durable with one
 // commit, in order. The desk uses it, when its journal has it, for the
@@ -46,28 +25,34 @@ type BatchJournal interface {
 	Journal
 	// AppendBatch returns once every record is durable, in the order
 	// given, or with the first error.
-	AppendBatch(ctx context.Context, es []Entry) error
+	AppendBatch(ctx context.Context, rs []journal.Record) error
 }
 
-func (a journalAdapter) AppendBatch(ctx context.Context, es []Entry) error {
-	for _, e := range es {
-		rec, err := journal.New(journal.Kind(e.Kind), e.Account, e.ClientID, e.Market, e.Body)
-		if err != nil {
-			return err
-		}
-		if err := a.j.AppendNoWait(rec); err != nil {
-			return err
-		}
-	}
-	return a.j.Flush(ctx)
+// UrgentJournal is a Journal with a lane that does not queue behind the
+// others (journal.AppendUrgent): the kill's record uses it when the
+// journal has it.
+type UrgentJournal interface {
+	Journal
+	// AppendUrgent is Append for a record that must be in the next commit
+	// to start, however many records are queued.
+	AppendUrgent(ctx context.Context, r journal.Record) (uint64, error)
 }
 
-type journalAdapter struct{ j *journal.Journal }
+// JournalOf is the desk's Journal over a *journal.Journal (which is one:
+// Append, AppendBatch and AppendUrgent).
+func JournalOf(j *journal.Journal) Journal { return j }
 
-func (a journalAdapter) Append(ctx context.Context, e Entry) (uint64, error) {
-	rec, err := journal.New(journal.Kind(e.Kind), e.Account, e.ClientID, e.Market, e.Body)
-	if err != nil {
-		return 0, err
-	}
-	return a.j.Append(ctx, rec)
+var (
+	_ BatchJournal  = (*journal.Journal)(nil)
+	_ UrgentJournal = (*journal.Journal)(nil)
+)
+
+// Alerter receives the desk's alerts; it must never block
+// (*alerts.Notifier).
+type Alerter interface {
+	Notify(a alert.Alert)
 }
+
+type nopAlerter struct{}
+
+func (nopAlerter) Notify(alert.Alert) {}

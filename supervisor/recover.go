@@ -1,90 +1,39 @@
 package supervisor
 
-// recover.go: snapshots, recovery from the journal and reconciliation with
-// the venue (invariant 7). Recovery folds the journal from its latest
-// snapshot with the same code the live path uses (applyEvent, reserve);
-// reconciliation then compares the rebuilt books with the venue's own and
-// faults any account that disagrees, repairing its stop coverage first.
+// recover.go: snapshots and recovery from the journal (invariant 7).
+// Recovery folds the journal from its latest snapshot with the same code
+// the live path uses (applyEvent, reserve), and folds the kills: a kill
+// that was journaled is in force when the desk starts again — halting or
+// halted, locked out or faulted as its trigger says, never trading — and
+// Start sends the liquidations it may not have sent (resumeKills).
+// Reconciliation with the venue, which runs next, is reconcile.go.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/accounts"
-	"github.com/deskguard/deskguard/alerts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
 
-// deskSnapshot is the body of a snapshot record: everything recovery
-// needs, so that snapshot + tail folds to the same desk as the whole log.
-type deskSnapshot struct {
-	Ledgers  []accounts.LedgerState `json:"ledgers"`
-	Accounts map[string]acctSnap    `json:"accounts"`
-	Desk     string                 `json:"desk"`
-	IDSeq    uint64                 `json:"id_seq"`
-}
-
-type acctSnap struct {
-	State    string      `json:"state"`
-	Breached bool        `json:"breached"`
-	LastStop int64       `json:"last_stop"`
-	Orders   []orderSnap `json:"orders"`
-}
-
-type orderSnap struct {
-	ID       string `json:"id"`
-	Strategy string `json:"strategy"`
-	Role     uint8  `json:"role"`
-	Group    string `json:"group"`
-	Side     int8   `json:"side"`
-	Type     uint8  `json:"type"`
-	Qty      int64  `json:"qty"`
-	Filled   int64  `json:"filled"`
-	Price    int64  `json:"price"`
-	Stop     int64  `json:"stop"`
-	Target   int64  `json:"target"`
-	Status   uint8  `json:"status"`
-	ExpireAt int64  `json:"expire_at"`
-}
-
-// Snapshot journals a checkpoint of the whole desk.
-func (d *Desk) Snapshot(ctx context.Context) error {
-	d.mu.Lock()
-	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load()}
-	for _, a := range d.accts {
-		s.Ledgers = append(s.Ledgers, a.ledger.State())
-		as := acctSnap{State: a.m.State(), Breached: a.mon.Breached(), LastStop: int64(a.lastStop)}
-		for _, o := range a.orders {
-			if o.done() {
-				continue
-			}
-			as.Orders = append(as.Orders, orderSnap{ID: o.id, Strategy: o.strategy, Role: uint8(o.role), Group: o.group,
-				Side: int8(o.side), Type: uint8(o.typ), Qty: o.qty, Filled: o.filled, Price: int64(o.price), Stop: int64(o.stop),
-				Target: int64(o.target), Status: uint8(o.status), ExpireAt: o.expireAt})
-		}
-		s.Accounts[a.id] = as
-	}
-	d.mu.Unlock()
-	_, err := d.j.Append(context.WithoutCancel(ctx), Entry{Kind: "snapshot", Market: d.nowNs(), Body: s})
-	return err
-}
-
 // Recovered says what recovery found.
 type Recovered struct {
 	From      uint64   // first record folded (0: empty journal)
 	Records   int      // records folded
-	DeskState string   // the desk's last journaled state
+	DeskState string   // the desk's state as recovery leaves it (a kill in force: halting or halted)
 	LockedOut []string // accounts still locked out
+	// Kills lists the accounts with a kill in force whose liquidation
+	// Start sends again (it may not have reached the venue before the
+	// crash), with the kill's trigger.
+	Kills map[string]string
 	// OpenIntents counts the entries (Enter and Add intents the gate
 	// allowed) with no outcome in the journal: no venue event, no refusal.
 	// Start's reconciliation matches each by client order id against the
@@ -93,21 +42,69 @@ type Recovered struct {
 	OpenIntents int
 }
 
-// Journal kinds the desk writes beyond the journal package's own.
-const (
-	kindReconcile journal.Kind = "reconcile" // a reconciliation that changed the books (reconcileRecord)
-	kindClear     journal.Kind = "clear"     // the risk manager cleared a faulted account (who, why)
-)
+// killFold is recovery's view of the kills: which are still in force.
+type killFold struct {
+	desk bool               // a desk kill not re-armed
+	owed map[string]Trigger // account → trigger of a kill in force
+}
+
+// kill folds a kill record.
+func (f *killFold) kill(k journal.Kill) {
+	t := Trigger(k.Trigger)
+	if k.Scope == "desk" && t.effect() == effHalt {
+		f.desk = true
+	}
+	if !t.owes() {
+		return
+	}
+	for _, id := range k.Accounts {
+		f.owed[id] = t
+	}
+}
+
+// lift drops the kills on id that ev (a journaled transition's event) ends.
+func (f *killFold) lift(id, ev, to string) {
+	t, ok := f.owed[id]
+	if !ok {
+		return
+	}
+	switch t.effect() {
+	case effHalt:
+		// Flat at the venue, or re-armed (or any act that returned it to
+		// trading, which a kill in force refuses).
+		if to == AcctHalted || ev == EvRearm || ev == EvUnlock || ev == EvClear {
+			delete(f.owed, id)
+		}
+	case effLockout:
+		if ev == EvUnlock {
+			delete(f.owed, id)
+		}
+	case effFault:
+		if ev == EvClear {
+			delete(f.owed, id)
+		}
+	case effFlat:
+		if to == AcctIdle || to == AcctTrading || to == AcctHalted {
+			delete(f.owed, id)
+		}
+	}
+}
 
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
-// desk states, lockouts. Call before Start; j is the journal the desk
-// appends to.
+// desk states, lockouts, kills in force. Call before Start; j is the
+// journal the desk appends to.
 func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 	var rec Recovered
 	deskState := ""
 	states := map[string]string{}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	kills := &killFold{owed: map[string]Trigger{}}
+	// Every account's books (before Start nothing else runs), in desk order.
+	for _, a := range d.accts {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	}
+	d.ev.mu.Lock()
+	defer d.ev.mu.Unlock()
 	from, err := j.Recover(func(r journal.Record) error {
 		rec.Records++
 		a := d.byID[r.Account]
@@ -121,17 +118,25 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return fmt.Errorf("recover: snapshot %d: %w", r.Seq, err)
 			}
-			return d.restoreSnapshot(s, states, &deskState)
+			return d.restoreSnapshot(s, states, &deskState, kills)
 		case journal.KindSessionReset:
 			// A new session: the books start again from the journaled start equity.
 			sr, err := r.SessionReset()
 			if err != nil {
 				return err
 			}
+			if sr.Why == "desk start" {
+				return nil
+			}
 			for id, eq := range sr.Accounts {
-				if x := d.byID[id]; x != nil && sr.Why != "desk start" {
+				if x := d.byID[id]; x != nil {
 					_ = x.ledger.ResetSession(mustDec(eq))
 					x.mon.Reset(x.ledger.StartCents())
+				}
+			}
+			for id, t := range kills.owed {
+				if t.effect() == effFlat {
+					delete(kills.owed, id) // a flat-by kill belongs to its session
 				}
 			}
 		case journal.KindIntent:
@@ -145,7 +150,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			d.bumpID(b.Intent.ID)
 			if b.Decision != nil && b.Decision.Allowed {
 				in := b.Intent
-				d.reserve(a, &in)
+				a.reserve(&in)
 				a.nOrders++
 			}
 		case journal.KindBrokerEvent:
@@ -157,10 +162,10 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 				return err
 			}
 			if ev.VenueID != "" {
-				d.seenVenue[ev.VenueID] = true
+				d.ev.seen[ev.VenueID] = true
 			}
 			d.bumpID(ev.ClientID)
-			d.applyEvent(a, ev)
+			a.applyEvent(ev, d.log)
 		case journal.KindBrokerError:
 			// An intent the venue refused at once, or withdrawn by a kill
 			// before it was sent: it never reached the venue.
@@ -188,12 +193,33 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 				deskState = t.To
 			} else {
 				states[t.ID] = t.To
+				kills.lift(t.ID, t.Event, t.To)
+			}
+		case journal.KindKill:
+			k, err := r.Kill()
+			if err != nil {
+				return err
+			}
+			kills.kill(k)
+			// The kill's own effect, in case its transitions never landed.
+			for _, id := range k.Accounts {
+				switch Trigger(k.Trigger).effect() {
+				case effHalt:
+					if st := states[id]; st == "" || st == AcctIdle || st == AcctTrading {
+						states[id] = AcctHalting
+					}
+				case effFault:
+					states[id] = AcctFaulted
+				}
 			}
 		case journal.KindLockout:
 			if a != nil {
 				a.mon.Restore(true)
 				states[a.id] = AcctLockedOut
+				kills.owed[a.id] = TriggerLockout
 			}
+		case journal.KindRearm:
+			kills.desk = false
 		case journal.KindUnlock:
 			if a != nil {
 				a.mon.Reset(a.ledger.EquityCents()) // as Unlock did (a locked-out account is flat)
@@ -205,25 +231,25 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			if a == nil || r.ClientID == "" {
 				return nil
 			}
-			var sr stopRepairBody
-			if err := json.Unmarshal(r.Body, &sr); err != nil {
-				return fmt.Errorf("recover: stop repair %d: %w", r.Seq, err)
+			sr, err := r.StopRepair()
+			if err != nil {
+				return err
 			}
 			d.bumpID(r.ClientID)
 			if sr.Repair == limits.RepairPlaceStop.String() && a.orders[r.ClientID] == nil {
 				a.orders[r.ClientID] = &order{id: r.ClientID, strategy: "desk", role: limits.RoleStop, side: sr.Side,
 					typ: market.StopOrder, qty: sr.Qty, price: sr.Stop}
 			}
-		case kindReconcile:
+		case journal.KindReconcile:
 			if a == nil {
 				return nil
 			}
-			var rr reconcileRecord
-			if err := json.Unmarshal(r.Body, &rr); err != nil {
-				return fmt.Errorf("recover: reconcile %d: %w", r.Seq, err)
+			rr, err := r.Reconcile()
+			if err != nil {
+				return err
 			}
-			d.replayReconcile(a, rr)
-		case kindClear:
+			a.replayReconcile(rr, d.log)
+		case journal.KindClear:
 			if a != nil && states[a.id] == AcctFaulted {
 				states[a.id] = AcctIdle // as the clear transition that follows it says
 			}
@@ -238,12 +264,16 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 	if err := j.Iterate(1, func(r journal.Record) error {
 		if r.Kind == journal.KindBrokerEvent {
 			if ev, err := r.BrokerEvent(); err == nil && ev.VenueID != "" {
-				d.seenVenue[ev.VenueID] = true
+				d.ev.seen[ev.VenueID] = true
 			}
 		}
 		return nil
 	}); err != nil {
 		return rec, fmt.Errorf("supervisor: recover: venue ids: %w", err)
+	}
+	// A desk kill in force whose transitions never landed.
+	if kills.desk && deskState != DeskHalting && deskState != DeskHalted {
+		deskState = DeskHalting
 	}
 	rec.From = from
 	rec.DeskState = deskState
@@ -255,12 +285,23 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 		}
 	}
 	for _, a := range d.accts {
+		if t, ok := kills.owed[a.id]; ok {
+			a.owed = t
+			if rec.Kills == nil {
+				rec.Kills = map[string]string{}
+			}
+			rec.Kills[a.id] = string(t)
+			a.liquidating.Store(true)
+			if t.effect() != effFlat {
+				a.halted.Store(true)
+			}
+		}
 		st, ok := states[a.id]
 		if !ok {
 			continue
 		}
 		// Machines restart in their recovered state. A kill or lockout in
-		// progress stays in force: halting accounts are halted again on Start.
+		// progress stays in force: halting accounts are liquidated again on Start.
 		a.m = NewAccountMachine(a.id, st, d.onTransition, d.onIllegal)
 		switch st {
 		case AcctLockedOut:
@@ -275,7 +316,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 	return rec, nil
 }
 
-func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskState *string) error {
+func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskState *string, kills *killFold) error {
 	for _, st := range s.Ledgers {
 		a := d.byID[st.ID]
 		if a == nil {
@@ -299,19 +340,55 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 		a.orders = map[string]*order{}
 		a.expiring = nil
 		for _, o := range as.Orders {
-			a.orders[o.ID] = &order{id: o.ID, strategy: o.Strategy, role: limits.Role(o.Role), group: o.Group, side: market.Side(o.Side),
-				typ: market.OrderType(o.Type), qty: o.Qty, filled: o.Filled, price: market.Price(o.Price), stop: market.Price(o.Stop),
-				target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt}
+			a.orders[o.ID] = orderOf(o)
 			if o.ExpireAt > 0 {
 				a.expiring = append(a.expiring, a.orders[o.ID])
 			}
 		}
 	}
 	*deskState = s.Desk
+	kills.desk = s.DeskKill
+	kills.owed = map[string]Trigger{}
+	for id, t := range s.Owed {
+		kills.owed[id] = Trigger(t)
+	}
 	if s.IDSeq > d.idSeq.Load() {
 		d.idSeq.Store(s.IDSeq)
 	}
 	return nil
+}
+
+// resumeKills (Start, after reconciliation) puts the kills recovery found
+// in force back in force: the desk halts again, and every account whose
+// kill may not have reached the venue — or that is still halting — is
+// liquidated again through the kill's own liquidation step (a flat
+// account's liquidation does nothing at the venue).
+func (d *Desk) resumeKills(ctx context.Context) {
+	switch d.recovered.DeskState {
+	case DeskHalting, DeskHalted:
+		_ = d.m.Fire(EvHalt, "recovered: kill in force")
+	}
+	var scope []*account
+	for _, a := range d.accts {
+		if a.owed != "" || a.m.State() == AcctHalting {
+			a.liquidating.Store(true)
+			scope = append(scope, a)
+		}
+	}
+	if len(scope) > 0 {
+		errs, _ := d.liquidateAll(context.WithoutCancel(ctx), scope, "recovered_kill")
+		for i, a := range scope {
+			if errs[i] != nil {
+				d.log.Error("recovered kill: liquidate failed", "account", a.id, "trigger", a.owed, "err", errs[i])
+			} else {
+				d.log.Warn("recovered kill: liquidated again", "account", a.id, "trigger", a.owed)
+			}
+			a.owed = ""
+		}
+	}
+	for _, a := range d.accts {
+		d.checkHalted(a)
+	}
 }
 
 // bumpID keeps new client ids above every id the journal holds.
@@ -324,374 +401,6 @@ func (d *Desk) bumpID(id string) {
 			}
 			return
 		}
-	}
-}
-
-// Mismatch is a difference between the desk's books and the venue's.
-type Mismatch struct {
-	Account string
-	What    string
-}
-
-// reconcileRecord is the journal body of a reconciliation that changed an
-// account's books: what disagreed, the orders closed because the venue no
-// longer has them, the venue's orders the desk adopted, and the fill that
-// made the ledger agree with the venue. Recovery replays it, so a restart
-// finds the books as this reconciliation left them (and, once the risk
-// manager has cleared the fault, does not fault the account again).
-type reconcileRecord struct {
-	Mismatches      []string      `json:"mismatches,omitempty"`
-	Faulted         bool          `json:"faulted,omitempty"`
-	JournalPosition int64         `json:"journal_position"`
-	VenuePosition   int64         `json:"venue_position"`
-	Closed          []closedOrder `json:"closed,omitempty"`
-	Adopted         []orderSnap   `json:"adopted,omitempty"`
-	Correction      *correction   `json:"correction,omitempty"`
-	// Entries with no outcome in the journal, matched by client order id.
-	IntentsAtVenue    int `json:"intents_at_venue,omitempty"`
-	IntentsNotAtVenue int `json:"intents_not_at_venue,omitempty"`
-}
-
-// closedOrder is an order the desk believed live that the venue does not
-// have.
-type closedOrder struct {
-	ID   string `json:"id"`
-	Role string `json:"role"`
-	Why  string `json:"why"`
-}
-
-// correction is the fill booked to make the ledger's position the venue's.
-type correction struct {
-	Time  int64        `json:"time"` // market time, ns
-	Side  market.Side  `json:"side"`
-	Qty   int64        `json:"qty"`
-	Price market.Price `json:"price"`
-}
-
-// Why an order is closed by reconciliation.
-const (
-	closedNeverSent = "never reached the venue" // no outcome in the journal, not at the venue
-	closedGone      = "not at the venue"        // finished while the desk was away (cancel-on-disconnect, ...)
-	closedLostStop  = "protective stop lost at the venue"
-)
-
-// stopRepairBody is the journal body of a stop repair.
-type stopRepairBody struct {
-	Repair string       `json:"repair"`
-	Qty    int64        `json:"qty"`
-	Stop   market.Price `json:"stop"`
-	Side   market.Side  `json:"side"`
-}
-
-// Reconcile compares the recovered books with the venue: positions, and
-// the working orders the desk believes in. The venue is the truth: the
-// ledger position is corrected to it, orders the venue no longer has are
-// closed, and every account that disagreed — a position that differs, an
-// order the desk does not know, or a protective stop the desk believes
-// working for an open position that the venue no longer has and no
-// execution report explains — is faulted (halted until the risk manager
-// clears it), its stop coverage repaired, and the risk manager alerted.
-// Every change is journaled (kind "reconcile") and replayed by Recover.
-// Orders the venue's reports finished (filled, cancelled, expired) were
-// booked before this runs (Start drains the venue's replay first) and are
-// not looked at; a missing stop is only called lost after the reports
-// still on their way have had their chance to land.
-func (d *Desk) Reconcile(ctx context.Context) ([]Mismatch, error) {
-	pos, err := d.br.Positions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("supervisor: reconcile: positions: %w", err)
-	}
-	venue := map[string]broker.Position{}
-	for _, p := range pos {
-		venue[p.Account] = p
-	}
-	var out []Mismatch
-	for _, a := range d.accts {
-		ms, err := d.reconcileAccount(ctx, a, venue[a.id])
-		out = append(out, ms...)
-		if err != nil {
-			return out, err
-		}
-	}
-	d.checkCoverage(ctx)
-	return out, nil
-}
-
-// venueView is one account at the venue.
-type venueView struct {
-	pos  broker.Position
-	open []broker.OrderState
-}
-
-func (d *Desk) venueOf(ctx context.Context, a *account) (venueView, error) {
-	var v venueView
-	pos, err := d.br.Positions(ctx)
-	if err != nil {
-		return v, fmt.Errorf("supervisor: reconcile: positions: %w", err)
-	}
-	for _, p := range pos {
-		if p.Account == a.id {
-			v.pos = p
-		}
-	}
-	v.open, err = d.br.OpenOrders(ctx, a.id)
-	if err != nil {
-		return v, fmt.Errorf("supervisor: reconcile %s: open orders: %w", a.id, err)
-	}
-	return v, nil
-}
-
-// lostStops lists the account's protective stops that the desk believes
-// working (the venue acknowledged them) for its open position and that are
-// not among the venue's open orders (d.mu held).
-func lostStops(a *account, live map[string]broker.OrderState) []string {
-	var out []string
-	for id, o := range a.orders {
-		if _, ok := live[id]; !ok && protective(o, a.ledger.Position()) {
-			out = append(out, id)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// protective reports whether o is a working stop protecting position pos.
-func protective(o *order, pos int64) bool {
-	exit := market.Sell
-	if pos < 0 {
-		exit = market.Buy
-	}
-	return pos != 0 && o.role == limits.RoleStop && o.side == exit && o.qty > 0 &&
-		(o.status == broker.Working || o.status == broker.Triggered)
-}
-
-func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Position) ([]Mismatch, error) {
-	open, err := d.br.OpenOrders(ctx, a.id)
-	if err != nil {
-		return nil, fmt.Errorf("supervisor: reconcile %s: open orders: %w", a.id, err)
-	}
-	v := venueView{pos: vpos, open: open}
-	d.mu.Lock()
-	lost := lostStops(a, liveByID(v.open))
-	d.mu.Unlock()
-	if len(lost) > 0 {
-		// Reports that explain them (the stop filled, or was cancelled) may
-		// still be on their way: let them land, then look again.
-		d.awaitEvents(ctx)
-		if v, err = d.venueOf(ctx, a); err != nil {
-			return nil, err
-		}
-	}
-	live := liveByID(v.open)
-	vp := v.pos
-	var bad []string
-	d.mu.Lock()
-	pos := a.ledger.Position()
-	rec := reconcileRecord{JournalPosition: pos, VenuePosition: vp.Qty}
-	if vp.Qty != pos {
-		bad = append(bad, fmt.Sprintf("position: journal %d, venue %d", pos, vp.Qty))
-	}
-	ids := make([]string, 0, len(a.orders))
-	for id := range a.orders {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		o := a.orders[id]
-		if o.done() || (o.qty == 0 && o.status == broker.Pending) {
-			continue
-		}
-		_, atVenue := live[id]
-		if o.status == 0 && o.role == limits.RoleEntry {
-			// An intent with no outcome in the journal, matched by client id.
-			if atVenue {
-				rec.IntentsAtVenue++
-			} else {
-				rec.IntentsNotAtVenue++
-			}
-		}
-		if atVenue {
-			continue
-		}
-		why := closedGone
-		switch {
-		case o.status == 0:
-			why = closedNeverSent
-		case protective(o, pos):
-			why = closedLostStop
-			bad = append(bad, fmt.Sprintf("protective stop %s (%d at %s) is not working at the venue", id, o.qty, o.price))
-		}
-		rec.Closed = append(rec.Closed, closedOrder{ID: id, Role: roleName(o.role), Why: why})
-		o.status, o.qty = broker.Cancelled, 0
-		if why == closedNeverSent && o.role == limits.RoleEntry {
-			// Its bracket legs, armed by fills that never came, go with it.
-			for _, leg := range legsOf(id) {
-				if l := a.orders[leg]; l != nil && l.status == broker.Pending && l.qty == 0 {
-					l.status = broker.Cancelled
-					rec.Closed = append(rec.Closed, closedOrder{ID: leg, Role: roleName(l.role), Why: why})
-				}
-			}
-		}
-	}
-	for _, vo := range v.open {
-		id := vo.ClientID
-		o := a.orders[id]
-		if o == nil {
-			bad = append(bad, "unknown order at the venue: "+id)
-			role := limits.RoleOther
-			if vo.Role == broker.StopLeg || vo.Type == market.StopOrder {
-				role = limits.RoleStop
-			}
-			o = &order{id: id, strategy: "desk", role: role, side: vo.Side, typ: vo.Type, qty: vo.Qty - vo.FilledQty,
-				price: venuePrice(vo), status: vo.Status}
-			a.orders[id] = o
-			rec.Adopted = append(rec.Adopted, snapOf(o))
-			continue
-		}
-		o.qty = vo.Qty - vo.FilledQty
-		o.status = vo.Status
-		if vo.Type == market.StopOrder {
-			o.price = vo.StopPrice
-		}
-		if o.strategy == "desk" && (vo.Role == broker.StopLeg || vo.Type == market.StopOrder) {
-			// The desk's own stop (a repair) known only from its venue events.
-			o.role, o.typ = limits.RoleStop, vo.Type
-		}
-	}
-	if fix := d.correctionFor(a, vp); fix != nil {
-		rec.Correction = fix
-		d.applyCorrection(a, *fix)
-	}
-	a.dirty = true
-	d.mu.Unlock()
-
-	for _, c := range rec.Closed {
-		switch c.Why {
-		case closedLostStop:
-			d.log.Error("reconcile: protective stop lost at the venue", "account", a.id, "id", c.ID)
-		case closedGone:
-			d.log.Warn("reconcile: order not at the venue; closed", "account", a.id, "id", c.ID, "role", c.Role)
-		default:
-			d.log.Info("reconcile: order never reached the venue; closed", "account", a.id, "id", c.ID, "role", c.Role)
-		}
-	}
-	if rec.IntentsAtVenue+rec.IntentsNotAtVenue > 0 {
-		d.log.Info("reconcile: intents with no outcome in the journal", "account", a.id,
-			"at_venue", rec.IntentsAtVenue, "not_at_venue", rec.IntentsNotAtVenue)
-	}
-	if len(bad) == 0 && len(rec.Closed) == 0 && len(rec.Adopted) == 0 && rec.Correction == nil && rec.IntentsAtVenue == 0 {
-		return nil, nil
-	}
-	rec.Mismatches, rec.Faulted = bad, len(bad) > 0
-	d.journal(ctx, Entry{Kind: string(kindReconcile), Account: a.id, Market: d.nowNs(), Body: rec})
-	if len(bad) == 0 {
-		return nil, nil
-	}
-	out := make([]Mismatch, 0, len(bad))
-	for _, b := range bad {
-		out = append(out, Mismatch{Account: a.id, What: b})
-	}
-	d.log.Error("reconcile mismatch: account faulted", "account", a.id, "mismatches", strings.Join(bad, "; "))
-	d.alerts.Notify(alerts.ReconcileMismatch(d.clock.Now(), a.id, alerts.ReconcileFacts{JournalPosition: rec.JournalPosition,
-		VenuePosition: vp.Qty, Action: "account faulted, stop coverage repaired; waiting for the risk manager: " + strings.Join(bad, "; ")}))
-	a.halted.Store(true)
-	d.haltWorker(a)
-	if a.m.Can(EvFault) {
-		_ = a.m.Fire(EvFault, "reconcile mismatch: "+strings.Join(bad, "; "))
-	}
-	return out, nil
-}
-
-func liveByID(open []broker.OrderState) map[string]broker.OrderState {
-	live := make(map[string]broker.OrderState, len(open))
-	for _, o := range open {
-		live[o.ClientID] = o
-	}
-	return live
-}
-
-func legsOf(entryID string) []string {
-	s, t := LegIDs(entryID)
-	return []string{s, t}
-}
-
-func snapOf(o *order) orderSnap {
-	return orderSnap{ID: o.id, Strategy: o.strategy, Role: uint8(o.role), Group: o.group, Side: int8(o.side), Type: uint8(o.typ),
-		Qty: o.qty, Filled: o.filled, Price: int64(o.price), Stop: int64(o.stop), Target: int64(o.target), Status: uint8(o.status),
-		ExpireAt: o.expireAt}
-}
-
-func orderOf(o orderSnap) *order {
-	return &order{id: o.ID, strategy: o.Strategy, role: limits.Role(o.Role), group: o.Group, side: market.Side(o.Side),
-		typ: market.OrderType(o.Type), qty: o.Qty, filled: o.Filled, price: market.Price(o.Price), stop: market.Price(o.Stop),
-		target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt}
-}
-
-// replayReconcile applies a journaled reconciliation during recovery (d.mu
-// held), as reconcileAccount applied it.
-func (d *Desk) replayReconcile(a *account, rr reconcileRecord) {
-	for _, c := range rr.Closed {
-		if o := a.orders[c.ID]; o != nil && !o.done() {
-			o.status, o.qty = broker.Cancelled, 0
-		}
-	}
-	for _, s := range rr.Adopted {
-		if a.orders[s.ID] == nil {
-			a.orders[s.ID] = orderOf(s)
-		}
-	}
-	if rr.Correction != nil {
-		d.applyCorrection(a, *rr.Correction)
-	}
-}
-
-// awaitEvents gives the venue's reports already on their way the chance to
-// be booked: those waiting on the event stream (a venue replays its reports
-// to a new connection), then those a live event loop is booking now.
-func (d *Desk) awaitEvents(ctx context.Context) {
-	d.drainPending(ctx, 100*time.Millisecond)
-	for deadline := time.Now().Add(time.Second); d.evInFlight.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func venuePrice(o broker.OrderState) market.Price {
-	if o.Type == market.StopOrder || o.Type == market.StopLimitOrder && o.Price == 0 {
-		return o.StopPrice
-	}
-	return o.Price
-}
-
-// correctionFor returns the fill that makes the ledger's position the
-// venue's (the venue is the truth), at the venue's average price, or nil
-// when they agree (d.mu held).
-func (d *Desk) correctionFor(a *account, vp broker.Position) *correction {
-	diff := vp.Qty - a.ledger.Position()
-	if diff == 0 {
-		return nil
-	}
-	side := market.Buy
-	if diff < 0 {
-		side, diff = market.Sell, -diff
-	}
-	px := vp.AvgPrice
-	if px <= 0 {
-		px = d.last
-	}
-	if px <= 0 {
-		px = a.ledger.MarkPrice()
-	}
-	if px <= 0 {
-		return nil
-	}
-	return &correction{Time: d.nowNs(), Side: side, Qty: diff, Price: px}
-}
-
-// applyCorrection books a reconciliation's correcting fill (d.mu held).
-func (d *Desk) applyCorrection(a *account, c correction) {
-	if err := a.ledger.ApplyFill(accounts.Fill{Time: c.Time, Side: c.Side, Qty: c.Qty, Price: c.Price, Strategy: "reconcile",
-		ClientID: "reconcile"}); err != nil {
-		d.log.Error("reconcile: ledger refused the correction", "account", a.id, "err", err)
 	}
 }
 

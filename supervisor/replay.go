@@ -18,6 +18,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 // SyncBroker is a venue that matches in the caller's goroutine and hands
@@ -69,19 +70,19 @@ type Summary struct {
 // event a barrier (SyncWorkers) waits for the workers' answers — so it
 // proposes and sends the same intents as the in-process host, only slower.
 func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker, clock *market.ReplayClock) (Summary, error) {
-	t0 := time.Now()
+	t0 := d.wall.Now()
 	started := false
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return d.Summary(time.Since(t0)), err
+			return d.Summary(d.wall.Now().Sub(t0)), err
 		}
 		t, err := src.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n+1, err)
+			return d.Summary(d.wall.Now().Sub(t0)), fmt.Errorf("replay: trade %d: %w", n+1, err)
 		}
 		n++
 		clock.Advance(t.Time)
@@ -90,28 +91,29 @@ func Replay(ctx context.Context, d *Desk, src market.TradeReader, sb SyncBroker,
 				return Summary{}, err
 			}
 			if err := d.WorkersReady(ctx); err != nil {
-				return d.Summary(time.Since(t0)), err
+				return d.Summary(d.wall.Now().Sub(t0)), err
 			}
 			started = true
 		}
 		sb.OnTrade(t) // resting orders meet this trade before the engines see it
 		if err := d.drainSync(ctx, sb); err != nil {
-			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
+			return d.Summary(d.wall.Now().Sub(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
 		}
 		d.OnTrades(ctx, []market.Trade{t})
 		if err := d.drainSync(ctx, sb); err != nil {
-			return d.Summary(time.Since(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
+			return d.Summary(d.wall.Now().Sub(t0)), fmt.Errorf("replay: trade %d: %w", n, err)
 		}
 	}
 	for _, a := range d.accts {
-		if h, ok := a.host.(*RunnerHost); ok {
+		host, _ := a.hosts()
+		if h, ok := host.(*workerhost.RunnerHost); ok {
 			for _, in := range h.Flush() {
 				d.HandleIntent(ctx, in)
 			}
 		}
 	}
 	err := d.drainSync(ctx, sb)
-	return d.Summary(time.Since(t0)), err
+	return d.Summary(d.wall.Now().Sub(t0)), err
 }
 
 // drainSync applies every pending venue event, then the settle checks,
@@ -163,7 +165,7 @@ func (d *Desk) settleWorkers(ctx context.Context) (int, error) {
 		if err := d.SyncWorkers(ctx); err != nil {
 			return total, err
 		}
-		var evs []WorkerEvent
+		var evs []workerhost.WorkerEvent
 	drain:
 		for {
 			select {
@@ -192,11 +194,13 @@ func (d *Desk) settleWorkers(ctx context.Context) (int, error) {
 // Summary reports the desk's numbers so far.
 func (d *Desk) Summary(elapsed time.Duration) Summary {
 	var s Summary
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s.Trades = d.trades
+	d.tick.mu.Lock()
+	s.Trades = d.tick.trades
+	deskBreached := d.tick.deskMon.Breached()
+	d.tick.mu.Unlock()
 	var net int64
 	for _, a := range d.accts {
+		a.mu.Lock()
 		l := a.ledger
 		as := AccountSummary{ID: a.id, Strategies: a.spec.Config.Strategies, Orders: a.nOrders, Fills: a.nFills,
 			LockedOut: a.m.State() == AcctLockedOut || a.mon.Breached(), Position: l.Position(), State: a.m.State(),
@@ -224,6 +228,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 		as.Net = accounts.Money(l.EquityCents() - start).StringFixed(2)
 		as.MaxDrawdown = l.MaxDrawdown().StringFixed(2)
 		net += l.EquityCents() - start
+		a.mu.Unlock()
 		if as.LockedOut {
 			s.Desk.LockedOut = true
 		}
@@ -232,7 +237,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 	s.Desk.Net = decimal.New(net, -2).StringFixed(2)
 	s.Desk.State = d.m.State()
 	s.Desk.Halted = s.Desk.State == DeskHalting || s.Desk.State == DeskHalted
-	s.Desk.LockedOut = s.Desk.LockedOut || d.deskMon.Breached()
+	s.Desk.LockedOut = s.Desk.LockedOut || deskBreached
 	s.ElapsedMs = elapsed.Milliseconds()
 	return s
 }

@@ -1,9 +1,13 @@
 package supervisor
 
+// schedule_test.go: the schedule's due times on data time and across DST,
+// and the flat-by job through the desk.
+
 import (
 	"testing"
 	"time"
 
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -61,5 +65,55 @@ func TestScheduleBadSpec(t *testing.T) {
 	s, err := NewSchedule(ScheduleConfig{DailySummary: "off"})
 	if err != nil || len(s.jobs) != 3 {
 		t.Fatalf("off: %v %d", err, len(s.jobs))
+	}
+}
+
+// TestFlatByFlattensDayAccounts: at 15:55 ET the flat-by job liquidates
+// every day-trading account that holds anything (one kill, trigger
+// schedule_flat_by, nothing halted) and leaves the others alone.
+func TestFlatByFlattensDayAccounts(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	specs := killSpecs(3)
+	specs[0].DayTrading, specs[2].DayTrading = true, true // K1, K3 day; K2 swing
+	r := newRig(t, rigOpt{Accounts: specs})
+	r.start(ctx, etAt(15, 30, 0))
+	r.step(ctx, etAt(15, 30, 1), pts(5000.25))
+	for _, a := range r.d.accts {
+		_ = a.m.Fire(EvStart, "test")
+		if res := r.d.HandleIntent(ctx, entryFor(a.id, etAt(15, 30, 1))); !res.Sent {
+			t.Fatalf("%s: entry not sent: %+v", a.id, res)
+		}
+	}
+	r.step(ctx, etAt(15, 30, 2), pts(5000))
+	r.step(ctx, etAt(15, 54, 59), pts(5000.25))
+	from := len(r.rec.Calls())
+	r.step(ctx, etAt(15, 55, 0), pts(5000.25)) // the job runs; its liquidations fill on the next trade
+	if got := r.liquidated(from); got["K1"] != 1 || got["K3"] != 1 || got["K2"] != 0 {
+		t.Fatalf("liquidations at 15:55: %v, want K1 and K3 only", got)
+	}
+	r.step(ctx, etAt(15, 55, 1), pts(5000.25))
+	for id, want := range map[string]int64{"K1": 0, "K2": 1, "K3": 0} {
+		if p, _ := r.sim.Position(id); p.Qty != want {
+			t.Errorf("%s: venue position %d after the flat-by, want %d", id, p.Qty, want)
+		}
+		if st := r.d.byID[id].m.State(); st != AcctTrading {
+			t.Errorf("%s is %s after the flat-by, want trading (a scheduled flatten halts nothing)", id, st)
+		}
+	}
+	var kills []journal.Kill
+	for _, rec := range r.records() {
+		if rec.Kind == journal.KindKill {
+			k, err := rec.Kill()
+			if err != nil {
+				t.Fatal(err)
+			}
+			kills = append(kills, k)
+		}
+	}
+	if len(kills) != 1 || kills[0].Trigger != string(TriggerSchedule) || len(kills[0].Accounts) != 2 {
+		t.Fatalf("kill records %+v, want one schedule_flat_by for K1 and K3", kills)
+	}
+	if st := r.d.m.State(); st != DeskRunning {
+		t.Fatalf("desk %s after the flat-by", st)
 	}
 }

@@ -2,7 +2,8 @@ package supervisor
 
 // stale_test.go: the stale-data kill trigger of RunLive
 // (LiveOptions.StaleAfter, `[desk] stale_data_kill`), on an injected wall
-// clock and ticker: no sleeps, every step is a tick the test sends.
+// clock whose stale-check ticker the test drives: no sleeps, every step is
+// a tick the test sends.
 
 import (
 	"context"
@@ -31,6 +32,29 @@ func (g *gatedReader) Next() (market.Trade, error) {
 	return g.holdReader.Next()
 }
 
+// drivenWall is a wall clock (a ReplayClock the test moves) whose
+// stale-check ticker (the period given) is a channel the test sends on;
+// its other tickers are the replay clock's.
+type drivenWall struct {
+	*market.ReplayClock
+	period  time.Duration
+	ticks   chan time.Time
+	tickers *atomic.Int32
+}
+
+func (w drivenWall) NewTicker(d time.Duration) market.Ticker {
+	if d != w.period {
+		return w.ReplayClock.NewTicker(d)
+	}
+	w.tickers.Add(1)
+	return drivenTicker{w.ticks}
+}
+
+type drivenTicker struct{ ch chan time.Time }
+
+func (t drivenTicker) C() <-chan time.Time { return t.ch }
+func (t drivenTicker) Stop()               {}
+
 // staleRig is a live desk with a wall clock and a stale-check ticker the
 // test drives.
 type staleRig struct {
@@ -56,12 +80,9 @@ func startStale(t *testing.T, staleAfter time.Duration) *staleRig {
 	ctx, cancel := context.WithCancel(context.Background())
 	sr.cancel = cancel
 	feed := &gatedReader{holdReader: holdReader{sliceReader: sliceReader{ts: ts}, ctx: ctx}, open: sr.open}
-	opt := LiveOptions{Feed: feed, Matcher: r.rec, Clock: r.clock, StaleAfter: staleAfter, Wall: sr.wall, MaxBatch: 64,
-		OnBatch: func(tr market.Trade) { sr.lastFed.Store(tr.Time) },
-		staleTicker: func(time.Duration) (<-chan time.Time, func()) {
-			sr.tickers.Add(1)
-			return sr.ticks, func() {}
-		}}
+	wall := drivenWall{ReplayClock: sr.wall, period: max(staleAfter/4, time.Millisecond), ticks: sr.ticks, tickers: &sr.tickers}
+	opt := LiveOptions{Feed: feed, Matcher: r.rec, Clock: r.clock, StaleAfter: staleAfter, Wall: wall, MaxBatch: 64,
+		OnBatch: func(tr market.Trade) { sr.lastFed.Store(tr.Time) }}
 	go func() { sr.done <- RunLive(ctx, r.d, opt) }()
 	t.Cleanup(func() {
 		cancel()

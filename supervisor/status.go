@@ -26,25 +26,28 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	if d.opt.LightsStatus != nil {
 		st.Lights.Green, st.Lights.Red, st.Lights.Blinking, st.Lights.Buzzer = d.opt.LightsStatus()
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	st.Time = time.Unix(0, d.nowNs()).UTC().Format(time.RFC3339)
-	st.LastPrice = d.last.Points()
-	st.Trades = d.trades
+	st.LastPrice = d.last().Points()
+	d.tick.mu.Lock()
+	st.Trades = d.tick.trades
+	st.DeskLockout = accounts.Money(d.tick.deskMon.LineCents()).StringFixed(2)
+	d.tick.mu.Unlock()
 	var netCents, eqCents int64
 	for _, a := range d.accts {
-		as := d.accountStatus(a)
-		st.Accounts = append(st.Accounts, as)
+		a.mu.Lock()
+		as := a.status(d.last())
 		netCents += a.ledger.EquityCents() - a.ledger.StartCents()
 		eqCents += a.ledger.EquityCents()
+		a.mu.Unlock()
+		st.Accounts = append(st.Accounts, as)
 	}
 	st.Net = accounts.Money(netCents).StringFixed(2)
 	st.Equity = accounts.Money(eqCents).StringFixed(2)
-	st.DeskLockout = accounts.Money(d.deskMon.LineCents()).StringFixed(2)
 	return st
 }
 
-func (d *Desk) accountStatus(a *account) deskapi.AccountStatus {
+// status is one account's line (a.mu held).
+func (a *account) status(last market.Price) deskapi.AccountStatus {
 	l := a.ledger
 	trips := l.RoundTrips()
 	as := deskapi.AccountStatus{
@@ -70,7 +73,7 @@ func (d *Desk) accountStatus(a *account) deskapi.AccountStatus {
 			Entry: r.EntryPrice.Points(), Exit: r.ExitPrice.Points(), Ticks: r.Ticks, PnL: r.PnL.StringFixed(2), Fees: r.Fees.StringFixed(2),
 			EntryAt: time.Unix(0, r.EntryTime).UTC().Format(time.RFC3339), ExitAt: time.Unix(0, r.ExitTime).UTC().Format(time.RFC3339)})
 	}
-	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, d.last)
+	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, last)
 	as.StopCovered = covered
 	ids := make([]string, 0, len(a.orders))
 	for id, o := range a.orders {

@@ -92,6 +92,7 @@ type Session struct {
 	now     int64
 	lastSeq uint64
 	events  []broker.Event // every event received, in order
+	used    []bool         // events[i] was returned by a wait
 	mark    int            // events[mark:] are those since the last barrier
 	nbar    int
 }
@@ -137,6 +138,7 @@ func (s *Session) next(why string) broker.Event {
 		}
 		s.lastSeq = ev.Seq
 		s.events = append(s.events, ev)
+		s.used = append(s.used, false)
 		return ev
 	case <-timer.C:
 		s.T.Fatalf("timed out after %v waiting for %s; seen:\n%s", s.timeout, why, s.dump())
@@ -154,12 +156,22 @@ func (s *Session) Wait(clientID string, kind broker.EventKind) broker.Event {
 }
 
 // WaitFunc returns the first event matching ok that has not been returned
-// by a wait yet.
+// by a wait yet: one received already (while waiting for another) or the
+// next to come. Events of different orders may come in any order (a
+// venue need not push them in the order they happened), so a wait never
+// consumes another order's events.
 func (s *Session) WaitFunc(why string, ok func(broker.Event) bool) broker.Event {
 	s.T.Helper()
+	for i, ev := range s.events {
+		if !s.used[i] && ok(ev) {
+			s.used[i] = true
+			return ev
+		}
+	}
 	for {
 		ev := s.next(why)
 		if ok(ev) {
+			s.used[len(s.events)-1] = true
 			return ev
 		}
 	}

@@ -1,6 +1,8 @@
 // This file is the Client: a broker.Broker over the REST calls and the user
-// WebSocket, with the ClientID ↔ orderId map that makes submissions
-// idempotent.
+// WebSocket, with the ClientID ↔ orderId binding that makes submissions
+// idempotent, and the placement rules: a placement whose outcome is
+// unknown is decided on a fresh, complete user/syncrequest snapshot and is
+// never sent again while the venue's own orders may hold it.
 
 package tradovate
 
@@ -27,8 +29,57 @@ type Options struct {
 	// Backoff is the first reconnect delay (default 100 ms, doubling to
 	// MaxBackoff, default 5 s).
 	Backoff, MaxBackoff time.Duration
-	// HeartbeatEvery is the client heartbeat period (default 2.5 s).
+	// HeartbeatEvery is the client heartbeat period (default 2.5 s, the
+	// tutorial's: example-api-js EX-06-Heartbeats).
 	HeartbeatEvery time.Duration
+	// SilenceTimeout: a socket that brings nothing at all, not even a
+	// server heartbeat, for this long is dead: the link is marked down
+	// and the connector reconnects (default 5 s: the server heartbeats
+	// every 2.5 s in the venue, and the public sources give no period for
+	// Tradovate's, so two missed periods of the client's own are
+	// assumed).
+	SilenceTimeout time.Duration
+	// StableAfter: only a session that stayed up this long resets the
+	// reconnect backoff (default 10 s).
+	StableAfter time.Duration
+	// CaptchaWait is how long to wait before trying again after a
+	// p-captcha ticket (default 1 h: "try again in an hour",
+	// example-api-faq docs/HowToHandleRequestLimits.md).
+	CaptchaWait time.Duration
+
+	// wait times reconnect delays (tests in the package record them).
+	wait func(time.Duration) <-chan time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = market.WallClock{}
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Second
+	}
+	if o.HeartbeatEvery <= 0 {
+		o.HeartbeatEvery = 2500 * time.Millisecond
+	}
+	if o.SilenceTimeout <= 0 {
+		o.SilenceTimeout = 5 * time.Second
+	}
+	if o.StableAfter <= 0 {
+		o.StableAfter = 10 * time.Second
+	}
+	if o.CaptchaWait <= 0 {
+		o.CaptchaWait = time.Hour
+	}
+	if o.wait == nil {
+		o.wait = time.After
+	}
+	return o
 }
 
 // Client is a connected Tradovate account set. It implements broker.Broker.
@@ -45,14 +96,30 @@ type Client struct {
 
 	mu       sync.Mutex
 	orders   map[int64]*ord   // by Tradovate orderId
-	byClient map[ckey]int64   // (account, ClientID) → orderId
+	byClient map[ckey]int64   // (account, name) → orderId
 	submits  map[ckey]*submit // submissions made through this client
-	lastRep  int64            // highest executionReport id turned into an event
-	lastTime int64            // venue time of the last event
-	seq      uint64
-	syncs    int // completed user/syncrequest snapshots (1 + reconnects)
-	syncCond *sync.Cond
-	meta     map[ckey]pendingMeta // our submissions: role, group, order
+	meta     map[ckey]pendingMeta
+	// inflight counts, per account, our submissions (placements and
+	// liquidations) whose REST answer has not come: while it is above
+	// zero the events of an order without a ClientID are held.
+	inflight map[string]int
+	liqOpen  map[string]int // liquidateposition calls in flight
+	holding  map[int64]*ord // orders with events held
+	// unconfirmed are placements whose outcome could not be decided; an
+	// order that turns up later matching one is bound to it.
+	unconfirmed map[ckey]pendingMeta
+	seenRep     map[int64]bool    // execution report ids turned into events
+	trades      map[int64]fillRef // Trade report id → its fill (busts, corrections)
+	positions   map[int64]positionEnt
+	risk        map[int64]accountRiskStatusEnt
+	autoLiq     map[int64]userAccountAutoLiqEnt
+	maxOrderID  int64
+	lastTime    int64 // venue time of the last event
+	seq         uint64
+	syncs       int // completed user/syncrequest snapshots (1 + reconnects)
+	syncCond    *sync.Cond
+	kick        context.CancelFunc // ends the current user session (resync)
+	problem     error
 
 	events *queue
 	up     atomic.Bool // the user socket is synchronised
@@ -64,6 +131,11 @@ type Client struct {
 
 type ckey struct{ account, clientID string }
 
+type fillRef struct {
+	qty   int64
+	price market.Price
+}
+
 // submit tracks one submission so that the same ClientID is one order.
 type submit struct {
 	done chan struct{}
@@ -74,7 +146,12 @@ type submit struct {
 type ord struct {
 	id        int64
 	account   string
-	clientID  string
+	clientID  string // the desk's ClientID once known ("" = not bound)
+	bound     bool
+	external  bool // placed elsewhere (the broker's platform, its auto-liquidation)
+	manual    bool // its New command is not automated
+	autoCmd   bool // its New command is automated (an API client's)
+	admin     bool
 	role      broker.Role
 	group     string
 	side      market.Side
@@ -85,42 +162,72 @@ type ord struct {
 	tif       broker.TIF
 	status    broker.Status
 	cumQty    int64
+	filled    int64 // Σ fills (busts taken out)
+	cost      int64 // Σ fill qty × price in ticks
 	parentID  int64
+	verID     int64
+	lastRep   int64
 	triggered bool
+	held      []broker.Event
+}
+
+// name is the order's ClientID, or the venue's name for it.
+func (o *ord) name() string {
+	if o.clientID != "" {
+		return o.clientID
+	}
+	return "tv-" + strconv.FormatInt(o.id, 10)
 }
 
 var _ broker.Broker = (*Client)(nil)
+
+// UnconfirmedError: a placement was answered without an order id or a
+// failure (or its answer was lost), and the venue's complete order list
+// does not show it (Absent), or could not be read to tell. It wraps
+// broker.ErrUnconfirmed: for a protective stop or a repair the desk must
+// flatten.
+type UnconfirmedError struct {
+	Account, ClientID, What string
+	Absent                  bool  // the venue's snapshot shows no such order
+	Err                     error // why it could not be told, if not Absent
+}
+
+func (e *UnconfirmedError) Error() string {
+	if e.Absent {
+		return fmt.Sprintf("tradovate: %s %s/%s: answered with neither an order id nor a failure, and the venue has no such order", e.What, e.Account, e.ClientID)
+	}
+	return fmt.Sprintf("tradovate: %s %s/%s: outcome unknown: %v", e.What, e.Account, e.ClientID, e.Err)
+}
+
+// Unwrap gives broker.ErrUnconfirmed and the cause.
+func (e *UnconfirmedError) Unwrap() []error { return []error{broker.ErrUnconfirmed, e.Err} }
 
 // Dial authenticates, resolves the accounts and the contract, starts token
 // renewal and the user WebSocket, and returns when the first
 // user/syncrequest snapshot is applied.
 func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Client, error) {
 	cfg = cfg.withDefaults()
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.DiscardHandler)
-	}
-	if opt.Clock == nil {
-		opt.Clock = market.WallClock{}
-	}
-	if opt.Backoff <= 0 {
-		opt.Backoff = 100 * time.Millisecond
-	}
-	if opt.MaxBackoff <= 0 {
-		opt.MaxBackoff = 5 * time.Second
-	}
-	if opt.HeartbeatEvery <= 0 {
-		opt.HeartbeatEvery = 2500 * time.Millisecond
-	}
+	opt = opt.withDefaults()
 	c := &Client{
 		cfg: cfg, opt: opt, log: opt.Log,
-		rest:     newREST(cfg, creds, opt.Log, opt.Clock),
-		acctID:   map[string]int64{},
-		acctDesk: map[int64]string{},
-		acctSpec: map[string]string{},
-		orders:   map[int64]*ord{},
-		byClient: map[ckey]int64{},
-		submits:  map[ckey]*submit{},
-		events:   newQueue(),
+		rest:        newREST(cfg, creds, opt.Log, opt.Clock),
+		acctID:      map[string]int64{},
+		acctDesk:    map[int64]string{},
+		acctSpec:    map[string]string{},
+		orders:      map[int64]*ord{},
+		byClient:    map[ckey]int64{},
+		submits:     map[ckey]*submit{},
+		meta:        map[ckey]pendingMeta{},
+		inflight:    map[string]int{},
+		liqOpen:     map[string]int{},
+		holding:     map[int64]*ord{},
+		unconfirmed: map[ckey]pendingMeta{},
+		seenRep:     map[int64]bool{},
+		trades:      map[int64]fillRef{},
+		positions:   map[int64]positionEnt{},
+		risk:        map[int64]accountRiskStatusEnt{},
+		autoLiq:     map[int64]userAccountAutoLiqEnt{},
+		events:      newQueue(),
 	}
 	c.syncCond = sync.NewCond(&c.mu)
 	if err := c.rest.authenticate(ctx); err != nil {
@@ -134,14 +241,21 @@ func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Cli
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.rest.renewLoop(runCtx) }()
 	go func() { defer c.wg.Done(); c.socketLoop(runCtx) }()
-	if err := c.WaitSynced(ctx, 1); err != nil {
+	// The first snapshot, or a problem no retry gets past soon (a captcha).
+	err := c.waitFor(ctx, func() bool { return c.syncs >= 1 || c.problem != nil }, "sync 1")
+	if err == nil && c.Syncs() == 0 {
+		err = c.Problem()
+	}
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// resolve maps the configured accounts to Tradovate ids and finds the contract.
+// resolve maps the configured accounts to Tradovate ids and finds the
+// contract. account/list may be cut short (list answers are capped): an
+// account it does not show is looked up by name (account/find).
 func (c *Client) resolve(ctx context.Context) error {
 	var accts []account
 	if err := c.rest.call(ctx, http.MethodGet, "/account/list", nil, &accts, callOpts{safe: true}); err != nil {
@@ -161,7 +275,16 @@ func (c *Client) resolve(ctx context.Context) error {
 	for desk, name := range want {
 		a, ok := byName[name]
 		if !ok {
-			return fmt.Errorf("%w: account %q (desk %q) is not one of this user's accounts", broker.ErrUnknownAccount, name, desk)
+			var found account
+			err := c.rest.call(ctx, http.MethodGet, "/account/find?name="+name, nil, &found, callOpts{safe: true})
+			var ae *APIError
+			if err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusNotFound) {
+				return fmt.Errorf("tradovate: account/find %s: %w", name, err)
+			}
+			if found.ID == 0 || found.Name != name {
+				return fmt.Errorf("%w: account %q (desk %q) is not one of this user's accounts", broker.ErrUnknownAccount, name, desk)
+			}
+			a = found
 		}
 		c.acctID[desk] = a.ID
 		c.acctDesk[a.ID] = desk
@@ -198,6 +321,15 @@ func (c *Client) Syncs() int {
 
 // WaitSynced blocks until at least n snapshots were applied or ctx ends.
 func (c *Client) WaitSynced(ctx context.Context, n int) error {
+	return c.waitFor(ctx, func() bool { return c.syncs >= n }, fmt.Sprintf("sync %d", n))
+}
+
+// WaitConnected blocks until Connected() is up or ctx ends.
+func (c *Client) WaitConnected(ctx context.Context, up bool) error {
+	return c.waitFor(ctx, func() bool { return c.up.Load() == up }, fmt.Sprintf("link up=%v", up))
+}
+
+func (c *Client) waitFor(ctx context.Context, cond func() bool, what string) error {
 	stop := context.AfterFunc(ctx, func() {
 		c.mu.Lock()
 		c.syncCond.Broadcast()
@@ -206,9 +338,9 @@ func (c *Client) WaitSynced(ctx context.Context, n int) error {
 	defer stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.syncs < n {
+	for !cond() {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("tradovate: waiting for sync %d: %w", n, err)
+			return fmt.Errorf("tradovate: waiting for %s: %w", what, err)
 		}
 		if c.closed {
 			return broker.ErrDisconnected
@@ -216,6 +348,29 @@ func (c *Client) WaitSynced(ctx context.Context, n int) error {
 		c.syncCond.Wait()
 	}
 	return nil
+}
+
+func (c *Client) setUp(up bool) {
+	c.mu.Lock()
+	c.up.Store(up)
+	c.syncCond.Broadcast()
+	c.mu.Unlock()
+}
+
+// Problem is the last condition the connector cannot get past on its own
+// (a captcha demanded by a penalty ticket), nil once it is connected
+// again: for the console to show.
+func (c *Client) Problem() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.problem
+}
+
+func (c *Client) setProblem(err error) {
+	c.mu.Lock()
+	c.problem = err
+	c.syncCond.Broadcast()
+	c.mu.Unlock()
 }
 
 func (c *Client) account(a string) (int64, error) {
@@ -253,7 +408,8 @@ func (c *Client) orderReq(o broker.Order, withAccount bool) (orderReq, error) {
 
 // begin claims a ClientID for submission. It returns (nil, false) when the
 // ClientID is already an order (the submission is a duplicate: nothing to
-// do), or the submit to complete.
+// do), or the submit to complete. A claimed submission counts as in flight
+// on its account until finish.
 func (c *Client) begin(ctx context.Context, k ckey, m pendingMeta) (*submit, bool, error) {
 	for {
 		c.mu.Lock()
@@ -261,7 +417,7 @@ func (c *Client) begin(ctx context.Context, k ckey, m pendingMeta) (*submit, boo
 			c.mu.Unlock()
 			return nil, false, broker.ErrDisconnected
 		}
-		if id, ok := c.byClient[k]; ok && c.orders[id].status != broker.Rejected {
+		if id, ok := c.byClient[k]; ok && c.orders[id].bound && c.orders[id].status != broker.Rejected {
 			err := c.sameAs(k, m)
 			c.mu.Unlock()
 			return nil, false, err
@@ -270,10 +426,9 @@ func (c *Client) begin(ctx context.Context, k ckey, m pendingMeta) (*submit, boo
 		if !ok {
 			s = &submit{done: make(chan struct{})}
 			c.submits[k] = s
-			if c.meta == nil {
-				c.meta = map[ckey]pendingMeta{}
-			}
+			m.floor = c.maxOrderID
 			c.meta[k] = m
+			c.inflight[k.account]++
 			c.mu.Unlock()
 			return s, true, nil
 		}
@@ -306,30 +461,136 @@ func (c *Client) finish(k ckey, s *submit, err error) {
 	if err != nil && c.submits[k] == s {
 		delete(c.submits, k)
 	}
+	if err != nil {
+		// An order of ours that no answer bound: refused (its failure
+		// answer names no order), or its outcome unknown (retries given
+		// up, an unconfirmed answer). Found by content among the orders no
+		// ClientID claims, it is bound now; else one that turns up later
+		// is.
+		var ue *UnconfirmedError
+		absent := errors.As(err, &ue) && ue.Absent
+		if id, ok := c.byClient[k]; !ok || !c.orders[id].bound {
+			if o := c.matchContent(c.meta[k]); o != nil {
+				c.adopt(o, k, c.meta[k])
+			} else if !absent {
+				c.unconfirmed[k] = c.meta[k]
+			}
+		}
+	}
+	c.inflight[k.account]--
+	if c.inflight[k.account] == 0 {
+		c.releaseUnbound(k.account)
+	}
 	c.mu.Unlock()
 	close(s.done)
 }
 
-// landed reports whether an order with this ClientID exists at the venue:
-// from the pushed map, else from command/list (clOrdId). It is asked before
-// resending a submission whose outcome is unknown.
-func (c *Client) landed(ctx context.Context, k ckey) (bool, error) {
+func (c *Client) isBound(k ckey) bool {
 	c.mu.Lock()
-	_, ok := c.byClient[k]
-	c.mu.Unlock()
-	if ok {
+	defer c.mu.Unlock()
+	id, ok := c.byClient[k]
+	return ok && c.orders[id].bound
+}
+
+// landed reports whether an order with this ClientID exists at the venue.
+// It is asked before resending a submission whose outcome is unknown, and
+// must never say "absent" while the venue may have it: list answers are
+// cut short and the command with the clOrdId may come late or with an
+// empty clOrdId, so the answer is taken from a fresh user/syncrequest
+// snapshot (complete: "all your current user data", example-api-faq
+// example-code/user-sync-request/README.md), where the order is found by
+// its clOrdId or, failing that, by its content among the orders no
+// ClientID claims.
+func (c *Client) landed(ctx context.Context, k ckey) (bool, error) {
+	if c.isBound(k) {
 		return true, nil
 	}
-	var cmds []commandEnt
-	if err := c.rest.call(ctx, http.MethodGet, "/command/list", nil, &cmds, callOpts{safe: true}); err != nil {
+	if err := c.resync(ctx); err != nil {
 		return false, err
 	}
-	for _, cm := range cmds {
-		if cm.ClOrdID == k.clientID && cm.CommandType == "New" {
-			return true, nil
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id, ok := c.byClient[k]; ok && c.orders[id].bound {
+		return true, nil
+	}
+	m := c.meta[k]
+	if o := c.matchContent(m); o != nil {
+		c.adopt(o, k, m)
+		return true, nil
 	}
 	return false, nil
+}
+
+// matchContent finds the order a submission made, among the orders that
+// no ClientID claims and that appeared after it began: same account, side,
+// type, quantity and prices; the oldest wins. Caller holds c.mu.
+func (c *Client) matchContent(m pendingMeta) *ord {
+	var best *ord
+	want := m.order
+	for _, o := range c.orders {
+		if o.bound || o.external || o.manual || o.account != want.Account || o.id <= m.floor || o.side != want.Side ||
+			o.typ != want.Type || o.qty != want.Qty {
+			continue
+		}
+		if (o.typ == market.LimitOrder || o.typ == market.StopLimitOrder) && o.price != want.Price ||
+			isStopType(o.typ) && o.stop != want.StopPrice {
+			continue
+		}
+		if m.bracket != nil && o.parentID != 0 {
+			continue
+		}
+		if best == nil || o.id < best.id {
+			best = o
+		}
+	}
+	return best
+}
+
+// matchUnconfirmed finds the undecided placement an unbound order is.
+// Caller holds c.mu.
+func (c *Client) matchUnconfirmed(o *ord) (ckey, pendingMeta, bool) {
+	for k, m := range c.unconfirmed {
+		if k.account != o.account {
+			continue
+		}
+		if got := c.matchContent(m); got == o {
+			return k, m, true
+		}
+	}
+	return ckey{}, pendingMeta{}, false
+}
+
+// adopt binds an order found by content to the submission's ClientID (and
+// a bracket's exits, its children, to theirs). Caller holds c.mu.
+func (c *Client) adopt(o *ord, k ckey, m pendingMeta) {
+	delete(c.unconfirmed, k)
+	c.log.Warn("tradovate: order bound by content (no clOrdId echoed, no order id answered)", "client_id", k.clientID, "order", o.id)
+	o.clientID = k.clientID
+	c.bind(o)
+	if m.bracket == nil {
+		return
+	}
+	for _, x := range c.orders {
+		if x.parentID != o.id || x.bound {
+			continue
+		}
+		leg := m.bracket.Target
+		if isStopType(x.typ) {
+			leg = m.bracket.Stop
+		}
+		x.clientID = leg.ClientID
+		c.bind(x)
+	}
+}
+
+// confirm decides a placement answered without an order id: found at the
+// venue (bound), or an UnconfirmedError.
+func (c *Client) confirm(ctx context.Context, k ckey, what string) error {
+	ok, err := c.landed(ctx, k)
+	if ok {
+		return nil
+	}
+	return &UnconfirmedError{Account: k.account, ClientID: k.clientID, What: what, Absent: err == nil, Err: err}
 }
 
 func placeErr(what string, r placeResult) error {
@@ -340,7 +601,9 @@ func placeErr(what string, r placeResult) error {
 }
 
 // SubmitOrder places one order (placeorder). The same ClientID twice is
-// one order.
+// one order. An answer with neither an orderId nor a failure is decided on
+// the venue's orders: found, it is the order; not found, it is an
+// UnconfirmedError (broker.ErrUnconfirmed).
 func (c *Client) SubmitOrder(ctx context.Context, o broker.Order) error {
 	if _, err := c.account(o.Account); err != nil {
 		return c.refuse(o, broker.Single, "", err)
@@ -363,8 +626,12 @@ func (c *Client) SubmitOrder(ctx context.Context, o broker.Order) error {
 	if err == nil {
 		err = placeErr("placeorder "+o.ClientID, res)
 	}
-	if err == nil && res.OrderID != 0 {
-		c.bindID(res.OrderID, k)
+	if err == nil {
+		if res.OrderID != 0 {
+			c.bindID(res.OrderID, k)
+		} else {
+			err = c.confirm(ctx, k, "placeorder")
+		}
 	}
 	c.finish(k, s, err)
 	return err
@@ -377,22 +644,26 @@ func (c *Client) refuse(o broker.Order, role broker.Role, group string, err erro
 	defer c.mu.Unlock()
 	c.seq++
 	c.events.push(broker.Event{Seq: c.seq, Time: c.lastTime, Account: o.Account, ClientID: o.ClientID, Kind: broker.RejectedEv,
-		Side: o.Side, Reason: err.Error(), Role: role, GroupID: group})
+		Side: o.Side, Reason: err.Error(), Role: role, GroupID: group, Status: broker.Rejected})
 	return err
 }
 
-// bindID records an orderId from a REST answer (the push may come later).
+// bindID records an orderId from a REST answer (the push may come later,
+// or may already have come without a clOrdId).
 func (c *Client) bindID(id int64, k ckey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o := c.get(id)
 	o.account, o.clientID = k.account, k.clientID
+	o.external = false
 	c.bind(o)
 }
 
 // SubmitBracket places the entry with its stop (bracket1) and target
 // (bracket2) as one placeoso: the venue arms the exits with the entry's
-// fills and links them OCO.
+// fills and links them OCO. An answer without the stop's id (oso1Id) is
+// decided like a placement without an order id: the stop must be found at
+// the venue, or the bracket is unconfirmed (broker.ErrUnconfirmed).
 func (c *Client) SubmitBracket(ctx context.Context, b broker.Bracket) error {
 	g := b.Entry.ClientID
 	refuse := func(err error) error {
@@ -443,13 +714,25 @@ func (c *Client) SubmitBracket(ctx context.Context, b broker.Bracket) error {
 	if err == nil {
 		err = placeErr("placeoso "+g, res)
 	}
-	if err == nil && res.OrderID != 0 {
-		c.bindID(res.OrderID, k)
+	if err == nil {
+		if res.OrderID != 0 {
+			c.bindID(res.OrderID, k)
+		} else {
+			err = c.confirm(ctx, k, "placeoso")
+		}
+	}
+	if err == nil {
 		if res.OSO1ID != 0 {
 			c.bindID(res.OSO1ID, ks)
 		}
 		if res.OSO2ID != 0 {
 			c.bindID(res.OSO2ID, kt)
+		}
+		if !c.isBound(ks) {
+			// The answer did not name the stop: it must be at the venue.
+			if ok, lerr := c.landed(ctx, ks); !ok {
+				err = &UnconfirmedError{Account: ks.account, ClientID: ks.clientID, What: "placeoso stop", Absent: lerr == nil, Err: lerr}
+			}
 		}
 	}
 	c.finish(k, s, err)
@@ -466,6 +749,7 @@ type pendingMeta struct {
 	group   string
 	order   broker.Order
 	bracket *broker.Bracket
+	floor   int64 // the highest order id known when it began
 }
 
 // sameAs refuses a ClientID reused for a different order. Caller holds c.mu.
@@ -487,10 +771,23 @@ func (c *Client) sameAs(k ckey, m pendingMeta) error {
 func (c *Client) remember(k ckey, o broker.Order, role broker.Role, group string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.meta == nil {
-		c.meta = map[ckey]pendingMeta{}
-	}
 	c.meta[k] = pendingMeta{role: role, group: group, order: o}
+}
+
+// Adopt binds an order the venue knows by its id (an Event's VenueOrder)
+// to a ClientID: for a desk that journaled its orders' venue ids and
+// restarts against a venue that echoes no clOrdId. Its later events carry
+// the ClientID and are not external.
+func (c *Client) Adopt(account, clientID, venueOrder string) error {
+	id, err := strconv.ParseInt(venueOrder, 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("%w: venue order id %q", broker.ErrInvalid, venueOrder)
+	}
+	if _, err := c.account(account); err != nil {
+		return err
+	}
+	c.bindID(id, ckey{account, clientID})
+	return nil
 }
 
 func (c *Client) lookup(account, clientID string) (*ord, error) {
@@ -568,29 +865,61 @@ func (c *Client) Cancel(ctx context.Context, account, clientID string) error {
 	return commandErr("cancel "+clientID, res)
 }
 
-// CancelAll cancels every working order of the account (the API has no
-// cancel-all: one cancelorder per order of order/list).
+// cancelRounds bounds CancelAll's re-checks.
+const cancelRounds = 8
+
+// CancelAll cancels every working order of the account. The API has no
+// cancel-all and its lists are cut short, so it is one cancelorder per
+// open order, and the open orders are read again until a reading shows
+// none it has not already cancelled.
 func (c *Client) CancelAll(ctx context.Context, account string) error {
-	open, err := c.OpenOrders(ctx, account)
-	if err != nil {
-		return err
-	}
+	tried := map[string]bool{}
 	var errs []error
-	for _, o := range open {
-		if err := c.Cancel(ctx, account, o.ClientID); err != nil && !errors.Is(err, broker.ErrOrderDone) {
-			errs = append(errs, err)
+	for round := 0; round < cancelRounds; round++ {
+		open, err := c.OpenOrders(ctx, account)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		n := 0
+		for _, o := range open {
+			if tried[o.ClientID] {
+				continue
+			}
+			tried[o.ClientID] = true
+			n++
+			if err := c.Cancel(ctx, account, o.ClientID); err != nil && !errors.Is(err, broker.ErrOrderDone) {
+				errs = append(errs, err)
+			}
+		}
+		if n == 0 {
+			return errors.Join(errs...)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, fmt.Errorf("tradovate: cancel all %s: orders still open after %d readings", account, cancelRounds))...)
 }
 
 // Liquidate is one liquidateposition: the venue cancels the account's
-// orders in the contract and flattens its position at market.
+// orders in the contract and flattens its position at market. The
+// flattening order is named liquidate.ACCOUNT.tvID (its id comes in the
+// answer; liquidateposition sends no clOrdId).
 func (c *Client) Liquidate(ctx context.Context, account string) error {
 	id, err := c.account(account)
 	if err != nil {
 		return c.refuse(broker.Order{Account: account}, broker.Single, "", err)
 	}
+	c.mu.Lock()
+	c.inflight[account]++
+	c.liqOpen[account]++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inflight[account]--
+		if c.inflight[account] == 0 {
+			c.releaseUnbound(account)
+		}
+		c.liqOpen[account]--
+		c.mu.Unlock()
+	}()
 	var res placeResult
 	req := liquidateReq{AccountID: id, ContractID: c.contractID, Admin: false, IsAutomated: true}
 	// Liquidating twice is liquidating once: safe to retry.
@@ -600,154 +929,11 @@ func (c *Client) Liquidate(ctx context.Context, account string) error {
 	if err := placeErr("liquidateposition "+account, res); err != nil {
 		return err
 	}
+	if res.OrderID != 0 {
+		c.bindID(res.OrderID, ckey{account, "liquidate." + account + ".tv" + strconv.FormatInt(res.OrderID, 10)})
+	}
 	return nil
 }
-
-// OpenOrders returns the account's orders that can still trade, read from
-// the venue (order/list, orderVersion/list, command/list).
-func (c *Client) OpenOrders(ctx context.Context, account string) ([]broker.OrderState, error) {
-	id, err := c.account(account)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		orders []orderEnt
-		vers   []orderVersionEnt
-		cmds   []commandEnt
-		fills  []fillEnt
-	)
-	for _, q := range []struct {
-		path string
-		out  any
-	}{{"/order/list", &orders}, {"/orderVersion/list", &vers}, {"/command/list", &cmds}, {"/fill/list", &fills}} {
-		if err := c.rest.call(ctx, http.MethodGet, q.path, nil, q.out, callOpts{safe: true}); err != nil {
-			return nil, fmt.Errorf("tradovate: open orders: %w", err)
-		}
-	}
-	ver := map[int64]orderVersionEnt{}
-	for _, v := range vers {
-		if v.ID >= ver[v.OrderID].ID {
-			ver[v.OrderID] = v
-		}
-	}
-	cl := map[int64]string{}
-	for _, cm := range cmds {
-		if cm.CommandType == "New" {
-			cl[cm.OrderID] = cm.ClOrdID
-		}
-	}
-	type agg struct{ qty, cost int64 }
-	fa := map[int64]agg{}
-	for _, f := range fills {
-		a := fa[f.OrderID]
-		a.qty += f.Qty
-		a.cost += f.Qty * int64(ticksOf(f.Price))
-		fa[f.OrderID] = a
-	}
-	byID := map[int64]orderEnt{}
-	for _, o := range orders {
-		byID[o.ID] = o
-	}
-	var out []broker.OrderState
-	for _, o := range orders {
-		st := statusOf(o.OrdStatus)
-		if o.AccountID != id || st.Done() {
-			continue
-		}
-		v := ver[o.ID]
-		s := broker.OrderState{Order: broker.Order{ClientID: clientIDOf(cl, o.ID), Account: account, Side: sideOf(o.Action),
-			Qty: v.OrderQty, Type: orderTypeOf(v.OrderType), TIF: tifOf(v.TimeInForce)}, Status: st}
-		if v.Price != nil {
-			s.Price = ticksOf(*v.Price)
-		}
-		if v.StopPrice != nil {
-			s.StopPrice = ticksOf(*v.StopPrice)
-		}
-		if a := fa[o.ID]; a.qty > 0 {
-			s.FilledQty = a.qty
-			s.AvgPrice = market.Price((a.cost + a.qty/2) / a.qty)
-		}
-		s.Role, s.GroupID = c.roleOf(o, s.Type, byID, cl)
-		c.mu.Lock()
-		if co := c.orders[o.ID]; co != nil && co.triggered && st == broker.Working {
-			s.Status = broker.Triggered
-		}
-		c.mu.Unlock()
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ClientID < out[j].ClientID })
-	return out, nil
-}
-
-func clientIDOf(cl map[int64]string, id int64) string {
-	if s := cl[id]; s != "" {
-		return s
-	}
-	return "tv-" + strconv.FormatInt(id, 10)
-}
-
-// roleOf derives a bracket role from the entities: an OSO exit has a
-// parentId (its entry); a stop-type exit is the stop, a limit the target.
-func (c *Client) roleOf(o orderEnt, typ market.OrderType, byID map[int64]orderEnt, cl map[int64]string) (broker.Role, string) {
-	c.mu.Lock()
-	if co := c.orders[o.ID]; co != nil && co.role != broker.Single {
-		defer c.mu.Unlock()
-		return co.role, co.group
-	}
-	c.mu.Unlock()
-	if o.ParentID != 0 {
-		if typ == market.LimitOrder {
-			return broker.TargetLeg, clientIDOf(cl, o.ParentID)
-		}
-		return broker.StopLeg, clientIDOf(cl, o.ParentID)
-	}
-	for _, x := range byID {
-		if x.ParentID == o.ID {
-			return broker.EntryLeg, clientIDOf(cl, o.ID)
-		}
-	}
-	return broker.Single, ""
-}
-
-// Positions returns every configured account's position in the contract
-// (position/list; an account that never traded is flat), sorted by account.
-func (c *Client) Positions(ctx context.Context) ([]broker.Position, error) {
-	var ps []positionEnt
-	if err := c.rest.call(ctx, http.MethodGet, "/position/list", nil, &ps, callOpts{safe: true}); err != nil {
-		return nil, fmt.Errorf("tradovate: positions: %w", err)
-	}
-	byDesk := map[string]broker.Position{}
-	for _, p := range ps {
-		desk, ok := c.acctDesk[p.AccountID]
-		if !ok || p.ContractID != c.contractID {
-			continue
-		}
-		byDesk[desk] = positionOf(desk, p)
-	}
-	out := make([]broker.Position, 0, len(c.acctID))
-	for desk := range c.acctID {
-		p, ok := byDesk[desk]
-		if !ok {
-			p = broker.Position{Account: desk}
-		}
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
-	return out, nil
-}
-
-// positionOf converts a position entity: CostTick is netPos × netPrice in
-// ticks; realized = soldValue − boughtValue + the open lots' cost.
-func positionOf(desk string, p positionEnt) broker.Position {
-	cost := int64(0)
-	if p.NetPos != 0 {
-		cost = int64(ticksOfExact(float64(p.NetPos) * p.NetPrice))
-	}
-	realized := int64(ticksOfExact(p.SoldValue-p.BoughtValue)) + cost
-	return broker.Position{Account: desk, Qty: p.NetPos, AvgPrice: ticksOf(p.NetPrice), CostTick: cost, Realized: realized}
-}
-
-func ticksOfExact(points float64) market.Price { return ticksOf(points) }
 
 // Events is the stream of execution events, in Seq order, never dropped.
 func (c *Client) Events() <-chan broker.Event { return c.events.out }

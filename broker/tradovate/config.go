@@ -5,17 +5,23 @@
 // orders (placeorder, placeoso brackets, modifyorder, cancelorder,
 // liquidateposition) and the user WebSocket (user/syncrequest, props pushes)
 // for execution events, plus a market-data feed from the md WebSocket's tick
-// charts. It authenticates with accesstokenrequest and renews the token
-// before it expires, honours penalty tickets (p-ticket, p-time), retries
-// REST 5xx only where the retry cannot duplicate an order (every order
-// carries the desk's ClientID as clOrdId and is looked up before a resend),
-// and reconnects the WebSocket with backoff, resynchronising from the
-// user/syncrequest snapshot so that no execution event is lost or repeated.
-// It talks to Tradovate's demo or live environment, or to the local venue
-// (package venue) that serves the same protocol on loopback.
+// charts. It is written to the protocol as the public sources describe it
+// and to the worst case where they are silent (docs/tradovate.md): list
+// answers are cut short, pushes come in any order and the clOrdId may come
+// late or empty, so events are deduplicated by report id and held until
+// their order is bound to a ClientID, lists are completed by id, and a
+// placement whose outcome is unknown is decided on a fresh, complete
+// snapshot and never sent twice; penalty tickets (REST and WebSocket), 429s,
+// a silent server (a watchdog on every socket), end-of-history packets, ticks
+// out of order and md outages (backfilled from the chart history) are
+// survived. It also reads and sets the broker's own risk (auto-liquidation,
+// account risk status), the cash balance, and liquidates several accounts at
+// once. It talks to Tradovate's demo or live environment, or to the local
+// venue (package broker/venue) that serves the same protocol on loopback.
 //
-// It may touch broker, market and coder/websocket: the network only at the configured URLs, and the
-// environment or the named files only for its credentials. It knows nothing of limits, accounts or
+// It may touch broker, market, shopspring/decimal and coder/websocket: the
+// network only at the configured URLs, and the environment or the named
+// files only for its credentials. It knows nothing of limits, accounts or
 // the journal.
 package tradovate
 

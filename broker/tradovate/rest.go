@@ -1,5 +1,7 @@
 // This file is the REST side: authentication and renewal, the penalty
-// protocol (p-ticket, p-time), and retries of 5xx and network errors.
+// protocol (p-ticket, p-time, p-captcha: example-api-faq
+// docs/HowToHandleRequestLimits.md), HTTP 429, and retries of 5xx and
+// network errors.
 
 package tradovate
 
@@ -12,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -187,8 +190,9 @@ func (r *rest) call(ctx context.Context, method, path string, in, out any, opts 
 	renewed := false
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		status, resp, err := r.roundTrip(ctx, method, path, raw, opts.noAuth)
+		status, resp, retryAfter, err := r.roundTrip(ctx, method, path, raw, opts.noAuth)
 		retryable := false
+		wait := backoff
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -205,6 +209,15 @@ func (r *rest) call(ctx context.Context, method, path string, in, out any, opts 
 		case status >= 500:
 			err = &APIError{Path: path, Status: status, Text: errText(resp)}
 			retryable = true
+		case status == http.StatusTooManyRequests:
+			// A 429, possibly with an empty body: the request-rate limit
+			// said plainly. The public sources document only penalty
+			// tickets; the worst case is assumed: the body says nothing,
+			// the wait is Retry-After if given, else the backoff, and an
+			// unsafe request is checked for having taken effect first.
+			err = &APIError{Path: path, Status: status, Text: errText(resp)}
+			retryable = true
+			wait = max(wait, retryAfter)
 		case status != http.StatusOK:
 			return &APIError{Path: path, Status: status, Text: errText(resp)}
 		default:
@@ -246,7 +259,7 @@ func (r *rest) call(ctx context.Context, method, path string, in, out any, opts 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-r.after(backoff):
+		case <-r.after(wait):
 		}
 		backoff *= 2
 		if !opts.safe {
@@ -264,14 +277,14 @@ func (r *rest) call(ctx context.Context, method, path string, in, out any, opts 
 	}
 }
 
-func (r *rest) roundTrip(ctx context.Context, method, path string, body []byte, noAuth bool) (int, []byte, error) {
+func (r *rest) roundTrip(ctx context.Context, method, path string, body []byte, noAuth bool) (int, []byte, time.Duration, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, r.cfg.BaseURL+path, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -282,14 +295,18 @@ func (r *rest) roundTrip(ctx context.Context, method, path string, body []byte, 
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return resp.StatusCode, b, nil
+	var after time.Duration
+	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
+		after = min(time.Duration(s)*time.Second, time.Minute)
+	}
+	return resp.StatusCode, b, after, nil
 }
 
 func errText(b []byte) string {

@@ -1,5 +1,9 @@
 // This file is the Tradovate wire format as the connector reads and writes
-// it: REST bodies, entities, and the WebSocket frames and requests.
+// it: REST bodies, entities, and the WebSocket frames and requests. Field
+// names are the published swagger's (services.swagger.yaml,
+// components/schemas, in the public tradovate/example-api-csharp-trading
+// repository); testdata/wire holds payloads in the real shape that this
+// file and the venue's are both checked against (TestWireOracle).
 
 package tradovate
 
@@ -10,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/market"
@@ -34,7 +39,12 @@ type accessTokenResponse struct {
 	Name           string `json:"name"`
 }
 
-// penalty is the body of a rate-limit penalty ticket (HTTP 200).
+// penalty is the body of a rate-limit penalty ticket (HTTP 200, or the d
+// of a WebSocket reply): wait p-time seconds and send the same body again
+// with p-ticket added; p-captcha means a third-party application cannot
+// go on and should try again in an hour (example-api-faq
+// docs/HowToHandleRequestLimits.md; the socket case:
+// example-code/user-sync-request/src/socket/tvSocket.js, subscribe).
 type penalty struct {
 	Ticket  string  `json:"p-ticket"`
 	Time    float64 `json:"p-time"`
@@ -131,45 +141,71 @@ type orderVersionEnt struct {
 	Text        string   `json:"text,omitempty"`
 }
 
+// commandEnt: clOrdId is the only place the client's order id comes back
+// (the swagger's Command), and nothing orders its push against the
+// order's execution reports or the REST answer.
 type commandEnt struct {
 	ID          int64  `json:"id"`
 	OrderID     int64  `json:"orderId"`
 	Timestamp   string `json:"timestamp"`
 	ClOrdID     string `json:"clOrdId"`
 	CommandType string `json:"commandType"`
+	IsAutomated bool   `json:"isAutomated"`
 }
 
+// tradeDate is the swagger's TradeDate.
+type tradeDate struct {
+	Year  int `json:"year"`
+	Month int `json:"month"`
+	Day   int `json:"day"`
+}
+
+// fillEnt: active goes false when the trade is busted (the C# sample
+// prints such fills as "Inactive": Tradovate.Samples/Trading.cs
+// GetFillDescription).
 type fillEnt struct {
-	ID        int64   `json:"id"`
-	OrderID   int64   `json:"orderId"`
-	Timestamp string  `json:"timestamp"`
-	Action    string  `json:"action"`
-	Qty       int64   `json:"qty"`
-	Price     float64 `json:"price"`
+	ID        int64     `json:"id"`
+	OrderID   int64     `json:"orderId"`
+	Timestamp string    `json:"timestamp"`
+	TradeDate tradeDate `json:"tradeDate"`
+	Action    string    `json:"action"`
+	Qty       int64     `json:"qty"`
+	Price     float64   `json:"price"`
+	Active    *bool     `json:"active"`
 }
 
+// positionEnt (the swagger's Position): bought/sold are the trade date's;
+// prevPos at prevPrice was carried from an earlier one; netPrice may be
+// absent while only the carried part is held (example-api-js
+// EX-12-Calculating-Open-PL: "netPrice ? netPrice : prevPrice").
 type positionEnt struct {
-	ID          int64   `json:"id"`
-	AccountID   int64   `json:"accountId"`
-	ContractID  int64   `json:"contractId"`
-	NetPos      int64   `json:"netPos"`
-	NetPrice    float64 `json:"netPrice"`
-	Bought      int64   `json:"bought"`
-	BoughtValue float64 `json:"boughtValue"`
-	Sold        int64   `json:"sold"`
-	SoldValue   float64 `json:"soldValue"`
+	ID          int64     `json:"id"`
+	AccountID   int64     `json:"accountId"`
+	ContractID  int64     `json:"contractId"`
+	TradeDate   tradeDate `json:"tradeDate"`
+	NetPos      int64     `json:"netPos"`
+	NetPrice    *float64  `json:"netPrice"`
+	Bought      int64     `json:"bought"`
+	BoughtValue float64   `json:"boughtValue"`
+	Sold        int64     `json:"sold"`
+	SoldValue   float64   `json:"soldValue"`
+	PrevPos     int64     `json:"prevPos"`
+	PrevPrice   *float64  `json:"prevPrice"`
 }
 
+// execReportEnt is the swagger's ExecutionReport. It has no leavesQty:
+// the connector derives it from the order version. execRefId is, for
+// TradeCancel and TradeCorrect, the id of the report of the trade.
 type execReportEnt struct {
 	ID           int64   `json:"id"`
 	AccountID    int64   `json:"accountId"`
 	OrderID      int64   `json:"orderId"`
 	Timestamp    string  `json:"timestamp"`
 	ExecType     string  `json:"execType"`
+	ExecRefID    string  `json:"execRefId"`
 	OrdStatus    string  `json:"ordStatus"`
 	Action       string  `json:"action"`
 	CumQty       int64   `json:"cumQty"`
-	LeavesQty    *int64  `json:"leavesQty"` // not in every server's reports
 	AvgPx        float64 `json:"avgPx"`
 	LastQty      int64   `json:"lastQty"`
 	LastPx       float64 `json:"lastPx"`
@@ -177,23 +213,79 @@ type execReportEnt struct {
 	Text         string  `json:"text"`
 }
 
+// accountRiskStatusEnt is the broker's own risk state of an account (its
+// id is the account's): fields as the partner API reference documents
+// AccountRiskStatus; the entity type is in the FAQ's list
+// (example-api-faq docs/WhatIsTheEntitySystemAndHowDoesItWork.md) and in
+// the sync's initial response (example-code/user-sync-request).
+type accountRiskStatusEnt struct {
+	ID                   int64  `json:"id"`
+	AdminAction          string `json:"adminAction"`
+	AdminTimestamp       string `json:"adminTimestamp"`
+	LiquidateOnly        string `json:"liquidateOnly"`
+	UserTriggeredLiqOnly bool   `json:"userTriggeredLiqOnly"`
+}
+
+// userAccountAutoLiqEnt is the swagger's UserAccountAutoLiq; its id is the
+// account's (Tradovate.Samples/Risks.cs, SetDailyLossLimit). Money fields
+// are kept as JSON numbers and read as decimals.
+type userAccountAutoLiqEnt struct {
+	ID                  int64        `json:"id"`
+	ChangesLocked       bool         `json:"changesLocked"`
+	DailyLossAutoLiq    *json.Number `json:"dailyLossAutoLiq,omitempty"`
+	FlattenTimestamp    string       `json:"flattenTimestamp,omitempty"`
+	TrailingMaxDrawdown *json.Number `json:"trailingMaxDrawdown,omitempty"`
+}
+
+// cashBalanceSnapshot is the swagger's CashBalanceSnapshot.
+type cashBalanceSnapshot struct {
+	ErrorText      string      `json:"errorText"`
+	TotalCashValue json.Number `json:"totalCashValue"`
+	TotalPnL       json.Number `json:"totalPnL"`
+	NetLiq         json.Number `json:"netLiq"`
+	OpenPnL        json.Number `json:"openPnL"`
+	RealizedPnL    json.Number `json:"realizedPnL"`
+}
+
+// syncSnapshot is the initial answer of user/syncrequest: "all your
+// current user data at the time of this subscription's start"
+// (example-api-faq example-code/user-sync-request/README.md). The
+// connector takes it as complete, unlike list answers.
 type syncSnapshot struct {
-	Accounts         []account         `json:"accounts"`
-	Orders           []orderEnt        `json:"orders"`
-	OrderVersions    []orderVersionEnt `json:"orderVersions"`
-	Commands         []commandEnt      `json:"commands"`
-	Fills            []fillEnt         `json:"fills"`
-	Positions        []positionEnt     `json:"positions"`
-	ExecutionReports []execReportEnt   `json:"executionReports"`
+	Accounts            []account               `json:"accounts"`
+	AccountRiskStatuses []accountRiskStatusEnt  `json:"accountRiskStatuses"`
+	UserAccountAutoLiqs []userAccountAutoLiqEnt `json:"userAccountAutoLiqs"`
+	Orders              []orderEnt              `json:"orders"`
+	OrderVersions       []orderVersionEnt       `json:"orderVersions"`
+	Commands            []commandEnt            `json:"commands"`
+	Fills               []fillEnt               `json:"fills"`
+	Positions           []positionEnt           `json:"positions"`
+	ExecutionReports    []execReportEnt         `json:"executionReports"`
+}
+
+// liquidatePositionsReq is order/liquidatepositions (partner API
+// reference, Orders, Liquidate Positions): position ids, possibly of
+// several accounts; the answer is a simpleResponse.
+type liquidatePositionsReq struct {
+	Positions   []int64 `json:"positions"`
+	Admin       bool    `json:"admin"`
+	IsAutomated bool    `json:"isAutomated"`
+}
+
+type simpleResponse struct {
+	OK        bool   `json:"ok"`
+	ErrorText string `json:"errorText"`
 }
 
 type syncRequest struct {
 	SplitResponses bool     `json:"splitResponses"`
+	Users          []int64  `json:"users,omitempty"`
 	Accounts       []int64  `json:"accounts,omitempty"`
 	EntityTypes    []string `json:"entityTypes"`
 }
 
-// wsMsg is one element of an "a" frame: a reply (i, s, d) or an event (e, d).
+// wsMsg is one element of an "a" frame: a reply (i, s, d) or an event (e,
+// d) (example-api-js tutorial/WebSockets/EX-05 and EX-07).
 type wsMsg struct {
 	I *int64          `json:"i"`
 	S int             `json:"s"`
@@ -230,6 +322,8 @@ func parseFrame(b []byte) (byte, []wsMsg, error) {
 		}
 		return b[0], nil, nil
 	case frameClose:
+		// c[code, "reason"] (EX-05: "the 'closed' frame"); the payload is
+		// only told, never trusted.
 		return frameClose, nil, nil
 	case frameArray:
 		var msgs []wsMsg
@@ -324,8 +418,11 @@ func tifOf(s string) broker.TIF {
 	return broker.Day
 }
 
-// statusOf maps Tradovate's ordStatus to the broker's Status. Suspended is
-// an OSO exit held until its entry fills.
+// statusOf maps Tradovate's ordStatus (the swagger's enum: Canceled,
+// Completed, Expired, Filled, PendingCancel, PendingNew, PendingReplace,
+// Rejected, Suspended, Unknown, Working) to the broker's Status. Suspended
+// is an OSO exit held until its entry fills. Unknown (and anything not in
+// the enum) is 0: the caller keeps what it knew.
 func statusOf(s string) broker.Status {
 	switch s {
 	case "Working", "PendingNew", "PendingReplace", "PendingCancel":
@@ -341,5 +438,26 @@ func statusOf(s string) broker.Status {
 	case "Expired":
 		return broker.Expired
 	}
-	return broker.Working
+	return 0
+}
+
+// pointsPtr is a price field that may be absent.
+func pointsPtr(p *float64) (market.Price, bool) {
+	if p == nil || *p == 0 {
+		return 0, false
+	}
+	return ticksOf(*p), true
+}
+
+// closeReason renders a c frame's payload for an error message.
+func closeReason(b []byte) string {
+	var v []any
+	if len(b) > 1 && json.Unmarshal(b[1:], &v) == nil && len(v) > 0 {
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, " ")
+	}
+	return "no reason"
 }

@@ -1,6 +1,8 @@
 // This file is the venue's REST API: authentication, accounts, contracts,
-// order placement and management, the list endpoints, the request log, and
-// the injected faults (5xx, penalty tickets, expired tokens).
+// order placement and management, the request log, and the injected
+// faults (5xx, 429 with an empty body, penalty tickets, expired tokens,
+// placements answered with neither an order id nor a failure). The list
+// endpoints are in lists.go, the broker's own risk in brokerrisk.go.
 
 package venue
 
@@ -34,41 +36,17 @@ func (v *Venue) routes(mux *http.ServeMux) {
 	}
 	post("/v1/auth/accesstokenrequest", v.accessToken)
 	get("/v1/auth/renewAccessToken", v.renewToken)
-	get("/v1/account/list", v.accountList)
 	get("/v1/contract/find", v.contractFind)
 	get("/v1/contract/item", v.contractItem)
-	post("/v1/order/placeorder", v.placeOrder)
-	post("/v1/order/placeoso", v.placeOSO)
-	post("/v1/order/placeoco", v.placeOCO)
+	post("/v1/order/placeorder", v.recorded("placeorder", v.placeOrder))
+	post("/v1/order/placeoso", v.recorded("placeoso", v.placeOSO))
+	post("/v1/order/placeoco", v.recorded("placeoco", v.placeOCO))
 	post("/v1/order/modifyorder", v.modifyOrder)
 	post("/v1/order/cancelorder", v.cancelOrder)
 	post("/v1/order/liquidateposition", v.liquidate)
-	get("/v1/order/list", v.list(func(s *store) any {
-		out := make([]orderEnt, 0, len(s.order))
-		for _, id := range s.order {
-			out = append(out, s.orders[id].ord)
-		}
-		return out
-	}))
-	get("/v1/orderVersion/list", v.list(func(s *store) any {
-		out := make([]orderVersionEnt, 0, len(s.order))
-		for _, id := range s.order {
-			out = append(out, s.orders[id].ver)
-		}
-		return out
-	}))
-	get("/v1/command/list", v.list(func(s *store) any { return append([]commandEnt{}, s.commands...) }))
-	get("/v1/fill/list", v.list(func(s *store) any { return append([]fillEnt{}, s.fills...) }))
-	get("/v1/executionReport/list", v.list(func(s *store) any { return append([]execReportEnt{}, s.reports...) }))
-	get("/v1/position/list", v.list(func(s *store) any {
-		out := []positionEnt{}
-		for _, a := range s.sortedAccounts() {
-			if p := s.positions[a.Name]; p != nil {
-				out = append(out, *p)
-			}
-		}
-		return out
-	}))
+	post("/v1/order/liquidatepositions", v.liquidatePositions)
+	v.listRoutes(get)
+	v.riskRoutes(get, post)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		v.log.Info("venue: request", "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
 		writeJSON(w, http.StatusNotFound, map[string]string{"errorText": "unknown endpoint " + r.URL.Path})
@@ -121,6 +99,15 @@ func (v *Venue) wrap(method, path string, h func(*http.Request, []byte) (int, an
 			writeJSON(rec, failCode, map[string]string{"errorText": "injected failure"})
 			return
 		}
+		// HTTP 429 with an empty body: the request-rate limit answered by
+		// the HTTP layer rather than with a penalty ticket (the sources
+		// only document tickets, example-api-faq
+		// docs/HowToHandleRequestLimits.md; a bare 429 is assumed too).
+		if !strings.HasPrefix(path, "/v1/auth/") && v.take429() {
+			note = "injected 429"
+			rec.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
 		if !auth {
 			if ok, expired := v.authorized(r); !ok {
 				v.count(func(s *Stats) { s.Unauthorized++ })
@@ -140,6 +127,22 @@ func (v *Venue) wrap(method, path string, h func(*http.Request, []byte) (int, an
 			}
 		}
 		status, out := h(r, body)
+		// LateCommands: what was held back is pushed only once the answer
+		// is out.
+		defer func() {
+			v.mu.Lock()
+			late := len(v.st.deferred) > 0
+			v.mu.Unlock()
+			if !late {
+				return
+			}
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush() // the answer goes out first (its length is set: one write)
+			}
+			v.mu.Lock()
+			v.flushDeferred()
+			v.mu.Unlock()
+		}()
 		if failCode != 0 {
 			note = "injected failure after acting"
 			writeJSON(rec, failCode, map[string]string{"errorText": "injected failure"})
@@ -149,13 +152,42 @@ func (v *Venue) wrap(method, path string, h func(*http.Request, []byte) (int, an
 	}
 }
 
+func (v *Venue) take429() bool {
+	v.faultMu.Lock()
+	defer v.faultMu.Unlock()
+	if v.f429N <= 0 {
+		return false
+	}
+	v.f429N--
+	v.stats.Injected429++
+	v.statsCond.Broadcast()
+	return true
+}
+
+// takeNoOrderID reports whether this placement is answered with neither
+// an order id nor a failure, and whether it acts first.
+func (v *Venue) takeNoOrderID() (silent, act bool) {
+	v.faultMu.Lock()
+	defer v.faultMu.Unlock()
+	if v.noIDN <= 0 {
+		return false, false
+	}
+	v.noIDN--
+	v.stats.NoOrderID++
+	v.statsCond.Broadcast()
+	return true, v.noIDAct
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if v == nil {
-		return
+	var b []byte
+	if v != nil {
+		b, _ = json.Marshal(v)
+		b = append(b, '\n')
 	}
-	_ = json.NewEncoder(w).Encode(v)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 func (v *Venue) authorized(r *http.Request) (ok, expired bool) {
@@ -269,12 +301,6 @@ func (v *Venue) renewToken(r *http.Request, _ []byte) (int, any) {
 	return http.StatusOK, resp
 }
 
-func (v *Venue) accountList(*http.Request, []byte) (int, any) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return http.StatusOK, v.st.sortedAccounts()
-}
-
 func (v *Venue) contractFind(r *http.Request, _ []byte) (int, any) {
 	if name := r.URL.Query().Get("name"); name != v.cfg.Symbol {
 		return http.StatusNotFound, map[string]string{"errorText": fmt.Sprintf("contract %q not found", name)}
@@ -287,14 +313,6 @@ func (v *Venue) contractItem(r *http.Request, _ []byte) (int, any) {
 		return http.StatusNotFound, map[string]string{"errorText": "contract not found"}
 	}
 	return http.StatusOK, contractEnt{ID: ContractID, Name: v.cfg.Symbol}
-}
-
-func (v *Venue) list(f func(*store) any) func(*http.Request, []byte) (int, any) {
-	return func(*http.Request, []byte) (int, any) {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		return http.StatusOK, f(v.st)
-	}
 }
 
 // failure maps an engine error to a PlaceOrderResult/CommandResult failure.
@@ -411,11 +429,21 @@ func (v *Venue) placeOrder(_ *http.Request, body []byte) (int, any) {
 	if msg != "" {
 		return bad(msg)
 	}
+	if r := v.refusedByRisk(acct, o.Side, o.Qty); r != nil {
+		return http.StatusOK, *r
+	}
+	silent, act := v.takeNoOrderID()
+	if silent && !act {
+		return http.StatusOK, placeResult{}
+	}
 	k := ckey{acct, o.ClientID}
 	v.st.pend[k] = pendingOrder{o: o, role: broker.Single}
 	err := v.sim.SubmitOrder(bg, o)
 	v.applyLocked()
 	delete(v.st.pend, k)
+	if silent {
+		return http.StatusOK, placeResult{}
+	}
 	if err != nil {
 		r, t := failure(err)
 		return http.StatusOK, placeResult{FailureReason: r, FailureText: t}
@@ -467,6 +495,13 @@ func (v *Venue) placeOSO(_ *http.Request, body []byte) (int, any) {
 		tg.TIF = broker.GTC
 	}
 	b := broker.Bracket{Entry: e, Stop: st, Target: tg}
+	if r := v.refusedByRisk(acct, e.Side, e.Qty); r != nil {
+		return http.StatusOK, *r
+	}
+	silent, act := v.takeNoOrderID()
+	if silent && !act {
+		return http.StatusOK, placeResult{}
+	}
 	keys := []ckey{{acct, e.ClientID}, {acct, st.ClientID}, {acct, tg.ClientID}}
 	v.st.pend[keys[0]] = pendingOrder{o: e, role: broker.EntryLeg, group: e.ClientID}
 	v.st.pend[keys[1]] = pendingOrder{o: st, role: broker.StopLeg, group: e.ClientID}
@@ -475,6 +510,9 @@ func (v *Venue) placeOSO(_ *http.Request, body []byte) (int, any) {
 	v.applyLocked()
 	for _, k := range keys {
 		delete(v.st.pend, k)
+	}
+	if silent {
+		return http.StatusOK, placeResult{}
 	}
 	if err != nil {
 		r, t := failure(err)
@@ -648,4 +686,54 @@ func (v *Venue) liquidate(_ *http.Request, body []byte) (int, any) {
 		}
 	}
 	return http.StatusOK, res
+}
+
+// liquidatePositions is order/liquidatepositions: a list of position ids,
+// possibly of several accounts, answered with SimpleResponse {ok,
+// errorText} (partner API reference, Orders, Liquidate Positions). The
+// reference does not say that it cancels working orders, as
+// liquidateposition does; the venue assumes the worst and only flattens:
+// one market order per position, named liquidate.ACCOUNT.pN.
+func (v *Venue) liquidatePositions(_ *http.Request, body []byte) (int, any) {
+	var req liquidatePositionsReq
+	if err := decode(body, &req); err != nil {
+		return bad(err.Error())
+	}
+	if len(req.Positions) == 0 {
+		return http.StatusOK, simpleResponse{ErrorText: "no positions"}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var accts []string
+	for _, id := range req.Positions {
+		found := ""
+		for a, p := range v.st.positions {
+			if p.ID == id {
+				found = a
+			}
+		}
+		if found == "" {
+			return http.StatusOK, simpleResponse{ErrorText: fmt.Sprintf("unknown position %d", id)}
+		}
+		accts = append(accts, found)
+	}
+	for _, a := range accts {
+		ep, err := v.sim.Position(a)
+		if err != nil || ep.Qty == 0 {
+			continue
+		}
+		side, q := market.Sell, ep.Qty
+		if q < 0 {
+			side, q = market.Buy, -q
+		}
+		v.liqN++
+		o := broker.Order{ClientID: fmt.Sprintf("liquidate.%s.p%d", a, v.liqN), Account: a, Side: side, Qty: q, Type: market.MarketOrder, TIF: broker.Day}
+		if err := v.sim.SubmitOrder(bg, o); err != nil {
+			v.applyLocked()
+			r, t := failure(err)
+			return http.StatusOK, simpleResponse{ErrorText: r + ": " + t}
+		}
+	}
+	v.applyLocked()
+	return http.StatusOK, simpleResponse{OK: true}
 }

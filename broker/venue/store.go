@@ -1,15 +1,21 @@
 // This file is the venue's Tradovate entities (orders, order versions,
-// commands, fills, positions, execution reports) and their derivation from
-// the engine's events, one execution report per engine event.
+// commands, fills, positions, execution reports, account risk status,
+// auto-liquidation settings) and their derivation from the engine's
+// events, one execution report per engine event, with the faults that
+// reorder or delay what is pushed (Faults.ShuffleReports, LateCommands,
+// EmptyClOrdID).
 
 package venue
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/sim"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -19,12 +25,15 @@ type vOrder struct {
 	ord     orderEnt
 	ver     orderVersionEnt
 	account string
-	clOrd   string
+	clOrd   string // the engine's ClientID (the desk's clOrdId, or the venue's own name)
 	role    broker.Role
 	group   string
 	cum     int64
 	cost    int64
 	ocoPeer int64 // placeoco: the other order's id
+	// external: placed on the broker's own platform or by its
+	// auto-liquidation, not through the API (no clOrdId, isAutomated false).
+	external bool
 }
 
 type store struct {
@@ -37,9 +46,30 @@ type store struct {
 	versions  []orderVersionEnt
 	commands  []commandEnt
 	fills     []fillEnt
+	fillIdx   map[int64]int   // fill id → index in fills
+	fillRep   map[int64]int64 // fill id → the Trade report that made it
 	reports   []execReportEnt
 	positions map[string]*positionEnt
 	pend      map[ckey]pendingOrder // requests in flight: details for orders the engine has not kept
+	carried   map[string]Carry
+	risk      map[string]*accountRiskStatusEnt
+	autoLiq   map[string]*userAccountAutoLiqEnt
+	cash      map[string]*cashBalanceEnt
+	// batch holds the execution reports of one engine step until they are
+	// pushed (in reverse order with ShuffleReports).
+	batch []pushItem
+	// deferred holds pushes made after the current REST answer
+	// (LateCommands).
+	deferred []pushItem
+	// externalNext names orders created by the venue itself.
+	externalNext bool
+	tradeDay     tradeDate
+}
+
+type pushItem struct {
+	entityType, eventType string
+	entity                any
+	account               string
 }
 
 // pendingOrder is what a request said about an order, for the entities of
@@ -53,11 +83,15 @@ type pendingOrder struct {
 
 func newStore(cfg Config) *store {
 	s := &store{nextID: 1, acctID: map[string]int64{}, acctName: map[int64]string{}, orders: map[int64]*vOrder{},
-		byCl: map[ckey]int64{}, positions: map[string]*positionEnt{}, pend: map[ckey]pendingOrder{}}
+		byCl: map[ckey]int64{}, positions: map[string]*positionEnt{}, pend: map[ckey]pendingOrder{},
+		fillIdx: map[int64]int{}, fillRep: map[int64]int64{}, carried: map[string]Carry{},
+		risk: map[string]*accountRiskStatusEnt{}, autoLiq: map[string]*userAccountAutoLiqEnt{}, cash: map[string]*cashBalanceEnt{}}
 	for i, a := range cfg.Accounts {
 		id := int64(10001 + i)
 		s.acctID[a] = id
 		s.acctName[id] = a
+		s.risk[a] = &accountRiskStatusEnt{ID: id, AdminAction: "Normal"}
+		s.cash[a] = &cashBalanceEnt{ID: id, AccountID: id, CurrencyID: 1, Amount: cfg.StartCash}
 	}
 	return s
 }
@@ -107,6 +141,11 @@ func tifName(t broker.TIF) string {
 	return "Day"
 }
 
+func dayOf(ns int64) tradeDate {
+	d := market.SessionOf(time.Unix(0, ns))
+	return tradeDate{Year: d.Year, Month: int(d.Month), Day: d.Day}
+}
+
 // live returns the live (not rejected) order for a ClientID, if any.
 func (s *store) live(account, clOrd string) *vOrder {
 	id, ok := s.byCl[ckey{account, clOrd}]
@@ -135,10 +174,35 @@ func (v *Venue) applyLocked() {
 				cancels = append(cancels, o)
 			}
 		}
+		v.flushBatch()
 		for _, o := range cancels { // placeoco: a fill cancels the other order
 			_ = v.sim.Cancel(bg, o.account, o.clOrd)
 		}
 		v.refreshPositions(evs)
+	}
+}
+
+// flushBatch pushes the step's execution reports, reversed with
+// ShuffleReports (their ids then arrive out of order). Caller holds v.mu.
+func (v *Venue) flushBatch() {
+	b := v.st.batch
+	v.st.batch = nil
+	if v.cfg.Faults.ShuffleReports {
+		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+			b[i], b[j] = b[j], b[i]
+		}
+	}
+	for _, p := range b {
+		v.pushLocked(p.entityType, p.eventType, p.entity, p.account)
+	}
+}
+
+// flushDeferred pushes what LateCommands held back. Caller holds v.mu.
+func (v *Venue) flushDeferred() {
+	d := v.st.deferred
+	v.st.deferred = nil
+	for _, p := range d {
+		v.pushLocked(p.entityType, p.eventType, p.entity, p.account)
 	}
 }
 
@@ -160,7 +224,7 @@ func (v *Venue) applyEvent(ev broker.Event) *vOrder {
 			o = v.newOrder(ev)
 		}
 	}
-	rep := execReportEnt{ID: s.id(), AccountID: acctID, Timestamp: stamp(ev.Time), Action: action(ev.Side), Text: ev.Reason}
+	rep := execReportEnt{ID: s.id(), AccountID: acctID, ContractID: ContractID, Timestamp: stamp(ev.Time), Action: action(ev.Side), Text: ev.Reason}
 	var peer *vOrder
 	if o != nil {
 		rep.OrderID = o.ord.ID
@@ -192,9 +256,12 @@ func (v *Venue) applyEvent(ev broker.Event) *vOrder {
 		if ev.Kind == broker.PartiallyFilled || ev.Kind == broker.FilledEv {
 			o.cum += ev.FillQty
 			o.cost += ev.FillQty * int64(ev.FillPrice)
-			f := fillEnt{ID: s.id(), OrderID: o.ord.ID, ContractID: ContractID, Timestamp: stamp(ev.Time),
+			f := fillEnt{ID: s.id(), OrderID: o.ord.ID, ContractID: ContractID, Timestamp: stamp(ev.Time), TradeDate: dayOf(ev.Time),
 				Action: o.ord.Action, Qty: ev.FillQty, Price: float64(ev.FillPrice) / market.TicksPerPoint, Active: true}
+			s.fillIdx[f.ID] = len(s.fills)
+			s.fillRep[f.ID] = rep.ID
 			s.fills = append(s.fills, f)
+			s.book(o.account, f)
 			v.pushLocked("fill", "Created", f, o.account)
 			if o.ocoPeer != 0 {
 				if p := s.orders[o.ocoPeer]; p != nil && !done(p.ord.OrdStatus) {
@@ -226,11 +293,14 @@ func (v *Venue) applyEvent(ev broker.Event) *vOrder {
 		}
 		rep.OrdStatus = status
 		rep.CumQty = o.cum
-		rep.LeavesQty = ev.LeavesQty
 		if o.cum > 0 {
 			rep.AvgPx = float64(o.cost) / float64(o.cum) / market.TicksPerPoint
 		}
 	}
+	// The swagger's execType enum only (ExecutionReport.execType): the
+	// engine's trigger of a stop has no execType of its own there, so it
+	// goes out as an OrderStatus report (an assumption: the public sources
+	// do not say how Tradovate reports a trigger; docs/tradovate.md).
 	switch ev.Kind {
 	case broker.Accepted:
 		rep.ExecType = "New"
@@ -244,14 +314,14 @@ func (v *Venue) applyEvent(ev broker.Event) *vOrder {
 	case broker.CancelledEv:
 		rep.ExecType = "Canceled"
 	case broker.TriggeredEv:
-		rep.ExecType = "Triggered"
+		rep.ExecType = "OrderStatus"
 	case broker.ExpiredEv:
 		rep.ExecType = "Expired"
 	case broker.Modified:
 		rep.ExecType = "Replaced"
 	}
 	s.reports = append(s.reports, rep)
-	v.pushLocked("executionReport", "Created", rep, ev.Account)
+	s.batch = append(s.batch, pushItem{"executionReport", "Created", rep, ev.Account})
 	return peer
 }
 
@@ -311,86 +381,174 @@ func (v *Venue) newOrder(ev broker.Event) *vOrder {
 			parent = e.ord.ID
 		}
 	}
-	vo := &vOrder{account: ev.Account, clOrd: ev.ClientID, role: role, group: group}
+	liquidation := strings.HasPrefix(ev.ClientID, "liquidate.")
+	vo := &vOrder{account: ev.Account, clOrd: ev.ClientID, role: role, group: group, external: s.externalNext}
 	vo.ord = orderEnt{ID: s.id(), AccountID: s.acctID[ev.Account], ContractID: ContractID, Timestamp: stamp(ev.Time),
-		Action: action(o.Side), OrdStatus: "PendingNew", ParentID: parent}
+		Action: action(o.Side), OrdStatus: "PendingNew", ParentID: parent, Admin: liquidation && s.externalNext}
 	if parent != 0 {
 		vo.ord.OCOID = parent
 	}
 	if o.Side == market.Unknown {
 		vo.ord.Action = action(ev.Side)
 	}
-	cmd := commandEnt{ID: s.id(), OrderID: vo.ord.ID, Timestamp: vo.ord.Timestamp, ClOrdID: ev.ClientID,
-		CommandType: "New", CommandStatus: "RiskPassed", IsAutomated: true}
+	// clOrdId is what the client sent: nothing for a liquidation
+	// (LiquidatePosition has no clOrdId field), nothing for an order from
+	// the broker's own platform, and nothing at all with EmptyClOrdID.
+	cl := ev.ClientID
+	if liquidation || vo.external || v.cfg.Faults.EmptyClOrdID {
+		cl = ""
+	}
+	cmd := commandEnt{ID: s.id(), OrderID: vo.ord.ID, Timestamp: vo.ord.Timestamp, ClOrdID: cl,
+		CommandType: "New", CommandStatus: "RiskPassed", IsAutomated: !vo.external}
 	if ev.Kind == broker.RejectedEv {
 		cmd.CommandStatus = "RiskRejected"
 	}
 	vo.ver = orderVersionEnt{ID: s.id(), OrderID: vo.ord.ID, OrderQty: o.Qty, OrderType: typeName(o.Type),
 		Price: priceOf(o.Type, o.Price, true), StopPrice: priceOf(o.Type, o.StopPrice, false), TimeInForce: tifName(o.TIF)}
-	if strings.HasPrefix(ev.ClientID, "liquidate.") {
+	if liquidation {
 		vo.ver.Text = "liquidateposition"
+		if vo.external {
+			vo.ver.Text = "AutoLiq"
+		}
 	}
 	s.orders[vo.ord.ID] = vo
 	s.order = append(s.order, vo.ord.ID)
 	s.byCl[k] = vo.ord.ID
 	s.commands = append(s.commands, cmd)
 	s.versions = append(s.versions, vo.ver)
-	v.pushLocked("command", "Created", cmd, ev.Account)
+	if v.cfg.Faults.LateCommands {
+		s.deferred = append(s.deferred, pushItem{"command", "Created", cmd, ev.Account})
+	} else {
+		v.pushLocked("command", "Created", cmd, ev.Account)
+	}
 	v.pushLocked("order", "Created", vo.ord, ev.Account)
 	v.pushLocked("orderVersion", "Created", vo.ver, ev.Account)
 	return vo
 }
 
+// position returns the account's position entity, creating it. Caller
+// holds v.mu.
+func (s *store) position(account string) *positionEnt {
+	p := s.positions[account]
+	if p == nil {
+		p = &positionEnt{ID: s.id(), AccountID: s.acctID[account], ContractID: ContractID, TradeDate: s.tradeDay}
+		s.positions[account] = p
+	}
+	return p
+}
+
 // refreshPositions updates the position entities of the accounts that
-// filled in this batch from the engine (bought/sold from the fills).
+// filled in this batch.
 func (v *Venue) refreshPositions(evs []broker.Event) {
-	s := v.st
 	seen := map[string]bool{}
 	for _, ev := range evs {
 		if ev.Kind != broker.PartiallyFilled && ev.Kind != broker.FilledEv {
 			continue
 		}
-		p := s.positions[ev.Account]
-		if p == nil {
-			p = &positionEnt{ID: s.id(), AccountID: s.acctID[ev.Account], ContractID: ContractID}
-			s.positions[ev.Account] = p
-		}
-		px := float64(ev.FillPrice) / market.TicksPerPoint
-		if ev.Side == market.Buy {
-			p.Bought += ev.FillQty
-			p.BoughtValue += float64(ev.FillQty) * px
-		} else {
-			p.Sold += ev.FillQty
-			p.SoldValue += float64(ev.FillQty) * px
-		}
-		p.Timestamp = stamp(ev.Time)
+		v.st.tradeDay = dayOf(ev.Time)
 		seen[ev.Account] = true
 	}
-	for a := range seen {
-		p := s.positions[a]
-		ep, err := v.sim.Position(a)
-		if err != nil {
-			v.log.Error("venue: engine position", "account", a, "err", err)
-			continue
-		}
-		p.NetPos = ep.Qty
-		p.NetPrice = 0
-		if ep.Qty != 0 {
-			p.NetPrice = float64(ep.CostTick) / float64(ep.Qty) / market.TicksPerPoint
-		}
-		v.pushLocked("position", "Updated", *p, a)
+	for _, a := range sortedKeys(seen) {
+		v.refreshPosition(a)
 	}
 }
 
+// book adds a fill to its account's bought/sold. Caller holds v.mu.
+func (s *store) book(account string, f fillEnt) {
+	p := s.position(account)
+	if f.Action == "Buy" {
+		p.Bought += f.Qty
+		p.BoughtValue += float64(f.Qty) * f.Price
+	} else {
+		p.Sold += f.Qty
+		p.SoldValue += float64(f.Qty) * f.Price
+	}
+	p.Timestamp = f.Timestamp
+}
+
+// rebookFills recomputes an account's bought/sold from the day's active
+// fills (after a bust or a correction). Caller holds v.mu.
+func (s *store) rebookFills(a string) {
+	p := s.position(a)
+	p.Bought, p.BoughtValue, p.Sold, p.SoldValue = 0, 0, 0, 0
+	for _, f := range s.fills {
+		if o := s.orders[f.OrderID]; o != nil && o.account == a && f.Active {
+			s.book(a, f)
+		}
+	}
+}
+
+// refreshPosition updates one account's position entity: netPos/netPrice
+// from the engine, prevPos and prevPrice from the carried position
+// (bought/sold are booked fill by fill). Caller holds v.mu.
+func (v *Venue) refreshPosition(a string) {
+	s := v.st
+	p := s.position(a)
+	p.TradeDate = s.tradeDay
+	ep, err := v.sim.Position(a)
+	if err != nil {
+		v.log.Error("venue: engine position", "account", a, "err", err)
+		return
+	}
+	p.NetPos = ep.Qty
+	p.NetPrice = nil
+	if c, ok := s.carried[a]; ok {
+		p.PrevPos, p.PrevPrice = c.Qty, pts(c.Price)
+	}
+	if ep.Qty != 0 && (p.Bought != 0 || p.Sold != 0) {
+		np := float64(ep.CostTick) / float64(ep.Qty) / market.TicksPerPoint
+		p.NetPrice = &np
+	}
+	v.pushLocked("position", "Updated", *p, a)
+}
+
+// rebook resets the engine's position of an account to its carried
+// position plus the day's active fills (after a bust or a correction).
+// Caller holds v.mu.
+func (v *Venue) rebook(a string) error {
+	s := v.st
+	var fills []sim.Fill
+	if c, ok := s.carried[a]; ok && c.Qty != 0 {
+		side, q := market.Buy, c.Qty
+		if q < 0 {
+			side, q = market.Sell, -q
+		}
+		fills = append(fills, sim.Fill{Side: side, Qty: q, Price: c.Price})
+	}
+	for _, f := range s.fills {
+		o := s.orders[f.OrderID]
+		if o == nil || o.account != a || !f.Active {
+			continue
+		}
+		px, err := market.PriceFromPoints(f.Price)
+		if err != nil {
+			return fmt.Errorf("venue: rebook %s: fill %d: %w", a, f.ID, err)
+		}
+		side := market.Buy
+		if f.Action == "Sell" {
+			side = market.Sell
+		}
+		fills = append(fills, sim.Fill{Side: side, Qty: f.Qty, Price: px})
+	}
+	return v.sim.Rebook(a, fills)
+}
+
 // snapshot builds the user/syncrequest answer for some accounts (nil = all).
-func (s *store) snapshot(accounts map[int64]bool, user int64) syncSnapshot {
+func (v *Venue) snapshot(accounts map[int64]bool, user int64) syncSnapshot {
+	s := v.st
 	in := func(id int64) bool { return accounts == nil || accounts[id] }
 	var snap syncSnapshot
 	snap.Users = []userEnt{{ID: user, Name: "demo", Status: "Active"}}
 	for _, a := range s.sortedAccounts() {
-		if in(a.ID) {
-			snap.Accounts = append(snap.Accounts, a)
+		if !in(a.ID) {
+			continue
 		}
+		snap.Accounts = append(snap.Accounts, a)
+		snap.AccountRiskStatuses = append(snap.AccountRiskStatuses, *s.risk[a.Name])
+		if al := s.autoLiq[a.Name]; al != nil {
+			snap.UserAccountAutoLiqs = append(snap.UserAccountAutoLiqs, *al)
+		}
+		snap.CashBalances = append(snap.CashBalances, v.cashBalanceLocked(a.Name))
 	}
 	acctOf := map[int64]int64{}
 	for _, id := range s.order {
@@ -421,7 +579,13 @@ func (s *store) snapshot(accounts map[int64]bool, user int64) syncSnapshot {
 			snap.ExecutionReports = append(snap.ExecutionReports, r)
 		}
 	}
-	snap.Contracts = []contractEnt{{ID: ContractID, Name: ""}}
+	if v.cfg.Faults.ShuffleReports {
+		r := snap.ExecutionReports
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+	}
+	snap.Contracts = []contractEnt{{ID: ContractID, Name: v.cfg.Symbol}}
 	return snap
 }
 
@@ -430,12 +594,17 @@ func (s *store) sortedAccounts() []accountEnt {
 	for name, id := range s.acctID {
 		out = append(out, accountEnt{ID: id, Name: name, UserID: userID, AccountType: "Customer", Active: true})
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].ID < out[j-1].ID; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
-func (s *store) String() string { return fmt.Sprintf("venue store: %d orders", len(s.orders)) }
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *store) String() string { return "venue store: " + strconv.Itoa(len(s.orders)) + " orders" }

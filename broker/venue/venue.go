@@ -4,8 +4,22 @@
 // charts) on loopback, from the broker/sim matching engine and a replayed
 // data file or synthetic session. It holds brackets itself and keeps
 // matching when clients disconnect, so a supervisor can crash and find its
-// protective orders still there. Tests run it in-process and inject faults
-// (dropped sockets, 5xx, penalty tickets, expired tokens).
+// protective orders still there.
+//
+// It does the unfriendly parts of the real protocol too, each behind an
+// option (Config.Faults, switched on together by Realistic) or a method
+// the tests and the drill call: end-of-history packets and history capped
+// by size, penalty tickets on REST and in WebSocket replies (p-ticket,
+// p-time, p-captcha), `c` close frames, HTTP 429 with an empty body,
+// execution reports and ticks out of id order, capped list answers,
+// commands pushed after their execution report and after the REST answer
+// (and with an empty clOrdId), placements answered with neither an order
+// id nor a failure, positions carried from an earlier trade date, trade
+// busts and corrections (TradeCancel, TradeCorrect), a silent server
+// (half-open sockets), orders placed on the broker's own platform, the
+// broker's own auto-liquidation (userAccountAutoLiq) and account risk
+// status, and a cash balance that disagrees. docs/tradovate.md lists what
+// it reproduces and what it does not.
 //
 // It may touch broker, broker/sim, market and coder/websocket, and listens only on the address it is
 // given (loopback).
@@ -24,6 +38,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskguard/deskguard/broker"
@@ -55,6 +70,60 @@ type Config struct {
 	HeartbeatEvery time.Duration
 	// Clock times tokens and penalties (default the wall clock).
 	Clock market.Clock
+	// Faults switches on the real protocol's unfriendly behaviour.
+	Faults Faults
+	// Carried are positions held from an earlier trade date at start
+	// (prevPos, prevPrice), by account name.
+	Carried map[string]Carry
+	// StartCash is each account's cash balance at start (default 50,000).
+	StartCash float64
+}
+
+// Carry is a position carried from an earlier trade date.
+type Carry struct {
+	Qty   int64 // signed
+	Price market.Price
+}
+
+// Faults are behaviours of the real service the venue reproduces on
+// request (the zero value is the friendly venue).
+type Faults struct {
+	// ListCap bounds every list answer (/list, /deps, /ldeps, /items) to
+	// this many entities, the oldest (lowest ids) first, with nothing to
+	// say it was cut: Tradovate limits "the number of entities that one
+	// request can return" and the limit varies (example-api-faq
+	// docs/HowDoesTradovateLimitRequestsAndData.md). 0 = no cap.
+	ListCap int
+	// HistoryCap bounds one md/getChart history answer to the newest this
+	// many ticks (the data-size limit; docs/HowToHandleDataSizeLimits.md).
+	// 0 = 10,000.
+	HistoryCap int
+	// LateCommands pushes a new order's command entity (the only one that
+	// carries clOrdId) after its execution report and after the REST
+	// answer; nothing in the protocol orders them.
+	LateCommands bool
+	// EmptyClOrdID leaves clOrdId empty on command entities.
+	EmptyClOrdID bool
+	// ShuffleReports pushes the execution reports of one engine step in
+	// reverse id order and lists them so in the sync snapshot.
+	ShuffleReports bool
+	// ShuffleTicks sends every other tick after the one that follows it
+	// (tick ids out of order; the tutorial sorts them: example-api-js
+	// EX-11-Tick-Charts).
+	ShuffleTicks bool
+	// CloseFrames sends a `c` frame before the venue closes a socket.
+	CloseFrames bool
+	// NoAutoLiqRisk leaves userAccountAutoLiq unenforced (the settings are
+	// stored and read back, but nothing is liquidated).
+	NoAutoLiqRisk bool
+}
+
+// Realistic is the fault set `deskguard venue` serves by default: every
+// behaviour of the real protocol that a correct client must survive in
+// normal operation (the injected ones — penalties, 5xx, silence, busts —
+// stay off until asked for).
+func Realistic() Faults {
+	return Faults{ListCap: 50, HistoryCap: 5000, LateCommands: true, ShuffleReports: true, ShuffleTicks: true, CloseFrames: true}
 }
 
 // ContractID is the id of the venue's one contract.
@@ -70,11 +139,17 @@ type Venue struct {
 	sim        *sim.Sim
 	clock      market.Clock
 
-	mu      sync.Mutex // the engine, the entities and the subscribers
-	st      *store
-	history []broker.Event // every engine event, in order
-	ticks   int64
-	feedEnd bool
+	mu        sync.Mutex // the engine, the entities and the subscribers
+	st        *store
+	history   []broker.Event // every engine event, in order
+	ticks     int64
+	feedEnd   bool
+	tape      []tapeTick // every trade on the md stream, for chart history
+	held      *tapeTick  // ShuffleTicks: the tick sent after the next one
+	cashSkew  map[string]float64
+	flattened map[string]string // account → the flattenTimestamp already applied
+	liqN      int
+	extN      int
 
 	subsMu sync.Mutex
 	conns  map[*conn]struct{}
@@ -85,11 +160,20 @@ type Venue struct {
 	failAfter bool
 	penN      int
 	penSecs   int
+	f429N     int
+	noIDN     int
+	noIDAct   bool
+	spenN     int
+	spenSecs  int
+	spenCapt  bool
 	tickets   map[string]time.Time // p-ticket → earliest retry
 	tokens    map[string]tokenInfo
 	ticketN   int
 	stats     Stats
 	statsCond *sync.Cond
+
+	refuseWS atomic.Bool
+	rec recorder // every order placement (record.go)
 
 	url     string
 	bounces chan bounce
@@ -109,6 +193,19 @@ type Stats struct {
 	Syncs         int // user/syncrequest answered
 	Restarts      int // Bounce
 	Trades        int64
+	Injected429   int // REST requests answered 429 with an empty body
+	NoOrderID     int // placements answered with neither orderId nor failure
+	CappedLists   int // list answers cut to Faults.ListCap
+	// SocketPenalties counts WebSocket replies that were a penalty ticket.
+	SocketPenalties   int
+	SocketRetried     int // WebSocket requests that came back with their ticket
+	Silenced          int // sockets made silent
+	CloseFrames       int // `c` frames sent
+	History           int // md/getChart history answers
+	RiskWritesIgnored int // userAccountAutoLiq writes ignored (changesLocked)
+	AutoLiquidations  int
+	Busts             int
+	Corrections       int
 }
 
 type tokenInfo struct {
@@ -148,6 +245,12 @@ func New(cfg Config, feed market.TradeReader, log *slog.Logger) (*Venue, error) 
 	if feed == nil && !cfg.Manual {
 		return nil, errors.New("venue: no feed (use Manual for a feed-less venue)")
 	}
+	if cfg.StartCash == 0 {
+		cfg.StartCash = 50000
+	}
+	if cfg.Faults.HistoryCap <= 0 {
+		cfg.Faults.HistoryCap = 10000
+	}
 	s, err := sim.New(sim.Config{Accounts: cfg.Accounts, Synchronous: true, QueueAhead: cfg.QueueAhead})
 	if err != nil {
 		return nil, fmt.Errorf("venue: %w", err)
@@ -156,6 +259,22 @@ func New(cfg Config, feed market.TradeReader, log *slog.Logger) (*Venue, error) 
 		conns: map[*conn]struct{}{}, tickets: map[string]time.Time{}, tokens: map[string]tokenInfo{},
 		done: make(chan struct{}), ready: make(chan struct{}), chartStart: make(chan struct{}), bounces: make(chan bounce)}
 	v.statsCond = sync.NewCond(&v.faultMu)
+	v.cashSkew, v.flattened = map[string]float64{}, map[string]string{}
+	v.st.tradeDay = dayOf(cfg.Clock.Now().UnixNano())
+	for _, a := range sortedKeys(cfg.Carried) {
+		c := cfg.Carried[a]
+		if _, ok := v.st.acctID[a]; !ok {
+			return nil, fmt.Errorf("venue: carried position of unknown account %q", a)
+		}
+		if c.Qty == 0 || c.Price <= 0 {
+			return nil, fmt.Errorf("venue: carried position of %q: qty %d at %d", a, c.Qty, c.Price)
+		}
+		v.st.carried[a] = c
+		if err := v.rebook(a); err != nil {
+			return nil, err
+		}
+		v.refreshPosition(a)
+	}
 	return v, nil
 }
 
@@ -273,7 +392,7 @@ func (v *Venue) ChartSubscribers() int {
 	defer v.subsMu.Unlock()
 	n := 0
 	for c := range v.conns {
-		if c.md && c.chartID != 0 {
+		if c.md && len(c.charts) > 0 {
 			n++
 		}
 	}
@@ -366,10 +485,39 @@ func (v *Venue) Trade(t market.Trade) {
 	v.sim.OnTrade(t)
 	v.ticks++
 	v.applyLocked()
-	v.broadcastTick(t, v.ticks)
+	v.enforceAutoLiqLocked(t)
+	v.flushDeferred()
+	tk := tapeTick{id: v.ticks, t: t}
+	v.tape = append(v.tape, tk)
+	v.sendTick(tk)
 	v.faultMu.Lock()
 	v.stats.Trades++
 	v.faultMu.Unlock()
+}
+
+// sendTick broadcasts a tick, or with ShuffleTicks holds every other one
+// back until the next is sent. Caller holds v.mu.
+func (v *Venue) sendTick(tk tapeTick) {
+	if !v.cfg.Faults.ShuffleTicks {
+		v.broadcastTick(tk.t, tk.id)
+		return
+	}
+	if v.held == nil {
+		v.held = &tk
+		return
+	}
+	h := *v.held
+	v.held = nil
+	v.broadcastTick(tk.t, tk.id)
+	v.broadcastTick(h.t, h.id)
+}
+
+// OrderID returns the venue's order id of an order by the engine's
+// ClientID (0 if none), for tests to name what a client sees.
+func (v *Venue) OrderID(account, clientID string) int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.st.byCl[ckey{account, clientID}]
 }
 
 // History returns every event the engine emitted so far, in order: the
@@ -402,8 +550,14 @@ func (v *Venue) Positions() []broker.Position {
 	return ps
 }
 
-// DropWebSockets closes every WebSocket at once, as a network cut would.
+// DropWebSockets closes every WebSocket at once, as a network cut would
+// (with Faults.CloseFrames, as a server closing its sessions: a `c` frame
+// first).
 func (v *Venue) DropWebSockets() {
+	if v.cfg.Faults.CloseFrames {
+		v.CloseWebSockets(1001, "venue closing the session")
+		return
+	}
 	v.subsMu.Lock()
 	cs := make([]*conn, 0, len(v.conns))
 	for c := range v.conns {
@@ -413,6 +567,33 @@ func (v *Venue) DropWebSockets() {
 	for _, c := range cs {
 		c.kill()
 	}
+}
+
+// Fail429Next answers the next n REST requests (auth excluded) with HTTP
+// 429 and an empty body, before acting on them.
+func (v *Venue) Fail429Next(n int) {
+	v.faultMu.Lock()
+	v.f429N = n
+	v.faultMu.Unlock()
+}
+
+// NoOrderIDNext answers the next n placements (placeorder, placeoso) with
+// HTTP 200 and neither an orderId nor a failure; with act they are placed
+// first, without it they are not.
+func (v *Venue) NoOrderIDNext(n int, act bool) {
+	v.faultMu.Lock()
+	v.noIDN, v.noIDAct = n, act
+	v.faultMu.Unlock()
+}
+
+// PenalizeSocketNext answers the next n user/syncrequest and md/getChart
+// requests with a penalty ticket in the reply's d (p-ticket, p-time
+// seconds; p-captcha with captcha): the request is served again when it
+// comes back with the ticket after p-time.
+func (v *Venue) PenalizeSocketNext(n, seconds int, captcha bool) {
+	v.faultMu.Lock()
+	v.spenN, v.spenSecs, v.spenCapt = n, seconds, captcha
+	v.faultMu.Unlock()
 }
 
 // FailNextREST answers the next n REST requests (auth excluded) with

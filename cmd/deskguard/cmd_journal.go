@@ -28,6 +28,7 @@ import (
 	"github.com/deskguard/deskguard/control"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 )
 
 func cmdJournal(e *env) int {
@@ -161,7 +162,7 @@ func journalVerify(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "deskguard journal verify: --db FILE is required (and takes no arguments)")
 		return 2
 	}
-	rep, err := journal.Verify(*db, journal.VerifyOptions{Timeout: *timeout, FillOwner: deskOrder})
+	rep, err := journal.Verify(*db, journal.VerifyOptions{Timeout: *timeout, FillOwner: deskOrder, Checkers: []journal.Checker{ledgercheck.New()}})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard journal verify: %v\n", err)
 		return 2

@@ -44,6 +44,7 @@ func cmdRun(e *env) int {
 	statusEvery := fs.Duration("status-every", 5*time.Second, "how often to print the status lines")
 	summaryFile := fs.String("summary", "", "also write the end-of-run summary as JSON to this file")
 	endIdle := fs.Duration("end-after-idle", 0, "end the run when the venue sends no trade for this long (0: only at the session's end)")
+	firmURL := fs.String("firm", "", "publish the journal to the firm's NATS JetStream and obey signed firm kills (nats://HOST:PORT; default the config's [firm] url)")
 	followLink := fs.Bool("journal-follow-symlink", false, "accept a journal path that is a symbolic link (default: the config's [desk] journal_follow_symlink, false)")
 	if !parseFlags(e, fs) {
 		return 2
@@ -127,7 +128,7 @@ func cmdRun(e *env) int {
 	go func() { _ = notifier.Run(ctx) }()
 
 	specs, ids := specsWithIDs(c)
-	bp, err := openBroker(ctx, c, ids, log)
+	bp, err := openBrokerAndData(ctx, c, ids, log)
 	if err != nil {
 		return fail(e, "run", err, 1)
 	}
@@ -248,6 +249,16 @@ func cmdRun(e *env) int {
 			log.Error("slack socket mode stopped", "err", err)
 		}
 	}()
+
+	// The firm link (firm_wiring.go): never on the desk's kill path.
+	if *firmURL != "" {
+		c.Firm.URL = *firmURL
+	}
+	fl, err := startFirmLink(ctx, e, c, j, d, log, nil)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+	defer fl.Stop()
 
 	// SIGUSR1 flattens the desk.
 	usr1 := make(chan os.Signal, 1)

@@ -1,6 +1,8 @@
 // cmd_venue.go: `deskguard venue`, the local exchange emulator speaking the
 // Tradovate protocol on loopback, replaying a data file or a synthetic
-// session into the matching engine and the market-data stream.
+// session into the matching engine and the market-data stream. By default
+// it serves the real protocol's unfriendly parts a client must survive in
+// normal operation (venue.Realistic); --faults chooses.
 
 package main
 
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/deskguard/deskguard/broker/venue"
@@ -32,12 +35,26 @@ func cmdVenue(e *env) int {
 	user := fs.String("user", "demo", "the demo user name")
 	passEnv := fs.String("password-env", "VENUE_PASSWORD", "environment variable with the demo password (default password \"demo\" when unset)")
 	contract := fs.String("contract", "MESZ5", "the contract symbol clients trade")
-	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart subscription (a desk connecting after the venue starts sees the whole session)")
+	wait := fs.Bool("wait-for-chart", false, "start the replay at the first tick-chart (Rithmic: market data) subscription (a desk connecting after the venue starts sees the whole session)")
+	protocol := fs.String("protocol", "tradovate", "the protocol served: tradovate (REST + WebSocket) or rithmic (R|Protocol)")
+	faults := fs.String("faults", "realistic", "Tradovate: the real protocol's behaviours to serve: realistic, none, or a comma list of list-cap=N, history-cap=N, late-commands, empty-clordid, shuffle-reports, shuffle-ticks, close-frames, no-autoliq")
+	carried := fs.String("carried", "", "Tradovate: positions carried from an earlier trade date: ACCOUNT=QTY@PRICE,... (e.g. A=2@5000.25)")
+	record := fs.String("record", "", "write every order placement the venue receives (client order id, account, what became of it) to this new file as JSON lines (tradovate)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [flags]")
+		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [--protocol tradovate|rithmic] [flags]")
 		fs.PrintDefaults()
 	}
 	if !parseFlags(e, fs) {
+		return 2
+	}
+	vf, err := parseFaults(*faults)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "deskguard venue: --faults: %v\n", err)
+		return 2
+	}
+	carry, err := parseCarried(*carried)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "deskguard venue: --carried: %v\n", err)
 		return 2
 	}
 	if (*data == "") == (*seed == 0) {
@@ -72,10 +89,33 @@ func cmdVenue(e *env) int {
 		pw = "demo"
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	v, err := venue.New(venue.Config{Accounts: accts, User: *user, Password: pw, Symbol: *contract, Pace: *pace, WaitForChart: *wait}, feed, log)
+	switch *protocol {
+	case "tradovate":
+	case "rithmic":
+		if *record != "" {
+			fmt.Fprintln(e.stderr, "deskguard venue: --record is served with --protocol tradovate only")
+			return 2
+		}
+		return serveRithmicVenue(e, *listen, accts, *user, pw, *contract, *pace, *wait, feed, log)
+	default:
+		fmt.Fprintf(e.stderr, "deskguard venue: --protocol %q: want tradovate or rithmic\n", *protocol)
+		return 2
+	}
+	v, err := venue.New(venue.Config{Accounts: accts, User: *user, Password: pw, Symbol: *contract, Pace: *pace, WaitForChart: *wait,
+		Faults: vf, Carried: carry}, feed, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
 		return 2
+	}
+	if *record != "" {
+		// A new file only: --record never overwrites one.
+		f, err := os.OpenFile(*record, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "deskguard venue: --record: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		v.RecordTo(f)
 	}
 	host, _, err := net.SplitHostPort(*listen)
 	if err != nil {
@@ -98,7 +138,7 @@ func cmdVenue(e *env) int {
 	<-v.Ready()
 	fmt.Fprintf(e.stdout, "venue: %s\n", v.URL())
 	fmt.Fprintf(e.stdout, "user websocket: %s\nmd websocket: %s\n", v.WSURL(), v.MDURL())
-	fmt.Fprintf(e.stdout, "accounts: %s  contract: %s  pace: %gx\n", strings.Join(accts, ","), *contract, *pace)
+	fmt.Fprintf(e.stdout, "accounts: %s  contract: %s  pace: %gx  faults: %s\n", strings.Join(accts, ","), *contract, *pace, *faults)
 	fmt.Fprintf(e.stdout, "connect with [broker.tradovate] base_url = %q, md_url = %q, user = %q, and TRADOVATE_PASSWORD set to the demo password\n",
 		v.URL(), v.MDURL(), *user)
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -106,4 +146,77 @@ func cmdVenue(e *env) int {
 		return 1
 	}
 	return 0
+}
+
+// parseFaults reads --faults.
+func parseFaults(s string) (venue.Faults, error) {
+	switch s {
+	case "realistic":
+		return venue.Realistic(), nil
+	case "none", "":
+		return venue.Faults{}, nil
+	}
+	var f venue.Faults
+	for _, item := range strings.Split(s, ",") {
+		k, val, _ := strings.Cut(strings.TrimSpace(item), "=")
+		num := func() (int, error) {
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("%s=%q: want a number", k, val)
+			}
+			return n, nil
+		}
+		var err error
+		switch k {
+		case "realistic":
+			f = venue.Realistic()
+		case "list-cap":
+			f.ListCap, err = num()
+		case "history-cap":
+			f.HistoryCap, err = num()
+		case "late-commands":
+			f.LateCommands = true
+		case "empty-clordid":
+			f.EmptyClOrdID = true
+		case "shuffle-reports":
+			f.ShuffleReports = true
+		case "shuffle-ticks":
+			f.ShuffleTicks = true
+		case "close-frames":
+			f.CloseFrames = true
+		case "no-autoliq":
+			f.NoAutoLiqRisk = true
+		default:
+			return f, fmt.Errorf("unknown fault %q", k)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// parseCarried reads --carried ACCOUNT=QTY@PRICE,...
+func parseCarried(s string) (map[string]venue.Carry, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]venue.Carry{}
+	for _, item := range strings.Split(s, ",") {
+		a, rest, ok := strings.Cut(strings.TrimSpace(item), "=")
+		q, p, ok2 := strings.Cut(rest, "@")
+		if !ok || !ok2 || a == "" {
+			return nil, fmt.Errorf("%q: want ACCOUNT=QTY@PRICE", item)
+		}
+		qty, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || qty == 0 {
+			return nil, fmt.Errorf("%q: quantity %q", item, q)
+		}
+		px, err := market.ParsePrice(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q: price: %v", item, err)
+		}
+		out[a] = venue.Carry{Qty: qty, Price: px}
+	}
+	return out, nil
 }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/deskguard/deskguard/supervisor"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
 )
 
 // cmdWorker is a strategy worker child process: frames on stdin/stdout,
@@ -20,12 +20,12 @@ func cmdWorker(e *env) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	fault, err := supervisor.ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
+	fault, err := workerhost.ParseFault(os.Getenv("DESKGUARD_WORKER_FAULT"))
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deskguard worker:", err)
 		return 2
 	}
-	if err := supervisor.RunWorker(e.stdin, e.stdout, supervisor.NewRunnerHost, fault, log); err != nil {
+	if err := workerhost.RunWorker(e.stdin, e.stdout, workerhost.NewRunnerHost, fault, log); err != nil {
 		fmt.Fprintln(e.stderr, "deskguard worker:", err)
 		return 1
 	}

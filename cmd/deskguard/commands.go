@@ -46,6 +46,8 @@ func commands() map[string]command {
 		"config":  {"config example: print a commented example TOML", cmdConfig},
 		"bench":   {"measure the figures that matter beside this machine's floors", cmdBench},
 		"drill":   {"the fault drill: crashes, faults and bad input against the real binaries", cmdDrill},
+		"firm":    {"the firm aggregator and console over every desk's NATS stream (keygen|kill|status)", cmdFirm},
+		"demo":    {"demo firm: three desks and the firm on this machine", cmdDemo},
 		"version": {"the module version, the commit and the Go version it was built from (also --version)", cmdVersion},
 	}
 }

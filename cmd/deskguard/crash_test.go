@@ -2,11 +2,15 @@ package main
 
 // crash_test.go: the crash drill of issue 07 with real processes. A venue
 // runs as its own process; a supervisor trades through it over the
-// Tradovate protocol, is SIGKILLed at a random moment while positions are
-// open, and is started again on the same journal. The venue keeps holding
+// Tradovate protocol or R|Protocol (crashDrill's protocol), is SIGKILLed at
+// a random moment while positions are open, and is started again on the
+// same journal. The venue keeps holding
 // (and firing) the brackets meanwhile; the restarted desk recovers from its
 // journal, books the fills it missed, reconciles, and ends the session with
-// the venue's positions and realized PnL.
+// the venue's positions and realized PnL. From the venue's own record of
+// every order placement (`deskguard venue --record`): no client order id
+// was placed twice, and every order of the desk's that the venue took was
+// in the journal first.
 
 import (
 	"bufio"
@@ -26,9 +30,13 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/broker/rithmic"
 	"github.com/deskguard/deskguard/broker/tradovate"
+	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -57,11 +65,16 @@ func selfCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startVenue runs `deskguard venue` as its own process and returns its URLs.
-func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md string, stop func()) {
+// startVenue runs `deskguard venue --protocol protocol` as its own process
+// and returns its URLs (md is empty for rithmic: one gateway serves every
+// plant).
+func startVenue(t *testing.T, dir, protocol string, seed int64, pace string) (base, md string, stop func()) {
 	t.Helper()
 	cmd := selfCmd(t, dir, "venue", "--listen", "127.0.0.1:0", "--synth", fmt.Sprint(seed), "--pace", pace,
-		"--accounts", "C1,C2,C3", "--wait-for-chart")
+		"--accounts", "C1,C2,C3", "--wait-for-chart", "--protocol", protocol)
+	if protocol == "tradovate" {
+		cmd.Args = append(cmd.Args, "--record", filepath.Join(dir, venueRecord))
+	}
 	logf, err := os.Create(filepath.Join(dir, "venue.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +93,7 @@ func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md str
 		logf.Close()
 	}
 	sc := bufio.NewScanner(out)
-	for sc.Scan() && (base == "" || md == "") {
+	for sc.Scan() && (base == "" || md == "" && protocol != "rithmic") {
 		if v, ok := strings.CutPrefix(sc.Text(), "venue: "); ok {
 			base = v
 		}
@@ -92,14 +105,46 @@ func startVenue(t *testing.T, dir string, seed int64, pace string) (base, md str
 		for sc.Scan() {
 		}
 	}()
-	if base == "" || md == "" {
+	if base == "" || md == "" && protocol != "rithmic" {
 		stop()
 		t.Fatal("venue did not report its URLs")
 	}
 	return base, md, stop
 }
 
-func writeDeskConfig(t *testing.T, dir, base, md string) string {
+// brokerSection is the desk config's [broker] for a venue process.
+func brokerSection(protocol, base, md string) string {
+	if protocol == "rithmic" {
+		return fmt.Sprintf(`[broker]
+kind = "rithmic"
+
+[broker.rithmic]
+url = %q
+system_name = "deskguard venue"
+user = "demo"
+password_env = "DG_VENUE_PW"
+`, base)
+	}
+	return fmt.Sprintf(`[broker]
+kind = "tradovate"
+
+[broker.tradovate]
+base_url = %q
+md_url = %q
+user = "demo"
+password_env = "DG_VENUE_PW"
+`, base, md)
+}
+
+// dialVenueBroker connects to a venue process over its protocol.
+func dialVenueBroker(ctx context.Context, protocol, base, md string) (broker.Broker, error) {
+	if protocol == "rithmic" {
+		return rithmic.Dial(ctx, rithmic.Config{URL: base, SystemName: "deskguard venue", User: "demo"}, rithmic.Credentials{Password: "pw"}, rithmic.Options{})
+	}
+	return tradovate.Dial(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: "pw"}, tradovate.Options{})
+}
+
+func writeDeskConfig(t *testing.T, dir, protocol, base, md string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`[desk]
 journal = %q
@@ -110,15 +155,7 @@ log_level = "warn"
 [data]
 pace = 0.0
 
-[broker]
-kind = "tradovate"
-
-[broker.tradovate]
-base_url = %q
-md_url = %q
-user = "demo"
-password_env = "DG_VENUE_PW"
-
+%s
 [console]
 listen = "off"
 
@@ -136,7 +173,7 @@ strategies = ["delta"]
 id = "C3"
 start_equity = "50000.00"
 strategies = ["delta", "vwapmr"]
-`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), base, md)
+`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), brokerSection(protocol, base, md))
 	p := filepath.Join(dir, "desk.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -169,7 +206,12 @@ func waitOpenPosition(ctx context.Context, dir string) bool {
 	return false
 }
 
-func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
+func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) { crashDrill(t, "tradovate") }
+
+// TestCrashDrillRithmic is the crash drill over R|Protocol.
+func TestCrashDrillRithmic(t *testing.T) { crashDrill(t, "rithmic") }
+
+func crashDrill(t *testing.T, protocol string) {
 	rounds, pace, wait := 10, "1500", 6*time.Second
 	if raceBuild {
 		rounds, pace, wait = 2, "400", 15*time.Second
@@ -194,9 +236,9 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 	for round := 0; round < rounds; round++ {
 		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
 			dir := t.TempDir()
-			base, md, stopVenue := startVenue(t, dir, int64((round+1)%3+1), pace)
+			base, md, stopVenue := startVenue(t, dir, protocol, int64((round+1)%3+1), pace)
 			defer stopVenue()
-			cfg := writeDeskConfig(t, dir, base, md)
+			cfg := writeDeskConfig(t, dir, protocol, base, md)
 
 			// First life: killed at a random moment once a position is open.
 			first := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
@@ -253,7 +295,7 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 			}
 			cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer ccancel()
-			cl, err := tradovate.Dial(cctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: "pw"}, tradovate.Options{})
+			cl, err := dialVenueBroker(cctx, protocol, base, md)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,12 +304,12 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			venue := map[string][2]int64{}
+			atVenue := map[string][2]int64{}
 			for _, p := range ps {
-				venue[p.Account] = [2]int64{p.Qty, p.Realized}
+				atVenue[p.Account] = [2]int64{p.Qty, p.Realized}
 			}
 			for _, a := range sum.Accounts {
-				v := venue[a.ID]
+				v := atVenue[a.ID]
 				if a.Position != v[0] {
 					t.Errorf("%s: desk position %d, venue %d", a.ID, a.Position, v[0])
 				}
@@ -283,37 +325,21 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) {
 				}
 			}
 			// The journal verifies, as `deskguard journal verify` checks it.
-			rep, err := journal.Verify(filepath.Join(dir, "desk.db"), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: deskOrder})
+			rep, err := journal.Verify(filepath.Join(dir, "desk.db"), journal.VerifyOptions{Timeout: 5 * time.Second, FillOwner: deskOrder, Checkers: []journal.Checker{ledgercheck.New()}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !rep.OK {
 				t.Fatalf("journal verify after the crash: %d problems: %v", len(rep.Problems), rep.Problems)
 			}
-			// No client order id journaled as sent twice.
-			j, err := journal.Open(filepath.Join(dir, "desk.db"), journal.Options{ReadOnly: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer j.Close()
-			seen := map[string]bool{}
-			if err := j.Iterate(1, func(r journal.Record) error {
-				if r.Kind != journal.KindIntent {
-					return nil
-				}
-				body, err := r.IntentBody()
-				if err != nil {
-					return err
-				}
-				if body.Decision != nil && body.Decision.Allowed {
-					if seen[body.Intent.ID] {
-						return fmt.Errorf("intent %s journaled as sent twice", body.Intent.ID)
-					}
-					seen[body.Intent.ID] = true
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
+			// From the venue's side: no client order id placed twice, and
+			// nothing of the desk's reached the venue unjournaled.
+			if protocol == "tradovate" {
+				checkVenueRecord(t, dir)
+			} else {
+				// The R|Protocol venue keeps no placement record yet: the
+				// desk's own journal is all this round can read.
+				checkJournalSentOnce(t, dir)
 			}
 		})
 	}
@@ -338,4 +364,108 @@ func mustCreate(t *testing.T, dir, name string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// venueRecord is the venue's placement record in a round's directory.
+const venueRecord = "venue-placements.jsonl"
+
+// checkVenueRecord reads the venue's record of every order placement it
+// received and checks it against the desk's journal: every client order id
+// reached the venue once (invariant 7: nothing sent twice, across the
+// crash), and every order of the desk's the venue took — an allowed
+// intent's entry and its bracket legs, a stop repair — was journaled
+// before (write-ahead).
+func checkVenueRecord(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, venueRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var placed []venue.Placement
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var p venue.Placement
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			t.Fatalf("venue record line %q: %v", sc.Text(), err)
+		}
+		placed = append(placed, p)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(filepath.Join(dir, "desk.db"), journal.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	journaled := map[string]bool{}
+	if err := j.Iterate(1, func(r journal.Record) error {
+		switch r.Kind {
+		case journal.KindIntent:
+			body, err := r.IntentBody()
+			if err != nil {
+				return err
+			}
+			if body.Decision != nil && body.Decision.Allowed {
+				stop, target := journal.LegIDs(body.Intent.ID)
+				journaled[body.Intent.ID], journaled[stop], journaled[target] = true, true, true
+			}
+		case journal.KindStopRepair:
+			journaled[r.ClientID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	times := map[string]int{}
+	taken := 0
+	for _, p := range placed {
+		times[p.Account+" "+p.ClOrdID]++
+		if p.Again {
+			t.Errorf("client order id %s (%s, %s) placed at the venue again (placement %d)", p.ClOrdID, p.Account, p.Role, p.Seq)
+		}
+		if p.OrderID != 0 {
+			taken++
+			if !journaled[p.ClOrdID] {
+				t.Errorf("the venue took %s %s (%s, placement %d) that the desk's journal does not hold", p.Account, p.ClOrdID, p.Role, p.Seq)
+			}
+		}
+	}
+	for k, n := range times {
+		if n > 1 {
+			t.Errorf("client order id %s placed %d times", k, n)
+		}
+	}
+	t.Logf("venue record: %d placements, %d orders taken, every one journaled first and placed once", len(placed), taken)
+}
+
+// checkJournalSentOnce: no client order id journaled as allowed twice (the
+// desk's own account of itself; checkVenueRecord is the venue's).
+func checkJournalSentOnce(t *testing.T, dir string) {
+	t.Helper()
+	j, err := journal.Open(filepath.Join(dir, "desk.db"), journal.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	seen := map[string]bool{}
+	if err := j.Iterate(1, func(r journal.Record) error {
+		if r.Kind != journal.KindIntent {
+			return nil
+		}
+		body, err := r.IntentBody()
+		if err != nil {
+			return err
+		}
+		if body.Decision != nil && body.Decision.Allowed {
+			if seen[body.Intent.ID] {
+				return fmt.Errorf("intent %s journaled as sent twice", body.Intent.ID)
+			}
+			seen[body.Intent.ID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

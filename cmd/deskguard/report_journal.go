@@ -22,6 +22,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/report"
 )
@@ -263,7 +264,7 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 				}
 			}
 		case journal.KindSnapshot:
-			states, err := journal.SnapshotLedgers(r)
+			states, err := ledgercheck.SnapshotLedgers(r)
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/deskguard/deskguard/broker/sim"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/journal/ledgercheck"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/report"
 	"github.com/deskguard/deskguard/supervisor"
@@ -191,7 +192,7 @@ func handJournal(t *testing.T) string {
 	}
 	defer j.Close()
 	ns := func(at time.Time, sec int) int64 { return at.Add(time.Duration(sec) * time.Second).UnixNano() }
-	snap, err := json.Marshal(journal.LedgerSnapshot{Ledgers: []accounts.LedgerState{{ID: "A1", FeesRTCents: 100, StartCents: 5_000_000}}})
+	snap, err := json.Marshal(ledgercheck.LedgerSnapshot{Ledgers: []accounts.LedgerState{{ID: "A1", FeesRTCents: 100, StartCents: 5_000_000}}})
 	if err != nil {
 		t.Fatal(err)
 	}

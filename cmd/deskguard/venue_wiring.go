@@ -36,7 +36,11 @@ type brokerParts struct {
 	feed    market.TradeReader                 // the venue's market data (nil: the local feed)
 	status  func() string                      // the venue link: "up", "down", "sim"
 	data    func() string                      // the market-data link: "up", "down"
-	close   func()
+	// notes are what the connector cannot fix on its own, for status: a
+	// captcha demanded, market data that had a gap (nil: none). Not yet
+	// shown by the desk (the status remodel wires it).
+	notes func() []string
+	close func()
 	// recover: the venue outlives the desk, so the desk recovers from its
 	// journal and reconciles; a venue the desk just started has nothing to
 	// reconcile and the run starts a fresh session.
@@ -86,6 +90,8 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		p.recover = true
 		p.what = tc.Symbol + " at the venue " + tc.BaseURL
 		return p, nil
+	case "rithmic":
+		return openRithmic(ctx, c, log)
 	}
 	return nil, fmt.Errorf("broker kind %q", c.Broker.Kind)
 }
@@ -104,6 +110,7 @@ func dialVenue(ctx context.Context, tc tradovate.Config, creds tradovate.Credent
 	}
 	return &brokerParts{br: cl, feed: &sessionFeed{f: f, idle: 3 * time.Second},
 		status: func() string { return upDown(cl.Connected()) }, data: func() string { return upDown(f.Subscribed()) },
+		notes: func() []string { return linkNotes(cl, f) },
 		close: func() { f.Close(); cl.Close() }}, nil
 }
 
@@ -202,7 +209,7 @@ func auth16() string {
 // venue keeps serving (holding brackets) after its data ends, so the desk
 // calls the session over when no trade has come for idle after 15:59 ET.
 type sessionFeed struct {
-	f    *tradovate.Feed
+	f    interface{ C() <-chan market.Trade } // the Tradovate or the Rithmic feed
 	idle time.Duration
 	last int64
 	// endIdle, when set, also ends the stream after that long without any
@@ -248,4 +255,27 @@ func loopbackURL(u string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// linkNotes says what the connector cannot get past on its own.
+func linkNotes(cl *tradovate.Client, f *tradovate.Feed) []string {
+	var out []string
+	if err := cl.Problem(); err != nil {
+		out = append(out, "venue: "+err.Error())
+	}
+	if err := f.Problem(); err != nil {
+		out = append(out, "market data: "+err.Error())
+	}
+	if had, incomplete := f.DataGap(); had {
+		n := 0
+		for _, g := range f.Gaps() {
+			n += g.Backfilled
+		}
+		s := fmt.Sprintf("market data had a gap (%d trades backfilled)", n)
+		if incomplete {
+			s += "; some trades may be missing"
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -1,0 +1,9 @@
+//go:build !linux
+
+// fdatasync_other_test.go: fsync where fdatasync is not available.
+
+package journal
+
+import "os"
+
+func fdatasync(f *os.File) error { return f.Sync() }

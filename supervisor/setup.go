@@ -1,0 +1,382 @@
+package supervisor
+
+// setup.go: the Desk, its options and its accounts — building them (New)
+// and bringing them up (Start: recovery's loose ends, the schedule, the
+// engines). The desk's paths live in their own rooms: tick.go, intent.go,
+// events.go, coverage.go, session.go, manage.go, kill.go, recover.go and
+// reconcile.go; the worker processes are package workerhost.
+//
+// Locking: there is no desk-wide lock. Each account's books are behind
+// its own a.mu (account.go); the tick path's desk-wide state (trade
+// count, desk monitor) behind d.tick.mu; the broker-event dedup set behind
+// d.ev.mu; the links behind d.links.mu; kill reports behind d.killMu.
+// None is held across a journal append or a broker call, and the kill
+// path takes none of them before its last liquidate request is out.
+// Lock order where two are held: d.tick.mu before any a.mu.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/alert"
+	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/limits"
+	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/strategies"
+	"github.com/deskguard/deskguard/supervisor/wire"
+	"github.com/deskguard/deskguard/supervisor/workerhost"
+)
+
+// WorkerMode says where the engines run.
+type WorkerMode int
+
+const (
+	// InProcess runs every account's engines in the supervisor, called
+	// synchronously on the tick path: replays and backtests.
+	InProcess WorkerMode = iota
+	// Processes runs each account's engines in a `deskguard worker` child.
+	Processes
+)
+
+// ProcConfig configures the worker processes (package workerhost).
+type ProcConfig = workerhost.ProcConfig
+
+// AccountSpec is one sub-account as the desk runs it.
+type AccountSpec struct {
+	Config     accounts.Config
+	DayTrading bool // flattened by the 15:55 schedule
+	EnginesOff bool // start with engines stopped
+}
+
+// Options configures a Desk.
+type Options struct {
+	// Clock is the market's time: the data's in a replay (a ReplayClock
+	// the trades advance), the wall's live. Sessions, the schedule, the
+	// gate's windows and every journaled market time run on it.
+	Clock market.Clock
+	// Wall is real time, for what is measured in real time whatever the
+	// data does: the stop-coverage grace, a link's downtime, the waits on
+	// the venue's replayed reports, the kill's journal bound, the worker
+	// processes' heartbeats and backoff, and the kill's own timings.
+	// Default market.WallClock{}; tests inject one they move.
+	Wall            market.Clock
+	Log             *slog.Logger
+	Journal         Journal
+	Broker          broker.Broker
+	Limits          limits.Config   // desk-wide defaults; accounts may override
+	DeskDrawdownPct decimal.Decimal // desk aggregate lockout; zero = the account default
+	Accounts        []AccountSpec
+	Engines         strategies.Config
+	Schedule        ScheduleConfig
+	Workers         WorkerMode
+	Proc            ProcConfig
+	Alerts          Alerter
+	ManualUnlock    bool // lockouts survive the session reset until the risk manager unlocks
+	// CoverageGrace is how long a stop-coverage gap may last before it is
+	// repaired (live venues arm a bracket just after its entry fills);
+	// 0 = repair at once (synchronous replay).
+	CoverageGrace time.Duration
+	// KillJournalWait bounds how long a kill waits for its own record to
+	// be durable before it liquidates anyway (a disk that stalls must not
+	// hold a kill back; the record still lands when the disk answers).
+	// Default 250ms; the kill's record waits at most one commit already
+	// running (journal.AppendUrgent), so this is a backstop.
+	KillJournalWait time.Duration
+	// PressButton, when set, presses the simulated panic button (Press).
+	PressButton func() error
+	// LinkStatus reports the health of outside links for Status (optional).
+	LinkStatus func() (venue, data, slack, button string)
+	// OnStateChange is told the desk state and whether any account is
+	// locked out after every transition (the desk lights). Must not block.
+	OnStateChange func(deskState string, anyLockedOut bool)
+	// LightsStatus reports the desk lights for Status (optional).
+	LightsStatus func() (green, red, blinking, buzzer bool)
+}
+
+// Desk is the supervisor's core.
+type Desk struct {
+	opt     Options
+	log     *slog.Logger
+	clock   market.Clock
+	wall    market.Clock
+	j       Journal
+	br      broker.Broker
+	alerts  Alerter
+	m       *Machine
+	events  chan workerhost.WorkerEvent
+	idSeq   atomic.Uint64
+	session atomic.Value // market.Session
+
+	accts []*account // fixed by New
+	byID  map[string]*account
+
+	// The last trade, written by the tick path, read by every path.
+	lastPx   atomic.Int64 // market.Price
+	lastTime atomic.Int64
+
+	// tick is the tick path's desk-wide state.
+	tick struct {
+		mu      sync.Mutex
+		sched   *Schedule
+		deskMon *limits.DeskMonitor
+		trades  int64
+		minute  int64
+		buf     []byte
+		eq      []int64 // scratch: equity per trade per account
+	}
+	// markHook, when set (tests), is called in the middle of the tick
+	// path's mark loop, with the account's books locked.
+	markHook func(account string, trade int)
+
+	ev struct {
+		mu   sync.Mutex
+		seen map[string]bool // venue event ids already booked
+	}
+	evInFlight atomic.Int64                  // broker events being booked (reconciliation waits for them)
+	evIdle     atomic.Pointer[chan struct{}] // closed (and replaced) each time evInFlight falls to zero
+
+	links struct {
+		mu   sync.Mutex
+		down map[string]time.Time
+	}
+
+	killMu sync.Mutex
+	kills  []KillReport
+	chases sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
+	chased atomic.Int64   // second liquidations sent
+	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+
+	floodDropped atomic.Int64
+	recovered    *Recovered
+}
+
+// ErrJournal marks an intent refused because the journal could not make it
+// durable; the desk goes degraded.
+var ErrJournal = errors.New("supervisor: journal append failed")
+
+// New builds a desk from its options; nothing starts until Start.
+func New(opt Options) (*Desk, error) {
+	if opt.Clock == nil || opt.Journal == nil || opt.Broker == nil {
+		return nil, errors.New("supervisor: Clock, Journal and Broker are required")
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Alerts == nil {
+		opt.Alerts = nopAlerter{}
+	}
+	if opt.Wall == nil {
+		opt.Wall = market.WallClock{}
+	}
+	if opt.KillJournalWait <= 0 {
+		opt.KillJournalWait = 250 * time.Millisecond
+	}
+	if len(opt.Accounts) == 0 {
+		return nil, errors.New("supervisor: no accounts")
+	}
+	sched, err := NewSchedule(opt.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	deskPct := opt.DeskDrawdownPct
+	if deskPct.IsZero() {
+		deskPct = opt.Limits.WithDefaults().DrawdownPct
+	}
+	dm, err := limits.NewDeskMonitor(deskPct)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
+	}
+	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, wall: opt.Wall, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
+		byID: map[string]*account{}, events: make(chan workerhost.WorkerEvent, 4096)}
+	d.tick.sched, d.tick.deskMon = sched, dm
+	idle := make(chan struct{})
+	d.evIdle.Store(&idle)
+	d.ev.seen = map[string]bool{}
+	d.m = NewDeskMachine(d.onTransition, d.onIllegal)
+	for _, spec := range opt.Accounts {
+		cfg := spec.Config.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("supervisor: account %q: %w", cfg.ID, err)
+		}
+		if _, dup := d.byID[cfg.ID]; dup {
+			return nil, fmt.Errorf("supervisor: account %q listed twice", cfg.ID)
+		}
+		spec.Config = cfg
+		a, err := d.newAccount(spec)
+		if err != nil {
+			return nil, err
+		}
+		d.accts = append(d.accts, a)
+		d.byID[cfg.ID] = a
+		dm.SetAccount(cfg.ID, a.ledger.StartCents())
+	}
+	return d, nil
+}
+
+func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
+	cfg := spec.Config
+	led, err := accounts.NewLedger(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: account %q: %w", cfg.ID, err)
+	}
+	gcfg := cfg.GateConfig(d.opt.Limits)
+	gate, err := limits.NewGate(gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: account %q limits: %w", cfg.ID, err)
+	}
+	mon, err := limits.NewDrawdownMonitor(led.StartCents(), gate.Config().DrawdownPct)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: account %q drawdown: %w", cfg.ID, err)
+	}
+	a := &account{id: cfg.ID, spec: spec, ledger: led, mon: mon, gate: gate, rate: gate.NewRateLimiter(),
+		orders: map[string]*order{}, rejects: map[string]int{}}
+	ch := make(chan struct{})
+	a.sent.Store(&ch)
+	a.m = NewAccountMachine(cfg.ID, AcctIdle, d.onTransition, d.onIllegal)
+	return a, nil
+}
+
+// onTransition journals every state change (invariant: every transition is
+// journaled). It runs inside Machine.Fire, after the change.
+func (d *Desk) onTransition(tr Transition) {
+	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Machine: tr.Machine, ID: tr.ID, From: tr.From,
+		To: tr.To, Event: tr.Event, Why: tr.Why}))
+	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
+	if d.opt.OnStateChange != nil && d.m != nil {
+		locked := false
+		for _, a := range d.accts {
+			if a.m != nil && (a.m.State() == AcctLockedOut || (tr.ID == a.id && tr.To == AcctLockedOut)) {
+				locked = true
+			}
+		}
+		st := d.m.State()
+		if tr.Machine == "desk" {
+			st = tr.To
+		}
+		d.opt.OnStateChange(st, locked)
+	}
+}
+
+func (d *Desk) onIllegal(e *TransitionError) {
+	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Refused: e.Error()}))
+	d.log.Warn("illegal transition refused", "err", e)
+}
+
+func (d *Desk) nowNs() int64 { return d.clock.Now().UnixNano() }
+
+// last returns the last trade's price.
+func (d *Desk) last() market.Price { return market.Price(d.lastPx.Load()) }
+
+// journal appends a record the desk does not wait on to decide anything;
+// a failure degrades the desk.
+func (d *Desk) journal(ctx context.Context, e journal.Record) {
+	if _, err := d.j.Append(context.WithoutCancel(ctx), e); err != nil {
+		d.journalFailed(err)
+	}
+}
+
+func (d *Desk) journalFailed(err error) {
+	d.log.Error("journal append failed", "err", err)
+	if d.m.Can(EvDegrade) {
+		_ = d.m.Fire(EvDegrade, "journal: "+err.Error())
+	}
+	d.alerts.Notify(alert.JournalFailed(d.clock.Now(), err.Error()))
+}
+
+// Start recovers (see recover.go), brings the desk to running and starts
+// the engines. In Processes mode it starts one worker per account.
+func (d *Desk) Start(ctx context.Context) error {
+	if err := d.m.Fire(EvRecover, "start"); err != nil {
+		return err
+	}
+	now := d.clock.Now()
+	d.session.Store(market.SessionOf(now))
+	d.tick.mu.Lock()
+	d.tick.sched.Start(now)
+	d.tick.mu.Unlock()
+	d.journal(ctx, journal.NewSessionReset(now.UnixNano(), journal.SessionReset{Session: market.SessionOf(now).String(),
+		Why: "desk start", Accounts: d.startEquities()}))
+	if base := uint64(now.UnixNano()/1e6) % 1e9 * 1000; base > d.idSeq.Load() {
+		d.idSeq.Store(base) // ids unique across restarts of the same journal
+	}
+	if d.recovered != nil && d.recovered.Records > 0 {
+		// The venue replays its reports to a new connection: book the ones
+		// the journal lacks (fills while the desk was down) before comparing.
+		d.drainPending(ctx, 300*time.Millisecond)
+		if _, err := d.Reconcile(ctx); err != nil {
+			d.log.Error("reconcile", "err", err)
+			d.alerts.Notify(alert.ReconcileMismatch(d.clock.Now(), "", alert.ReconcileFacts{Action: "reconciliation failed: " + err.Error()}))
+		}
+		d.resumeKills(ctx)
+	}
+	if d.m.State() == DeskRecovering {
+		if err := d.m.Fire(EvReady, "recovered"); err != nil {
+			return err
+		}
+	}
+	for _, a := range d.accts {
+		switch d.opt.Workers {
+		case InProcess:
+			h, err := workerhost.NewRunnerHost(d.hello(a, 0))
+			if err != nil {
+				return fmt.Errorf("supervisor: account %s engines: %w", a.id, err)
+			}
+			a.eng.Store(&engines{host: h})
+			a.setWorker("in-process")
+		case Processes:
+			a := a
+			p := workerhost.NewProcHost(a.id, d.opt.Proc, func(r int) wire.HelloMsg { return d.hello(a, r) },
+				a.syncFrames, d.events, d.log, d.wall)
+			p.SetHalted(true) // until the account trades (below)
+			a.eng.Store(&engines{proc: p})
+			a.setWorker("starting")
+			go p.Run(ctx)
+		}
+		if !a.spec.EnginesOff && a.m.State() == AcctIdle {
+			_ = a.m.Fire(EvStart, "desk start")
+		}
+		if p := a.proc(); p != nil {
+			p.SetHalted(a.stopsRisk() || a.m.State() != AcctTrading)
+		}
+	}
+	return nil
+}
+
+func (d *Desk) startEquities() map[string]string {
+	out := map[string]string{}
+	for _, a := range d.accts {
+		a.mu.Lock()
+		out[a.id] = a.ledger.StartEquity().StringFixed(2)
+		a.mu.Unlock()
+	}
+	return out
+}
+
+// drainPending applies the broker events already waiting, until none has
+// come for quiet (asynchronous venues only).
+func (d *Desk) drainPending(ctx context.Context, quiet time.Duration) {
+	evs := d.br.Events()
+	if evs == nil {
+		return
+	}
+	for {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				return
+			}
+			d.OnBrokerEvent(ctx, ev)
+		case <-d.wall.After(quiet):
+			return
+		}
+	}
+}
