@@ -44,8 +44,12 @@ func statusAccount(t *testing.T, lim limits.Config, mark market.Price, fills ...
 	return a
 }
 
-func buy(q int64, p float64) accounts.Fill  { return accounts.Fill{Side: market.Buy, Qty: q, Price: pts(p)} }
-func sell(q int64, p float64) accounts.Fill { return accounts.Fill{Side: market.Sell, Qty: q, Price: pts(p)} }
+func buy(q int64, p float64) accounts.Fill {
+	return accounts.Fill{Side: market.Buy, Qty: q, Price: pts(p)}
+}
+func sell(q int64, p float64) accounts.Fill {
+	return accounts.Fill{Side: market.Sell, Qty: q, Price: pts(p)}
+}
 
 func stopOrder(id string, side market.Side, q int64, p float64) *order {
 	return &order{id: id, role: limits.RoleStop, side: side, typ: market.StopOrder, qty: q, price: pts(p), status: broker.Working}

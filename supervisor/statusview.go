@@ -20,7 +20,9 @@ import (
 
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/execution"
+	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/market"
 )
 
 // What Status carries of the journal.
@@ -265,7 +267,7 @@ func journalSummary(r journal.Record) string {
 	switch r.Kind {
 	case journal.KindIntent:
 		if b, err := r.IntentBody(); err == nil {
-			s := b.Intent.String()
+			s := intentText(&b.Intent)
 			if d := b.Decision; d != nil && !d.Allowed {
 				s += " → refused " + d.Reason
 				if d.Detail != "" {
@@ -350,6 +352,32 @@ func journalSummary(r journal.Record) string {
 		}
 	}
 	return strings.TrimSpace(string(r.Body))
+}
+
+// intentText is an intent as the journal panel says it: what it asks for,
+// in its kind's own terms, and the engine's reason.
+func intentText(in *intent.Intent) string {
+	var s string
+	switch in.Kind {
+	case intent.Enter, intent.Add:
+		s = fmt.Sprintf("%s %s %s %d %s", in.Strategy, in.Kind, in.Side, in.Qty, in.EntryType)
+		if in.EntryType != market.MarketOrder {
+			s += " @ " + in.Entry.String()
+		}
+		s += fmt.Sprintf(" stop %s target %s", in.Stop, in.Target)
+	case intent.MoveStop:
+		s = fmt.Sprintf("%s move_stop %s to %s", in.Strategy, in.Ref, in.Stop)
+	case intent.Cancel:
+		s = fmt.Sprintf("%s cancel %s", in.Strategy, in.Ref)
+	case intent.Exit:
+		s = fmt.Sprintf("%s exit %d", in.Strategy, in.Qty)
+	default:
+		s = in.String()
+	}
+	if in.Reason != "" {
+		s += " (" + in.Reason + ")"
+	}
+	return s
 }
 
 func safeRole(r execution.Role) string {

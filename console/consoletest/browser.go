@@ -60,6 +60,11 @@ type Flow struct {
 	// Kills requires the flow's own desk kill to be listed in the kills
 	// panel (the desk reports its kills in Status.Kills).
 	Kills bool
+	// Hold, when set, is called once every row has been seen updating
+	// live and before the near-stop check (a real desk's test stops its
+	// market there and moves a stop next to it); the func it returns is
+	// called after the desk view's screenshot, before the flatten.
+	Hold func(t *testing.T) (release func())
 	// Wait bounds each wait in the page; default 30s.
 	Wait time.Duration
 	// Config is the console's config; Listen is forced to 127.0.0.1:0 and
@@ -365,6 +370,10 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 		p.records(f.Records)
 	}
 
+	release := func() {}
+	if f.Hold != nil {
+		release = f.Hold(t)
+	}
 	// The position near its stop shows its loss at stop, as the desk has it.
 	if f.NearStop != "" {
 		var want deskapi.AccountStatus
@@ -376,16 +385,20 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 		if want.Position == 0 || want.LossAtStop == "" {
 			t.Fatalf("account %s: position %d, loss at stop %q: not a position with a stop", f.NearStop, want.Position, want.LossAtStop)
 		}
+		// The desk's own figures now (a real desk's test holds its market
+		// in Hold, so they stay put), as the page formats money.
 		sel := `document.querySelector('#accounts tr[data-account="` + f.NearStop + `"]')`
-		p.until("loss at stop of "+f.NearStop+" shown as the desk has it", `(() => { const r = `+sel+`; if (!r) return false;
-			const a = S.status.accounts.find(x => x.id === "`+f.NearStop+`");
-			return !!a && !!a.loss_at_stop && r.querySelector('[data-field="loss-at-stop"]').textContent === money(cents(a.loss_at_stop)) &&
-				r.querySelector('[data-field="equity-at-stop"]').textContent === money(cents(a.equity_at_stop)); })()`)
+		wantJS, _ := json.Marshal([]string{want.LossAtStop, want.EquityAtStop})
+		p.until("loss at stop of "+f.NearStop+" shown as the desk has it ("+want.LossAtStop+", equity "+want.EquityAtStop+")",
+			`(() => { const r = `+sel+`; if (!r) return false; const w = `+string(wantJS)+`;
+			return r.querySelector('[data-field="loss-at-stop"]').textContent === money(cents(w[0])) &&
+				r.querySelector('[data-field="equity-at-stop"]').textContent === money(cents(w[1])); })()`)
 		shown := eval[[]string](p, "loss at stop text", `[`+sel+`.querySelector('[data-field="loss-at-stop"]').textContent, `+
 			sel+`.querySelector('[data-field="equity-at-stop"]').textContent, `+sel+`.dataset.risk]`)
 		t.Logf("%s near its stop: loss at stop %s, equity at stop %s (row %s)", f.NearStop, shown[0], shown[1], shown[2])
 	}
 	p.screenshot("console-desk.png")
+	release()
 
 	// Account view: a card, the equity curve with the lockout line, economics.
 	p.do("open an account",
