@@ -123,6 +123,7 @@ func cmdRun(e *env) int {
 
 	// Alerts: Slack when configured, else the log (said once).
 	scfg := ck.slack
+	scfg.Zone = c.Desk.Location() // alerts say their times in the desk's zone
 	rec := &journalRecorder{j: j, clock: clock}
 	notifier := alerts.New(scfg, rec, log.With("part", "alerts"), clock)
 	go func() { _ = notifier.Run(ctx) }()
@@ -217,7 +218,7 @@ func cmdRun(e *env) int {
 	// Slack commands: Socket Mode when an app token is configured; the HTTP
 	// endpoint (Slack-signed requests, 503 without a signing secret) on the
 	// console's server at alerts.HTTPPath.
-	cmdr := alerts.NewCommander(scfg, slackDesk{d}, rec, log.With("part", "slack"), clock)
+	cmdr := alerts.NewCommander(scfg, slackDesk{d, c.Desk.Location()}, rec, log.With("part", "slack"), clock)
 	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
