@@ -16,6 +16,12 @@
 //	unlock    yes, reason    no                     no      no
 //	clear     yes, reason    no                     no      no
 //	engines   any account    own account only       no      no
+//	journal_tail   yes       no                     yes     no
+//	journal_backup yes       no                     no      no
+//
+// The journal holds every account's records, so only the roles that see
+// the whole desk may read it; a backup writes a file on the desk's
+// machine, so only the manager may ask for one.
 //
 // A reason is trimmed of surrounding white space, required (non-blank) for
 // rearm, unlock and clear, at most MaxReason characters and free of
@@ -50,10 +56,14 @@ const (
 	Unlock  Act = "unlock"
 	Clear   Act = "clear" // clear a faulted account
 	Engines Act = "engines"
+	// JournalTail reads the journal's latest records (and follows it).
+	JournalTail Act = "journal_tail"
+	// JournalBackup writes a consistent copy of the journal to a new file.
+	JournalBackup Act = "journal_backup"
 )
 
 // Acts lists every act (tests and docs iterate it).
-var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines}
+var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines, JournalTail, JournalBackup}
 
 // Slack is the role of a Slack user named in [slack] allowed_users: it may
 // ask for the status and flatten the desk or any account, nothing else.
@@ -106,14 +116,14 @@ func (d *Denied) Is(target error) bool { return target == ErrForbidden }
 func Allowed(r auth.Role, act Act, account string) error {
 	deny := &Denied{Role: r, Act: act, Account: account}
 	switch act {
-	case Status, Press, Rearm:
+	case Status, Press, Rearm, JournalTail, JournalBackup:
 		deny.Account = ""
 	}
 	ok := false
 	switch r.Kind {
 	case "manager":
 		switch act {
-		case Status, Flatten, Press, Rearm, Unlock, Clear, Engines:
+		case Status, Flatten, Press, Rearm, Unlock, Clear, Engines, JournalTail, JournalBackup:
 			ok = true
 		}
 	case "trader":
@@ -124,7 +134,7 @@ func Allowed(r auth.Role, act Act, account string) error {
 			ok = r.Account != "" && account == r.Account
 		}
 	case "viewer":
-		ok = act == Status
+		ok = act == Status || act == JournalTail
 	case "slack":
 		ok = act == Status || act == Flatten
 	}
@@ -210,6 +220,19 @@ func StatusFor(r auth.Role, st deskapi.Status) deskapi.Status {
 	for _, j := range st.Journal {
 		if j.Account == r.Account {
 			out.Journal = append(out.Journal, j)
+		}
+	}
+	out.DrawdownUsed = 0
+	out.Fills = nil
+	for _, f := range st.Fills {
+		if f.Account == r.Account {
+			out.Fills = append(out.Fills, f)
+		}
+	}
+	out.Kills = nil
+	for _, k := range st.Kills {
+		if k.Scope == "desk" || k.Scope == r.Account {
+			out.Kills = append(out.Kills, k)
 		}
 	}
 	return out

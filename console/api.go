@@ -520,6 +520,16 @@ func (s *Server) handleEngines(w http.ResponseWriter, r *http.Request, c caller)
 	if _, ok := s.allow(w, c, authz.Engines, req.Account, ""); !ok {
 		return
 	}
+	if req.Run {
+		// A halting or halted desk starts nothing: the halt is lifted by a
+		// manager's re-arm, not by an account's engines (the desk refuses
+		// it too; this says why before asking it).
+		if st := s.desk.Status(r.Context()); st.State == "halting" || st.State == "halted" {
+			s.log.Warn("console: refused", "op", "engines", "account", req.Account, "who", c.p.Name, "desk", st.State)
+			writeErr(w, http.StatusConflict, fmt.Sprintf("the desk is %s: engines start only after a re-arm", st.State))
+			return
+		}
+	}
 	s.act(w, r, c, "engines", req.Account, func(ctx context.Context) error {
 		return s.desk.SetEngines(ctx, req.Account, req.Run, c.p.Name)
 	})

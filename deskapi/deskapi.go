@@ -56,6 +56,51 @@ type Status struct {
 	Links       Links           `json:"links"`
 	Lights      Lights          `json:"lights"`
 	Journal     []JournalLine   `json:"journal_tail,omitempty"`
+
+	// Zone is the IANA time zone every time a person reads is shown in
+	// (the console, status, report, alerts, the run summary): the desk's
+	// [desk] time_zone, default America/New_York. Times in this API stay
+	// RFC 3339 UTC (the journal keeps UTC); the reader converts and labels.
+	Zone string `json:"zone,omitempty"`
+	// DrawdownUsed is the desk's share of its own drawdown allowance used,
+	// 0..1 (the desk lockout line against the sum of the accounts).
+	DrawdownUsed float64 `json:"desk_drawdown_used"`
+	// Kills are the session's kills, oldest first.
+	Kills []KillLine `json:"kills,omitempty"`
+	// Fills is the blotter: the latest fills across the desk, oldest first
+	// (bounded; a trader sees its own).
+	Fills []Fill `json:"fills,omitempty"`
+}
+
+// KillLine is one kill of the session.
+type KillLine struct {
+	Time    string `json:"time"`  // RFC 3339 UTC
+	Scope   string `json:"scope"` // "desk" or an account id
+	Trigger string `json:"trigger"`
+	Who     string `json:"who"`
+}
+
+// Fill is one execution as the blotter shows it.
+type Fill struct {
+	Seq      uint64  `json:"seq"`  // its journal record
+	Time     string  `json:"time"` // RFC 3339 UTC (nanoseconds), the venue's
+	Account  string  `json:"account"`
+	Strategy string  `json:"strategy"`
+	ClientID string  `json:"client_id"`
+	Role     string  `json:"role"` // entry, stop, target, single, liquidation, repair
+	Side     string  `json:"side"`
+	Qty      int64   `json:"qty"`
+	Price    float64 `json:"price"`
+	Leaves   int64   `json:"leaves"`
+}
+
+// Rule is the risk rule nearest to tripping for an account: its name (a
+// limits reason code, or "lockout"), what is left before it trips in its
+// own units, and how much of it is used (0..1), for sorting.
+type Rule struct {
+	Name string  `json:"name"`
+	Left string  `json:"left"`
+	Used float64 `json:"used"`
 }
 
 // AccountStatus is one sub-account.
@@ -86,6 +131,16 @@ type AccountStatus struct {
 	Rejections   map[string]int `json:"rejections,omitempty"`
 	EquityCurve  []Point        `json:"equity_curve,omitempty"`
 	Trades       []RoundTrip    `json:"trades,omitempty"`
+
+	// LossAtStop is the loss booked if every working protective stop
+	// filled now at its price less the configured slippage ticks, fees
+	// included (a negative amount; "" when flat), and EquityAtStop the
+	// equity that would leave. StopQty is the quantity those stops cover.
+	LossAtStop   string `json:"loss_at_stop,omitempty"`
+	EquityAtStop string `json:"equity_at_stop,omitempty"`
+	StopQty      int64  `json:"stop_qty"`
+	// Nearest is the risk rule nearest to tripping.
+	Nearest *Rule `json:"nearest,omitempty"`
 }
 
 // Order is a working order with its bracket role.

@@ -157,6 +157,8 @@ type Desk struct {
 
 	floodDropped atomic.Int64
 	recovered    *Recovered
+
+	view statusView // what Status shows of the journal (statusview.go)
 }
 
 // ErrJournal marks an intent refused because the journal could not make it

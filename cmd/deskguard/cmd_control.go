@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/authz"
+	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -103,16 +104,20 @@ func cmdStatus(e *env) int {
 		return 0
 	}
 	fmt.Fprintf(e.stdout, "desk %s  %s  last %.2f  trades %d  net %s  links: venue %s, data %s, slack %s, button %s\n",
-		st.State, st.Time, st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
+		st.State, personTime(st.Time, st.Zone), st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tORDERS\tWORKER")
+	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tLOSS AT STOP\tORDERS\tWORKER\tNEAREST")
 	for _, a := range st.Accounts {
 		stops := "covered"
 		if !a.StopCovered {
 			stops = "MISSING"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%d\t%s\n", a.ID, a.State, a.Position, a.AvgPrice,
-			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, len(a.Orders), a.Worker)
+		nearest := "-"
+		if a.Nearest != nil {
+			nearest = a.Nearest.Name + " " + a.Nearest.Left
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.State, a.Position, a.AvgPrice,
+			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, orDash(a.LossAtStop), len(a.Orders), a.Worker, nearest)
 	}
 	_ = tw.Flush()
 	return 0
@@ -241,4 +246,20 @@ func cmdPress(e *env) int {
 	}
 	fmt.Fprintln(e.stdout, "panic button pressed (simulated)")
 	return 0
+}
+
+// personTime is an API time (RFC 3339 UTC) in the desk's zone, labelled
+// (the zone named by the status; New York's when it names none).
+func personTime(rfc3339, zone string) string {
+	if zone == "" {
+		zone = config.DefaultTimeZone
+	}
+	return deskapi.Local(rfc3339, zone, "2006-01-02 15:04:05 MST")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
