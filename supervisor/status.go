@@ -31,11 +31,13 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	d.tick.mu.Lock()
 	st.Trades = d.tick.trades
 	st.DeskLockout = accounts.Money(d.tick.deskMon.LineCents()).StringFixed(2)
+	st.DeskLevel = d.tick.deskMon.Level().String()
 	d.tick.mu.Unlock()
 	var netCents, eqCents int64
 	for _, a := range d.accts {
 		a.mu.Lock()
 		as := a.status(d.last())
+		as.Risk = a.usage(d)
 		netCents += a.ledger.EquityCents() - a.ledger.StartCents()
 		eqCents += a.ledger.EquityCents()
 		a.mu.Unlock()
@@ -56,7 +58,7 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 		Realized: l.Realized().StringFixed(2), Unrealized: l.Unrealized().StringFixed(2), Fees: l.Fees().StringFixed(2),
 		Net:         accounts.Money(l.EquityCents() - l.StartCents()).StringFixed(2),
 		StartEquity: l.StartEquity().StringFixed(2), Equity: l.Equity().StringFixed(2),
-		LockoutLine: accounts.Money(a.mon.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
+		LockoutLine: accounts.Money(a.rules.Drawdown.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
 		MaxDrawdown: l.MaxDrawdown().StringFixed(2), RoundTrips: len(trips), LastSignal: a.signal, Worker: a.worker,
 		Rejections: map[string]int{},
 	}
