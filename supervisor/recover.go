@@ -169,6 +169,9 @@ func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 				in := b.Intent
 				a.reserve(&in)
 				a.nOrders++
+				// As the intent path counted it when the gate allowed it
+				// (daily_order_limit, duplicate_order).
+				a.rules.Activity.RecordSent(in.Time, &in)
 			}
 		case journal.KindBrokerEvent:
 			if a == nil {

@@ -267,6 +267,9 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 	}
 	a := &account{id: cfg.ID, spec: spec, ledger: led, rules: rules, gate: gate.WithCalendar(d.opt.Calendar), rate: gate.NewRateLimiter(),
 		orders: map[string]*order{}, rejects: map[string]int{}}
+	if rules.Trailing != nil {
+		a.trailLine = rules.Trailing.LineCents() // the starting line needs no record
+	}
 	ch := make(chan struct{})
 	a.sent.Store(&ch)
 	a.m = NewAccountMachine(cfg.ID, AcctIdle, d.onTransition, d.onIllegal)
