@@ -35,6 +35,7 @@ type (
 	RearmFacts     = alert.RearmFacts
 	SummaryFacts   = alert.SummaryFacts
 	SummaryRow     = alert.SummaryRow
+	RiskFacts      = alert.RiskFacts
 )
 
 // Kinds and severities.
@@ -53,6 +54,12 @@ const (
 	KindFaultCleared      = alert.KindFaultCleared
 	KindDailySummary      = alert.KindDailySummary
 	KindJournalFailed     = alert.KindJournalFailed
+	KindRiskWarning       = alert.KindRiskWarning
+	KindReduceOnly        = alert.KindReduceOnly
+	KindTrailingBreach    = alert.KindTrailingBreach
+	KindWeeklyBreach      = alert.KindWeeklyBreach
+	KindBlackoutFlatten   = alert.KindBlackoutFlatten
+	KindTrailingReset     = alert.KindTrailingReset
 
 	Info     = alert.Info
 	Warning  = alert.Warning
@@ -78,4 +85,10 @@ var (
 	FaultCleared      = alert.FaultCleared
 	DailySummary      = alert.DailySummary
 	JournalFailed     = alert.JournalFailed
+	RiskWarning       = alert.RiskWarning
+	ReduceOnly        = alert.ReduceOnly
+	TrailingBreach    = alert.TrailingBreach
+	WeeklyBreach      = alert.WeeklyBreach
+	BlackoutFlatten   = alert.BlackoutFlatten
+	TrailingReset     = alert.TrailingReset
 )

@@ -255,6 +255,50 @@ func RenderIn(a Alert, loc *time.Location) Message {
 	case KindJournalFailed:
 		title = "JOURNAL FAILED"
 		blocks = append(blocks, facts("Time", when))
+	case KindRiskWarning, KindReduceOnly:
+		f := riskOf(a)
+		who := "desk"
+		if a.Account != "" {
+			who = a.Account
+		}
+		rung := "WARNING"
+		if a.Kind == KindReduceOnly {
+			rung = "REDUCE-ONLY"
+		}
+		title = fmt.Sprintf("%s %s — %s of the day's allowance used", rung, who, Percent(f.Used))
+		blocks = append(blocks, facts("Account", orDash(a.Account), "Equity", Money(f.Equity),
+			"Used", fmt.Sprintf("%s of %s", Money(f.From.Sub(f.Equity)), Money(f.From.Sub(f.Line))),
+			"Lockout line", Money(f.Line), "Session start equity", Money(f.From), "Time", when))
+		if a.Kind == KindReduceOnly {
+			a.Detail = joinDetail("No new entries or adds; exits, tighter stops and cancels still go. Until the next session reset or an unlock.", a.Detail)
+		}
+		a.Detail = joinDetail(a.Detail, f.Next)
+	case KindTrailingBreach, KindWeeklyBreach:
+		f := riskOf(a)
+		line, from := "Trailing line", "Peak"
+		title = "TRAILING DRAWDOWN " + acct + " — equity at or below the trailing line"
+		next := "Engines halted, orders cancelled, position flattened. Locked until the risk manager resets the trailing line (deskguard reset-trailing)."
+		if a.Kind == KindWeeklyBreach {
+			line, from = "Weekly line", "Week's start equity"
+			title = "WEEKLY LOSS " + acct + " — equity at or below the week's line"
+			next = "Engines halted, orders cancelled, position flattened. Locked until the next trading week (Sunday 18:00 ET) or an early unlock by the risk manager."
+		}
+		blocks = append(blocks, facts("Account", a.Account, "Equity", Money(f.Equity), line, Money(f.Line),
+			from, Money(f.From), "Time", when))
+		a.Detail = joinDetail(next, a.Detail)
+	case KindBlackoutFlatten:
+		f := riskOf(a)
+		title = fmt.Sprintf("News blackout — %s flattened ahead of %s", acct, orDash(f.Release))
+		at := "—"
+		if !f.ReleaseAt.IsZero() {
+			at = clockIn(f.ReleaseAt, loc)
+		}
+		blocks = append(blocks, facts("Account", a.Account, "Release", f.Release, "At", at, "Time", when))
+		a.Detail = joinDetail("Orders cancelled, position flattened; no entries until the blackout ends.", a.Detail)
+	case KindTrailingReset:
+		r := rearmOf(a)
+		title = fmt.Sprintf("%s trailing line reset by %s", acct, orDash(r.Who))
+		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
 	default:
 		title = string(a.Kind) + " " + acct
 		blocks = append(blocks, facts("Account", a.Account, "Time", when))
@@ -265,7 +309,7 @@ func RenderIn(a Alert, loc *time.Location) Message {
 	if a.Detail != "" {
 		all = append(all, slack.NewSectionBlock(mrkdwn(a.Detail), nil, nil))
 	}
-	if a.Kind == KindKill || a.Kind == KindLockout {
+	if a.Kind == KindKill || a.Kind == KindLockout || a.Kind == KindTrailingBreach || a.Kind == KindWeeklyBreach {
 		all = append(all, flattenButtons(a.Account))
 	}
 	ctx := fmt.Sprintf("deskguard · %s · %s · %s", a.Kind, a.Severity, dayIn(a.At, loc))
@@ -299,6 +343,13 @@ func linkOf(a Alert) LinkFacts {
 		return LinkFacts{Link: "?"}
 	}
 	return *a.Link
+}
+
+func riskOf(a Alert) RiskFacts {
+	if a.Risk == nil {
+		return RiskFacts{}
+	}
+	return *a.Risk
 }
 
 func rearmOf(a Alert) RearmFacts {

@@ -44,6 +44,8 @@ func TestAllowed(t *testing.T) {
 		{manager, Unlock, "", acct},
 		{manager, Clear, "A1", ok},
 		{manager, Clear, "", acct},
+		{manager, ResetTrailing, "A1", ok},
+		{manager, ResetTrailing, "", acct},
 		{manager, Engines, "A2", ok},
 		{manager, Engines, "", acct},
 
@@ -56,6 +58,7 @@ func TestAllowed(t *testing.T) {
 		{trader1, Rearm, "", no},
 		{trader1, Unlock, "A1", no},
 		{trader1, Clear, "A1", no},
+		{trader1, ResetTrailing, "A1", no},
 		{trader1, Engines, "A1", ok},
 		{trader1, Engines, "A2", no},
 		{trader1, Engines, "", no},
@@ -67,6 +70,7 @@ func TestAllowed(t *testing.T) {
 		{viewer, Rearm, "", no},
 		{viewer, Unlock, "A1", no},
 		{viewer, Clear, "A1", no},
+		{viewer, ResetTrailing, "A1", no},
 		{viewer, Engines, "A1", no},
 		{viewer, JournalTail, "", ok},
 		{viewer, JournalBackup, "", no},
@@ -84,6 +88,7 @@ func TestAllowed(t *testing.T) {
 		{Slack, Rearm, "", no},
 		{Slack, Unlock, "A1", no},
 		{Slack, Clear, "A1", no},
+		{Slack, ResetTrailing, "A1", no},
 		{Slack, Engines, "A1", no},
 	}
 	for _, r := range []auth.Role{nobody, bogus, traderX} {
@@ -138,6 +143,7 @@ func TestReason(t *testing.T) {
 		{Rearm, "\t\n ", "ERR:required"},
 		{Unlock, " ", "ERR:required"},
 		{Clear, "", "ERR:required"},
+		{ResetTrailing, " ", "ERR:required"},
 		{Unlock, "  data error on the open  ", "data error on the open"},
 		{Rearm, "flat, checked with the venue", "flat, checked with the venue"},
 		{Clear, long, long},
@@ -167,7 +173,7 @@ func TestReason(t *testing.T) {
 		}
 	}
 	for _, a := range Acts {
-		want := a == Rearm || a == Unlock || a == Clear
+		want := a == Rearm || a == Unlock || a == Clear || a == ResetTrailing
 		if NeedsReason(a) != want {
 			t.Errorf("NeedsReason(%s) = %v", a, !want)
 		}

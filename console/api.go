@@ -37,6 +37,7 @@ func (s *Server) routes(static fs.FS) http.Handler {
 	mux.Handle("/api/rearm", s.post(s.handleRearm))
 	mux.Handle("/api/unlock", s.post(s.handleUnlock))
 	mux.Handle("/api/clear", s.post(s.handleClear))
+	mux.Handle("/api/reset_trailing", s.post(s.handleResetTrailing))
 	mux.Handle("/api/engines", s.post(s.handleEngines))
 	mux.Handle("/api/press", s.post(s.handlePress))
 	mux.HandleFunc(HealthPath, s.handleHealth)
@@ -502,6 +503,28 @@ func (s *Server) handleClear(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	s.act(w, r, c, "clear", req.Account, func(ctx context.Context) error {
 		return s.desk.ClearFault(ctx, req.Account, c.p.Name, why)
+	})
+}
+
+// ResetTrailingRequest is the body of POST /api/reset_trailing: reset an
+// account's breached trailing drawdown line.
+type ResetTrailingRequest struct {
+	Account string `json:"account"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) handleResetTrailing(w http.ResponseWriter, r *http.Request, c caller) {
+	var req ResetTrailingRequest
+	if err := decode(r, &req); err != nil {
+		writeBodyErr(w, err)
+		return
+	}
+	why, ok := s.allow(w, c, authz.ResetTrailing, req.Account, req.Reason)
+	if !ok {
+		return
+	}
+	s.act(w, r, c, "reset_trailing", req.Account, func(ctx context.Context) error {
+		return s.desk.ResetTrailing(ctx, req.Account, c.p.Name, why)
 	})
 }
 

@@ -185,7 +185,7 @@ func TestUnauthenticated(t *testing.T) {
 	e := start(t, console.Config{})
 	endpoints := []struct{ method, path string }{
 		{"GET", "/api/status"}, {"GET", "/api/events"}, {"GET", "/api/session"},
-		{"POST", "/api/flatten"}, {"POST", "/api/rearm"}, {"POST", "/api/unlock"}, {"POST", "/api/clear"},
+		{"POST", "/api/flatten"}, {"POST", "/api/rearm"}, {"POST", "/api/unlock"}, {"POST", "/api/clear"}, {"POST", "/api/reset_trailing"},
 		{"POST", "/api/engines"}, {"POST", "/api/press"}, {"POST", "/api/logout"},
 	}
 	creds := []struct {

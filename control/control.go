@@ -1,6 +1,6 @@
 // Package control is the desk's local control socket: the Unix socket
 // through which `deskguard status`, `flatten`, `rearm`, `unlock`, `clear`,
-// `press`, `journal tail`, `journal backup` and the drill reach a running
+// `reset-trailing`, `press`, `journal tail`, `journal backup` and the drill reach a running
 // desk. One JSON request (deskapi.Request) and one JSON response
 // (deskapi.Response) per connection — except a followed journal tail, one
 // response per commit until either side closes; the socket is mode 0600, every request carries a token
@@ -228,6 +228,8 @@ func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
 		err = s.Desk.Unlock(ctx, req.Account, who, why)
 	case authz.Clear:
 		err = s.Desk.ClearFault(ctx, req.Account, who, why)
+	case authz.ResetTrailing:
+		err = s.Desk.ResetTrailing(ctx, req.Account, who, why)
 	case authz.Press:
 		err = s.Desk.Press(ctx, who)
 	case authz.Engines:

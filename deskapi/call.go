@@ -16,7 +16,7 @@ import (
 // Request is one control command.
 type Request struct {
 	Token   string `json:"token"`
-	Op      string `json:"op"` // status, flatten, rearm, unlock, clear, press, engines, journal_tail, journal_backup
+	Op      string `json:"op"` // status, flatten, rearm, unlock, clear, reset_trailing, press, engines, journal_tail, journal_backup
 	Account string `json:"account,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Run     bool   `json:"run,omitempty"`

@@ -28,6 +28,10 @@ type Desk interface {
 	// ClearFault returns a faulted account (reconcile mismatch, worker
 	// crash loop) to trading once the venue agrees with the desk.
 	ClearFault(ctx context.Context, account, who, why string) error
+	// ResetTrailing resets an account's breached trailing drawdown line
+	// (the risk manager, with a reason): the line starts again below the
+	// equity now, and an account locked out by it alone trades again.
+	ResetTrailing(ctx context.Context, account, who, why string) error
 	// SetEngines starts (run=true) or stops an account's engines.
 	SetEngines(ctx context.Context, account string, run bool, who string) error
 	// Press presses the simulated panic button (only when the button is "sim").
@@ -51,6 +55,7 @@ type Status struct {
 	Trades      int64           `json:"trades"`
 	Net         string          `json:"net"`
 	DeskLockout string          `json:"desk_lockout_line"`
+	DeskLevel   string          `json:"desk_level,omitempty"` // the desk ladder's rung: normal, warning, reduce_only, locked_out
 	Equity      string          `json:"equity"`
 	Accounts    []AccountStatus `json:"accounts"`
 	Links       Links           `json:"links"`
@@ -140,7 +145,35 @@ type AccountStatus struct {
 	EquityAtStop string `json:"equity_at_stop,omitempty"`
 	StopQty      int64  `json:"stop_qty"`
 	// Nearest is the risk rule nearest to tripping.
-	Nearest *Rule `json:"nearest,omitempty"`
+	Nearest *Rule      `json:"nearest,omitempty"`
+	Risk    *RiskUsage `json:"risk,omitempty"` // how much of each limit is used
+}
+
+// RiskUsage is how much of each risk limit an account has used and which
+// rule is nearest to tripping (docs/risk.md). Money as decimal strings,
+// times RFC 3339 UTC; a rule that is off leaves its fields empty.
+type RiskUsage struct {
+	Level          string `json:"level"`          // the ladder's rung: normal, warning, reduce_only, locked_out
+	AllowanceUsed  string `json:"allowance_used"` // start − equity (negative: up on the day)
+	Allowance      string `json:"allowance"`      // the day's allowance: start − lockout line
+	TrailingLine   string `json:"trailing_line,omitempty"`
+	TrailingLeft   string `json:"trailing_left,omitempty"` // equity − trailing line
+	TrailingBroken bool   `json:"trailing_breached,omitempty"`
+	WeeklyLine     string `json:"weekly_line,omitempty"`
+	WeeklyBroken   bool   `json:"weekly_breached,omitempty"`
+	TradesToday    int64  `json:"trades_today"`
+	TradeLimit     int64  `json:"trade_limit"`
+	OrdersToday    int64  `json:"orders_today"`
+	OrderLimit     int64  `json:"order_limit"`
+	TierUnits      int64  `json:"tier_units,omitempty"` // scaling plan on: units held and the position they allow
+	TierMaxPos     int64  `json:"tier_max_position,omitempty"`
+	MaxPosition    int64  `json:"max_position"` // the position limit now (max_position, or the tier's when lower)
+	CooldownUntil  string `json:"cooldown_until,omitempty"`
+	NearestRule    string `json:"nearest_rule"` // the rule nearest to tripping (a reason code)
+	NearestBP      int64  `json:"nearest_bp"`   // basis points of its threshold used; 10000 = at it
+	NextRelease    string `json:"next_release,omitempty"`
+	NextReleaseAt  string `json:"next_release_at,omitempty"`
+	BlackoutFrom   string `json:"blackout_from,omitempty"` // when the next release's blackout starts
 }
 
 // Order is a working order with its bracket role.

@@ -134,6 +134,7 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 		}
 		a.mu.Lock()
 		a.orders[id] = &order{id: id, strategy: "desk", role: limits.RoleStop, side: act.Side, typ: market.StopOrder, qty: act.Qty, price: act.StopPrice}
+		a.publish()
 		a.mu.Unlock()
 		err := d.br.SubmitOrder(ctx, broker.Order{ClientID: id, Account: a.id, Side: act.Side, Qty: act.Qty, Type: market.StopOrder,
 			StopPrice: act.StopPrice, TIF: broker.GTC})

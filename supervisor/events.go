@@ -105,6 +105,7 @@ func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
 	}
 	a.mu.Lock()
 	o, fill, done := a.applyEvent(ev, d.log)
+	a.publish()
 	a.mu.Unlock()
 	if fill != nil && o.strategy != "desk" {
 		d.notifyFill(ctx, a, *fill)

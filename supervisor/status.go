@@ -31,6 +31,7 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	d.tick.mu.Lock()
 	st.Trades = d.tick.trades
 	deskLine, deskStart := d.tick.deskMon.LineCents(), d.tick.deskMon.StartCents()
+	st.DeskLevel = d.tick.deskMon.Level().String()
 	d.tick.mu.Unlock()
 	st.DeskLockout = accounts.Money(deskLine).StringFixed(2)
 	// The journal's side first (its own lock, read transactions only),
@@ -40,6 +41,7 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	for _, a := range d.accts {
 		a.mu.Lock()
 		as := a.status(d.last())
+		as.Risk = a.usage(d)
 		netCents += a.ledger.EquityCents() - a.ledger.StartCents()
 		eqCents += a.ledger.EquityCents()
 		a.mu.Unlock()
@@ -78,7 +80,7 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 		Realized: l.Realized().StringFixed(2), Unrealized: l.Unrealized().StringFixed(2), Fees: l.Fees().StringFixed(2),
 		Net:         accounts.Money(l.EquityCents() - l.StartCents()).StringFixed(2),
 		StartEquity: l.StartEquity().StringFixed(2), Equity: l.Equity().StringFixed(2),
-		LockoutLine: accounts.Money(a.mon.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
+		LockoutLine: accounts.Money(a.rules.Drawdown.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
 		MaxDrawdown: l.MaxDrawdown().StringFixed(2), RoundTrips: len(trips), LastSignal: a.signal, Worker: a.worker,
 		Rejections: map[string]int{},
 	}

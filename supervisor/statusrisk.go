@@ -93,10 +93,10 @@ func (a *account) nearest() *deskapi.Rule {
 	l := a.ledger
 	c := a.gate.Config()
 	var s limits.Snapshot
-	l.FillSnapshot(&s, a.mon)
+	l.FillSnapshot(&s, a.rules.Drawdown)
 	eq := l.EquityCents()
-	best := &deskapi.Rule{Name: "lockout", Left: accounts.Money(eq - a.mon.LineCents()).StringFixed(2),
-		Used: usedOf(l.StartCents()-eq, l.StartCents()-a.mon.LineCents())}
+	best := &deskapi.Rule{Name: "lockout", Left: accounts.Money(eq - a.rules.Drawdown.LineCents()).StringFixed(2),
+		Used: usedOf(l.StartCents()-eq, l.StartCents()-a.rules.Drawdown.LineCents())}
 	consider := func(name string, used, limit int64, unit string) {
 		if limit <= 0 {
 			return

@@ -1,7 +1,8 @@
 package main
 
 // cmd_control.go: the commands that talk to a running desk over its
-// control socket: status, flatten, rearm, unlock, clear, press.
+// control socket: status, flatten, rearm, unlock, clear, reset-trailing,
+// press.
 
 import (
 	"bytes"
@@ -10,7 +11,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -120,7 +123,58 @@ func cmdStatus(e *env) int {
 			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, orDash(a.LossAtStop), len(a.Orders), a.Worker, nearest)
 	}
 	_ = tw.Flush()
+	printRisk(e.stdout, st)
 	return 0
+}
+
+// printRisk prints how much of each limit every account has used, the
+// account nearest a limit first (docs/risk.md).
+func printRisk(w io.Writer, st *deskapi.Status) {
+	var rows []deskapi.AccountStatus
+	for _, a := range st.Accounts {
+		if a.Risk != nil {
+			rows = append(rows, a)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Risk.NearestBP > rows[j].Risk.NearestBP })
+	if st.DeskLevel != "" {
+		fmt.Fprintf(w, "\nrisk (desk ladder %s), nearest a limit first\n", st.DeskLevel)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tLEVEL\tNEAREST\tUSED\tALLOWANCE USED\tTRAILING LINE\tWEEKLY LINE\tTRADES\tORDERS\tTIER\tMAX POS\tCOOLDOWN UNTIL\tNEXT RELEASE")
+	for _, a := range rows {
+		r := a.Risk
+		tier := "—"
+		if r.TierUnits > 0 {
+			tier = fmt.Sprintf("%d (%d)", r.TierUnits, r.TierMaxPos)
+		}
+		trailing := orDashCLI(r.TrailingLine)
+		if r.TrailingBroken {
+			trailing += " BREACHED"
+		}
+		weekly := orDashCLI(r.WeeklyLine)
+		if r.WeeklyBroken {
+			weekly += " BREACHED"
+		}
+		next := "—"
+		if r.NextRelease != "" {
+			next = r.NextRelease + " " + r.NextReleaseAt
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d.%02d%%\t%s of %s\t%s\t%s\t%d/%d\t%d/%d\t%s\t%d\t%s\t%s\n", a.ID, r.Level, orDashCLI(r.NearestRule),
+			r.NearestBP/100, r.NearestBP%100, r.AllowanceUsed, r.Allowance, trailing, weekly, r.TradesToday, r.TradeLimit,
+			r.OrdersToday, r.OrderLimit, tier, r.MaxPosition, orDashCLI(r.CooldownUntil), next)
+	}
+	_ = tw.Flush()
+}
+
+func orDashCLI(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 func cmdFlatten(e *env) int {
@@ -225,6 +279,35 @@ func cmdClear(e *env) int {
 		return 1
 	}
 	fmt.Fprintf(e.stdout, "account %s: fault cleared by %s\n", id, resp.Who)
+	return 0
+}
+
+func cmdResetTrailing(e *env) int {
+	fs := flag.NewFlagSet("reset-trailing", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	reason := fs.String("reason", "", "why the account's breached trailing line may start again (required)")
+	// Accept `reset-trailing ID --reason R` as well as flags first.
+	var id string
+	if len(e.args) > 0 && !strings.HasPrefix(e.args[0], "-") {
+		id, e.args = e.args[0], e.args[1:]
+	}
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	if _, err := authz.Reason(authz.ResetTrailing, *reason); id == "" || err != nil {
+		fmt.Fprintln(e.stderr, "deskguard reset-trailing: usage: deskguard reset-trailing ACCOUNT --reason \"why\"")
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: string(authz.ResetTrailing), Account: id, Reason: *reason})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard reset-trailing:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "account %s: trailing line reset by %s\n", id, resp.Who)
 	return 0
 }
 

@@ -168,6 +168,9 @@ func cmdRun(e *env) int {
 			}
 		},
 	}
+	if err := withRisk(&opt, c); err != nil {
+		return fail(e, "run", err, 2)
+	}
 	d, err = supervisor.New(opt)
 	if err != nil {
 		return fail(e, "run", err, 2)

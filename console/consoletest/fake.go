@@ -394,6 +394,22 @@ func (d *FakeDesk) ClearFault(ctx context.Context, account, who, why string) err
 	return nil
 }
 
+// ResetTrailing records the act; the fake keeps no trailing line, so it
+// only checks the account and the reason.
+func (d *FakeDesk) ResetTrailing(ctx context.Context, account, who, why string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "reset_trailing", Account: account, Who: who, Why: why})
+	if why == "" {
+		return deskapi.ErrReasonRequired
+	}
+	if d.find(account) == nil {
+		return deskapi.ErrUnknownAccount
+	}
+	d.journalf("risk", account, "trailing line reset by %s: %s", who, why)
+	return nil
+}
+
 // SetEngines starts or stops an account's engines.
 func (d *FakeDesk) SetEngines(ctx context.Context, account string, run bool, who string) error {
 	d.mu.Lock()
