@@ -50,6 +50,8 @@ type rigOpt struct {
 	Calendar          *limits.Calendar
 	DeskWarnPct       int
 	DeskReduceOnlyPct int
+	// DeskDrawdownPct is Options.DeskDrawdownPct (zero: the account default).
+	DeskDrawdownPct decimal.Decimal
 }
 
 // rig is one desk with its real parts.
@@ -143,7 +145,7 @@ func newRig(t *testing.T, o rigOpt) *rig {
 	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: dj, Broker: br, Limits: lim,
 		Accounts: o.Accounts, Engines: strategies.DefaultConfig(), Schedule: o.Schedule, Workers: o.Workers, Proc: o.Proc,
 		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait, Alerts: o.Alerts, Calendar: o.Calendar,
-		DeskWarnPct: o.DeskWarnPct, DeskReduceOnlyPct: o.DeskReduceOnlyPct})
+		DeskWarnPct: o.DeskWarnPct, DeskReduceOnlyPct: o.DeskReduceOnlyPct, DeskDrawdownPct: o.DeskDrawdownPct})
 	if err != nil {
 		t.Fatal(err)
 	}
