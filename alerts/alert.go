@@ -35,6 +35,7 @@ type (
 	RearmFacts     = alert.RearmFacts
 	SummaryFacts   = alert.SummaryFacts
 	SummaryRow     = alert.SummaryRow
+	BrokerFacts    = alert.BrokerFacts
 )
 
 // Kinds and severities.
@@ -53,6 +54,7 @@ const (
 	KindFaultCleared      = alert.KindFaultCleared
 	KindDailySummary      = alert.KindDailySummary
 	KindJournalFailed     = alert.KindJournalFailed
+	KindBroker            = alert.KindBroker
 
 	Info     = alert.Info
 	Warning  = alert.Warning
@@ -78,4 +80,5 @@ var (
 	FaultCleared      = alert.FaultCleared
 	DailySummary      = alert.DailySummary
 	JournalFailed     = alert.JournalFailed
+	Broker            = alert.Broker
 )

@@ -57,6 +57,7 @@ func samples() map[string]Alert {
 				{Account: "ACC3", Trades: 0},
 			}, DeskDrawdownUsed: dec("0.083")}),
 		"journal_failed": JournalFailed(t0, "fdatasync: input/output error"),
+		"broker":         Broker(t0, "ACC2", Critical, "locked at broker", "locked at broker: liquidate-only since 2026-03-16T14:00:00Z; the broker refuses orders that add risk"),
 	}
 }
 

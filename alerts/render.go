@@ -229,6 +229,16 @@ func Render(a Alert) Message {
 	case KindJournalFailed:
 		title = "JOURNAL FAILED"
 		blocks = append(blocks, facts("Time", when))
+	case KindBroker:
+		what := "the broker"
+		if a.Broker != nil && a.Broker.What != "" {
+			what = a.Broker.What
+		}
+		title = "Broker: " + what
+		if a.Account != "" {
+			title += " — " + acct
+		}
+		blocks = append(blocks, facts("Account", a.Account, "What", what, "Time", when))
 	default:
 		title = string(a.Kind) + " " + acct
 		blocks = append(blocks, facts("Account", a.Account, "Time", when))
