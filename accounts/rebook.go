@@ -130,3 +130,38 @@ func (l *Ledger) Carry(time int64, side market.Side, qty int64, price market.Pri
 	l.track()
 	return nil
 }
+
+// Adjustment is a venue's bust (or, with Correct, correction) of a fill:
+// Ref is the venue's id of the fill; Side is the fill's side; Qty and
+// Price are the busted fill's (a bust) or the corrected values.
+type Adjustment struct {
+	Ref      string
+	Correct  bool
+	Time     int64
+	Side     market.Side
+	Qty      int64
+	Price    market.Price
+	Strategy string
+	ClientID string
+	VenueID  string // the bust's own id (the opposite fill's Ref, below)
+}
+
+// Adjust books a bust or a correction, as the desk and the journal's
+// ledger check both do: the session rebooked without the fill, or with it
+// corrected (exact). A bust of a fill this ledger does not know by its
+// venue id (booked before the ledger kept the day's fills, or in an earlier
+// session) is booked as an opposite fill at its price (not exact); a
+// correction of one is ErrUnknownFill, nothing booked. It returns the fill
+// as it was before (zero when not known).
+func (l *Ledger) Adjust(a Adjustment) (old Fill, exact bool, err error) {
+	if a.Correct {
+		old, err = l.Correct(a.Ref, a.Qty, a.Price)
+		return old, err == nil, err
+	}
+	old, err = l.Bust(a.Ref)
+	if err == nil || !errors.Is(err, ErrUnknownFill) || a.Qty <= 0 || a.Price <= 0 {
+		return old, err == nil, err
+	}
+	return Fill{}, false, l.ApplyFill(Fill{Time: a.Time, Side: a.Side.Opposite(), Qty: a.Qty, Price: a.Price, Strategy: a.Strategy,
+		ClientID: a.ClientID, Ref: a.VenueID})
+}

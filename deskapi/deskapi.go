@@ -86,6 +86,19 @@ type AccountStatus struct {
 	Rejections   map[string]int `json:"rejections,omitempty"`
 	EquityCurve  []Point        `json:"equity_curve,omitempty"`
 	Trades       []RoundTrip    `json:"trades,omitempty"`
+
+	// The broker's side of the account, where the venue has one. AtBroker
+	// is its own risk status: "" when normal, else "locked at broker: ..."
+	// (the broker refuses orders that add risk). BrokerRisk is the second
+	// line the desk set there at start ("daily loss 750.00, flatten at
+	// ...") or why it could not ("broker risk not set: ...").
+	AtBroker   string `json:"at_broker,omitempty"`
+	BrokerRisk string `json:"broker_risk,omitempty"`
+	// External counts the orders the desk did not place that the venue
+	// reported on the account this run; Busts the trade busts and
+	// corrections booked.
+	External int `json:"external_orders,omitempty"`
+	Busts    int `json:"busts,omitempty"`
 }
 
 // Order is a working order with its bracket role.
@@ -127,6 +140,9 @@ type Links struct {
 	Data        string `json:"data"`         // "up", "stale", "ended"
 	Slack       string `json:"slack"`        // "up", "off", "failing"
 	PanicButton string `json:"panic_button"` // "ok", "offline: why", "sim"
+	// Notes are what the venue connection cannot get past on its own (a
+	// captcha demanded, market data that had a gap and was backfilled).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Lights is the state of the desk lights.

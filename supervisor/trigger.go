@@ -24,6 +24,14 @@ const (
 	TriggerStopRepair   Trigger = "stop_repair"       // a coverage gap with no sensible stop price
 	// TriggerStopRepairFailed: the venue refused a repair stop.
 	TriggerStopRepairFailed Trigger = "stop_repair_failed"
+	// TriggerUnconfirmedStop: a protective stop (a bracket's, or a repair)
+	// was answered without an order id or a failure and the venue's own
+	// orders do not show it (broker.ErrUnconfirmed): the position may be
+	// unprotected, so the account is flattened.
+	TriggerUnconfirmedStop Trigger = "unconfirmed_stop"
+	// TriggerExternalOrder: an order the desk did not place, on an account
+	// whose desk faults on them ([desk] external_orders = "fault").
+	TriggerExternalOrder Trigger = "external_order"
 )
 
 // effect is what a kill does to the accounts' machines.
@@ -40,9 +48,9 @@ func (t Trigger) effect() effect {
 	switch t {
 	case TriggerLockout:
 		return effLockout
-	case TriggerFault, TriggerCrashLoop:
+	case TriggerFault, TriggerCrashLoop, TriggerExternalOrder:
 		return effFault
-	case TriggerSchedule, TriggerStopRepair, TriggerStopRepairFailed:
+	case TriggerSchedule, TriggerStopRepair, TriggerStopRepairFailed, TriggerUnconfirmedStop:
 		return effFlat
 	}
 	return effHalt
@@ -51,7 +59,9 @@ func (t Trigger) effect() effect {
 // owes reports whether a journaled kill by t must still be liquidated
 // after a restart that finds it in force (recover.go). A stop repair's
 // flatten is not: reconciliation repairs coverage afresh.
-func (t Trigger) owes() bool { return t != TriggerStopRepair && t != TriggerStopRepairFailed }
+func (t Trigger) owes() bool {
+	return t != TriggerStopRepair && t != TriggerStopRepairFailed && t != TriggerUnconfirmedStop
+}
 
 // Scope is what a kill reaches: the whole desk (DeskScope) or some of its
 // accounts.
