@@ -44,13 +44,18 @@ const (
 	KindWeeklyBreach    Kind = "weekly_breach"    // the weekly loss line breached: locked
 	KindBlackoutFlatten Kind = "blackout_flatten" // flattened ahead of a scheduled release
 	KindTrailingReset   Kind = "trailing_reset"   // the risk manager reset a trailing line
+	// KindBroker: the broker did something beside the desk, or refused
+	// something the desk asked of it — a trade busted or corrected, an
+	// order the desk did not place, the account locked at the broker, the
+	// broker's own risk limits not set, a cash balance that disagrees.
+	KindBroker Kind = "broker"
 )
 
 // Kinds lists every kind, in a stable order (tests and docs iterate it).
 var Kinds = []Kind{KindKill, KindLockout, KindWorkerCrash, KindWorkerRestart, KindWorkerFault,
 	KindStopRepaired, KindLinkLost, KindLinkBack, KindReconcileMismatch, KindRearmed, KindUnlocked,
 	KindFaultCleared, KindDailySummary, KindJournalFailed, KindRiskWarning, KindReduceOnly, KindTrailingBreach,
-	KindWeeklyBreach, KindBlackoutFlatten, KindTrailingReset}
+	KindWeeklyBreach, KindBlackoutFlatten, KindTrailingReset, KindBroker}
 
 // Severity orders alerts for the queue. Critical alerts are never dropped.
 type Severity int
@@ -92,6 +97,7 @@ type Alert struct {
 	Rearm     *RearmFacts
 	Summary   *SummaryFacts
 	Risk      *RiskFacts
+	Broker    *BrokerFacts
 
 	// Set by the notifier when it coalesced a flood: Repeats more alerts of
 	// this account and kind arrived since Since; this is the latest of them.
@@ -183,6 +189,11 @@ type SummaryRow struct {
 	Wins         int
 	Net          decimal.Decimal
 	DrawdownUsed decimal.Decimal // fraction of the account's allowance used (0.25 = a quarter)
+}
+
+// BrokerFacts: what the broker did or refused.
+type BrokerFacts struct {
+	What string // "locked at broker", "trade busted", "external order", "broker risk not set", "cash differs", ...
 }
 
 // Kill reports a kill of the desk (scope "") or of one account.
@@ -292,4 +303,10 @@ func TrailingReset(at time.Time, account, who, why string) Alert {
 // running without its write-ahead log.
 func JournalFailed(at time.Time, detail string) Alert {
 	return Alert{Kind: KindJournalFailed, Severity: Critical, At: at, Detail: detail}
+}
+
+// Broker reports what the broker did beside the desk, or refused it, on
+// account ("" for the desk): what in a few words, detail the facts.
+func Broker(at time.Time, account string, sev Severity, what, detail string) Alert {
+	return Alert{Kind: KindBroker, Severity: sev, Account: account, At: at, Detail: detail, Broker: &BrokerFacts{What: what}}
 }

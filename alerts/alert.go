@@ -36,6 +36,7 @@ type (
 	SummaryFacts   = alert.SummaryFacts
 	SummaryRow     = alert.SummaryRow
 	RiskFacts      = alert.RiskFacts
+	BrokerFacts    = alert.BrokerFacts
 )
 
 // Kinds and severities.
@@ -60,6 +61,7 @@ const (
 	KindWeeklyBreach      = alert.KindWeeklyBreach
 	KindBlackoutFlatten   = alert.KindBlackoutFlatten
 	KindTrailingReset     = alert.KindTrailingReset
+	KindBroker            = alert.KindBroker
 
 	Info     = alert.Info
 	Warning  = alert.Warning
@@ -91,4 +93,5 @@ var (
 	WeeklyBreach      = alert.WeeklyBreach
 	BlackoutFlatten   = alert.BlackoutFlatten
 	TrailingReset     = alert.TrailingReset
+	Broker            = alert.Broker
 )

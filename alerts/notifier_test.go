@@ -68,6 +68,7 @@ func samples() map[string]Alert {
 		"blackout_flatten": BlackoutFlatten(t0, "ACC1", RiskFacts{Release: "CPI (February)",
 			ReleaseAt: time.Date(2026, 3, 16, 10, 32, 0, 0, market.NewYork)}),
 		"trailing_reset": TrailingReset(t0, "ACC2", "risk", "evaluation restarted with the firm"),
+		"broker":         Broker(t0, "ACC2", Critical, "locked at broker", "locked at broker: liquidate-only since 2026-03-16T14:00:00Z; the broker refuses orders that add risk"),
 	}
 }
 

@@ -299,6 +299,16 @@ func RenderIn(a Alert, loc *time.Location) Message {
 		r := rearmOf(a)
 		title = fmt.Sprintf("%s trailing line reset by %s", acct, orDash(r.Who))
 		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
+	case KindBroker:
+		what := "the broker"
+		if a.Broker != nil && a.Broker.What != "" {
+			what = a.Broker.What
+		}
+		title = "Broker: " + what
+		if a.Account != "" {
+			title += " — " + acct
+		}
+		blocks = append(blocks, facts("Account", a.Account, "What", what, "Time", when))
 	default:
 		title = string(a.Kind) + " " + acct
 		blocks = append(blocks, facts("Account", a.Account, "Time", when))

@@ -147,6 +147,19 @@ type AccountStatus struct {
 	// Nearest is the risk rule nearest to tripping.
 	Nearest *Rule      `json:"nearest,omitempty"`
 	Risk    *RiskUsage `json:"risk,omitempty"` // how much of each limit is used
+
+	// The broker's side of the account, where the venue has one. AtBroker
+	// is its own risk status: "" when normal, else "locked at broker: ..."
+	// (the broker refuses orders that add risk). BrokerRisk is the second
+	// line the desk set there at start ("daily loss 750.00, flatten at
+	// ...") or why it could not ("broker risk not set: ...").
+	AtBroker   string `json:"at_broker,omitempty"`
+	BrokerRisk string `json:"broker_risk,omitempty"`
+	// External counts the orders the desk did not place that the venue
+	// reported on the account this run; Busts the trade busts and
+	// corrections booked.
+	External int `json:"external_orders,omitempty"`
+	Busts    int `json:"busts,omitempty"`
 }
 
 // RiskUsage is how much of each risk limit an account has used and which
@@ -215,6 +228,9 @@ type Links struct {
 	Data        string `json:"data"`         // "up", "stale", "ended"
 	Slack       string `json:"slack"`        // "up", "off", "failing"
 	PanicButton string `json:"panic_button"` // "ok", "offline: why", "sim"
+	// Notes are what the venue connection cannot get past on its own (a
+	// captcha demanded, market data that had a gap and was backfilled).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Lights is the state of the desk lights.

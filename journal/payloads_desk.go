@@ -97,11 +97,14 @@ type ClosedOrder struct {
 }
 
 // Correction is the fill booked to make the ledger's position the venue's.
+// Carried marks a position carried from an earlier trade date, booked at
+// the venue's price for it with no fee (accounts.Ledger.Carry).
 type Correction struct {
-	Time  int64        `json:"time"` // market time, ns
-	Side  market.Side  `json:"side"`
-	Qty   int64        `json:"qty"`
-	Price market.Price `json:"price"`
+	Time    int64        `json:"time"` // market time, ns
+	Side    market.Side  `json:"side"`
+	Qty     int64        `json:"qty"`
+	Price   market.Price `json:"price"`
+	Carried bool         `json:"carried,omitempty"`
 }
 
 // NewWorker journals a worker process event of account.

@@ -7,10 +7,13 @@ package supervisor
 // (invariant 7). A risk-adding intent looks at the kill's flags again
 // after its record is durable and right before the broker call, counted in
 // the account's sending counter (account.go), so a kill that lands while
-// it is in flight either stops it or liquidates again after it.
+// it is in flight either stops it or liquidates again after it. A bracket
+// whose stop the venue did not confirm (broker.ErrUnconfirmed: it may hold
+// the entry without it) flattens the account (coverage.go).
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/deskguard/deskguard/broker"
@@ -148,6 +151,10 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 		a.mu.Unlock()
 		if addsRisk {
 			d.tellRejected(ctx, a, in, "broker: "+err.Error())
+			if errors.Is(err, broker.ErrUnconfirmed) {
+				// The venue may hold the entry without its stop.
+				d.unconfirmedStop(ctx, a, in.ID, err)
+			}
 		}
 		res.Err = err
 		return res

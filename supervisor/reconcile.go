@@ -343,8 +343,15 @@ func (d *Desk) correctionFor(a *account, vp broker.Position) *journal.Correction
 	return &journal.Correction{Time: d.nowNs(), Side: side, Qty: diff, Price: px}
 }
 
-// applyCorrection books a reconciliation's correcting fill (a.mu held).
+// applyCorrection books a reconciliation's correcting fill, or a position
+// carried from an earlier trade date (a.mu held).
 func (a *account) applyCorrection(c journal.Correction, log *slog.Logger) {
+	if c.Carried {
+		if err := a.ledger.Carry(c.Time, c.Side, c.Qty, c.Price); err != nil {
+			log.Error("reconcile: ledger refused the carried position", "account", a.id, "err", err)
+		}
+		return
+	}
 	if err := a.ledger.ApplyFill(accounts.Fill{Time: c.Time, Side: c.Side, Qty: c.Qty, Price: c.Price, Strategy: "reconcile",
 		ClientID: "reconcile"}); err != nil {
 		log.Error("reconcile: ledger refused the correction", "account", a.id, "err", err)

@@ -104,12 +104,29 @@ type Options struct {
 	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
 	LinkStatus func() (venue, data, slack, button string)
+	// LinkNotes reports what the links cannot get past on their own, for
+	// Status (optional; a broker that is a broker.Noter is asked too): a
+	// captcha demanded, market data that had a gap.
+	LinkNotes func() []string
 	// OnStateChange is told the desk state and whether any account is
 	// locked out after every transition (the desk lights). Must not block.
 	OnStateChange func(deskState string, anyLockedOut bool)
 	// LightsStatus reports the desk lights for Status (optional).
 	LightsStatus func() (green, red, blinking, buzzer bool)
+	// ExternalOrders says what the desk does with an order it did not
+	// place that the venue reports on one of its accounts (a trader's
+	// bracket on the broker's own platform, the broker's auto-liquidation):
+	// ExternalAdopt (the default) books it and brings it under the desk's
+	// rules — its position covered by a working stop, counted against the
+	// allowance; ExternalFault faults the account and flattens it.
+	ExternalOrders string
 }
+
+// Options.ExternalOrders.
+const (
+	ExternalAdopt = "adopt"
+	ExternalFault = "fault"
+)
 
 // Desk is the supervisor's core.
 type Desk struct {
@@ -193,6 +210,13 @@ func New(opt Options) (*Desk, error) {
 	if opt.Wall == nil {
 		opt.Wall = market.WallClock{}
 	}
+	switch opt.ExternalOrders {
+	case "":
+		opt.ExternalOrders = ExternalAdopt
+	case ExternalAdopt, ExternalFault:
+	default:
+		return nil, fmt.Errorf("supervisor: external orders %q: want %q or %q", opt.ExternalOrders, ExternalAdopt, ExternalFault)
+	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
 	}
@@ -268,7 +292,8 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 		return nil, fmt.Errorf("supervisor: account %q rules: %w", cfg.ID, err)
 	}
 	a := &account{id: cfg.ID, spec: spec, ledger: led, rules: rules, gate: gate.WithCalendar(d.opt.Calendar), rate: gate.NewRateLimiter(),
-		orders: map[string]*order{}, rejects: map[string]int{}}
+		orders: map[string]*order{}, rejects: map[string]int{}, byVenue: map[string]string{}, external: map[string]bool{},
+		extGroups: map[string]bool{}}
 	if rules.Trailing != nil {
 		a.trailLine = rules.Trailing.LineCents() // the starting line needs no record
 	}

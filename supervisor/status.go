@@ -23,6 +23,12 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	if d.opt.LinkStatus != nil {
 		st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton = d.opt.LinkStatus()
 	}
+	if n, ok := d.br.(broker.Noter); ok {
+		st.Links.Notes = n.Notes()
+	}
+	if d.opt.LinkNotes != nil {
+		st.Links.Notes = append(st.Links.Notes, d.opt.LinkNotes()...)
+	}
 	if d.opt.LightsStatus != nil {
 		st.Lights.Green, st.Lights.Red, st.Lights.Blinking, st.Lights.Buzzer = d.opt.LightsStatus()
 	}
@@ -87,6 +93,8 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 	for k, v := range a.rejects {
 		as.Rejections[k] = v
 	}
+	as.AtBroker, as.BrokerRisk = a.brokerRisk, a.brokerRiskSet
+	as.External, as.Busts = len(a.external), a.busts+a.corrections
 	for _, r := range trips {
 		if r.Net().IsPositive() {
 			as.Wins++
