@@ -3,7 +3,7 @@ package consoletest
 // browser.go: the console's browser flow in real headless Chromium (driven
 // by chromedp) against any deskapi.Desk, at 1920×1080 by default: log in as
 // the manager; see every account's row on one screen, sorted by allowance
-// used; watch every row update live; see the journal tail, the fills
+// used, each with its risk usage (ladder, trades, nearest rule); watch every row update live; see the journal tail, the fills
 // blotter and the rejection counts show records (and hand them to the
 // caller to check against the desk's own); see a position near its stop
 // show its loss at stop; open an account; flatten the desk through the
@@ -326,13 +326,27 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 		Used    float64 `json:"used"`
 		Nearest float64 `json:"nearest"`
 	}](p, "row order", jsRows+`.map(r => { const a = S.status.accounts.find(x => x.id === r.dataset.account);
-		return { id: a.id, used: a.drawdown_used || 0, nearest: (a.nearest && a.nearest.used) || 0 }; })`)
+		return { id: a.id, used: a.drawdown_used || 0, nearest: a.risk ? (a.risk.nearest_bp || 0) / 10000 : 0 }; })`)
 	for i := 1; i < len(order); i++ {
 		a, b := order[i-1], order[i]
 		if a.Used < b.Used || (a.Used == b.Used && a.Nearest < b.Nearest) {
 			t.Fatalf("rows not sorted by allowance used: %s (%.4f, nearest %.4f) above %s (%.4f, nearest %.4f)",
 				a.ID, a.Used, a.Nearest, b.ID, b.Used, b.Nearest)
 		}
+	}
+
+	// Risk usage in every row, as the status the page rendered has it:
+	// the ladder's rung, the trades against the limit, the nearest rule
+	// and what is left before it (the desk's one answer, limits' Usage).
+	if bad := eval[[]string](p, "risk usage shown", jsRows+`.filter(r => {
+		const a = S.status.accounts.find(x => x.id === r.dataset.account), q = (f) => r.querySelector('[data-field="' + f + '"]').textContent;
+		if (!a.risk || !a.risk.nearest_rule) return true;
+		const lv = r.querySelector('[data-field="level"] [data-level]');
+		return !lv || lv.dataset.level !== a.risk.level ||
+			q('trades') !== String(a.risk.trades_today || 0) + (a.risk.trade_limit ? '/' + a.risk.trade_limit : '') ||
+			!q('nearest').startsWith(a.risk.nearest_rule.replace(/_/g, ' ') + (a.risk.nearest_left ? ': ' + a.risk.nearest_left : ''));
+	}).map(r => r.dataset.account)`); len(bad) > 0 {
+		t.Fatalf("the rows of %v do not show their risk usage (ladder, trades, nearest rule) as the desk has it", bad)
 	}
 
 	// Live: every row's figures change without a reload.

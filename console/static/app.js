@@ -263,26 +263,72 @@ function renderStrip(st) {
 
 // ---- the grid ----
 const COLS = [
-  ["id", "account"], ["state", "state"], ["position", "pos"], ["avg", "avg"], ["last", "last"],
+  ["id", "account"], ["state", "state"], ["level", "ladder"], ["position", "pos"], ["avg", "avg"], ["last", "last"],
   ["unrealized", "unrealized"], ["net", "net"], ["equity", "equity"], ["to-lockout", "to lockout"],
   ["used", "allowance used"], ["loss-at-stop", "loss at stop"], ["equity-at-stop", "equity at stop"],
+  ["trailing", "trailing line"], ["trades", "trades"], ["tier", "tier"],
   ["orders", "working"], ["cover", "stop cover"], ["worker", "worker"], ["nearest", "nearest rule"], ["actions", ""],
 ];
+
+// ---- risk usage: the desk's one answer (status.accounts[].risk) ----
+// nearestUsed is the nearest rule's share of its threshold used, 0..1+.
+function nearestUsed(a) { return a.risk ? (a.risk.nearest_bp || 0) / 10000 : 0; }
+// nearestText is the rule nearest to tripping, what is left before it
+// trips and how much of it is used, as the desk's risk usage names it
+// (`deskguard status` prints the same).
+function nearestText(a) {
+  const r = a.risk;
+  if (!r || !r.nearest_rule) return "—";
+  return r.nearest_rule.replace(/_/g, " ") + (r.nearest_left ? ": " + r.nearest_left : "") + " (" + pct(nearestUsed(a)) + ")";
+}
+// levelPill is the ladder's rung (normal, warning, reduce_only, locked_out).
+function levelPill(a) {
+  const lv = (a.risk && a.risk.level) || "";
+  if (!lv) return document.createTextNode("—");
+  const cls = lv === "normal" ? "lv-normal" : lv === "warning" ? "lv-warn" : "lv-bad";
+  return el("span", { class: "pill " + cls, "data-level": lv, text: lv.replace("_", " ") });
+}
+// trailingText is the trailing line and what is left above it ("—": off).
+function trailingText(a) {
+  const r = a.risk;
+  if (!r || !r.trailing_line) return { text: "—", cls: "", title: "no trailing drawdown" };
+  if (r.trailing_breached) return { text: fmtMoney(r.trailing_line) + " breached", cls: "neg", title: "the trailing line is breached" };
+  const left = cents(r.trailing_left);
+  return { text: fmtMoney(r.trailing_line).replace(/\.00$/, "") + " · " + money(left), cls: left <= 0 ? "neg" : "",
+    title: "trailing line " + fmtMoney(r.trailing_line) + ", " + money(left) + " above it" };
+}
+// tradesText is the flat-to-flat trades this session against the limit.
+function tradesText(a) {
+  const r = a.risk;
+  if (!r) return "—";
+  return String(r.trades_today || 0) + (r.trade_limit ? "/" + r.trade_limit : "");
+}
+// tierText is the scaling plan's units held and the position they allow.
+function tierText(a) {
+  const r = a.risk;
+  if (!r || !r.tier_units) return "—";
+  return r.tier_units + " (max " + (r.tier_max_position || 0) + ")";
+}
 
 // risk orders accounts: allowance used, then the nearest rule's use, then id.
 function riskOrder(a, b) {
   const du = (b.drawdown_used || 0) - (a.drawdown_used || 0);
   if (Math.abs(du) > 1e-9) return du;
-  const nu = ((b.nearest && b.nearest.used) || 0) - ((a.nearest && a.nearest.used) || 0);
+  const nu = nearestUsed(b) - nearestUsed(a);
   if (Math.abs(nu) > 1e-9) return nu;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
-// riskLevel is "bad" (red), "warn" (amber) or "" for a row.
+// riskLevel is "bad" (red), "warn" (amber) or "" for a row: the allowance
+// or the nearest rule 80% used, the ladder at reduce-only or locked out,
+// an uncovered position or a stopped account is red; 50% used, the
+// ladder's warning or a halted account amber.
 function riskLevel(a) {
-  const used = Math.max(a.drawdown_used || 0, (a.nearest && a.nearest.used) || 0);
+  const used = Math.max(a.drawdown_used || 0, nearestUsed(a));
+  const lv = (a.risk && a.risk.level) || "";
   const uncovered = (a.position || 0) !== 0 && !a.stop_covered;
-  if (used >= 0.8 || uncovered || a.state === "locked_out" || a.state === "halting" || a.state === "faulted") return "bad";
-  if (used >= 0.5 || a.state === "halted") return "warn";
+  if (used >= 0.8 || lv === "reduce_only" || lv === "locked_out" || uncovered ||
+    a.state === "locked_out" || a.state === "halting" || a.state === "faulted") return "bad";
+  if (used >= 0.5 || lv === "warning" || a.state === "halted") return "warn";
   return "";
 }
 
@@ -372,7 +418,13 @@ function fillRow(r, a, st) {
     c.cover.replaceChildren(el("span", { class: "flag", "data-flag": "uncovered", text: "⚑ " + (a.stop_qty || 0) + "/" + Math.abs(pos) }));
   }
   c.worker.textContent = a.worker || "—";
-  c.nearest.textContent = a.nearest ? a.nearest.name + (a.nearest.left ? ": " + a.nearest.left : "") : "—";
+  put(c.level, [levelPill(a)]);
+  const tr = trailingText(a);
+  c.trailing.textContent = tr.text; c.trailing.className = tr.cls; c.trailing.title = tr.title;
+  c.trades.textContent = tradesText(a);
+  c.tier.textContent = tierText(a);
+  c.nearest.textContent = nearestText(a);
+  c.nearest.title = c.nearest.textContent;
   const act = actionsFor(a, st);
   show(r.flatten, act.flatten);
   r.enginesOn = !!a.engines_on;
@@ -457,6 +509,7 @@ const FIELDS = [
   ["position", "position"], ["avg", "avg price"], ["last", "last price"],
   ["unrealized", "unrealized"], ["realized", "realized"], ["net", "net PnL"],
   ["loss-at-stop", "loss at stop"], ["equity-at-stop", "equity at stop"], ["nearest", "nearest rule"],
+  ["level", "ladder"], ["trailing", "trailing line"], ["trades", "trades today"], ["tier", "scaling tier"],
 ];
 
 function makeCard(id) {
@@ -507,7 +560,12 @@ function fillCard(c, a, st) {
   c.f.net.textContent = fmtMoney(a.net); c.f.net.className = signClass(a.net);
   c.f["loss-at-stop"].textContent = pos === 0 ? "—" : a.loss_at_stop ? fmtMoney(a.loss_at_stop) : "no stop";
   c.f["equity-at-stop"].textContent = pos === 0 || !a.equity_at_stop ? "—" : fmtMoney(a.equity_at_stop);
-  c.f.nearest.textContent = a.nearest ? a.nearest.name + (a.nearest.left ? ": " + a.nearest.left : "") : "—";
+  c.f.nearest.textContent = nearestText(a);
+  put(c.f.level, [levelPill(a)]);
+  const tr = trailingText(a);
+  c.f.trailing.textContent = tr.text; c.f.trailing.className = tr.cls;
+  c.f.trades.textContent = tradesText(a);
+  c.f.tier.textContent = tierText(a);
   const used = Math.max(0, Math.min(1, a.drawdown_used || 0));
   c.fill.style.width = (used * 100).toFixed(1) + "%";
   c.fill.className = "fill" + (used >= 0.8 ? " bad" : used >= 0.5 ? " warn" : "");
