@@ -90,8 +90,8 @@ func (a *account) lossAtStop(as *deskapi.AccountStatus) {
 // contracts for the counts; "reached" once the rule is at or past its
 // threshold (NearestBP >= 10000), "" when no rule is on. It reads only u,
 // s (the snapshot u was computed from), the equity and the gate's limits,
-// so it cannot name another rule than u does: the console, `deskguard
-// status` and Slack read one nearest rule, limits.AccountRules.Usage's.
+// so it cannot name another rule than u does: the console and `deskguard
+// status` read one nearest rule, limits.AccountRules.Usage's.
 func nearestLeft(u limits.Usage, s *limits.Snapshot, equityCents int64, c limits.Config) string {
 	if u.NearestRule == limits.OK {
 		return ""
