@@ -57,6 +57,11 @@ type Flow struct {
 	// given what they show, so the caller can check it against the desk's
 	// own records (the real journal). Nil: those panels are not checked.
 	Records func(t *testing.T, r PageRecords)
+	// ResetTrailing names an account whose trailing line is breached: the
+	// flow resets it from its row (the button, the reason, the confirm)
+	// with the reason ResetReason and waits for the console to say it is
+	// done ("" skips it; the caller checks the desk saw it).
+	ResetTrailing string
 	// Kills requires the flow's own desk kill to be listed in the kills
 	// panel (the desk reports its kills in Status.Kills).
 	Kills bool
@@ -73,6 +78,9 @@ type Flow struct {
 	// Log receives the console's log (nil: discarded).
 	Log *slog.Logger
 }
+
+// ResetReason is the reason the flow gives a trailing line's reset.
+const ResetReason = "browser flow: evaluation restarted"
 
 // PageRecords is what the desk view shows below the grid.
 type PageRecords struct {
@@ -347,6 +355,27 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 			!q('nearest').startsWith(a.risk.nearest_rule.replace(/_/g, ' ') + (a.risk.nearest_left ? ': ' + a.risk.nearest_left : ''));
 	}).map(r => r.dataset.account)`); len(bad) > 0 {
 		t.Fatalf("the rows of %v do not show their risk usage (ladder, trades, nearest rule) as the desk has it", bad)
+	}
+
+	// Reset trailing is offered (to the manager) on exactly the rows whose
+	// trailing line is breached.
+	if bad := eval[[]string](p, "reset trailing offered", jsRows+`.filter(r => {
+		const a = S.status.accounts.find(x => x.id === r.dataset.account);
+		const shown = !r.querySelector('[data-action="reset-trailing"]').classList.contains('hidden');
+		return shown !== !!(a.risk && a.risk.trailing_breached);
+	}).map(r => r.dataset.account)`); len(bad) > 0 {
+		t.Fatalf("Reset trailing offered where the trailing line is not breached, or not where it is: %v", bad)
+	}
+	if id := f.ResetTrailing; id != "" {
+		row := `#accounts tr[data-account="` + id + `"]`
+		p.do("reset the trailing line of "+id,
+			chromedp.Click(chromedp.CSS(row+` [data-action="reset-trailing"]`)),
+			chromedp.WaitVisible(chromedp.ID("confirm-dialog")),
+			chromedp.SendKeys(chromedp.ID("reason-input"), ResetReason),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitNotVisible(chromedp.ID("confirm-dialog")),
+		)
+		p.until("the reset of "+id+" done", `document.getElementById('action-msg').textContent === 'Reset trailing `+id+`: done'`)
 	}
 
 	// Live: every row's figures change without a reload.

@@ -345,11 +345,13 @@ function makeRow(id) {
   r.eng = el("button", { type: "button", class: "small", "data-action": "engines" });
   r.unlock = el("button", { type: "button", class: "small", text: "Unlock", "data-action": "unlock" });
   r.clear = el("button", { type: "button", class: "small", text: "Clear fault", "data-action": "clear" });
-  r.c.actions.append(r.flatten, r.eng, r.unlock, r.clear);
+  r.reset = el("button", { type: "button", class: "small", text: "Reset trailing", "data-action": "reset-trailing" });
+  r.c.actions.append(r.flatten, r.eng, r.unlock, r.clear, r.reset);
   r.flatten.addEventListener("click", () => flattenAccount(id));
   r.eng.addEventListener("click", () => setEngines(id, !r.enginesOn));
   r.unlock.addEventListener("click", () => unlockAccount(id));
   r.clear.addEventListener("click", () => clearFault(id));
+  r.reset.addEventListener("click", () => resetTrailing(id));
   return r;
 }
 
@@ -376,6 +378,7 @@ function actionsFor(a, st) {
     stop: !!can.act && !!a.engines_on,
     unlock: !!can.manage && a.state === "locked_out",
     clear: !!can.manage && a.state === "faulted",
+    reset: !!can.manage && !!(a.risk && a.risk.trailing_breached),
   };
 }
 
@@ -433,6 +436,7 @@ function fillRow(r, a, st) {
   r.eng.title = a.engines_on ? "stop the engines" : "start the engines";
   show(r.unlock, act.unlock);
   show(r.clear, act.clear);
+  show(r.reset, act.reset);
 }
 
 function renderGrid(st) {
@@ -534,12 +538,14 @@ function makeCard(id) {
   c.engBtn = el("button", { type: "button", "data-action": "engines" });
   c.unlock = el("button", { type: "button", text: "Unlock account", "data-action": "unlock" });
   c.clear = el("button", { type: "button", text: "Clear fault", "data-action": "clear" });
-  c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock, c.clear);
+  c.reset = el("button", { type: "button", text: "Reset trailing line", "data-action": "reset-trailing" });
+  c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock, c.clear, c.reset);
   c.root.append(c.head, grid, c.bar, c.barLabel, c.orders, c.engines, c.actions);
   c.flatten.addEventListener("click", () => flattenAccount(id));
   c.engBtn.addEventListener("click", () => setEngines(id, !c.enginesOn));
   c.unlock.addEventListener("click", () => unlockAccount(id));
   c.clear.addEventListener("click", () => clearFault(id));
+  c.reset.addEventListener("click", () => resetTrailing(id));
   return c;
 }
 
@@ -584,6 +590,7 @@ function fillCard(c, a, st) {
   c.engBtn.textContent = a.engines_on ? "Stop engines" : "Start engines";
   show(c.unlock, act.unlock);
   show(c.clear, act.clear);
+  show(c.reset, act.reset);
 }
 
 function renderOrders(box, a) {
@@ -752,6 +759,10 @@ async function rearmDesk() {
 async function unlockAccount(id) {
   const r = await confirmAction("Unlock account " + id + " before the session reset?", true);
   if (r.ok) run("Unlock " + id, () => post("/api/unlock", { account: id, reason: r.reason }));
+}
+async function resetTrailing(id) {
+  const r = await confirmAction("Reset the breached trailing line of account " + id + "? The line starts again below its equity now; locked out by it alone, it trades again.", true);
+  if (r.ok) run("Reset trailing " + id, () => post("/api/reset_trailing", { account: id, reason: r.reason }));
 }
 async function clearFault(id) {
   const r = await confirmAction("Clear the fault of account " + id + "? The desk checks its position and stops at the venue first; it trades again.", true);
