@@ -99,15 +99,6 @@ type Fill struct {
 	Leaves   int64   `json:"leaves"`
 }
 
-// Rule is the risk rule nearest to tripping for an account: its name (a
-// limits reason code, or "lockout"), what is left before it trips in its
-// own units, and how much of it is used (0..1), for sorting.
-type Rule struct {
-	Name string  `json:"name"`
-	Left string  `json:"left"`
-	Used float64 `json:"used"`
-}
-
 // AccountStatus is one sub-account.
 type AccountStatus struct {
 	ID           string         `json:"id"`
@@ -144,9 +135,9 @@ type AccountStatus struct {
 	LossAtStop   string `json:"loss_at_stop,omitempty"`
 	EquityAtStop string `json:"equity_at_stop,omitempty"`
 	StopQty      int64  `json:"stop_qty"`
-	// Nearest is the risk rule nearest to tripping.
-	Nearest *Rule      `json:"nearest,omitempty"`
-	Risk    *RiskUsage `json:"risk,omitempty"` // how much of each limit is used
+	// Risk is how much of each limit is used, and the one rule nearest
+	// to tripping (the desk's only answer to that question).
+	Risk *RiskUsage `json:"risk,omitempty"`
 
 	// The broker's side of the account, where the venue has one. AtBroker
 	// is its own risk status: "" when normal, else "locked at broker: ..."
@@ -184,9 +175,13 @@ type RiskUsage struct {
 	CooldownUntil  string `json:"cooldown_until,omitempty"`
 	NearestRule    string `json:"nearest_rule"` // the rule nearest to tripping (a reason code)
 	NearestBP      int64  `json:"nearest_bp"`   // basis points of its threshold used; 10000 = at it
-	NextRelease    string `json:"next_release,omitempty"`
-	NextReleaseAt  string `json:"next_release_at,omitempty"`
-	BlackoutFrom   string `json:"blackout_from,omitempty"` // when the next release's blackout starts
+	// NearestLeft is what is left before the nearest rule trips, in its
+	// own units ("$412.50", "3 trades", "1 loss", "2 contracts"), or
+	// "reached" at or past it.
+	NearestLeft   string `json:"nearest_left,omitempty"`
+	NextRelease   string `json:"next_release,omitempty"`
+	NextReleaseAt string `json:"next_release_at,omitempty"`
+	BlackoutFrom  string `json:"blackout_from,omitempty"` // when the next release's blackout starts
 }
 
 // Order is a working order with its bracket role.

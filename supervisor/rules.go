@@ -366,7 +366,7 @@ func (a *account) usage(d *Desk) *deskapi.RiskUsage {
 		TradesToday: u.TradesToday, TradeLimit: u.TradeLimit, OrdersToday: u.OrdersToday, OrderLimit: u.OrderLimit,
 		TierUnits: u.TierUnits, TierMaxPos: u.TierMaxPosition, MaxPosition: u.MaxPositionNow, CooldownUntil: ts(u.CooldownUntilNs),
 		NearestRule: string(u.NearestRule), NearestBP: u.NearestBP, NextRelease: u.NextReleaseName, NextReleaseAt: ts(u.NextReleaseNs),
-		BlackoutFrom: ts(u.BlackoutWindowStart)}
+		BlackoutFrom: ts(u.BlackoutWindowStart), NearestLeft: nearestLeft(u, &s, eq, a.gate.Config())}
 	if t := a.rules.Trailing; t != nil {
 		out.TrailingLine, out.TrailingLeft, out.TrailingBroken = m(u.TrailingLineCents), m(u.TrailingLeftCents), t.Breached()
 	}

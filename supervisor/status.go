@@ -108,7 +108,6 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, last)
 	as.StopCovered = covered
 	a.lossAtStop(&as)
-	as.Nearest = a.nearest()
 	ids := make([]string, 0, len(a.orders))
 	for id, o := range a.orders {
 		if !o.done() && o.status != broker.Pending {
