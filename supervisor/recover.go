@@ -270,6 +270,9 @@ func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 				return err
 			}
 			if r.Account == "" {
+				if rk.Event == riskFirm {
+					return nil // the firm link's, decided again by the restarted link
+				}
 				var l limits.Level
 				if err := l.UnmarshalText([]byte(rk.Level)); err == nil {
 					deskLevel = l
