@@ -119,8 +119,11 @@ func (d *Desk) deskReduceOnly() bool {
 // the same reason as its own ladder's reduce-only rung (every risk-reducing
 // act stays allowed); off, it lifts that (the ladder's own rung, if set,
 // stays). Journaled as a desk risk record (event firm_reduce_only) and
-// shown in Status (FirmReduceOnly). It is not restored by a restart: the
-// restarted link decides again from what it hears. It takes no lock of
+// shown in Status (FirmReduceOnly). Recover restores it (the snapshot and
+// the record): a desk that restarts while it still cannot hear the firm
+// is not let trade entries in the time its new link takes to decide again;
+// the restarted link starts from FirmReduceOnly (outbox.LinkOptions
+// StartReduceOnly) and lifts it once the firm is heard. It takes no lock of
 // the three paths (an atomic the intent path reads).
 func (d *Desk) SetFirmReduceOnly(ctx context.Context, on bool) {
 	if d.firmReduce.Swap(on) == on {
@@ -133,6 +136,10 @@ func (d *Desk) SetFirmReduceOnly(ctx context.Context, on bool) {
 	d.log.Warn("firm reduce-only", "on", on)
 	d.journal(ctx, journal.NewRisk("", d.nowNs(), journal.Risk{Event: riskFirm, Level: lvl, Who: "firm", Detail: detail}))
 }
+
+// FirmReduceOnly reports whether the firm link's reduce-only hook is on
+// (as SetFirmReduceOnly left it, or as Recover restored it).
+func (d *Desk) FirmReduceOnly() bool { return d.firmReduce.Load() }
 
 // onRules acts on what an account's marks tripped (no lock held).
 func (d *Desk) onRules(ctx context.Context, f ruleFired) {
