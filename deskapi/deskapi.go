@@ -59,8 +59,15 @@ type Status struct {
 	Equity      string          `json:"equity"`
 	Accounts    []AccountStatus `json:"accounts"`
 	Links       Links           `json:"links"`
-	Lights      Lights          `json:"lights"`
-	Journal     []JournalLine   `json:"journal_tail,omitempty"`
+	// FirmReduceOnly: the firm link has made the desk reduce-only (it lost
+	// the firm for longer than [firm] reduce_only_after); entries and adds
+	// are refused with reduce_only until the firm is heard again.
+	FirmReduceOnly bool `json:"firm_reduce_only,omitempty"`
+	// Firm is the desk's firm link (nil without one): whether it hears the
+	// firm, and its outbox's progress and lag.
+	Firm    *FirmLink     `json:"firm,omitempty"`
+	Lights  Lights        `json:"lights"`
+	Journal []JournalLine `json:"journal_tail,omitempty"`
 
 	// Zone is the IANA time zone every time a person reads is shown in
 	// (the console, status, report, alerts, the run summary): the desk's
@@ -226,6 +233,22 @@ type Links struct {
 	// Notes are what the venue connection cannot get past on its own (a
 	// captcha demanded, market data that had a gap and was backfilled).
 	Notes []string `json:"notes,omitempty"`
+}
+
+// FirmLink is the desk's link to the firm (docs/firm.md).
+type FirmLink struct {
+	Desk       string `json:"desk"`
+	Up         bool   `json:"up"`                   // the firm's heartbeat is heard
+	DownSince  string `json:"down_since,omitempty"` // RFC 3339 UTC, when not heard
+	ReduceOnly bool   `json:"reduce_only"`          // the link's reduce-only hook is on
+	// The outbox: the last durable journal seq, the last one the stream
+	// acknowledged, and the lag between them (records the firm has not got).
+	Committed   uint64 `json:"outbox_committed"`
+	Published   uint64 `json:"outbox_published"`
+	Lag         uint64 `json:"outbox_lag"`
+	OutboxUp    bool   `json:"outbox_up"`
+	OutboxError string `json:"outbox_error,omitempty"`
+	OutboxSince string `json:"outbox_down_since,omitempty"`
 }
 
 // Lights is the state of the desk lights.

@@ -29,6 +29,10 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	if d.opt.LinkNotes != nil {
 		st.Links.Notes = append(st.Links.Notes, d.opt.LinkNotes()...)
 	}
+	st.FirmReduceOnly = d.firmReduce.Load()
+	if d.opt.FirmStatus != nil {
+		st.Firm = d.opt.FirmStatus()
+	}
 	if d.opt.LightsStatus != nil {
 		st.Lights.Green, st.Lights.Red, st.Lights.Blinking, st.Lights.Buzzer = d.opt.LightsStatus()
 	}

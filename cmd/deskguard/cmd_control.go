@@ -123,6 +123,7 @@ func cmdStatus(e *env) int {
 			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, orDash(a.LossAtStop), len(a.Orders), a.Worker, nearest)
 	}
 	_ = tw.Flush()
+	printFirm(e.stdout, st)
 	printRisk(e.stdout, st)
 	return 0
 }
@@ -135,6 +136,41 @@ func nearestText(r *deskapi.RiskUsage) string {
 		return r.NearestRule
 	}
 	return r.NearestRule + " " + r.NearestLeft
+}
+
+// printFirm prints the desk's firm link (docs/firm.md): whether it hears
+// the firm, its reduce-only, the outbox's progress and lag. Nothing for a
+// desk without one that is not reduce-only by it.
+func printFirm(w io.Writer, st *deskapi.Status) {
+	f := st.Firm
+	if f == nil {
+		if st.FirmReduceOnly {
+			fmt.Fprintln(w, "firm: no link; the desk is REDUCE-ONLY by the firm link")
+		}
+		return
+	}
+	link := "up"
+	if !f.Up {
+		link = "LOST"
+		if f.DownSince != "" {
+			link += " since " + personTime(f.DownSince, st.Zone)
+		}
+	}
+	ob := "up"
+	if !f.OutboxUp {
+		ob = "DOWN"
+		if f.OutboxSince != "" {
+			ob += " since " + personTime(f.OutboxSince, st.Zone)
+		}
+		if f.OutboxError != "" {
+			ob += " (" + f.OutboxError + ")"
+		}
+	}
+	reduce := ""
+	if st.FirmReduceOnly {
+		reduce = "; the desk is REDUCE-ONLY by the firm link (entries and adds refused)"
+	}
+	fmt.Fprintf(w, "firm: desk %s, link %s; outbox %s, published %d of %d, lag %d%s\n", f.Desk, link, ob, f.Published, f.Committed, f.Lag, reduce)
 }
 
 // printRisk prints how much of each limit every account has used, the

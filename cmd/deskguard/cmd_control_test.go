@@ -155,3 +155,36 @@ func TestStatusRiskTable(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusFirmLine: `deskguard status` shows the firm link, its
+// reduce-only and the outbox's lag; a desk reduce-only by a firm link it
+// no longer has says so; a desk without one prints nothing.
+func TestStatusFirmLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   deskapi.Status
+		want []string
+	}{
+		{"up", deskapi.Status{Zone: "UTC", Firm: &deskapi.FirmLink{Desk: "east", Up: true, OutboxUp: true, Committed: 120, Published: 117, Lag: 3}},
+			[]string{"firm: desk east, link up; outbox up, published 117 of 120, lag 3"}},
+		{"lost, reduce-only", deskapi.Status{Zone: "UTC", FirmReduceOnly: true, Firm: &deskapi.FirmLink{Desk: "east", DownSince: "2026-12-07T14:30:00Z",
+			ReduceOnly: true, Committed: 200, Published: 150, Lag: 50, OutboxError: "nats: timeout", OutboxSince: "2026-12-07T14:30:01Z"}},
+			[]string{"link LOST since 2026-12-07 14:30:00 UTC", "outbox DOWN since 2026-12-07 14:30:01 UTC (nats: timeout)", "lag 50", "REDUCE-ONLY by the firm link"}},
+		{"no link, reduce-only", deskapi.Status{FirmReduceOnly: true}, []string{"firm: no link; the desk is REDUCE-ONLY"}},
+		{"none", deskapi.Status{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printFirm(&b, &tc.st)
+			out := b.String()
+			if len(tc.want) == 0 && out != "" {
+				t.Fatalf("printed %q for a desk without a firm link", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in %q", w, out)
+				}
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -155,6 +156,7 @@ func cmdRun(e *env) int {
 		return fail(e, "run", err, 2)
 	}
 	var d *supervisor.Desk
+	var firmNow atomic.Pointer[firmLink]
 	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
 		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
@@ -162,6 +164,8 @@ func cmdRun(e *env) int {
 			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
 		LightsStatus: hwLights,
+		// The firm link starts after the desk: nil in Status until then.
+		FirmStatus: func() *deskapi.FirmLink { return firmNow.Load().Status() },
 		OnStateChange: func(st string, locked bool) {
 			if hwdev != nil {
 				hwdev.dev.Lights.Set(hw.DeskState(st), locked)
@@ -258,11 +262,21 @@ func cmdRun(e *env) int {
 	if *firmURL != "" {
 		c.Firm.URL = *firmURL
 	}
-	fl, err := startFirmLink(ctx, e, c, j, d, log, nil)
+	// Its reduce-only hook is the desk's firm reduce-only (journaled, in
+	// status); one the journal restored starts the link in it.
+	fctx := context.WithoutCancel(ctx)
+	fl, err := startFirmLink(ctx, e, c, j, d, log, func(on bool) { d.SetFirmReduceOnly(fctx, on) }, d.FirmReduceOnly())
 	if err != nil {
 		return fail(e, "run", err, 2)
 	}
 	defer fl.Stop()
+	firmNow.Store(fl)
+	if fl == nil && d.FirmReduceOnly() {
+		// Restored from a run that had a firm link; none in this one can
+		// lift it.
+		log.Warn("the journal left the desk reduce-only by the firm link; this run has no firm link: lifted")
+		d.SetFirmReduceOnly(fctx, false)
+	}
 
 	// SIGUSR1 flattens the desk.
 	usr1 := make(chan os.Signal, 1)
