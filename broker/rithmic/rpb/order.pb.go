@@ -4512,8 +4512,167 @@ func (x *ResponseAccountRmsInfo) GetMaxOrderQuantity() int32 {
 	return 0
 }
 
-// 356 (account_rms_updates.proto): pushed to the order plant's subscribers
-// of the account when the RMS's auto-liquidation figures change.
+// 3508 (request_account_rms_updates.proto, as pbeets/rithmic-rs publishes
+// it in rapi/0.78.0.0/proto/; the template id from its README's API
+// table): subscribe to one account's RMS updates (356). Unlike 100 and
+// 400, `request` is a string here: "subscribe" or "unsubscribe".
+// update_bits says which updates: 1 the auto-liquidation threshold's
+// current value.
+type RequestAccountRmsUpdates struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId    int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserMsg       []string               `protobuf:"bytes,132760,rep,name=user_msg,json=userMsg,proto3" json:"user_msg,omitempty"`
+	FcmId         string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
+	IbId          string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
+	AccountId     string                 `protobuf:"bytes,154008,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Request       string                 `protobuf:"bytes,100000,opt,name=request,proto3" json:"request,omitempty"`
+	UpdateBits    int32                  `protobuf:"varint,154211,opt,name=update_bits,json=updateBits,proto3" json:"update_bits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestAccountRmsUpdates) Reset() {
+	*x = RequestAccountRmsUpdates{}
+	mi := &file_order_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestAccountRmsUpdates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestAccountRmsUpdates) ProtoMessage() {}
+
+func (x *RequestAccountRmsUpdates) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestAccountRmsUpdates.ProtoReflect.Descriptor instead.
+func (*RequestAccountRmsUpdates) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RequestAccountRmsUpdates) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *RequestAccountRmsUpdates) GetUserMsg() []string {
+	if x != nil {
+		return x.UserMsg
+	}
+	return nil
+}
+
+func (x *RequestAccountRmsUpdates) GetFcmId() string {
+	if x != nil {
+		return x.FcmId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetIbId() string {
+	if x != nil {
+		return x.IbId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetRequest() string {
+	if x != nil {
+		return x.Request
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetUpdateBits() int32 {
+	if x != nil {
+		return x.UpdateBits
+	}
+	return 0
+}
+
+// 3509 (response_account_rms_updates.proto, ibid.).
+type ResponseAccountRmsUpdates struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId    int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserMsg       []string               `protobuf:"bytes,132760,rep,name=user_msg,json=userMsg,proto3" json:"user_msg,omitempty"`
+	RpCode        []string               `protobuf:"bytes,132766,rep,name=rp_code,json=rpCode,proto3" json:"rp_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseAccountRmsUpdates) Reset() {
+	*x = ResponseAccountRmsUpdates{}
+	mi := &file_order_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseAccountRmsUpdates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseAccountRmsUpdates) ProtoMessage() {}
+
+func (x *ResponseAccountRmsUpdates) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseAccountRmsUpdates.ProtoReflect.Descriptor instead.
+func (*ResponseAccountRmsUpdates) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ResponseAccountRmsUpdates) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsUpdates) GetUserMsg() []string {
+	if x != nil {
+		return x.UserMsg
+	}
+	return nil
+}
+
+func (x *ResponseAccountRmsUpdates) GetRpCode() []string {
+	if x != nil {
+		return x.RpCode
+	}
+	return nil
+}
+
+// 356 (account_rms_updates.proto): pushed to the subscribers (3508) of the
+// account when the RMS's auto-liquidation figures change.
 // update_bits 1: auto_liq_threshold_current_value changed.
 type AccountRmsUpdates struct {
 	state                          protoimpl.MessageState `protogen:"open.v1"`
@@ -4531,7 +4690,7 @@ type AccountRmsUpdates struct {
 
 func (x *AccountRmsUpdates) Reset() {
 	*x = AccountRmsUpdates{}
-	mi := &file_order_proto_msgTypes[39]
+	mi := &file_order_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4543,7 +4702,7 @@ func (x *AccountRmsUpdates) String() string {
 func (*AccountRmsUpdates) ProtoMessage() {}
 
 func (x *AccountRmsUpdates) ProtoReflect() protoreflect.Message {
-	mi := &file_order_proto_msgTypes[39]
+	mi := &file_order_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4556,7 +4715,7 @@ func (x *AccountRmsUpdates) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountRmsUpdates.ProtoReflect.Descriptor instead.
 func (*AccountRmsUpdates) Descriptor() ([]byte, []int) {
-	return file_order_proto_rawDescGZIP(), []int{39}
+	return file_order_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AccountRmsUpdates) GetTemplateId() int32 {
@@ -5099,7 +5258,23 @@ const file_order_proto_rawDesc = "" +
 	"\tbuy_limit\x18\x99\xb3\t \x01(\x05R\bbuyLimit\x12\x1f\n" +
 	"\n" +
 	"sell_limit\x18\xb3\xb3\t \x01(\x05R\tsellLimit\x12.\n" +
-	"\x12max_order_quantity\x18\x99\xdc\x06 \x01(\x05R\x10maxOrderQuantity\"\x87\x03\n" +
+	"\x12max_order_quantity\x18\x99\xdc\x06 \x01(\x05R\x10maxOrderQuantity\"\xea\x01\n" +
+	"\x18RequestAccountRmsUpdates\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12\x1b\n" +
+	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12\x17\n" +
+	"\x06fcm_id\x18\x9d\xb3\t \x01(\tR\x05fcmId\x12\x15\n" +
+	"\x05ib_id\x18\x9e\xb3\t \x01(\tR\x04ibId\x12\x1f\n" +
+	"\n" +
+	"account_id\x18\x98\xb3\t \x01(\tR\taccountId\x12\x1a\n" +
+	"\arequest\x18\xa0\x8d\x06 \x01(\tR\arequest\x12!\n" +
+	"\vupdate_bits\x18\xe3\xb4\t \x01(\x05R\n" +
+	"updateBits\"v\n" +
+	"\x19ResponseAccountRmsUpdates\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12\x1b\n" +
+	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12\x19\n" +
+	"\arp_code\x18\x9e\x8d\b \x03(\tR\x06rpCode\"\x87\x03\n" +
 	"\x11AccountRmsUpdates\x12!\n" +
 	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
 	"templateId\x12!\n" +
@@ -5164,7 +5339,7 @@ func file_order_proto_rawDescGZIP() []byte {
 }
 
 var file_order_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_order_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_order_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_order_proto_goTypes = []any{
 	(RithmicNotifyType)(0),                    // 0: deskguard.rithmic.RithmicNotifyType
 	(ExchangeNotifyType)(0),                   // 1: deskguard.rithmic.ExchangeNotifyType
@@ -5208,44 +5383,46 @@ var file_order_proto_goTypes = []any{
 	(*BracketUpdates)(nil),                    // 39: deskguard.rithmic.BracketUpdates
 	(*RequestAccountRmsInfo)(nil),             // 40: deskguard.rithmic.RequestAccountRmsInfo
 	(*ResponseAccountRmsInfo)(nil),            // 41: deskguard.rithmic.ResponseAccountRmsInfo
-	(*AccountRmsUpdates)(nil),                 // 42: deskguard.rithmic.AccountRmsUpdates
-	(UserType)(0),                             // 43: deskguard.rithmic.UserType
-	(TransactionType)(0),                      // 44: deskguard.rithmic.TransactionType
-	(Duration)(0),                             // 45: deskguard.rithmic.Duration
-	(PriceType)(0),                            // 46: deskguard.rithmic.PriceType
-	(OrderPlacement)(0),                       // 47: deskguard.rithmic.OrderPlacement
-	(BracketType)(0),                          // 48: deskguard.rithmic.BracketType
+	(*RequestAccountRmsUpdates)(nil),          // 42: deskguard.rithmic.RequestAccountRmsUpdates
+	(*ResponseAccountRmsUpdates)(nil),         // 43: deskguard.rithmic.ResponseAccountRmsUpdates
+	(*AccountRmsUpdates)(nil),                 // 44: deskguard.rithmic.AccountRmsUpdates
+	(UserType)(0),                             // 45: deskguard.rithmic.UserType
+	(TransactionType)(0),                      // 46: deskguard.rithmic.TransactionType
+	(Duration)(0),                             // 47: deskguard.rithmic.Duration
+	(PriceType)(0),                            // 48: deskguard.rithmic.PriceType
+	(OrderPlacement)(0),                       // 49: deskguard.rithmic.OrderPlacement
+	(BracketType)(0),                          // 50: deskguard.rithmic.BracketType
 }
 var file_order_proto_depIdxs = []int32{
-	43, // 0: deskguard.rithmic.ResponseLoginInfo.user_type:type_name -> deskguard.rithmic.UserType
-	43, // 1: deskguard.rithmic.RequestAccountList.user_type:type_name -> deskguard.rithmic.UserType
-	44, // 2: deskguard.rithmic.RequestNewOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	45, // 3: deskguard.rithmic.RequestNewOrder.duration:type_name -> deskguard.rithmic.Duration
-	46, // 4: deskguard.rithmic.RequestNewOrder.price_type:type_name -> deskguard.rithmic.PriceType
-	47, // 5: deskguard.rithmic.RequestNewOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	44, // 6: deskguard.rithmic.RequestBracketOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	45, // 7: deskguard.rithmic.RequestBracketOrder.duration:type_name -> deskguard.rithmic.Duration
-	46, // 8: deskguard.rithmic.RequestBracketOrder.price_type:type_name -> deskguard.rithmic.PriceType
-	47, // 9: deskguard.rithmic.RequestBracketOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	43, // 10: deskguard.rithmic.RequestBracketOrder.user_type:type_name -> deskguard.rithmic.UserType
-	48, // 11: deskguard.rithmic.RequestBracketOrder.bracket_type:type_name -> deskguard.rithmic.BracketType
-	46, // 12: deskguard.rithmic.RequestModifyOrder.price_type:type_name -> deskguard.rithmic.PriceType
-	47, // 13: deskguard.rithmic.RequestModifyOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	47, // 14: deskguard.rithmic.RequestCancelOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	43, // 15: deskguard.rithmic.RequestCancelAllOrders.user_type:type_name -> deskguard.rithmic.UserType
-	47, // 16: deskguard.rithmic.RequestCancelAllOrders.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	47, // 17: deskguard.rithmic.RequestExitPosition.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 0: deskguard.rithmic.ResponseLoginInfo.user_type:type_name -> deskguard.rithmic.UserType
+	45, // 1: deskguard.rithmic.RequestAccountList.user_type:type_name -> deskguard.rithmic.UserType
+	46, // 2: deskguard.rithmic.RequestNewOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 3: deskguard.rithmic.RequestNewOrder.duration:type_name -> deskguard.rithmic.Duration
+	48, // 4: deskguard.rithmic.RequestNewOrder.price_type:type_name -> deskguard.rithmic.PriceType
+	49, // 5: deskguard.rithmic.RequestNewOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	46, // 6: deskguard.rithmic.RequestBracketOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 7: deskguard.rithmic.RequestBracketOrder.duration:type_name -> deskguard.rithmic.Duration
+	48, // 8: deskguard.rithmic.RequestBracketOrder.price_type:type_name -> deskguard.rithmic.PriceType
+	49, // 9: deskguard.rithmic.RequestBracketOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 10: deskguard.rithmic.RequestBracketOrder.user_type:type_name -> deskguard.rithmic.UserType
+	50, // 11: deskguard.rithmic.RequestBracketOrder.bracket_type:type_name -> deskguard.rithmic.BracketType
+	48, // 12: deskguard.rithmic.RequestModifyOrder.price_type:type_name -> deskguard.rithmic.PriceType
+	49, // 13: deskguard.rithmic.RequestModifyOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	49, // 14: deskguard.rithmic.RequestCancelOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 15: deskguard.rithmic.RequestCancelAllOrders.user_type:type_name -> deskguard.rithmic.UserType
+	49, // 16: deskguard.rithmic.RequestCancelAllOrders.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	49, // 17: deskguard.rithmic.RequestExitPosition.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
 	0,  // 18: deskguard.rithmic.RithmicOrderNotification.notify_type:type_name -> deskguard.rithmic.RithmicNotifyType
-	44, // 19: deskguard.rithmic.RithmicOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	45, // 20: deskguard.rithmic.RithmicOrderNotification.duration:type_name -> deskguard.rithmic.Duration
-	46, // 21: deskguard.rithmic.RithmicOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
-	48, // 22: deskguard.rithmic.RithmicOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
+	46, // 19: deskguard.rithmic.RithmicOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 20: deskguard.rithmic.RithmicOrderNotification.duration:type_name -> deskguard.rithmic.Duration
+	48, // 21: deskguard.rithmic.RithmicOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
+	50, // 22: deskguard.rithmic.RithmicOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
 	1,  // 23: deskguard.rithmic.ExchangeOrderNotification.notify_type:type_name -> deskguard.rithmic.ExchangeNotifyType
-	44, // 24: deskguard.rithmic.ExchangeOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	45, // 25: deskguard.rithmic.ExchangeOrderNotification.duration:type_name -> deskguard.rithmic.Duration
-	46, // 26: deskguard.rithmic.ExchangeOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
-	48, // 27: deskguard.rithmic.ExchangeOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
-	43, // 28: deskguard.rithmic.RequestAccountRmsInfo.user_type:type_name -> deskguard.rithmic.UserType
+	46, // 24: deskguard.rithmic.ExchangeOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 25: deskguard.rithmic.ExchangeOrderNotification.duration:type_name -> deskguard.rithmic.Duration
+	48, // 26: deskguard.rithmic.ExchangeOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
+	50, // 27: deskguard.rithmic.ExchangeOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
+	45, // 28: deskguard.rithmic.RequestAccountRmsInfo.user_type:type_name -> deskguard.rithmic.UserType
 	2,  // 29: deskguard.rithmic.ResponseAccountRmsInfo.auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
 	2,  // 30: deskguard.rithmic.ResponseAccountRmsInfo.disable_on_auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
 	31, // [31:31] is the sub-list for method output_type
@@ -5267,7 +5444,7 @@ func file_order_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_order_proto_rawDesc), len(file_order_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   40,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

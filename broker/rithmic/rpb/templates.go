@@ -74,6 +74,8 @@ const (
 	TExitPositionResponse      int32 = 3505
 	TReplayExecutionsRequest   int32 = 3506
 	TReplayExecutionsResponse  int32 = 3507
+	TAccountRmsUpdatesRequest  int32 = 3508 // pbeets/rithmic-rs README (API table); not in async_rithmic
+	TAccountRmsUpdatesResponse int32 = 3509
 )
 
 // FieldTemplateID is the field number of template_id in every message.
@@ -144,6 +146,8 @@ var registry = map[int32]func() proto.Message{
 	TExitPositionResponse:      func() proto.Message { return &ResponseExitPosition{} },
 	TReplayExecutionsRequest:   func() proto.Message { return &RequestReplayExecutions{} },
 	TReplayExecutionsResponse:  func() proto.Message { return &ResponseReplayExecutions{} },
+	TAccountRmsUpdatesRequest:  func() proto.Message { return &RequestAccountRmsUpdates{} },
+	TAccountRmsUpdatesResponse: func() proto.Message { return &ResponseAccountRmsUpdates{} },
 }
 
 // New returns an empty message of the template, or nil for an id this

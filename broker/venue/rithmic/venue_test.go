@@ -44,9 +44,10 @@ func start(t *testing.T, cfg Config) *Venue {
 
 // raw is a bare R|Protocol client.
 type raw struct {
-	t   *testing.T
-	ws  *websocket.Conn
-	ctx context.Context
+	t    *testing.T
+	ws   *websocket.Conn
+	ctx  context.Context
+	held []proto.Message // read by nextAny, not yet returned (rms_test.go)
 }
 
 func dialRaw(t *testing.T, v *Venue) *raw {
