@@ -65,10 +65,10 @@ func NewRegistry() *prometheus.Registry {
 
 // HandlerOptions configures Handler.
 type HandlerOptions struct {
-	// Token, when set, is required as "Authorization: Bearer TOKEN" (what
-	// Prometheus sends for authorization.credentials_file). Without it the
-	// handler answers anyone: the wiring allows that only on a loopback
-	// listener (RequireToken).
+	// Token is the bearer token ("Authorization: Bearer TOKEN", what
+	// Prometheus sends for authorization.credentials_file) a scrape from
+	// another machine must send. A scrape from a loopback client address
+	// needs none; with no Token, only those are answered (403 otherwise).
 	Token string
 	// Limits bound failed token checks per client address (a burst, then a
 	// growing delay, as the console's logins); zero = auth's defaults.
@@ -78,27 +78,32 @@ type HandlerOptions struct {
 	Log *slog.Logger // nil = discard
 }
 
-// Handler serves reg in the Prometheus text (or negotiated) format,
-// checking the token when one is set.
+// Handler serves reg in the Prometheus text (or negotiated) format to a
+// loopback client, and to any other that sends the token.
 func Handler(reg *prometheus.Registry, opt HandlerOptions) http.Handler {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(opt.Log.Handler(), slog.LevelWarn),
 		ErrorHandling: promhttp.ContinueOnError, // a family that fails is logged; the rest are served
 		Timeout:       10 * time.Second,
 	})
-	if opt.Token == "" {
-		return h
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
 	want := sha256.Sum256([]byte(opt.Token))
 	lim := auth.NewLimiter(opt.Limits, opt.Now)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr := clientAddr(r)
+		if loopback(addr) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if opt.Token == "" {
+			http.Error(w, "metrics are served to this machine only: no [metrics] token is configured", http.StatusForbidden)
+			return
+		}
 		if wait := lim.Attempt(addr); wait > 0 {
 			w.Header().Set("Retry-After", retryAfter(wait))
 			http.Error(w, "too many failed token checks", http.StatusTooManyRequests)
@@ -134,17 +139,10 @@ func retryAfter(d time.Duration) string {
 	return strconv.FormatInt(s, 10)
 }
 
-// RequireToken reports whether a metrics endpoint bound at addr
-// (host:port) must have a token: every address but a loopback one
-// (127.0.0.0/8, ::1, localhost). A malformed address needs one too.
-func RequireToken(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return true
-	}
-	if host == "localhost" {
-		return false
-	}
+// loopback reports whether a client host (an IP address from
+// RemoteAddr) is this machine. Only the connection's own address counts:
+// no forwarding header is trusted.
+func loopback(host string) bool {
 	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	return ip != nil && ip.IsLoopback()
 }

@@ -253,12 +253,11 @@ func TestMalformedMoneyIsAScrapeError(t *testing.T) {
 	}
 }
 
-func TestRequireToken(t *testing.T) {
-	for addr, want := range map[string]bool{"127.0.0.1:9464": false, "127.0.0.2:1": false, "[::1]:9464": false,
-		"localhost:9464": false, "0.0.0.0:9464": true, ":9464": true, "10.0.0.5:9464": true, "[::]:9464": true,
-		"desk.example:9464": true, "garbage": true} {
-		if got := RequireToken(addr); got != want {
-			t.Errorf("RequireToken(%q) = %v, want %v", addr, got, want)
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{"127.0.0.1": true, "127.0.0.2": true, "::1": true, "::ffff:127.0.0.1": true,
+		"10.0.0.5": false, "0.0.0.0": false, "::": false, "localhost": false, "": false, "garbage": false} {
+		if got := loopback(host); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", host, got, want)
 		}
 	}
 }
@@ -278,9 +277,16 @@ func get(t *testing.T, h http.Handler, remote, authz string) (int, string) {
 
 func TestHandlerToken(t *testing.T) {
 	reg, _ := newTestRegistry(t, DeskOptions{Desk: sampleDesk()})
-	if code, body := get(t, Handler(reg, HandlerOptions{}), "127.0.0.1:5000", ""); code != 200 ||
+	noToken := Handler(reg, HandlerOptions{})
+	if code, body := get(t, noToken, "127.0.0.1:5000", ""); code != 200 ||
 		!strings.Contains(body, "deskguard_intents_total{account=\"A1\"} 10") {
-		t.Fatalf("no token configured: %d %.200s", code, body)
+		t.Fatalf("loopback, no token configured: %d %.200s", code, body)
+	}
+	if code, _ := get(t, noToken, "[::1]:5000", ""); code != 200 {
+		t.Fatalf("::1, no token configured: %d", code)
+	}
+	if code, body := get(t, noToken, "10.0.0.9:5000", "Bearer anything"); code != 403 || strings.Contains(body, "deskguard_") {
+		t.Fatalf("another machine, no token configured: %d %.100s", code, body)
 	}
 	now := time.Unix(1e9, 0)
 	const tok = "s3cret-scrape-token"
@@ -290,20 +296,22 @@ func TestHandlerToken(t *testing.T) {
 		name, remote, authz string
 		code                int
 	}{
+		{"loopback needs none", "127.0.0.1:9", "", 200},
 		{"none", "10.0.0.9:1", "", 401},
 		{"right token", "10.0.0.9:1", "Bearer " + tok, 200},
 		{"wrong token", "10.0.0.8:1", "Bearer nope", 401},
 		{"not bearer", "10.0.0.8:2", "Basic " + tok, 401},
-		{"a prefix of it", "10.0.0.8:3", "Bearer " + tok[:5], 401}, // the third failure: past the burst of 2, a wait begins
+		{"a prefix of it", "10.0.0.8:3", "Bearer " + tok[:5], 401},                 // the third failure: past the burst of 2, a wait begins
 		{"right token, same address, waiting", "10.0.0.8:4", "Bearer " + tok, 429}, // refused unchecked
 		{"right token, another address", "10.0.0.7:1", "Bearer " + tok, 200},
+		{"loopback while another waits", "127.0.0.1:10", "", 200},
 	} {
 		code, body := get(t, h, tc.remote, tc.authz)
 		if code != tc.code {
 			t.Errorf("%s: %d, want %d", tc.name, code, tc.code)
 		}
-		if strings.Contains(body, tok) && code != 200 {
-			t.Errorf("%s: the token said back", tc.name)
+		if code != 200 && (strings.Contains(body, tok) || strings.Contains(body, "deskguard_")) {
+			t.Errorf("%s: refused, but the body holds the token or metrics: %.100s", tc.name, body)
 		}
 	}
 	now = now.Add(time.Minute)
