@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -121,8 +122,15 @@ func (c *DeskCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dOrders, a.Orders, a.ID)
 		counter(dFills, a.Fills, a.ID)
 		counter(dRestarts, a.Restarts, a.ID)
+		// Every reason code, zero until it refuses (the family is there
+		// from the first scrape), and any other reason the desk counted.
+		for _, r := range reasons {
+			counter(dRejects, a.Rejections[string(r)], a.ID, string(r))
+		}
 		for reason, n := range a.Rejections {
-			counter(dRejects, n, a.ID, reason)
+			if !known[reason] {
+				counter(dRejects, n, a.ID, reason)
+			}
 		}
 	}
 	st := c.opt.Desk.Status(context.Background())
@@ -171,6 +179,18 @@ func (c *DeskCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(dLag, float64(c.opt.OutboxLag()))
 	}
 }
+
+// reasons are the gate's reason codes, each a rejections series of its
+// own for every account.
+var reasons = limits.Reasons()
+
+var known = func() map[string]bool {
+	m := map[string]bool{}
+	for _, r := range reasons {
+		m[string(r)] = true
+	}
+	return m
+}()
 
 // linkStates are the link states that are label values of their own
 // (deskapi.Links); anything else is "other".

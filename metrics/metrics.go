@@ -27,7 +27,8 @@
 // are never labels.
 //
 // No global state: the caller makes the registry (NewRegistry), passes it
-// in and serves it with Handler. It may touch deskapi, supervisor (its
+// in and serves it with Handler. It may touch deskapi, limits (its reason
+// codes), supervisor (its
 // Observer, Counts and trigger names) and outbox (its trigger name); it
 // opens no listener of its own.
 package metrics

@@ -19,6 +19,7 @@ import (
 
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -51,7 +52,7 @@ func sampleDesk() *fakeDesk {
 				{ID: "A2", State: "locked_out", Position: 0, Equity: "50000.00", LockoutLine: "48000.00"},
 			}},
 		counts: []supervisor.AccountCounts{
-			{ID: "A1", Intents: 10, Orders: 7, Fills: 5, Restarts: 1, Rejections: map[string]int{"max_position": 2, "halted": 1}},
+			{ID: "A1", Intents: 10, Orders: 7, Fills: 5, Restarts: 1, Rejections: map[string]int{"max_position": 2, "halted": 1, "not_a_gate_reason": 4}},
 			{ID: "A2", Rejections: map[string]int{}},
 		},
 	}
@@ -100,10 +101,6 @@ deskguard_account_state{account="A2",state="locked_out"} 1
 # HELP deskguard_account_nearest_rule_used_ratio Share used of the risk rule nearest to tripping (1 = at it), by account and rule.
 # TYPE deskguard_account_nearest_rule_used_ratio gauge
 deskguard_account_nearest_rule_used_ratio{account="A1",rule="lockout"} 0.0617
-# HELP deskguard_rejections_total Intents refused since the desk started, by account and reason code.
-# TYPE deskguard_rejections_total counter
-deskguard_rejections_total{account="A1",reason="halted"} 1
-deskguard_rejections_total{account="A1",reason="max_position"} 2
 # HELP deskguard_intents_total Intents gated (accepted or refused) since the desk started, by account.
 # TYPE deskguard_intents_total counter
 deskguard_intents_total{account="A1"} 10
@@ -144,7 +141,7 @@ deskguard_outbox_lag_records 42
 `
 	names := []string{"deskguard_account_equity_dollars", "deskguard_account_allowance_used_dollars", "deskguard_account_position_contracts",
 		"deskguard_account_working_orders", "deskguard_account_state", "deskguard_account_nearest_rule_used_ratio",
-		"deskguard_rejections_total", "deskguard_intents_total", "deskguard_worker_restarts_total", "deskguard_link_up",
+		"deskguard_intents_total", "deskguard_worker_restarts_total", "deskguard_link_up",
 		"deskguard_link_state", "deskguard_desk_state", "deskguard_desk_equity_dollars", "deskguard_feed_trades",
 		"deskguard_console_stream_clients", "deskguard_outbox_lag_records"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
@@ -154,9 +151,27 @@ deskguard_outbox_lag_records 42
 		"deskguard_kill_flat_seconds": 1, "deskguard_journal_commit_seconds": 1, "deskguard_journal_commit_records": 1,
 		"deskguard_orders_total": 2, "deskguard_fills_total": 2, "deskguard_account_lockout_line_dollars": 2,
 		"deskguard_account_allowance_dollars": 1, "deskguard_account_drawdown_used_ratio": 2,
-		"deskguard_desk_lockout_line_dollars": 1, "deskguard_desk_drawdown_used_ratio": 1, "go_goroutines": 1} {
+		"deskguard_desk_lockout_line_dollars": 1, "deskguard_rejections_total": 2*len(limits.Reasons()) + 1, "deskguard_desk_drawdown_used_ratio": 1, "go_goroutines": 1} {
 		if got, err := testutil.GatherAndCount(reg, name); err != nil || got != n {
 			t.Errorf("%s: %d series (%v), want %d", name, got, err, n)
+		}
+	}
+	for labels, want := range map[[2]string]float64{{"A1", "halted"}: 1, {"A1", "max_position"}: 2, {"A1", "not_a_gate_reason"}: 4,
+		{"A2", "halted"}: 0, {"A1", "daily_trade_limit"}: 0} {
+		got := -1.0
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != "deskguard_rejections_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if l := m.GetLabel(); l[0].GetValue() == labels[0] && l[1].GetValue() == labels[1] {
+					got = m.GetCounter().GetValue()
+				}
+			}
+		}
+		if got != want {
+			t.Errorf("rejections %v: %v, want %v", labels, got, want)
 		}
 	}
 	// Prometheus' own naming and help checks over every family.
