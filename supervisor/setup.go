@@ -124,6 +124,9 @@ type Options struct {
 	// rules — its position covered by a working stop, counted against the
 	// allowance; ExternalFault faults the account and flattens it.
 	ExternalOrders string
+	// Observer receives the gate's and the kill's latencies (metrics);
+	// nil = none.
+	Observer Observer
 }
 
 // Options.ExternalOrders.
@@ -210,6 +213,9 @@ func New(opt Options) (*Desk, error) {
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Observer == nil {
+		opt.Observer = nopObserver{}
 	}
 	if opt.Alerts == nil {
 		opt.Alerts = nopAlerter{}

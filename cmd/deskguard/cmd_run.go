@@ -32,6 +32,7 @@ import (
 	"github.com/deskguard/deskguard/hw"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/metrics"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -107,9 +108,17 @@ func cmdRun(e *env) int {
 		defer consoleLn.Close()
 	}
 
+	// The metrics' histograms first: the journal and the desk report to
+	// them (metrics_wiring.go; nil when metrics are off).
+	met, err := newDeskMetrics(c, ck.metricsToken, log)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+
 	// The journal first: nothing may trade without it. (checkConfig has
 	// refused a symlinked path unless the config says to follow it.)
-	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true})
+	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true,
+		OnCommit: met.onCommit()})
 	if err != nil {
 		return fail(e, "run", err, 1)
 	}
@@ -175,6 +184,7 @@ func cmdRun(e *env) int {
 	if err := withRisk(&opt, c); err != nil {
 		return fail(e, "run", err, 2)
 	}
+	opt.Observer = met.observer()
 	d, err = supervisor.New(opt)
 	if err != nil {
 		return fail(e, "run", err, 2)
@@ -229,6 +239,7 @@ func cmdRun(e *env) int {
 	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
+	var consoleSrv *console.Server
 	if consoleLn != nil {
 		srv, err := console.New(c.Console.Config, shown, tokens, log.With("part", "console"))
 		if err != nil {
@@ -237,6 +248,10 @@ func cmdRun(e *env) int {
 		if err := srv.Mount(alerts.HTTPPath, cmdr.HTTPHandler()); err != nil {
 			return fail(e, "run", err, 2)
 		}
+		if err := met.mount(srv); err != nil {
+			return fail(e, "run", err, 2)
+		}
+		consoleSrv = srv
 		go func() {
 			if err := srv.Serve(ctx, consoleLn); err != nil {
 				log.Error("console stopped", "err", err)
@@ -276,6 +291,16 @@ func cmdRun(e *env) int {
 		// lift it.
 		log.Warn("the journal left the desk reduce-only by the firm link; this run has no firm link: lifted")
 		d.SetFirmReduceOnly(fctx, false)
+	}
+	// The metrics' desk collector, and their own listener if they have one.
+	if addr, err := met.start(ctx, c, d, consoleSrv, consoleLn, fl); err != nil {
+		return fail(e, "run", err, 1)
+	} else if addr != "" {
+		scheme := "http"
+		if c.Console.TLS() {
+			scheme = "https"
+		}
+		fmt.Fprintf(e.stdout, "metrics: %s://%s%s\n", scheme, addr, metrics.Path)
 	}
 
 	// SIGUSR1 flattens the desk.
