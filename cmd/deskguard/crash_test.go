@@ -238,6 +238,7 @@ func crashDrill(t *testing.T, protocol string) {
 			dir := t.TempDir()
 			base, md, stopVenue := startVenue(t, dir, protocol, int64((round+1)%3+1), pace)
 			defer stopVenue()
+			keepOnFailure(t, dir, fmt.Sprintf("%s-%d-round%d", protocol, seed, round))
 			cfg := writeDeskConfig(t, dir, protocol, base, md)
 
 			// First life: killed at a random moment once a position is open.
@@ -354,6 +355,43 @@ func crashDrill(t *testing.T, protocol string) {
 		}
 		t.Fatal("no kill landed while a position was open: the drill proved nothing")
 	}
+}
+
+// keepOnFailure copies a failing round's directory (journal, logs, the
+// venue's record) to $DESKGUARD_CRASH_KEEP/name, so that `deskguard journal
+// dump` can be run on what failed; without the variable nothing is kept.
+func keepOnFailure(t *testing.T, dir, name string) {
+	keep := os.Getenv("DESKGUARD_CRASH_KEEP")
+	if keep == "" {
+		return
+	}
+	t.Cleanup(func() { // runs before the TempDir's removal (registered after it)
+		if !t.Failed() {
+			return
+		}
+		dst := filepath.Join(keep, name)
+		ents, err := os.ReadDir(dir)
+		if err == nil {
+			err = os.MkdirAll(dst, 0o755)
+		}
+		for _, e := range ents {
+			if err != nil {
+				break
+			}
+			if !e.Type().IsRegular() {
+				continue // the control socket
+			}
+			var b []byte
+			if b, err = os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+				err = os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+			}
+		}
+		if err != nil {
+			t.Logf("keep %s: %v", dst, err)
+			return
+		}
+		t.Logf("the failing round's files are in %s", dst)
+	})
 }
 
 func mustCreate(t *testing.T, dir, name string) *os.File {
