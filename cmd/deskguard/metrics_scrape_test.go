@@ -78,23 +78,8 @@ func TestRunServesMetrics(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
-	stdout, stderr := &lockedBuf{}, &lockedBuf{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
+	stdout, stderr := run.stdout, run.stderr
 	if !stdout.waitFor("deskguard: 3 accounts", 60*time.Second) {
 		t.Fatalf("the desk did not start:\n%s\n%s", stdout, stderr)
 	}
@@ -163,8 +148,8 @@ func TestRunServesMetrics(t *testing.T) {
 				now["deskguard_console_stream_clients"], stderr)
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-run.exited:
+			t.Fatalf("run exited: %v\n%s", run.err, stderr)
 		case <-time.After(200 * time.Millisecond): // an outside scraper's interval
 		}
 	}
@@ -179,7 +164,7 @@ func TestRunServesMetrics(t *testing.T) {
 	}
 
 	// A kill by SIGUSR1: timed to sent, and each account to flat.
-	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if err := run.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(60 * time.Second)
@@ -193,8 +178,8 @@ func TestRunServesMetrics(t *testing.T) {
 				now["deskguard_kill_flat_seconds_count"], stderr)
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-run.exited:
+			t.Fatalf("run exited: %v\n%s", run.err, stderr)
 		case <-time.After(100 * time.Millisecond): // an outside scraper's interval
 		}
 	}

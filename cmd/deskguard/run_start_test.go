@@ -25,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -203,22 +202,8 @@ func TestRunRefusesWhatIsNotItsJournal(t *testing.T) {
 func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 	dir := t.TempDir()
 	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
-	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
-	stderr := &lockedBuf{}
-	stdout := &lockedBuf{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
+	stdout, stderr := run.stdout, run.stderr
 	if !stdout.waitFor("for the CLI", 60*time.Second) {
 		t.Fatalf("the desk did not say it wrote its token file:\n%s\n%s", stdout, stderr)
 	}
@@ -267,15 +252,10 @@ func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 	if got := strings.TrimSpace(string(fileBytes(t, tok))); got != mgr {
 		t.Fatalf("the refused second desk replaced the running desk's token file")
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		stopped = true
-		if err != nil {
-			t.Fatalf("run exited with %v:\n%s", err, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop on SIGTERM")
+	if ended, err := run.stop(); !ended {
+		t.Fatalf("run did not stop on SIGTERM within %s:\n%s", stopGuard, stderr)
+	} else if err != nil {
+		t.Fatalf("run exited with %v:\n%s", err, stderr)
 	}
 	if _, err := os.Lstat(tok); err == nil {
 		t.Fatal("the token file outlived its desk")
@@ -364,23 +344,8 @@ func TestCheckJournalPath(t *testing.T) {
 func TestRunAnswersProbes(t *testing.T) {
 	dir := t.TempDir()
 	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
-	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
-	stdout, stderr := &lockedBuf{}, &lockedBuf{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
+	stdout, stderr := run.stdout, run.stderr
 	if !stdout.waitFor("console: http://", 60*time.Second) {
 		t.Fatalf("no console:\n%s\n%s", stdout, stderr)
 	}
@@ -415,8 +380,8 @@ func TestRunAnswersProbes(t *testing.T) {
 			t.Fatalf("the desk never became ready:\n%s", stderr)
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-run.exited:
+			t.Fatalf("run exited: %v\n%s", run.err, stderr)
 		case <-time.After(50 * time.Millisecond): // an outside observer's polling interval
 		}
 	}
