@@ -212,9 +212,13 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) { crashDrill
 func TestCrashDrillRithmic(t *testing.T) { crashDrill(t, "rithmic") }
 
 func crashDrill(t *testing.T, protocol string) {
-	rounds, pace, wait := 10, "1500", 6*time.Second
+	// wait bounds the first life's wait for an open position: the whole
+	// paced session (about 16 s at 1500×, 60 s at 400×) and then some, so
+	// that a slow start on a loaded machine does not cost the kill its
+	// position; a session with none is killed flat at the bound.
+	rounds, pace, wait := 10, "1500", 45*time.Second
 	if raceBuild {
-		rounds, pace, wait = 2, "400", 15*time.Second
+		rounds, pace, wait = 2, "400", 2*time.Minute
 	}
 	if n, err := strconv.Atoi(os.Getenv("DESKGUARD_CRASH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
@@ -247,7 +251,7 @@ func crashDrill(t *testing.T, protocol string) {
 			if err := first.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// Kill well inside the session (about 15 s at pace 1500).
+			// Kill once a position is open (or at the bound).
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			if waitOpenPosition(ctx, dir) {
 				killedWithPosition++
@@ -273,7 +277,7 @@ func crashDrill(t *testing.T, protocol string) {
 				if err != nil {
 					t.Fatalf("restarted desk: %v\n%s", err, out.String())
 				}
-			case <-time.After(150 * time.Second):
+			case <-time.After(5 * time.Minute): // a hang guard: the session's rest, then 15 s idle
 				_ = second.Process.Kill()
 				errs, _ := os.ReadFile(filepath.Join(dir, "run2.err"))
 				if len(errs) > 4000 {

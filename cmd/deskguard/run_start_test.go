@@ -94,7 +94,7 @@ func TestRunRefusesATakenConsoleAddress(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr().String()
 	db := filepath.Join(dir, "desk.db")
-	code, stderr := runIn(t, dir, 20*time.Second, "--config", startConfig(t, dir, addr, db))
+	code, stderr := runIn(t, dir, refuseGuard, "--config", startConfig(t, dir, addr, db))
 	if code == 0 || !strings.Contains(stderr, addr) {
 		t.Fatalf("run with its console address taken: exit %d, stderr %q (want refused, naming %s)", code, stderr, addr)
 	}
@@ -117,7 +117,7 @@ func TestRunRefusesAnUnsafeTokenFile(t *testing.T) {
 	if err := os.Chmod(tok, 0o644); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
-	code, stderr := runIn(t, dir, 20*time.Second, "--config", cfg)
+	code, stderr := runIn(t, dir, refuseGuard, "--config", cfg)
 	if code == 0 || !strings.Contains(stderr, defaultTokenFile) {
 		t.Fatalf("a 0644 token file: exit %d, stderr %q", code, stderr)
 	}
@@ -137,7 +137,7 @@ func TestRunRefusesAnUnsafeTokenFile(t *testing.T) {
 	if err := os.Symlink(target, tok); err != nil {
 		t.Fatal(err)
 	}
-	code, stderr = runIn(t, dir, 20*time.Second, "--config", cfg)
+	code, stderr = runIn(t, dir, refuseGuard, "--config", cfg)
 	if code == 0 || !strings.Contains(stderr, "symbolic link") {
 		t.Fatalf("a token file that is a link: exit %d, stderr %q", code, stderr)
 	}
@@ -178,7 +178,7 @@ func TestRunRefusesWhatIsNotItsJournal(t *testing.T) {
 	before := map[string][]byte{foreign: fileBytes(t, foreign), empty: fileBytes(t, empty)}
 	cfg := startConfig(t, dir, "off", filepath.Join(dir, "unused.db"))
 	for _, p := range []string{foreign, empty, link} {
-		code, stderr := runIn(t, dir, 20*time.Second, "--config", cfg, "--journal", p)
+		code, stderr := runIn(t, dir, refuseGuard, "--config", cfg, "--journal", p)
 		if code == 0 || !strings.Contains(stderr, p) {
 			t.Errorf("run --journal %s: exit %d, stderr %q (want refused, naming the path)", p, code, stderr)
 		}
@@ -204,7 +204,7 @@ func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
 	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
 	stdout, stderr := run.stdout, run.stderr
-	if !stdout.waitFor("for the CLI", 60*time.Second) {
+	if !stdout.waitFor("for the CLI", startGuard) {
 		t.Fatalf("the desk did not say it wrote its token file:\n%s\n%s", stdout, stderr)
 	}
 	var mgr, consoleAddr string
@@ -244,7 +244,7 @@ func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 		if err == nil {
 			t.Fatalf("a second desk on the first's console address ran:\n%s", out2.String())
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(refuseGuard):
 		_ = second.Process.Kill()
 		<-done2
 		t.Fatalf("a second desk on the first's console address did not refuse to start:\n%s", out2.String())
@@ -346,7 +346,7 @@ func TestRunAnswersProbes(t *testing.T) {
 	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
 	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
 	stdout, stderr := run.stdout, run.stderr
-	if !stdout.waitFor("console: http://", 60*time.Second) {
+	if !stdout.waitFor("console: http://", startGuard) {
 		t.Fatalf("no console:\n%s\n%s", stdout, stderr)
 	}
 	var base string
@@ -367,7 +367,7 @@ func TestRunAnswersProbes(t *testing.T) {
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(startGuard)
 	for {
 		code, body := get("/readyz")
 		if code == 200 && body == "ok\n" {

@@ -21,6 +21,17 @@ type runProc struct {
 	err            error         // its Wait error, once exited is closed
 }
 
+// Hang guards for the tests that start real desks: each bounds a wait on
+// a condition the desk reports (it printed a line, it refused, it
+// stopped) and only decides how long a broken desk takes to fail. They
+// are generous because `go test -race ./...` runs these processes on a
+// loaded 2-core machine, where a desk's start alone can take tens of
+// seconds.
+const (
+	startGuard  = 3 * time.Minute // a desk up (its console, token file, first status)
+	refuseGuard = 2 * time.Minute // a run refused at start (runIn's limit)
+)
+
 // stopGuard bounds how long a test's end waits for a desk to stop on
 // SIGTERM before it is killed: a hang guard, not a budget (a desk under
 // -race on a loaded machine may take seconds to flush and exit).
