@@ -8,10 +8,10 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/deskguard/deskguard/alert"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
@@ -23,6 +23,10 @@ import (
 // (trading again where their engines are on). Locked-out and faulted
 // accounts stay as they are.
 func (d *Desk) Rearm(ctx context.Context, who, why string) error {
+	why, err := authz.Reason(authz.Rearm, why)
+	if err != nil {
+		return err
+	}
 	switch d.m.State() {
 	case DeskHalted:
 	case DeskHalting:
@@ -60,8 +64,9 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 
 // Unlock lifts an account's lockout early (the risk manager, with a reason).
 func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
-	if why == "" {
-		return deskapi.ErrReasonRequired
+	why, err := authz.Reason(authz.Unlock, why)
+	if err != nil {
+		return err
 	}
 	a := d.byID[account]
 	if a == nil {
@@ -101,8 +106,9 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 // at the venue equals the ledger's and is covered in full by working
 // stop-market orders at the venue.
 func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
-	if strings.TrimSpace(why) == "" {
-		return deskapi.ErrReasonRequired
+	why, err := authz.Reason(authz.Clear, why)
+	if err != nil {
+		return err
 	}
 	a := d.byID[account]
 	if a == nil {
