@@ -14,11 +14,12 @@
 //	press     yes            no                     no      no
 //	rearm     yes, reason    no                     no      no
 //	unlock    yes, reason    no                     no      no
+//	unlock_desk yes, reason  no                     no      no
 //	clear     yes, reason    no                     no      no
 //	engines   any account    own account only       no      no
 //
 // A reason is trimmed of surrounding white space, required (non-blank) for
-// rearm, unlock and clear, at most MaxReason characters and free of
+// rearm, unlock, unlock_desk and clear, at most MaxReason characters and free of
 // control characters, on every surface alike.
 //
 // It may touch auth and deskapi (their types), nothing else: no file,
@@ -48,12 +49,15 @@ const (
 	Press   Act = "press"   // the simulated panic button: flattens the desk
 	Rearm   Act = "rearm"
 	Unlock  Act = "unlock"
-	Clear   Act = "clear" // clear a faulted account
-	Engines Act = "engines"
+	// UnlockDesk lifts the desk-wide drawdown lockout (deskapi.Desk.Unlock
+	// with account ""); an account is never given.
+	UnlockDesk Act = "unlock_desk"
+	Clear      Act = "clear" // clear a faulted account
+	Engines    Act = "engines"
 )
 
 // Acts lists every act (tests and docs iterate it).
-var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines}
+var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, UnlockDesk, Clear, Engines}
 
 // Slack is the role of a Slack user named in [slack] allowed_users: it may
 // ask for the status and flatten the desk or any account, nothing else.
@@ -100,20 +104,20 @@ func (d *Denied) Error() string {
 func (d *Denied) Is(target error) bool { return target == ErrForbidden }
 
 // Allowed returns nil if role may do act to account ("" = the whole desk;
-// ignored for status, press and rearm), a *Denied if the role may not, or
-// ErrAccountRequired when the role may but the act needs an account
-// (unlock, clear, engines).
+// ignored for status, press, rearm and unlock_desk), a *Denied if the role
+// may not, or ErrAccountRequired when the role may but the act needs an
+// account (unlock, clear, engines).
 func Allowed(r auth.Role, act Act, account string) error {
 	deny := &Denied{Role: r, Act: act, Account: account}
 	switch act {
-	case Status, Press, Rearm:
+	case Status, Press, Rearm, UnlockDesk:
 		deny.Account = ""
 	}
 	ok := false
 	switch r.Kind {
 	case "manager":
 		switch act {
-		case Status, Flatten, Press, Rearm, Unlock, Clear, Engines:
+		case Status, Flatten, Press, Rearm, Unlock, UnlockDesk, Clear, Engines:
 			ok = true
 		}
 	case "trader":
@@ -141,7 +145,9 @@ func Allowed(r auth.Role, act Act, account string) error {
 }
 
 // NeedsReason reports whether act must carry a reason.
-func NeedsReason(act Act) bool { return act == Rearm || act == Unlock || act == Clear }
+func NeedsReason(act Act) bool {
+	return act == Rearm || act == Unlock || act == UnlockDesk || act == Clear
+}
 
 // Reason returns why trimmed, or an error: deskapi.ErrReasonRequired
 // (wrapped) when act needs a reason and why is blank, ErrBadReason when it

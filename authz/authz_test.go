@@ -42,6 +42,7 @@ func TestAllowed(t *testing.T) {
 		{manager, Rearm, "", ok},
 		{manager, Unlock, "A1", ok},
 		{manager, Unlock, "", acct},
+		{manager, UnlockDesk, "", ok},
 		{manager, Clear, "A1", ok},
 		{manager, Clear, "", acct},
 		{manager, Engines, "A2", ok},
@@ -55,6 +56,7 @@ func TestAllowed(t *testing.T) {
 		{trader1, Press, "", no},
 		{trader1, Rearm, "", no},
 		{trader1, Unlock, "A1", no},
+		{trader1, UnlockDesk, "", no},
 		{trader1, Clear, "A1", no},
 		{trader1, Engines, "A1", ok},
 		{trader1, Engines, "A2", no},
@@ -66,6 +68,7 @@ func TestAllowed(t *testing.T) {
 		{viewer, Press, "", no},
 		{viewer, Rearm, "", no},
 		{viewer, Unlock, "A1", no},
+		{viewer, UnlockDesk, "", no},
 		{viewer, Clear, "A1", no},
 		{viewer, Engines, "A1", no},
 
@@ -75,6 +78,7 @@ func TestAllowed(t *testing.T) {
 		{Slack, Press, "", no},
 		{Slack, Rearm, "", no},
 		{Slack, Unlock, "A1", no},
+		{Slack, UnlockDesk, "", no},
 		{Slack, Clear, "A1", no},
 		{Slack, Engines, "A1", no},
 	}
@@ -159,7 +163,7 @@ func TestReason(t *testing.T) {
 		}
 	}
 	for _, a := range Acts {
-		want := a == Rearm || a == Unlock || a == Clear
+		want := a == Rearm || a == Unlock || a == UnlockDesk || a == Clear
 		if NeedsReason(a) != want {
 			t.Errorf("NeedsReason(%s) = %v", a, !want)
 		}

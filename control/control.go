@@ -1,5 +1,6 @@
 // Package control is the desk's local control socket: the Unix socket
-// through which `deskguard status`, `flatten`, `rearm`, `unlock`, `clear`,
+// through which `deskguard status`, `flatten`, `rearm`, `unlock` (an
+// account's lockout, or the desk's: op unlock_desk), `clear`,
 // `press` and the drill reach a running desk. One JSON request
 // (deskapi.Request) and one JSON response (deskapi.Response) per
 // connection; the socket is mode 0600, every request carries a token
@@ -183,6 +184,11 @@ func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
 		err = s.Desk.Rearm(ctx, who, why)
 	case authz.Unlock:
 		err = s.Desk.Unlock(ctx, req.Account, who, why)
+	case authz.UnlockDesk:
+		if req.Account != "" {
+			return deskapi.Response{Who: who, Error: "unlock_desk lifts the desk's lockout: it takes no account (unlock ACCOUNT lifts an account's)"}
+		}
+		err = s.Desk.Unlock(ctx, "", who, why)
 	case authz.Clear:
 		err = s.Desk.ClearFault(ctx, req.Account, who, why)
 	case authz.Press:

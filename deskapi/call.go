@@ -15,7 +15,7 @@ import (
 // Request is one control command.
 type Request struct {
 	Token   string `json:"token"`
-	Op      string `json:"op"` // status, flatten, rearm, unlock, clear, press, engines
+	Op      string `json:"op"` // status, flatten, rearm, unlock, unlock_desk, clear, press, engines
 	Account string `json:"account,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Run     bool   `json:"run,omitempty"`

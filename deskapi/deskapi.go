@@ -23,7 +23,9 @@ type Desk interface {
 	Flatten(ctx context.Context, account, trigger, who string) error
 	// Rearm returns a halted desk (and its halted accounts) to running.
 	Rearm(ctx context.Context, who, why string) error
-	// Unlock lifts an account's drawdown lockout before the session reset.
+	// Unlock lifts an account's drawdown lockout before the session reset;
+	// account "" lifts the desk-wide drawdown lockout (the act
+	// authz.UnlockDesk, which only a manager may ask for).
 	Unlock(ctx context.Context, account, who, why string) error
 	// ClearFault returns a faulted account (reconcile mismatch, worker
 	// crash loop) to trading once the venue agrees with the desk.
@@ -44,18 +46,22 @@ var (
 
 // Status is the desk at one instant.
 type Status struct {
-	Time        string          `json:"time"` // RFC 3339 UTC, desk clock
-	State       string          `json:"state"`
-	Session     string          `json:"session"`
-	LastPrice   float64         `json:"last_price"`
-	Trades      int64           `json:"trades"`
-	Net         string          `json:"net"`
-	DeskLockout string          `json:"desk_lockout_line"`
-	Equity      string          `json:"equity"`
-	Accounts    []AccountStatus `json:"accounts"`
-	Links       Links           `json:"links"`
-	Lights      Lights          `json:"lights"`
-	Journal     []JournalLine   `json:"journal_tail,omitempty"`
+	Time        string  `json:"time"` // RFC 3339 UTC, desk clock
+	State       string  `json:"state"`
+	Session     string  `json:"session"`
+	LastPrice   float64 `json:"last_price"`
+	Trades      int64   `json:"trades"`
+	Net         string  `json:"net"`
+	DeskLockout string  `json:"desk_lockout_line"`
+	// DeskLockedOut: the desk crossed its desk-wide drawdown line this
+	// session; entries are refused (desk_locked_out) until the session
+	// reset or the manager's unlock of the desk (Unlock with account "").
+	DeskLockedOut bool            `json:"desk_locked_out"`
+	Equity        string          `json:"equity"`
+	Accounts      []AccountStatus `json:"accounts"`
+	Links         Links           `json:"links"`
+	Lights        Lights          `json:"lights"`
+	Journal       []JournalLine   `json:"journal_tail,omitempty"`
 }
 
 // AccountStatus is one sub-account.

@@ -45,6 +45,8 @@ type rigOpt struct {
 	Journal func(Journal) Journal
 	// KillJournalWait is Options.KillJournalWait (0: the default).
 	KillJournalWait time.Duration
+	// DeskDrawdownPct is Options.DeskDrawdownPct (zero: the account default).
+	DeskDrawdownPct decimal.Decimal
 }
 
 // rig is one desk with its real parts.
@@ -137,7 +139,7 @@ func newRig(t *testing.T, o rigOpt) *rig {
 	}
 	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: dj, Broker: br, Limits: lim,
 		Accounts: o.Accounts, Engines: strategies.DefaultConfig(), Schedule: o.Schedule, Workers: o.Workers, Proc: o.Proc,
-		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait})
+		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait, DeskDrawdownPct: o.DeskDrawdownPct})
 	if err != nil {
 		t.Fatal(err)
 	}

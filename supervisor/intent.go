@@ -70,6 +70,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	a.snap.LockedOut = st == AcctLockedOut || a.mon.Breached()
 	a.snap.Halted = a.stopsRisk() || st != AcctTrading
 	a.snap.DeskHalted = d.m.State() != DeskRunning
+	a.snap.DeskLockedOut = d.deskLocked.Load()
 	a.snap.Rate = a.rate
 	dec := a.gate.Check(&a.snap, &in)
 	if dec.Allowed {

@@ -109,6 +109,9 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	}
 	eff := k.trigger.effect()
 	// 1. The flags: from here no risk-adding request leaves for the venue.
+	if k.trigger.locksDesk() {
+		d.deskLocked.Store(true)
+	}
 	for _, a := range scope {
 		a.liquidating.Store(true)
 		if eff != effFlat {

@@ -30,6 +30,9 @@ type Recovered struct {
 	Records   int      // records folded
 	DeskState string   // the desk's state as recovery leaves it (a kill in force: halting or halted)
 	LockedOut []string // accounts still locked out
+	// DeskLockedOut: the desk-wide drawdown lockout is still in force
+	// (a desk_drawdown kill this session, no unlock of the desk since).
+	DeskLockedOut bool
 	// Kills lists the accounts with a kill in force whose liquidation
 	// Start sends again (it may not have reached the venue before the
 	// crash), with the kill's trigger.
@@ -46,6 +49,11 @@ type Recovered struct {
 type killFold struct {
 	desk bool               // a desk kill not re-armed
 	owed map[string]Trigger // account → trigger of a kill in force
+	// deskLocked: the desk-wide drawdown lockout is in force; deskStarts
+	// the equities its allowance restarted from at an unlock of the desk
+	// this session (nil: the session's start equities).
+	deskLocked bool
+	deskStarts map[string]int64
 }
 
 // kill folds a kill record.
@@ -53,6 +61,9 @@ func (f *killFold) kill(k journal.Kill) {
 	t := Trigger(k.Trigger)
 	if k.Scope == "desk" && t.effect() == effHalt {
 		f.desk = true
+	}
+	if t.locksDesk() {
+		f.deskLocked = true
 	}
 	if !t.owes() {
 		return
@@ -91,13 +102,48 @@ func (f *killFold) lift(id, ev, to string) {
 }
 
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
-// desk states, lockouts, kills in force. Call before Start; j is the
-// journal the desk appends to.
+// desk states, lockouts (the desk's too), kills in force. Call before
+// Start; j is the journal the desk appends to.
 func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
+	kills := &killFold{owed: map[string]Trigger{}}
+	rec, err := d.recoverBooks(j, kills)
+	if err != nil {
+		return rec, err
+	}
+	d.restoreDeskLimit(kills)
+	rec.DeskLockedOut = kills.deskLocked
+	d.recovered = &rec
+	return rec, nil
+}
+
+// restoreDeskLimit puts the desk-wide limit back as recovery found it: the
+// line from the session's start equities (or those of an unlock of the
+// desk), and the lockout in force or not.
+func (d *Desk) restoreDeskLimit(f *killFold) {
+	starts := f.deskStarts
+	if starts == nil {
+		starts = map[string]int64{}
+		for _, a := range d.accts {
+			a.mu.Lock()
+			starts[a.id] = a.ledger.StartCents()
+			a.mu.Unlock()
+		}
+	}
+	d.tick.mu.Lock()
+	d.tick.deskMon.Reset(starts)
+	d.tick.deskStarts = f.deskStarts
+	if f.deskLocked {
+		_ = d.tick.deskMon.RestoreLevel(limits.LevelLockedOut) // no second kill for the same breach
+	}
+	d.tick.mu.Unlock()
+	d.deskLocked.Store(f.deskLocked)
+}
+
+// recoverBooks is Recover's fold, with every account's books held.
+func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, error) {
 	var rec Recovered
 	deskState := ""
 	states := map[string]string{}
-	kills := &killFold{owed: map[string]Trigger{}}
 	// Every account's books (before Start nothing else runs), in desk order.
 	for _, a := range d.accts {
 		a.mu.Lock()
@@ -139,6 +185,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 					delete(kills.owed, id) // a flat-by kill belongs to its session
 				}
 			}
+			kills.deskStarts = nil // the new session's line is from its start equities
 		case journal.KindIntent:
 			if a == nil {
 				return nil
@@ -223,6 +270,22 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 		case journal.KindUnlock:
 			if a != nil {
 				a.mon.Reset(a.ledger.EquityCents()) // as Unlock did (a locked-out account is flat)
+				return nil
+			}
+			if r.Account != "" {
+				return nil
+			}
+			// The unlock of the desk: its allowance from the equities journaled.
+			u, err := r.Authorization()
+			if err != nil {
+				return err
+			}
+			kills.deskLocked, kills.deskStarts = false, nil
+			if len(u.Equity) > 0 {
+				kills.deskStarts = map[string]int64{}
+				for id, eq := range u.Equity {
+					kills.deskStarts[id] = accounts.Cents(mustDec(eq))
+				}
 			}
 		case journal.KindStopRepair:
 			// A repair stop is journaled before it is sent, with its client
@@ -312,7 +375,6 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			a.halted.Store(true)
 		}
 	}
-	d.recovered = &rec
 	return rec, nil
 }
 
@@ -348,6 +410,7 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 	}
 	*deskState = s.Desk
 	kills.desk = s.DeskKill
+	kills.deskLocked, kills.deskStarts = s.DeskLocked, s.DeskStarts
 	kills.owed = map[string]Trigger{}
 	for id, t := range s.Owed {
 		kills.owed[id] = Trigger(t)

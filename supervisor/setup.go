@@ -128,6 +128,10 @@ type Desk struct {
 		mu      sync.Mutex
 		sched   *Schedule
 		deskMon *limits.DeskMonitor
+		// deskStarts are the equities the desk's allowance restarted from
+		// at an unlock of the desk this session (nil: the session's start
+		// equities); snapshots carry them.
+		deskStarts map[string]int64
 		trades  int64
 		minute  int64
 		buf     []byte
@@ -154,6 +158,11 @@ type Desk struct {
 	chases sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
 	chased atomic.Int64   // second liquidations sent
 	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+
+	// deskLocked: the desk-wide drawdown lockout is in force (kill.go
+	// raises it with the desk_drawdown kill; manage.go's unlock of the desk
+	// and the session reset lift it). The intent path reads it for the gate.
+	deskLocked atomic.Bool
 
 	floodDropped atomic.Int64
 	recovered    *Recovered
@@ -251,8 +260,19 @@ func (d *Desk) onTransition(tr Transition) {
 	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Machine: tr.Machine, ID: tr.ID, From: tr.From,
 		To: tr.To, Event: tr.Event, Why: tr.Why}))
 	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
+	d.tellLights(tr)
+}
+
+// lightsChanged tells the desk lights of a change that is no transition
+// (the desk's lockout lifted).
+func (d *Desk) lightsChanged() { d.tellLights(Transition{}) }
+
+// tellLights tells OnStateChange the desk state and whether anything is
+// locked out (the desk, or an account), tr being the transition that has
+// just happened (the zero Transition for none).
+func (d *Desk) tellLights(tr Transition) {
 	if d.opt.OnStateChange != nil && d.m != nil {
-		locked := false
+		locked := d.deskLocked.Load()
 		for _, a := range d.accts {
 			if a.m != nil && (a.m.State() == AcctLockedOut || (tr.ID == a.id && tr.To == AcctLockedOut)) {
 				locked = true

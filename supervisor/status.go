@@ -16,7 +16,7 @@ import (
 
 // Status implements deskapi.Desk.
 func (d *Desk) Status(ctx context.Context) deskapi.Status {
-	st := deskapi.Status{State: d.m.State()}
+	st := deskapi.Status{State: d.m.State(), DeskLockedOut: d.deskLocked.Load()}
 	if s, ok := d.session.Load().(market.Session); ok {
 		st.Session = s.String()
 	}

@@ -104,6 +104,9 @@ func cmdStatus(e *env) int {
 	}
 	fmt.Fprintf(e.stdout, "desk %s  %s  last %.2f  trades %d  net %s  links: venue %s, data %s, slack %s, button %s\n",
 		st.State, st.Time, st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
+	if st.DeskLockedOut {
+		fmt.Fprintln(e.stdout, "desk LOCKED OUT (desk-wide drawdown): entries refused until the session reset or `deskguard unlock --desk --reason R`")
+	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tORDERS\tWORKER")
 	for _, a := range st.Accounts {
@@ -169,7 +172,8 @@ func cmdUnlock(e *env) int {
 	fs := flag.NewFlagSet("unlock", flag.ContinueOnError)
 	var cf controlFlags
 	cf.register(fs)
-	reason := fs.String("reason", "", "why the account may trade again today (required)")
+	reason := fs.String("reason", "", "why the account (or the desk) may trade again today (required)")
+	desk := fs.Bool("desk", false, "lift the desk-wide drawdown lockout instead of an account's")
 	// Accept `unlock ID --reason R` as well as flags first.
 	var id string
 	if len(e.args) > 0 && !strings.HasPrefix(e.args[0], "-") {
@@ -181,8 +185,21 @@ func cmdUnlock(e *env) int {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
+	if *desk {
+		if _, err := authz.Reason(authz.UnlockDesk, *reason); id != "" || err != nil {
+			fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock --desk --reason \"why\" (no account)")
+			return 2
+		}
+		resp, err := cf.call(e, deskapi.Request{Op: string(authz.UnlockDesk), Reason: *reason})
+		if err != nil {
+			fmt.Fprintln(e.stderr, "deskguard unlock:", err)
+			return 1
+		}
+		fmt.Fprintf(e.stdout, "desk lockout lifted by %s (a halted desk still needs `deskguard rearm`)\n", resp.Who)
+		return 0
+	}
 	if _, err := authz.Reason(authz.Unlock, *reason); id == "" || err != nil {
-		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\"")
+		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\", or deskguard unlock --desk --reason \"why\"")
 		return 2
 	}
 	resp, err := cf.call(e, deskapi.Request{Op: "unlock", Account: id, Reason: *reason})

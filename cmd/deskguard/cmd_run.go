@@ -337,7 +337,11 @@ func settle(br broker.Broker, d *supervisor.Desk, ctx context.Context) {
 }
 
 func printStatus(e *env, st deskapi.Status) {
-	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", st.Time, st.State, st.LastPrice, st.Trades, st.Net)
+	locked := ""
+	if st.DeskLockedOut {
+		locked = " DESK LOCKED OUT"
+	}
+	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s%s\n", st.Time, st.State, st.LastPrice, st.Trades, st.Net, locked)
 	for _, a := range st.Accounts {
 		fmt.Fprintf(e.stdout, "  %-7s %-10s pos %3d net %9s dd %3.0f%% orders %d %s\n", a.ID, a.State, a.Position, a.Net,
 			a.DrawdownUsed*100, len(a.Orders), a.LastSignal)

@@ -179,8 +179,10 @@ function renderTop(st) {
   if (st.equity) sum.push(item("equity", fmtMoney(st.equity)));
   if (st.desk_lockout_line) sum.push(item("desk lockout", fmtMoney(st.desk_lockout_line)));
   if (S.me && S.me.can.flatten_desk) sum.push(item("trades", String(st.trades || 0)));
+  if (st.desk_locked_out) sum.push(el("span", { class: "pill link-bad", "data-field": "desk-locked-out", text: "desk locked out" }));
   $("desk-summary").replaceChildren(...sum);
   show($("press-button"), !!(S.me && S.me.can.press && pb === "sim"));
+  show($("unlock-desk"), !!(S.me && S.me.can.manage && st.desk_locked_out));
 }
 
 const FIELDS = [
@@ -442,6 +444,10 @@ async function unlockAccount(id) {
   const r = await confirmAction("Unlock account " + id + " before the session reset?", true);
   if (r.ok) run("Unlock " + id, () => post("/api/unlock", { account: id, reason: r.reason }));
 }
+async function unlockDesk() {
+  const r = await confirmAction("Lift the desk's drawdown lockout before the session reset? Its allowance starts again from the equity now.", true);
+  if (r.ok) run("Unlock desk", () => post("/api/unlock_desk", { reason: r.reason }));
+}
 async function clearFault(id) {
   const r = await confirmAction("Clear the fault of account " + id + "? The desk checks its position and stops at the venue first; it trades again.", true);
   if (r.ok) run("Clear fault " + id, () => post("/api/clear", { account: id, reason: r.reason }));
@@ -455,6 +461,7 @@ async function press() {
 }
 $("flatten-desk").addEventListener("click", flattenDesk);
 $("rearm-desk").addEventListener("click", rearmDesk);
+$("unlock-desk").addEventListener("click", unlockDesk);
 $("press-button").addEventListener("click", press);
 
 start();
