@@ -132,10 +132,10 @@ type Desk struct {
 		// at an unlock of the desk this session (nil: the session's start
 		// equities); snapshots carry them.
 		deskStarts map[string]int64
-		trades  int64
-		minute  int64
-		buf     []byte
-		eq      []int64 // scratch: equity per trade per account
+		trades     int64
+		minute     int64
+		buf        []byte
+		eq         []int64 // scratch: equity per trade per account
 	}
 	// markHook, when set (tests), is called in the middle of the tick
 	// path's mark loop, with the account's books locked.
