@@ -35,7 +35,7 @@ func TestSupervisorBodiesDecode(t *testing.T) {
 		{KindStopRepair, map[string]any{"repair": "place_stop", "qty": 2, "stop": "5147.50", "side": "sell"}},
 		{KindReconcile, map[string]any{"mismatches": []string{"position: journal 1, venue 0"}, "faulted": true, "journal_position": 1,
 			"venue_position": 0, "closed": []map[string]string{{"id": "A1-9.stop", "role": "stop", "why": "protective stop lost at the venue"}},
-			"adopted": []map[string]any{{"id": "X", "strategy": "desk", "role": 2, "side": -1, "type": 2, "qty": 1, "price": 20580, "status": 2}},
+			"adopted":    []map[string]any{{"id": "X", "strategy": "desk", "role": 2, "side": -1, "type": 2, "qty": 1, "price": 20580, "status": 2}},
 			"correction": map[string]any{"time": 9, "side": "sell", "qty": 1, "price": "5150.00"}}},
 		{KindClear, map[string]string{"who": "risk", "why": "checked"}},
 		{KindTransition, map[string]string{"refused": "supervisor: account A1: event \"start\" is not allowed in state \"faulted\""}},
