@@ -174,15 +174,22 @@ func cmdRun(e *env) int {
 	if hwdev != nil {
 		hwdev.Attach(d)
 	}
-	if bp.recover {
-		rec, err := d.Recover(j)
-		if err != nil {
-			return fail(e, "run", err, 1)
-		}
-		if rec.Records > 0 {
-			fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v; "+
-				"entries with no outcome: %d (matched with the venue at start)\n",
-				rec.Records, rec.From, rec.DeskState, rec.LockedOut, rec.OpenIntents)
+	// Recovery always runs, whatever the venue (issue 25.2: a lockout, a
+	// kill or a fault in force survives a restart of the built-in desk
+	// too). A venue the desk has just started (sim, the venue child) knows
+	// nothing of the journal: Start's reconciliation finds what the journal
+	// holds open gone at the venue, corrects the books to it, journals and
+	// alerts the mismatch and faults the account, as with any venue.
+	recd, err := d.Recover(j)
+	if err != nil {
+		return fail(e, "run", err, 1)
+	}
+	if recd.Records > 0 {
+		fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v; desk locked out: %v; "+
+			"entries with no outcome: %d (matched with the venue at start)\n",
+			recd.Records, recd.From, recd.DeskState, recd.LockedOut, recd.DeskLockedOut, recd.OpenIntents)
+		if !bp.outlives {
+			fmt.Fprintf(e.stdout, "the %s venue starts empty: positions and orders the journal holds open are reconciled against it at start\n", c.Broker.Kind)
 		}
 	}
 	// The effective config, journaled after recovery and before anything
