@@ -179,6 +179,16 @@ func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
 		st := authz.StatusFor(p.Role, s.Desk.Status(ctx))
 		return deskapi.Response{OK: true, Who: who, Status: &st}
 	case authz.Flatten:
+		// Answered at once with what the kill has set in motion, when the
+		// desk can say (a venue that does not answer leaves no caller
+		// without an answer, issue 25.6).
+		if ad, ok := s.Desk.(deskapi.AnsweringDesk); ok {
+			fa, err := ad.FlattenAnswered(ctx, req.Account, Trigger, who)
+			if err != nil {
+				return deskapi.Response{Who: who, Error: err.Error()}
+			}
+			return deskapi.Response{OK: true, Who: who, Flatten: &fa}
+		}
 		err = s.Desk.Flatten(ctx, req.Account, Trigger, who)
 	case authz.Rearm:
 		err = s.Desk.Rearm(ctx, who, why)

@@ -27,6 +27,8 @@ type Response struct {
 	Error  string  `json:"error,omitempty"`
 	Who    string  `json:"who,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Flatten is a flatten's answer (op flatten, when the desk gives one).
+	Flatten *FlattenAnswer `json:"flatten,omitempty"`
 }
 
 // Call sends one request to the control socket at path.

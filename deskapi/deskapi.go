@@ -36,6 +36,47 @@ type Desk interface {
 	Press(ctx context.Context, who string) error
 }
 
+// AnsweringDesk is a Desk whose flatten answers at once with what it has
+// set in motion (the supervisor): a surface asks it when it can, so that a
+// venue that does not answer never leaves the caller without an answer.
+type AnsweringDesk interface {
+	// FlattenAnswered is Flatten, answered once the liquidations are sent
+	// and the venue has answered them or a short bound has passed; the kill
+	// goes on either way (Status.LastKill shows its progress).
+	FlattenAnswered(ctx context.Context, account, trigger, who string) (FlattenAnswer, error)
+}
+
+// FlattenAnswer is a flatten's answer: accepted, the liquidations sent,
+// and which accounts the venue has not yet confirmed.
+type FlattenAnswer struct {
+	Scope    string `json:"scope"` // "desk", or the account
+	Trigger  string `json:"trigger"`
+	Accounts int    `json:"accounts"` // liquidations sent
+	// Unconfirmed are the accounts whose liquidation the venue has not
+	// answered yet; Refused those whose liquidation it refused.
+	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	Refused     []string `json:"refused,omitempty"`
+}
+
+// KillProgress is the latest kill (under way or done), for Status.
+type KillProgress struct {
+	Scope    string        `json:"scope"`
+	Trigger  string        `json:"trigger"`
+	Who      string        `json:"who"`
+	Started  string        `json:"started"`  // RFC 3339 UTC, desk clock
+	Answered bool          `json:"answered"` // every liquidation answered by the venue
+	Accounts []KillAccount `json:"accounts"`
+}
+
+// KillAccount is one account of a kill: its liquidation ("sent": the venue
+// has not answered yet, "answered", "refused") and whether the desk's
+// books show it flat with nothing working.
+type KillAccount struct {
+	ID          string `json:"id"`
+	Liquidation string `json:"liquidation"`
+	Flat        bool   `json:"flat"`
+}
+
 // Errors callers can act on.
 var (
 	ErrUnknownAccount = errors.New("desk: unknown account")
@@ -62,6 +103,8 @@ type Status struct {
 	Links         Links           `json:"links"`
 	Lights        Lights          `json:"lights"`
 	Journal       []JournalLine   `json:"journal_tail,omitempty"`
+	// LastKill is the latest kill and its progress (nil: none this run).
+	LastKill *KillProgress `json:"last_kill,omitempty"`
 }
 
 // AccountStatus is one sub-account.

@@ -91,6 +91,14 @@ type Options struct {
 	// Default 250ms; the kill's record waits at most one commit already
 	// running (journal.AppendUrgent), so this is a backstop.
 	KillJournalWait time.Duration
+	// KillAnswerWait bounds how long a flatten from a surface waits for the
+	// venue to answer its liquidations before it answers the caller (the
+	// kill goes on; Status.LastKill shows which are unconfirmed). Default 1s.
+	KillAnswerWait time.Duration
+	// VenueAnswerBound: a liquidation unanswered this long marks the venue
+	// link down (degraded, journaled, alerted) until it is answered.
+	// Default 2s.
+	VenueAnswerBound time.Duration
 	// PressButton, when set, presses the simulated panic button (Press).
 	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
@@ -153,11 +161,14 @@ type Desk struct {
 		down map[string]time.Time
 	}
 
-	killMu sync.Mutex
-	kills  []KillReport
-	chases sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
-	chased atomic.Int64   // second liquidations sent
-	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+	killMu   sync.Mutex
+	kills    []KillReport
+	lastKill atomic.Pointer[killRun] // the latest kill, for Status (killrun.go)
+	// lateAnswers counts liquidations unanswered past VenueAnswerBound.
+	lateAnswers atomic.Int64
+	chases      sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
+	chased      atomic.Int64   // second liquidations sent
+	later       sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
 
 	// deskLocked: the desk-wide drawdown lockout is in force (kill.go
 	// raises it with the desk_drawdown kill; manage.go's unlock of the desk
@@ -188,6 +199,12 @@ func New(opt Options) (*Desk, error) {
 	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
+	}
+	if opt.KillAnswerWait <= 0 {
+		opt.KillAnswerWait = time.Second
+	}
+	if opt.VenueAnswerBound <= 0 {
+		opt.VenueAnswerBound = 2 * time.Second
 	}
 	if len(opt.Accounts) == 0 {
 		return nil, errors.New("supervisor: no accounts")

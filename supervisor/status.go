@@ -41,6 +41,24 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 		a.mu.Unlock()
 		st.Accounts = append(st.Accounts, as)
 	}
+	if run := d.lastKill.Load(); run != nil {
+		st.LastKill = run.progress(func(id string) bool {
+			for _, as := range st.Accounts {
+				if as.ID == id {
+					return as.Position == 0 && len(as.Orders) == 0
+				}
+			}
+			return false
+		})
+	}
+	d.links.mu.Lock()
+	if _, down := d.links.down["venue"]; down {
+		st.Links.Venue = "down" // the desk's own finding: the venue does not answer
+	}
+	if _, down := d.links.down["data"]; down {
+		st.Links.Data = "down"
+	}
+	d.links.mu.Unlock()
 	st.Net = accounts.Money(netCents).StringFixed(2)
 	st.Equity = accounts.Money(eqCents).StringFixed(2)
 	return st

@@ -107,6 +107,19 @@ func cmdStatus(e *env) int {
 	if st.DeskLockedOut {
 		fmt.Fprintln(e.stdout, "desk LOCKED OUT (desk-wide drawdown): entries refused until the session reset or `deskguard unlock --desk --reason R`")
 	}
+	if k := st.LastKill; k != nil {
+		var waiting, notFlat []string
+		for _, a := range k.Accounts {
+			if a.Liquidation == "sent" {
+				waiting = append(waiting, a.ID)
+			}
+			if !a.Flat {
+				notFlat = append(notFlat, a.ID)
+			}
+		}
+		fmt.Fprintf(e.stdout, "last kill: %s (%s by %s) at %s: %d accounts, %d liquidations not yet answered by the venue%s, %d not yet flat%s\n",
+			k.Scope, k.Trigger, k.Who, k.Started, len(k.Accounts), len(waiting), listed(": ", waiting), len(notFlat), listed(": ", notFlat))
+	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tORDERS\tWORKER")
 	for _, a := range st.Accounts {
@@ -143,8 +156,24 @@ func cmdFlatten(e *env) int {
 	if *account != "" {
 		scope = "account " + *account
 	}
+	if fa := resp.Flatten; fa != nil {
+		fmt.Fprintf(e.stdout, "flatten %s: accepted (by %s), liquidations sent to %d accounts, %d not yet confirmed by the venue%s%s\n",
+			scope, resp.Who, fa.Accounts, len(fa.Unconfirmed), listed(": ", fa.Unconfirmed), listed("; refused by the venue: ", fa.Refused))
+		if len(fa.Unconfirmed) > 0 {
+			fmt.Fprintln(e.stdout, "the kill goes on: `deskguard status` shows its progress")
+		}
+		return 0
+	}
 	fmt.Fprintf(e.stdout, "flatten %s: done (by %s)\n", scope, resp.Who)
 	return 0
+}
+
+// listed is prefix and the ids joined, or "" when there are none.
+func listed(prefix string, ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return prefix + strings.Join(ids, ", ")
 }
 
 func cmdRearm(e *env) int {
