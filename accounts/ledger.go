@@ -24,6 +24,9 @@ type Fill struct {
 	Price    market.Price
 	Strategy string
 	ClientID string
+	// Ref is the venue's own id of the execution (a bust or a correction
+	// names the fill it applies to by it); "" where the venue has none.
+	Ref string `json:",omitempty"`
 }
 
 // Lot is an open piece of the position, FIFO.
@@ -79,6 +82,13 @@ type Ledger struct {
 	lossStreak int64
 	lastLossNs int64
 	cycleNet   int64
+	// base is the ledger as the session opened (or as it was restored from
+	// a snapshot that did not carry the session's fills), and day the fills
+	// booked since, in order: a bust or a correction rebooks the session
+	// from base with the fill taken out or changed (rebook.go), as the
+	// venue books it.
+	base LedgerState
+	day  []Fill
 }
 
 // NewLedger starts a ledger at cfg's start equity (cfg is defaulted and
@@ -91,6 +101,7 @@ func NewLedger(cfg Config) (*Ledger, error) {
 	fees := Cents(cfg.FeesRT)
 	l := &Ledger{id: cfg.ID, feesRTCents: fees, openFee: fees / 2, closeFee: fees - fees/2}
 	l.reset(Cents(cfg.StartEquity))
+	l.openDay()
 	return l, nil
 }
 
@@ -109,6 +120,7 @@ func (l *Ledger) ResetSession(startEquity decimal.Decimal) error {
 		return fmt.Errorf("accounts: %s: reset at %s: want > 0 in whole cents", l.id, startEquity)
 	}
 	l.reset(Cents(startEquity))
+	l.openDay()
 	return nil
 }
 
@@ -169,6 +181,7 @@ func (l *Ledger) ApplyFill(f Fill) error {
 	if l.mark <= 0 { // no trade seen yet: the fill is the first mark
 		l.mark, l.markTime = f.Price, f.Time
 	}
+	l.day = append(l.day, f)
 	l.track()
 	return nil
 }

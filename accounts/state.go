@@ -31,6 +31,12 @@ type LedgerState struct {
 	LossStreak    int64 `json:"loss_streak,omitempty"`
 	LastLossNs    int64 `json:"last_loss_ns,omitempty"`
 	CycleNetCents int64 `json:"cycle_net_cents,omitempty"`
+	// Base is the ledger as the session opened and Day the fills booked
+	// since, so that a restored ledger can rebook the session after a bust
+	// or a correction (absent in older snapshots: the ledger then rebooks
+	// from the snapshot itself).
+	Base *LedgerState `json:"base,omitempty"`
+	Day  []Fill       `json:"day,omitempty"`
 }
 
 // State returns the ledger's snapshot (copies; the ledger stays usable).
@@ -40,6 +46,7 @@ func (l *Ledger) State() LedgerState {
 		Lots: l.Lots(), RealizedTicks: l.realTicks, FeesCents: l.feesCents, Mark: l.mark, MarkTime: l.markTime,
 		HighWater: l.hwm, MaxDrawdown: l.maxDD, RoundTrips: l.RoundTrips(),
 		Trades: l.trades, LossStreak: l.lossStreak, LastLossNs: l.lastLossNs, CycleNetCents: l.cycleNet,
+		Base: l.baseCopy(), Day: append([]Fill(nil), l.day...),
 	}
 }
 
@@ -69,11 +76,22 @@ func Restore(st LedgerState) (*Ledger, error) {
 		return nil, fmt.Errorf("accounts: restore %s: %d trades, loss streak %d, open trade net %d cents with position %d: inconsistent",
 			st.ID, st.Trades, st.LossStreak, st.CycleNetCents, st.Position)
 	}
-	return &Ledger{
+	l := &Ledger{
 		id: st.ID, feesRTCents: st.FeesRTCents, openFee: st.FeesRTCents / 2, closeFee: st.FeesRTCents - st.FeesRTCents/2,
 		startCents: st.StartCents, pos: st.Position, cost: st.CostTicks, lots: append([]Lot(nil), st.Lots...),
 		realTicks: st.RealizedTicks, feesCents: st.FeesCents, mark: st.Mark, markTime: st.MarkTime,
 		hwm: st.HighWater, maxDD: st.MaxDrawdown, trips: append([]RoundTrip(nil), st.RoundTrips...),
 		trades: st.Trades, lossStreak: st.LossStreak, lastLossNs: st.LastLossNs, cycleNet: st.CycleNetCents,
-	}, nil
+	}
+	if st.Base != nil {
+		b := *st.Base
+		b.Base, b.Day = nil, nil
+		if _, err := Restore(b); err != nil {
+			return nil, fmt.Errorf("accounts: restore %s: session base: %w", st.ID, err)
+		}
+		l.base, l.day = b, append([]Fill(nil), st.Day...)
+	} else {
+		l.openDay() // an older snapshot: the session is rebooked from here
+	}
+	return l, nil
 }

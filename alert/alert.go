@@ -37,12 +37,25 @@ const (
 	KindFaultCleared      Kind = "fault_cleared"
 	KindDailySummary      Kind = "daily_summary"
 	KindJournalFailed     Kind = "journal_failed"
+	// The risk rules of docs/risk.md (issue 20).
+	KindRiskWarning     Kind = "risk_warning"     // the ladder's warning rung (an account, or the desk)
+	KindReduceOnly      Kind = "reduce_only"      // the ladder's reduce-only rung
+	KindTrailingBreach  Kind = "trailing_breach"  // the trailing drawdown line breached: locked
+	KindWeeklyBreach    Kind = "weekly_breach"    // the weekly loss line breached: locked
+	KindBlackoutFlatten Kind = "blackout_flatten" // flattened ahead of a scheduled release
+	KindTrailingReset   Kind = "trailing_reset"   // the risk manager reset a trailing line
+	// KindBroker: the broker did something beside the desk, or refused
+	// something the desk asked of it — a trade busted or corrected, an
+	// order the desk did not place, the account locked at the broker, the
+	// broker's own risk limits not set, a cash balance that disagrees.
+	KindBroker Kind = "broker"
 )
 
 // Kinds lists every kind, in a stable order (tests and docs iterate it).
 var Kinds = []Kind{KindKill, KindLockout, KindWorkerCrash, KindWorkerRestart, KindWorkerFault,
 	KindStopRepaired, KindLinkLost, KindLinkBack, KindReconcileMismatch, KindRearmed, KindUnlocked,
-	KindFaultCleared, KindDailySummary, KindJournalFailed}
+	KindFaultCleared, KindDailySummary, KindJournalFailed, KindRiskWarning, KindReduceOnly, KindTrailingBreach,
+	KindWeeklyBreach, KindBlackoutFlatten, KindTrailingReset, KindBroker}
 
 // Severity orders alerts for the queue. Critical alerts are never dropped.
 type Severity int
@@ -83,6 +96,8 @@ type Alert struct {
 	Reconcile *ReconcileFacts
 	Rearm     *RearmFacts
 	Summary   *SummaryFacts
+	Risk      *RiskFacts
+	Broker    *BrokerFacts
 
 	// Set by the notifier when it coalesced a flood: Repeats more alerts of
 	// this account and kind arrived since Since; this is the latest of them.
@@ -145,6 +160,21 @@ type RearmFacts struct {
 	Why string
 }
 
+// RiskFacts: a risk rule's rung reached or line breached (the ladder's
+// warning and reduce-only, the trailing and weekly lines), or a news
+// blackout's flatten.
+type RiskFacts struct {
+	Equity decimal.Decimal // the account's (or the desk's) equity then
+	Line   decimal.Decimal // the line the rule measures to: the lockout, trailing or weekly line
+	From   decimal.Decimal // what the line is measured from: the session's start, the trailing peak, the week's start
+	Used   decimal.Decimal // the ladder: fraction of the day's allowance used (0.9 = 90%)
+	Next   string          // what follows: "reduce-only at 90%", "locked until the risk manager resets the line", ...
+	// Release is the scheduled release a blackout flattens ahead of, and
+	// its time.
+	Release   string
+	ReleaseAt time.Time
+}
+
 // SummaryFacts: the end-of-day summary.
 type SummaryFacts struct {
 	Session          string // e.g. "2026-03-16"
@@ -159,6 +189,11 @@ type SummaryRow struct {
 	Wins         int
 	Net          decimal.Decimal
 	DrawdownUsed decimal.Decimal // fraction of the account's allowance used (0.25 = a quarter)
+}
+
+// BrokerFacts: what the broker did or refused.
+type BrokerFacts struct {
+	What string // "locked at broker", "trade busted", "external order", "broker risk not set", "cash differs", ...
 }
 
 // Kill reports a kill of the desk (scope "") or of one account.
@@ -229,8 +264,50 @@ func DailySummary(at time.Time, f SummaryFacts) Alert {
 	return Alert{Kind: KindDailySummary, Severity: Info, At: at, Summary: &f}
 }
 
+// RiskWarning reports the ladder's warning rung: account ("" = the desk)
+// has used f.Used of the day's allowance.
+func RiskWarning(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindRiskWarning, Severity: Warning, Account: account, At: at, Risk: &f}
+}
+
+// ReduceOnly reports the ladder's reduce-only rung: account ("" = the
+// desk) takes no new entries or adds until the session reset or an unlock.
+func ReduceOnly(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindReduceOnly, Severity: Critical, Account: account, At: at, Risk: &f}
+}
+
+// TrailingBreach reports that account's equity reached its trailing
+// drawdown line: locked out and flattened until the risk manager resets it.
+func TrailingBreach(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindTrailingBreach, Severity: Critical, Account: account, At: at, Risk: &f}
+}
+
+// WeeklyBreach reports that account's equity reached the week's loss line:
+// locked out and flattened until the next week or an unlock.
+func WeeklyBreach(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindWeeklyBreach, Severity: Critical, Account: account, At: at, Risk: &f}
+}
+
+// BlackoutFlatten reports that account was flattened ahead of a scheduled
+// release (f.Release at f.ReleaseAt).
+func BlackoutFlatten(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindBlackoutFlatten, Severity: Warning, Account: account, At: at, Risk: &f}
+}
+
+// TrailingReset reports that the risk manager reset account's breached
+// trailing line.
+func TrailingReset(at time.Time, account, who, why string) Alert {
+	return Alert{Kind: KindTrailingReset, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
+}
+
 // JournalFailed reports that the journal refused an append: the desk is
 // running without its write-ahead log.
 func JournalFailed(at time.Time, detail string) Alert {
 	return Alert{Kind: KindJournalFailed, Severity: Critical, At: at, Detail: detail}
+}
+
+// Broker reports what the broker did beside the desk, or refused it, on
+// account ("" for the desk): what in a few words, detail the facts.
+func Broker(at time.Time, account string, sev Severity, what, detail string) Alert {
+	return Alert{Kind: KindBroker, Severity: sev, Account: account, At: at, Detail: detail, Broker: &BrokerFacts{What: what}}
 }

@@ -35,6 +35,8 @@ type (
 	RearmFacts     = alert.RearmFacts
 	SummaryFacts   = alert.SummaryFacts
 	SummaryRow     = alert.SummaryRow
+	RiskFacts      = alert.RiskFacts
+	BrokerFacts    = alert.BrokerFacts
 )
 
 // Kinds and severities.
@@ -53,6 +55,13 @@ const (
 	KindFaultCleared      = alert.KindFaultCleared
 	KindDailySummary      = alert.KindDailySummary
 	KindJournalFailed     = alert.KindJournalFailed
+	KindRiskWarning       = alert.KindRiskWarning
+	KindReduceOnly        = alert.KindReduceOnly
+	KindTrailingBreach    = alert.KindTrailingBreach
+	KindWeeklyBreach      = alert.KindWeeklyBreach
+	KindBlackoutFlatten   = alert.KindBlackoutFlatten
+	KindTrailingReset     = alert.KindTrailingReset
+	KindBroker            = alert.KindBroker
 
 	Info     = alert.Info
 	Warning  = alert.Warning
@@ -78,4 +87,11 @@ var (
 	FaultCleared      = alert.FaultCleared
 	DailySummary      = alert.DailySummary
 	JournalFailed     = alert.JournalFailed
+	RiskWarning       = alert.RiskWarning
+	ReduceOnly        = alert.ReduceOnly
+	TrailingBreach    = alert.TrailingBreach
+	WeeklyBreach      = alert.WeeklyBreach
+	BlackoutFlatten   = alert.BlackoutFlatten
+	TrailingReset     = alert.TrailingReset
+	Broker            = alert.Broker
 )

@@ -129,4 +129,10 @@ type Event struct {
 	// VenueOrder is the venue's own id of the order (stable across
 	// reconnects), where it has one.
 	VenueOrder string
+	// OrderType, Price and StopPrice are the order's type, limit price and
+	// trigger price as the venue holds them, where it says (zero where it
+	// does not): all the desk knows of an order it did not place.
+	OrderType market.OrderType `json:",omitempty"`
+	Price     market.Price     `json:",omitempty"`
+	StopPrice market.Price     `json:",omitempty"`
 }

@@ -37,7 +37,8 @@ func TestStatusDone(t *testing.T) {
 func TestEventJSON(t *testing.T) {
 	ev := Event{Seq: 7, Time: 1_700_000_000_000_000_000, Account: "A1", ClientID: "A1.1", Kind: PartiallyFilled, Side: market.Sell,
 		FillQty: 2, FillPrice: 20601, LeavesQty: 3, Slippage: 1, Reason: "r", Role: StopLeg, GroupID: "A1.0", VenueID: "v9",
-		Status: Working, External: true, Ref: "v8", VenueOrder: "o1"}
+		Status: Working, External: true, Ref: "v8", VenueOrder: "o1",
+		OrderType: market.StopLimitOrder, Price: 20600, StopPrice: 20602}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,12 @@ func TestDeskPayloadsRoundTrip(t *testing.T) {
 	if got, err := r.StopRepair(); err != nil || got != sr || r.ClientID != "A1.repair.7" || r.Account != "A1" {
 		t.Errorf("stop repair %+v %v (%+v)", got, err, r)
 	}
+	rk := Risk{Event: "reduce_only", Level: "reduce_only", Detail: "90% used", State: []byte(`{"drawdown":{"start_cents":5}}`)}
+	rr := NewRisk("A1", 2, rk)
+	if got, err := rr.Risk(); err != nil || got.Event != rk.Event || got.Level != rk.Level || string(got.State) != string(rk.State) ||
+		rr.Account != "A1" || rr.Kind != KindRisk || checkPayload(rr) != nil {
+		t.Errorf("risk %+v %v (%+v)", got, err, rr)
+	}
 	l := Link{Link: "venue", OK: true, Why: "back"}
 	if got, err := NewLink(3, l).Link(); err != nil || got != l {
 		t.Errorf("link %+v %v", got, err)

@@ -1,6 +1,7 @@
 // verify.go: Verify, the check behind `deskguard journal verify`: bbolt's
 // tx.Check, contiguous sequence numbers, every record and payload decodes,
-// every fill belongs to a journaled intent, and the state checkers its
+// every fill belongs to a journaled intent (or is an external order's: one
+// the desk did not place, as the venue reported it), and the state checkers its
 // caller hands in (deskguard's: journal/ledgercheck, the ledger recomputed
 // from fills against each snapshot).
 
@@ -24,6 +25,8 @@ type Report struct {
 	Records   int      `json:"records"`
 	Intents   int      `json:"intents"`
 	Fills     int      `json:"fills"`
+	External  int      `json:"external_fills"` // fills of orders the desk did not place (Event.External)
+	Busts     int      `json:"busts"`          // trade busts and corrections the venue reported
 	Kills     int      `json:"kills"`
 	Lockouts  int      `json:"lockouts"`
 	Snapshots int      `json:"snapshots"`
@@ -223,11 +226,21 @@ func (v *verifier) record(r Record) {
 		}
 	case KindBrokerEvent:
 		ev, _ := r.BrokerEvent()
+		if ev.Kind == execution.BustedEv || ev.Kind == execution.CorrectedEv {
+			v.rep.Busts++
+		}
 		if !isFill(ev) {
 			return
 		}
 		v.rep.Fills++
 		if v.ids[ev.ClientID] || (ev.GroupID != "" && v.entries[ev.GroupID]) {
+			return
+		}
+		if ev.External {
+			// An order the desk did not place (a trader's on the broker's
+			// own platform, the broker's auto-liquidation): the venue said
+			// so, and the desk booked it as such.
+			v.rep.External++
 			return
 		}
 		if v.opt.FillOwner != nil && v.opt.FillOwner(ev) {

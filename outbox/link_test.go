@@ -65,8 +65,11 @@ func (f *fakeDesk) Flatten(_ context.Context, account, trigger, who string) erro
 func (f *fakeDesk) Rearm(context.Context, string, string) error              { return nil }
 func (f *fakeDesk) Unlock(context.Context, string, string, string) error     { return nil }
 func (f *fakeDesk) ClearFault(context.Context, string, string, string) error { return nil }
-func (f *fakeDesk) SetEngines(context.Context, string, bool, string) error   { return nil }
-func (f *fakeDesk) Press(context.Context, string) error                      { return nil }
+func (f *fakeDesk) ResetTrailing(context.Context, string, string, string) error {
+	return nil
+}
+func (f *fakeDesk) SetEngines(context.Context, string, bool, string) error { return nil }
+func (f *fakeDesk) Press(context.Context, string) error                    { return nil }
 
 func (f *fakeDesk) calls() []string {
 	f.mu.Lock()

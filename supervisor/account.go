@@ -5,7 +5,7 @@ package supervisor
 // them, so that a kill never waits for the tick path, the intent path or
 // a worker.
 //
-// Locking: a.mu guards the books (ledger, monitor, orders, counters) and
+// Locking: a.mu guards the books (ledger, rules, orders, counters) and
 // is held only for in-memory work, never across a journal append or a
 // broker call. The tick path takes it once per account per batch of
 // trades; the intent and broker-event paths once per intent or event. The
@@ -39,10 +39,20 @@ type order struct {
 	stop     market.Price // entries: their bracket's stop
 	target   market.Price
 	status   broker.Status
-	expireAt int64 // entries: cancel when unfilled at this market time
+	expireAt int64  // entries: cancel when unfilled at this market time
+	venue    string // the venue's own id of the order (Event.VenueOrder), once known
 }
 
 func (o *order) done() bool { return o.status.Done() }
+
+// Who placed an order the desk books but no engine owns.
+const (
+	stratDesk     = "desk"     // the desk itself: a liquidation's market order, a repair stop
+	stratExternal = "external" // not the desk: a trader on the broker's platform, the broker's auto-liquidation
+)
+
+// engines reports whether an engine owns the order (and is told of it).
+func (o *order) engines() bool { return o.strategy != stratDesk && o.strategy != stratExternal }
 
 // engines is where an account's engines run: in-process (host) or in a
 // worker process (proc). Set once by Start.
@@ -76,12 +86,19 @@ type account struct {
 
 	eng atomic.Pointer[engines]
 
+	// pub is the account's working orders as last published (a.mu held
+	// while publishing; read without it): what the other accounts' gates
+	// check for self-match, so no intent takes another account's lock.
+	pub atomic.Pointer[[]limits.WorkingOrder]
+
 	mu         sync.Mutex // the books below
 	ledger     *accounts.Ledger
-	mon        *limits.DrawdownMonitor
+	rules      *limits.AccountRules // the ladder, lockout line and the rules of issue 20 (rules.go)
 	rate       *limits.RateLimiter
 	snap       limits.Snapshot
 	work       []limits.WorkingOrder
+	others     []limits.WorkingOrder // scratch: the other accounts' working orders (self-match)
+	trailLine  int64                 // the trailing line last journaled (rules.go)
 	orders     map[string]*order
 	lastStop   market.Price
 	dirty      bool // a fill since the last stop-coverage check
@@ -99,6 +116,22 @@ type account struct {
 	curve      []curvePoint
 	repairs    int
 	repairMax  time.Duration
+
+	// What the broker did beside the desk (events.go): its own risk status
+	// of the account ("" = normal; a RiskStatusEv), the venue's order ids
+	// of the desk's orders (a venue that echoes no client order id names
+	// them by these after a restart), the orders the desk did not place,
+	// whether the position holds contracts they opened, and the busts and
+	// corrections booked.
+	brokerRisk    string
+	brokerLocked  bool
+	brokerRiskSet string            // the broker-side limits set at start, or why not (brokerrisk.go)
+	byVenue       map[string]string // venue order id → client id
+	external      map[string]bool   // external orders seen (client id as the venue names them)
+	extGroups     map[string]bool   // external brackets (or lone orders) seen: one alert, one fault each
+	extOpen       bool
+	busts         int
+	corrections   int
 }
 
 type curvePoint struct {
@@ -187,7 +220,7 @@ func (a *account) workingOrders() []limits.WorkingOrder {
 
 func drawdownUsed(a *account) float64 {
 	start := a.ledger.StartCents()
-	line := a.mon.LineCents()
+	line := a.rules.Drawdown.LineCents()
 	allow := start - line
 	if allow <= 0 {
 		return 0

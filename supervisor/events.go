@@ -3,13 +3,24 @@ package supervisor
 // events.go: the broker-event path — journal → orders and ledger →
 // engines → machines. Events that arrive together are made durable by one
 // commit before any is applied; a venue's replay of reports already booked
-// (by venue id) is skipped. applyEvent is shared with recovery.
+// (by venue id) is skipped. applyEvent is shared with recovery. Besides
+// the desk's own orders it books what the broker does beside the desk
+// (issue 24): trade busts and corrections (the ledger rebooks the
+// session), order status changes, the broker's own risk status of the
+// account, and orders the desk did not place (External: booked, brought
+// under the desk's rules or, by Options.ExternalOrders, the account
+// faulted); an event that names one of the desk's orders by the venue's
+// own id only (a venue that echoes no client order id, after a restart)
+// is named by the desk's client id before it is journaled.
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/deskguard/deskguard/accounts"
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -56,8 +67,45 @@ func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 	if !d.fresh(ev) {
 		return
 	}
+	ev = d.named(ev)
 	d.journal(ctx, journal.NewBrokerEvent(ev))
 	d.applyBrokerEvent(ctx, ev)
+}
+
+// named gives an event that names one of the desk's orders only by the
+// venue's name for it (an order whose client id the venue did not echo,
+// seen again after a restart) the desk's client id: the venue's order id
+// (Event.VenueOrder) of every order the desk booked is in its journal.
+func (d *Desk) named(ev broker.Event) broker.Event {
+	a := d.byID[ev.Account]
+	if a == nil || ev.VenueOrder == "" {
+		return ev
+	}
+	a.mu.Lock()
+	id, ok := a.byVenue[ev.VenueOrder]
+	a.mu.Unlock()
+	if ok && id != ev.ClientID {
+		ev.ClientID, ev.External = id, false
+		if ev.GroupID != "" && ev.Role != broker.Single {
+			if g, ok := groupOf(id, ev.Role); ok {
+				ev.GroupID = g
+			}
+		}
+	}
+	return ev
+}
+
+// groupOf is the entry client id of a bracket leg's client id.
+func groupOf(id string, role broker.Role) (string, bool) {
+	switch role {
+	case broker.EntryLeg:
+		return id, true
+	case broker.StopLeg:
+		return strings.CutSuffix(id, ".stop")
+	case broker.TargetLeg:
+		return strings.CutSuffix(id, ".target")
+	}
+	return "", false
 }
 
 // OnBrokerEvents is OnBrokerEvent for events that arrived together: with a
@@ -77,7 +125,7 @@ func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
 	fresh := make([]broker.Event, 0, len(evs))
 	for _, ev := range evs {
 		if d.fresh(ev) {
-			fresh = append(fresh, ev)
+			fresh = append(fresh, d.named(ev))
 		}
 	}
 	if len(fresh) == 0 {
@@ -104,31 +152,116 @@ func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
 		return
 	}
 	a.mu.Lock()
+	newExternal := ev.External && !a.extGroups[extKey(ev)]
 	o, fill, done := a.applyEvent(ev, d.log)
+	a.publish()
+	pos := a.ledger.Position()
 	a.mu.Unlock()
-	if fill != nil && o.strategy != "desk" {
+	if fill != nil && o.engines() {
 		d.notifyFill(ctx, a, *fill)
 	}
-	if done != nil && o.strategy != "desk" {
+	if done != nil && o.engines() {
 		d.notifyDone(ctx, a, *done)
 	}
+	d.brokerDid(ctx, a, ev, newExternal, pos)
 	d.checkHalted(a)
+}
+
+// extKey is what makes an order the desk did not place one: a bracket
+// placed elsewhere is one, its entry and its legs sharing a group.
+func extKey(ev broker.Event) string {
+	if ev.GroupID != "" {
+		return ev.GroupID
+	}
+	return ev.ClientID
+}
+
+// brokerDid tells the risk manager what the broker did beside the desk
+// (journaled already, booked by applyEvent), and carries out the desk's
+// policy on orders it did not place.
+func (d *Desk) brokerDid(ctx context.Context, a *account, ev broker.Event, newExternal bool, pos int64) {
+	now := d.clock.Now()
+	switch ev.Kind {
+	case broker.RiskStatusEv:
+		if ev.Status == broker.Rejected {
+			d.log.Error("account locked at the broker", "account", a.id, "status", ev.Reason)
+			d.alerts.Notify(alert.Broker(now, a.id, alert.Critical, "locked at broker", ev.Reason+
+				"; the broker refuses orders that add risk"))
+		} else {
+			d.log.Warn("account normal at the broker again", "account", a.id, "status", ev.Reason)
+			d.alerts.Notify(alert.Broker(now, a.id, alert.Info, "normal at broker", ev.Reason))
+		}
+	case broker.BustedEv, broker.CorrectedEv:
+		what := "trade busted"
+		if ev.Kind == broker.CorrectedEv {
+			what = "trade corrected"
+		}
+		d.log.Warn(what, "account", a.id, "order", ev.ClientID, "fill", ev.Ref, "qty", ev.FillQty, "price", ev.FillPrice.String())
+		d.alerts.Notify(alert.Broker(now, a.id, alert.Warning, what, fmt.Sprintf("%s: fill %s of %s, %d at %s; the position is now %d",
+			what, ev.Ref, ev.ClientID, ev.FillQty, ev.FillPrice, pos)))
+	}
+	if !newExternal {
+		return
+	}
+	if d.opt.ExternalOrders == ExternalFault {
+		why := fmt.Sprintf("an order the desk did not place: %s (%s %s)", ev.ClientID, ev.Side, ev.OrderType)
+		d.log.Error("external order: faulting the account", "account", a.id, "order", ev.ClientID)
+		d.faultAccount(ctx, a, TriggerExternalOrder, why)
+		return
+	}
+	d.log.Warn("external order booked under the desk's rules", "account", a.id, "order", ev.ClientID, "kind", ev.Kind.String())
+	d.alerts.Notify(alert.Broker(now, a.id, alert.Warning, "external order", fmt.Sprintf(
+		"an order the desk did not place (%s: %s %s %s): booked, its position covered by a working stop and counted against the allowance",
+		ev.ClientID, ev.Kind, ev.Side, ev.OrderType)))
 }
 
 // applyEvent folds one venue event into the account's orders and ledger
 // (a.mu held). It is shared by the live path and recovery. It returns the
 // order and what the owning engine must be told.
 func (a *account) applyEvent(ev broker.Event, log *slog.Logger) (o *order, fill *wire.FillMsg, done *wire.OrderDoneMsg) {
+	if ev.Kind == broker.RiskStatusEv {
+		// The broker's own risk status of the account: no order.
+		a.brokerRisk, a.brokerLocked = "", false
+		if ev.Status == broker.Rejected {
+			a.brokerRisk, a.brokerLocked = ev.Reason, true
+		}
+		return nil, nil, nil
+	}
 	o = a.orders[ev.ClientID]
 	if o == nil {
-		// An order the desk did not place itself (a liquidation's market
-		// order, a repair): track it so fills land in the ledger.
+		// An order no engine placed: the desk's own (a liquidation's
+		// market order, a repair) or not the desk's at all (External). It
+		// is tracked so that its fills land in the ledger and a stop of
+		// its counts as stop coverage.
 		role := limits.RoleOther
 		if ev.Role == broker.StopLeg {
 			role = limits.RoleStop
 		}
-		o = &order{id: ev.ClientID, strategy: "desk", role: role, group: ev.GroupID, side: ev.Side, typ: market.MarketOrder}
+		strat := stratDesk
+		if ev.External {
+			strat = stratExternal
+			a.external[ev.ClientID] = true
+		}
+		o = &order{id: ev.ClientID, strategy: strat, role: role, group: ev.GroupID, side: ev.Side, typ: market.MarketOrder}
 		a.orders[ev.ClientID] = o
+	}
+	if ev.External {
+		a.extGroups[extKey(ev)] = true
+	}
+	if !o.engines() && ev.OrderType != 0 {
+		// What the venue says the order is: for an order the desk did not
+		// place, the only source.
+		o.typ = ev.OrderType
+		switch {
+		case ev.OrderType == market.StopOrder || ev.OrderType == market.StopLimitOrder && ev.Price == 0:
+			o.price = ev.StopPrice
+		case ev.Price != 0:
+			o.price = ev.Price
+		}
+	}
+	if ev.VenueOrder != "" && !ev.External {
+		o.venue = ev.VenueOrder
+		a.byVenue[ev.VenueOrder] = ev.ClientID
 	}
 	switch ev.Kind {
 	case broker.Accepted, broker.Modified:
@@ -150,8 +283,11 @@ func (a *account) applyEvent(ev broker.Event, log *slog.Logger) (o *order, fill 
 			o.status = broker.Working
 		}
 		if err := a.ledger.ApplyFill(accounts.Fill{Time: ev.Time, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice,
-			Strategy: o.strategy, ClientID: ev.ClientID}); err != nil {
+			Strategy: o.strategy, ClientID: ev.ClientID, Ref: ev.VenueID}); err != nil {
 			log.Error("ledger refused a fill", "account", a.id, "id", ev.ClientID, "err", err)
+		}
+		if o.strategy == stratExternal {
+			a.extOpen = true
 		}
 		a.nFills++
 		if o.role == limits.RoleEntry && o.stop != 0 {
@@ -182,6 +318,62 @@ func (a *account) applyEvent(ev broker.Event, log *slog.Logger) (o *order, fill 
 		if o.role == limits.RoleEntry || o.role == limits.RoleOther {
 			done = &wire.OrderDoneMsg{ClientID: ev.ClientID, Strategy: o.strategy, Filled: o.filled > 0, Reason: ev.Reason}
 		}
+	case broker.StatusEv:
+		// A status change without a fill, a cancel or an expiry (pending,
+		// suspended, a status report): an order the venue says is over is
+		// over; one it says works again works.
+		switch {
+		case ev.Status.Done() && !o.done():
+			o.status, o.qty = ev.Status, 0
+			a.dirty = true
+			if o.role == limits.RoleEntry || o.role == limits.RoleOther {
+				done = &wire.OrderDoneMsg{ClientID: ev.ClientID, Strategy: o.strategy, Filled: o.filled > 0, Reason: ev.Reason}
+			}
+		case ev.Status == broker.Working && (o.status == 0 || o.status == broker.Pending):
+			o.status = broker.Working
+			if ev.LeavesQty > 0 {
+				o.qty = ev.LeavesQty
+			}
+			a.dirty = true
+		}
+	case broker.BustedEv, broker.CorrectedEv:
+		a.applyBust(o, ev, log)
+	}
+	if a.ledger.Position() == 0 {
+		a.extOpen = false
 	}
 	return o, fill, done
+}
+
+// applyBust books a trade bust or correction (a.mu held): the ledger
+// rebooks the session without the busted fill (or with the corrected one),
+// as the venue does (accounts.Ledger.Adjust, which the journal's ledger
+// check uses too); the order's filled quantity follows. A bust of a fill
+// the ledger does not know by the venue's id is an opposite fill at its
+// price instead, and a correction of one is left to the position check
+// (reconcile.go). Coverage is checked again: the venue does not resize
+// the exits a busted fill armed.
+func (a *account) applyBust(o *order, ev broker.Event, log *slog.Logger) {
+	a.dirty = true
+	corr := ev.Kind == broker.CorrectedEv
+	if corr {
+		a.corrections++
+	} else {
+		a.busts++
+	}
+	old, exact, err := a.ledger.Adjust(accounts.Adjustment{Ref: ev.Ref, Correct: corr, Time: ev.Time, Side: ev.Side, Qty: ev.FillQty,
+		Price: ev.FillPrice, Strategy: o.strategy, ClientID: ev.ClientID, VenueID: ev.VenueID})
+	switch {
+	case err != nil:
+		log.Error("ledger refused a bust or correction (the position check settles the position)", "account", a.id,
+			"id", ev.ClientID, "ref", ev.Ref, "kind", ev.Kind.String(), "err", err)
+	case !exact:
+		log.Warn("bust of a fill the ledger cannot find by venue id: booked as an opposite fill", "account", a.id,
+			"id", ev.ClientID, "ref", ev.Ref)
+		o.filled = max(0, o.filled-ev.FillQty)
+	case corr:
+		o.filled = max(0, o.filled+ev.FillQty-old.Qty)
+	default:
+		o.filled = max(0, o.filled-old.Qty)
+	}
 }

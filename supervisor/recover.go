@@ -1,6 +1,7 @@
 package supervisor
 
-// recover.go: snapshots and recovery from the journal (invariant 7).
+// recover.go: snapshots and recovery from the journal (invariant 7),
+// the risk rules' state with it (the snapshot's, then each risk record's).
 // Recovery folds the journal from its latest snapshot with the same code
 // the live path uses (applyEvent, reserve), and folds the kills: a kill
 // that was journaled is in force when the desk starts again — halting or
@@ -102,47 +103,25 @@ func (f *killFold) lift(id, ev, to string) {
 }
 
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
-// desk states, lockouts (the desk's too), kills in force. Call before
-// Start; j is the journal the desk appends to.
+// desk states, lockouts (the desk's too), the risk rules' states and the
+// desk ladder, kills in force. Call before Start; j is the journal the desk
+// appends to.
 func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 	kills := &killFold{owed: map[string]Trigger{}}
 	rec, err := d.recoverBooks(j, kills)
 	if err != nil {
 		return rec, err
 	}
-	d.restoreDeskLimit(kills)
 	rec.DeskLockedOut = kills.deskLocked
 	d.recovered = &rec
-	return rec, nil
-}
-
-// restoreDeskLimit puts the desk-wide limit back as recovery found it: the
-// line from the session's start equities (or those of an unlock of the
-// desk), and the lockout in force or not.
-func (d *Desk) restoreDeskLimit(f *killFold) {
-	starts := f.deskStarts
-	if starts == nil {
-		starts = map[string]int64{}
-		for _, a := range d.accts {
-			a.mu.Lock()
-			starts[a.id] = a.ledger.StartCents()
-			a.mu.Unlock()
-		}
-	}
-	d.tick.mu.Lock()
-	d.tick.deskMon.Reset(starts)
-	d.tick.deskStarts = f.deskStarts
-	if f.deskLocked {
-		_ = d.tick.deskMon.RestoreLevel(limits.LevelLockedOut) // no second kill for the same breach
-	}
-	d.tick.mu.Unlock()
-	d.deskLocked.Store(f.deskLocked)
+	return rec, d.applyDeskLadder(kills)
 }
 
 // recoverBooks is Recover's fold, with every account's books held.
 func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, error) {
 	var rec Recovered
 	deskState := ""
+	deskLevel := limits.LevelNormal
 	states := map[string]string{}
 	// Every account's books (before Start nothing else runs), in desk order.
 	for _, a := range d.accts {
@@ -164,6 +143,7 @@ func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, err
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return fmt.Errorf("recover: snapshot %d: %w", r.Seq, err)
 			}
+			deskLevel = s.DeskLevel
 			return d.restoreSnapshot(s, states, &deskState, kills)
 		case journal.KindSessionReset:
 			// A new session: the books start again from the journaled start equity.
@@ -176,10 +156,15 @@ func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, err
 			}
 			for id, eq := range sr.Accounts {
 				if x := d.byID[id]; x != nil {
-					_ = x.ledger.ResetSession(mustDec(eq))
-					x.mon.Reset(x.ledger.StartCents())
+					// As sessionReset: the rules see the closing balance (the
+					// new session's start), then start the session.
+					cash := mustDec(eq)
+					x.rules.SessionEnd(accounts.Cents(cash))
+					_ = x.ledger.ResetSession(cash)
+					x.rules.SessionReset(x.ledger.StartCents())
 				}
 			}
+			deskLevel = limits.LevelNormal
 			for id, t := range kills.owed {
 				if t.effect() == effFlat {
 					delete(kills.owed, id) // a flat-by kill belongs to its session
@@ -199,6 +184,9 @@ func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, err
 				in := b.Intent
 				a.reserve(&in)
 				a.nOrders++
+				// As the intent path counted it when the gate allowed it
+				// (daily_order_limit, duplicate_order).
+				a.rules.Activity.RecordSent(in.Time, &in)
 			}
 		case journal.KindBrokerEvent:
 			if a == nil {
@@ -261,30 +249,69 @@ func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, err
 			}
 		case journal.KindLockout:
 			if a != nil {
-				a.mon.Restore(true)
+				lo, err := r.Lockout()
+				if err != nil {
+					return err
+				}
+				// Which line: the day's drawdown (older records say nothing),
+				// the trailing or the weekly (the rules' own record, journaled
+				// after the lockout's, may not have landed).
+				trig := Trigger(lo.Why)
+				switch trig {
+				case TriggerTrailing, TriggerWeekly:
+					a.breachRule(trig, r.Market)
+				default:
+					trig = TriggerLockout
+					a.rules.Drawdown.Restore(true)
+				}
 				states[a.id] = AcctLockedOut
-				kills.owed[a.id] = TriggerLockout
+				kills.owed[a.id] = trig
 			}
 		case journal.KindRearm:
 			kills.desk = false
 		case journal.KindUnlock:
 			if a != nil {
-				a.mon.Reset(a.ledger.EquityCents()) // as Unlock did (a locked-out account is flat)
+				// As Unlock did (a locked-out account is flat); the rules'
+				// record that follows it says the same.
+				eq := a.ledger.EquityCents()
+				a.rules.Drawdown.Reset(eq)
+				if w := a.rules.Weekly; w != nil && w.Breached() {
+					w.Unlock(eq)
+				}
 				return nil
 			}
 			if r.Account != "" {
 				return nil
 			}
-			// The unlock of the desk: its allowance from the equities journaled.
+			// The unlock of the desk: its allowance from the equities
+			// journaled, the ladder back on its first rung.
 			u, err := r.Authorization()
 			if err != nil {
 				return err
 			}
 			kills.deskLocked, kills.deskStarts = false, nil
+			deskLevel = limits.LevelNormal
 			if len(u.Equity) > 0 {
 				kills.deskStarts = map[string]int64{}
 				for id, eq := range u.Equity {
 					kills.deskStarts[id] = accounts.Cents(mustDec(eq))
+				}
+			}
+		case journal.KindRisk:
+			rk, err := r.Risk()
+			if err != nil {
+				return err
+			}
+			if r.Account == "" {
+				var l limits.Level
+				if err := l.UnmarshalText([]byte(rk.Level)); err == nil {
+					deskLevel = l
+				}
+				return nil
+			}
+			if a != nil {
+				if err := a.restoreRisk(rk); err != nil {
+					return fmt.Errorf("recover: seq %d: %w", r.Seq, err)
 				}
 			}
 		case journal.KindStopRepair:
@@ -369,13 +396,71 @@ func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, err
 		switch st {
 		case AcctLockedOut:
 			a.halted.Store(true)
-			a.mon.Restore(true)
+			if a.lockedByRule(d.nowNs()) == "" {
+				a.rules.Drawdown.Restore(true)
+			}
 			rec.LockedOut = append(rec.LockedOut, a.id)
 		case AcctHalting, AcctHalted, AcctFaulted:
 			a.halted.Store(true)
 		}
 	}
+	// The desk ladder over the recovered sessions' start equities, on the
+	// rung it had reached; every account's working orders published for
+	// the others' self-match checks.
+	starts := make([]int64, len(d.accts))
+	for i, a := range d.accts {
+		starts[i] = a.ledger.StartCents()
+		a.publish()
+		if t := a.rules.Trailing; t != nil {
+			a.trailLine = t.LineCents()
+		}
+	}
+	d.pendingLadder = &deskLadderRestore{starts: starts, level: deskLevel}
+	d.recovered = &rec
 	return rec, nil
+}
+
+// deskLadderRestore is the desk ladder as recovery found it: the
+// sessions' start equities and the rung.
+type deskLadderRestore struct {
+	starts []int64
+	level  limits.Level
+}
+
+// applyDeskLadder sets the desk ladder — the desk-wide limit — to what
+// recovery found, once the accounts' books are let go (lock order:
+// d.tick.mu before any a.mu): the line from the sessions' start equities
+// (or those an unlock of the desk restarted it from, f.deskStarts), the
+// rung it had reached, and the desk lockout in force or not (locked out:
+// the ladder stays on its last rung, so no second kill for the same
+// breach).
+func (d *Desk) applyDeskLadder(f *killFold) error {
+	p := d.pendingLadder
+	if p == nil {
+		return nil
+	}
+	d.pendingLadder = nil
+	starts := make(map[string]int64, len(d.accts))
+	for i, a := range d.accts {
+		starts[a.id] = p.starts[i]
+		if s, ok := f.deskStarts[a.id]; ok {
+			starts[a.id] = s
+		}
+	}
+	level := p.level
+	if f.deskLocked {
+		level = limits.LevelLockedOut
+	}
+	d.tick.mu.Lock()
+	defer d.tick.mu.Unlock()
+	d.tick.deskMon.Reset(starts)
+	d.tick.deskStarts = f.deskStarts
+	if err := d.tick.deskMon.RestoreLevel(level); err != nil {
+		return fmt.Errorf("supervisor: recover: %w", err)
+	}
+	d.deskLevel.Store(uint32(level))
+	d.deskLocked.Store(f.deskLocked)
+	return nil
 }
 
 func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskState *string, kills *killFold) error {
@@ -389,7 +474,7 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 			return err
 		}
 		a.ledger = l
-		a.mon.Reset(l.StartCents())
+		a.rules.Drawdown.Reset(l.StartCents())
 	}
 	for id, as := range s.Accounts {
 		a := d.byID[id]
@@ -397,7 +482,13 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 			continue
 		}
 		states[id] = as.State
-		a.mon.Restore(as.Breached)
+		if as.Rules != nil {
+			if err := a.rules.RestoreState(*as.Rules); err != nil {
+				return fmt.Errorf("recover: snapshot: account %s: %w", id, err)
+			}
+		} else {
+			a.rules.Drawdown.Restore(as.Breached)
+		}
 		a.lastStop = market.Price(as.LastStop)
 		a.orders = map[string]*order{}
 		a.expiring = nil

@@ -74,13 +74,22 @@ type Options struct {
 	Broker          broker.Broker
 	Limits          limits.Config   // desk-wide defaults; accounts may override
 	DeskDrawdownPct decimal.Decimal // desk aggregate lockout; zero = the account default
-	Accounts        []AccountSpec
-	Engines         strategies.Config
-	Schedule        ScheduleConfig
-	Workers         WorkerMode
-	Proc            ProcConfig
-	Alerts          Alerter
-	ManualUnlock    bool // lockouts survive the session reset until the risk manager unlocks
+	// DeskWarnPct and DeskReduceOnlyPct are the desk ladder's rungs over
+	// the sum of the accounts' allowances, in whole percent used; zero =
+	// Limits' warn_pct / reduce_only_pct (config.(*Config).DeskLadder).
+	DeskWarnPct       int
+	DeskReduceOnlyPct int
+	// Calendar is the news calendar (config.(*Config).NewsCalendar): the
+	// gates refuse entries in each release's blackout and the blackout
+	// monitors flatten ahead of it. nil = no releases.
+	Calendar     *limits.Calendar
+	Accounts     []AccountSpec
+	Engines      strategies.Config
+	Schedule     ScheduleConfig
+	Workers      WorkerMode
+	Proc         ProcConfig
+	Alerts       Alerter
+	ManualUnlock bool // lockouts survive the session reset until the risk manager unlocks
 	// CoverageGrace is how long a stop-coverage gap may last before it is
 	// repaired (live venues arm a bracket just after its entry fills);
 	// 0 = repair at once (synchronous replay).
@@ -91,6 +100,13 @@ type Options struct {
 	// Default 250ms; the kill's record waits at most one commit already
 	// running (journal.AppendUrgent), so this is a backstop.
 	KillJournalWait time.Duration
+	// FreshVenue: the venue starts empty with the desk (the in-process sim,
+	// the built-in venue child): a position or order the journal holds
+	// open that it does not have went with the previous run's venue. Start's
+	// reconciliation still corrects the books to the venue, journals the
+	// correction and alerts it, but does not fault the account for it (the
+	// cause is known); a lockout or kill in force stays in force.
+	FreshVenue bool
 	// KillAnswerWait bounds how long a flatten from a surface waits for the
 	// venue to answer its liquidations before it answers the caller (the
 	// kill goes on; Status.LastKill shows which are unconfirmed). Default 1s.
@@ -103,12 +119,29 @@ type Options struct {
 	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
 	LinkStatus func() (venue, data, slack, button string)
+	// LinkNotes reports what the links cannot get past on their own, for
+	// Status (optional; a broker that is a broker.Noter is asked too): a
+	// captcha demanded, market data that had a gap.
+	LinkNotes func() []string
 	// OnStateChange is told the desk state and whether any account is
 	// locked out after every transition (the desk lights). Must not block.
 	OnStateChange func(deskState string, anyLockedOut bool)
 	// LightsStatus reports the desk lights for Status (optional).
 	LightsStatus func() (green, red, blinking, buzzer bool)
+	// ExternalOrders says what the desk does with an order it did not
+	// place that the venue reports on one of its accounts (a trader's
+	// bracket on the broker's own platform, the broker's auto-liquidation):
+	// ExternalAdopt (the default) books it and brings it under the desk's
+	// rules — its position covered by a working stop, counted against the
+	// allowance; ExternalFault faults the account and flattens it.
+	ExternalOrders string
 }
+
+// Options.ExternalOrders.
+const (
+	ExternalAdopt = "adopt"
+	ExternalFault = "fault"
+)
 
 // Desk is the supervisor's core.
 type Desk struct {
@@ -143,8 +176,12 @@ type Desk struct {
 		trades     int64
 		minute     int64
 		buf        []byte
-		eq         []int64 // scratch: equity per trade per account
+		eq         []int64     // scratch: equity per trade per account
+		fired      []ruleFired // scratch: the rules' events of the batch (rules.go)
 	}
+	// deskLevel is the desk ladder's rung (a limits.Level), written by the
+	// tick path under d.tick.mu and read by the intent path without it.
+	deskLevel atomic.Uint32
 	// markHook, when set (tests), is called in the middle of the tick
 	// path's mark loop, with the account's books locked.
 	markHook func(account string, trade int)
@@ -175,8 +212,11 @@ type Desk struct {
 	// and the session reset lift it). The intent path reads it for the gate.
 	deskLocked atomic.Bool
 
-	floodDropped atomic.Int64
-	recovered    *Recovered
+	floodDropped  atomic.Int64
+	recovered     *Recovered
+	pendingLadder *deskLadderRestore // recovery's desk ladder, set once the books are let go (recover.go)
+
+	view statusView // what Status shows of the journal (statusview.go)
 }
 
 // ErrJournal marks an intent refused because the journal could not make it
@@ -196,6 +236,13 @@ func New(opt Options) (*Desk, error) {
 	}
 	if opt.Wall == nil {
 		opt.Wall = market.WallClock{}
+	}
+	switch opt.ExternalOrders {
+	case "":
+		opt.ExternalOrders = ExternalAdopt
+	case ExternalAdopt, ExternalFault:
+	default:
+		return nil, fmt.Errorf("supervisor: external orders %q: want %q or %q", opt.ExternalOrders, ExternalAdopt, ExternalFault)
 	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
@@ -220,6 +267,17 @@ func New(opt Options) (*Desk, error) {
 	dm, err := limits.NewDeskMonitor(deskPct)
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
+	}
+	lim := opt.Limits.WithDefaults()
+	warn, reduce := opt.DeskWarnPct, opt.DeskReduceOnlyPct
+	if warn == 0 {
+		warn = lim.WarnPct
+	}
+	if reduce == 0 {
+		reduce = lim.ReduceOnlyPct
+	}
+	if err := dm.SetLadder(warn, reduce); err != nil {
+		return nil, fmt.Errorf("supervisor: desk ladder: %w", err)
 	}
 	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, wall: opt.Wall, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
 		byID: map[string]*account{}, events: make(chan workerhost.WorkerEvent, 4096)}
@@ -259,12 +317,19 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: account %q limits: %w", cfg.ID, err)
 	}
-	mon, err := limits.NewDrawdownMonitor(led.StartCents(), gate.Config().DrawdownPct)
+	// The account's rules: the ladder and lockout line, the trailing and
+	// weekly lines, the scaling tier (from its first balance), its sends and
+	// the blackout flattens; the gate reads the same calendar.
+	rules, err := limits.NewAccountRules(gcfg, accounts.Cents(cfg.StartEquity), led.StartCents(), d.nowNs(), d.opt.Calendar)
 	if err != nil {
-		return nil, fmt.Errorf("supervisor: account %q drawdown: %w", cfg.ID, err)
+		return nil, fmt.Errorf("supervisor: account %q rules: %w", cfg.ID, err)
 	}
-	a := &account{id: cfg.ID, spec: spec, ledger: led, mon: mon, gate: gate, rate: gate.NewRateLimiter(),
-		orders: map[string]*order{}, rejects: map[string]int{}}
+	a := &account{id: cfg.ID, spec: spec, ledger: led, rules: rules, gate: gate.WithCalendar(d.opt.Calendar), rate: gate.NewRateLimiter(),
+		orders: map[string]*order{}, rejects: map[string]int{}, byVenue: map[string]string{}, external: map[string]bool{},
+		extGroups: map[string]bool{}}
+	if rules.Trailing != nil {
+		a.trailLine = rules.Trailing.LineCents() // the starting line needs no record
+	}
 	ch := make(chan struct{})
 	a.sent.Store(&ch)
 	a.m = NewAccountMachine(cfg.ID, AcctIdle, d.onTransition, d.onIllegal)

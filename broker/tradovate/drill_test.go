@@ -33,9 +33,10 @@ func sameEvents(t *testing.T, got, want []broker.Event) {
 			t.Errorf("event %d has no venue id", i)
 		}
 		g.Seq, w.Seq = 0, 0
-		// The venue's report and order ids and the order's status: the
-		// sim's own events have none.
+		// The venue's report and order ids, the order's status and what
+		// the order is: the sim's own events have none.
 		g.VenueID, g.VenueOrder, g.Status = "", "", 0
+		g.OrderType, g.Price, g.StopPrice = 0, 0, 0
 		if g != w {
 			t.Errorf("event %d:\n got %+v\nwant %+v", i, g, w)
 		}

@@ -25,16 +25,20 @@ import (
 )
 
 // ErrRiskRefused is wrapped when the broker does not take the desk's risk
-// settings for an account (changesLocked, or a read-back that differs).
-var ErrRiskRefused = errors.New("tradovate: broker refused the risk settings")
+// settings for an account (changesLocked, or a read-back that differs):
+// broker.ErrRiskRefused.
+var ErrRiskRefused = broker.ErrRiskRefused
 
-// AutoLiq is an account's auto-liquidation settings at the broker.
-type AutoLiq struct {
-	Set           bool            // the broker has settings for the account
-	DailyLoss     decimal.Decimal // $ daily loss that liquidates (0: none)
-	FlattenAt     time.Time       // flatten & cancel at (zero: none)
-	ChangesLocked bool            // the broker (or the firm) locked them
-}
+// AutoLiq is an account's auto-liquidation settings at the broker
+// (broker.AutoLiq: the desk sets them through broker.RiskSetter).
+type AutoLiq = broker.AutoLiq
+
+var (
+	_ broker.RiskSetter   = (*Client)(nil)
+	_ broker.CashReporter = (*Client)(nil)
+	_ broker.Adopter      = (*Client)(nil)
+	_ broker.Syncer       = (*Client)(nil)
+)
 
 func autoLiqOf(e userAccountAutoLiqEnt) AutoLiq {
 	a := AutoLiq{Set: true, ChangesLocked: e.ChangesLocked}
@@ -171,10 +175,9 @@ func (c *Client) RiskStatus(account string) (RiskStatus, error) {
 	return riskOf(c.risk[id]), nil
 }
 
-// Cash is an account's cash balance snapshot at the broker, in dollars.
-type Cash struct {
-	TotalCash, Realized, Open, NetLiq decimal.Decimal
-}
+// Cash is an account's cash balance snapshot at the broker, in dollars
+// (broker.Cash).
+type Cash = broker.Cash
 
 func dec(n json.Number) decimal.Decimal {
 	if n == "" {

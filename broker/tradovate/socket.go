@@ -725,6 +725,16 @@ func (c *Client) releaseUnbound(account string) {
 func (c *Client) deliver(o *ord, ev broker.Event) {
 	ev.ClientID, ev.Role, ev.GroupID, ev.External = o.name(), o.role, c.groupOf(o), o.external
 	ev.VenueOrder = strconv.FormatInt(o.id, 10)
+	// What the order is, as its latest version says: all the desk knows
+	// of an order it did not place (a trader's bracket on the broker's
+	// platform: its stop counts as stop coverage only as a stop order).
+	ev.OrderType = o.typ
+	if o.typ == market.LimitOrder || o.typ == market.StopLimitOrder {
+		ev.Price = o.price
+	}
+	if isStopType(o.typ) {
+		ev.StopPrice = o.stop
+	}
 	c.seq++
 	ev.Seq = c.seq
 	if ev.Time > c.lastTime {

@@ -123,6 +123,7 @@ func cmdRun(e *env) int {
 
 	// Alerts: Slack when configured, else the log (said once).
 	scfg := ck.slack
+	scfg.Zone = c.Desk.Location() // alerts say their times in the desk's zone
 	rec := &journalRecorder{j: j, clock: clock}
 	notifier := alerts.New(scfg, rec, log.With("part", "alerts"), clock)
 	go func() { _ = notifier.Run(ctx) }()
@@ -156,7 +157,7 @@ func cmdRun(e *env) int {
 	var d *supervisor.Desk
 	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
-		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
+		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, FreshVenue: !bp.outlives, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
 		LinkStatus: func() (string, string, string, string) {
 			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
@@ -166,6 +167,9 @@ func cmdRun(e *env) int {
 				hwdev.dev.Lights.Set(hw.DeskState(st), locked)
 			}
 		},
+	}
+	if err := withRisk(&opt, c); err != nil {
+		return fail(e, "run", err, 2)
 	}
 	d, err = supervisor.New(opt)
 	if err != nil {
@@ -177,9 +181,10 @@ func cmdRun(e *env) int {
 	// Recovery always runs, whatever the venue (issue 25.2: a lockout, a
 	// kill or a fault in force survives a restart of the built-in desk
 	// too). A venue the desk has just started (sim, the venue child) knows
-	// nothing of the journal: Start's reconciliation finds what the journal
-	// holds open gone at the venue, corrects the books to it, journals and
-	// alerts the mismatch and faults the account, as with any venue.
+	// nothing of the journal: Start's reconciliation (Options.FreshVenue)
+	// finds what the journal holds open gone at the venue, corrects the
+	// books to it, journals the correction and alerts it; the account starts
+	// flat, not faulted — the venue that held it stopped with the desk.
 	recd, err := d.Recover(j)
 	if err != nil {
 		return fail(e, "run", err, 1)
@@ -188,8 +193,16 @@ func cmdRun(e *env) int {
 		fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v; desk locked out: %v; "+
 			"entries with no outcome: %d (matched with the venue at start)\n",
 			recd.Records, recd.From, recd.DeskState, recd.LockedOut, recd.DeskLockedOut, recd.OpenIntents)
-		if !bp.outlives {
-			fmt.Fprintf(e.stdout, "the %s venue starts empty: positions and orders the journal holds open are reconciled against it at start\n", c.Broker.Kind)
+	}
+	if !bp.outlives {
+		gone, err := journalOpen(j)
+		if err != nil {
+			return fail(e, "run", err, 1)
+		}
+		for _, v := range gone {
+			fmt.Fprintf(e.stdout, "%s: the journal leaves a position of %d that this new %s does not hold (it stopped with the "+
+				"previous run, no fill closed it): reconciled at start, journaled as a correction; the account starts flat\n",
+				v.Account, v.Books, venueName(c.Broker.Kind))
 		}
 	}
 	// The effective config, journaled after recovery and before anything
@@ -198,8 +211,11 @@ func cmdRun(e *env) int {
 		return fail(e, "run", err, 1)
 	}
 
-	// Control socket and console.
-	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control"),
+	// Control socket and console: the desk as its surfaces show it, times
+	// in the desk's zone.
+	zone := c.Desk.Location().String()
+	shown := deskapi.WithZone(d, zone)
+	ctl := &control.Server{Desk: shown, Tokens: tokens, Log: log.With("part", "control"), Journal: journalControl{j},
 		Logins: auth.NewLimiter(c.Console.LoginLimits(), market.WallClock{}.Now)}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
@@ -209,12 +225,12 @@ func cmdRun(e *env) int {
 	// Slack commands: Socket Mode when an app token is configured; the HTTP
 	// endpoint (Slack-signed requests, 503 without a signing secret) on the
 	// console's server at alerts.HTTPPath.
-	cmdr := alerts.NewCommander(scfg, slackDesk{d}, rec, log.With("part", "slack"), clock)
+	cmdr := alerts.NewCommander(scfg, slackDesk{d, c.Desk.Location()}, rec, log.With("part", "slack"), clock)
 	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
 	if consoleLn != nil {
-		srv, err := console.New(c.Console.Config, d, tokens, log.With("part", "console"))
+		srv, err := console.New(c.Console.Config, shown, tokens, log.With("part", "console"))
 		if err != nil {
 			return fail(e, "run", err, 2)
 		}
@@ -290,14 +306,24 @@ func cmdRun(e *env) int {
 			defer mu.Unlock()
 			if time.Since(lastPrint) >= *statusEvery {
 				lastPrint = time.Now()
-				printStatus(e, d.Status(ctx))
+				printStatus(e, shown.Status(ctx))
 			}
 		}})
 	// Let the venue's last events land before the summary.
 	settle(br, d, ctx)
-	printStatus(e, d.Status(context.Background()))
+	printStatus(e, shown.Status(context.Background()))
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
+	facts := summaryFacts{journal: j, zone: c.Desk.Location(), venue: c.Broker.Kind, venueGoes: !bp.outlives,
+		orders: func(id string) int {
+			for _, a := range shown.Status(context.Background()).Accounts {
+				if a.ID == id {
+					return len(a.Orders)
+				}
+			}
+			return 0
+		}, ended: errors.Is(err, supervisor.ErrFeedEnded), session: shown.Status(context.Background()).Session}
+	perEntry(&sum, &facts)
 	if *summaryFile != "" {
 		b, jerr := json.MarshalIndent(sum, "", "  ")
 		if jerr == nil {
@@ -307,14 +333,7 @@ func cmdRun(e *env) int {
 			fmt.Fprintf(e.stderr, "deskguard run: --summary: %v\n", jerr)
 		}
 	}
-	fmt.Fprintf(e.stdout, "\nsummary: %d trades; desk net %s; state %s\n", sum.Trades, sum.Desk.Net, sum.Desk.State)
-	for _, a := range sum.Accounts {
-		fmt.Fprintf(e.stdout, "  %-8s trips %3d (W%d/L%d) net %9s fees %7s position %d%s\n", a.ID, a.RoundTrips, a.Wins, a.Losses,
-			a.Net, a.Fees, a.Position, map[bool]string{true: " LOCKED OUT", false: ""}[a.LockedOut])
-		if a.Position != 0 {
-			fmt.Fprintf(e.stdout, "           open position stays protected by its bracket at the venue\n")
-		}
-	}
+	printSummary(e, sum, facts)
 	switch {
 	case errors.Is(err, supervisor.ErrFeedEnded):
 		fmt.Fprintln(e.stdout, "session ended")
@@ -348,7 +367,7 @@ func printStatus(e *env, st deskapi.Status) {
 	if st.DeskLockedOut {
 		locked = " DESK LOCKED OUT"
 	}
-	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s%s\n", st.Time, st.State, st.LastPrice, st.Trades, st.Net, locked)
+	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s%s\n", personTime(st.Time, st.Zone), st.State, st.LastPrice, st.Trades, st.Net, locked)
 	for _, a := range st.Accounts {
 		fmt.Fprintf(e.stdout, "  %-7s %-10s pos %3d net %9s dd %3.0f%% orders %d %s\n", a.ID, a.State, a.Position, a.Net,
 			a.DrawdownUsed*100, len(a.Orders), a.LastSignal)

@@ -9,6 +9,7 @@ package ledgercheck
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -43,9 +44,16 @@ type ledgerAcct struct {
 	l       *accounts.Ledger // nil before the account's first snapshot
 	exact   bool             // realized and fees are known (started from a snapshot)
 	pending []accounts.Fill  // fills before the first snapshot
+	// Before the first snapshot too: the busts and corrections among them
+	// (adj, at the indexes adjusts of pending) and a carried position.
+	adjusts []int
+	adj     []accounts.Adjustment
+	carried []journal.Correction
 }
 
-// Checker recomputes ledgers from fills. From an account's first
+// Checker recomputes ledgers from fills, trade busts and corrections
+// (booked as the desk books them: the session rebooked), and the fills and
+// carried positions reconciliations booked. From an account's first
 // snapshot on, the recomputation starts from that snapshot and every later
 // snapshot must agree exactly (position, cost, lots, realized ticks, fees).
 // Fills before the first snapshot are checked for position, cost and lots
@@ -79,22 +87,42 @@ func (c *Checker) Check(r journal.Record) []string {
 		}
 	case journal.KindBrokerEvent:
 		ev, err := r.BrokerEvent()
-		if err != nil || !isFill(ev) {
+		if err != nil {
+			return nil
+		}
+		if ev.Kind == execution.BustedEv || ev.Kind == execution.CorrectedEv {
+			return c.adjust(ev)
+		}
+		if !isFill(ev) {
 			return nil
 		}
 		id := ev.GroupID
 		if id == "" {
 			id = ev.ClientID
 		}
-		f := accounts.Fill{Time: ev.Time, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice, ClientID: ev.ClientID, Strategy: c.strategy[id]}
-		a := c.acct(ev.Account)
-		if a.l == nil {
-			a.pending = append(a.pending, f)
+		f := accounts.Fill{Time: ev.Time, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice, ClientID: ev.ClientID, Strategy: c.strategy[id],
+			Ref: ev.VenueID}
+		return c.book(ev.Account, f)
+	case journal.KindReconcile:
+		// The fill a reconciliation booked to make the position the venue's
+		// (or a carried position), as the desk books it.
+		rc, err := r.Reconcile()
+		if err != nil || rc.Correction == nil {
 			return nil
 		}
-		if err := a.l.ApplyFill(f); err != nil {
-			return []string{fmt.Sprintf("ledger %s: %v", ev.Account, err)}
+		k := rc.Correction
+		if k.Carried {
+			a := c.acct(r.Account)
+			if a.l == nil {
+				a.carried = append(a.carried, *k)
+				return nil
+			}
+			if err := a.l.Carry(k.Time, k.Side, k.Qty, k.Price); err != nil {
+				return []string{fmt.Sprintf("ledger %s: %v", r.Account, err)}
+			}
+			return nil
 		}
+		return c.book(r.Account, accounts.Fill{Time: k.Time, Side: k.Side, Qty: k.Qty, Price: k.Price, Strategy: "reconcile", ClientID: "reconcile"})
 	case journal.KindSessionReset:
 		s, err := r.SessionReset()
 		if err != nil {
@@ -130,6 +158,38 @@ func (c *Checker) Check(r journal.Record) []string {
 	return nil
 }
 
+// book books a fill on an account's recomputed ledger (or keeps it until
+// the account's first snapshot).
+func (c *Checker) book(account string, f accounts.Fill) []string {
+	a := c.acct(account)
+	if a.l == nil {
+		a.pending = append(a.pending, f)
+		return nil
+	}
+	if err := a.l.ApplyFill(f); err != nil {
+		return []string{fmt.Sprintf("ledger %s: %v", account, err)}
+	}
+	return nil
+}
+
+// adjust books a trade bust or correction as the desk does
+// (accounts.Ledger.Adjust).
+func (c *Checker) adjust(ev execution.Event) []string {
+	adj := accounts.Adjustment{Ref: ev.Ref, Correct: ev.Kind == execution.CorrectedEv, Time: ev.Time, Side: ev.Side, Qty: ev.FillQty,
+		Price: ev.FillPrice, Strategy: c.strategy[ev.GroupID], ClientID: ev.ClientID, VenueID: ev.VenueID}
+	a := c.acct(ev.Account)
+	if a.l == nil {
+		a.adjusts = append(a.adjusts, len(a.pending))
+		a.pending = append(a.pending, accounts.Fill{Ref: "\x00adjust", ClientID: ev.ClientID})
+		a.adj = append(a.adj, adj)
+		return nil
+	}
+	if _, _, err := a.l.Adjust(adj); err != nil && !errors.Is(err, accounts.ErrUnknownFill) {
+		return []string{fmt.Sprintf("ledger %s: %v", ev.Account, err)}
+	}
+	return nil
+}
+
 func (c *Checker) compare(st accounts.LedgerState) []string {
 	a := c.acct(st.ID)
 	var out []string
@@ -139,7 +199,20 @@ func (c *Checker) compare(st accounts.LedgerState) []string {
 		if err != nil {
 			return []string{fmt.Sprintf("ledger %s: %v", st.ID, err)}
 		}
-		for _, f := range a.pending {
+		for _, k := range a.carried {
+			if err := base.Carry(k.Time, k.Side, k.Qty, k.Price); err != nil {
+				out = append(out, fmt.Sprintf("ledger %s: %v", st.ID, err))
+			}
+		}
+		k := 0
+		for i, f := range a.pending {
+			if k < len(a.adjusts) && a.adjusts[k] == i {
+				if _, _, err := base.Adjust(a.adj[k]); err != nil && !errors.Is(err, accounts.ErrUnknownFill) {
+					out = append(out, fmt.Sprintf("ledger %s: %v", st.ID, err))
+				}
+				k++
+				continue
+			}
 			if err := base.ApplyFill(f); err != nil {
 				out = append(out, fmt.Sprintf("ledger %s: %v", st.ID, err))
 			}
@@ -174,7 +247,7 @@ func (c *Checker) compare(st accounts.LedgerState) []string {
 	if err != nil {
 		return append(out, fmt.Sprintf("ledger %s: snapshot does not restore: %v", st.ID, err))
 	}
-	a.l, a.exact, a.pending = l, true, nil
+	a.l, a.exact, a.pending, a.adjusts, a.adj, a.carried = l, true, nil, nil, nil, nil
 	return out
 }
 
