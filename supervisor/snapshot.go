@@ -32,6 +32,8 @@ type deskSnapshot struct {
 	DeskStarts map[string]int64 `json:"desk_starts,omitempty"`
 	// DeskLevel is the desk ladder's rung (absent in older snapshots: normal).
 	DeskLevel limits.Level `json:"desk_level,omitempty"`
+	// FirmReduceOnly is the firm link's reduce-only hook (SetFirmReduceOnly).
+	FirmReduceOnly bool `json:"firm_reduce_only,omitempty"`
 }
 
 type acctSnap struct {
@@ -47,7 +49,7 @@ type acctSnap struct {
 // Snapshot journals a checkpoint of the whole desk.
 func (d *Desk) Snapshot(ctx context.Context) error {
 	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load(), DeskLocked: d.deskLocked.Load(),
-		DeskLevel: limits.Level(d.deskLevel.Load())}
+		DeskLevel: limits.Level(d.deskLevel.Load()), FirmReduceOnly: d.firmReduce.Load()}
 	d.tick.mu.Lock()
 	s.DeskStarts = d.tick.deskStarts
 	d.tick.mu.Unlock()

@@ -125,6 +125,11 @@ func TestExternalBracketsAdopted(t *testing.T) {
 		if k := r.kills(); len(k) != 0 {
 			t.Fatalf("the desk killed the trader's bracket: %+v", k)
 		}
+		for _, rec := range r.records() {
+			if rec.Kind == journal.KindStopRepair {
+				t.Fatalf("the desk repaired a position the trader's stop covers: %s", rec.Body)
+			}
+		}
 		if p := r.venuePos("A"); p.Qty != 1 {
 			t.Fatalf("venue position %d after the entry, want 1", p.Qty)
 		}

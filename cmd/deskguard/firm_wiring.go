@@ -3,9 +3,12 @@ package main
 // firm_wiring.go: `deskguard run --firm nats://...` (or [firm] url) — the
 // desk's firm link: the outbox publishing the journal to the firm's
 // JetStream stream, and the link answering signed firm kills with
-// Desk.Flatten(ctx, "", "firm", who). It is started after the desk is
-// built and touches nothing of the desk's three paths; without a URL it is
-// not started at all.
+// Desk.Flatten(ctx, "", "firm", who), its reduce-only hook turning the
+// desk's firm reduce-only on and off (Desk.SetFirmReduceOnly: one atomic
+// the intent path reads). It is started after the desk is built and takes
+// no lock of the desk's three paths; without a URL it is not started at
+// all. Its state (link, hook, outbox progress and lag) is in the desk's
+// Status through firmLink.Status.
 
 import (
 	"context"
@@ -35,9 +38,11 @@ type firmLink struct {
 }
 
 // startFirmLink starts the firm link of c's [firm] table (nil, nil when
-// it has no URL). onReduceOnly is the reduce-only hook (nil: logged only).
+// it has no URL). onReduceOnly is the reduce-only hook (nil: logged only);
+// startReduceOnly says the hook is on at start (the desk recovered it:
+// it had lost the firm before this run).
 func startFirmLink(ctx context.Context, e *env, c *config.Config, j *journal.Journal, d deskapi.Desk, log *slog.Logger,
-	onReduceOnly func(bool)) (*firmLink, error) {
+	onReduceOnly func(bool), startReduceOnly bool) (*firmLink, error) {
 	fc := c.Firm
 	if fc.URL == "" {
 		return nil, nil
@@ -91,7 +96,7 @@ func startFirmLink(ctx context.Context, e *env, c *config.Config, j *journal.Jou
 	}
 	f.link, err = outbox.StartLink(lctx, outbox.LinkOptions{Desk: desk, Conn: nc, Target: d, Verifier: verifier, Outbox: ob,
 		Journal: j, Clock: market.WallClock{}, Log: lg, FirmTimeout: fc.FirmTimeout, ReduceOnlyAfter: fc.ReduceOnlyAfter,
-		OnReduceOnly: onReduceOnly})
+		OnReduceOnly: onReduceOnly, StartReduceOnly: startReduceOnly})
 	if err != nil {
 		cancel()
 		nc.Close()
@@ -115,6 +120,33 @@ func (f *firmLink) Outbox() *outbox.Outbox {
 		return nil
 	}
 	return f.ob
+}
+
+// Status is the link for the desk's Status (deskapi.Status.Firm); nil
+// without a firm link.
+func (f *firmLink) Status() *deskapi.FirmLink {
+	if f == nil {
+		return nil
+	}
+	return firmStatus(f.ob.Status(), f.link)
+}
+
+// linkState is what Status reads of the link (*outbox.Link).
+type linkState interface {
+	FirmLink() (up bool, downSince time.Time)
+	ReduceOnly() bool
+}
+
+// firmStatus folds the outbox's and the link's state into the API's.
+func firmStatus(ob outbox.Status, l linkState) *deskapi.FirmLink {
+	fs := &deskapi.FirmLink{Desk: ob.Desk, Committed: ob.Committed, Published: ob.Published, Lag: ob.Lag,
+		OutboxUp: ob.Up, OutboxError: ob.Error, OutboxSince: ob.DownSince}
+	up, since := l.FirmLink()
+	fs.Up, fs.ReduceOnly = up, l.ReduceOnly()
+	if !up && !since.IsZero() {
+		fs.DownSince = since.UTC().Format(time.RFC3339Nano)
+	}
+	return fs
 }
 
 // Stop gives the outbox a moment to publish the last records (the end of
