@@ -33,8 +33,11 @@ import (
 	"github.com/deskguard/deskguard/supervisor"
 )
 
-// wait bounds every wait on the desk (a failure, never a synchronisation).
-const wait = 30 * time.Second
+// wait bounds every wait on the desk (a failure, never a synchronisation):
+// a hang guard, generous because `go test -race ./...` runs these desks on
+// a loaded 2-core machine; a passing wait returns as soon as its condition
+// holds.
+const wait = 2 * time.Minute
 
 // deskSpecs is the e2e desk: the built-in desk's three engine accounts plus
 // n manual accounts (trading, no engines) that the tests give positions.

@@ -2,8 +2,9 @@ package supervisor
 
 // events.go: the broker-event path — journal → orders and ledger →
 // engines → machines. Events that arrive together are made durable by one
-// commit before any is applied; a venue's replay of reports already booked
-// (by venue id) is skipped. applyEvent is shared with recovery. Besides
+// commit before any is applied; no snapshot is taken between an event's
+// journal append and its booking (Desk.books); a venue's replay of
+// reports already booked (by venue id) is skipped. applyEvent is shared with recovery. Besides
 // the desk's own orders it books what the broker does beside the desk
 // (issue 24): trade busts and corrections (the ledger rebooks the
 // session), order status changes, the broker's own risk status of the
@@ -68,8 +69,12 @@ func (d *Desk) OnBrokerEvent(ctx context.Context, ev broker.Event) {
 		return
 	}
 	ev = d.named(ev)
+	// Journaled and booked with no snapshot between (Desk.books).
+	d.books.RLock()
 	d.journal(ctx, journal.NewBrokerEvent(ev))
-	d.applyBrokerEvent(ctx, ev)
+	a, b := d.bookBrokerEvent(ev)
+	d.books.RUnlock()
+	d.afterBooked(ctx, a, ev, b)
 }
 
 // named gives an event that names one of the desk's orders only by the
@@ -135,35 +140,65 @@ func (d *Desk) OnBrokerEvents(ctx context.Context, evs []broker.Event) {
 	for i, ev := range fresh {
 		es[i] = journal.NewBrokerEvent(ev)
 	}
+	// The batch journaled and booked with no snapshot between
+	// (Desk.books); the engines and machines are told after.
+	accts := make([]*account, len(fresh))
+	bs := make([]booked, len(fresh))
+	d.books.RLock()
 	if err := bj.AppendBatch(ctx, es); err != nil {
 		d.journalFailed(err)
 	}
-	for _, ev := range fresh {
-		d.applyBrokerEvent(ctx, ev)
+	for i, ev := range fresh {
+		accts[i], bs[i] = d.bookBrokerEvent(ev)
+	}
+	d.books.RUnlock()
+	for i, ev := range fresh {
+		d.afterBooked(ctx, accts[i], ev, bs[i])
 	}
 }
 
-// applyBrokerEvent is the part of the broker-event path after the journal:
-// orders and ledger → engines → machines.
-func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
+// booked is what booking one event left for the engines and machines.
+type booked struct {
+	o           *order
+	fill        *wire.FillMsg
+	done        *wire.OrderDoneMsg
+	newExternal bool
+	pos         int64
+}
+
+// bookBrokerEvent folds a journaled event into its account's orders and
+// ledger (nil for an unknown account). It takes only the account's books:
+// the event path holds Desk.books (read) around it and the journal append.
+func (d *Desk) bookBrokerEvent(ev broker.Event) (*account, booked) {
 	a := d.byID[ev.Account]
 	if a == nil {
 		d.log.Warn("event for unknown account", "account", ev.Account, "id", ev.ClientID)
-		return
+		return nil, booked{}
 	}
 	a.mu.Lock()
-	newExternal := ev.External && !a.extGroups[extKey(ev)]
-	o, fill, done := a.applyEvent(ev, d.log)
+	var b booked
+	b.newExternal = ev.External && !a.extGroups[extKey(ev)]
+	b.o, b.fill, b.done = a.applyEvent(ev, d.log)
 	a.publish()
-	pos := a.ledger.Position()
+	b.pos = a.ledger.Position()
 	a.mu.Unlock()
-	if fill != nil && o.engines() {
-		d.notifyFill(ctx, a, *fill)
+	return a, b
+}
+
+// afterBooked tells the engines and the machines what a booked event did.
+// It may send (a repair, a flatten) and so start the event path again:
+// Desk.books is not held here.
+func (d *Desk) afterBooked(ctx context.Context, a *account, ev broker.Event, b booked) {
+	if a == nil {
+		return
 	}
-	if done != nil && o.engines() {
-		d.notifyDone(ctx, a, *done)
+	if b.fill != nil && b.o.engines() {
+		d.notifyFill(ctx, a, *b.fill)
 	}
-	d.brokerDid(ctx, a, ev, newExternal, pos)
+	if b.done != nil && b.o.engines() {
+		d.notifyDone(ctx, a, *b.done)
+	}
+	d.brokerDid(ctx, a, ev, b.newExternal, b.pos)
 	d.checkHalted(a)
 }
 

@@ -138,6 +138,10 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 	live := liveByID(v.open)
 	vp := v.pos
 	var bad []string
+	// The books changed here and their reconcile record with no snapshot
+	// between (Desk.books): a snapshot holding the correction before its
+	// record would have recovery book it twice.
+	d.books.RLock()
 	a.mu.Lock()
 	pos := a.ledger.Position()
 	rec := journal.Reconcile{JournalPosition: pos, VenuePosition: vp.Qty}
@@ -234,6 +238,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 			"at_venue", rec.IntentsAtVenue, "not_at_venue", rec.IntentsNotAtVenue)
 	}
 	if len(bad) == 0 && len(rec.Closed) == 0 && len(rec.Adopted) == 0 && rec.Correction == nil && rec.IntentsAtVenue == 0 {
+		d.books.RUnlock()
 		return nil, nil
 	}
 	// A fresh venue (Options.FreshVenue) holds nothing: what the journal
@@ -242,6 +247,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 	gone := d.opt.FreshVenue && vp.Qty == 0 && len(v.open) == 0
 	rec.Mismatches, rec.Faulted = bad, len(bad) > 0 && !gone
 	d.journal(ctx, journal.NewReconcile(a.id, d.nowNs(), rec))
+	d.books.RUnlock()
 	if len(bad) == 0 {
 		return nil, nil
 	}

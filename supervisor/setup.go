@@ -200,6 +200,13 @@ type Desk struct {
 		mu   sync.Mutex
 		seen map[string]bool // venue event ids already booked
 	}
+	// books orders the books against snapshots: the event path holds it
+	// (read) from an event's journal append until the event is booked, a
+	// snapshot (write) from reading the books until its record is
+	// appended, so a snapshot holds every record journaled before it
+	// (recovery = the latest snapshot + the records after it). Never taken
+	// by the tick path.
+	books      sync.RWMutex
 	evInFlight atomic.Int64                  // broker events being booked (reconciliation waits for them)
 	evIdle     atomic.Pointer[chan struct{}] // closed (and replaced) each time evInFlight falls to zero
 

@@ -48,6 +48,11 @@ type acctSnap struct {
 
 // Snapshot journals a checkpoint of the whole desk.
 func (d *Desk) Snapshot(ctx context.Context) error {
+	// No broker event between its journal append and its booking while the
+	// books are read and the record appended: the snapshot holds every
+	// record before it (Desk.books).
+	d.books.Lock()
+	defer d.books.Unlock()
 	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load(), DeskLocked: d.deskLocked.Load(),
 		DeskLevel: limits.Level(d.deskLevel.Load()), FirmReduceOnly: d.firmReduce.Load()}
 	d.tick.mu.Lock()

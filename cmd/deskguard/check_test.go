@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/deskguard/deskguard/auth"
 )
@@ -49,7 +48,7 @@ func TestConfigCheckRefusesWhatRunRefuses(t *testing.T) {
 		if code == 0 || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("config check, %s: exit %d, %q (want refused, naming %q)", c.name, code, errb.String()+out.String(), c.want)
 		}
-		code, stderr := runIn(t, dir, 20*time.Second, "--config", p, "--console", consoleFor(c.text))
+		code, stderr := runIn(t, dir, refuseGuard, "--config", p, "--console", consoleFor(c.text))
 		if code == 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("run, %s: exit %d, %q (want refused, naming %q)", c.name, code, lastLines(stderr), c.want)
 		}
@@ -106,7 +105,7 @@ func TestRunRefusesAPaceFlagThatIsNotANumber(t *testing.T) {
 	dir := t.TempDir()
 	cfg := startConfig(t, dir, "off", filepath.Join(dir, "desk.db"))
 	for _, p := range []string{"nan", "inf", "-inf", "-1"} {
-		code, stderr := runIn(t, dir, 20*time.Second, "--config", cfg, "--pace", p)
+		code, stderr := runIn(t, dir, refuseGuard, "--config", cfg, "--pace", p)
 		if code != 2 || !strings.Contains(stderr, "data.pace") {
 			t.Errorf("--pace %s: exit %d, %q", p, code, lastLines(stderr))
 		}

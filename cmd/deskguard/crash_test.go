@@ -212,9 +212,13 @@ func TestCrashDrillSupervisorKilledVenueHoldsBrackets(t *testing.T) { crashDrill
 func TestCrashDrillRithmic(t *testing.T) { crashDrill(t, "rithmic") }
 
 func crashDrill(t *testing.T, protocol string) {
-	rounds, pace, wait := 10, "1500", 6*time.Second
+	// wait bounds the first life's wait for an open position: the whole
+	// paced session (about 16 s at 1500×, 60 s at 400×) and then some, so
+	// that a slow start on a loaded machine does not cost the kill its
+	// position; a session with none is killed flat at the bound.
+	rounds, pace, wait := 10, "1500", 45*time.Second
 	if raceBuild {
-		rounds, pace, wait = 2, "400", 15*time.Second
+		rounds, pace, wait = 2, "400", 2*time.Minute
 	}
 	if n, err := strconv.Atoi(os.Getenv("DESKGUARD_CRASH_ROUNDS")); err == nil && n > 0 {
 		rounds = n
@@ -238,6 +242,7 @@ func crashDrill(t *testing.T, protocol string) {
 			dir := t.TempDir()
 			base, md, stopVenue := startVenue(t, dir, protocol, int64((round+1)%3+1), pace)
 			defer stopVenue()
+			keepOnFailure(t, dir, fmt.Sprintf("%s-%d-round%d", protocol, seed, round))
 			cfg := writeDeskConfig(t, dir, protocol, base, md)
 
 			// First life: killed at a random moment once a position is open.
@@ -246,7 +251,7 @@ func crashDrill(t *testing.T, protocol string) {
 			if err := first.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// Kill well inside the session (about 15 s at pace 1500).
+			// Kill once a position is open (or at the bound).
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			if waitOpenPosition(ctx, dir) {
 				killedWithPosition++
@@ -272,7 +277,7 @@ func crashDrill(t *testing.T, protocol string) {
 				if err != nil {
 					t.Fatalf("restarted desk: %v\n%s", err, out.String())
 				}
-			case <-time.After(150 * time.Second):
+			case <-time.After(5 * time.Minute): // a hang guard: the session's rest, then 15 s idle
 				_ = second.Process.Kill()
 				errs, _ := os.ReadFile(filepath.Join(dir, "run2.err"))
 				if len(errs) > 4000 {
@@ -354,6 +359,43 @@ func crashDrill(t *testing.T, protocol string) {
 		}
 		t.Fatal("no kill landed while a position was open: the drill proved nothing")
 	}
+}
+
+// keepOnFailure copies a failing round's directory (journal, logs, the
+// venue's record) to $DESKGUARD_CRASH_KEEP/name, so that `deskguard journal
+// dump` can be run on what failed; without the variable nothing is kept.
+func keepOnFailure(t *testing.T, dir, name string) {
+	keep := os.Getenv("DESKGUARD_CRASH_KEEP")
+	if keep == "" {
+		return
+	}
+	t.Cleanup(func() { // runs before the TempDir's removal (registered after it)
+		if !t.Failed() {
+			return
+		}
+		dst := filepath.Join(keep, name)
+		ents, err := os.ReadDir(dir)
+		if err == nil {
+			err = os.MkdirAll(dst, 0o755)
+		}
+		for _, e := range ents {
+			if err != nil {
+				break
+			}
+			if !e.Type().IsRegular() {
+				continue // the control socket
+			}
+			var b []byte
+			if b, err = os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+				err = os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+			}
+		}
+		if err != nil {
+			t.Logf("keep %s: %v", dst, err)
+			return
+		}
+		t.Logf("the failing round's files are in %s", dst)
+	})
 }
 
 func mustCreate(t *testing.T, dir, name string) *os.File {

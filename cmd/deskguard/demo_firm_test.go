@@ -47,7 +47,7 @@ func TestDemoFirmKillFromTheCLI(t *testing.T) {
 			if err != nil {
 				t.Errorf("demo: %v", err)
 			}
-		case <-time.After(60 * time.Second):
+		case <-time.After(stopGuard):
 			_ = demo.Process.Kill()
 			t.Error("the demo did not stop on SIGTERM")
 		}
@@ -55,7 +55,7 @@ func TestDemoFirmKillFromTheCLI(t *testing.T) {
 	var url string
 	select {
 	case url = <-console:
-	case <-time.After(60 * time.Second):
+	case <-time.After(startGuard):
 		t.Fatal("the demo printed no console address")
 	}
 	tok := filepath.Join(dir, defaultFirmTokenFile)
@@ -64,7 +64,7 @@ func TestDemoFirmKillFromTheCLI(t *testing.T) {
 		code := dispatch(context.Background(), append(args, "--console", url, "--token-file", tok), nil, &so, &se)
 		return code, so.String() + se.String()
 	}
-	deadline := time.Now().Add(120 * time.Second)
+	deadline := time.Now().Add(startGuard)
 	for {
 		code, s := cli("firm", "status", "--json")
 		var v firm.View

@@ -78,24 +78,9 @@ func TestRunServesMetrics(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
-	stdout, stderr := &lockedBuf{}, &lockedBuf{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	if !stdout.waitFor("deskguard: 3 accounts", 60*time.Second) {
+	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
+	stdout, stderr := run.stdout, run.stderr
+	if !stdout.waitFor("deskguard: 3 accounts", startGuard) {
 		t.Fatalf("the desk did not start:\n%s\n%s", stdout, stderr)
 	}
 	var url, base, viewer string
@@ -152,7 +137,7 @@ func TestRunServesMetrics(t *testing.T) {
 	// The session trades: wait (on the desk's own figures, bounded) for
 	// fills booked on the venue's reports.
 	var now map[string]float64
-	deadline := time.Now().Add(150 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // a hang guard: the session's first fills, however slow the machine
 	for {
 		now, _ = scrape(t, url)
 		if sum(now, "deskguard_fills_total") > 0 && now["deskguard_console_stream_clients"] == 1 {
@@ -163,8 +148,8 @@ func TestRunServesMetrics(t *testing.T) {
 				now["deskguard_console_stream_clients"], stderr)
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-run.exited:
+			t.Fatalf("run exited: %v\n%s", run.err, stderr)
 		case <-time.After(200 * time.Millisecond): // an outside scraper's interval
 		}
 	}
@@ -179,10 +164,10 @@ func TestRunServesMetrics(t *testing.T) {
 	}
 
 	// A kill by SIGUSR1: timed to sent, and each account to flat.
-	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if err := run.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(60 * time.Second)
+	deadline = time.Now().Add(startGuard) // a hang guard
 	for {
 		now, _ = scrape(t, url)
 		if now[`deskguard_kill_sent_seconds_count{trigger="sigusr1"}`] == 1 && now["deskguard_kill_flat_seconds_count"] == 3 {
@@ -193,8 +178,8 @@ func TestRunServesMetrics(t *testing.T) {
 				now["deskguard_kill_flat_seconds_count"], stderr)
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-run.exited:
+			t.Fatalf("run exited: %v\n%s", run.err, stderr)
 		case <-time.After(100 * time.Millisecond): // an outside scraper's interval
 		}
 	}

@@ -170,8 +170,8 @@ func (p *deskProc) end() string {
 	p.stop()
 	select {
 	case <-p.wait:
-	case <-time.After(60 * time.Second):
-		p.t.Fatalf("the desk did not stop on SIGTERM:\n%s", p.output())
+	case <-time.After(stopGuard):
+		p.t.Fatalf("the desk did not stop on SIGTERM within %s:\n%s", stopGuard, p.output())
 	}
 	return p.output()
 }

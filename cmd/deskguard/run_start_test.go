@@ -25,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,7 +94,7 @@ func TestRunRefusesATakenConsoleAddress(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr().String()
 	db := filepath.Join(dir, "desk.db")
-	code, stderr := runIn(t, dir, 20*time.Second, "--config", startConfig(t, dir, addr, db))
+	code, stderr := runIn(t, dir, refuseGuard, "--config", startConfig(t, dir, addr, db))
 	if code == 0 || !strings.Contains(stderr, addr) {
 		t.Fatalf("run with its console address taken: exit %d, stderr %q (want refused, naming %s)", code, stderr, addr)
 	}
@@ -118,7 +117,7 @@ func TestRunRefusesAnUnsafeTokenFile(t *testing.T) {
 	if err := os.Chmod(tok, 0o644); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
-	code, stderr := runIn(t, dir, 20*time.Second, "--config", cfg)
+	code, stderr := runIn(t, dir, refuseGuard, "--config", cfg)
 	if code == 0 || !strings.Contains(stderr, defaultTokenFile) {
 		t.Fatalf("a 0644 token file: exit %d, stderr %q", code, stderr)
 	}
@@ -138,7 +137,7 @@ func TestRunRefusesAnUnsafeTokenFile(t *testing.T) {
 	if err := os.Symlink(target, tok); err != nil {
 		t.Fatal(err)
 	}
-	code, stderr = runIn(t, dir, 20*time.Second, "--config", cfg)
+	code, stderr = runIn(t, dir, refuseGuard, "--config", cfg)
 	if code == 0 || !strings.Contains(stderr, "symbolic link") {
 		t.Fatalf("a token file that is a link: exit %d, stderr %q", code, stderr)
 	}
@@ -179,7 +178,7 @@ func TestRunRefusesWhatIsNotItsJournal(t *testing.T) {
 	before := map[string][]byte{foreign: fileBytes(t, foreign), empty: fileBytes(t, empty)}
 	cfg := startConfig(t, dir, "off", filepath.Join(dir, "unused.db"))
 	for _, p := range []string{foreign, empty, link} {
-		code, stderr := runIn(t, dir, 20*time.Second, "--config", cfg, "--journal", p)
+		code, stderr := runIn(t, dir, refuseGuard, "--config", cfg, "--journal", p)
 		if code == 0 || !strings.Contains(stderr, p) {
 			t.Errorf("run --journal %s: exit %d, stderr %q (want refused, naming the path)", p, code, stderr)
 		}
@@ -203,23 +202,9 @@ func TestRunRefusesWhatIsNotItsJournal(t *testing.T) {
 func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 	dir := t.TempDir()
 	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
-	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
-	stderr := &lockedBuf{}
-	stdout := &lockedBuf{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	if !stdout.waitFor("for the CLI", 60*time.Second) {
+	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
+	stdout, stderr := run.stdout, run.stderr
+	if !stdout.waitFor("for the CLI", startGuard) {
 		t.Fatalf("the desk did not say it wrote its token file:\n%s\n%s", stdout, stderr)
 	}
 	var mgr, consoleAddr string
@@ -259,7 +244,7 @@ func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 		if err == nil {
 			t.Fatalf("a second desk on the first's console address ran:\n%s", out2.String())
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(refuseGuard):
 		_ = second.Process.Kill()
 		<-done2
 		t.Fatalf("a second desk on the first's console address did not refuse to start:\n%s", out2.String())
@@ -267,15 +252,10 @@ func TestRunWritesItsTokenFileOnceUp(t *testing.T) {
 	if got := strings.TrimSpace(string(fileBytes(t, tok))); got != mgr {
 		t.Fatalf("the refused second desk replaced the running desk's token file")
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		stopped = true
-		if err != nil {
-			t.Fatalf("run exited with %v:\n%s", err, stderr)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop on SIGTERM")
+	if ended, err := run.stop(); !ended {
+		t.Fatalf("run did not stop on SIGTERM within %s:\n%s", stopGuard, stderr)
+	} else if err != nil {
+		t.Fatalf("run exited with %v:\n%s", err, stderr)
 	}
 	if _, err := os.Lstat(tok); err == nil {
 		t.Fatal("the token file outlived its desk")
@@ -364,24 +344,9 @@ func TestCheckJournalPath(t *testing.T) {
 func TestRunAnswersProbes(t *testing.T) {
 	dir := t.TempDir()
 	cfg := startConfig(t, dir, "127.0.0.1:0", filepath.Join(dir, "desk.db"))
-	cmd := selfCmd(t, dir, "run", "--config", cfg, "--status-every", "1h")
-	stdout, stderr := &lockedBuf{}, &lockedBuf{}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	if !stdout.waitFor("console: http://", 60*time.Second) {
+	run := startRunProc(t, dir, "--config", cfg, "--status-every", "1h")
+	stdout, stderr := run.stdout, run.stderr
+	if !stdout.waitFor("console: http://", startGuard) {
 		t.Fatalf("no console:\n%s\n%s", stdout, stderr)
 	}
 	var base string
@@ -402,7 +367,7 @@ func TestRunAnswersProbes(t *testing.T) {
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(startGuard)
 	for {
 		code, body := get("/readyz")
 		if code == 200 && body == "ok\n" {
@@ -415,8 +380,8 @@ func TestRunAnswersProbes(t *testing.T) {
 			t.Fatalf("the desk never became ready:\n%s", stderr)
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run exited: %v\n%s", err, stderr)
+		case <-run.exited:
+			t.Fatalf("run exited: %v\n%s", run.err, stderr)
 		case <-time.After(50 * time.Millisecond): // an outside observer's polling interval
 		}
 	}

@@ -140,7 +140,7 @@ func startRun(t *testing.T, dir, cfg string) (lines <-chan string, stderr *locke
 		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
-		case <-time.After(20 * time.Second):
+		case <-time.After(stopGuard):
 			_ = cmd.Process.Kill()
 			<-done
 			t.Error("run did not stop on SIGTERM")
@@ -179,7 +179,7 @@ func TestRunServesSlackCommandsOnTheConsole(t *testing.T) {
 	dir := t.TempDir()
 	lines, stderr := startRun(t, dir, slackRunConfig(t, dir, "127.0.0.1:0"))
 	base := ""
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(startGuard)
 	for base == "" {
 		select {
 		case l, ok := <-lines:
@@ -238,7 +238,7 @@ func TestRunServesSlackCommandsOnTheConsole(t *testing.T) {
 func TestRunSaysSlackHTTPNotServedWithoutConsole(t *testing.T) {
 	dir := t.TempDir()
 	_, stderr := startRun(t, dir, slackRunConfig(t, dir, "off"))
-	if !stderr.waitFor("not served: the console is off", 30*time.Second) {
+	if !stderr.waitFor("not served: the console is off", startGuard) {
 		t.Fatal("run did not say that the Slack endpoint is not served")
 	}
 }

@@ -53,7 +53,8 @@ type ledgerAcct struct {
 
 // Checker recomputes ledgers from fills, trade busts and corrections
 // (booked as the desk books them: the session rebooked), and the fills and
-// carried positions reconciliations booked. From an account's first
+// carried positions reconciliations booked; a session_reset starts a new
+// session, except a restart's ("desk start"), which starts none. From an account's first
 // snapshot on, the recomputation starts from that snapshot and every later
 // snapshot must agree exactly (position, cost, lots, realized ticks, fees).
 // Fills before the first snapshot are checked for position, cost and lots
@@ -126,6 +127,12 @@ func (c *Checker) Check(r journal.Record) []string {
 	case journal.KindSessionReset:
 		s, err := r.SessionReset()
 		if err != nil {
+			return nil
+		}
+		if s.Why == "desk start" {
+			// A (re)start says what the books are; it starts no session:
+			// the recovered desk keeps its session's realized PnL and fees
+			// (supervisor.Recover and firm's fold skip it too).
 			return nil
 		}
 		var out []string
