@@ -32,6 +32,7 @@ import (
 type firmLink struct {
 	nc     *nats.Conn
 	ob     *outbox.Outbox
+	j      *journal.Journal
 	link   *outbox.Link
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -88,7 +89,7 @@ func startFirmLink(ctx context.Context, e *env, c *config.Config, j *journal.Jou
 		return nil, err
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f := &firmLink{nc: nc, ob: ob, cancel: cancel}
+	f := &firmLink{nc: nc, ob: ob, j: j, cancel: cancel}
 	if onReduceOnly == nil {
 		onReduceOnly = func(on bool) {
 			lg.Warn("firm link: reduce-only hook (not wired to the gate in this build)", "on", on)
@@ -150,14 +151,20 @@ func firmStatus(ob outbox.Status, l linkState) *deskapi.FirmLink {
 }
 
 // Stop gives the outbox a moment to publish the last records (the end of
-// run's snapshot), then stops the link.
+// run's snapshot: the journal's last committed seq, read here — the
+// outbox's own Lag may not have seen it yet), then stops the link. A
+// firm out of reach does not hold the exit: the next run publishes the
+// rest from the cursor.
 func (f *firmLink) Stop() {
 	if f == nil {
 		return
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for f.ob.Lag() > 0 && f.nc.IsConnected() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // bounded wait at exit for the outbox's own progress
+	if f.nc.IsConnected() {
+		if last, err := f.j.Committed(); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = f.ob.WaitPublished(ctx, last)
+			cancel()
+		}
 	}
 	f.cancel()
 	f.wg.Wait()
