@@ -66,7 +66,8 @@ type Desk struct {
 	Workers       string          `toml:"workers"`        // "process" (default) or "in-process"
 	LogLevel      string          `toml:"log_level"`      // debug, info (default), warn, error
 	// StaleDataKill flattens the desk (kill trigger "stale_data") when a
-	// running desk's feed sends no trade for this long of real time; 0 = off.
+	// running desk's feed sends no trade for this long of real time; 0 =
+	// off. Unset: DefaultLiveStaleDataKill on live data (LiveData), else 0.
 	StaleDataKill time.Duration `toml:"stale_data_kill"`
 	// JournalFollowSymlink lets `run` open a journal path that is a
 	// symbolic link; by default such a path is refused.
@@ -105,6 +106,23 @@ func (d Desk) Location() *time.Location {
 // engines trade (docs/strategies.md, issue 16). On real ES days a breakout
 // the ORB may take happened on 5 of the 11 in ../shared/data/es-minute.
 const DefaultSeed = 32
+
+// DefaultLiveStaleDataKill is [desk] stale_data_kill when the file does
+// not set it and the desk's data is live (LiveData: a real venue's or
+// Rithmic's stream): a live feed that goes silent for 30 s of real time
+// flattens the desk rather than leaving positions on data nobody sees
+// (issue 25.7). MES trades several times a second in the regular session;
+// set the key (or "0s") for a desk that trades quieter hours. A replay (the
+// built-in venue, sim) keeps 0: its data is a file that ends, and a failed
+// file takes the data link down on its own.
+const DefaultLiveStaleDataKill = 30 * time.Second
+
+// LiveData reports whether the desk's market data is a live stream: the
+// broker is a venue that outlives the desk (tradovate, rithmic) or the data
+// comes from Rithmic's ticker plant.
+func (c *Config) LiveData() bool {
+	return c.Broker.Kind == "tradovate" || c.Broker.Kind == "rithmic" || c.Data.Kind == "rithmic"
+}
 
 // MinStaleDataKill is the shortest stale_data_kill accepted: quiet gaps of
 // a few hundred milliseconds between MES trades are normal.
@@ -327,6 +345,9 @@ func ParseUnvalidated(path, text string) (*Config, error) {
 	*c = raw.Config
 	c.path = path
 	c.Extra = Extra{md: md, prim: map[string]toml.Primitive{}}
+	if !md.IsDefined("desk", "stale_data_kill") && c.LiveData() {
+		c.Desk.StaleDataKill = DefaultLiveStaleDataKill
+	}
 	if md.IsDefined("slack") {
 		c.Extra.prim["slack"] = raw.Slack
 	}

@@ -325,7 +325,34 @@ func TestStaleDataKill(t *testing.T) {
 		t.Fatalf("%v %v", c, err)
 	}
 	if Default().Desk.StaleDataKill != 0 {
-		t.Fatal("stale_data_kill is on by default")
+		t.Fatal("stale_data_kill is on for the built-in (replay) desk")
+	}
+	// Unset, it is on for live data (issue 25.7) and off for a replay;
+	// set, the file wins, "0s" included.
+	tv := "[broker]\nkind = \"tradovate\"\n[broker.tradovate]\nbase_url = \"https://demo.tradovateapi.com/v1\"\n"
+	rth := "[broker.rithmic]\nurl = \"wss://rituz00100.rithmic.com:443\"\nsystem_name = \"Rithmic Test\"\n"
+	for _, tc := range []struct {
+		name, text string
+		want       time.Duration
+	}{
+		{"venue child", "", 0},
+		{"sim", "[broker]\nkind = \"sim\"\n", 0},
+		{"tradovate", tv, DefaultLiveStaleDataKill},
+		{"rithmic", "[broker]\nkind = \"rithmic\"\n" + rth, DefaultLiveStaleDataKill},
+		{"rithmic data on sim", "[broker]\nkind = \"sim\"\n[data]\nkind = \"rithmic\"\n" + rth, DefaultLiveStaleDataKill},
+		{"tradovate, set off", "[desk]\nstale_data_kill = \"0s\"\n" + tv, 0},
+		{"tradovate, set 5s", "[desk]\nstale_data_kill = \"5s\"\n" + tv, 5 * time.Second},
+	} {
+		c, err := Parse("desk.toml", tc.text+base)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.Desk.StaleDataKill != tc.want {
+			t.Errorf("%s: stale_data_kill %s, want %s", tc.name, c.Desk.StaleDataKill, tc.want)
+		}
+	}
+	if DefaultLiveStaleDataKill < MinStaleDataKill {
+		t.Fatal("the live default is below the minimum")
 	}
 }
 

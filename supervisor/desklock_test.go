@@ -141,17 +141,24 @@ func TestDeskLockoutSurvivesRestart(t *testing.T) {
 		name   string
 		manual bool
 		lift   string // "unlock", "reset" or "" (stays)
+		snap   bool   // a snapshot after the kill: recovery reads the lockout from it, not the kill record
 	}{
-		{"stays after re-arm", false, ""},
-		{"unlock after restart", false, "unlock"},
-		{"session reset lifts", false, "reset"},
-		{"manual unlock survives reset", true, "reset"},
+		{"stays after re-arm", false, "", false},
+		{"stays after re-arm, from a snapshot", false, "", true},
+		{"unlock after restart", false, "unlock", false},
+		{"session reset lifts", false, "reset", false},
+		{"manual unlock survives reset", true, "reset", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := ctxT(t, 20*time.Second)
 			r := deskLockRig(t, "", tc.manual)
 			r.start(ctx, etAt(10, 0, 0))
 			breachDesk(ctx, t, r, func(i int) int64 { return etAt(10, 0, 1+i) }, 5000)
+			if tc.snap {
+				if err := r.d.Snapshot(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
 			path := r.path
 			r.close()
 

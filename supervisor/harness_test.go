@@ -52,6 +52,12 @@ type rigOpt struct {
 	DeskReduceOnlyPct int
 	// DeskDrawdownPct is Options.DeskDrawdownPct (zero: the account default).
 	DeskDrawdownPct decimal.Decimal
+	// Wall, KillAnswerWait, VenueAnswerBound are the desk's options (zero:
+	// the defaults); a test that drives the flatten's answer bound injects
+	// a wall clock it moves.
+	Wall             market.Clock
+	KillAnswerWait   time.Duration
+	VenueAnswerBound time.Duration
 }
 
 // rig is one desk with its real parts.
@@ -145,7 +151,8 @@ func newRig(t *testing.T, o rigOpt) *rig {
 	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: dj, Broker: br, Limits: lim,
 		Accounts: o.Accounts, Engines: strategies.DefaultConfig(), Schedule: o.Schedule, Workers: o.Workers, Proc: o.Proc,
 		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait, Alerts: o.Alerts, Calendar: o.Calendar,
-		DeskWarnPct: o.DeskWarnPct, DeskReduceOnlyPct: o.DeskReduceOnlyPct, DeskDrawdownPct: o.DeskDrawdownPct})
+		DeskWarnPct: o.DeskWarnPct, DeskReduceOnlyPct: o.DeskReduceOnlyPct, DeskDrawdownPct: o.DeskDrawdownPct,
+		Wall: o.Wall, KillAnswerWait: o.KillAnswerWait, VenueAnswerBound: o.VenueAnswerBound})
 	if err != nil {
 		t.Fatal(err)
 	}

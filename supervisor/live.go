@@ -9,6 +9,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -283,7 +284,13 @@ func (d *Desk) feedLoop(ctx context.Context, opt LiveOptions, lastTrade *atomic.
 		}
 		if err != nil {
 			flush()
-			return err
+			// A feed that fails (a file truncated mid-record, a stream that
+			// breaks) is not a session that ended: the data link goes down
+			// — journaled, alerted, the desk degraded (no new entries) —
+			// before RunLive returns, so status never says "data up" on a
+			// desk whose data has stopped (issue 25.7).
+			d.LinkHealth("data", false, "the feed failed: "+err.Error())
+			return fmt.Errorf("supervisor: feed: %w", err)
 		}
 		if opt.Clock != nil {
 			opt.Clock.Advance(t.Time)

@@ -336,6 +336,15 @@ func cmdRun(e *env) int {
 	}
 	fmt.Fprintf(e.stdout, "deskguard: %d accounts on %s, pace %gx, journal %s, control socket %s\n",
 		len(specs), what, c.Data.Pace, c.Desk.Journal, c.Desk.ControlSocket)
+	if bp.feedFailed != nil {
+		go func() {
+			select {
+			case why := <-bp.feedFailed:
+				d.LinkHealth("data", false, "the venue's data failed: "+why)
+			case <-ctx.Done():
+			}
+		}()
+	}
 	var mu sync.Mutex
 	lastPrint := time.Now()
 	err = supervisor.RunLive(ctx, d, supervisor.LiveOptions{Feed: feed, Pace: livePace, Matcher: bp.matcher, Clock: clock,

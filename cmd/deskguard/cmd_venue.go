@@ -11,11 +11,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
@@ -78,6 +80,11 @@ func cmdVenue(e *env) int {
 		}
 		feed = r
 	}
+	// A data file that fails mid-replay (truncated, corrupt) stops the
+	// trades; the venue keeps serving its orders. Say so on stdout, where
+	// the desk that started this venue as its child reads it
+	// (startVenueChild: the data link goes down on the desk, issue 25.7).
+	feed = &feedFailNotice{r: feed, w: e.stdout}
 	var accts []string
 	for _, a := range strings.Split(*accounts, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -219,4 +226,23 @@ func parseCarried(s string) (map[string]venue.Carry, error) {
 		out[a] = venue.Carry{Qty: qty, Price: px}
 	}
 	return out, nil
+}
+
+// feedFailLine starts the line a venue prints when its data fails.
+const feedFailLine = "venue: feed failed: "
+
+// feedFailNotice prints feedFailLine and the error the first time the
+// replayed data fails (not at its end).
+type feedFailNotice struct {
+	r    market.TradeReader
+	w    io.Writer
+	once sync.Once
+}
+
+func (f *feedFailNotice) Next() (market.Trade, error) {
+	t, err := f.r.Next()
+	if err != nil && !errors.Is(err, io.EOF) {
+		f.once.Do(func() { fmt.Fprintf(f.w, "%s%s\n", feedFailLine, strings.ReplaceAll(err.Error(), "\n", " ")) })
+	}
+	return t, err
 }

@@ -50,6 +50,9 @@ type brokerParts struct {
 	// the journal holds open is a mismatch, journaled and alerted).
 	outlives bool
 	what     string
+	// feedFailed says why, once, when the venue child's data failed
+	// mid-replay (nil: no such report from this venue).
+	feedFailed <-chan string
 }
 
 func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.Logger) (*brokerParts, error) {
@@ -183,7 +186,22 @@ func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *s
 		}
 	}
 	deadline.Stop()
-	go func() { _, _ = io.Copy(io.Discard, out) }()
+	// The child's later lines are drained; the one that says its data
+	// failed is handed to the desk (feedFailed), which takes the data
+	// link down: the venue keeps serving, so the desk would otherwise sit
+	// on silent data saying "data up" (issue 25.7).
+	failed := make(chan string, 1)
+	go func() {
+		for sc.Scan() {
+			if why, ok := strings.CutPrefix(sc.Text(), feedFailLine); ok {
+				select {
+				case failed <- why:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
 	if base == "" || md == "" {
 		stop()
 		return nil, fmt.Errorf("the venue child did not report its address (see %s)", logPath)
@@ -195,6 +213,7 @@ func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *s
 	}
 	inner := p.close
 	p.close = func() { inner(); stop() }
+	p.feedFailed = failed
 	p.what = fmt.Sprintf("%s at the local venue %s (pid %d, log %s)", sym, base, cmd.Process.Pid, logPath)
 	return p, nil
 }
