@@ -714,7 +714,7 @@ func TestRulesFirmReduceOnly(t *testing.T) {
 
 			r.d.SetFirmReduceOnly(ctx, true)
 			r.d.SetFirmReduceOnly(ctx, true) // said twice: journaled once
-			alerts(1, 0) // said twice: alerted once
+			alerts(1, 0)                     // said twice: alerted once
 			if st := r.d.Status(ctx); !st.FirmReduceOnly || st.DeskLevel != "normal" || !r.d.FirmReduceOnly() {
 				t.Fatalf("status firm_reduce_only %v desk level %q, want true and the ladder's own normal", st.FirmReduceOnly, st.DeskLevel)
 			}
@@ -751,8 +751,8 @@ func TestRulesFirmReduceOnly(t *testing.T) {
 				t.Fatalf("after the restart firm_reduce_only %v desk level %q, want true and normal", st.FirmReduceOnly, st.DeskLevel)
 			}
 			r2.send(ctx, enterAt("F1", dayAt(12, 10, 5, 1), market.Buy, 1, 5000, 4995, 5010), limits.ReduceOnly)
-			r2.d.SetFirmReduceOnly(ctx, false) // the restarted link hears the firm
-			alerts(2, 2) // on again before the restart; the restored state is no new alert
+			r2.d.SetFirmReduceOnly(ctx, false)                               // the restarted link hears the firm
+			alerts(2, 2)                                                     // on again before the restart; the restored state is no new alert
 			want := time.Duration(dayAt(12, 10, 5, 1) - dayAt(12, 10, 0, 5)) // on again at the clock of the last step
 			if snap {
 				want = 0 // the snapshot holds the state, not when it began
