@@ -44,6 +44,10 @@ const (
 	KindWeeklyBreach    Kind = "weekly_breach"    // the weekly loss line breached: locked
 	KindBlackoutFlatten Kind = "blackout_flatten" // flattened ahead of a scheduled release
 	KindTrailingReset   Kind = "trailing_reset"   // the risk manager reset a trailing line
+	// The firm link's reduce-only on the whole desk (docs/firm.md: the
+	// firm unheard for [firm] reduce_only_after), and its lifting.
+	KindFirmReduceOnly       Kind = "firm_reduce_only"
+	KindFirmReduceOnlyLifted Kind = "firm_reduce_only_lifted"
 	// KindBroker: the broker did something beside the desk, or refused
 	// something the desk asked of it — a trade busted or corrected, an
 	// order the desk did not place, the account locked at the broker, the
@@ -55,7 +59,7 @@ const (
 var Kinds = []Kind{KindKill, KindLockout, KindWorkerCrash, KindWorkerRestart, KindWorkerFault,
 	KindStopRepaired, KindLinkLost, KindLinkBack, KindReconcileMismatch, KindRearmed, KindUnlocked,
 	KindFaultCleared, KindDailySummary, KindJournalFailed, KindRiskWarning, KindReduceOnly, KindTrailingBreach,
-	KindWeeklyBreach, KindBlackoutFlatten, KindTrailingReset, KindBroker}
+	KindWeeklyBreach, KindBlackoutFlatten, KindTrailingReset, KindFirmReduceOnly, KindFirmReduceOnlyLifted, KindBroker}
 
 // Severity orders alerts for the queue. Critical alerts are never dropped.
 type Severity int
@@ -304,6 +308,20 @@ func TrailingReset(at time.Time, account, who, why string) Alert {
 // running without its write-ahead log.
 func JournalFailed(at time.Time, detail string) Alert {
 	return Alert{Kind: KindJournalFailed, Severity: Critical, At: at, Detail: detail}
+}
+
+// FirmReduceOnly reports that the desk went reduce-only because its firm
+// link has not heard the firm ([firm] reduce_only_after): no entry or add
+// on any account until the firm is heard again. detail says why.
+func FirmReduceOnly(at time.Time, detail string) Alert {
+	return Alert{Kind: KindFirmReduceOnly, Severity: Critical, At: at, Detail: detail, Link: &LinkFacts{Link: "firm"}}
+}
+
+// FirmReduceOnlyLifted reports that the firm link's reduce-only was lifted
+// after lasting after (0 = not known: it was restored from the journal by
+// a restart); detail says why.
+func FirmReduceOnlyLifted(at time.Time, after time.Duration, detail string) Alert {
+	return Alert{Kind: KindFirmReduceOnlyLifted, Severity: Info, At: at, Detail: detail, Link: &LinkFacts{Link: "firm", DownFor: after}}
 }
 
 // Broker reports what the broker did beside the desk, or refused it, on

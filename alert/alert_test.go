@@ -39,6 +39,8 @@ func TestConstructors(t *testing.T) {
 		{WeeklyBreach(at, "A1", RiskFacts{}), KindWeeklyBreach, Critical, "A1", true},
 		{BlackoutFlatten(at, "A1", RiskFacts{Release: "CPI"}), KindBlackoutFlatten, Warning, "A1", true},
 		{TrailingReset(at, "A1", "risk", "new evaluation"), KindTrailingReset, Warning, "A1", true},
+		{FirmReduceOnly(at, "firm unheard for 30s"), KindFirmReduceOnly, Critical, "", true},
+		{FirmReduceOnlyLifted(at, time.Minute, "firm heard"), KindFirmReduceOnlyLifted, Info, "", true},
 		{Broker(at, "A1", Critical, "locked at broker", "LiquidateOnly"), KindBroker, Critical, "A1", true},
 	}
 	seen := map[Kind]bool{}

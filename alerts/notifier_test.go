@@ -68,8 +68,11 @@ func samples() map[string]Alert {
 		"weekly_breach":   WeeklyBreach(t0, "ACC3", RiskFacts{Equity: dec("48999.50"), Line: dec("49000.00"), From: dec("50000.00")}),
 		"blackout_flatten": BlackoutFlatten(t0, "ACC1", RiskFacts{Release: "CPI (February)",
 			ReleaseAt: time.Date(2026, 3, 16, 10, 32, 0, 0, market.NewYork)}),
-		"trailing_reset": TrailingReset(t0, "ACC2", "risk", "evaluation restarted with the firm"),
-		"broker":         Broker(t0, "ACC2", Critical, "locked at broker", "locked at broker: liquidate-only since 2026-03-16T14:00:00Z; the broker refuses orders that add risk"),
+		"trailing_reset":   TrailingReset(t0, "ACC2", "risk", "evaluation restarted with the firm"),
+		"firm_reduce_only": FirmReduceOnly(t0, "the firm link is lost: reduce-only until the firm is heard again"),
+		"firm_reduce_only_lifted": FirmReduceOnlyLifted(t0, 2*time.Minute+14*time.Second,
+			"the firm is heard again: the firm's reduce-only lifted"),
+		"broker": Broker(t0, "ACC2", Critical, "locked at broker", "locked at broker: liquidate-only since 2026-03-16T14:00:00Z; the broker refuses orders that add risk"),
 	}
 }
 

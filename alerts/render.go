@@ -304,6 +304,19 @@ func RenderIn(a Alert, loc *time.Location) Message {
 		r := rearmOf(a)
 		title = fmt.Sprintf("%s trailing line reset by %s", acct, orDash(r.Who))
 		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
+	case KindFirmReduceOnly:
+		title = "REDUCE-ONLY desk — the firm link is lost"
+		blocks = append(blocks, facts("Link", "firm", "Scope", "every account", "Since", when))
+		a.Detail = joinDetail("No new entries or adds on any account; exits, tighter stops and cancels still go. Lifted when the firm is heard again.", a.Detail)
+	case KindFirmReduceOnlyLifted:
+		l := linkOf(a)
+		title = "Firm reduce-only lifted"
+		lasted := "—"
+		if l.DownFor > 0 {
+			lasted = l.DownFor.Round(time.Second).String()
+		}
+		blocks = append(blocks, facts("Link", "firm", "Reduce-only for", lasted, "Time", when))
+		a.Detail = joinDetail(a.Detail, "Entries and adds pass the firm's hold again; the desk's own ladder and each account's rules still apply.")
 	case KindBroker:
 		what := "the broker"
 		if a.Broker != nil && a.Broker.What != "" {

@@ -365,3 +365,25 @@ func TestSlackDownKillStillCompletes(t *testing.T) {
 		})
 	}
 }
+
+// TestSlackFirmReduceOnly: the firm link's reduce-only turning on and off
+// (the hook the firm link calls, Desk.SetFirmReduceOnly) is posted to Slack
+// each time it changes: a critical message when the desk goes reduce-only,
+// an info one when it is lifted, with how long it lasted.
+func TestSlackFirmReduceOnly(t *testing.T) {
+	r := newSlackRig(t)
+	ctx := context.Background()
+	r.d.SetFirmReduceOnly(ctx, true)
+	on := r.fs.postWith(t, "REDUCE-ONLY desk — the firm link is lost")
+	if !strings.Contains(on.Get("blocks"), "No new entries or adds on any account") || on.Get("channel") != "C0DESK" {
+		t.Fatalf("reduce-only post: %v", on)
+	}
+	if !strings.Contains(on.Get("blocks"), "firm_reduce_only · critical") {
+		t.Fatalf("reduce-only post is not critical: %s", on.Get("blocks"))
+	}
+	r.d.SetFirmReduceOnly(ctx, false)
+	off := r.fs.postWith(t, "Firm reduce-only lifted")
+	if !strings.Contains(off.Get("blocks"), "Reduce-only for") || !strings.Contains(off.Get("blocks"), "firm_reduce_only_lifted · info") {
+		t.Fatalf("lifted post: %s", off.Get("blocks"))
+	}
+}

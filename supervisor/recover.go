@@ -307,7 +307,12 @@ func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, err
 				if rk.Event == riskFirm {
 					// The firm link's hook, not a ladder rung: restored as it
 					// was (the restarted link starts from it, FirmReduceOnly).
-					d.firmReduce.Store(rk.Level != limits.LevelNormal.String())
+					on := rk.Level != limits.LevelNormal.String()
+					d.firmReduce.Store(on)
+					d.firmReduceAt.Store(0)
+					if on {
+						d.firmReduceAt.Store(r.Market)
+					}
 					return nil
 				}
 				var l limits.Level

@@ -123,18 +123,31 @@ func (d *Desk) deskReduceOnly() bool {
 // the record): a desk that restarts while it still cannot hear the firm
 // is not let trade entries in the time its new link takes to decide again;
 // the restarted link starts from FirmReduceOnly (outbox.LinkOptions
-// StartReduceOnly) and lifts it once the firm is heard. It takes no lock of
+// StartReduceOnly) and lifts it once the firm is heard. Each change, and
+// only a change, is one alert (alert.FirmReduceOnly, critical; lifted:
+// alert.FirmReduceOnlyLifted with how long it lasted). It takes no lock of
 // the three paths (an atomic the intent path reads).
 func (d *Desk) SetFirmReduceOnly(ctx context.Context, on bool) {
 	if d.firmReduce.Swap(on) == on {
 		return
 	}
+	now := d.nowNs()
 	lvl, detail := limits.LevelReduceOnly.String(), "the firm link is lost: reduce-only until the firm is heard again"
 	if !on {
 		lvl, detail = limits.LevelNormal.String(), "the firm is heard again: the firm's reduce-only lifted"
 	}
 	d.log.Warn("firm reduce-only", "on", on)
-	d.journal(ctx, journal.NewRisk("", d.nowNs(), journal.Risk{Event: riskFirm, Level: lvl, Who: "firm", Detail: detail}))
+	d.journal(ctx, journal.NewRisk("", now, journal.Risk{Event: riskFirm, Level: lvl, Who: "firm", Detail: detail}))
+	if on {
+		d.firmReduceAt.Store(now)
+		d.alerts.Notify(alert.FirmReduceOnly(time.Unix(0, now), detail))
+		return
+	}
+	var lasted time.Duration
+	if at := d.firmReduceAt.Swap(0); at > 0 && now > at {
+		lasted = time.Duration(now - at)
+	}
+	d.alerts.Notify(alert.FirmReduceOnlyLifted(time.Unix(0, now), lasted, detail))
 }
 
 // FirmReduceOnly reports whether the firm link's reduce-only hook is on

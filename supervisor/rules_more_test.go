@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
@@ -196,12 +197,36 @@ func TestRulesCrashBeforeTheRulesRecord(t *testing.T) {
 // refuse entries (reduce_only) while every exit is allowed, journaled and
 // shown in Status; lifted when the firm lifts it; a restart brings it back
 // as it was (from the record, and from a snapshot taken while it was on),
-// never as the desk ladder's rung.
+// never as the desk ladder's rung. Each change, and only a change, is one
+// alert: firm_reduce_only on, firm_reduce_only_lifted off, with how long it
+// lasted (known across a restart from the record, not from a snapshot).
 func TestRulesFirmReduceOnly(t *testing.T) {
 	for _, snap := range []bool{false, true} {
 		t.Run(map[bool]string{false: "from the record", true: "from a snapshot"}[snap], func(t *testing.T) {
 			ctx := ctxT(t, 30*time.Second)
-			o := rigOpt{Accounts: []AccountSpec{ruleSpec("F1", 10000, limits.Config{}), ruleSpec("F2", 10000, limits.Config{})}}
+			al := &recAlerts{}
+			alerts := func(on, lifted int) {
+				t.Helper()
+				if a, b := al.count(alert.KindFirmReduceOnly, ""), al.count(alert.KindFirmReduceOnlyLifted, ""); a != on || b != lifted {
+					t.Fatalf("%d firm reduce-only alerts and %d lifted, want %d and %d", a, b, on, lifted)
+				}
+			}
+			lastLifted := func() alert.Alert {
+				t.Helper()
+				al.mu.Lock()
+				defer al.mu.Unlock()
+				for i := len(al.got) - 1; i >= 0; i-- {
+					if a := al.got[i]; a.Kind == alert.KindFirmReduceOnlyLifted {
+						if a.Severity != alert.Info || a.Link == nil || a.Link.Link != "firm" {
+							t.Fatalf("lifted alert %+v", a)
+						}
+						return a
+					}
+				}
+				t.Fatal("no lifted alert")
+				return alert.Alert{}
+			}
+			o := rigOpt{Accounts: []AccountSpec{ruleSpec("F1", 10000, limits.Config{}), ruleSpec("F2", 10000, limits.Config{})}, Alerts: al}
 			r := newRig(t, o)
 			r.start(ctx, dayAt(12, 10, 0, 0))
 			r.step(ctx, dayAt(12, 10, 0, 1), pts(5000.25))
@@ -210,6 +235,7 @@ func TestRulesFirmReduceOnly(t *testing.T) {
 
 			r.d.SetFirmReduceOnly(ctx, true)
 			r.d.SetFirmReduceOnly(ctx, true) // said twice: journaled once
+			alerts(1, 0)                     // said twice: alerted once
 			if st := r.d.Status(ctx); !st.FirmReduceOnly || st.DeskLevel != "normal" || !r.d.FirmReduceOnly() {
 				t.Fatalf("status firm_reduce_only %v desk level %q, want true and the ladder's own normal", st.FirmReduceOnly, st.DeskLevel)
 			}
@@ -221,6 +247,11 @@ func TestRulesFirmReduceOnly(t *testing.T) {
 			r.d.SetFirmReduceOnly(ctx, false)
 			if st := r.d.Status(ctx); st.FirmReduceOnly {
 				t.Fatal("status still firm_reduce_only after the firm lifted it")
+			}
+			r.d.SetFirmReduceOnly(ctx, false) // said twice: alerted once
+			alerts(1, 1)
+			if a := lastLifted(); a.Link.DownFor != time.Duration(dayAt(12, 10, 0, 5)-dayAt(12, 10, 0, 2)) {
+				t.Fatalf("lifted after %v, want the 3 s between on and off", a.Link.DownFor)
 			}
 			r.send(ctx, enterAt("F2", dayAt(12, 10, 0, 6), market.Buy, 1, 5000, 4995, 5010), limits.OK)
 			if n := countRisk(r.riskEvents(""), riskFirm); n != 2 {
@@ -241,7 +272,15 @@ func TestRulesFirmReduceOnly(t *testing.T) {
 				t.Fatalf("after the restart firm_reduce_only %v desk level %q, want true and normal", st.FirmReduceOnly, st.DeskLevel)
 			}
 			r2.send(ctx, enterAt("F1", dayAt(12, 10, 5, 1), market.Buy, 1, 5000, 4995, 5010), limits.ReduceOnly)
-			r2.d.SetFirmReduceOnly(ctx, false) // the restarted link hears the firm
+			r2.d.SetFirmReduceOnly(ctx, false)                               // the restarted link hears the firm
+			alerts(2, 2)                                                     // on again before the restart; the restored state is no new alert
+			want := time.Duration(dayAt(12, 10, 5, 1) - dayAt(12, 10, 0, 5)) // on again at the clock of the last step
+			if snap {
+				want = 0 // the snapshot holds the state, not when it began
+			}
+			if a := lastLifted(); a.Link.DownFor != want {
+				t.Fatalf("lifted after the restart after %v, want %v", a.Link.DownFor, want)
+			}
 			r2.send(ctx, enterAt("F1", dayAt(12, 10, 5, 2), market.Buy, 1, 5000, 4995, 5010), limits.OK)
 
 			// Lifted, then restarted again: it stays off.

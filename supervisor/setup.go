@@ -192,6 +192,9 @@ type Desk struct {
 	// firmReduce is the firm link's reduce-only (SetFirmReduceOnly), read
 	// by the intent path beside deskLevel.
 	firmReduce atomic.Bool
+	// firmReduceAt is when the firm reduce-only went on (desk clock, ns; 0
+	// = off or not known), for the lifted alert's "reduce-only for".
+	firmReduceAt atomic.Int64
 	// markHook, when set (tests), is called in the middle of the tick
 	// path's mark loop, with the account's books locked.
 	markHook func(account string, trade int)

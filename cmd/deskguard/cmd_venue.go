@@ -2,7 +2,9 @@
 // Tradovate protocol on loopback, replaying a data file or a synthetic
 // session into the matching engine and the market-data stream. By default
 // it serves the real protocol's unfriendly parts a client must survive in
-// normal operation (venue.Realistic); --faults chooses.
+// normal operation (venue.Realistic); --faults chooses. With --protocol
+// rithmic it speaks R|Protocol instead (rithmic_wiring.go), and --rms,
+// --rms-late and --rms-refuse set its RMS (broker/venue/rithmic rms.go).
 
 package main
 
@@ -18,6 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/market"
@@ -42,6 +47,9 @@ func cmdVenue(e *env) int {
 	faults := fs.String("faults", "realistic", "Tradovate: the real protocol's behaviours to serve: realistic, none, or a comma list of list-cap=N, history-cap=N, late-commands, empty-clordid, shuffle-reports, shuffle-ticks, close-frames, no-autoliq")
 	carried := fs.String("carried", "", "Tradovate: positions carried from an earlier trade date: ACCOUNT=QTY@PRICE,... (e.g. A=2@5000.25)")
 	record := fs.String("record", "", "write every order placement the venue receives (client order id, account, what became of it) to this new file as JSON lines (tradovate)")
+	rmsSpec := fs.String("rms", "", "Rithmic: loss limits at the venue's RMS (the firm's side; a client cannot set them): ACCOUNT=LOSS[:refuse],... — at a day loss of LOSS the RMS liquidates the account and refuses its orders (:refuse: refuses them only), e.g. A=500,C=300:refuse")
+	rmsLate := fs.Duration("rms-late", 0, "Rithmic: deliver every RMS update (356) this long after the change it reports")
+	rmsRefuse := fs.Int("rms-refuse", 0, "Rithmic: answer the first N RMS requests (304 info, 3508 update subscription) with an error, as a gateway without RMS permissions does")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: deskguard venue (--data FILE | --synth SEED) [--protocol tradovate|rithmic] [flags]")
 		fs.PrintDefaults()
@@ -54,6 +62,16 @@ func cmdVenue(e *env) int {
 		fmt.Fprintf(e.stderr, "deskguard venue: --faults: %v\n", err)
 		return 2
 	}
+	rms, err := parseRMS(*rmsSpec)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "deskguard venue: --rms: %v\n", err)
+		return 2
+	}
+	if *rmsLate < 0 || *rmsRefuse < 0 {
+		fmt.Fprintln(e.stderr, "deskguard venue: --rms-late and --rms-refuse cannot be negative")
+		return 2
+	}
+	rms.late, rms.refuse = *rmsLate, *rmsRefuse
 	carry, err := parseCarried(*carried)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: --carried: %v\n", err)
@@ -98,12 +116,16 @@ func cmdVenue(e *env) int {
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	switch *protocol {
 	case "tradovate":
+		if rms.set() {
+			fmt.Fprintln(e.stderr, "deskguard venue: --rms, --rms-late and --rms-refuse are served with --protocol rithmic only")
+			return 2
+		}
 	case "rithmic":
 		if *record != "" {
 			fmt.Fprintln(e.stderr, "deskguard venue: --record is served with --protocol tradovate only")
 			return 2
 		}
-		return serveRithmicVenue(e, *listen, accts, *user, pw, *contract, *pace, *wait, feed, log)
+		return serveRithmicVenue(e, *listen, accts, *user, pw, *contract, *pace, *wait, feed, rms, log)
 	default:
 		fmt.Fprintf(e.stderr, "deskguard venue: --protocol %q: want tradovate or rithmic\n", *protocol)
 		return 2
@@ -245,4 +267,52 @@ func (f *feedFailNotice) Next() (market.Trade, error) {
 		f.once.Do(func() { fmt.Fprintf(f.w, "%s%s\n", feedFailLine, strings.ReplaceAll(err.Error(), "\n", " ")) })
 	}
 	return t, err
+}
+
+// rmsFlags is --rms, --rms-late and --rms-refuse: the Rithmic venue's RMS.
+type rmsFlags struct {
+	limits []rmsLimit    // SetRMS, in the order given
+	late   time.Duration // LateRMS
+	refuse int           // RefuseRMS
+}
+
+// rmsLimit is one --rms item.
+type rmsLimit struct {
+	account string
+	loss    decimal.Decimal // > 0, in the account's currency
+	autoLiq bool            // false with :refuse
+}
+
+func (r rmsFlags) set() bool { return len(r.limits) > 0 || r.late != 0 || r.refuse != 0 }
+
+// parseRMS reads --rms ACCOUNT=LOSS[:refuse],... (money as a decimal: the
+// venue's API takes the float the protocol's field is, converted once here).
+func parseRMS(s string) (rmsFlags, error) {
+	var out rmsFlags
+	if s == "" {
+		return out, nil
+	}
+	seen := map[string]bool{}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		a, rest, ok := strings.Cut(item, "=")
+		a = strings.TrimSpace(a)
+		if !ok || a == "" {
+			return out, fmt.Errorf("%q: want ACCOUNT=LOSS or ACCOUNT=LOSS:refuse", item)
+		}
+		if seen[a] {
+			return out, fmt.Errorf("%q: account %s given twice", item, a)
+		}
+		seen[a] = true
+		amount, mode, hasMode := strings.Cut(rest, ":")
+		if hasMode && mode != "refuse" {
+			return out, fmt.Errorf("%q: mode %q: want :refuse or none (liquidate)", item, mode)
+		}
+		loss, err := decimal.NewFromString(strings.TrimSpace(amount))
+		if err != nil || !loss.IsPositive() {
+			return out, fmt.Errorf("%q: loss %q: want a positive amount", item, amount)
+		}
+		out.limits = append(out.limits, rmsLimit{account: a, loss: loss, autoLiq: !hasMode})
+	}
+	return out, nil
 }

@@ -97,13 +97,22 @@ func openBrokerAndData(ctx context.Context, c *config.Config, ids []string, log 
 
 // serveRithmicVenue is `deskguard venue --protocol rithmic`.
 func serveRithmicVenue(e *env, listen string, accts []string, user, pw, contract string, pace float64, wait bool,
-	feed market.TradeReader, log *slog.Logger) int {
+	feed market.TradeReader, rms rmsFlags, log *slog.Logger) int {
 	v, err := rvenue.New(rvenue.Config{Accounts: accts, User: user, Password: pw, Symbol: contract, Root: productOf(contract),
 		Pace: pace, WaitForSubscribe: wait}, feed, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: %v\n", err)
 		return 2
 	}
+	// The RMS as the firm set it, before any client can log in.
+	for _, l := range rms.limits {
+		if err := v.SetRMS(l.account, l.loss.InexactFloat64(), l.autoLiq); err != nil {
+			fmt.Fprintf(e.stderr, "deskguard venue: --rms: %v (--accounts %s)\n", err, strings.Join(accts, ","))
+			return 2
+		}
+	}
+	v.LateRMS(rms.late)
+	v.RefuseRMS(rms.refuse)
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "deskguard venue: --listen %q: %v\n", listen, err)
@@ -126,6 +135,16 @@ func serveRithmicVenue(e *env, listen string, accts []string, user, pw, contract
 	fmt.Fprintf(e.stdout, "venue: %s\n", v.URL())
 	fmt.Fprintf(e.stdout, "protocol: rithmic (R|Protocol over plain ws on loopback)\nsystem: %s\n", v.SystemName())
 	fmt.Fprintf(e.stdout, "accounts: %s  contract: %s  pace: %gx\n", strings.Join(accts, ","), contract, pace)
+	for _, l := range rms.limits {
+		mode := "liquidates"
+		if !l.autoLiq {
+			mode = "refuses orders"
+		}
+		fmt.Fprintf(e.stdout, "rms: %s %s at a day loss of %s\n", l.account, mode, l.loss.StringFixed(2))
+	}
+	if rms.late > 0 || rms.refuse > 0 {
+		fmt.Fprintf(e.stdout, "rms: updates late by %s, first %d requests refused\n", rms.late, rms.refuse)
+	}
 	fmt.Fprintf(e.stdout, "connect with [broker.rithmic] url = %q, system_name = %q, user = %q, symbol = %q, and RITHMIC_PASSWORD set to the demo password\n",
 		v.URL(), v.SystemName(), user, contract)
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
