@@ -119,11 +119,14 @@ func TestExternalBracketsAdopted(t *testing.T) {
 			return a.ledger.Position() == 1 && covered
 		})
 		// Past the coverage grace, settled more than once: still open.
-		g := r.d.opt.CoverageGrace
-		time.Sleep(3 * g) // let the coverage ticker run past the grace (the condition checked is an absence)
-		r.within("settled", func() bool { return true })
+		r.pastGrace()
 		if k := r.kills(); len(k) != 0 {
 			t.Fatalf("the desk killed the trader's bracket: %+v", k)
+		}
+		for _, rec := range r.records() {
+			if rec.Kind == journal.KindStopRepair {
+				t.Fatalf("the desk repaired the coverage of a position its trader's stop covers: %s", rec.Body)
+			}
 		}
 		if p := r.venuePos("A"); p.Qty != 1 {
 			t.Fatalf("venue position %d after the entry, want 1", p.Qty)

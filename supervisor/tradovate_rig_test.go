@@ -48,7 +48,23 @@ type tvRig struct {
 	pumped   chan struct{}
 	settling chan struct{}
 	stopV    func()
-	booked   sync.Mutex // held while a batch is booked (settled waits on it)
+	booked   sync.Mutex // held while a batch is booked or the desk settles (within waits on it)
+	settles  int        // Settle calls of the coverage ticker (under booked)
+}
+
+// pastGrace waits until the coverage ticker has settled the desk at least
+// twice after the coverage grace ran out from now: a gap that opened
+// before this call has been looked at past its grace.
+func (r *tvRig) pastGrace() {
+	r.t.Helper()
+	until := time.Now().Add(r.d.opt.CoverageGrace)
+	n1 := -1
+	r.within("the coverage grace to run out", func() bool {
+		if n1 < 0 && time.Now().After(until) {
+			n1 = r.settles
+		}
+		return n1 >= 0 && r.settles >= n1+2
+	})
 }
 
 // tvOpt says what rig to build.
@@ -213,6 +229,7 @@ func (r *tvRig) start() {
 				case <-tk.C:
 					r.booked.Lock()
 					r.d.Settle(r.ctx)
+					r.settles++
 					r.booked.Unlock()
 				}
 			}
