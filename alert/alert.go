@@ -37,6 +37,13 @@ const (
 	KindFaultCleared      Kind = "fault_cleared"
 	KindDailySummary      Kind = "daily_summary"
 	KindJournalFailed     Kind = "journal_failed"
+	// The risk rules of docs/risk.md (issue 20).
+	KindRiskWarning     Kind = "risk_warning"     // the ladder's warning rung (an account, or the desk)
+	KindReduceOnly      Kind = "reduce_only"      // the ladder's reduce-only rung
+	KindTrailingBreach  Kind = "trailing_breach"  // the trailing drawdown line breached: locked
+	KindWeeklyBreach    Kind = "weekly_breach"    // the weekly loss line breached: locked
+	KindBlackoutFlatten Kind = "blackout_flatten" // flattened ahead of a scheduled release
+	KindTrailingReset   Kind = "trailing_reset"   // the risk manager reset a trailing line
 	// KindBroker: the broker did something beside the desk, or refused
 	// something the desk asked of it — a trade busted or corrected, an
 	// order the desk did not place, the account locked at the broker, the
@@ -47,7 +54,8 @@ const (
 // Kinds lists every kind, in a stable order (tests and docs iterate it).
 var Kinds = []Kind{KindKill, KindLockout, KindWorkerCrash, KindWorkerRestart, KindWorkerFault,
 	KindStopRepaired, KindLinkLost, KindLinkBack, KindReconcileMismatch, KindRearmed, KindUnlocked,
-	KindFaultCleared, KindDailySummary, KindJournalFailed, KindBroker}
+	KindFaultCleared, KindDailySummary, KindJournalFailed, KindRiskWarning, KindReduceOnly, KindTrailingBreach,
+	KindWeeklyBreach, KindBlackoutFlatten, KindTrailingReset, KindBroker}
 
 // Severity orders alerts for the queue. Critical alerts are never dropped.
 type Severity int
@@ -88,6 +96,7 @@ type Alert struct {
 	Reconcile *ReconcileFacts
 	Rearm     *RearmFacts
 	Summary   *SummaryFacts
+	Risk      *RiskFacts
 	Broker    *BrokerFacts
 
 	// Set by the notifier when it coalesced a flood: Repeats more alerts of
@@ -149,6 +158,21 @@ type ReconcileFacts struct {
 type RearmFacts struct {
 	Who string
 	Why string
+}
+
+// RiskFacts: a risk rule's rung reached or line breached (the ladder's
+// warning and reduce-only, the trailing and weekly lines), or a news
+// blackout's flatten.
+type RiskFacts struct {
+	Equity decimal.Decimal // the account's (or the desk's) equity then
+	Line   decimal.Decimal // the line the rule measures to: the lockout, trailing or weekly line
+	From   decimal.Decimal // what the line is measured from: the session's start, the trailing peak, the week's start
+	Used   decimal.Decimal // the ladder: fraction of the day's allowance used (0.9 = 90%)
+	Next   string          // what follows: "reduce-only at 90%", "locked until the risk manager resets the line", ...
+	// Release is the scheduled release a blackout flattens ahead of, and
+	// its time.
+	Release   string
+	ReleaseAt time.Time
 }
 
 // SummaryFacts: the end-of-day summary.
@@ -237,6 +261,42 @@ func FaultCleared(at time.Time, account, who, why string) Alert {
 // DailySummary is the end-of-day summary (16:05 ET).
 func DailySummary(at time.Time, f SummaryFacts) Alert {
 	return Alert{Kind: KindDailySummary, Severity: Info, At: at, Summary: &f}
+}
+
+// RiskWarning reports the ladder's warning rung: account ("" = the desk)
+// has used f.Used of the day's allowance.
+func RiskWarning(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindRiskWarning, Severity: Warning, Account: account, At: at, Risk: &f}
+}
+
+// ReduceOnly reports the ladder's reduce-only rung: account ("" = the
+// desk) takes no new entries or adds until the session reset or an unlock.
+func ReduceOnly(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindReduceOnly, Severity: Critical, Account: account, At: at, Risk: &f}
+}
+
+// TrailingBreach reports that account's equity reached its trailing
+// drawdown line: locked out and flattened until the risk manager resets it.
+func TrailingBreach(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindTrailingBreach, Severity: Critical, Account: account, At: at, Risk: &f}
+}
+
+// WeeklyBreach reports that account's equity reached the week's loss line:
+// locked out and flattened until the next week or an unlock.
+func WeeklyBreach(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindWeeklyBreach, Severity: Critical, Account: account, At: at, Risk: &f}
+}
+
+// BlackoutFlatten reports that account was flattened ahead of a scheduled
+// release (f.Release at f.ReleaseAt).
+func BlackoutFlatten(at time.Time, account string, f RiskFacts) Alert {
+	return Alert{Kind: KindBlackoutFlatten, Severity: Warning, Account: account, At: at, Risk: &f}
+}
+
+// TrailingReset reports that the risk manager reset account's breached
+// trailing line.
+func TrailingReset(at time.Time, account, who, why string) Alert {
+	return Alert{Kind: KindTrailingReset, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
 }
 
 // JournalFailed reports that the journal refused an append: the desk is

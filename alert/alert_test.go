@@ -33,13 +33,19 @@ func TestConstructors(t *testing.T) {
 		{FaultCleared(at, "A1", "risk", "stop restored"), KindFaultCleared, Warning, "A1", true},
 		{DailySummary(at, SummaryFacts{}), KindDailySummary, Info, "", true},
 		{JournalFailed(at, "ENOSPC"), KindJournalFailed, Critical, "", false},
+		{RiskWarning(at, "", RiskFacts{}), KindRiskWarning, Warning, "", true},
+		{ReduceOnly(at, "A1", RiskFacts{}), KindReduceOnly, Critical, "A1", true},
+		{TrailingBreach(at, "A1", RiskFacts{}), KindTrailingBreach, Critical, "A1", true},
+		{WeeklyBreach(at, "A1", RiskFacts{}), KindWeeklyBreach, Critical, "A1", true},
+		{BlackoutFlatten(at, "A1", RiskFacts{Release: "CPI"}), KindBlackoutFlatten, Warning, "A1", true},
+		{TrailingReset(at, "A1", "risk", "new evaluation"), KindTrailingReset, Warning, "A1", true},
 		{Broker(at, "A1", Critical, "locked at broker", "LiquidateOnly"), KindBroker, Critical, "A1", true},
 	}
 	seen := map[Kind]bool{}
 	for _, c := range cases {
 		a := c.a
 		facts := a.Kill != nil || a.Lockout != nil || a.Worker != nil || a.Stop != nil || a.Link != nil ||
-			a.Reconcile != nil || a.Rearm != nil || a.Summary != nil || a.Broker != nil
+			a.Reconcile != nil || a.Rearm != nil || a.Summary != nil || a.Risk != nil || a.Broker != nil
 		if a.Kind != c.kind || a.Severity != c.sev || a.Account != c.acct || !a.At.Equal(at) || facts != c.has {
 			t.Errorf("%s: %+v", c.kind, a)
 		}

@@ -35,6 +35,7 @@ type (
 	RearmFacts     = alert.RearmFacts
 	SummaryFacts   = alert.SummaryFacts
 	SummaryRow     = alert.SummaryRow
+	RiskFacts      = alert.RiskFacts
 	BrokerFacts    = alert.BrokerFacts
 )
 
@@ -54,6 +55,12 @@ const (
 	KindFaultCleared      = alert.KindFaultCleared
 	KindDailySummary      = alert.KindDailySummary
 	KindJournalFailed     = alert.KindJournalFailed
+	KindRiskWarning       = alert.KindRiskWarning
+	KindReduceOnly        = alert.KindReduceOnly
+	KindTrailingBreach    = alert.KindTrailingBreach
+	KindWeeklyBreach      = alert.KindWeeklyBreach
+	KindBlackoutFlatten   = alert.KindBlackoutFlatten
+	KindTrailingReset     = alert.KindTrailingReset
 	KindBroker            = alert.KindBroker
 
 	Info     = alert.Info
@@ -80,5 +87,11 @@ var (
 	FaultCleared      = alert.FaultCleared
 	DailySummary      = alert.DailySummary
 	JournalFailed     = alert.JournalFailed
+	RiskWarning       = alert.RiskWarning
+	ReduceOnly        = alert.ReduceOnly
+	TrailingBreach    = alert.TrailingBreach
+	WeeklyBreach      = alert.WeeklyBreach
+	BlackoutFlatten   = alert.BlackoutFlatten
+	TrailingReset     = alert.TrailingReset
 	Broker            = alert.Broker
 )

@@ -89,6 +89,10 @@ type Config struct {
 	SweepEvery     time.Duration `toml:"sweep_every"`     // how often coalescing windows are closed; default 1s
 	AckWithin      time.Duration `toml:"ack_within"`      // how long a command waits for Flatten before replying; default 2.5s
 	ReplayCache    int           `toml:"replay_cache"`    // signatures the HTTP endpoint remembers for their 5-minute window (full: new requests refused); default 4096
+
+	// Zone is the zone the messages' times are in, labelled (nil: New
+	// York); `deskguard run` sets the desk's [desk] time_zone.
+	Zone *time.Location `toml:"-" json:"-"`
 }
 
 // String prints the config with its secrets redacted.

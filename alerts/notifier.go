@@ -176,7 +176,7 @@ func (n *Notifier) Notify(a Alert) {
 	}
 	if n.mode == ModeOff {
 		n.log.Log(context.Background(), level(a.Severity), "alert", "kind", string(a.Kind), "severity", a.Severity.String(),
-			"account", a.Account, "text", Render(a).Text, "detail", a.Detail)
+			"account", a.Account, "text", RenderIn(a, n.cfg.Zone).Text, "detail", a.Detail)
 		n.mu.Lock()
 		n.st.Notified++
 		n.mu.Unlock()
@@ -303,7 +303,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.sweep()
 			for a, ok := n.next(); ok; a, ok = n.next() {
 				n.log.Log(context.Background(), level(a.Severity), "slack alert not delivered: shutting down",
-					"kind", string(a.Kind), "account", a.Account, "text", Render(a).Text)
+					"kind", string(a.Kind), "account", a.Account, "text", RenderIn(a, n.cfg.Zone).Text)
 			}
 			return nil
 		case <-n.wake:
@@ -328,7 +328,7 @@ func (n *Notifier) deliverSafe(ctx context.Context, a Alert) {
 // errors with a doubling backoff, up to MaxRetries; then it gives up and
 // records the failure.
 func (n *Notifier) deliver(ctx context.Context, a Alert) {
-	m := Render(a)
+	m := RenderIn(a, n.cfg.Zone)
 	backoff := n.cfg.BackoffBase
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -400,7 +400,7 @@ func (n *Notifier) fail(a Alert, err error) {
 	n.failing = true
 	n.mu.Unlock()
 	err = fmt.Errorf("alerts: posting %s to slack: %w", a.Kind, err)
-	n.log.Error("slack alert not delivered", "kind", string(a.Kind), "account", a.Account, "err", err, "text", Render(a).Text)
+	n.log.Error("slack alert not delivered", "kind", string(a.Kind), "account", a.Account, "err", err, "text", RenderIn(a, n.cfg.Zone).Text)
 	n.rec.RecordAlertFailed(string(a.Kind), err)
 	if n.afterDeliver != nil {
 		n.afterDeliver(a, err)

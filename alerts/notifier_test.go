@@ -57,6 +57,17 @@ func samples() map[string]Alert {
 				{Account: "ACC3", Trades: 0},
 			}, DeskDrawdownUsed: dec("0.083")}),
 		"journal_failed": JournalFailed(t0, "fdatasync: input/output error"),
+		"risk_warning": RiskWarning(t0, "ACC1", RiskFacts{Equity: dec("98800.00"), Line: dec("98500.00"), From: dec("100000"),
+			Used: dec("0.80"), Next: "Reduce-only at 90% used, locked out at 100%."}),
+		"risk_warning_desk": RiskWarning(t0, "", RiskFacts{Equity: dec("295950.00"), Line: dec("295500.00"), From: dec("300000"),
+			Used: dec("0.85"), Next: "Reduce-only at 90% used, locked out at 100%."}),
+		"reduce_only": ReduceOnly(t0, "ACC1", RiskFacts{Equity: dec("98650.00"), Line: dec("98500.00"), From: dec("100000"),
+			Used: dec("0.90")}),
+		"trailing_breach": TrailingBreach(t0, "ACC2", RiskFacts{Equity: dec("48000.00"), Line: dec("48000.00"), From: dec("50000.00")}),
+		"weekly_breach":   WeeklyBreach(t0, "ACC3", RiskFacts{Equity: dec("48999.50"), Line: dec("49000.00"), From: dec("50000.00")}),
+		"blackout_flatten": BlackoutFlatten(t0, "ACC1", RiskFacts{Release: "CPI (February)",
+			ReleaseAt: time.Date(2026, 3, 16, 10, 32, 0, 0, market.NewYork)}),
+		"trailing_reset": TrailingReset(t0, "ACC2", "risk", "evaluation restarted with the firm"),
 		"broker":         Broker(t0, "ACC2", Critical, "locked at broker", "locked at broker: liquidate-only since 2026-03-16T14:00:00Z; the broker refuses orders that add risk"),
 	}
 }

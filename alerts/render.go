@@ -52,8 +52,29 @@ func Percent(frac decimal.Decimal) string {
 	return frac.Shift(2).StringFixed(2) + "%"
 }
 
-func etClock(t time.Time) string { return t.In(market.NewYork).Format("15:04:05 ET") }
-func etDay(t time.Time) string   { return t.In(market.NewYork).Format("Mon 2 Jan 2006") }
+// clockIn is a time of day in loc (nil: New York), labelled: "ET" for New
+// York, "CT" for Chicago (the exchange's), else the zone's abbreviation.
+func clockIn(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = market.NewYork
+	}
+	t = t.In(loc)
+	switch loc.String() {
+	case "America/New_York":
+		return t.Format("15:04:05") + " ET"
+	case "America/Chicago":
+		return t.Format("15:04:05") + " CT"
+	}
+	return t.Format("15:04:05 MST")
+}
+
+// dayIn is the date of t in loc (nil: New York).
+func dayIn(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = market.NewYork
+	}
+	return t.In(loc).Format("Mon 2 Jan 2006")
+}
 
 func posText(q int64) string {
 	switch {
@@ -118,15 +139,20 @@ func sevEmoji(s Severity) string {
 	return ":information_source:"
 }
 
-// Render turns an alert into its Slack message. It reads nothing but the
-// alert, so the same alert always renders the same bytes.
-func Render(a Alert) Message {
+// Render turns an alert into its Slack message with its times in New
+// York's zone (RenderIn for the desk's).
+func Render(a Alert) Message { return RenderIn(a, nil) }
+
+// RenderIn turns an alert into its Slack message, its times in loc (nil:
+// New York), labelled. It reads nothing but the alert and loc, so the same
+// alert always renders the same bytes.
+func RenderIn(a Alert, loc *time.Location) Message {
 	var (
 		title  string
 		blocks []slack.Block
 	)
 	acct := orDash(a.Account)
-	when := etClock(a.At)
+	when := clockIn(a.At, loc)
 	switch a.Kind {
 	case KindKill:
 		f := a.Kill
@@ -229,6 +255,50 @@ func Render(a Alert) Message {
 	case KindJournalFailed:
 		title = "JOURNAL FAILED"
 		blocks = append(blocks, facts("Time", when))
+	case KindRiskWarning, KindReduceOnly:
+		f := riskOf(a)
+		who := "desk"
+		if a.Account != "" {
+			who = a.Account
+		}
+		rung := "WARNING"
+		if a.Kind == KindReduceOnly {
+			rung = "REDUCE-ONLY"
+		}
+		title = fmt.Sprintf("%s %s — %s of the day's allowance used", rung, who, Percent(f.Used))
+		blocks = append(blocks, facts("Account", orDash(a.Account), "Equity", Money(f.Equity),
+			"Used", fmt.Sprintf("%s of %s", Money(f.From.Sub(f.Equity)), Money(f.From.Sub(f.Line))),
+			"Lockout line", Money(f.Line), "Session start equity", Money(f.From), "Time", when))
+		if a.Kind == KindReduceOnly {
+			a.Detail = joinDetail("No new entries or adds; exits, tighter stops and cancels still go. Until the next session reset or an unlock.", a.Detail)
+		}
+		a.Detail = joinDetail(a.Detail, f.Next)
+	case KindTrailingBreach, KindWeeklyBreach:
+		f := riskOf(a)
+		line, from := "Trailing line", "Peak"
+		title = "TRAILING DRAWDOWN " + acct + " — equity at or below the trailing line"
+		next := "Engines halted, orders cancelled, position flattened. Locked until the risk manager resets the trailing line (deskguard reset-trailing)."
+		if a.Kind == KindWeeklyBreach {
+			line, from = "Weekly line", "Week's start equity"
+			title = "WEEKLY LOSS " + acct + " — equity at or below the week's line"
+			next = "Engines halted, orders cancelled, position flattened. Locked until the next trading week (Sunday 18:00 ET) or an early unlock by the risk manager."
+		}
+		blocks = append(blocks, facts("Account", a.Account, "Equity", Money(f.Equity), line, Money(f.Line),
+			from, Money(f.From), "Time", when))
+		a.Detail = joinDetail(next, a.Detail)
+	case KindBlackoutFlatten:
+		f := riskOf(a)
+		title = fmt.Sprintf("News blackout — %s flattened ahead of %s", acct, orDash(f.Release))
+		at := "—"
+		if !f.ReleaseAt.IsZero() {
+			at = clockIn(f.ReleaseAt, loc)
+		}
+		blocks = append(blocks, facts("Account", a.Account, "Release", f.Release, "At", at, "Time", when))
+		a.Detail = joinDetail("Orders cancelled, position flattened; no entries until the blackout ends.", a.Detail)
+	case KindTrailingReset:
+		r := rearmOf(a)
+		title = fmt.Sprintf("%s trailing line reset by %s", acct, orDash(r.Who))
+		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
 	case KindBroker:
 		what := "the broker"
 		if a.Broker != nil && a.Broker.What != "" {
@@ -249,13 +319,13 @@ func Render(a Alert) Message {
 	if a.Detail != "" {
 		all = append(all, slack.NewSectionBlock(mrkdwn(a.Detail), nil, nil))
 	}
-	if a.Kind == KindKill || a.Kind == KindLockout {
+	if a.Kind == KindKill || a.Kind == KindLockout || a.Kind == KindTrailingBreach || a.Kind == KindWeeklyBreach {
 		all = append(all, flattenButtons(a.Account))
 	}
-	ctx := fmt.Sprintf("deskguard · %s · %s · %s", a.Kind, a.Severity, etDay(a.At))
+	ctx := fmt.Sprintf("deskguard · %s · %s · %s", a.Kind, a.Severity, dayIn(a.At, loc))
 	if a.Repeats > 0 {
-		ctx = fmt.Sprintf("%d more since %s (this is the latest) · ", a.Repeats, etClock(a.Since)) + ctx
-		head += fmt.Sprintf(" (%d more since %s)", a.Repeats, etClock(a.Since))
+		ctx = fmt.Sprintf("%d more since %s (this is the latest) · ", a.Repeats, clockIn(a.Since, loc)) + ctx
+		head += fmt.Sprintf(" (%d more since %s)", a.Repeats, clockIn(a.Since, loc))
 	}
 	all = append(all, slack.NewContextBlock("", mrkdwn(ctx)))
 	return Message{Text: head, Blocks: all}
@@ -283,6 +353,13 @@ func linkOf(a Alert) LinkFacts {
 		return LinkFacts{Link: "?"}
 	}
 	return *a.Link
+}
+
+func riskOf(a Alert) RiskFacts {
+	if a.Risk == nil {
+		return RiskFacts{}
+	}
+	return *a.Risk
 }
 
 func rearmOf(a Alert) RearmFacts {
@@ -323,6 +400,7 @@ type StatusReport struct {
 	State    string // desk state: running, degraded, halting, halted, ...
 	At       time.Time
 	Accounts []AccountStatus
+	Zone     *time.Location // the desk's zone for At (nil: New York)
 }
 
 // AccountStatus is one account in a StatusReport.
@@ -344,7 +422,7 @@ func RenderStatus(s StatusReport) Message {
 		fmt.Fprintf(&b, "%-10s %-11s %-9s %12s %8s %7d\n", a.ID, a.State, posText(a.Position), Money(a.Net), Percent(a.DrawdownUsed), a.WorkingOrders)
 		net = net.Add(a.Net)
 	}
-	head := fmt.Sprintf("Desk %s — net %s — %s", orDash(s.State), Money(net), etClock(s.At))
+	head := fmt.Sprintf("Desk %s — net %s — %s", orDash(s.State), Money(net), clockIn(s.At, s.Zone))
 	return Message{Text: head, Blocks: []slack.Block{
 		slack.NewSectionBlock(mrkdwn("*"+head+"*"), nil, nil),
 		slack.NewSectionBlock(mrkdwn("```\n"+b.String()+"```"), nil, nil),

@@ -15,10 +15,17 @@
 //	rearm     yes, reason    no                     no      no
 //	unlock    yes, reason    no                     no      no
 //	clear     yes, reason    no                     no      no
+//	reset_trailing yes, reason no                   no      no
 //	engines   any account    own account only       no      no
+//	journal_tail   yes       no                     yes     no
+//	journal_backup yes       no                     no      no
+//
+// The journal holds every account's records, so only the roles that see
+// the whole desk may read it; a backup writes a file on the desk's
+// machine, so only the manager may ask for one.
 //
 // A reason is trimmed of surrounding white space, required (non-blank) for
-// rearm, unlock and clear, at most MaxReason characters and free of
+// rearm, unlock, clear and reset_trailing, at most MaxReason characters and free of
 // control characters, on every surface alike.
 //
 // It may touch auth and deskapi (their types), nothing else: no file,
@@ -50,10 +57,17 @@ const (
 	Unlock  Act = "unlock"
 	Clear   Act = "clear" // clear a faulted account
 	Engines Act = "engines"
+	// JournalTail reads the journal's latest records (and follows it).
+	JournalTail Act = "journal_tail"
+	// JournalBackup writes a consistent copy of the journal to a new file.
+	JournalBackup Act = "journal_backup"
+	// ResetTrailing resets an account's breached trailing drawdown line
+	// (the risk manager's act, with a reason).
+	ResetTrailing Act = "reset_trailing"
 )
 
 // Acts lists every act (tests and docs iterate it).
-var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines}
+var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines, ResetTrailing, JournalTail, JournalBackup}
 
 // Slack is the role of a Slack user named in [slack] allowed_users: it may
 // ask for the status and flatten the desk or any account, nothing else.
@@ -102,18 +116,18 @@ func (d *Denied) Is(target error) bool { return target == ErrForbidden }
 // Allowed returns nil if role may do act to account ("" = the whole desk;
 // ignored for status, press and rearm), a *Denied if the role may not, or
 // ErrAccountRequired when the role may but the act needs an account
-// (unlock, clear, engines).
+// (unlock, clear, engines, reset_trailing).
 func Allowed(r auth.Role, act Act, account string) error {
 	deny := &Denied{Role: r, Act: act, Account: account}
 	switch act {
-	case Status, Press, Rearm:
+	case Status, Press, Rearm, JournalTail, JournalBackup:
 		deny.Account = ""
 	}
 	ok := false
 	switch r.Kind {
 	case "manager":
 		switch act {
-		case Status, Flatten, Press, Rearm, Unlock, Clear, Engines:
+		case Status, Flatten, Press, Rearm, Unlock, Clear, Engines, ResetTrailing, JournalTail, JournalBackup:
 			ok = true
 		}
 	case "trader":
@@ -124,7 +138,7 @@ func Allowed(r auth.Role, act Act, account string) error {
 			ok = r.Account != "" && account == r.Account
 		}
 	case "viewer":
-		ok = act == Status
+		ok = act == Status || act == JournalTail
 	case "slack":
 		ok = act == Status || act == Flatten
 	}
@@ -132,7 +146,7 @@ func Allowed(r auth.Role, act Act, account string) error {
 		return deny
 	}
 	switch act {
-	case Unlock, Clear, Engines:
+	case Unlock, Clear, Engines, ResetTrailing:
 		if account == "" {
 			return ErrAccountRequired
 		}
@@ -141,7 +155,9 @@ func Allowed(r auth.Role, act Act, account string) error {
 }
 
 // NeedsReason reports whether act must carry a reason.
-func NeedsReason(act Act) bool { return act == Rearm || act == Unlock || act == Clear }
+func NeedsReason(act Act) bool {
+	return act == Rearm || act == Unlock || act == Clear || act == ResetTrailing
+}
 
 // Reason returns why trimmed, or an error: deskapi.ErrReasonRequired
 // (wrapped) when act needs a reason and why is blank, ErrBadReason when it
@@ -210,6 +226,19 @@ func StatusFor(r auth.Role, st deskapi.Status) deskapi.Status {
 	for _, j := range st.Journal {
 		if j.Account == r.Account {
 			out.Journal = append(out.Journal, j)
+		}
+	}
+	out.DrawdownUsed = 0
+	out.Fills = nil
+	for _, f := range st.Fills {
+		if f.Account == r.Account {
+			out.Fills = append(out.Fills, f)
+		}
+	}
+	out.Kills = nil
+	for _, k := range st.Kills {
+		if k.Scope == "desk" || k.Scope == r.Account {
+			out.Kills = append(out.Kills, k)
 		}
 	}
 	return out

@@ -44,6 +44,8 @@ func TestAllowed(t *testing.T) {
 		{manager, Unlock, "", acct},
 		{manager, Clear, "A1", ok},
 		{manager, Clear, "", acct},
+		{manager, ResetTrailing, "A1", ok},
+		{manager, ResetTrailing, "", acct},
 		{manager, Engines, "A2", ok},
 		{manager, Engines, "", acct},
 
@@ -56,6 +58,7 @@ func TestAllowed(t *testing.T) {
 		{trader1, Rearm, "", no},
 		{trader1, Unlock, "A1", no},
 		{trader1, Clear, "A1", no},
+		{trader1, ResetTrailing, "A1", no},
 		{trader1, Engines, "A1", ok},
 		{trader1, Engines, "A2", no},
 		{trader1, Engines, "", no},
@@ -67,7 +70,16 @@ func TestAllowed(t *testing.T) {
 		{viewer, Rearm, "", no},
 		{viewer, Unlock, "A1", no},
 		{viewer, Clear, "A1", no},
+		{viewer, ResetTrailing, "A1", no},
 		{viewer, Engines, "A1", no},
+		{viewer, JournalTail, "", ok},
+		{viewer, JournalBackup, "", no},
+		{manager, JournalTail, "", ok},
+		{manager, JournalBackup, "", ok},
+		{trader1, JournalTail, "", no},
+		{trader1, JournalBackup, "", no},
+		{Slack, JournalTail, "", no},
+		{Slack, JournalBackup, "", no},
 
 		{Slack, Status, "", ok},
 		{Slack, Flatten, "", ok},
@@ -76,6 +88,7 @@ func TestAllowed(t *testing.T) {
 		{Slack, Rearm, "", no},
 		{Slack, Unlock, "A1", no},
 		{Slack, Clear, "A1", no},
+		{Slack, ResetTrailing, "A1", no},
 		{Slack, Engines, "A1", no},
 	}
 	for _, r := range []auth.Role{nobody, bogus, traderX} {
@@ -130,6 +143,7 @@ func TestReason(t *testing.T) {
 		{Rearm, "\t\n ", "ERR:required"},
 		{Unlock, " ", "ERR:required"},
 		{Clear, "", "ERR:required"},
+		{ResetTrailing, " ", "ERR:required"},
 		{Unlock, "  data error on the open  ", "data error on the open"},
 		{Rearm, "flat, checked with the venue", "flat, checked with the venue"},
 		{Clear, long, long},
@@ -159,7 +173,7 @@ func TestReason(t *testing.T) {
 		}
 	}
 	for _, a := range Acts {
-		want := a == Rearm || a == Unlock || a == Clear
+		want := a == Rearm || a == Unlock || a == Clear || a == ResetTrailing
 		if NeedsReason(a) != want {
 			t.Errorf("NeedsReason(%s) = %v", a, !want)
 		}
@@ -184,7 +198,10 @@ func desk() deskapi.Status {
 		Accounts:  []deskapi.AccountStatus{{ID: "A1", Net: "100.00"}, {ID: "A2", Net: "-1000.00"}, {ID: "A3", Net: "0.00"}},
 		Links:     deskapi.Links{Venue: "up", Data: "up"},
 		Journal: []deskapi.JournalLine{{Seq: 1, Kind: "kill"}, {Seq: 2, Account: "A1", Kind: "fill"},
-			{Seq: 3, Account: "A2", Kind: "lockout"}}}
+			{Seq: 3, Account: "A2", Kind: "lockout"}},
+		DrawdownUsed: 0.4,
+		Fills:        []deskapi.Fill{{Seq: 5, Account: "A1"}, {Seq: 6, Account: "A2"}},
+		Kills:        []deskapi.KillLine{{Scope: "desk"}, {Scope: "A2"}, {Scope: "A1"}}}
 }
 
 func TestStatusFor(t *testing.T) {
@@ -204,6 +221,12 @@ func TestStatusFor(t *testing.T) {
 	}
 	if len(tr.Journal) != 1 || tr.Journal[0].Seq != 2 {
 		t.Errorf("trader journal %+v", tr.Journal)
+	}
+	if tr.DrawdownUsed != 0 || len(tr.Fills) != 1 || tr.Fills[0].Account != "A1" {
+		t.Errorf("trader sees the desk's allowance %v or others' fills %+v", tr.DrawdownUsed, tr.Fills)
+	}
+	if len(tr.Kills) != 2 || tr.Kills[0].Scope != "desk" || tr.Kills[1].Scope != "A1" {
+		t.Errorf("trader kills %+v, want the desk's and its own", tr.Kills)
 	}
 	if tr.State != "running" || tr.Links.Venue != "up" || tr.LastPrice != full.LastPrice {
 		t.Errorf("trader lost the desk state/links: %+v", tr)
@@ -227,6 +250,7 @@ func TestPropertyTraderSeesOnlyOwnAccount(t *testing.T) {
 		for _, id := range ids {
 			st.Accounts = append(st.Accounts, deskapi.AccountStatus{ID: id})
 			st.Journal = append(st.Journal, deskapi.JournalLine{Account: id})
+			st.Fills = append(st.Fills, deskapi.Fill{Account: id})
 		}
 		me := rapid.SampledFrom([]string{"A1", "A2"}).Draw(rt, "me")
 		v := StatusFor(auth.Role{Kind: "trader", Account: me}, st)
@@ -238,6 +262,11 @@ func TestPropertyTraderSeesOnlyOwnAccount(t *testing.T) {
 		for _, j := range v.Journal {
 			if j.Account != me {
 				rt.Fatalf("trader %s sees journal line of %q", me, j.Account)
+			}
+		}
+		for _, f := range v.Fills {
+			if f.Account != me {
+				rt.Fatalf("trader %s sees a fill of %q", me, f.Account)
 			}
 		}
 		if v.Net != "" || v.Equity != "" || v.DeskLockout != "" || v.Trades != 0 {

@@ -51,6 +51,8 @@ func TestBadConfigsNameFileLineKey(t *testing.T) {
 		{"wrong type", "[desk]\nmanual_unlock = \"yes\"\n" + base, "desk.manual_unlock", 2},
 		{"account limits against the desk's", "[limits]\nmax_order_qty = 15\n" + base + "[accounts.limits]\nmax_position = 12\n", "accounts[0].limits", 0},
 		{"negative stale_data_kill", "[desk]\nstale_data_kill = \"-1s\"\n" + base, "desk.stale_data_kill", 2},
+		{"unknown time zone", "[desk]\ntime_zone = \"Mars/Olympus\"\n" + base, "desk.time_zone", 2},
+		{"local time zone", "[desk]\ntime_zone = \"Local\"\n" + base, "desk.time_zone", 2},
 		{"too short stale_data_kill", "[desk]\nstale_data_kill = \"200ms\"\n" + base, "desk.stale_data_kill", 2},
 		{"unknown slack key", "[slack]\nchanel = \"C1\"\n" + base, "slack.chanel", 2},
 		{"mistyped slack key", "[slack]\nchannel = 1\n" + base, "slack.channel", 2},
@@ -191,5 +193,23 @@ func TestDuplicateTokensRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), auth.ErrDuplicateToken.Error()) || !strings.Contains(err.Error(), "screen") || !strings.Contains(err.Error(), "risk") ||
 		!strings.Contains(err.Error(), "DG_TEST_UNSET_DUP") || strings.Contains(err.Error(), "the-same-token") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTimeZone(t *testing.T) {
+	base := "[[accounts]]\nid = \"A\"\nstart_equity = \"1000\"\nstrategies = [\"orb\"]\n"
+	c, err := Parse("desk.toml", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Desk.Location().String(); got != DefaultTimeZone {
+		t.Errorf("default zone %s, want %s", got, DefaultTimeZone)
+	}
+	c, err = Parse("desk.toml", "[desk]\ntime_zone = \"America/Chicago\"\n"+base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Desk.Location().String(); got != "America/Chicago" {
+		t.Errorf("zone %s, want America/Chicago", got)
 	}
 }

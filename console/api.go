@@ -37,6 +37,7 @@ func (s *Server) routes(static fs.FS) http.Handler {
 	mux.Handle("/api/rearm", s.post(s.handleRearm))
 	mux.Handle("/api/unlock", s.post(s.handleUnlock))
 	mux.Handle("/api/clear", s.post(s.handleClear))
+	mux.Handle("/api/reset_trailing", s.post(s.handleResetTrailing))
 	mux.Handle("/api/engines", s.post(s.handleEngines))
 	mux.Handle("/api/press", s.post(s.handlePress))
 	mux.HandleFunc(HealthPath, s.handleHealth)
@@ -505,6 +506,28 @@ func (s *Server) handleClear(w http.ResponseWriter, r *http.Request, c caller) {
 	})
 }
 
+// ResetTrailingRequest is the body of POST /api/reset_trailing: reset an
+// account's breached trailing drawdown line.
+type ResetTrailingRequest struct {
+	Account string `json:"account"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) handleResetTrailing(w http.ResponseWriter, r *http.Request, c caller) {
+	var req ResetTrailingRequest
+	if err := decode(r, &req); err != nil {
+		writeBodyErr(w, err)
+		return
+	}
+	why, ok := s.allow(w, c, authz.ResetTrailing, req.Account, req.Reason)
+	if !ok {
+		return
+	}
+	s.act(w, r, c, "reset_trailing", req.Account, func(ctx context.Context) error {
+		return s.desk.ResetTrailing(ctx, req.Account, c.p.Name, why)
+	})
+}
+
 // EnginesRequest is the body of POST /api/engines.
 type EnginesRequest struct {
 	Account string `json:"account"`
@@ -519,6 +542,16 @@ func (s *Server) handleEngines(w http.ResponseWriter, r *http.Request, c caller)
 	}
 	if _, ok := s.allow(w, c, authz.Engines, req.Account, ""); !ok {
 		return
+	}
+	if req.Run {
+		// A halting or halted desk starts nothing: the halt is lifted by a
+		// manager's re-arm, not by an account's engines (the desk refuses
+		// it too; this says why before asking it).
+		if st := s.desk.Status(r.Context()); st.State == "halting" || st.State == "halted" {
+			s.log.Warn("console: refused", "op", "engines", "account", req.Account, "who", c.p.Name, "desk", st.State)
+			writeErr(w, http.StatusConflict, fmt.Sprintf("the desk is %s: engines start only after a re-arm", st.State))
+			return
+		}
 	}
 	s.act(w, r, c, "engines", req.Account, func(ctx context.Context) error {
 		return s.desk.SetEngines(ctx, req.Account, req.Run, c.p.Name)

@@ -1,18 +1,60 @@
 // browser_test.go: the browser flow in real headless Chromium against the
-// fake desk (see consoletest.RunBrowserFlow to run it against another desk).
+// fake desk (see consoletest.RunBrowserFlow to run it against another desk):
+// three accounts with a trader, and twenty accounts on one 1920×1080 screen.
 package console_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/deskguard/deskguard/console/consoletest"
 )
 
+// sameRecords checks that what the page shows is the desk's own: every
+// journal line and fill by its seq, every rejection count.
+func sameRecords(desk *consoletest.FakeDesk) func(*testing.T, consoletest.PageRecords) {
+	return func(t *testing.T, r consoletest.PageRecords) {
+		st := desk.Status(context.Background())
+		seqs := map[uint64]string{}
+		for _, j := range st.Journal {
+			seqs[j.Seq] = j.Kind
+		}
+		for _, j := range r.Journal {
+			if k, ok := seqs[j.Seq]; !ok || k != j.Kind {
+				t.Errorf("journal line #%d %s is not the desk's (%q)", j.Seq, j.Kind, k)
+			}
+		}
+		fills := map[uint64]string{}
+		for _, f := range st.Fills {
+			fills[f.Seq] = f.Account
+		}
+		for _, f := range r.Fills {
+			if fills[f.Seq] != f.Account {
+				t.Errorf("blotter fill #%d of %s is not the desk's", f.Seq, f.Account)
+			}
+		}
+		want := map[string]int{}
+		for _, a := range st.Accounts {
+			for k, v := range a.Rejections {
+				want[k] += v
+			}
+		}
+		if len(want) != len(r.Rejections) {
+			t.Errorf("rejections shown %v, desk %v", r.Rejections, want)
+		}
+		for k, v := range want {
+			if r.Rejections[k] != v {
+				t.Errorf("rejections %s: shown %d, desk %d", k, r.Rejections[k], v)
+			}
+		}
+	}
+}
+
 func TestBrowserFlow(t *testing.T) {
 	desk := consoletest.NewFakeDesk()
 	consoletest.RunBrowserFlow(t, consoletest.Flow{
 		Desk: desk, Tokens: testTokens(), Manager: tokManager,
-		Trader: tokTrader2, TraderAccount: "ACC2", Accounts: 3,
+		Trader: tokTrader2, TraderAccount: "ACC2", Accounts: 3, NearStop: "ACC1", Records: sameRecords(desk), Kills: true,
 	})
 	var flattened bool
 	for _, a := range desk.Actions() {
@@ -23,4 +65,12 @@ func TestBrowserFlow(t *testing.T) {
 	if !flattened {
 		t.Errorf("the desk saw no flatten by the manager: %+v", desk.Actions())
 	}
+}
+
+func TestBrowserTwentyAccountsOnOneScreen(t *testing.T) {
+	desk := consoletest.NewFakeDeskOf(20)
+	desk.SetZone("America/Chicago")
+	consoletest.RunBrowserFlow(t, consoletest.Flow{
+		Desk: desk, Tokens: testTokens(), Manager: tokManager, Accounts: 20, NearStop: "ACC07", Records: sameRecords(desk), Kills: true,
+	})
 }

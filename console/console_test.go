@@ -185,7 +185,7 @@ func TestUnauthenticated(t *testing.T) {
 	e := start(t, console.Config{})
 	endpoints := []struct{ method, path string }{
 		{"GET", "/api/status"}, {"GET", "/api/events"}, {"GET", "/api/session"},
-		{"POST", "/api/flatten"}, {"POST", "/api/rearm"}, {"POST", "/api/unlock"}, {"POST", "/api/clear"},
+		{"POST", "/api/flatten"}, {"POST", "/api/rearm"}, {"POST", "/api/unlock"}, {"POST", "/api/clear"}, {"POST", "/api/reset_trailing"},
 		{"POST", "/api/engines"}, {"POST", "/api/press"}, {"POST", "/api/logout"},
 	}
 	creds := []struct {
@@ -263,6 +263,12 @@ func TestActionsByRole(t *testing.T) {
 		{"trader flattens desk", tokTrader1, nil, flat(""), 403, ""},
 		{"trader engines own", tokTrader1, nil, eng("ACC1", false), 200, "alice"},
 		{"trader engines other", tokTrader1, nil, eng("ACC2", false), 403, ""},
+		// The state decides too: no engines start on a halting or halted
+		// desk (refused before the desk is asked); stopping them is fine.
+		{"trader starts engines on a halted desk", tokTrader1, func(d *consoletest.FakeDesk) { d.SetDeskState("halted") }, eng("ACC1", true), 409, ""},
+		{"manager starts engines on a halting desk", tokManager, func(d *consoletest.FakeDesk) { d.SetDeskState("halting") }, eng("ACC1", true), 409, ""},
+		{"trader stops engines on a halted desk", tokTrader1, func(d *consoletest.FakeDesk) { d.SetDeskState("halted") }, eng("ACC1", false), 200, "alice"},
+		{"trader starts engines on a degraded desk", tokTrader1, func(d *consoletest.FakeDesk) { d.SetDeskState("degraded"); d.SetAccountState("ACC1", "idle") }, eng("ACC1", true), 200, "alice"},
 		{"trader rearms", tokTrader1, nil, rearm("please"), 403, ""},
 		{"trader unlocks own", tokTrader1, func(d *consoletest.FakeDesk) { d.SetAccountState("ACC1", "locked_out") }, unlock("ACC1", "please"), 403, ""},
 		{"trader clears own", tokTrader1, faulted("ACC1"), clear("ACC1", "please"), 403, ""},

@@ -1,15 +1,18 @@
 // Package control is the desk's local control socket: the Unix socket
 // through which `deskguard status`, `flatten`, `rearm`, `unlock`, `clear`,
-// `press` and the drill reach a running desk. One JSON request
-// (deskapi.Request) and one JSON response (deskapi.Response) per
-// connection; the socket is mode 0600, every request carries a token
+// `reset-trailing`, `press`, `journal tail`, `journal backup` and the drill reach a running
+// desk. One JSON request (deskapi.Request) and one JSON response
+// (deskapi.Response) per connection — except a followed journal tail, one
+// response per commit until either side closes; the socket is mode 0600, every request carries a token
 // checked against the desk's tokens (auth), and what the token's role may
 // do and see is decided by authz, the same rules as the console and Slack.
 // It reaches the desk only through deskapi.Desk. The client side is
 // deskapi.Call.
 //
-// It may touch auth, authz and deskapi, and the Unix socket path it is
-// given; it never imports the supervisor.
+// It may touch auth, authz and deskapi, the Unix socket path it is given
+// and, through the Journal it is handed, the desk's journal (a read
+// transaction's copy for a backup; reads for a tail); it never imports the
+// supervisor or the journal package.
 package control
 
 // control.go: Listen, Serve and Do.
@@ -24,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -53,8 +57,35 @@ type Server struct {
 	// without their token being checked. `deskguard run` sets it from the
 	// console's login_burst, login_backoff and login_backoff_max.
 	Logins *auth.Limiter
-	ln     net.Listener
+	// Journal serves journal_tail and journal_backup (nil: refused).
+	Journal Journal
+	ln      net.Listener
 }
+
+// Journal is the desk's journal as the control socket serves it; `deskguard
+// run` hands in its open journal.
+type Journal interface {
+	// Backup writes a consistent copy of the journal to path, a file it
+	// creates (never one that exists), while appends go on.
+	Backup(path string) (int64, error)
+	// Last is the sequence of the last durable record (0: none).
+	Last() (uint64, error)
+	// After returns up to max records after seq, in the journal's JSON
+	// form, and the seq of the last one (seq when there are none).
+	After(seq uint64, max int) ([]json.RawMessage, uint64, error)
+	// Commits signals after one or more commits; stop ends it.
+	Commits() (c <-chan struct{}, stop func())
+	// Path is the journal's file, as the desk opened it.
+	Path() string
+}
+
+// Tail bounds: the default and largest count of a tail, and the most
+// records one response carries.
+const (
+	DefaultTail = 20
+	MaxTail     = 10000
+	maxBatch    = 500
+)
 
 // Listen binds the socket at path (removing a stale one) with mode 0600.
 func (s *Server) Listen(path string) error {
@@ -103,6 +134,9 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		// after it that arrived with it (a second request smuggled in the
 		// same write, padding) refuses the whole request.
 		resp.Error = "bad request: data after the request"
+	} else if req.Op == string(authz.JournalTail) && req.Follow {
+		s.follow(ctx, c, peerKey(c), req)
+		return
 	} else {
 		resp = s.doLimited(ctx, peerKey(c), req)
 	}
@@ -131,17 +165,26 @@ func peerKey(c net.Conn) string {
 
 // doLimited is Do under the login limiter for peer key.
 func (s *Server) doLimited(ctx context.Context, key string, req deskapi.Request) deskapi.Response {
+	if refused, ok := s.limit(key, req); !ok {
+		return refused
+	}
+	return s.Do(ctx, req)
+}
+
+// limit applies the login limiter for peer key: a refusal while the peer
+// must wait, else ok (and a good token clears the peer).
+func (s *Server) limit(key string, req deskapi.Request) (deskapi.Response, bool) {
 	if s.Logins == nil {
-		return s.Do(ctx, req)
+		return deskapi.Response{}, true
 	}
 	if w := s.Logins.Attempt(key); w > 0 {
 		s.warn("control: refused request (limited)", "op", req.Op, "peer", key, "wait", w)
-		return deskapi.Response{Error: fmt.Sprintf("too many failed tokens from %s: try again in %s", key, w.Round(time.Second))}
+		return deskapi.Response{Error: fmt.Sprintf("too many failed tokens from %s: try again in %s", key, w.Round(time.Second))}, false
 	}
 	if _, err := s.Tokens.Check(req.Token); err == nil {
 		s.Logins.Succeed(key)
 	}
-	return s.Do(ctx, req)
+	return deskapi.Response{}, true
 }
 
 // Do authorizes and carries out one request (also used in tests).
@@ -185,10 +228,16 @@ func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
 		err = s.Desk.Unlock(ctx, req.Account, who, why)
 	case authz.Clear:
 		err = s.Desk.ClearFault(ctx, req.Account, who, why)
+	case authz.ResetTrailing:
+		err = s.Desk.ResetTrailing(ctx, req.Account, who, why)
 	case authz.Press:
 		err = s.Desk.Press(ctx, who)
 	case authz.Engines:
 		err = s.Desk.SetEngines(ctx, req.Account, req.Run, who)
+	case authz.JournalTail:
+		return s.tail(req, who)
+	case authz.JournalBackup:
+		return s.backup(req, who)
 	}
 	if err != nil {
 		return deskapi.Response{Who: who, Error: err.Error()}
@@ -199,5 +248,139 @@ func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
 func (s *Server) warn(msg string, args ...any) {
 	if s.Log != nil {
 		s.Log.Warn(msg, args...)
+	}
+}
+
+// tail answers journal_tail: the records after req.After, or the last
+// req.Count of them.
+func (s *Server) tail(req deskapi.Request, who string) deskapi.Response {
+	if s.Journal == nil {
+		return deskapi.Response{Who: who, Error: "control: this desk serves no journal"}
+	}
+	after, err := s.tailStart(req)
+	if err != nil {
+		return deskapi.Response{Who: who, Error: err.Error()}
+	}
+	recs, last, err := s.Journal.After(after, MaxTail)
+	if err != nil {
+		return deskapi.Response{Who: who, Error: fmt.Sprintf("control: journal tail: %v", err)}
+	}
+	return deskapi.Response{OK: true, Who: who, Records: recs, Seq: last}
+}
+
+// tailStart is the seq a tail reads after.
+func (s *Server) tailStart(req deskapi.Request) (uint64, error) {
+	if req.After > 0 {
+		return req.After, nil
+	}
+	n := req.Count
+	if n <= 0 {
+		n = DefaultTail
+	}
+	if n > MaxTail {
+		return 0, fmt.Errorf("control: journal tail: count %d: at most %d (use --after to read on)", n, MaxTail)
+	}
+	last, err := s.Journal.Last()
+	if err != nil {
+		return 0, fmt.Errorf("control: journal tail: %w", err)
+	}
+	if last <= uint64(n) {
+		return 0, nil
+	}
+	return last - uint64(n), nil
+}
+
+// backup answers journal_backup: a consistent copy written by the desk to
+// req.To, an absolute path to a file that does not exist yet.
+func (s *Server) backup(req deskapi.Request, who string) deskapi.Response {
+	if s.Journal == nil {
+		return deskapi.Response{Who: who, Error: "control: this desk serves no journal"}
+	}
+	if req.To == "" || !filepath.IsAbs(req.To) {
+		return deskapi.Response{Who: who, Error: fmt.Sprintf("control: journal backup: %q: want an absolute path to a new file", req.To)}
+	}
+	n, err := s.Journal.Backup(filepath.Clean(req.To))
+	if err != nil {
+		return deskapi.Response{Who: who, Error: err.Error()}
+	}
+	if s.Log != nil {
+		s.Log.Info("control: journal backup", "who", who, "to", req.To, "bytes", n)
+	}
+	return deskapi.Response{OK: true, Who: who, Bytes: n, Journal: s.Journal.Path()}
+}
+
+// followWrite bounds one write of a followed tail: a reader that does not
+// take its records within it is cut off (the journal never waits on it).
+const followWrite = 10 * time.Second
+
+// follow serves a followed journal tail on c: the first batch as tail
+// would, then one response per commit, until the peer closes, a write
+// times out or ctx ends.
+func (s *Server) follow(ctx context.Context, c net.Conn, key string, req deskapi.Request) {
+	enc := json.NewEncoder(c)
+	send := func(r deskapi.Response) error {
+		_ = c.SetWriteDeadline(time.Now().Add(followWrite))
+		return enc.Encode(r)
+	}
+	if refused, ok := s.limit(key, req); !ok {
+		_ = send(refused)
+		return
+	}
+	p, err := s.Tokens.Check(req.Token)
+	if err != nil {
+		s.warn("control: refused request", "op", req.Op, "err", err)
+		_ = send(deskapi.Response{Error: err.Error()})
+		return
+	}
+	if _, err := authz.Check(p.Role, authz.JournalTail, "", ""); err != nil {
+		s.warn("control: forbidden", "op", req.Op, "who", p.Name, "role", p.Role.String())
+		_ = send(deskapi.Response{Who: p.Name, Error: fmt.Sprintf("%s (%s)", p.Name, err)})
+		return
+	}
+	if s.Journal == nil {
+		_ = send(deskapi.Response{Who: p.Name, Error: "control: this desk serves no journal"})
+		return
+	}
+	// Subscribe before the first read: a commit between them is not missed.
+	commits, stop := s.Journal.Commits()
+	defer stop()
+	after, err := s.tailStart(req)
+	if err != nil {
+		_ = send(deskapi.Response{Who: p.Name, Error: err.Error()})
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	gone := make(chan struct{})
+	go func() { // the peer sends nothing more: a read returns when it closes
+		defer close(gone)
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	first := true
+	for {
+		for {
+			recs, last, err := s.Journal.After(after, maxBatch)
+			if err != nil {
+				_ = send(deskapi.Response{Who: p.Name, Error: fmt.Sprintf("control: journal tail: %v", err)})
+				return
+			}
+			if len(recs) == 0 && !first {
+				break
+			}
+			first = false
+			if err := send(deskapi.Response{OK: true, Who: p.Name, Records: recs, Seq: last}); err != nil {
+				return
+			}
+			after = last
+			if len(recs) < maxBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-gone:
+			return
+		case <-commits:
+		}
 	}
 }

@@ -46,6 +46,10 @@ func (f *fakeDesk) ClearFault(_ context.Context, a, who, why string) error {
 	f.rec("clear " + a + " " + who + " " + why)
 	return nil
 }
+func (f *fakeDesk) ResetTrailing(_ context.Context, a, who, why string) error {
+	f.rec("reset_trailing " + a + " " + who + " " + why)
+	return nil
+}
 func (f *fakeDesk) SetEngines(_ context.Context, a string, run bool, who string) error {
 	f.rec("engines " + a)
 	return nil
@@ -88,6 +92,11 @@ func TestControlSocketRoles(t *testing.T) {
 		{deskapi.Request{Token: "mtok", Op: "clear", Account: "A1", Reason: "  "}, false, ""},
 		{deskapi.Request{Token: "mtok", Op: "clear", Reason: "no account"}, false, ""},
 		{deskapi.Request{Token: "mtok", Op: "clear", Account: "A1", Reason: "stop restored"}, true, "clear A1 risk stop restored"},
+		{deskapi.Request{Token: "ttok", Op: "reset_trailing", Account: "A1", Reason: "x"}, false, ""},
+		{deskapi.Request{Token: "vtok", Op: "reset_trailing", Account: "A1", Reason: "x"}, false, ""},
+		{deskapi.Request{Token: "mtok", Op: "reset_trailing", Account: "A1", Reason: " "}, false, ""},
+		{deskapi.Request{Token: "mtok", Op: "reset_trailing", Reason: "no account"}, false, ""},
+		{deskapi.Request{Token: "mtok", Op: "reset_trailing", Account: "A1", Reason: "new evaluation"}, true, "reset_trailing A1 risk new evaluation"},
 		{deskapi.Request{Token: "ttok", Op: "rearm"}, false, ""},
 		{deskapi.Request{Token: "mtok", Op: "rearm"}, false, ""},
 		{deskapi.Request{Token: "mtok", Op: "rearm", Reason: "  "}, false, ""},

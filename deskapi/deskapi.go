@@ -28,6 +28,10 @@ type Desk interface {
 	// ClearFault returns a faulted account (reconcile mismatch, worker
 	// crash loop) to trading once the venue agrees with the desk.
 	ClearFault(ctx context.Context, account, who, why string) error
+	// ResetTrailing resets an account's breached trailing drawdown line
+	// (the risk manager, with a reason): the line starts again below the
+	// equity now, and an account locked out by it alone trades again.
+	ResetTrailing(ctx context.Context, account, who, why string) error
 	// SetEngines starts (run=true) or stops an account's engines.
 	SetEngines(ctx context.Context, account string, run bool, who string) error
 	// Press presses the simulated panic button (only when the button is "sim").
@@ -51,11 +55,57 @@ type Status struct {
 	Trades      int64           `json:"trades"`
 	Net         string          `json:"net"`
 	DeskLockout string          `json:"desk_lockout_line"`
+	DeskLevel   string          `json:"desk_level,omitempty"` // the desk ladder's rung: normal, warning, reduce_only, locked_out
 	Equity      string          `json:"equity"`
 	Accounts    []AccountStatus `json:"accounts"`
 	Links       Links           `json:"links"`
 	Lights      Lights          `json:"lights"`
 	Journal     []JournalLine   `json:"journal_tail,omitempty"`
+
+	// Zone is the IANA time zone every time a person reads is shown in
+	// (the console, status, report, alerts, the run summary): the desk's
+	// [desk] time_zone, default America/New_York. Times in this API stay
+	// RFC 3339 UTC (the journal keeps UTC); the reader converts and labels.
+	Zone string `json:"zone,omitempty"`
+	// DrawdownUsed is the desk's share of its own drawdown allowance used,
+	// 0..1 (the desk lockout line against the sum of the accounts).
+	DrawdownUsed float64 `json:"desk_drawdown_used"`
+	// Kills are the session's kills, oldest first.
+	Kills []KillLine `json:"kills,omitempty"`
+	// Fills is the blotter: the latest fills across the desk, oldest first
+	// (bounded; a trader sees its own).
+	Fills []Fill `json:"fills,omitempty"`
+}
+
+// KillLine is one kill of the session.
+type KillLine struct {
+	Time    string `json:"time"`  // RFC 3339 UTC
+	Scope   string `json:"scope"` // "desk" or an account id
+	Trigger string `json:"trigger"`
+	Who     string `json:"who"`
+}
+
+// Fill is one execution as the blotter shows it.
+type Fill struct {
+	Seq      uint64  `json:"seq"`  // its journal record
+	Time     string  `json:"time"` // RFC 3339 UTC (nanoseconds), the venue's
+	Account  string  `json:"account"`
+	Strategy string  `json:"strategy"`
+	ClientID string  `json:"client_id"`
+	Role     string  `json:"role"` // entry, stop, target, single, liquidation, repair
+	Side     string  `json:"side"`
+	Qty      int64   `json:"qty"`
+	Price    float64 `json:"price"`
+	Leaves   int64   `json:"leaves"`
+}
+
+// Rule is the risk rule nearest to tripping for an account: its name (a
+// limits reason code, or "lockout"), what is left before it trips in its
+// own units, and how much of it is used (0..1), for sorting.
+type Rule struct {
+	Name string  `json:"name"`
+	Left string  `json:"left"`
+	Used float64 `json:"used"`
 }
 
 // AccountStatus is one sub-account.
@@ -87,6 +137,17 @@ type AccountStatus struct {
 	EquityCurve  []Point        `json:"equity_curve,omitempty"`
 	Trades       []RoundTrip    `json:"trades,omitempty"`
 
+	// LossAtStop is the loss booked if every working protective stop
+	// filled now at its price less the configured slippage ticks, fees
+	// included (a negative amount; "" when flat), and EquityAtStop the
+	// equity that would leave. StopQty is the quantity those stops cover.
+	LossAtStop   string `json:"loss_at_stop,omitempty"`
+	EquityAtStop string `json:"equity_at_stop,omitempty"`
+	StopQty      int64  `json:"stop_qty"`
+	// Nearest is the risk rule nearest to tripping.
+	Nearest *Rule      `json:"nearest,omitempty"`
+	Risk    *RiskUsage `json:"risk,omitempty"` // how much of each limit is used
+
 	// The broker's side of the account, where the venue has one. AtBroker
 	// is its own risk status: "" when normal, else "locked at broker: ..."
 	// (the broker refuses orders that add risk). BrokerRisk is the second
@@ -99,6 +160,33 @@ type AccountStatus struct {
 	// corrections booked.
 	External int `json:"external_orders,omitempty"`
 	Busts    int `json:"busts,omitempty"`
+}
+
+// RiskUsage is how much of each risk limit an account has used and which
+// rule is nearest to tripping (docs/risk.md). Money as decimal strings,
+// times RFC 3339 UTC; a rule that is off leaves its fields empty.
+type RiskUsage struct {
+	Level          string `json:"level"`          // the ladder's rung: normal, warning, reduce_only, locked_out
+	AllowanceUsed  string `json:"allowance_used"` // start − equity (negative: up on the day)
+	Allowance      string `json:"allowance"`      // the day's allowance: start − lockout line
+	TrailingLine   string `json:"trailing_line,omitempty"`
+	TrailingLeft   string `json:"trailing_left,omitempty"` // equity − trailing line
+	TrailingBroken bool   `json:"trailing_breached,omitempty"`
+	WeeklyLine     string `json:"weekly_line,omitempty"`
+	WeeklyBroken   bool   `json:"weekly_breached,omitempty"`
+	TradesToday    int64  `json:"trades_today"`
+	TradeLimit     int64  `json:"trade_limit"`
+	OrdersToday    int64  `json:"orders_today"`
+	OrderLimit     int64  `json:"order_limit"`
+	TierUnits      int64  `json:"tier_units,omitempty"` // scaling plan on: units held and the position they allow
+	TierMaxPos     int64  `json:"tier_max_position,omitempty"`
+	MaxPosition    int64  `json:"max_position"` // the position limit now (max_position, or the tier's when lower)
+	CooldownUntil  string `json:"cooldown_until,omitempty"`
+	NearestRule    string `json:"nearest_rule"` // the rule nearest to tripping (a reason code)
+	NearestBP      int64  `json:"nearest_bp"`   // basis points of its threshold used; 10000 = at it
+	NextRelease    string `json:"next_release,omitempty"`
+	NextReleaseAt  string `json:"next_release_at,omitempty"`
+	BlackoutFrom   string `json:"blackout_from,omitempty"` // when the next release's blackout starts
 }
 
 // Order is a working order with its bracket role.

@@ -102,7 +102,7 @@ func scenarios() []scenario {
 		{"journal-faults", "journal disk full, or one fdatasync failing (EIO) before or after the write: entries refused, desk degraded; restart on the same journal recovers; kill still works", runJournalFaults, len(journalModes)},
 		{"slack-outage", "Slack answering 500, 429 with Retry-After, or hanging while kills happen", runSlack, len(slackModes)},
 		{"button", "simulated panic button: presses of 0.5×, 0.9×, 1.1× and 2× the debounce window, a bouncing press; normally open and normally closed (a cut wire)", runButton, 2},
-		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart", runEdge, len(edgeModes)},
+		{"session-edge", "drawdown breach by a gap at exactly 15:55 ET while the schedule flattens, during a kill, during a restart; before it every account past its trailing line, or flattened ahead of a news release, each with a restart in that state", runEdge, len(edgeModes)},
 		{"bad-input", "DBN/CSV fuzz corpora and hostile bytes through market.Open; invalid configs; forged and replayed Slack requests", runBadInput, 0},
 		{"process-crash", "real processes: the supervisor (with worker children) SIGKILLed at random moments while trading on a venue on loopback, restarted on the same journal", runProcessCrash, 0},
 		{"venue-faults", "real processes: the venue drops its WebSockets, answers 5xx before and after acting, issues penalty tickets, expires tokens and restarts while the desk trades", runVenueFaults, 0},

@@ -66,6 +66,7 @@ type venue struct {
 	*sim.Sim
 	mu      sync.Mutex
 	submits map[string]int // client id → times submitted (brackets count their legs)
+	liqs    map[string]int // account → liquidate requests
 	events  []broker.Event
 	trades  int
 	last    market.Trade
@@ -77,7 +78,7 @@ func newVenue(ids []string) (*venue, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &venue{Sim: s, submits: map[string]int{}}, nil
+	return &venue{Sim: s, submits: map[string]int{}, liqs: map[string]int{}}, nil
 }
 
 func (v *venue) onTrade(t market.Trade) {
@@ -176,7 +177,12 @@ func (p *port) CancelAll(ctx context.Context, a string) error {
 	return p.do(func() error { return p.v.Sim.CancelAll(ctx, a) })
 }
 func (p *port) Liquidate(ctx context.Context, a string) error {
-	return p.do(func() error { return p.v.Sim.Liquidate(ctx, a) })
+	return p.do(func() error {
+		p.v.mu.Lock()
+		p.v.liqs[a]++
+		p.v.mu.Unlock()
+		return p.v.Sim.Liquidate(ctx, a)
+	})
 }
 func (p *port) OpenOrders(ctx context.Context, a string) ([]broker.OrderState, error) {
 	if p.cut.Load() {
@@ -228,8 +234,9 @@ type rigOpt struct {
 	Alerts    supervisor.Alerter
 	Log       *slog.Logger
 	Schedule  supervisor.ScheduleConfig
-	Start     time.Time // the replay clock's start (first trade time)
-	NoEngines bool      // engines off: only the chaos trader trades
+	Start     time.Time        // the replay clock's start (first trade time)
+	NoEngines bool             // engines off: only the chaos trader trades
+	Calendar  *limits.Calendar // the news calendar (supervisor.Options.Calendar)
 }
 
 // rig is a venue and the desk currently attached to it.
@@ -312,7 +319,7 @@ func (r *rig) boot(ctx context.Context) error {
 	lim.MaxDataAge = 0
 	d, err := supervisor.New(supervisor.Options{Clock: r.clock, Log: r.opt.Log, Journal: r.jp, Broker: r.p, Limits: lim,
 		Accounts: specs, Engines: strategies.DefaultConfig(), Schedule: r.opt.Schedule, Workers: r.opt.Workers,
-		Proc: r.opt.Proc, Alerts: r.opt.Alerts})
+		Proc: r.opt.Proc, Alerts: r.opt.Alerts, Calendar: r.opt.Calendar})
 	if err != nil {
 		_ = j.Close()
 		return fmt.Errorf("drill: new desk: %w", err)

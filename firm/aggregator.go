@@ -69,6 +69,12 @@ type Aggregator struct {
 	kills     []*KillState
 	limit     limitState
 
+	// While Run runs: its context and goroutines, which a kill's
+	// per-desk loops join (so they end with Run, and a restarted firm
+	// resumes them from its state file). Guarded by mu; nil otherwise.
+	runCtx context.Context
+	runWG  *sync.WaitGroup
+
 	applied  atomic.Uint64 // records folded since start
 	skipped  atomic.Uint64 // duplicates skipped (seq already folded)
 	consumer atomic.Value  // string: consumer state for the console
@@ -160,6 +166,12 @@ func (a *Aggregator) load() error {
 		a.books[name] = bk
 	}
 	a.streamSeq, a.kills = s.StreamSeq, s.Kills
+	for _, k := range a.kills {
+		k.done = make(chan struct{})
+		if k.Done {
+			k.finishLocked()
+		}
+	}
 	a.saved.Store(s.StreamSeq)
 	return nil
 }
@@ -178,7 +190,23 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Add(1)
 	go func() { defer wg.Done(); a.beatLoop(ctx) }()
-	a.resumeKills(ctx, &wg)
+	a.mu.Lock()
+	a.runCtx, a.runWG = ctx, &wg
+	a.resumeKillsLocked()
+	a.mu.Unlock()
+	stopped := false
+	stop := func() { // the kills' loops and the heartbeat end before the last save
+		if stopped {
+			return
+		}
+		stopped = true
+		a.mu.Lock()
+		a.runCtx, a.runWG = nil, nil
+		a.mu.Unlock()
+		cancel()
+		wg.Wait()
+	}
+	defer stop()
 
 	js, err := jetstream.New(a.opt.Conn)
 	if err != nil {
@@ -200,8 +228,10 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		t.Stop()
 		backoff = min(2*backoff, 2*time.Second)
 	}
+	err = ctx.Err()
+	stop()
 	a.save(true, nil)
-	return ctx.Err()
+	return err
 }
 
 // consume points the durable consumer at the state's position and folds
@@ -335,15 +365,17 @@ func (a *Aggregator) fold(msg jetstream.Msg) {
 		a.mu.Unlock()
 		return
 	}
-	applied := bk.Apply(rec)
+	folded, dup := bk.Apply(rec)
 	a.mu.Unlock()
-	if !applied {
+	if dup {
 		a.skipped.Add(1)
 		return
 	}
-	a.applied.Add(1)
+	a.applied.Add(uint64(len(folded)))
 	if a.opt.OnApply != nil {
-		a.opt.OnApply(desk, seq)
+		for _, s := range folded {
+			a.opt.OnApply(desk, s)
+		}
 	}
 }
 

@@ -2,15 +2,20 @@
 // server (nats-server/v2, JetStream on disk in b.TempDir()):
 //
 //   - BenchmarkCommitToView: three desks each committing 1,000 journal
-//     records a second; from Append returning (the record durable) until
-//     the firm has folded it (p50/p99), and until the message is on the
-//     wire (a core-NATS tap on the journal subjects: the outbox's share).
+//     records a second, each outbox with its cursor file and the firm with
+//     its state file (as deployed); from Append returning (the record
+//     durable) until the firm has folded it (p50/p99), split into stages:
+//     until the outbox hands it to the NATS client, until a core-NATS tap
+//     on the journal subjects sees it (the server has it), until folded.
 //   - BenchmarkFloorPubSub: the same rate of plain core-NATS messages
 //     through the same server (the machine's floor for the above).
 //   - BenchmarkKill: one desk's own kill (Flatten → halted, every account
 //     flat, as its Status shows) beside a firm kill of three desks (Kill →
 //     every desk replied flat), in the same run, alternating; each desk's
 //     venue sees a trade every millisecond (a liquidation fills at the next).
+//     A third figure, the three desks' own kills at once (each Flatten on
+//     its own goroutine → all three flat), tells what the firm adds from
+//     what three kills on one machine cost anyway.
 //   - BenchmarkCatchUp: an outbox publishing a journal of 100,000 records
 //     written while NATS was away (records/s).
 //
@@ -24,7 +29,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +40,7 @@ import (
 
 	"github.com/deskguard/deskguard/firm"
 	"github.com/deskguard/deskguard/firm/firmtest"
+	"github.com/deskguard/deskguard/firm/wire"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/outbox"
 )
@@ -45,38 +53,39 @@ func reportHist(b *testing.B, name string, h *hdrhistogram.Histogram) {
 func BenchmarkCommitToView(b *testing.B) {
 	srv := startNATS(b)
 	names := []string{"east", "west", "north"}
-	type stamp struct {
-		mu        sync.Mutex
-		committed map[uint64]time.Time
-		visible   map[uint64]time.Time
-	}
-	stamps := map[string]*stamp{}
+	// Per desk, per journal seq (1..b.N), the monotonic instant of each
+	// stage, written once without a lock (the benchmark must not add a
+	// lock to the path it times).
+	const (
+		stCommitted = iota // Append returned: the record is durable
+		stPublished        // the outbox handed it to the NATS client (outbox.Options.OnPublish)
+		stWire             // a core-NATS tap on the journal subjects saw it: the server has it
+		stView             // the aggregator folded it (firm.Options.OnApply)
+		nStages
+	)
+	base := time.Now()
+	type stamps [nStages][]atomic.Int64
+	st := map[string]*stamps{}
 	for _, n := range names {
-		stamps[n] = &stamp{committed: map[uint64]time.Time{}, visible: map[uint64]time.Time{}}
-	}
-	agg := startAgg(b, firm.Options{Conn: connect(b, srv.URL(), "firm"), OnApply: func(desk string, seq uint64) {
-		now := time.Now()
-		if s := stamps[desk]; s != nil {
-			s.mu.Lock()
-			s.visible[seq] = now
-			s.mu.Unlock()
+		s := &stamps{}
+		for i := range s {
+			s[i] = make([]atomic.Int64, b.N+1)
 		}
-	}})
-	wireSeen := map[string]*stamp{}
-	for _, n := range names {
-		wireSeen[n] = &stamp{visible: map[uint64]time.Time{}}
+		st[n] = s
 	}
+	mark := func(desk string, stage int, seq uint64) {
+		if s := st[desk]; s != nil && seq < uint64(len(s[stage])) {
+			s[stage][seq].CompareAndSwap(0, int64(time.Since(base))) // the first time (a resend is not a new record)
+		}
+	}
+	// The production configuration: the firm keeps its state file and each
+	// outbox its cursor file, as deskguard firm and run --firm do.
+	agg := startAgg(b, firm.Options{Conn: connect(b, srv.URL(), "firm"), StateFile: filepath.Join(b.TempDir(), "firm.state"),
+		OnApply: func(desk string, seq uint64) { mark(desk, stView, seq) }})
 	tap := connect(b, srv.URL(), "tap")
 	if _, err := tap.Subscribe("deskguard.journal.>", func(m *nats.Msg) {
-		now := time.Now()
-		var seq uint64
-		fmt.Sscan(m.Header.Get("Deskguard-Seq"), &seq)
-		s := wireSeen[m.Header.Get("Deskguard-Desk")]
-		s.mu.Lock()
-		if _, ok := s.visible[seq]; !ok {
-			s.visible[seq] = now
-		}
-		s.mu.Unlock()
+		seq, _ := strconv.ParseUint(m.Header.Get(wire.HdrSeq), 10, 64)
+		mark(m.Header.Get(wire.HdrDesk), stWire, seq)
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -86,12 +95,14 @@ func BenchmarkCommitToView(b *testing.B) {
 	}
 	var desks []desk
 	for _, n := range names {
-		j, err := journal.Open(filepath.Join(b.TempDir(), n+".db"), journal.Options{})
+		path := filepath.Join(b.TempDir(), n+".db")
+		j, err := journal.Open(path, journal.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = j.Close() })
-		ob, err := outbox.New(outbox.Options{Desk: n, Journal: j, Conn: connect(b, srv.URL(), n)})
+		ob, err := outbox.New(outbox.Options{Desk: n, Journal: j, Conn: connect(b, srv.URL(), n), CursorFile: path + ".outbox",
+			OnPublish: func(seq uint64) { mark(n, stPublished, seq) }})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -120,15 +131,11 @@ func BenchmarkCommitToView(b *testing.B) {
 				go func() {
 					defer awg.Done()
 					seq, err := d.j.Append(context.Background(), rec)
-					now := time.Now()
 					if err != nil {
 						b.Error(err)
 						return
 					}
-					s := stamps[d.name]
-					s.mu.Lock()
-					s.committed[seq] = now
-					s.mu.Unlock()
+					mark(d.name, stCommitted, seq)
 				}()
 			}
 			awg.Wait()
@@ -140,26 +147,27 @@ func BenchmarkCommitToView(b *testing.B) {
 		within(b, d.name+" visible", func() bool { return agg.a.LastSeq(d.name) == c })
 	}
 	b.StopTimer()
-	h := hdrhistogram.New(1, int64(10*time.Second), 3)
-	for _, s := range stamps {
-		for seq, c := range s.committed {
-			v, ok := s.visible[seq]
-			if !ok {
-				b.Fatalf("seq %d never visible", seq)
-			}
-			_ = h.RecordValue(max(1, v.Sub(c).Nanoseconds())) // a record may be folded before its Append returns
-		}
-	}
-	reportHist(b, "commit_to_view", h)
-	hw := hdrhistogram.New(1, int64(10*time.Second), 3)
-	for n, s := range stamps {
-		for seq, c := range s.committed {
-			if v, ok := wireSeen[n].visible[seq]; ok {
-				_ = hw.RecordValue(max(1, v.Sub(c).Nanoseconds()))
+	span := func(name string, from, to int) {
+		h := hdrhistogram.New(1, int64(10*time.Second), 3)
+		for n, s := range st {
+			for seq := 1; seq <= b.N; seq++ {
+				a, z := s[from][seq].Load(), s[to][seq].Load()
+				if z == 0 && to == stView {
+					b.Fatalf("%s seq %d never folded", n, seq)
+				}
+				if a == 0 || z == 0 {
+					continue
+				}
+				_ = h.RecordValue(max(1, z-a)) // a later stage may come first (a record is often folded before its Append returns)
 			}
 		}
+		reportHist(b, name, h)
 	}
-	reportHist(b, "commit_to_wire", hw)
+	span("commit_to_view", stCommitted, stView)
+	span("commit_to_wire", stCommitted, stWire)
+	span("commit_to_publish", stCommitted, stPublished)
+	span("publish_to_wire", stPublished, stWire)
+	span("wire_to_view", stWire, stView)
 }
 
 func BenchmarkKill(b *testing.B) {
@@ -208,6 +216,7 @@ func BenchmarkKill(b *testing.B) {
 	}
 	own := hdrhistogram.New(1, int64(60*time.Second), 3)
 	fk := hdrhistogram.New(1, int64(60*time.Second), 3)
+	all := hdrhistogram.New(1, int64(60*time.Second), 3)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -231,15 +240,41 @@ func BenchmarkKill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		within(b, "every desk flat", func() bool {
-			for _, k := range agg.a.Kills() {
-				if k.ID == id {
-					return k.Done
+		// Waited on, not polled: the own kills' Flatten returns once the
+		// desk is flat, so their first poll already sees it.
+		wctx, cancel := context.WithTimeout(ctx, waitFor)
+		_, err = agg.a.WaitKill(wctx, id)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = fk.RecordValue(time.Since(t1).Nanoseconds())
+		b.StopTimer()
+		rearm()
+		open()
+		b.StartTimer()
+		// The three desks' own kills at once, every desk flat by its Status.
+		t2 := time.Now()
+		var kwg sync.WaitGroup
+		for _, d := range desks {
+			kwg.Add(1)
+			go func() {
+				defer kwg.Done()
+				if err := d.D.Flatten(ctx, "", "bench", "bench"); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		kwg.Wait()
+		within(b, "every desk flat by its own kill", func() bool {
+			for _, d := range desks {
+				if !flat(d)() {
+					return false
 				}
 			}
-			return false
+			return true
 		})
-		_ = fk.RecordValue(time.Since(t1).Nanoseconds())
+		_ = all.RecordValue(time.Since(t2).Nanoseconds())
 		b.StopTimer()
 		rearm()
 		b.StartTimer()
@@ -247,7 +282,9 @@ func BenchmarkKill(b *testing.B) {
 	b.StopTimer()
 	reportHist(b, "desk_kill_flat", own)
 	reportHist(b, "firm_kill_3desks_flat", fk)
+	reportHist(b, "own_kill_3desks_at_once_flat", all)
 	b.ReportMetric(float64(fk.ValueAtQuantile(99))/float64(own.ValueAtQuantile(99)), "p99_ratio")
+	b.ReportMetric(float64(fk.ValueAtQuantile(99))/float64(all.ValueAtQuantile(99)), "p99_firm_over_3own")
 }
 
 func BenchmarkCatchUp(b *testing.B) {

@@ -1,7 +1,8 @@
 package firm
 
 // fold.go: one desk's books rebuilt from its journal records, in journal
-// order, exactly once each: accounts (ledger from the journaled fills, from
+// order (a record the stream delivers early is held until the ones before
+// it arrive), exactly once each: accounts (ledger from the journaled fills, from
 // the start equity and fee rate the desk journaled), positions, working
 // orders, account and desk states, kills and lockouts. It folds the records
 // as the desk's own recovery does (supervisor/recover.go: snapshots, session
@@ -77,6 +78,13 @@ type Book struct {
 	Accounts map[string]*Account `json:"accounts"`
 	Kills    []Kill              `json:"kills,omitempty"`
 	Errors   []string            `json:"errors,omitempty"` // records the fold could not use (kept, never fatal)
+	// Ahead holds records that reached the firm before one they follow:
+	// the stream may store a desk's records out of journal order (a
+	// publish the NATS client retried after a "no responders" during a
+	// leader change lands behind later ones; the outbox's resend after a
+	// failure does too). They are folded, in order, once the missing ones
+	// arrive; saved with the state, so a restart loses none.
+	Ahead map[uint64]journal.Record `json:"ahead,omitempty"`
 
 	fees  map[string]int64 // account → fee per round turn in cents, from the desk's config record
 	start map[string]int64 // account → start equity cents, from the config record
@@ -125,19 +133,63 @@ func (b *Book) account(id string) *Account {
 // Apply folds one record. A record at or below LastSeq was folded already
 // and is skipped (false); a record past LastSeq+1 is folded and the gap
 // noted.
-func (b *Book) Apply(r journal.Record) bool {
+// MaxAhead bounds the records a book holds for missing ones before them:
+// past it the missing ones are declared a gap (Gaps) and the held ones
+// folded, so a record the stream never got (removed by an operator's
+// limits, a lost replica) cannot stall the desk's view for ever.
+const MaxAhead = 10000
+
+// Apply folds r into the book in journal order, each seq once: a record
+// that arrives before one it follows is held (Ahead) until the missing
+// ones arrive. It returns the seqs folded by this call (r's and the held
+// ones it released, in order), and whether r was a duplicate (a seq
+// already folded or held).
+func (b *Book) Apply(r journal.Record) (folded []uint64, duplicate bool) {
 	if r.Seq <= b.LastSeq {
-		return false
+		return nil, true
+	}
+	if _, held := b.Ahead[r.Seq]; held {
+		return nil, true
 	}
 	if r.Seq != b.LastSeq+1 {
-		b.Gaps = append(b.Gaps, fmt.Sprintf("%d..%d missing", b.LastSeq+1, r.Seq-1))
+		if b.Ahead == nil {
+			b.Ahead = map[uint64]journal.Record{}
+		}
+		b.Ahead[r.Seq] = r
+		if len(b.Ahead) <= MaxAhead {
+			return nil, false
+		}
+		first := r.Seq
+		for seq := range b.Ahead {
+			first = min(first, seq)
+		}
+		b.Gaps = append(b.Gaps, fmt.Sprintf("%d..%d missing", b.LastSeq+1, first-1))
+		b.LastSeq = first - 1
+	} else {
+		b.foldOne(r)
+		folded = append(folded, r.Seq)
 	}
+	for {
+		next, ok := b.Ahead[b.LastSeq+1]
+		if !ok {
+			break
+		}
+		delete(b.Ahead, next.Seq)
+		b.foldOne(next)
+		folded = append(folded, next.Seq)
+	}
+	if len(b.Ahead) == 0 {
+		b.Ahead = nil
+	}
+	return folded, false
+}
+
+func (b *Book) foldOne(r journal.Record) {
 	b.LastSeq = r.Seq
 	b.Records++
 	if err := b.fold(r); err != nil {
 		b.errorf(r.Seq, "%s: %v", r.Kind, err)
 	}
-	return true
 }
 
 // The desk-private record kinds the fold reads (supervisor/recover.go).

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nuid"
@@ -31,6 +30,23 @@ type KillState struct {
 	Started int64                `json:"started"` // firm wall ns
 	Done    bool                 `json:"done"`    // every desk confirmed flat
 	Desks   map[string]*DeskKill `json:"desks"`
+
+	done chan struct{} // closed when Done turns true (WaitKill)
+}
+
+// finishLocked marks k done (a.mu held).
+func (k *KillState) finishLocked() {
+	if !k.Done {
+		k.Done = true
+	}
+	if k.done == nil {
+		k.done = make(chan struct{})
+	}
+	select {
+	case <-k.done:
+	default:
+		close(k.done)
+	}
 }
 
 // DeskKill is one desk's side of a firm kill.
@@ -49,44 +65,58 @@ var ErrNoKey = errors.New("firm: no command key configured (deskguard firm keyge
 
 // Kill starts a firm kill of every desk the firm knows and returns its id
 // at once; each desk's progress is in Kills. who is the firm principal (or
-// "limit:..."), reason is journaled by each desk with the command.
+// "limit:..."), reason is journaled by each desk with the command. The
+// commands are issued by Run's goroutines (ctx is only the caller's: a
+// console request may end at once): a kill started while Run is not
+// running is issued when it starts, and one still in progress when Run
+// ends is resumed by the next Run, from the state file.
 func (a *Aggregator) Kill(ctx context.Context, who, reason string) (string, error) {
 	if len(a.opt.Key) == 0 {
 		return "", ErrNoKey
 	}
 	a.mu.Lock()
-	k := &KillState{ID: nuid.Next(), Who: who, Reason: reason, Started: a.opt.Clock.Now().UnixNano(), Desks: map[string]*DeskKill{}}
+	k := &KillState{ID: nuid.Next(), Who: who, Reason: reason, Started: a.opt.Clock.Now().UnixNano(), Desks: map[string]*DeskKill{},
+		done: make(chan struct{})}
 	for _, d := range a.deskNames() {
 		k.Desks[d] = &DeskKill{}
 	}
 	if len(k.Desks) == 0 {
-		k.Done = true
+		k.finishLocked()
 	}
 	a.kills = append(a.kills, k)
 	if len(a.kills) > 32 {
 		a.kills = a.kills[len(a.kills)-32:]
 	}
-	a.mu.Unlock()
-	a.log.Warn("firm kill", "kill", k.ID, "who", who, "reason", reason, "desks", len(k.Desks))
-	for d := range k.Desks {
-		go a.killDesk(context.WithoutCancel(ctx), k, d)
+	issued := a.runCtx != nil
+	if issued {
+		for d := range k.Desks {
+			a.issueLocked(k, d)
+		}
 	}
+	a.mu.Unlock()
+	a.log.Warn("firm kill", "kill", k.ID, "who", who, "reason", reason, "desks", len(k.Desks), "issued", issued)
 	return k.ID, nil
 }
 
-// resumeKills carries on the kills a previous run of the firm had not
-// seen through (from the state file).
-func (a *Aggregator) resumeKills(ctx context.Context, wg *sync.WaitGroup) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
+// issueLocked starts desk's side of kill k on Run's goroutines (a.mu held,
+// Run running).
+func (a *Aggregator) issueLocked(k *KillState, desk string) {
+	ctx, wg := a.runCtx, a.runWG
+	wg.Add(1)
+	go func() { defer wg.Done(); a.killDesk(ctx, k, desk) }()
+}
+
+// resumeKillsLocked carries on the kills not seen through: those of a
+// previous run of the firm (from the state file), and those started while
+// Run was not running (a.mu held, Run starting).
+func (a *Aggregator) resumeKillsLocked() {
 	for _, k := range a.kills {
 		if k.Done {
 			continue
 		}
 		for d, dk := range k.Desks {
 			if !dk.Flat {
-				wg.Add(1)
-				go func() { defer wg.Done(); a.killDesk(ctx, k, d) }()
+				a.issueLocked(k, d)
 			}
 		}
 	}
@@ -105,6 +135,9 @@ func (a *Aggregator) killDesk(ctx context.Context, k *KillState, desk string) {
 		rctx, cancel := context.WithTimeout(ctx, a.opt.KillWait)
 		m, err := a.opt.Conn.RequestWithContext(rctx, wire.CommandSubject(desk), wire.Marshal(c))
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			return // the firm stops: no error to record, the next run resumes
+		}
 		var rep wire.Reply
 		if err == nil {
 			err = json.Unmarshal(m.Data, &rep)
@@ -132,7 +165,9 @@ func (a *Aggregator) killDesk(ctx context.Context, k *KillState, desk string) {
 			for _, x := range k.Desks {
 				done = done && x.Flat
 			}
-			k.Done = done
+			if done {
+				k.finishLocked()
+			}
 		}
 		a.mu.Unlock()
 		if flat {
@@ -149,6 +184,34 @@ func (a *Aggregator) killDesk(ctx context.Context, k *KillState, desk string) {
 			t.Stop()
 		}
 	}
+}
+
+// WaitKill returns kill id once every desk has confirmed flat (a copy of
+// it, Done true), or ctx's error. It returns at once for a kill already
+// done, and an error for an id the firm does not hold.
+func (a *Aggregator) WaitKill(ctx context.Context, id string) (KillState, error) {
+	a.mu.RLock()
+	var done chan struct{}
+	for _, k := range a.kills {
+		if k.ID == id {
+			done = k.done
+		}
+	}
+	a.mu.RUnlock()
+	if done == nil {
+		return KillState{}, fmt.Errorf("firm: no kill %s", id)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return KillState{}, fmt.Errorf("firm: kill %s: %w", id, ctx.Err())
+	}
+	for _, k := range a.Kills() {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return KillState{}, fmt.Errorf("firm: no kill %s", id) // dropped from the last 32 meanwhile
 }
 
 // Kills returns the firm's recent kills, newest last (copies).
@@ -253,6 +316,7 @@ type DeskView struct {
 	LastSeq   uint64        `json:"last_seq"`
 	Records   uint64        `json:"records"`
 	Gaps      []string      `json:"gaps,omitempty"`
+	Held      int           `json:"held,omitempty"` // records that arrived before one they follow, not folded yet
 	Errors    []string      `json:"errors,omitempty"`
 	Net       string        `json:"net"`
 	Gross     int64         `json:"gross"`
@@ -294,7 +358,7 @@ func (a *Aggregator) View() View {
 		var net int64
 		if bk := a.books[d]; bk != nil {
 			dv.State, dv.LastSeq, dv.Records = bk.State, bk.LastSeq, bk.Records
-			dv.Gaps, dv.Errors = bk.Gaps, bk.Errors
+			dv.Gaps, dv.Errors, dv.Held = bk.Gaps, bk.Errors, len(bk.Ahead)
 			dv.Accounts = bk.View(mark)
 			for _, av := range dv.Accounts {
 				net += av.netCents

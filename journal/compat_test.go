@@ -35,7 +35,7 @@ func TestSupervisorBodiesDecode(t *testing.T) {
 		{KindStopRepair, map[string]any{"repair": "place_stop", "qty": 2, "stop": "5147.50", "side": "sell"}},
 		{KindReconcile, map[string]any{"mismatches": []string{"position: journal 1, venue 0"}, "faulted": true, "journal_position": 1,
 			"venue_position": 0, "closed": []map[string]string{{"id": "A1-9.stop", "role": "stop", "why": "protective stop lost at the venue"}},
-			"adopted": []map[string]any{{"id": "X", "strategy": "desk", "role": 2, "side": -1, "type": 2, "qty": 1, "price": 20580, "status": 2}},
+			"adopted":    []map[string]any{{"id": "X", "strategy": "desk", "role": 2, "side": -1, "type": 2, "qty": 1, "price": 20580, "status": 2}},
 			"correction": map[string]any{"time": 9, "side": "sell", "qty": 1, "price": "5150.00"}}},
 		{KindClear, map[string]string{"who": "risk", "why": "checked"}},
 		{KindTransition, map[string]string{"refused": "supervisor: account A1: event \"start\" is not allowed in state \"faulted\""}},
@@ -99,6 +99,12 @@ func TestDeskPayloadsRoundTrip(t *testing.T) {
 	r := NewStopRepair("A1", "A1.repair.7", 2, sr)
 	if got, err := r.StopRepair(); err != nil || got != sr || r.ClientID != "A1.repair.7" || r.Account != "A1" {
 		t.Errorf("stop repair %+v %v (%+v)", got, err, r)
+	}
+	rk := Risk{Event: "reduce_only", Level: "reduce_only", Detail: "90% used", State: []byte(`{"drawdown":{"start_cents":5}}`)}
+	rr := NewRisk("A1", 2, rk)
+	if got, err := rr.Risk(); err != nil || got.Event != rk.Event || got.Level != rk.Level || string(got.State) != string(rk.State) ||
+		rr.Account != "A1" || rr.Kind != KindRisk || checkPayload(rr) != nil {
+		t.Errorf("risk %+v %v (%+v)", got, err, rr)
 	}
 	l := Link{Link: "venue", OK: true, Why: "back"}
 	if got, err := NewLink(3, l).Link(); err != nil || got != l {

@@ -355,6 +355,8 @@ func checkPayload(r Record) error {
 		_, err = r.Reconcile()
 	case KindLink:
 		_, err = r.Link()
+	case KindRisk:
+		_, err = r.Risk()
 	case KindConfigChange:
 		_, err = r.ConfigChange()
 	case KindSessionReset:

@@ -1,13 +1,17 @@
 // payloads_desk.go: the typed payloads of the desk's own record kinds —
 // worker events, stop repairs, reconciliations, a fault cleared, a link's
-// health — with their constructors and accessors, so the supervisor (and
+// health, a risk rule's event — with their constructors and accessors, so the supervisor (and
 // whoever folds its journal: recovery, the firm) writes and reads one
 // schema. The JSON keys are the ones the supervisor wrote before the types
 // existed: old journals read back the same.
 
 package journal
 
-import "github.com/deskguard/deskguard/market"
+import (
+	"encoding/json"
+
+	"github.com/deskguard/deskguard/market"
+)
 
 // Worker is a worker process event: "crashed" (with the restart number)
 // or "faulted" (a crash loop), and the error.
@@ -32,6 +36,21 @@ type Link struct {
 	Link string `json:"link"`
 	OK   bool   `json:"ok"`
 	Why  string `json:"why,omitempty"`
+}
+
+// Risk is a risk rule's event on an account (Account "" for the desk's
+// own ladder): a rung reached, a line breached, a tier changed, a news
+// blackout's flatten, the intraday trailing line's rise, a manager's reset
+// of the trailing line, an unlock. State is the account's whole rule state
+// after it (the supervisor writes limits.RulesState; recovery restores the
+// latest); Level is the rung, for the ladder's events and the desk's.
+type Risk struct {
+	Event  string          `json:"event"`
+	Level  string          `json:"level,omitempty"`
+	Detail string          `json:"detail,omitempty"`
+	Who    string          `json:"who,omitempty"`
+	Why    string          `json:"why,omitempty"`
+	State  json.RawMessage `json:"state,omitempty"`
 }
 
 // DeskOrder is an order as the desk books it (snapshots, reconciliations).
@@ -114,6 +133,11 @@ func NewLink(marketNs int64, l Link) Record {
 	return must(KindLink, "", "", marketNs, l)
 }
 
+// NewRisk journals a risk rule's event of account ("" = the desk).
+func NewRisk(account string, marketNs int64, r Risk) Record {
+	return must(KindRisk, account, "", marketNs, r)
+}
+
 // Worker decodes a worker record.
 func (r Record) Worker() (Worker, error) {
 	var w Worker
@@ -136,4 +160,10 @@ func (r Record) Reconcile() (Reconcile, error) {
 func (r Record) Link() (Link, error) {
 	var l Link
 	return l, decodeAs(&r, &l, KindLink)
+}
+
+// Risk decodes a risk record.
+func (r Record) Risk() (Risk, error) {
+	var rk Risk
+	return rk, decodeAs(&r, &rk, KindRisk)
 }

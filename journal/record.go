@@ -38,6 +38,7 @@ const (
 	KindReconcile    Kind = "reconcile"     // a reconciliation with the venue that changed the books (Reconcile)
 	KindClear        Kind = "clear"         // the risk manager cleared a faulted account (Authorization)
 	KindLink         Kind = "link"          // an outside link went down or came back (Link)
+	KindRisk         Kind = "risk"          // a risk rule's event and the account's rule state after it (Risk)
 	KindMarker       Kind = "marker"        // a free-form note (tests, drills; links before v1's last build)
 )
 
@@ -45,7 +46,7 @@ const (
 func KnownKinds() []Kind {
 	return []Kind{KindIntent, KindDecision, KindBrokerEvent, KindBrokerError, KindTransition, KindKill, KindLockout,
 		KindUnlock, KindRearm, KindConfigChange, KindSessionReset, KindSnapshot, KindAlertFailed, KindCommand,
-		KindWorker, KindStopRepair, KindReconcile, KindClear, KindLink, KindMarker}
+		KindWorker, KindStopRepair, KindReconcile, KindClear, KindLink, KindRisk, KindMarker}
 }
 
 // Valid reports whether k is a usable kind name: 1 to 32 characters of

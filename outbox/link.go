@@ -233,6 +233,20 @@ func (l *Link) handle(ctx context.Context, m *nats.Msg) {
 	if src := l.source(); src != nil {
 		from, _ = src.Committed()
 	}
+	// The command is journaled on its own goroutine while the desk
+	// flattens: a kill is a kill, never held back by that record, and the
+	// record's commit shares the flatten's instead of adding one more
+	// after it to the reply. The reply still waits for it, so a desk that
+	// answers has journaled the command.
+	recorded := make(chan struct{})
+	if repeat {
+		close(recorded)
+	} else {
+		go func() {
+			defer close(recorded)
+			l.record(ctx, c, true, "kill "+c.KillID)
+		}()
+	}
 	// A first kill goes straight to Flatten; only a repeat looks first
 	// (a desk already flat for this kill is not flattened again).
 	again := !repeat
@@ -241,17 +255,14 @@ func (l *Link) handle(ctx context.Context, m *nats.Msg) {
 		again = !flat
 	}
 	if again {
-		// A kill is a kill: never held back by the journal record below.
 		who := "firm:" + c.Who
 		l.log.Warn("firm kill", "kill", c.KillID, "who", c.Who, "reason", c.Reason, "repeat", repeat)
 		if err := l.opt.Target.Flatten(ctx, "", Trigger, who); err != nil {
 			rep.OK, rep.Error = false, err.Error()
 		}
 	}
-	if !repeat {
-		l.record(ctx, c, true, "kill "+c.KillID)
-	}
 	rep.Flat, rep.State, rep.Open, rep.Working = l.waitFlat(ctx, from)
+	<-recorded
 	rep.Time = l.opt.Clock.Now().UnixNano()
 	_ = m.Respond(wire.Marshal(rep))
 }

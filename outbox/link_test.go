@@ -1,6 +1,7 @@
 // link_test.go: the desk's side of the firm link on a real NATS server with
 // a fake desk: a signed firm kill flattens the desk with trigger "firm" and
-// is answered when flat; a forged, stale, replayed or misaddressed command
+// is answered when flat (and its command journaled; the journal record
+// never holds the flatten back); a forged, stale, replayed or misaddressed command
 // is refused and flattens nothing; a lost firm link never flattens or
 // halts the desk, and turns the reduce-only hook on only when configured.
 
@@ -64,8 +65,11 @@ func (f *fakeDesk) Flatten(_ context.Context, account, trigger, who string) erro
 func (f *fakeDesk) Rearm(context.Context, string, string) error              { return nil }
 func (f *fakeDesk) Unlock(context.Context, string, string, string) error     { return nil }
 func (f *fakeDesk) ClearFault(context.Context, string, string, string) error { return nil }
-func (f *fakeDesk) SetEngines(context.Context, string, bool, string) error   { return nil }
-func (f *fakeDesk) Press(context.Context, string) error                      { return nil }
+func (f *fakeDesk) ResetTrailing(context.Context, string, string, string) error {
+	return nil
+}
+func (f *fakeDesk) SetEngines(context.Context, string, bool, string) error { return nil }
+func (f *fakeDesk) Press(context.Context, string) error                    { return nil }
 
 func (f *fakeDesk) calls() []string {
 	f.mu.Lock()
@@ -255,5 +259,72 @@ func TestLinkLossNeverFlattens(t *testing.T) {
 				t.Fatalf("reduce-only hook calls %v", hooks)
 			}
 		})
+	}
+}
+
+// gatedJournal is a journal whose appends wait until open is closed (a
+// disk that is slow to answer).
+type gatedJournal struct {
+	recJournal
+	open    chan struct{}
+	waiting chan struct{} // closed when the first append is waiting
+	once    sync.Once
+}
+
+func (g *gatedJournal) Append(ctx context.Context, rec journal.Record) (uint64, error) {
+	g.once.Do(func() { close(g.waiting) })
+	<-g.open
+	return g.recJournal.Append(ctx, rec)
+}
+
+// A firm kill is not held back by the journal record of its command (the
+// desk flattens while the record waits for the disk), and the desk
+// answers only once the record is journaled.
+func TestFirmKillNotHeldBackByItsRecord(t *testing.T) {
+	srv := startServer(t)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	desk := &fakeDesk{state: "running", pos: 3}
+	jr := &gatedJournal{open: make(chan struct{}), waiting: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, err := outbox.StartLink(ctx, outbox.LinkOptions{Desk: "east", Conn: dial(t, srv.URL()), Target: desk, Journal: jr,
+		Verifier: &wire.Verifier{Desk: "east", Key: pub, MaxAge: 5 * time.Second}, FlatTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var release sync.Once
+	open := func() { release.Do(func() { close(jr.open) }) }
+	defer func() { open(); cancel(); l.Wait() }() // a failure above leaves no append waiting
+	c := wire.Command{ID: "c1", KillID: "kill-1", Desk: "east", Op: wire.OpKill, Who: "risk", Reason: "test", Issued: time.Now().UnixNano()}
+	c.Sign(priv)
+	type answer struct {
+		r   wire.Reply
+		err error
+	}
+	replies := make(chan answer, 1)
+	firm := dial(t, srv.URL())
+	go func() {
+		var a answer
+		m, err := firm.Request(wire.CommandSubject("east"), wire.Marshal(c), waitFor)
+		if a.err = err; err == nil {
+			a.err = json.Unmarshal(m.Data, &a.r)
+		}
+		replies <- a
+	}()
+	<-jr.waiting
+	within(t, "the desk flattened while its command's record waits", func() bool { return len(desk.calls()) == 1 })
+	select {
+	case a := <-replies:
+		t.Fatalf("the desk answered (%+v, %v) before its command was journaled", a.r, a.err)
+	default:
+	}
+	open()
+	if a := <-replies; a.err != nil || !a.r.OK || !a.r.Flat {
+		t.Fatalf("kill reply %+v, %v", a.r, a.err)
+	}
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	if len(jr.recs) != 1 || !jr.recs[0].Allowed || jr.recs[0].Source != "firm" {
+		t.Fatalf("journaled %+v, want the one allowed firm command", jr.recs)
 	}
 }

@@ -61,6 +61,12 @@ type Options struct {
 	AckTimeout time.Duration // per message (default 5s)
 	Clock      market.Clock  // wall clock (heartbeats, timestamps); default market.WallClock
 	Log        *slog.Logger
+
+	// OnPublish, when set, is called with each record's seq once it is
+	// handed to the NATS client (the benchmarks split commit → firm view
+	// into stages with it). Called on the publishing goroutine: must not
+	// block.
+	OnPublish func(seq uint64)
 }
 
 // ErrOtherJournal: the stream's last message of this desk came from
@@ -85,10 +91,9 @@ type Outbox struct {
 	inflight []inflight // published, not yet acknowledged, in journal order
 	next     uint64     // the last seq published (acknowledged or in flight)
 
-	mu       sync.Mutex
-	lastErr  string
-	downAt   time.Time // when the stream was last lost (zero: up, or never reached)
-	cursorAt time.Time
+	mu      sync.Mutex
+	lastErr string
+	downAt  time.Time // when the stream was last lost (zero: up, or never reached)
 }
 
 // New opens the outbox: reads the cursor file. Nothing is published until
@@ -191,7 +196,8 @@ func (o *Outbox) Epoch() string { return o.epoch }
 func (o *Outbox) Run(ctx context.Context) error {
 	f := o.opt.Journal.Follow()
 	defer f.Close()
-	defer o.saveCursor(true)
+	cursor := o.startCursor()
+	defer cursor.stop()
 	js, err := jetstream.New(o.opt.Conn, jetstream.WithPublishAsyncMaxPending(o.opt.Window+o.opt.Batch),
 		jetstream.WithPublishAsyncTimeout(o.opt.AckTimeout))
 	if err != nil {
@@ -223,7 +229,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		o.committed.Store(c)
 		if o.published.Load() >= c {
-			o.saveCursor(false)
+			cursor.due()
 			select {
 			case <-f.C:
 			case <-ctx.Done():
@@ -245,6 +251,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		backoff = backoffStart
 		o.ok()
+		cursor.due()
 	}
 	return ctx.Err()
 }
@@ -293,8 +300,14 @@ func (o *Outbox) ok() {
 }
 
 // sync reads the stream's last message of this desk and moves the cursor
-// up to it (records the stream has, whatever the cursor file says, are not
-// sent again).
+// up to it when the stream holds every record up to it (records the
+// stream has, whatever the cursor file says, are not sent again). The
+// stream can hold a later record without an earlier one — a publish that
+// failed (or that the NATS client was still retrying when the connection
+// dropped) while later ones were stored — so the last message alone does
+// not prove a prefix: unless the stream's count of this desk's messages
+// equals that last seq, the outbox resends from its own acknowledged
+// prefix, and the stream drops the ones it has (Nats-Msg-Id).
 func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 	cctx, cancel := context.WithTimeout(ctx, o.opt.AckTimeout)
 	defer cancel()
@@ -320,9 +333,23 @@ func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 	if last > o.committed.Load() {
 		return fmt.Errorf("%w: the stream has seq %d of desk %s; this journal ends at %d", ErrOtherJournal, last, o.opt.Desk, o.committed.Load())
 	}
-	if last > o.published.Load() {
-		o.published.Store(last)
+	if last <= o.published.Load() {
+		return nil
 	}
+	info, err := s.Info(cctx, jetstream.WithSubjectFilter(wire.DeskJournals(o.opt.Desk)))
+	if err != nil {
+		return fmt.Errorf("outbox: stream info of %s: %w", o.opt.Desk, err)
+	}
+	var held uint64
+	for _, n := range info.State.Subjects {
+		held += n
+	}
+	if held != last {
+		o.log.Warn("outbox: the stream's records of this desk are not a prefix of the journal; resending from the last acknowledged",
+			"stream_last", last, "stream_count", held, "from", o.published.Load())
+		return nil
+	}
+	o.published.Store(last)
 	return nil
 }
 
@@ -352,6 +379,9 @@ func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream, commi
 			}
 			o.inflight = append(o.inflight, inflight{seq, f})
 			o.next = seq
+			if o.opt.OnPublish != nil {
+				o.opt.OnPublish(seq)
+			}
 			return nil
 		})
 	}
@@ -393,24 +423,77 @@ type inflight struct {
 // would compete with the journal's own fsyncs for the disk.
 const cursorEvery = 250 * time.Millisecond
 
-// saveCursor writes the cursor file (write, fsync, rename) when it is due,
-// or now when force.
-func (o *Outbox) saveCursor(force bool) {
+// cursorSaver writes the cursor file on its own goroutine: a write is two
+// fsyncs (the file, its directory), tens of milliseconds on a busy disk,
+// and on the publishing goroutine it held up every commit behind it (the
+// commit → firm view tail). Run signals it (due, never blocking) as the
+// stream acknowledges; it writes the last acknowledged seq at most once
+// per cursorEvery, and once more when Run ends.
+type cursorSaver struct {
+	kick chan struct{}
+	quit chan struct{}
+	done chan struct{}
+}
+
+func (o *Outbox) startCursor() *cursorSaver {
+	c := &cursorSaver{kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	if o.opt.CursorFile == "" {
+		close(c.done)
+		return c
+	}
+	go o.cursorLoop(c)
+	return c
+}
+
+// due tells the saver the stream has acknowledged more (never blocks).
+func (c *cursorSaver) due() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the saver after its last write.
+func (c *cursorSaver) stop() {
+	select {
+	case <-c.done:
 		return
+	default:
 	}
-	now := o.opt.Clock.Now()
-	o.mu.Lock()
-	due := force || now.Sub(o.cursorAt) >= cursorEvery
-	if due {
-		o.cursorAt = now
+	close(c.quit)
+	<-c.done
+}
+
+// cursorLoop is the saver. Real time paces it (a bound on disk writes, not
+// desk logic).
+func (o *Outbox) cursorLoop(c *cursorSaver) {
+	defer close(c.done)
+	saved := o.published.Load() // what the file already says (New read it)
+	save := func() {
+		if p := o.published.Load(); p != saved {
+			if err := writeCursor(o.opt.CursorFile, o.opt.Desk, o.epoch, p); err != nil {
+				o.log.Warn("outbox: cursor file", "err", err)
+				return
+			}
+			saved = p
+		}
 	}
-	o.mu.Unlock()
-	if !due {
-		return
-	}
-	if err := writeCursor(o.opt.CursorFile, o.opt.Desk, o.epoch, o.published.Load()); err != nil {
-		o.log.Warn("outbox: cursor file", "err", err)
+	for {
+		select {
+		case <-c.quit:
+			save()
+			return
+		case <-c.kick:
+		}
+		save()
+		pace := time.NewTimer(cursorEvery)
+		select {
+		case <-c.quit:
+			pace.Stop()
+			save()
+			return
+		case <-pace.C:
+		}
 	}
 }
 

@@ -2,7 +2,8 @@
 // another desk or journal is refused at start; a stream holding another
 // journal of the same desk stops the outbox (its ids would collide) while
 // nothing is published; a cursor that lags the stream (a SIGKILL before the
-// cursor was written) sends nothing twice.
+// cursor was written) sends nothing twice; a stream holding a later record
+// without an earlier one gets the earlier one.
 
 package outbox_test
 
@@ -11,8 +12,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/deskguard/deskguard/firm/wire"
 	"github.com/deskguard/deskguard/journal"
@@ -146,4 +151,53 @@ func replaceLast(s, old, repl string) string {
 		return s
 	}
 	return s[:i] + repl + s[i+len(old):]
+}
+
+// A stream holding a later record of the desk without an earlier one (a
+// publish that failed while later ones were stored, then the connection
+// dropped): the outbox must not take the stream's last message for a
+// prefix. It resends from what it has acknowledged itself, and the stream
+// ends with every record once.
+func TestStreamWithAHoleIsFilled(t *testing.T) {
+	srv := startServer(t)
+	j := journalWith(t, 5)
+	epoch, err := j.Created()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := dial(t, srv.URL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := wire.EnsureStream(ctx, js, wire.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.ReadRawAfter(0, 0, func(seq uint64, kind journal.Kind, raw []byte) error {
+		if seq == 4 {
+			return nil // the hole
+		}
+		m := nats.NewMsg(wire.JournalSubject("east", string(kind)))
+		m.Data = raw
+		m.Header.Set(wire.HdrDesk, "east")
+		m.Header.Set(wire.HdrSeq, strconv.FormatUint(seq, 10))
+		m.Header.Set(wire.HdrJournal, epoch)
+		_, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(wire.MsgID("east", seq)))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.New(outbox.Options{Desk: "east", Journal: j, Conn: dial(t, srv.URL())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, ob)
+	within(t, "published", func() bool { return ob.Published() == 5 })
+	within(t, "the stream holding all five", func() bool { return count(t, srv.URL(), "east") == 5 })
+	_ = stop()
+	if n := count(t, srv.URL(), "east"); n != 5 {
+		t.Fatalf("the stream holds %d messages of east, want 5", n)
+	}
 }

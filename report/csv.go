@@ -110,6 +110,7 @@ func ReadTripsCSV(r io.Reader, name string) ([]Trip, error) {
 				return nil, bad("fees", fmt.Errorf("%q: want a non-negative amount per contract per round turn", rec[fi]))
 			}
 		}
+		t.TickQty = int64(t.Exit-t.Entry) * t.Side.Sign() * q
 		t.Fees = fee.Mul(decimal.NewFromInt(q))
 		t.ExitTime = int64(len(out)) // keeps file order for the drawdown
 		out = append(out, t)

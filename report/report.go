@@ -10,36 +10,76 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/deskguard/deskguard/market"
 )
 
-// Trip is one round trip as reports see it.
+// Trip is one round trip as reports see it: an entry and all its exits,
+// whatever the fill fragments.
 type Trip struct {
-	Account   string
-	Strategy  string
-	Side      market.Side // the position's side: buy = long
-	Qty       int64
-	Entry     market.Price
-	Exit      market.Price
-	EntryTime int64 // ns UTC; 0 when unknown (CSV)
-	ExitTime  int64
-	Fees      decimal.Decimal // for the whole round trip (all contracts)
+	Account  string
+	Strategy string
+	ID       string       // the entry order's client id (journal trips; "" from CSV)
+	Side     market.Side  // the position's side: buy = long
+	Qty      int64        // contracts
+	Entry    market.Price // average entry, to the nearest tick
+	Exit     market.Price // average exit, to the nearest tick
+	// TickQty is the result in ticks summed over every contract (Σ ticks ×
+	// contracts of each piece): exact where Entry and Exit are rounded.
+	TickQty int64
+	Fills   int // fills booked, entry and exit fragments (0 from CSV)
+	// EntrySeq and ExitSeq are the journal records of the first entry fill
+	// and the last exit fill (0 from CSV).
+	EntrySeq, ExitSeq uint64
+	EntryTime         int64 // ns UTC; 0 when unknown (CSV)
+	ExitTime          int64
+	Fees              decimal.Decimal // for the whole round trip (all contracts)
+}
+
+// MarshalJSON writes a trip with prices in index points and money as
+// strings with two decimals.
+func (t Trip) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Account   string  `json:"account"`
+		Strategy  string  `json:"strategy"`
+		ID        string  `json:"id,omitempty"`
+		Side      string  `json:"side"`
+		Qty       int64   `json:"qty"`
+		Entry     float64 `json:"entry"`
+		Exit      float64 `json:"exit"`
+		Ticks     int64   `json:"tick_qty"`
+		Fills     int     `json:"fills,omitempty"`
+		EntryTime int64   `json:"entry_time,omitempty"`
+		ExitTime  int64   `json:"exit_time,omitempty"`
+		EntrySeq  uint64  `json:"entry_seq,omitempty"`
+		ExitSeq   uint64  `json:"exit_seq,omitempty"`
+		Gross     string  `json:"gross"`
+		Fees      string  `json:"fees"`
+		Net       string  `json:"net"`
+	}{t.Account, t.Strategy, t.ID, t.Side.String(), t.Qty, t.Entry.Points(), t.Exit.Points(), t.TickQty, t.Fills, t.EntryTime, t.ExitTime,
+		t.EntrySeq, t.ExitSeq, money(t.Gross()), money(t.Fees), money(t.Net())})
 }
 
 // Ticks is the result per contract in the position's favour.
-func (t Trip) Ticks() int64 { return int64(t.Exit-t.Entry) * t.Side.Sign() }
+func (t Trip) Ticks() float64 {
+	if t.Qty == 0 {
+		return 0
+	}
+	return float64(t.TickQty) / float64(t.Qty)
+}
 
-// Gross is ticks × qty × $1.25.
+// Gross is the result in ticks × $1.25.
 func (t Trip) Gross() decimal.Decimal {
-	return market.MES().TickValue.Mul(decimal.NewFromInt(t.Ticks() * t.Qty))
+	return market.MES().TickValue.Mul(decimal.NewFromInt(t.TickQty))
 }
 
 // Net is Gross − Fees.
@@ -50,7 +90,8 @@ type Stats struct {
 	Scope        string  `json:"scope"` // "desk", "account", "strategy"
 	Account      string  `json:"account,omitempty"`
 	Strategy     string  `json:"strategy,omitempty"`
-	Trades       int     `json:"trades"`
+	Trades       int     `json:"trades"`    // round trips: an entry and its exits
+	Contracts    int64   `json:"contracts"` // contracts over those round trips
 	Wins         int     `json:"wins"`
 	Losses       int     `json:"losses"`
 	WinRate      float64 `json:"win_rate"`       // 0..1
@@ -74,20 +115,30 @@ type Stats struct {
 type Report struct {
 	Desk       Stats   `json:"desk"`
 	Accounts   []Stats `json:"accounts"`
-	Strategies []Stats `json:"strategies"`
-	Trips      []Trip  `json:"-"`
-	Derived    bool    `json:"derived,omitempty"`
+	Strategies []Stats `json:"strategies"` // per account and strategy
+	// StrategyTotals is each strategy across the desk (Account "").
+	StrategyTotals []Stats `json:"strategy_totals"`
+	// Corrections are the reconciliations that changed a position: not
+	// trades, not in any figure above.
+	Corrections []Correction `json:"corrections"`
+	Trips       []Trip       `json:"trips"`
+	Derived     bool         `json:"derived,omitempty"`
 }
 
 // Build computes the report from round trips.
 func Build(trips []Trip) *Report {
-	r := &Report{Trips: trips}
+	r := &Report{Trips: trips, Corrections: []Correction{}}
 	r.Desk = compute("desk", "", "", trips)
 	byAcct := map[string][]Trip{}
 	byStrat := map[string][]Trip{}
+	byTotal := map[string][]Trip{}
 	for _, t := range trips {
 		byAcct[t.Account] = append(byAcct[t.Account], t)
 		byStrat[t.Account+"\x00"+t.Strategy] = append(byStrat[t.Account+"\x00"+t.Strategy], t)
+		byTotal[t.Strategy] = append(byTotal[t.Strategy], t)
+	}
+	for _, k := range sortedKeys(byTotal) {
+		r.StrategyTotals = append(r.StrategyTotals, compute("strategy", "", k, byTotal[k]))
 	}
 	for _, k := range sortedKeys(byAcct) {
 		r.Accounts = append(r.Accounts, compute("account", k, "", byAcct[k]))
@@ -119,15 +170,16 @@ func compute(scope, account, strategy string, trips []Trip) Stats {
 	var units int64
 	for _, t := range ordered {
 		g := t.Gross()
+		s.Contracts += t.Qty
 		if g.IsPositive() {
 			s.Wins++
 			gp = gp.Add(g)
-			winTicks += t.Ticks() * t.Qty
+			winTicks += t.TickQty
 			winQty += t.Qty
 		} else {
 			s.Losses++
 			gl = gl.Add(g.Neg())
-			lossTicks += -t.Ticks() * t.Qty
+			lossTicks += -t.TickQty
 			lossQty += t.Qty
 		}
 		fees = fees.Add(t.Fees)
@@ -173,18 +225,31 @@ func compute(scope, account, strategy string, trips []Trip) Stats {
 
 func money(d decimal.Decimal) string { return d.StringFixed(2) }
 
-// WriteText prints the report as tables.
-func (r *Report) WriteText(w io.Writer) error {
+// TextOptions says how WriteText shows times.
+type TextOptions struct {
+	Zone *time.Location // the zone times are shown in, labelled; nil = UTC
+}
+
+// WriteText prints the report as tables: per account, per account and
+// strategy, per strategy across the desk, the desk; then the corrections.
+func (r *Report) WriteText(w io.Writer, opt TextOptions) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SCOPE\tACCOUNT\tSTRATEGY\tTRADES\tWINS\tLOSSES\tWIN%\tAVG WIN t\tAVG LOSS t\tGROSS +\tGROSS −\tFEES\tNET\tEXPECT\tMAX DD\t")
+	fmt.Fprintln(tw, "SCOPE\tACCOUNT\tSTRATEGY\tTRADES\tCONTRACTS\tWINS\tLOSSES\tWIN%\tAVG WIN t\tAVG LOSS t\tGROSS +\tGROSS −\tFEES\tNET\tEXPECT\tMAX DD\t")
 	row := func(s Stats) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.1f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Scope, s.Account, s.Strategy,
-			s.Trades, s.Wins, s.Losses, s.WinRate*100, s.AvgWinTicks, s.AvgLossTicks, s.GrossProfit, s.GrossLoss, s.Fees, s.Net, s.Expectancy, s.MaxDrawdown)
+		acct := s.Account
+		if s.Scope == "strategy" && acct == "" {
+			acct = "(desk)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Scope, acct, s.Strategy,
+			s.Trades, s.Contracts, s.Wins, s.Losses, s.WinRate*100, s.AvgWinTicks, s.AvgLossTicks, s.GrossProfit, s.GrossLoss, s.Fees, s.Net, s.Expectancy, s.MaxDrawdown)
 	}
 	for _, s := range r.Accounts {
 		row(s)
 	}
 	for _, s := range r.Strategies {
+		row(s)
+	}
+	for _, s := range r.StrategyTotals {
 		row(s)
 	}
 	row(r.Desk)
@@ -194,6 +259,24 @@ func (r *Report) WriteText(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "\nScaling: net $%s per unit over %d trades; at 10 units $%s.\n", r.Desk.NetPerUnit, r.Desk.Trades, r.Desk.NetTenUnits)
 	if r.Derived {
 		fmt.Fprintln(w, "Note: trades come from bars expanded into a trade path (derived), not from tick data.")
+	}
+	if len(r.Corrections) > 0 {
+		loc := opt.Zone
+		if loc == nil {
+			loc = time.UTC
+		}
+		fmt.Fprintf(w, "\nCorrections (reconciliations that changed a position; not trades, in no figure above):\n")
+		ct := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(ct, "SEQ\tTIME\tACCOUNT\tBOOKS\tVENUE\tQTY\tENTRY\tBOOKED AT\tPNL\tTRIPS ENDED\tWHY")
+		for _, c := range r.Corrections {
+			at, pnl := "none", "unknown"
+			if c.Price > 0 {
+				at, pnl = fmt.Sprintf("%.2f", c.Price), c.PnL
+			}
+			fmt.Fprintf(ct, "%d\t%s\t%s\t%d\t%d\t%d\t%.2f\t%s\t%s\t%d\t%s\n", c.Seq, time.Unix(0, c.Time).In(loc).Format("2006-01-02 15:04:05 MST"),
+				c.Account, c.Books, c.Venue, c.Qty, c.Entry, at, pnl, c.Trips, c.Why)
+		}
+		err = ct.Flush()
 	}
 	return err
 }

@@ -5,7 +5,7 @@ package supervisor
 // them, so that a kill never waits for the tick path, the intent path or
 // a worker.
 //
-// Locking: a.mu guards the books (ledger, monitor, orders, counters) and
+// Locking: a.mu guards the books (ledger, rules, orders, counters) and
 // is held only for in-memory work, never across a journal append or a
 // broker call. The tick path takes it once per account per batch of
 // trades; the intent and broker-event paths once per intent or event. The
@@ -86,12 +86,19 @@ type account struct {
 
 	eng atomic.Pointer[engines]
 
+	// pub is the account's working orders as last published (a.mu held
+	// while publishing; read without it): what the other accounts' gates
+	// check for self-match, so no intent takes another account's lock.
+	pub atomic.Pointer[[]limits.WorkingOrder]
+
 	mu         sync.Mutex // the books below
 	ledger     *accounts.Ledger
-	mon        *limits.DrawdownMonitor
+	rules      *limits.AccountRules // the ladder, lockout line and the rules of issue 20 (rules.go)
 	rate       *limits.RateLimiter
 	snap       limits.Snapshot
 	work       []limits.WorkingOrder
+	others     []limits.WorkingOrder // scratch: the other accounts' working orders (self-match)
+	trailLine  int64                 // the trailing line last journaled (rules.go)
 	orders     map[string]*order
 	lastStop   market.Price
 	dirty      bool // a fill since the last stop-coverage check
@@ -213,7 +220,7 @@ func (a *account) workingOrders() []limits.WorkingOrder {
 
 func drawdownUsed(a *account) float64 {
 	start := a.ledger.StartCents()
-	line := a.mon.LineCents()
+	line := a.rules.Drawdown.LineCents()
 	allow := start - line
 	if allow <= 0 {
 		return 0

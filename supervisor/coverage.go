@@ -209,7 +209,17 @@ func (a *account) allowanceStop(pos int64, last market.Price) market.Price {
 	}
 	q := abs64(pos)
 	cfg := a.gate.Config()
-	left := a.mon.AllowanceCents(a.ledger.EquityCents()) - (a.ledger.FeesRTCents()-a.ledger.FeesRTCents()/2)*q
+	// What is left before the nearest loss line: the day's lockout, and the
+	// trailing and weekly lines where they are on.
+	eq := a.ledger.EquityCents()
+	allow := a.rules.Drawdown.AllowanceCents(eq)
+	if a.rules.Trailing != nil {
+		allow = min(allow, a.rules.Trailing.AllowanceCents(eq))
+	}
+	if a.rules.Weekly != nil {
+		allow = min(allow, a.rules.Weekly.AllowanceCents(eq))
+	}
+	left := allow - (a.ledger.FeesRTCents()-a.ledger.FeesRTCents()/2)*q
 	dist := left/(q*market.TickCents) - cfg.SlippageTicks
 	if dist > cfg.PriceBandTicks {
 		dist = cfg.PriceBandTicks
@@ -281,6 +291,7 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 		}
 		a.mu.Lock()
 		a.orders[id] = &order{id: id, strategy: stratDesk, role: limits.RoleStop, side: act.Side, typ: market.StopOrder, qty: act.Qty, price: act.StopPrice}
+		a.publish()
 		a.mu.Unlock()
 		err := d.br.SubmitOrder(ctx, broker.Order{ClientID: id, Account: a.id, Side: act.Side, Qty: act.Qty, Type: market.StopOrder,
 			StopPrice: act.StopPrice, TIF: broker.GTC})

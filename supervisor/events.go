@@ -154,6 +154,7 @@ func (d *Desk) applyBrokerEvent(ctx context.Context, ev broker.Event) {
 	a.mu.Lock()
 	newExternal := ev.External && !a.extGroups[extKey(ev)]
 	o, fill, done := a.applyEvent(ev, d.log)
+	a.publish()
 	pos := a.ledger.Position()
 	a.mu.Unlock()
 	if fill != nil && o.engines() {

@@ -45,6 +45,13 @@ type rigOpt struct {
 	Journal func(Journal) Journal
 	// KillJournalWait is Options.KillJournalWait (0: the default).
 	KillJournalWait time.Duration
+	// The risk rules' desk options (rules_test.go).
+	Alerts            Alerter
+	Calendar          *limits.Calendar
+	DeskWarnPct       int
+	DeskReduceOnlyPct int
+	// DeskDrawdownPct is Options.DeskDrawdownPct (zero: the account default).
+	DeskDrawdownPct decimal.Decimal
 }
 
 // rig is one desk with its real parts.
@@ -137,7 +144,8 @@ func newRig(t *testing.T, o rigOpt) *rig {
 	}
 	d, err := New(Options{Clock: clock, Log: testLog(t), Journal: dj, Broker: br, Limits: lim,
 		Accounts: o.Accounts, Engines: strategies.DefaultConfig(), Schedule: o.Schedule, Workers: o.Workers, Proc: o.Proc,
-		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait})
+		ManualUnlock: o.ManualUnlock, KillJournalWait: o.KillJournalWait, Alerts: o.Alerts, Calendar: o.Calendar,
+		DeskWarnPct: o.DeskWarnPct, DeskReduceOnlyPct: o.DeskReduceOnlyPct, DeskDrawdownPct: o.DeskDrawdownPct})
 	if err != nil {
 		t.Fatal(err)
 	}

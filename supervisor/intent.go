@@ -66,11 +66,19 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	if in.Kind == intent.Exit && in.Qty == 0 {
 		in.Qty = abs64(a.ledger.Position())
 	}
-	a.ledger.FillSnapshot(&a.snap, a.mon)
+	// The ledger's part of the snapshot, then the rules' (the ladder, the
+	// trailing and weekly lines, the tier, the session's sends), the desk
+	// ladder (an atomic: no tick lock here) and the other accounts'
+	// working orders as they published them (self-match: no other
+	// account's lock either).
 	a.snap.NowNs = now
+	a.ledger.FillSnapshot(&a.snap, a.rules.Drawdown)
+	a.rules.Fill(&a.snap, a.ledger.EquityCents())
+	a.snap.DeskReduceOnly = d.deskReduceOnly()
 	a.snap.Orders = a.workingOrders()
+	a.snap.Others = d.othersOf(a)
 	st := a.m.State()
-	a.snap.LockedOut = st == AcctLockedOut || a.mon.Breached()
+	a.snap.LockedOut = st == AcctLockedOut || a.rules.Drawdown.Breached()
 	a.snap.Halted = a.stopsRisk() || st != AcctTrading
 	a.snap.DeskHalted = d.m.State() != DeskRunning
 	a.snap.Rate = a.rate
@@ -79,7 +87,14 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 		if addsRisk {
 			a.rate.Record(now)
 		}
+		// Counted toward daily_order_limit and remembered for
+		// duplicate_order when accepted, under the same lock as the check:
+		// two intents gated back to back cannot both pass as firsts. One
+		// that is then not sent (journal failure, a kill, the broker's
+		// refusal) still counts: the caps err on the side of fewer orders.
+		a.rules.Activity.RecordSent(now, &in)
 		a.reserve(&in)
+		a.publish()
 		a.nOrders++
 		if in.Reason != "" {
 			a.signal = in.Reason
@@ -94,6 +109,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 		// Not durable: not sent (invariant 7).
 		a.mu.Lock()
 		a.unreserve(&in)
+		a.publish()
 		a.mu.Unlock()
 		d.journalFailed(err)
 		res.Err = fmt.Errorf("%w: %v", ErrJournal, err)
@@ -111,6 +127,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 			// liquidation would only have to cancel it).
 			a.mu.Lock()
 			a.unreserve(&in)
+			a.publish()
 			a.rejects[string(limits.Halted)]++
 			a.mu.Unlock()
 			d.journal(ctx, journal.NewBrokerError(a.id, in.ID, d.nowNs(), journal.BrokerError{Op: "withdrawn", Err: "halted before it was sent"}))
@@ -130,6 +147,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 		if o := a.orders[in.ID]; o != nil && o.status == 0 {
 			o.status = broker.Rejected
 		}
+		a.publish()
 		a.mu.Unlock()
 		if addsRisk {
 			d.tellRejected(ctx, a, in, "broker: "+err.Error())
@@ -223,6 +241,7 @@ func (d *Desk) send(ctx context.Context, a *account, in *intent.Intent) error {
 				g.stop = in.Stop
 			}
 		}
+		a.publish()
 		a.mu.Unlock()
 		return nil
 	case intent.Cancel:

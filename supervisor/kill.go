@@ -287,6 +287,9 @@ func (d *Desk) killMachines(k killOrder, eff effect, scope []*account, repeat bo
 			ev, reason = EvLockout, why
 			if k.breach != nil {
 				reason = k.breach.String()
+				if k.trigger != TriggerLockout {
+					reason = string(k.trigger) + ": " + reason
+				}
 			}
 		case effFault:
 			ev, reason = EvFault, k.why
@@ -365,8 +368,17 @@ func (d *Desk) sendKillAlert(k killOrder, eff effect, scope []*account, ids []st
 	case effLockout:
 		if b := k.breach; b != nil {
 			a := scope[0]
-			d.alerts.Notify(alert.Lockout(time.Unix(0, b.TimeNs), a.id, alert.LockoutFacts{Equity: accounts.Money(b.EquityCents),
-				StartEquity: accounts.Money(b.StartCents), Limit: a.gate.Config().DrawdownPct.Div(decimal.NewFromInt(100))}))
+			at := time.Unix(0, b.TimeNs)
+			rf := alert.RiskFacts{Equity: accounts.Money(b.EquityCents), Line: accounts.Money(b.LineCents), From: accounts.Money(b.StartCents)}
+			switch k.trigger {
+			case TriggerTrailing:
+				d.alerts.Notify(alert.TrailingBreach(at, a.id, rf))
+			case TriggerWeekly:
+				d.alerts.Notify(alert.WeeklyBreach(at, a.id, rf))
+			default:
+				d.alerts.Notify(alert.Lockout(at, a.id, alert.LockoutFacts{Equity: accounts.Money(b.EquityCents),
+					StartEquity: accounts.Money(b.StartCents), Limit: a.gate.Config().DrawdownPct.Div(decimal.NewFromInt(100))}))
+			}
 		}
 	case effFault:
 		for _, a := range scope {

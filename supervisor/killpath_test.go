@@ -341,6 +341,12 @@ func TestKillWhileWorkerQueueFull(t *testing.T) {
 	a := r.d.byID["K2"]
 	p := a.proc()
 	within(t, 20*time.Second, "K2's worker running", func() bool { return p.PID() != 0 })
+	// K2 trades (inPosition fired its machine only): its worker is told it
+	// may propose entries, so that only the kill can tell it to halt.
+	a.tellWorker()
+	if p.Halted() {
+		t.Fatal("K2's worker is halted before the kill: the test proves nothing")
+	}
 	pid := p.PID()
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,7 @@ package supervisor
 
 // manage.go: the authorized acts on the desk other than the kill —
 // re-arm, an early unlock, clearing a fault, engines on and off, the
-// simulated button — and the outside links' health (degraded while one is
+// simulated button (the trailing line's reset is in rules.go) — and the outside links' health (degraded while one is
 // down). Each is journaled before it takes effect and alerted.
 
 import (
@@ -70,12 +70,27 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 	if a.m.State() != AcctLockedOut {
 		return fmt.Errorf("%w: account %s is %s, not locked_out", deskapi.ErrNotAllowed, account, a.m.State())
 	}
-	d.journal(ctx, journal.NewUnlock(account, d.nowNs(), who, why))
+	a.mu.Lock()
+	trailing := a.rules.Trailing != nil && a.rules.Trailing.Breached()
+	a.mu.Unlock()
+	if trailing {
+		// The trailing line is lifted only by its own reset (ResetTrailing).
+		return fmt.Errorf("%w: account %s is past its trailing drawdown line: reset it (deskguard reset-trailing %s --reason ...)",
+			deskapi.ErrNotAllowed, account, account)
+	}
+	now := d.nowNs()
+	d.journal(ctx, journal.NewUnlock(account, now, who, why))
 	a.mu.Lock()
 	// The day's allowance starts again from the equity now: with the old
-	// line the next trade would breach (and lock out) again at once.
-	a.mon.Reset(a.ledger.EquityCents())
+	// line the next trade would breach (and lock out) again at once. So
+	// does the week's, when its line is what held the account.
+	eq := a.ledger.EquityCents()
+	a.rules.Drawdown.Reset(eq)
+	if w := a.rules.Weekly; w != nil && w.Breached() {
+		w.Unlock(eq)
+	}
 	a.mu.Unlock()
+	d.riskRecord(ctx, a, now, journal.Risk{Event: riskUnlock, Who: who, Why: why})
 	if err := a.m.Fire(EvUnlock, why+" ("+who+")"); err != nil {
 		return err
 	}
@@ -119,7 +134,7 @@ func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
 		return fmt.Errorf("%w: the desk is %s: re-arm it before clearing an account", deskapi.ErrNotAllowed, ds)
 	}
 	a.mu.Lock()
-	breached := a.mon.Breached()
+	breached := a.rules.Drawdown.Breached()
 	a.mu.Unlock()
 	if breached {
 		return fmt.Errorf("%w: account %s is past its drawdown line: it stays faulted until the session reset", deskapi.ErrNotAllowed, account)

@@ -216,6 +216,7 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 		a.applyCorrection(*fix, d.log)
 	}
 	a.dirty = true
+	a.publish()
 	a.mu.Unlock()
 
 	for _, c := range rec.Closed {

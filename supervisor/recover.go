@@ -1,6 +1,7 @@
 package supervisor
 
-// recover.go: snapshots and recovery from the journal (invariant 7).
+// recover.go: snapshots and recovery from the journal (invariant 7),
+// the risk rules' state with it (the snapshot's, then each risk record's).
 // Recovery folds the journal from its latest snapshot with the same code
 // the live path uses (applyEvent, reserve), and folds the kills: a kill
 // that was journaled is in force when the desk starts again — halting or
@@ -91,11 +92,21 @@ func (f *killFold) lift(id, ev, to string) {
 }
 
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
-// desk states, lockouts, kills in force. Call before Start; j is the
-// journal the desk appends to.
+// desk states, lockouts, the risk rules' states and the desk ladder, kills
+// in force. Call before Start; j is the journal the desk appends to.
 func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
+	rec, err := d.recoverBooks(j)
+	if err != nil {
+		return rec, err
+	}
+	return rec, d.applyDeskLadder()
+}
+
+// recoverBooks is Recover with every account's books held.
+func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 	var rec Recovered
 	deskState := ""
+	deskLevel := limits.LevelNormal
 	states := map[string]string{}
 	kills := &killFold{owed: map[string]Trigger{}}
 	// Every account's books (before Start nothing else runs), in desk order.
@@ -118,6 +129,7 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return fmt.Errorf("recover: snapshot %d: %w", r.Seq, err)
 			}
+			deskLevel = s.DeskLevel
 			return d.restoreSnapshot(s, states, &deskState, kills)
 		case journal.KindSessionReset:
 			// A new session: the books start again from the journaled start equity.
@@ -130,10 +142,15 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			}
 			for id, eq := range sr.Accounts {
 				if x := d.byID[id]; x != nil {
-					_ = x.ledger.ResetSession(mustDec(eq))
-					x.mon.Reset(x.ledger.StartCents())
+					// As sessionReset: the rules see the closing balance (the
+					// new session's start), then start the session.
+					cash := mustDec(eq)
+					x.rules.SessionEnd(accounts.Cents(cash))
+					_ = x.ledger.ResetSession(cash)
+					x.rules.SessionReset(x.ledger.StartCents())
 				}
 			}
+			deskLevel = limits.LevelNormal
 			for id, t := range kills.owed {
 				if t.effect() == effFlat {
 					delete(kills.owed, id) // a flat-by kill belongs to its session
@@ -152,6 +169,9 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 				in := b.Intent
 				a.reserve(&in)
 				a.nOrders++
+				// As the intent path counted it when the gate allowed it
+				// (daily_order_limit, duplicate_order).
+				a.rules.Activity.RecordSent(in.Time, &in)
 			}
 		case journal.KindBrokerEvent:
 			if a == nil {
@@ -214,15 +234,52 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 			}
 		case journal.KindLockout:
 			if a != nil {
-				a.mon.Restore(true)
+				lo, err := r.Lockout()
+				if err != nil {
+					return err
+				}
+				// Which line: the day's drawdown (older records say nothing),
+				// the trailing or the weekly (the rules' own record, journaled
+				// after the lockout's, may not have landed).
+				trig := Trigger(lo.Why)
+				switch trig {
+				case TriggerTrailing, TriggerWeekly:
+					a.breachRule(trig, r.Market)
+				default:
+					trig = TriggerLockout
+					a.rules.Drawdown.Restore(true)
+				}
 				states[a.id] = AcctLockedOut
-				kills.owed[a.id] = TriggerLockout
+				kills.owed[a.id] = trig
 			}
 		case journal.KindRearm:
 			kills.desk = false
 		case journal.KindUnlock:
 			if a != nil {
-				a.mon.Reset(a.ledger.EquityCents()) // as Unlock did (a locked-out account is flat)
+				// As Unlock did (a locked-out account is flat); the rules'
+				// record that follows it says the same.
+				eq := a.ledger.EquityCents()
+				a.rules.Drawdown.Reset(eq)
+				if w := a.rules.Weekly; w != nil && w.Breached() {
+					w.Unlock(eq)
+				}
+			}
+		case journal.KindRisk:
+			rk, err := r.Risk()
+			if err != nil {
+				return err
+			}
+			if r.Account == "" {
+				var l limits.Level
+				if err := l.UnmarshalText([]byte(rk.Level)); err == nil {
+					deskLevel = l
+				}
+				return nil
+			}
+			if a != nil {
+				if err := a.restoreRisk(rk); err != nil {
+					return fmt.Errorf("recover: seq %d: %w", r.Seq, err)
+				}
 			}
 		case journal.KindStopRepair:
 			// A repair stop is journaled before it is sent, with its client
@@ -306,14 +363,55 @@ func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
 		switch st {
 		case AcctLockedOut:
 			a.halted.Store(true)
-			a.mon.Restore(true)
+			if a.lockedByRule(d.nowNs()) == "" {
+				a.rules.Drawdown.Restore(true)
+			}
 			rec.LockedOut = append(rec.LockedOut, a.id)
 		case AcctHalting, AcctHalted, AcctFaulted:
 			a.halted.Store(true)
 		}
 	}
+	// The desk ladder over the recovered sessions' start equities, on the
+	// rung it had reached; every account's working orders published for
+	// the others' self-match checks.
+	starts := make([]int64, len(d.accts))
+	for i, a := range d.accts {
+		starts[i] = a.ledger.StartCents()
+		a.publish()
+		if t := a.rules.Trailing; t != nil {
+			a.trailLine = t.LineCents()
+		}
+	}
+	d.pendingLadder = &deskLadderRestore{starts: starts, level: deskLevel}
 	d.recovered = &rec
 	return rec, nil
+}
+
+// deskLadderRestore is the desk ladder as recovery found it: the
+// sessions' start equities and the rung.
+type deskLadderRestore struct {
+	starts []int64
+	level  limits.Level
+}
+
+// applyDeskLadder sets the desk ladder to what recovery found, once the
+// accounts' books are let go (lock order: d.tick.mu before any a.mu).
+func (d *Desk) applyDeskLadder() error {
+	p := d.pendingLadder
+	if p == nil {
+		return nil
+	}
+	d.pendingLadder = nil
+	d.tick.mu.Lock()
+	defer d.tick.mu.Unlock()
+	for i, a := range d.accts {
+		d.tick.deskMon.SetAccount(a.id, p.starts[i])
+	}
+	if err := d.tick.deskMon.RestoreLevel(p.level); err != nil {
+		return fmt.Errorf("supervisor: recover: %w", err)
+	}
+	d.deskLevel.Store(uint32(p.level))
+	return nil
 }
 
 func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskState *string, kills *killFold) error {
@@ -327,7 +425,7 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 			return err
 		}
 		a.ledger = l
-		a.mon.Reset(l.StartCents())
+		a.rules.Drawdown.Reset(l.StartCents())
 	}
 	for id, as := range s.Accounts {
 		a := d.byID[id]
@@ -335,7 +433,13 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 			continue
 		}
 		states[id] = as.State
-		a.mon.Restore(as.Breached)
+		if as.Rules != nil {
+			if err := a.rules.RestoreState(*as.Rules); err != nil {
+				return fmt.Errorf("recover: snapshot: account %s: %w", id, err)
+			}
+		} else {
+			a.rules.Drawdown.Restore(as.Breached)
+		}
 		a.lastStop = market.Price(as.LastStop)
 		a.orders = map[string]*order{}
 		a.expiring = nil

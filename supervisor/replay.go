@@ -54,7 +54,10 @@ type AccountSummary struct {
 type Summary struct {
 	Trades   int64            `json:"trades"`
 	Accounts []AccountSummary `json:"accounts"`
-	Desk     struct {
+	// Rejections counts the gate's refusals over the whole desk by reason
+	// (each account's are in its line): what each rule did over the session.
+	Rejections map[string]int `json:"rejections"`
+	Desk       struct {
 		Net       string `json:"net"`
 		LockedOut bool   `json:"locked_out"`
 		Halted    bool   `json:"halted"`
@@ -193,7 +196,7 @@ func (d *Desk) settleWorkers(ctx context.Context) (int, error) {
 
 // Summary reports the desk's numbers so far.
 func (d *Desk) Summary(elapsed time.Duration) Summary {
-	var s Summary
+	s := Summary{Rejections: map[string]int{}}
 	d.tick.mu.Lock()
 	s.Trades = d.tick.trades
 	deskBreached := d.tick.deskMon.Breached()
@@ -203,7 +206,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 		a.mu.Lock()
 		l := a.ledger
 		as := AccountSummary{ID: a.id, Strategies: a.spec.Config.Strategies, Orders: a.nOrders, Fills: a.nFills,
-			LockedOut: a.m.State() == AcctLockedOut || a.mon.Breached(), Position: l.Position(), State: a.m.State(),
+			LockedOut: a.m.State() == AcctLockedOut || a.rules.Drawdown.Breached(), Position: l.Position(), State: a.m.State(),
 			Rejections: map[string]int{}, StopRepairs: a.repairs}
 		gp, gl := decimal.Zero, decimal.Zero
 		for _, r := range append(append([]accounts.RoundTrip(nil), a.pastTrips...), l.RoundTrips()...) {
@@ -218,6 +221,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 		}
 		for k, v := range a.rejects {
 			as.Rejections[k] = v
+			s.Rejections[k] += v
 		}
 		as.GrossProfit, as.GrossLoss = gp.StringFixed(2), gl.StringFixed(2)
 		as.Fees = accounts.Money(a.pastFees + accounts.Cents(l.Fees())).StringFixed(2)

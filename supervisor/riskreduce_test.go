@@ -38,7 +38,7 @@ func TestHaltedAccountsStillReduceRisk(t *testing.T) {
 		{"locked_out", func(r *rig, a *account) {
 			a.halted.Store(true)
 			a.mu.Lock()
-			a.mon.Restore(true)
+			a.rules.Drawdown.Restore(true)
 			a.mu.Unlock()
 			if err := a.m.Fire(EvLockout, "test: past the line, liquidation refused"); err != nil {
 				r.t.Fatal(err)

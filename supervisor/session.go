@@ -3,8 +3,9 @@ package supervisor
 // session.go: the session and its schedule (schedule.go) as the desk
 // carries them out — the flat-by job (a kill with trigger
 // schedule_flat_by: day accounts flattened, nothing halted), the daily
-// summary, and the session reset (new start equity, lockouts lifted
-// unless unlocks are manual).
+// summary, and the session reset (new start equity, the rules' session
+// end and start, lockouts lifted unless unlocks are manual or a trailing
+// or weekly line holds them).
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 )
 
@@ -64,20 +66,30 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 			a.firstStart = a.ledger.StartCents()
 		}
 		cash := a.ledger.StartEquity().Add(a.ledger.Realized()).Sub(a.ledger.Fees())
+		// The rules see the session's closing balance (the end-of-day
+		// trailing line and the scaling tier move on it), then start the
+		// next session with the ledger.
+		if units, changed := a.rules.SessionEnd(accounts.Cents(cash)); changed {
+			d.log.Info("scaling tier", "account", a.id, "units", units)
+		}
 		if err := a.ledger.ResetSession(cash); err != nil {
 			d.log.Error("session reset", "account", a.id, "err", err)
 		}
-		a.mon.Reset(a.ledger.StartCents())
+		a.rules.SessionReset(a.ledger.StartCents())
 		a.rate.Reset()
 		starts[a.id] = a.ledger.StartCents()
 		a.curve = a.curve[:0]
+		// The trailing line holds an account locked across sessions until
+		// its reset, the week's line until the next week.
+		held := a.lockedByRule(at.UnixNano())
 		a.mu.Unlock()
-		if a.m.State() == AcctLockedOut && !d.opt.ManualUnlock {
+		if a.m.State() == AcctLockedOut && !d.opt.ManualUnlock && held == "" {
 			unlock = append(unlock, a)
 		}
 	}
 	d.tick.mu.Lock()
 	d.tick.deskMon.Reset(starts)
+	d.deskLevel.Store(uint32(limits.LevelNormal))
 	d.tick.mu.Unlock()
 	d.journal(ctx, journal.NewSessionReset(at.UnixNano(), journal.SessionReset{Session: s.String(), Accounts: d.startEquities()}))
 	if err := d.Snapshot(ctx); err != nil {

@@ -74,13 +74,22 @@ type Options struct {
 	Broker          broker.Broker
 	Limits          limits.Config   // desk-wide defaults; accounts may override
 	DeskDrawdownPct decimal.Decimal // desk aggregate lockout; zero = the account default
-	Accounts        []AccountSpec
-	Engines         strategies.Config
-	Schedule        ScheduleConfig
-	Workers         WorkerMode
-	Proc            ProcConfig
-	Alerts          Alerter
-	ManualUnlock    bool // lockouts survive the session reset until the risk manager unlocks
+	// DeskWarnPct and DeskReduceOnlyPct are the desk ladder's rungs over
+	// the sum of the accounts' allowances, in whole percent used; zero =
+	// Limits' warn_pct / reduce_only_pct (config.(*Config).DeskLadder).
+	DeskWarnPct       int
+	DeskReduceOnlyPct int
+	// Calendar is the news calendar (config.(*Config).NewsCalendar): the
+	// gates refuse entries in each release's blackout and the blackout
+	// monitors flatten ahead of it. nil = no releases.
+	Calendar     *limits.Calendar
+	Accounts     []AccountSpec
+	Engines      strategies.Config
+	Schedule     ScheduleConfig
+	Workers      WorkerMode
+	Proc         ProcConfig
+	Alerts       Alerter
+	ManualUnlock bool // lockouts survive the session reset until the risk manager unlocks
 	// CoverageGrace is how long a stop-coverage gap may last before it is
 	// repaired (live venues arm a bracket just after its entry fills);
 	// 0 = repair at once (synchronous replay).
@@ -148,8 +157,12 @@ type Desk struct {
 		trades  int64
 		minute  int64
 		buf     []byte
-		eq      []int64 // scratch: equity per trade per account
+		eq      []int64     // scratch: equity per trade per account
+		fired   []ruleFired // scratch: the rules' events of the batch (rules.go)
 	}
+	// deskLevel is the desk ladder's rung (a limits.Level), written by the
+	// tick path under d.tick.mu and read by the intent path without it.
+	deskLevel atomic.Uint32
 	// markHook, when set (tests), is called in the middle of the tick
 	// path's mark loop, with the account's books locked.
 	markHook func(account string, trade int)
@@ -172,8 +185,11 @@ type Desk struct {
 	chased atomic.Int64   // second liquidations sent
 	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
 
-	floodDropped atomic.Int64
-	recovered    *Recovered
+	floodDropped  atomic.Int64
+	recovered     *Recovered
+	pendingLadder *deskLadderRestore // recovery's desk ladder, set once the books are let go (recover.go)
+
+	view statusView // what Status shows of the journal (statusview.go)
 }
 
 // ErrJournal marks an intent refused because the journal could not make it
@@ -219,6 +235,17 @@ func New(opt Options) (*Desk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: desk limit: %w", err)
 	}
+	lim := opt.Limits.WithDefaults()
+	warn, reduce := opt.DeskWarnPct, opt.DeskReduceOnlyPct
+	if warn == 0 {
+		warn = lim.WarnPct
+	}
+	if reduce == 0 {
+		reduce = lim.ReduceOnlyPct
+	}
+	if err := dm.SetLadder(warn, reduce); err != nil {
+		return nil, fmt.Errorf("supervisor: desk ladder: %w", err)
+	}
 	d := &Desk{opt: opt, log: opt.Log, clock: opt.Clock, wall: opt.Wall, j: opt.Journal, br: opt.Broker, alerts: opt.Alerts,
 		byID: map[string]*account{}, events: make(chan workerhost.WorkerEvent, 4096)}
 	d.tick.sched, d.tick.deskMon = sched, dm
@@ -257,13 +284,19 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: account %q limits: %w", cfg.ID, err)
 	}
-	mon, err := limits.NewDrawdownMonitor(led.StartCents(), gate.Config().DrawdownPct)
+	// The account's rules: the ladder and lockout line, the trailing and
+	// weekly lines, the scaling tier (from its first balance), its sends and
+	// the blackout flattens; the gate reads the same calendar.
+	rules, err := limits.NewAccountRules(gcfg, accounts.Cents(cfg.StartEquity), led.StartCents(), d.nowNs(), d.opt.Calendar)
 	if err != nil {
-		return nil, fmt.Errorf("supervisor: account %q drawdown: %w", cfg.ID, err)
+		return nil, fmt.Errorf("supervisor: account %q rules: %w", cfg.ID, err)
 	}
-	a := &account{id: cfg.ID, spec: spec, ledger: led, mon: mon, gate: gate, rate: gate.NewRateLimiter(),
+	a := &account{id: cfg.ID, spec: spec, ledger: led, rules: rules, gate: gate.WithCalendar(d.opt.Calendar), rate: gate.NewRateLimiter(),
 		orders: map[string]*order{}, rejects: map[string]int{}, byVenue: map[string]string{}, external: map[string]bool{},
 		extGroups: map[string]bool{}}
+	if rules.Trailing != nil {
+		a.trailLine = rules.Trailing.LineCents() // the starting line needs no record
+	}
 	ch := make(chan struct{})
 	a.sent.Store(&ch)
 	a.m = NewAccountMachine(cfg.ID, AcctIdle, d.onTransition, d.onIllegal)

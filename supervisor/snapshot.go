@@ -26,6 +26,8 @@ type deskSnapshot struct {
 	// Kills in force that the states alone do not say (recovery's fold).
 	DeskKill bool              `json:"desk_kill,omitempty"`
 	Owed     map[string]string `json:"owed,omitempty"` // account → trigger
+	// DeskLevel is the desk ladder's rung (absent in older snapshots: normal).
+	DeskLevel limits.Level `json:"desk_level,omitempty"`
 }
 
 type acctSnap struct {
@@ -33,15 +35,20 @@ type acctSnap struct {
 	Breached bool                `json:"breached"`
 	LastStop int64               `json:"last_stop"`
 	Orders   []journal.DeskOrder `json:"orders"`
+	// Rules is every risk rule's state (absent in older snapshots: the
+	// drawdown monitor comes back from Breached alone).
+	Rules *limits.RulesState `json:"rules,omitempty"`
 }
 
 // Snapshot journals a checkpoint of the whole desk.
 func (d *Desk) Snapshot(ctx context.Context) error {
-	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load()}
+	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load(),
+		DeskLevel: limits.Level(d.deskLevel.Load())}
 	for _, a := range d.accts {
 		a.mu.Lock()
 		s.Ledgers = append(s.Ledgers, a.ledger.State())
-		as := acctSnap{State: a.m.State(), Breached: a.mon.Breached(), LastStop: int64(a.lastStop)}
+		rules := a.rules.State()
+		as := acctSnap{State: a.m.State(), Breached: a.rules.Drawdown.Breached(), LastStop: int64(a.lastStop), Rules: &rules}
 		for _, o := range a.orders {
 			if o.done() {
 				continue

@@ -36,20 +36,44 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	st.LastPrice = d.last().Points()
 	d.tick.mu.Lock()
 	st.Trades = d.tick.trades
-	st.DeskLockout = accounts.Money(d.tick.deskMon.LineCents()).StringFixed(2)
+	deskLine, deskStart := d.tick.deskMon.LineCents(), d.tick.deskMon.StartCents()
+	st.DeskLevel = d.tick.deskMon.Level().String()
 	d.tick.mu.Unlock()
+	st.DeskLockout = accounts.Money(deskLine).StringFixed(2)
+	// The journal's side first (its own lock, read transactions only),
+	// then each account's books.
+	rejects := d.journalStatus(&st)
 	var netCents, eqCents int64
 	for _, a := range d.accts {
 		a.mu.Lock()
 		as := a.status(d.last())
+		as.Risk = a.usage(d)
 		netCents += a.ledger.EquityCents() - a.ledger.StartCents()
 		eqCents += a.ledger.EquityCents()
 		a.mu.Unlock()
+		if rejects != nil {
+			// The session's refusals as journaled (they survive a restart
+			// on the same journal and start again with the session).
+			as.Rejections = rejects[a.id]
+			if as.Rejections == nil {
+				as.Rejections = map[string]int{}
+			}
+		}
 		st.Accounts = append(st.Accounts, as)
 	}
 	st.Net = accounts.Money(netCents).StringFixed(2)
 	st.Equity = accounts.Money(eqCents).StringFixed(2)
+	st.DrawdownUsed = usedOf(deskStart-eqCents, deskStart-deskLine)
 	return st
+}
+
+// usedOf is used/allowance as a fraction, 0 when nothing is used or there
+// is no allowance.
+func usedOf(used, allowance int64) float64 {
+	if allowance <= 0 || used <= 0 {
+		return 0
+	}
+	return float64(used) / float64(allowance)
 }
 
 // status is one account's line (a.mu held).
@@ -62,7 +86,7 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 		Realized: l.Realized().StringFixed(2), Unrealized: l.Unrealized().StringFixed(2), Fees: l.Fees().StringFixed(2),
 		Net:         accounts.Money(l.EquityCents() - l.StartCents()).StringFixed(2),
 		StartEquity: l.StartEquity().StringFixed(2), Equity: l.Equity().StringFixed(2),
-		LockoutLine: accounts.Money(a.mon.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
+		LockoutLine: accounts.Money(a.rules.Drawdown.LineCents()).StringFixed(2), DrawdownUsed: drawdownUsed(a),
 		MaxDrawdown: l.MaxDrawdown().StringFixed(2), RoundTrips: len(trips), LastSignal: a.signal, Worker: a.worker,
 		Rejections: map[string]int{},
 	}
@@ -83,6 +107,8 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 	}
 	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, last)
 	as.StopCovered = covered
+	a.lossAtStop(&as)
+	as.Nearest = a.nearest()
 	ids := make([]string, 0, len(a.orders))
 	for id, o := range a.orders {
 		if !o.done() && o.status != broker.Pending {

@@ -1,7 +1,8 @@
 package supervisor
 
 // tick.go: the tick path (DESIGN.md "The three paths", 1) — marks,
-// drawdown checks, expiries and the schedule, then fan-out to the
+// drawdown checks and the other risk rules (rules.go), expiries and the
+// schedule, then fan-out to the
 // engines. It holds d.tick.mu for the batch and each account's books once
 // per batch; it never blocks on a worker (frames are queued without
 // waiting) and nothing on the kill path waits for it.
@@ -21,12 +22,9 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 	if len(ts) == 0 {
 		return
 	}
-	type breach struct {
-		a *account
-		b limits.Breach
-	}
-	var breaches []breach
-	var deskBreach *limits.Breach
+	var deskBreach limits.Breach
+	var deskBroke bool
+	var df deskFired
 	var expired []*order
 	var expAcct []*account
 	last := ts[len(ts)-1]
@@ -41,8 +39,10 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 	if m := last.Time / int64(time.Minute); m != d.tick.minute {
 		d.tick.minute, newMinute = m, true
 	}
-	// Each account's books once for the batch: marks and its own
-	// drawdown check on every trade, its equity kept for the desk check.
+	// Each account's books once for the batch: marks and its own rules
+	// (the ladder and lockout line, trailing and weekly lines, tier,
+	// blackout flattens: rules.go) on every trade, its equity kept for the
+	// desk check.
 	for ai, a := range d.accts {
 		a.mu.Lock()
 		for ti, t := range ts {
@@ -52,12 +52,11 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 			}
 			e := a.ledger.EquityCents()
 			eq[ti*n+ai] = e
-			if b, ok := a.mon.Mark(t.Time, e); ok {
-				breaches = append(breaches, breach{a, b})
-			}
+			d.markRules(a, t.Time, e)
 		}
 		if newMinute {
 			a.curve = append(a.curve, curvePoint{last.Time, a.ledger.EquityCents()})
+			d.minuteRules(a)
 		}
 		if len(a.expiring) > 0 {
 			keep := a.expiring[:0]
@@ -81,12 +80,12 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 		}
 		a.mu.Unlock()
 	}
-	// The desk-wide limit on the sum, trade by trade as the accounts were marked.
+	// The desk-wide limit and its ladder on the sum, trade by trade as the
+	// accounts were marked.
 	for ti, t := range ts {
 		for ai, a := range d.accts {
-			if b, ok := d.tick.deskMon.Mark(t.Time, a.id, eq[ti*n+ai]); ok {
-				bb := b
-				deskBreach = &bb
+			if b, ok := d.observeDesk(&df, t.Time, a.id, eq[ti*n+ai]); ok {
+				deskBreach, deskBroke = b, true
 			}
 		}
 	}
@@ -94,12 +93,14 @@ func (d *Desk) OnTrades(ctx context.Context, ts []market.Trade) {
 	d.lastPx.Store(int64(last.Price))
 	d.lastTime.Store(last.Time)
 	due := d.tick.sched.Advance(time.Unix(0, last.Time))
+	fired := d.takeFired()
 	d.tick.mu.Unlock()
 
-	for _, br := range breaches {
-		d.lockout(ctx, br.a, br.b)
+	for _, f := range fired {
+		d.onRules(ctx, f)
 	}
-	if deskBreach != nil {
+	d.onDeskLadder(ctx, &df)
+	if deskBroke {
 		d.log.Warn("desk drawdown limit breached", "breach", deskBreach.String())
 		_, _ = d.Kill(ctx, DeskScope, TriggerDeskDrawdown, "deskguard")
 	}

@@ -24,6 +24,9 @@ const (
 	TriggerStopRepair   Trigger = "stop_repair"       // a coverage gap with no sensible stop price
 	// TriggerStopRepairFailed: the venue refused a repair stop.
 	TriggerStopRepairFailed Trigger = "stop_repair_failed"
+	TriggerTrailing         Trigger = "trailing_drawdown" // an account at or below its trailing line (rules.go)
+	TriggerWeekly           Trigger = "weekly_loss"       // an account at or below its weekly loss line
+	TriggerNewsBlackout     Trigger = "news_blackout"     // blackout_flatten before a release of the news calendar
 	// TriggerUnconfirmedStop: a protective stop (a bracket's, or a repair)
 	// was answered without an order id or a failure and the venue's own
 	// orders do not show it (broker.ErrUnconfirmed): the position may be
@@ -46,11 +49,11 @@ const (
 
 func (t Trigger) effect() effect {
 	switch t {
-	case TriggerLockout:
+	case TriggerLockout, TriggerTrailing, TriggerWeekly:
 		return effLockout
 	case TriggerFault, TriggerCrashLoop, TriggerExternalOrder:
 		return effFault
-	case TriggerSchedule, TriggerStopRepair, TriggerStopRepairFailed, TriggerUnconfirmedStop:
+	case TriggerSchedule, TriggerStopRepair, TriggerStopRepairFailed, TriggerNewsBlackout, TriggerUnconfirmedStop:
 		return effFlat
 	}
 	return effHalt
@@ -58,9 +61,13 @@ func (t Trigger) effect() effect {
 
 // owes reports whether a journaled kill by t must still be liquidated
 // after a restart that finds it in force (recover.go). A stop repair's
-// flatten is not: reconciliation repairs coverage afresh.
+// flatten is not: reconciliation repairs coverage afresh. Nor is a news
+// blackout's: the blackout monitor's state (journaled once the flatten was
+// sent) decides after a restart whether it is still due, so a restart
+// hours later does not flatten the positions taken since.
 func (t Trigger) owes() bool {
-	return t != TriggerStopRepair && t != TriggerStopRepairFailed && t != TriggerUnconfirmedStop
+	return t != TriggerStopRepair && t != TriggerStopRepairFailed && t != TriggerNewsBlackout &&
+		t != TriggerUnconfirmedStop
 }
 
 // Scope is what a kill reaches: the whole desk (DeskScope) or some of its

@@ -173,7 +173,7 @@ type Venue struct {
 	statsCond *sync.Cond
 
 	refuseWS atomic.Bool
-	rec recorder // every order placement (record.go)
+	rec      recorder // every order placement (record.go)
 
 	url     string
 	bounces chan bounce

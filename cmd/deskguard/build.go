@@ -1,7 +1,8 @@
 package main
 
 // build.go: turning a config into the desk's parts — logger, journal,
-// tokens, alert notifier, data feed — shared by run and replay.
+// tokens, alert notifier, data feed, the risk rules' desk options —
+// shared by run and replay.
 
 import (
 	"fmt"
@@ -65,6 +66,18 @@ func specsWithIDs(c *config.Config) ([]supervisor.AccountSpec, []string) {
 }
 
 // fail prints an error for a command and returns the exit code.
+// withRisk sets the desk options of [risk]: the news calendar (loaded and
+// checked with the config) and the desk ladder's rungs.
+func withRisk(opt *supervisor.Options, c *config.Config) error {
+	cal, err := c.NewsCalendar()
+	if err != nil {
+		return err
+	}
+	opt.Calendar = cal
+	opt.DeskWarnPct, opt.DeskReduceOnlyPct = c.DeskLadder()
+	return nil
+}
+
 func fail(e *env, cmd string, err error, code int) int {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "deskguard") {

@@ -1,7 +1,8 @@
 package main
 
 // cmd_control.go: the commands that talk to a running desk over its
-// control socket: status, flatten, rearm, unlock, clear, press.
+// control socket: status, flatten, rearm, unlock, clear, reset-trailing,
+// press.
 
 import (
 	"bytes"
@@ -10,12 +11,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/deskguard/deskguard/authz"
+	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/deskapi"
 )
 
@@ -103,19 +107,74 @@ func cmdStatus(e *env) int {
 		return 0
 	}
 	fmt.Fprintf(e.stdout, "desk %s  %s  last %.2f  trades %d  net %s  links: venue %s, data %s, slack %s, button %s\n",
-		st.State, st.Time, st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
+		st.State, personTime(st.Time, st.Zone), st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tORDERS\tWORKER")
+	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tLOSS AT STOP\tORDERS\tWORKER\tNEAREST")
 	for _, a := range st.Accounts {
 		stops := "covered"
 		if !a.StopCovered {
 			stops = "MISSING"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%d\t%s\n", a.ID, a.State, a.Position, a.AvgPrice,
-			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, len(a.Orders), a.Worker)
+		nearest := "-"
+		if a.Nearest != nil {
+			nearest = a.Nearest.Name + " " + a.Nearest.Left
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.State, a.Position, a.AvgPrice,
+			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, orDash(a.LossAtStop), len(a.Orders), a.Worker, nearest)
 	}
 	_ = tw.Flush()
+	printRisk(e.stdout, st)
 	return 0
+}
+
+// printRisk prints how much of each limit every account has used, the
+// account nearest a limit first (docs/risk.md).
+func printRisk(w io.Writer, st *deskapi.Status) {
+	var rows []deskapi.AccountStatus
+	for _, a := range st.Accounts {
+		if a.Risk != nil {
+			rows = append(rows, a)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Risk.NearestBP > rows[j].Risk.NearestBP })
+	if st.DeskLevel != "" {
+		fmt.Fprintf(w, "\nrisk (desk ladder %s), nearest a limit first\n", st.DeskLevel)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tLEVEL\tNEAREST\tUSED\tALLOWANCE USED\tTRAILING LINE\tWEEKLY LINE\tTRADES\tORDERS\tTIER\tMAX POS\tCOOLDOWN UNTIL\tNEXT RELEASE")
+	for _, a := range rows {
+		r := a.Risk
+		tier := "—"
+		if r.TierUnits > 0 {
+			tier = fmt.Sprintf("%d (%d)", r.TierUnits, r.TierMaxPos)
+		}
+		trailing := orDashCLI(r.TrailingLine)
+		if r.TrailingBroken {
+			trailing += " BREACHED"
+		}
+		weekly := orDashCLI(r.WeeklyLine)
+		if r.WeeklyBroken {
+			weekly += " BREACHED"
+		}
+		next := "—"
+		if r.NextRelease != "" {
+			next = r.NextRelease + " " + r.NextReleaseAt
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d.%02d%%\t%s of %s\t%s\t%s\t%d/%d\t%d/%d\t%s\t%d\t%s\t%s\n", a.ID, r.Level, orDashCLI(r.NearestRule),
+			r.NearestBP/100, r.NearestBP%100, r.AllowanceUsed, r.Allowance, trailing, weekly, r.TradesToday, r.TradeLimit,
+			r.OrdersToday, r.OrderLimit, tier, r.MaxPosition, orDashCLI(r.CooldownUntil), next)
+	}
+	_ = tw.Flush()
+}
+
+func orDashCLI(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 func cmdFlatten(e *env) int {
@@ -223,6 +282,35 @@ func cmdClear(e *env) int {
 	return 0
 }
 
+func cmdResetTrailing(e *env) int {
+	fs := flag.NewFlagSet("reset-trailing", flag.ContinueOnError)
+	var cf controlFlags
+	cf.register(fs)
+	reason := fs.String("reason", "", "why the account's breached trailing line may start again (required)")
+	// Accept `reset-trailing ID --reason R` as well as flags first.
+	var id string
+	if len(e.args) > 0 && !strings.HasPrefix(e.args[0], "-") {
+		id, e.args = e.args[0], e.args[1:]
+	}
+	if !parseFlags(e, fs) {
+		return 2
+	}
+	if id == "" && fs.NArg() > 0 {
+		id = fs.Arg(0)
+	}
+	if _, err := authz.Reason(authz.ResetTrailing, *reason); id == "" || err != nil {
+		fmt.Fprintln(e.stderr, "deskguard reset-trailing: usage: deskguard reset-trailing ACCOUNT --reason \"why\"")
+		return 2
+	}
+	resp, err := cf.call(e, deskapi.Request{Op: string(authz.ResetTrailing), Account: id, Reason: *reason})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard reset-trailing:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "account %s: trailing line reset by %s\n", id, resp.Who)
+	return 0
+}
+
 func cmdPress(e *env) int {
 	fs := flag.NewFlagSet("press", flag.ContinueOnError)
 	var cf controlFlags
@@ -241,4 +329,20 @@ func cmdPress(e *env) int {
 	}
 	fmt.Fprintln(e.stdout, "panic button pressed (simulated)")
 	return 0
+}
+
+// personTime is an API time (RFC 3339 UTC) in the desk's zone, labelled
+// (the zone named by the status; New York's when it names none).
+func personTime(rfc3339, zone string) string {
+	if zone == "" {
+		zone = config.DefaultTimeZone
+	}
+	return deskapi.Local(rfc3339, zone, "2006-01-02 15:04:05 MST")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

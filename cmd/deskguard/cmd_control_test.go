@@ -1,7 +1,8 @@
 package main
 
-// cmd_control_test.go: `deskguard clear` over a real control socket (a fake
-// desk behind it): usage, the manager's clear, a trader refused.
+// cmd_control_test.go: `deskguard clear` and `deskguard reset-trailing`
+// over a real control socket (a fake desk behind it): usage, the manager's
+// act, a trader refused; the status command's risk table.
 
 import (
 	"bytes"
@@ -14,6 +15,7 @@ import (
 	"github.com/deskguard/deskguard/auth"
 	"github.com/deskguard/deskguard/console/consoletest"
 	"github.com/deskguard/deskguard/control"
+	"github.com/deskguard/deskguard/deskapi"
 )
 
 func TestCLIClearFault(t *testing.T) {
@@ -76,5 +78,78 @@ func TestCLIClearFault(t *testing.T) {
 	}
 	if code, out, _ := run("help"); code != 0 || !strings.Contains(out, "clear ") {
 		t.Errorf("help does not list clear: %q", out)
+	}
+}
+
+func TestCLIResetTrailing(t *testing.T) {
+	dir := t.TempDir()
+	var toks auth.Tokens
+	toks.AddPlain("risk", "mtok-secret", auth.Role{Kind: "manager"})
+	toks.AddPlain("alice", "ttok-secret", auth.Role{Kind: "trader", Account: "ACC1"})
+	desk := consoletest.NewFakeDesk()
+	srv := &control.Server{Desk: desk, Tokens: &toks}
+	sock := filepath.Join(dir, "ctl.sock")
+	if err := srv.Listen(sock); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Serve(ctx)
+	tokFile := func(name, tok string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mgr, trader := tokFile("mgr", "mtok-secret"), tokFile("trader", "ttok-secret")
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := dispatch(ctx, args, strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, serr := run("reset-trailing", "ACC1", "--socket", sock, "--token-file", mgr); code != 2 || !strings.Contains(serr, "usage") {
+		t.Errorf("without a reason: exit %d, %q", code, serr)
+	}
+	if code, _, serr := run("reset-trailing", "ACC1", "--reason", "please", "--socket", sock, "--token-file", trader); code != 1 || !strings.Contains(serr, "may not") {
+		t.Errorf("trader: exit %d, %q", code, serr)
+	}
+	code, out, serr := run("reset-trailing", "ACC1", "--reason", "evaluation restarted", "--socket", sock, "--token-file", mgr)
+	if code != 0 || !strings.Contains(out, "ACC1: trailing line reset by risk") {
+		t.Fatalf("manager: exit %d, out %q, err %q", code, out, serr)
+	}
+	var got []string
+	for _, a := range desk.Actions() {
+		if a.Op == "reset_trailing" {
+			got = append(got, a.Account+" "+a.Who+" "+a.Why)
+		}
+	}
+	if len(got) != 1 || got[0] != "ACC1 risk evaluation restarted" {
+		t.Errorf("resets the desk saw: %q", got)
+	}
+}
+
+// TestStatusRiskTable: `deskguard status` lists each account's usage of
+// its limits, the account nearest a limit first.
+func TestStatusRiskTable(t *testing.T) {
+	st := &deskapi.Status{DeskLevel: "warning", Accounts: []deskapi.AccountStatus{
+		{ID: "FAR", Risk: &deskapi.RiskUsage{Level: "normal", NearestRule: "daily_trade_limit", NearestBP: 500, AllowanceUsed: "1.00",
+			Allowance: "750.00", TradesToday: 1, TradeLimit: 20, OrderLimit: 200, MaxPosition: 20}},
+		{ID: "NEAR", Risk: &deskapi.RiskUsage{Level: "reduce_only", NearestRule: "reduce_only", NearestBP: 10250, AllowanceUsed: "691.88",
+			Allowance: "750.00", TrailingLine: "48000.00", TrailingBroken: true, TierUnits: 2, TierMaxPos: 10, MaxPosition: 10,
+			NextRelease: "CPI", NextReleaseAt: "2026-02-13T13:30:00Z"}},
+		{ID: "NONE"},
+	}}
+	var b bytes.Buffer
+	printRisk(&b, st)
+	out := b.String()
+	near, far := strings.Index(out, "NEAR"), strings.Index(out, "FAR")
+	if near < 0 || far < 0 || near > far || strings.Contains(out, "NONE") {
+		t.Fatalf("order or rows wrong:\n%s", out)
+	}
+	for _, want := range []string{"desk ladder warning", "102.50%", "691.88 of 750.00", "48000.00 BREACHED", "2 (10)", "CPI 2026-02-13T13:30:00Z"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
 	}
 }

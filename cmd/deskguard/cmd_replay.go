@@ -84,9 +84,13 @@ func cmdReplay(e *env) int {
 	defer venue.Close()
 	lim := c.Limits
 	lim.MaxDataAge = 0 // a replay has no stale data
-	d, err := supervisor.New(supervisor.Options{Clock: clock, Log: log, Journal: supervisor.JournalOf(j), Broker: venue,
+	opt := supervisor.Options{Clock: clock, Log: log, Journal: supervisor.JournalOf(j), Broker: venue,
 		Limits: lim, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
-		Workers: supervisor.InProcess, ManualUnlock: c.Desk.ManualUnlock})
+		Workers: supervisor.InProcess, ManualUnlock: c.Desk.ManualUnlock}
+	if err := withRisk(&opt, c); err != nil {
+		return fail(e, "replay", err, 2)
+	}
+	d, err := supervisor.New(opt)
 	if err != nil {
 		return fail(e, "replay", err, 2)
 	}
@@ -111,6 +115,9 @@ func cmdReplay(e *env) int {
 		}
 	}
 	fmt.Fprintf(e.stdout, "desk net %s, state %s\n", sum.Desk.Net, sum.Desk.State)
+	if len(sum.Rejections) > 0 {
+		fmt.Fprintf(e.stdout, "rejections by reason %v\n", sum.Rejections)
+	}
 	if derived {
 		fmt.Fprintln(e.stdout, "note: trades were derived from one-minute bars")
 	}

@@ -9,7 +9,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/deskguard/deskguard/authz"
+	"github.com/deskguard/deskguard/config"
+	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/report"
 )
 
@@ -22,6 +28,9 @@ func cmdReport(e *env) int {
 	account := fs.String("account", "", "only this account")
 	asJSON := fs.Bool("json", false, "print JSON")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
+	var cf controlFlags
+	cf.register(fs) // a running desk holding --db is asked for a copy
+	zoneName := fs.String("zone", config.DefaultTimeZone, "time zone the times are shown in (the desk's [desk] time_zone)")
 	if !parseFlags(e, fs) {
 		return 2
 	}
@@ -29,10 +38,15 @@ func cmdReport(e *env) int {
 		fmt.Fprintln(e.stderr, "deskguard report: give exactly one of --db JOURNAL or --trades FILE.csv")
 		return 2
 	}
+	zone, err := time.LoadLocation(*zoneName)
+	if err != nil || *zoneName == "Local" {
+		fmt.Fprintf(e.stderr, "deskguard report: --zone %q: want an IANA zone such as America/New_York\n", *zoneName)
+		return 2
+	}
 	var (
 		trips []report.Trip
+		corr  []report.Correction
 		opt   report.HTMLOptions
-		err   error
 	)
 	if *trades != "" {
 		f, ferr := openRegular(filepath.Clean(*trades))
@@ -44,7 +58,14 @@ func cmdReport(e *env) int {
 		f.Close()
 		opt.Title = "deskguard report: " + filepath.Base(*trades)
 	} else {
-		trips, opt, err = tripsFromJournal(*db, *from, *to)
+		var jt *journalTrips
+		jt, opt, err = fromJournal(*db, *from, *to)
+		if err != nil && journal.IsLocked(err) {
+			jt, opt, err = fromRunningDesk(e, &cf, *db, *from, *to, err)
+		}
+		if jt != nil {
+			trips, corr = jt.Trips, jt.Corrections
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deskguard report:", err)
@@ -58,8 +79,18 @@ func cmdReport(e *env) int {
 			}
 		}
 		trips = mine
+		var mc []report.Correction
+		for _, c := range corr {
+			if c.Account == *account {
+				mc = append(mc, c)
+			}
+		}
+		corr = mc
 	}
 	r := report.Build(trips)
+	r.Corrections = append(r.Corrections, corr...)
+	opt.Zone = zone
+	opt.Generated = time.Now() // a wall clock in main: when the page was made
 	if *htmlOut != "" {
 		f, err := os.Create(filepath.Clean(*htmlOut))
 		if err != nil {
@@ -85,11 +116,45 @@ func cmdReport(e *env) int {
 		return 0
 	}
 	if *htmlOut == "" {
-		if err := r.WriteText(e.stdout); err != nil {
+		if err := r.WriteText(e.stdout, report.TextOptions{Zone: zone}); err != nil {
 			return 1
 		}
 	}
 	return 0
+}
+
+// fromRunningDesk reports on a consistent copy of db that the running desk
+// holding it takes over its control socket (journal_backup), into a
+// private temporary directory removed afterwards. The desk must say the
+// copy is of db itself; held is the lock error, returned (with why) when
+// the desk cannot be asked.
+func fromRunningDesk(e *env, cf *controlFlags, db, from, to string, held error) (*journalTrips, report.HTMLOptions, error) {
+	dir, err := os.MkdirTemp("", "deskguard-report-")
+	if err != nil {
+		return nil, report.HTMLOptions{}, held
+	}
+	defer os.RemoveAll(dir)
+	copyPath := filepath.Join(dir, "journal.copy")
+	resp, err := cf.call(e, deskapi.Request{Op: string(authz.JournalBackup), To: copyPath})
+	if err != nil {
+		return nil, report.HTMLOptions{}, fmt.Errorf("%w; asking the desk on %s for a copy: %v", held, cf.socket, err)
+	}
+	if !sameFile(resp.Journal, db) {
+		return nil, report.HTMLOptions{}, fmt.Errorf("%w; the desk on %s holds %s, not %s", held, cf.socket, resp.Journal, db)
+	}
+	fmt.Fprintf(e.stderr, "%s is held by the running desk: reporting on a consistent copy it took (%d bytes)\n", db, resp.Bytes)
+	jt, opt, err := fromJournal(copyPath, from, to)
+	if err == nil {
+		opt.Title = strings.Replace(opt.Title, filepath.Base(copyPath), filepath.Base(db)+" (running desk)", 1)
+	}
+	return jt, opt, err
+}
+
+// sameFile reports whether paths a and b name one file.
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // openRegular opens a regular file for reading; a directory, a FIFO (whose

@@ -123,6 +123,7 @@ func cmdRun(e *env) int {
 
 	// Alerts: Slack when configured, else the log (said once).
 	scfg := ck.slack
+	scfg.Zone = c.Desk.Location() // alerts say their times in the desk's zone
 	rec := &journalRecorder{j: j, clock: clock}
 	notifier := alerts.New(scfg, rec, log.With("part", "alerts"), clock)
 	go func() { _ = notifier.Run(ctx) }()
@@ -167,6 +168,9 @@ func cmdRun(e *env) int {
 			}
 		},
 	}
+	if err := withRisk(&opt, c); err != nil {
+		return fail(e, "run", err, 2)
+	}
 	d, err = supervisor.New(opt)
 	if err != nil {
 		return fail(e, "run", err, 2)
@@ -185,14 +189,29 @@ func cmdRun(e *env) int {
 				rec.Records, rec.From, rec.DeskState, rec.LockedOut, rec.OpenIntents)
 		}
 	}
+	if !bp.recover {
+		// A new venue that knows nothing: positions the journal leaves open
+		// went with the old one. Said, journaled and alerted, not absorbed.
+		gone, err := journalVanished(ctx, j, log.With("part", "desk"), notifier.Notify)
+		if err != nil {
+			return fail(e, "run", err, 1)
+		}
+		for _, v := range gone {
+			fmt.Fprintf(e.stdout, "%s: the journal leaves a position of %d that this new %s does not hold (it stopped with the "+
+				"previous run, no fill closed it): journaled as a correction; the account starts flat\n", v.Account, v.Books, venueName(c.Broker.Kind))
+		}
+	}
 	// The effective config, journaled after recovery and before anything
 	// trades: a config_change record with its summary and SHA-256.
 	if err := journalConfig(ctx, j, c); err != nil {
 		return fail(e, "run", err, 1)
 	}
 
-	// Control socket and console.
-	ctl := &control.Server{Desk: d, Tokens: tokens, Log: log.With("part", "control"),
+	// Control socket and console: the desk as its surfaces show it, times
+	// in the desk's zone.
+	zone := c.Desk.Location().String()
+	shown := deskapi.WithZone(d, zone)
+	ctl := &control.Server{Desk: shown, Tokens: tokens, Log: log.With("part", "control"), Journal: journalControl{j},
 		Logins: auth.NewLimiter(c.Console.LoginLimits(), market.WallClock{}.Now)}
 	if err := ctl.Listen(c.Desk.ControlSocket); err != nil {
 		return fail(e, "run", err, 1)
@@ -202,12 +221,12 @@ func cmdRun(e *env) int {
 	// Slack commands: Socket Mode when an app token is configured; the HTTP
 	// endpoint (Slack-signed requests, 503 without a signing secret) on the
 	// console's server at alerts.HTTPPath.
-	cmdr := alerts.NewCommander(scfg, slackDesk{d}, rec, log.With("part", "slack"), clock)
+	cmdr := alerts.NewCommander(scfg, slackDesk{d, c.Desk.Location()}, rec, log.With("part", "slack"), clock)
 	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
 	if consoleLn != nil {
-		srv, err := console.New(c.Console.Config, d, tokens, log.With("part", "console"))
+		srv, err := console.New(c.Console.Config, shown, tokens, log.With("part", "console"))
 		if err != nil {
 			return fail(e, "run", err, 2)
 		}
@@ -283,14 +302,24 @@ func cmdRun(e *env) int {
 			defer mu.Unlock()
 			if time.Since(lastPrint) >= *statusEvery {
 				lastPrint = time.Now()
-				printStatus(e, d.Status(ctx))
+				printStatus(e, shown.Status(ctx))
 			}
 		}})
 	// Let the venue's last events land before the summary.
 	settle(br, d, ctx)
-	printStatus(e, d.Status(context.Background()))
+	printStatus(e, shown.Status(context.Background()))
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
+	facts := summaryFacts{journal: j, zone: c.Desk.Location(), venue: c.Broker.Kind, venueGoes: !bp.recover,
+		orders: func(id string) int {
+			for _, a := range shown.Status(context.Background()).Accounts {
+				if a.ID == id {
+					return len(a.Orders)
+				}
+			}
+			return 0
+		}, ended: errors.Is(err, supervisor.ErrFeedEnded), session: shown.Status(context.Background()).Session}
+	perEntry(&sum, &facts)
 	if *summaryFile != "" {
 		b, jerr := json.MarshalIndent(sum, "", "  ")
 		if jerr == nil {
@@ -300,14 +329,7 @@ func cmdRun(e *env) int {
 			fmt.Fprintf(e.stderr, "deskguard run: --summary: %v\n", jerr)
 		}
 	}
-	fmt.Fprintf(e.stdout, "\nsummary: %d trades; desk net %s; state %s\n", sum.Trades, sum.Desk.Net, sum.Desk.State)
-	for _, a := range sum.Accounts {
-		fmt.Fprintf(e.stdout, "  %-8s trips %3d (W%d/L%d) net %9s fees %7s position %d%s\n", a.ID, a.RoundTrips, a.Wins, a.Losses,
-			a.Net, a.Fees, a.Position, map[bool]string{true: " LOCKED OUT", false: ""}[a.LockedOut])
-		if a.Position != 0 {
-			fmt.Fprintf(e.stdout, "           open position stays protected by its bracket at the venue\n")
-		}
-	}
+	printSummary(e, sum, facts)
 	switch {
 	case errors.Is(err, supervisor.ErrFeedEnded):
 		fmt.Fprintln(e.stdout, "session ended")
@@ -337,7 +359,7 @@ func settle(br broker.Broker, d *supervisor.Desk, ctx context.Context) {
 }
 
 func printStatus(e *env, st deskapi.Status) {
-	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", st.Time, st.State, st.LastPrice, st.Trades, st.Net)
+	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", personTime(st.Time, st.Zone), st.State, st.LastPrice, st.Trades, st.Net)
 	for _, a := range st.Accounts {
 		fmt.Fprintf(e.stdout, "  %-7s %-10s pos %3d net %9s dd %3.0f%% orders %d %s\n", a.ID, a.State, a.Position, a.Net,
 			a.DrawdownUsed*100, len(a.Orders), a.LastSignal)

@@ -11,8 +11,10 @@ package main
 // account from the session_reset records, for the HTML page's lockout line.
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -33,6 +35,15 @@ const reportLockTimeout = 300 * time.Millisecond
 // (YYYY-MM-DD, inclusive, either may be empty) select trips by the New York
 // session date of their exit.
 func tripsFromJournal(db, from, to string) ([]report.Trip, report.HTMLOptions, error) {
+	jt, opt, err := fromJournal(db, from, to)
+	if err != nil {
+		return nil, opt, err
+	}
+	return jt.Trips, opt, nil
+}
+
+// fromJournal reads what the report needs from the journal file db.
+func fromJournal(db, from, to string) (*journalTrips, report.HTMLOptions, error) {
 	var opt report.HTMLOptions
 	rng, err := parseSessionRange(from, to)
 	if err != nil {
@@ -52,7 +63,7 @@ func tripsFromJournal(db, from, to string) ([]report.Trip, report.HTMLOptions, e
 		return nil, opt, fmt.Errorf("%s: %w", db, err)
 	}
 	opt = jt.options("deskguard report: " + filepath.Base(db) + rng.title())
-	return jt.Trips, opt, nil
+	return jt, opt, nil
 }
 
 // sessionRange is an inclusive range of session dates ("" = open).
@@ -99,30 +110,65 @@ func sessionOfNs(ns int64) string { return market.SessionOf(time.Unix(0, ns)).St
 
 // journalTrips is what a journal yields for a report.
 type journalTrips struct {
-	Trips []report.Trip
+	Trips       []report.Trip
+	Corrections []report.Correction
 	// StartEquity per account: its start equity in the first session_reset
 	// inside the range (or the last one before it).
 	StartEquity map[string]decimal.Decimal
 	// FeesRT per account (per contract per round turn) as booked.
-	FeesRT map[string]decimal.Decimal
-	Fills  int
+	FeesRT   map[string]decimal.Decimal
+	Fills    int
+	Markers  []report.Marker
+	Sessions []string // the session dates inside the range the journal holds, in order
+	// Positions are the accounts' positions the whole journal's fills and
+	// reconciliations leave (whatever the range), LastMarket the latest
+	// market time of a record.
+	Positions  map[string]int64
+	LastMarket int64
 }
 
 func (jt *journalTrips) options(title string) report.HTMLOptions {
-	return report.HTMLOptions{Title: title, StartEquity: jt.StartEquity}
+	opt := report.HTMLOptions{Title: title, StartEquity: jt.StartEquity, Markers: jt.Markers}
+	switch n := len(jt.Sessions); {
+	case n == 1:
+		opt.Session = jt.Sessions[0]
+	case n > 1:
+		opt.Session = jt.Sessions[0] + " to " + jt.Sessions[n-1]
+	}
+	return opt
 }
 
-type journalFill struct {
-	seq     uint64
-	account string
-	fill    accounts.Fill
+// kindReconcile is the supervisor's reconciliation record: a difference
+// between the desk's books and the venue's, with both sides (the
+// supervisor's reconcileRecord; only the fields the report reads).
+const kindReconcile journal.Kind = "reconcile"
+
+type reconcileBody struct {
+	Mismatches      []string `json:"mismatches,omitempty"`
+	Faulted         bool     `json:"faulted,omitempty"`
+	JournalPosition int64    `json:"journal_position"`
+	VenuePosition   int64    `json:"venue_position"`
+	Correction      *struct {
+		Time  int64        `json:"time"`
+		Price market.Price `json:"price"`
+	} `json:"correction,omitempty"`
 }
 
-// readJournalTrips reads the whole journal once and books its fills.
+// readJournalTrips reads the whole journal once and books its fills into
+// round trips per entry (report.Book); a reconciliation that found the
+// venue's position different from the books is booked as a correction,
+// never paired with later fills.
 func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, error) {
 	strategy := map[string]string{} // client order id → strategy, as the desk's order table has it
 	fees := map[string]int64{}      // account → fees_rt_cents from the first snapshot that has it
-	var fills []journalFill
+	type event struct {
+		seq  uint64
+		fill *report.Fill
+		rec  *reconcileBody
+		acct string
+		at   int64
+	}
+	var events []event
 	inside, before := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
 	var order []string // accounts in order of first appearance
 	seen := map[string]bool{}
@@ -132,7 +178,10 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 			order = append(order, acct)
 		}
 	}
+	out := &journalTrips{StartEquity: map[string]decimal.Decimal{}, FeesRT: map[string]decimal.Decimal{}}
+	sessions := map[string]bool{}
 	err := j.Iterate(1, func(r journal.Record) error {
+		out.LastMarket = max(out.LastMarket, r.Market)
 		switch r.Kind {
 		case journal.KindIntent:
 			b, err := r.IntentBody()
@@ -159,8 +208,31 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 				s = "desk" // an order the desk placed itself (liquidation, repair)
 			}
 			note(ev.Account)
-			fills = append(fills, journalFill{seq: r.Seq, account: ev.Account, fill: accounts.Fill{Time: ev.Time, Side: ev.Side,
-				Qty: ev.FillQty, Price: ev.FillPrice, Strategy: s, ClientID: ev.ClientID}})
+			events = append(events, event{seq: r.Seq, fill: &report.Fill{Seq: r.Seq, Account: ev.Account, Strategy: s, ClientID: ev.ClientID,
+				Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice, Time: ev.Time}})
+		case kindReconcile:
+			var rb reconcileBody
+			if err := json.Unmarshal(r.Body, &rb); err != nil {
+				return fmt.Errorf("seq %d: reconcile: %w", r.Seq, err)
+			}
+			note(r.Account)
+			events = append(events, event{seq: r.Seq, rec: &rb, acct: r.Account, at: r.Market})
+		case journal.KindKill:
+			k, err := r.Kill()
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", r.Seq, err)
+			}
+			if rng.has(sessionOfNs(r.Market)) {
+				acct := ""
+				if k.Scope != "desk" {
+					acct = k.Scope
+				}
+				out.Markers = append(out.Markers, report.Marker{Time: r.Market, Kind: "kill", Account: acct, Label: k.Trigger})
+			}
+		case journal.KindLockout:
+			if rng.has(sessionOfNs(r.Market)) {
+				out.Markers = append(out.Markers, report.Marker{Time: r.Market, Kind: "lockout", Account: r.Account})
+			}
 		case journal.KindSessionReset:
 			s, err := r.SessionReset()
 			if err != nil {
@@ -172,6 +244,10 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 			}
 			if rng.To != "" && session > rng.To {
 				return nil
+			}
+			if rng.has(session) && !sessions[session] {
+				sessions[session] = true
+				out.Sessions = append(out.Sessions, session)
 			}
 			for acct, v := range s.Accounts {
 				d, err := decimal.NewFromString(v)
@@ -204,7 +280,6 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 		return nil, fmt.Errorf("reading the journal: %w", err)
 	}
 
-	out := &journalTrips{StartEquity: map[string]decimal.Decimal{}, FeesRT: map[string]decimal.Decimal{}, Fills: len(fills)}
 	for _, acct := range order {
 		if d, ok := inside[acct]; ok {
 			out.StartEquity[acct] = d
@@ -212,34 +287,46 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 			out.StartEquity[acct] = d
 		}
 	}
-	ledgers := map[string]*accounts.Ledger{}
-	booked := map[string]int{} // round trips already taken from each ledger
-	for _, f := range fills {
-		l := ledgers[f.account]
-		if l == nil {
-			cfg := accounts.Config{ID: f.account, StartEquity: decimal.NewFromInt(1)}
-			if c, ok := fees[f.account]; ok {
-				cfg.FeesRT = accounts.Money(c)
-			}
-			var err error
-			if l, err = accounts.NewLedger(cfg); err != nil {
-				return nil, fmt.Errorf("account %s: %w", f.account, err)
-			}
-			ledgers[f.account] = l
-			out.FeesRT[f.account] = accounts.Money(l.FeesRTCents())
+	feeOf := func(acct string) decimal.Decimal {
+		if c, ok := fees[acct]; ok {
+			return accounts.Money(c)
 		}
-		if err := l.ApplyFill(f.fill); err != nil {
-			return nil, fmt.Errorf("seq %d: %w", f.seq, err)
-		}
-		trips := l.RoundTrips()
-		for _, rt := range trips[booked[f.account]:] {
-			if !rng.has(sessionOfNs(rt.ExitTime)) {
-				continue
+		return market.MES().FeesRT
+	}
+	book := report.NewBook(feeOf)
+	for _, ev := range events {
+		switch {
+		case ev.fill != nil:
+			out.Fills++
+			if _, ok := out.FeesRT[ev.fill.Account]; !ok {
+				out.FeesRT[ev.fill.Account] = feeOf(ev.fill.Account)
 			}
-			out.Trips = append(out.Trips, report.Trip{Account: f.account, Strategy: rt.Strategy, Side: rt.Side, Qty: rt.Qty,
-				Entry: rt.EntryPrice, Exit: rt.ExitPrice, EntryTime: rt.EntryTime, ExitTime: rt.ExitTime, Fees: rt.Fees})
+			if err := book.Fill(*ev.fill); err != nil {
+				return nil, fmt.Errorf("seq %d: %w", ev.seq, err)
+			}
+		case ev.rec != nil:
+			var px market.Price
+			at := ev.at
+			if c := ev.rec.Correction; c != nil {
+				px = c.Price
+				if c.Time != 0 {
+					at = c.Time
+				}
+			}
+			// Booked whatever the range: the books must follow the venue.
+			book.Reconcile(ev.seq, at, ev.acct, ev.rec.VenuePosition, px, strings.Join(ev.rec.Mismatches, "; "))
 		}
-		booked[f.account] = len(trips)
+	}
+	out.Positions = book.Positions()
+	for _, t := range book.Trips() {
+		if rng.has(sessionOfNs(t.ExitTime)) {
+			out.Trips = append(out.Trips, t)
+		}
+	}
+	for _, c := range book.Corrections() {
+		if rng.has(sessionOfNs(c.Time)) {
+			out.Corrections = append(out.Corrections, c)
+		}
 	}
 	return out, nil
 }

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +66,16 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		if c.Broker.URL != "" && tc.BaseURL == "" {
 			tc.BaseURL = c.Broker.URL
 		}
+		if tc.Symbol == "" && !loopbackURL(tc.BaseURL) {
+			// A real environment: the front month today, not a fixed
+			// symbol. (A local `deskguard venue` serves its --contract,
+			// which the connector's default matches.)
+			sym, err := deskContract(c, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			tc.Symbol = sym.String()
+		}
 		if tc.BaseURL == "" {
 			return nil, errors.New("broker kind \"tradovate\" needs [broker.tradovate] base_url (or broker.url)")
 		}
@@ -76,7 +88,7 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 			return nil, err
 		}
 		p.recover = true
-		p.what = "venue " + tc.BaseURL
+		p.what = tc.Symbol + " at the venue " + tc.BaseURL
 		return p, nil
 	case "rithmic":
 		return openRithmic(ctx, c, log)
@@ -109,8 +121,12 @@ func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *s
 	if err != nil {
 		return nil, err
 	}
+	sym, err := deskContract(c, time.Now()) // the session's front month
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"venue", "--listen", "127.0.0.1:0", "--pace", strconv.FormatFloat(c.Data.Pace, 'f', -1, 64),
-		"--accounts", strings.Join(ids, ","), "--wait-for-chart"}
+		"--accounts", strings.Join(ids, ","), "--wait-for-chart", "--contract", sym.String()}
 	if c.Data.File != "" {
 		args = append(args, "--data", c.Data.File)
 		if c.Data.Symbol != "" {
@@ -168,14 +184,14 @@ func startVenueChild(ctx context.Context, c *config.Config, ids []string, log *s
 		stop()
 		return nil, fmt.Errorf("the venue child did not report its address (see %s)", logPath)
 	}
-	p, err := dialVenue(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo"}, tradovate.Credentials{Password: pw}, log)
+	p, err := dialVenue(ctx, tradovate.Config{BaseURL: base, MDURL: md, User: "demo", Symbol: sym.String()}, tradovate.Credentials{Password: pw}, log)
 	if err != nil {
 		stop()
 		return nil, err
 	}
 	inner := p.close
 	p.close = func() { inner(); stop() }
-	p.what = fmt.Sprintf("local venue %s (pid %d, log %s)", base, cmd.Process.Pid, logPath)
+	p.what = fmt.Sprintf("%s at the local venue %s (pid %d, log %s)", sym, base, cmd.Process.Pid, logPath)
 	return p, nil
 }
 
@@ -225,6 +241,20 @@ func upDown(up bool) string {
 		return "up"
 	}
 	return "down"
+}
+
+// loopbackURL reports whether u's host is this machine.
+func loopbackURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := pu.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // linkNotes says what the connector cannot get past on its own.

@@ -103,8 +103,12 @@ func openHW(ctx context.Context, c *config.Config, log *slog.Logger) (*hwParts, 
 	return h, status, lights, press, nil
 }
 
-// slackDesk adapts the desk to what Slack commands may do.
-type slackDesk struct{ d *supervisor.Desk }
+// slackDesk adapts the desk to what Slack commands may do; zone is the
+// desk's, for the status reply's time.
+type slackDesk struct {
+	d    *supervisor.Desk
+	zone *time.Location
+}
 
 func (s slackDesk) Flatten(ctx context.Context, account, trigger, who string) error {
 	return s.d.Flatten(ctx, account, trigger, who)
@@ -112,7 +116,7 @@ func (s slackDesk) Flatten(ctx context.Context, account, trigger, who string) er
 
 func (s slackDesk) Status(ctx context.Context) (alerts.StatusReport, error) {
 	st := authz.StatusFor(authz.Slack, s.d.Status(ctx)) // the one visibility filter
-	r := alerts.StatusReport{State: st.State, At: time.Now()}
+	r := alerts.StatusReport{State: st.State, At: time.Now(), Zone: s.zone}
 	for _, a := range st.Accounts {
 		net, _ := decimal.NewFromString(a.Net)
 		r.Accounts = append(r.Accounts, alerts.AccountStatus{ID: a.ID, State: a.State, Position: a.Position, Net: net,

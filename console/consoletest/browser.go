@@ -1,20 +1,29 @@
 package consoletest
 
 // browser.go: the console's browser flow in real headless Chromium (driven
-// by chromedp) against any deskapi.Desk: log in as the manager, watch every
-// account update live, open an account, flatten the desk through the
-// confirm dialog and see every account flat and the desk halted, then log
-// in as a trader and see one account. Screenshots go to the artifacts dir.
+// by chromedp) against any deskapi.Desk, at 1920×1080 by default: log in as
+// the manager; see every account's row on one screen, sorted by allowance
+// used; watch every row update live; see the journal tail, the fills
+// blotter and the rejection counts show records (and hand them to the
+// caller to check against the desk's own); see a position near its stop
+// show its loss at stop; open an account; flatten the desk through the
+// confirm dialog and see every account flat, the desk halted and the
+// actions follow (re-arm offered, no engines to start); then log in as a
+// trader and see one account. A screenshot of each view (the viewport, as
+// a person sees it) goes to the artifacts dir ($DESKGUARD_ARTIFACTS, else
+// a temporary directory of the test).
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +45,26 @@ type Flow struct {
 	Trader, TraderAccount string
 	// Accounts is how many accounts the manager must see (0: at least one).
 	Accounts int
+	// Width and Height are the browser's viewport (default 1920×1080):
+	// every account's row must fit in it, without scrolling either way.
+	Width, Height int64
+	// NearStop names an account holding a position whose row must show
+	// its loss at stop (the desk's own figure, as money) and the equity it
+	// would leave ("" skips the check).
+	NearStop string
+	// Records, when set, requires the journal tail, the fills blotter and
+	// the rejection counts to show at least one line each, and is then
+	// given what they show, so the caller can check it against the desk's
+	// own records (the real journal). Nil: those panels are not checked.
+	Records func(t *testing.T, r PageRecords)
+	// Kills requires the flow's own desk kill to be listed in the kills
+	// panel (the desk reports its kills in Status.Kills).
+	Kills bool
+	// Hold, when set, is called once every row has been seen updating
+	// live and before the near-stop check (a real desk's test stops its
+	// market there and moves a stop next to it); the func it returns is
+	// called after the desk view's screenshot, before the flatten.
+	Hold func(t *testing.T) (release func())
 	// Wait bounds each wait in the page; default 30s.
 	Wait time.Duration
 	// Config is the console's config; Listen is forced to 127.0.0.1:0 and
@@ -43,6 +72,29 @@ type Flow struct {
 	Config console.Config
 	// Log receives the console's log (nil: discarded).
 	Log *slog.Logger
+}
+
+// PageRecords is what the desk view shows below the grid.
+type PageRecords struct {
+	Journal    []PageJournalLine `json:"journal"`
+	Fills      []PageFill        `json:"fills"`
+	Rejections map[string]int    `json:"rejections"`
+}
+
+// PageJournalLine is one line of the journal panel.
+type PageJournalLine struct {
+	Seq  uint64 `json:"seq"`
+	Kind string `json:"kind"`
+	Text string `json:"text"`
+}
+
+// PageFill is one row of the blotter.
+type PageFill struct {
+	Seq     uint64 `json:"seq"`
+	Account string `json:"account"`
+	Side    string `json:"side"`
+	Qty     int64  `json:"qty"`
+	Price   string `json:"price"`
 }
 
 // Chromium returns the Chromium binary ($CHROMIUM, chromium,
@@ -100,7 +152,7 @@ func NewBrowser(t testing.TB) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1600, 1000),
+		chromedp.WindowSize(1920, 1080),
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(func(string, ...any) {}))
@@ -155,19 +207,33 @@ func eval[T any](p *page, what, expr string) T {
 	return v
 }
 
+// screenshot saves what the viewport shows (one screen, as a person sees
+// it) under the artifacts dir.
 func (p *page) screenshot(name string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, p.wait)
 	defer cancel()
-	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		p.t.Fatalf("browser: screenshot %s: %v", name, err)
 	}
-	path := filepath.Join(p.art, name)
+	path := filepath.Join(p.art, artifactName(p.t.Name(), name))
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		p.t.Fatalf("screenshot: %v", err)
 	}
 	p.t.Logf("screenshot: %s", path)
+}
+
+// artifactName prefixes a screenshot's name with the test's, so tests
+// sharing an artifacts dir keep each other's files.
+func artifactName(test, name string) string {
+	b := []byte(test)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b) + "-" + name
 }
 
 func (p *page) login(token string) {
@@ -180,7 +246,7 @@ func (p *page) login(token string) {
 	)
 }
 
-const jsCards = `[...document.querySelectorAll('#accounts [data-account]')]`
+const jsRows = `[...document.querySelectorAll('#accounts tr[data-account]')]`
 
 // Serve starts a console for f on a loopback port until the test ends and
 // returns its base URL.
@@ -221,39 +287,130 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 	if f.Wait == 0 {
 		f.Wait = 30 * time.Second
 	}
+	if f.Width == 0 || f.Height == 0 {
+		f.Width, f.Height = 1920, 1080
+	}
 	ctx := NewBrowser(t)
 	base := Serve(t, f)
 	p := &page{t: t, ctx: ctx, wait: f.Wait, art: ArtifactsDir(t)}
 
 	// Manager: log in, every account shown.
-	p.do("open the console", chromedp.Navigate(base+"/"))
+	p.do("open the console", chromedp.EmulateViewport(f.Width, f.Height), chromedp.Navigate(base+"/"))
 	p.login(f.Manager)
-	n := eval[int](p, "count accounts", jsCards+`.length`)
+	if f.Accounts > 0 {
+		p.until(fmt.Sprintf("%d account rows", f.Accounts), fmt.Sprintf(jsRows+`.length === %d`, f.Accounts))
+	}
+	n := eval[int](p, "count accounts", jsRows+`.length`)
 	if (f.Accounts > 0 && n != f.Accounts) || n == 0 {
 		t.Fatalf("the manager sees %d accounts, want %d", n, f.Accounts)
 	}
 
-	// Live: every card's figures change without a reload.
-	const jsFigures = jsCards + `.map(c => c.querySelector('.grid').textContent + '|' + c.querySelector('[data-field=drawdown]').textContent)`
-	before := eval[[]string](p, "read figures", jsFigures)
+	// One screen: every row inside the viewport, nothing wider than it.
+	fit := eval[struct {
+		W, H, ScrollW int64
+		Outside       []string
+	}](p, "rows on one screen", `(() => ({ w: innerWidth, h: innerHeight, scrollw: document.documentElement.scrollWidth,
+		outside: `+jsRows+`.filter(r => { const b = r.getBoundingClientRect(); return b.top < 0 || b.bottom > innerHeight || b.right > innerWidth; })
+			.map(r => r.dataset.account) }))()`)
+	if fit.W != f.Width || fit.H != f.Height {
+		t.Fatalf("viewport %d×%d, want %d×%d", fit.W, fit.H, f.Width, f.Height)
+	}
+	if len(fit.Outside) > 0 || fit.ScrollW > fit.W {
+		t.Fatalf("at %d×%d the rows of %v are off the screen (page %dpx wide)", fit.W, fit.H, fit.Outside, fit.ScrollW)
+	}
+
+	// Sorted by risk: allowance used, then the nearest rule's use, as the
+	// status the page rendered has them.
+	order := eval[[]struct {
+		ID      string  `json:"id"`
+		Used    float64 `json:"used"`
+		Nearest float64 `json:"nearest"`
+	}](p, "row order", jsRows+`.map(r => { const a = S.status.accounts.find(x => x.id === r.dataset.account);
+		return { id: a.id, used: a.drawdown_used || 0, nearest: (a.nearest && a.nearest.used) || 0 }; })`)
+	for i := 1; i < len(order); i++ {
+		a, b := order[i-1], order[i]
+		if a.Used < b.Used || (a.Used == b.Used && a.Nearest < b.Nearest) {
+			t.Fatalf("rows not sorted by allowance used: %s (%.4f, nearest %.4f) above %s (%.4f, nearest %.4f)",
+				a.ID, a.Used, a.Nearest, b.ID, b.Used, b.Nearest)
+		}
+	}
+
+	// Live: every row's figures change without a reload.
+	const jsFigures = `Object.fromEntries(` + jsRows + `.map(r => [r.dataset.account, r.textContent]))`
+	before := eval[map[string]string](p, "read figures", jsFigures)
 	was, _ := json.Marshal(before)
 	p.until("every account updates live", `(() => { const was = `+string(was)+`; const now = `+jsFigures+`;
-		return now.length === was.length && now.every((v, i) => v !== was[i]); })()`)
+		const ks = Object.keys(was); return ks.length === Object.keys(now).length && ks.every(k => now[k] !== undefined && now[k] !== was[k]); })()`)
 	if eval[bool](p, "reload check", `performance.getEntriesByType('navigation').length !== 1`) {
 		t.Fatal("the page reloaded")
 	}
 
-	// Account view: equity curve with the lockout line, economics, trips.
+	// Times: one zone, labelled.
+	zone := eval[string](p, "zone label", `document.getElementById('desk-zone').dataset.zone`)
+	if zone == "" || !strings.Contains(eval[string](p, "zone text", `document.getElementById('desk-zone').textContent`), zone) {
+		t.Errorf("the page does not say which zone its times are in (%q)", zone)
+	}
+
+	// A running desk: flatten is the primary action; no re-arm unless an
+	// account is halted.
+	if st := f.Desk.Status(context.Background()); st.State == "running" {
+		prim := eval[string](p, "flatten styling", `document.getElementById('flatten-desk').dataset.primary`)
+		anyHalted := false
+		for _, a := range st.Accounts {
+			anyHalted = anyHalted || a.State == "halted"
+		}
+		rearm := eval[bool](p, "rearm shown", `getComputedStyle(document.getElementById('rearm-desk')).display !== 'none'`)
+		if prim != "true" || (rearm && !anyHalted) {
+			t.Errorf("running desk: flatten primary %q, re-arm offered %v", prim, rearm)
+		}
+	}
+
+	// Journal tail, blotter, rejection counts: real lines.
+	if f.Records != nil {
+		p.records(f.Records)
+	}
+
+	release := func() {}
+	if f.Hold != nil {
+		release = f.Hold(t)
+	}
+	// The position near its stop shows its loss at stop, as the desk has it.
+	if f.NearStop != "" {
+		var want deskapi.AccountStatus
+		for _, a := range f.Desk.Status(context.Background()).Accounts {
+			if a.ID == f.NearStop {
+				want = a
+			}
+		}
+		if want.Position == 0 || want.LossAtStop == "" {
+			t.Fatalf("account %s: position %d, loss at stop %q: not a position with a stop", f.NearStop, want.Position, want.LossAtStop)
+		}
+		// The desk's own figures now (a real desk's test holds its market
+		// in Hold, so they stay put), as the page formats money.
+		sel := `document.querySelector('#accounts tr[data-account="` + f.NearStop + `"]')`
+		wantJS, _ := json.Marshal([]string{want.LossAtStop, want.EquityAtStop})
+		p.until("loss at stop of "+f.NearStop+" shown as the desk has it ("+want.LossAtStop+", equity "+want.EquityAtStop+")",
+			`(() => { const r = `+sel+`; if (!r) return false; const w = `+string(wantJS)+`;
+			return r.querySelector('[data-field="loss-at-stop"]').textContent === money(cents(w[0])) &&
+				r.querySelector('[data-field="equity-at-stop"]').textContent === money(cents(w[1])); })()`)
+		shown := eval[[]string](p, "loss at stop text", `[`+sel+`.querySelector('[data-field="loss-at-stop"]').textContent, `+
+			sel+`.querySelector('[data-field="equity-at-stop"]').textContent, `+sel+`.dataset.risk]`)
+		t.Logf("%s near its stop: loss at stop %s, equity at stop %s (row %s)", f.NearStop, shown[0], shown[1], shown[2])
+	}
+	p.screenshot("console-desk.png")
+	release()
+
+	// Account view: a card, the equity curve with the lockout line, economics.
 	p.do("open an account",
-		chromedp.Click(chromedp.CSS("#accounts [data-account] .card-head .id")),
+		chromedp.Click(chromedp.CSS("#accounts tr[data-account] a.id")),
 		chromedp.WaitVisible(chromedp.ID("account-view")),
 	)
-	p.until("equity curve and lockout line drawn", `!!document.querySelector('#equity-chart polyline.curve') &&
+	p.until("equity curve and lockout line drawn", `!!document.querySelector('#account-detail [data-card]') &&
+		!!document.querySelector('#equity-chart polyline.curve') &&
 		!!document.querySelector('#equity-chart [data-line=lockout]') &&
 		document.querySelectorAll('#economics tr').length > 1`)
 	p.screenshot("console-account.png")
 	p.do("back to the desk", chromedp.Click(chromedp.ID("back")), chromedp.WaitVisible(chromedp.ID("desk-view")))
-	p.screenshot("console-desk.png")
 
 	// Flatten the desk through the confirm dialog.
 	p.do("flatten the desk",
@@ -262,9 +419,18 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 		chromedp.Click(chromedp.ID("confirm-ok")),
 		chromedp.WaitNotVisible(chromedp.ID("confirm-dialog")),
 	)
-	p.until("every account flat and the desk halted", `(() => { const cs = `+jsCards+`;
-		return cs.length > 0 && cs.every(c => c.querySelector('[data-field=position]').textContent === 'flat') &&
+	p.until("every account flat and the desk halted", `(() => { const rs = `+jsRows+`;
+		return rs.length > 0 && rs.every(r => r.querySelector('[data-field=position]').textContent === 'flat') &&
 			document.getElementById('desk-state').dataset.state === 'halted'; })()`)
+	// A halted desk: re-arm is the primary action, flatten no longer is, and
+	// nobody is offered to start engines.
+	p.until("actions follow the halted state", `document.getElementById('flatten-desk').dataset.primary === 'false' &&
+		getComputedStyle(document.getElementById('rearm-desk')).display !== 'none' &&
+		`+jsRows+`.every(r => r.querySelector('[data-action=engines]').classList.contains('hidden') ||
+			r.querySelector('[data-action=engines]').textContent === 'Stop')`)
+	if f.Kills {
+		p.until("the kill is listed", `[...document.querySelectorAll('#kills tr[data-kill]')].some(tr => tr.dataset.kill === 'desk')`)
+	}
 	p.screenshot("console-desk-flattened.png")
 	p.noScriptErrors()
 
@@ -274,8 +440,8 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 	// A trader sees only its own account and no desk-wide buttons.
 	p.do("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-token")))
 	p.login(f.Trader)
-	p.until("the trader's cards are rendered", jsCards+`.length > 0`)
-	got := eval[[]string](p, "trader accounts", jsCards+`.map(c => c.dataset.account)`)
+	p.until("the trader's rows are rendered", jsRows+`.length > 0`)
+	got := eval[[]string](p, "trader accounts", jsRows+`.map(r => r.dataset.account)`)
 	if len(got) != 1 || got[0] != f.TraderAccount {
 		t.Fatalf("the trader sees %v, want [%s]", got, f.TraderAccount)
 	}
@@ -284,8 +450,27 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 	if !hidden {
 		t.Error("a trader is offered desk-wide buttons")
 	}
+	if eval[bool](p, "trader start on halted desk", jsRows+`.some(r => { const b = r.querySelector('[data-action=engines]');
+		return !b.classList.contains('hidden') && b.textContent === 'Start'; })`) {
+		t.Error("a trader is offered Start engines while the desk is halted")
+	}
 	p.screenshot("console-trader.png")
 	p.noScriptErrors()
+}
+
+// records waits for the journal tail, the blotter and the rejection
+// counts to show lines and hands what they show to check.
+func (p *page) records(check func(*testing.T, PageRecords)) {
+	p.t.Helper()
+	p.until("journal, blotter and rejections show records", `document.querySelectorAll('#journal-list li[data-seq]').length > 0 &&
+		document.querySelectorAll('#blotter tr[data-fill]').length > 0 && document.querySelectorAll('#rejections tr[data-reason]').length > 0`)
+	recs := eval[PageRecords](p, "page records", `({
+		journal: [...document.querySelectorAll('#journal-list li[data-seq]')].map(li => ({ seq: +li.dataset.seq, kind: li.dataset.kind, text: li.textContent })),
+		fills: [...document.querySelectorAll('#blotter tr[data-fill]')].map(tr => ({ seq: +tr.dataset.fill, account: tr.children[1].textContent,
+			side: tr.children[4].textContent, qty: +tr.children[5].textContent, price: tr.children[6].textContent })),
+		rejections: Object.fromEntries([...document.querySelectorAll('#rejections tr[data-reason]')].map(tr => [tr.dataset.reason, +tr.children[1].textContent])),
+	})`)
+	check(p.t, recs)
 }
 
 // noScriptErrors fails the test if the page recorded a script error.

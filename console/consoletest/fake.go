@@ -7,7 +7,9 @@
 // tests only.
 package consoletest
 
-// fake.go: FakeDesk, a deterministic deskapi.Desk with three accounts.
+// fake.go: FakeDesk, a deterministic deskapi.Desk with three accounts (or
+// any number, NewFakeDeskOf), with every field the console shows: the
+// grid's loss at stop and nearest rule, the blotter, rejections and kills.
 
 import (
 	"context"
@@ -35,6 +37,8 @@ type fakeAcct struct {
 	realized         decimal.Decimal
 	fees             decimal.Decimal
 	coverStop        bool
+	stopTicks        int64 // the stop's distance from the average, ticks
+	rejects          map[string]int
 	curve            []deskapi.Point
 	trips            []deskapi.RoundTrip
 	signal           string
@@ -52,6 +56,9 @@ type FakeDesk struct {
 	venue, data string
 	accts       []*fakeAcct
 	journal     []deskapi.JournalLine
+	fills       []deskapi.Fill
+	kills       []deskapi.KillLine
+	zone        string
 	actions     []Action
 	statusCalls int64
 	t0          time.Time
@@ -68,23 +75,64 @@ const baseTicks = 20600 // 5150.00
 
 // NewFakeDesk returns the three-account desk, running, with a simulated panic button.
 func NewFakeDesk() *FakeDesk {
-	d := &FakeDesk{state: "running", button: "sim", venue: "sim", data: "up", t0: time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)}
-	mk := func(id, owner string, pos, avg int64, cover bool, strat string, trips []deskapi.RoundTrip) *fakeAcct {
-		a := &fakeAcct{id: id, owner: owner, state: "trading", strategies: []string{strat}, engines: true,
-			pos: pos, avgTicks: avg, coverStop: cover, trips: trips, signal: strat + ": entry on breakout"}
-		for _, t := range trips {
-			a.realized = a.realized.Add(decimal.RequireFromString(t.PnL))
-			a.fees = a.fees.Add(decimal.RequireFromString(t.Fees))
-		}
-		return a
-	}
+	d := newFake()
 	d.accts = []*fakeAcct{
-		mk("ACC1", "alice", 2, baseTicks-1, true, "orb", seedTrips("orb", 12, 8)),
-		mk("ACC2", "bob", -1, baseTicks+4, true, "vwapmr", seedTrips("vwapmr", 3, 2)),
-		mk("ACC3", "carol", 1, baseTicks+1, false, "delta", seedTrips("delta", 1, 3)),
+		d.mk("ACC1", "alice", 2, baseTicks-1, true, 8, "orb", seedTrips("orb", 12, 8)),
+		d.mk("ACC2", "bob", -1, baseTicks+4, true, 8, "vwapmr", seedTrips("vwapmr", 3, 2)),
+		d.mk("ACC3", "carol", 1, baseTicks+1, false, 8, "delta", seedTrips("delta", 1, 3)),
 	}
+	d.accts[0].rejects["max_position"] = 2
+	d.accts[1].rejects["price_band"] = 1
 	d.journalf("desk", "", "desk started (fake)")
 	return d
+}
+
+// NewFakeDeskOf returns a desk of n accounts (ACC01 … ACCnn), each with a
+// different loss so far (the later the account, the more of its allowance
+// used), alternating long and short, every position covered by a stop.
+func NewFakeDeskOf(n int) *FakeDesk {
+	d := newFake()
+	strats := []string{"orb", "vwapmr", "delta"}
+	for i := 1; i <= n; i++ {
+		pos := int64(1 + i%3)
+		if i%2 == 0 {
+			pos = -pos
+		}
+		strat := strats[i%3]
+		a := d.mk(fmt.Sprintf("ACC%02d", i), fmt.Sprintf("trader%d", i), pos, baseTicks-pos, true, 6+int64(i%5), strat, seedTrips(strat, 2, i%4))
+		// A realized loss growing with i: ACCnn has used the most.
+		a.realized = a.realized.Sub(decimal.NewFromInt(int64(i) * 30))
+		if i%4 == 0 {
+			a.rejects["loss_bound"] = i / 4
+		}
+		d.accts = append(d.accts, a)
+	}
+	d.journalf("desk", "", "desk started (fake, %d accounts)", n)
+	return d
+}
+
+func newFake() *FakeDesk {
+	return &FakeDesk{state: "running", button: "sim", venue: "sim", data: "up", zone: "America/New_York",
+		t0: time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)}
+}
+
+func (d *FakeDesk) mk(id, owner string, pos, avg int64, cover bool, stopTicks int64, strat string, trips []deskapi.RoundTrip) *fakeAcct {
+	a := &fakeAcct{id: id, owner: owner, state: "trading", strategies: []string{strat}, engines: true,
+		pos: pos, avgTicks: avg, coverStop: cover, stopTicks: stopTicks, trips: trips, signal: strat + ": entry on breakout",
+		rejects: map[string]int{}}
+	for _, t := range trips {
+		a.realized = a.realized.Add(decimal.RequireFromString(t.PnL))
+		a.fees = a.fees.Add(decimal.RequireFromString(t.Fees))
+	}
+	if pos != 0 {
+		side := "buy"
+		if pos < 0 {
+			side = "sell"
+		}
+		d.fills = append(d.fills, deskapi.Fill{Seq: uint64(len(d.fills) + 1), Time: d.t0.Format(time.RFC3339Nano), Account: id,
+			Strategy: strat, ClientID: id + "-e", Role: "entry", Side: side, Qty: abs(pos), Price: float64(avg) * 0.25})
+	}
+	return a
 }
 
 // seedTrips makes wins round trips of +8 ticks and losses of −5, one contract, $1.20 fees.
@@ -136,6 +184,9 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 		LastPrice: float64(last) * 0.25, Trades: int64(100 * d.step),
 		Links:  deskapi.Links{Venue: d.venue, Data: d.data, Slack: "off", PanicButton: d.button},
 		Lights: deskapi.Lights{Green: d.state == "running", Red: d.state != "running", Blinking: d.state == "halting"},
+		Zone:   d.zone,
+		Kills:  append([]deskapi.KillLine(nil), d.kills...),
+		Fills:  append([]deskapi.Fill(nil), d.fills...),
 	}
 	deskNet, deskEq := decimal.Zero, decimal.Zero
 	for _, a := range d.accts {
@@ -160,6 +211,11 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 			LastSignal: a.signal, Worker: "in-process",
 			EquityCurve: append([]deskapi.Point(nil), a.curve...),
 			Trades:      append([]deskapi.RoundTrip(nil), a.trips...),
+			Rejections:  map[string]int{},
+			Nearest:     &deskapi.Rule{Name: "lockout", Left: "$" + eq.Sub(startEquity.Sub(allow)).StringFixed(2), Used: used},
+		}
+		for k, v := range a.rejects {
+			as.Rejections[k] = v
 		}
 		for _, t := range a.trips {
 			if t.Ticks > 0 {
@@ -177,8 +233,15 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 			}
 			qty := a.pos * sgn
 			if a.coverStop {
+				stop := a.avgTicks - sgn*a.stopTicks
 				as.Orders = append(as.Orders, deskapi.Order{ClientID: a.id + "-s", Role: "stop", Side: exit, Type: "stop",
-					Qty: qty, Price: float64(a.avgTicks-sgn*8) * 0.25, Status: "working", Strategy: a.strategies[0]})
+					Qty: qty, Price: float64(stop) * 0.25, Status: "working", Strategy: a.strategies[0]})
+				// Filled one tick worse than the stop, $0.60 a contract to close.
+				gross := tickValue.Mul(decimal.NewFromInt((stop - sgn - a.avgTicks) * a.pos))
+				closeFees := decimal.RequireFromString("0.60").Mul(decimal.NewFromInt(qty))
+				as.LossAtStop = gross.Sub(closeFees.Mul(decimal.NewFromInt(2))).StringFixed(2)
+				as.EquityAtStop = eq.Sub(unreal).Add(gross).Sub(closeFees).StringFixed(2)
+				as.StopQty = qty
 			}
 			as.Orders = append(as.Orders, deskapi.Order{ClientID: a.id + "-t", Role: "target", Side: exit, Type: "limit",
 				Qty: qty, Price: float64(a.avgTicks+sgn*12) * 0.25, Status: "working", Strategy: a.strategies[0]})
@@ -189,7 +252,12 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 	}
 	st.Net = deskNet.StringFixed(2)
 	st.Equity = deskEq.StringFixed(2)
-	st.DeskLockout = startEquity.Mul(decimal.NewFromInt(int64(len(d.accts)))).Mul(decimal.RequireFromString("0.98")).StringFixed(2)
+	deskStart := startEquity.Mul(decimal.NewFromInt(int64(len(d.accts))))
+	deskLine := deskStart.Mul(decimal.RequireFromString("0.98"))
+	st.DeskLockout = deskLine.StringFixed(2)
+	if u, _ := deskStart.Sub(deskEq).Div(deskStart.Sub(deskLine)).Float64(); u > 0 {
+		st.DrawdownUsed = u
+	}
 	tail := d.journal
 	if len(tail) > 20 {
 		tail = tail[len(tail)-20:]
@@ -223,6 +291,14 @@ func (d *FakeDesk) flattenLocked(account string) error {
 	}
 	last := d.lastTicks()
 	for _, a := range scope {
+		if a.pos != 0 {
+			side := "sell"
+			if a.pos < 0 {
+				side = "buy"
+			}
+			d.fills = append(d.fills, deskapi.Fill{Seq: uint64(len(d.fills) + 1), Time: d.now().Format(time.RFC3339Nano), Account: a.id,
+				Strategy: "desk", ClientID: "liquidate." + a.id, Role: "liquidation", Side: side, Qty: abs(a.pos), Price: float64(last) * 0.25})
+		}
 		a.realized = a.realized.Add(tickValue.Mul(decimal.NewFromInt((last - a.avgTicks) * a.pos)))
 		a.fees = a.fees.Add(decimal.RequireFromString("1.20").Mul(decimal.NewFromInt(abs(a.pos))))
 		a.pos = 0
@@ -230,6 +306,14 @@ func (d *FakeDesk) flattenLocked(account string) error {
 		a.state = "halted"
 	}
 	return nil
+}
+
+func (d *FakeDesk) kill(account, trigger, who string) {
+	scope := account
+	if scope == "" {
+		scope = "desk"
+	}
+	d.kills = append(d.kills, deskapi.KillLine{Time: d.now().Format(time.RFC3339), Scope: scope, Trigger: trigger, Who: who})
 }
 
 func abs(x int64) int64 {
@@ -247,6 +331,7 @@ func (d *FakeDesk) Flatten(ctx context.Context, account, trigger, who string) er
 	if err := d.flattenLocked(account); err != nil {
 		return err
 	}
+	d.kill(account, trigger, who)
 	d.journalf("kill", account, "flatten %q by %s (%s)", account, who, trigger)
 	return nil
 }
@@ -309,6 +394,22 @@ func (d *FakeDesk) ClearFault(ctx context.Context, account, who, why string) err
 	return nil
 }
 
+// ResetTrailing records the act; the fake keeps no trailing line, so it
+// only checks the account and the reason.
+func (d *FakeDesk) ResetTrailing(ctx context.Context, account, who, why string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.actions = append(d.actions, Action{Op: "reset_trailing", Account: account, Who: who, Why: why})
+	if why == "" {
+		return deskapi.ErrReasonRequired
+	}
+	if d.find(account) == nil {
+		return deskapi.ErrUnknownAccount
+	}
+	d.journalf("risk", account, "trailing line reset by %s: %s", who, why)
+	return nil
+}
+
 // SetEngines starts or stops an account's engines.
 func (d *FakeDesk) SetEngines(ctx context.Context, account string, run bool, who string) error {
 	d.mu.Lock()
@@ -340,6 +441,7 @@ func (d *FakeDesk) Press(ctx context.Context, who string) error {
 		return deskapi.ErrNoSimButton
 	}
 	_ = d.flattenLocked("")
+	d.kill("", "button", who)
 	d.journalf("kill", "", "panic button (sim) pressed by %s", who)
 	return nil
 }
@@ -351,6 +453,13 @@ func (d *FakeDesk) SetAccountState(account, state string) {
 	if a := d.find(account); a != nil {
 		a.state = state
 	}
+}
+
+// SetZone sets the zone the desk reports (default America/New_York).
+func (d *FakeDesk) SetZone(z string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.zone = z
 }
 
 // SetJournalPad adds n filler journal lines (of ACC1) to every status, to

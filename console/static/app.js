@@ -1,7 +1,12 @@
 // app.js: the console page. Logs in, follows the desk over server-sent
-// events, renders the desk and account views and sends actions with the
-// session's CSRF token. The server enforces every role; hiding buttons here
-// is only courtesy. Data is only ever put in the page as text, never HTML.
+// events, renders the desk view (a strip of desk figures, one grid row per
+// account sorted by risk, the journal tail, the fills blotter, rejection
+// counts and kills) and the account view (a card, the equity curve, the
+// unit economics), and sends actions with the session's CSRF token. Every
+// time shown is in the desk's zone (status.zone) and says so. The server
+// enforces every role and every state rule; what the page offers follows
+// them only as a courtesy. Data is only ever put in the page as text, never
+// HTML.
 "use strict";
 
 // Script errors are kept where the browser tests can see them.
@@ -9,7 +14,7 @@ window.deskguardErrors = [];
 window.addEventListener("error", (e) => window.deskguardErrors.push(String(e.message)));
 window.addEventListener("unhandledrejection", (e) => window.deskguardErrors.push(String(e.reason)));
 
-const S = { me: null, status: null, es: null, view: "desk", account: "", cards: new Map(), retry: null };
+const S = { me: null, status: null, es: null, view: "desk", account: "", rows: new Map(), retry: null, zone: "America/New_York", fmt: null };
 
 function $(id) { return document.getElementById(id); }
 function show(node, on) { node.classList.toggle("hidden", !on); }
@@ -47,11 +52,38 @@ function money(c) {
 function fmtMoney(s) { return s === "" || s == null ? "—" : money(cents(s)); }
 function signClass(s) { const c = cents(s); return c > 0 ? "pos" : c < 0 ? "neg" : ""; }
 function px(p) { return p ? Number(p).toFixed(2) : "—"; }
+function pct(f) { return Math.round(Math.max(0, f || 0) * 100) + "%"; }
+
+// ---- time, in the desk's zone ----
+function setZone(z) {
+  z = z || "America/New_York";
+  if (S.fmt && S.zone === z) return;
+  try {
+    S.fmt = new Intl.DateTimeFormat("en-US", { timeZone: z, hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
+    S.zone = z;
+  } catch (e) {
+    // An unknown zone: say so rather than show another zone's time unlabelled.
+    S.fmt = new Intl.DateTimeFormat("en-US", { timeZone: "UTC", hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
+    S.zone = "UTC";
+  }
+}
+function parts(t) {
+  const d = t instanceof Date ? t : new Date(t);
+  if (isNaN(d)) return null;
+  const o = {};
+  for (const p of S.fmt.formatToParts(d)) o[p.type] = p.value;
+  return o;
+}
+// hhmmss is a time of day in the desk's zone, without the label (tables
+// carry it in their header); zoned adds it.
 function hhmmss(t) {
   if (!t) return "";
-  const d = new Date(t);
-  return isNaN(d) ? String(t) : d.toISOString().slice(11, 19);
+  const o = parts(t);
+  if (!o) return String(t);
+  return (o.hour === "24" ? "00" : o.hour) + ":" + o.minute + ":" + o.second;
 }
+function zoneLabel(t) { const o = parts(t || new Date()); return o ? o.timeZoneName : S.zone; }
+function zoned(t) { return t ? hhmmss(t) + " " + zoneLabel(t) : ""; }
 
 async function api(path, opts) {
   opts = opts || {};
@@ -70,6 +102,7 @@ function post(path, obj) {
 
 // ---- login and session ----
 async function start() {
+  setZone();
   try { S.me = await api("/api/session"); } catch (e) { S.me = null; }
   if (S.me) enter(); else loggedOut();
 }
@@ -86,11 +119,12 @@ function enter() {
   show($("app"), true);
   show($("insecure-banner"), !!S.me.insecure);
   $("who").textContent = S.me.name + " (" + S.me.role + ")";
-  show($("flatten-desk"), S.me.can.flatten_desk);
-  show($("rearm-desk"), S.me.can.manage);
-  S.cards.clear();
+  S.rows.clear();
+  S.status = null;
   $("accounts").replaceChildren();
   $("action-msg").textContent = "";
+  show($("flatten-desk"), false);
+  show($("rearm-desk"), false);
   connect();
   route();
 }
@@ -136,9 +170,14 @@ function setConn(s) {
 
 function render(st) {
   S.status = st;
+  setZone(st.zone);
   renderTop(st);
-  renderAccounts(st);
+  renderStrip(st);
+  renderGrid(st);
   renderJournal(st);
+  renderBlotter(st);
+  renderRejections(st);
+  renderKills(st);
   if (S.view === "account") renderAccountView();
 }
 
@@ -157,7 +196,10 @@ function renderTop(st) {
   ds.setAttribute("data-state", st.state || "");
   $("desk-session").textContent = st.session || "";
   $("desk-last").textContent = st.last_price ? "MES " + px(st.last_price) : "";
-  $("desk-time").textContent = hhmmss(st.time);
+  $("desk-time").textContent = zoned(st.time);
+  const z = $("desk-zone");
+  z.textContent = "times " + zoneLabel(st.time) + " (" + S.zone + ")";
+  z.setAttribute("data-zone", S.zone);
   const L = st.links || {};
   const pb = L.panic_button || "unknown";
   const pbPill = pb.startsWith("offline")
@@ -173,30 +215,259 @@ function renderTop(st) {
     el("span", { class: "light green" + (g.green ? " on" : ""), title: "green light" }),
     el("span", { class: "light red" + (g.red ? " on" : "") + (g.blinking ? " blink" : ""), title: g.blinking ? "red light, blinking" : "red light" }),
     g.buzzer ? el("span", { class: "pill link-bad", text: "buzzer" }) : null]);
-  const sum = [];
-  const item = (k, v, cls) => el("span", null, k + " ", el("b", { class: cls || "", text: v }));
-  if (st.net !== "" && st.net != null) sum.push(item("desk net", fmtMoney(st.net), signClass(st.net)));
-  if (st.equity) sum.push(item("equity", fmtMoney(st.equity)));
-  if (st.desk_lockout_line) sum.push(item("desk lockout", fmtMoney(st.desk_lockout_line)));
-  if (S.me && S.me.can.flatten_desk) sum.push(item("trades", String(st.trades || 0)));
-  $("desk-summary").replaceChildren(...sum);
   show($("press-button"), !!(S.me && S.me.can.press && pb === "sim"));
 }
 
+// The desk strip: contracts, money, allowance, kills; and the desk's
+// actions as the desk's state allows them.
+function renderStrip(st) {
+  const accts = st.accounts || [];
+  let net = 0, gross = 0;
+  for (const a of accts) { net += a.position || 0; gross += Math.abs(a.position || 0); }
+  const sum = [];
+  const item = (key, k, v, cls) => el("span", { "data-strip": key }, k + " ", el("b", { class: cls || "", text: v }));
+  sum.push(item("net-contracts", "net contracts", (net > 0 ? "+" : "") + net, net > 0 ? "pos" : net < 0 ? "neg" : ""));
+  sum.push(item("gross-contracts", "gross", String(gross)));
+  if (st.net !== "" && st.net != null) sum.push(item("desk-net", "desk net", fmtMoney(st.net), signClass(st.net)));
+  if (st.equity) sum.push(item("equity", "equity", fmtMoney(st.equity)));
+  if (st.desk_lockout_line) {
+    const used = st.desk_drawdown_used || 0;
+    sum.push(el("span", { "data-strip": "desk-allowance" }, "desk allowance used ",
+      el("b", { class: used >= 0.8 ? "neg" : used >= 0.5 ? "warn" : "", text: pct(used) }),
+      el("span", { class: "muted", text: " (line " + fmtMoney(st.desk_lockout_line) + ")" })));
+  }
+  const kills = st.kills || [];
+  const lastKill = kills.length ? kills[kills.length - 1] : null;
+  sum.push(el("span", { "data-strip": "kills" }, "kills today ", el("b", { class: kills.length ? "neg" : "", text: String(kills.length) }),
+    lastKill ? el("span", { class: "muted", text: " (last " + hhmmss(lastKill.time) + " " + lastKill.scope + " by " + lastKill.trigger + ")" }) : null));
+  if (S.me && S.me.can.flatten_desk && st.trades) sum.push(item("trades", "trades seen", String(st.trades)));
+  $("desk-summary").replaceChildren(...sum);
+
+  const can = S.me ? S.me.can : {};
+  const state = st.state || "";
+  const stopped = state === "halting" || state === "halted";
+  const fd = $("flatten-desk");
+  // On a desk already halting or halted the flatten is harmless but not the
+  // action that matters: it is no longer styled as the primary one.
+  fd.className = stopped ? "secondary" : "danger";
+  show(fd, !!can.flatten_desk);
+  fd.textContent = stopped ? "Flatten desk again" : "Flatten desk";
+  fd.setAttribute("data-primary", stopped ? "false" : "true");
+  const anyHalted = accts.some((a) => a.state === "halted");
+  const ra = $("rearm-desk");
+  const rearmable = state === "halted" || (!stopped && anyHalted);
+  ra.className = state === "halted" ? "primary" : "";
+  show(ra, !!can.manage && rearmable);
+  ra.textContent = state === "halted" ? "Re-arm desk" : "Re-arm halted accounts";
+}
+
+// ---- the grid ----
+const COLS = [
+  ["id", "account"], ["state", "state"], ["position", "pos"], ["avg", "avg"], ["last", "last"],
+  ["unrealized", "unrealized"], ["net", "net"], ["equity", "equity"], ["to-lockout", "to lockout"],
+  ["used", "allowance used"], ["loss-at-stop", "loss at stop"], ["equity-at-stop", "equity at stop"],
+  ["orders", "working"], ["cover", "stop cover"], ["worker", "worker"], ["nearest", "nearest rule"], ["actions", ""],
+];
+
+// risk orders accounts: allowance used, then the nearest rule's use, then id.
+function riskOrder(a, b) {
+  const du = (b.drawdown_used || 0) - (a.drawdown_used || 0);
+  if (Math.abs(du) > 1e-9) return du;
+  const nu = ((b.nearest && b.nearest.used) || 0) - ((a.nearest && a.nearest.used) || 0);
+  if (Math.abs(nu) > 1e-9) return nu;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+// riskLevel is "bad" (red), "warn" (amber) or "" for a row.
+function riskLevel(a) {
+  const used = Math.max(a.drawdown_used || 0, (a.nearest && a.nearest.used) || 0);
+  const uncovered = (a.position || 0) !== 0 && !a.stop_covered;
+  if (used >= 0.8 || uncovered || a.state === "locked_out" || a.state === "halting" || a.state === "faulted") return "bad";
+  if (used >= 0.5 || a.state === "halted") return "warn";
+  return "";
+}
+
+function makeRow(id) {
+  const r = { id, c: {} };
+  r.root = el("tr", { "data-account": id });
+  for (const [k] of COLS) { r.c[k] = el("td", { "data-field": k }); r.root.append(r.c[k]); }
+  r.idLink = el("a", { href: "#account=" + encodeURIComponent(id), class: "id", text: id });
+  r.c.id.append(r.idLink);
+  r.bar = el("div", { class: "bar", title: "drawdown used toward the lockout line" }, el("div", { class: "fill" }));
+  r.usedText = el("span", { class: "used" });
+  r.c.used.append(r.bar, r.usedText);
+  r.flatten = el("button", { type: "button", class: "danger small", text: "Flatten", "data-action": "flatten" });
+  r.eng = el("button", { type: "button", class: "small", "data-action": "engines" });
+  r.unlock = el("button", { type: "button", class: "small", text: "Unlock", "data-action": "unlock" });
+  r.clear = el("button", { type: "button", class: "small", text: "Clear fault", "data-action": "clear" });
+  r.c.actions.append(r.flatten, r.eng, r.unlock, r.clear);
+  r.flatten.addEventListener("click", () => flattenAccount(id));
+  r.eng.addEventListener("click", () => setEngines(id, !r.enginesOn));
+  r.unlock.addEventListener("click", () => unlockAccount(id));
+  r.clear.addEventListener("click", () => clearFault(id));
+  return r;
+}
+
+function workingSummary(a) {
+  const n = { entry: 0, stop: 0, target: 0, single: 0 };
+  for (const o of a.orders || []) n[o.role in n ? o.role : "single"]++;
+  const s = [];
+  if (n.entry) s.push("E" + n.entry);
+  if (n.stop) s.push("S" + n.stop);
+  if (n.target) s.push("T" + n.target);
+  if (n.single) s.push("O" + n.single);
+  return s.length ? s.join(" ") : "—";
+}
+
+// actionsFor is what the page offers on an account in this desk state.
+function actionsFor(a, st) {
+  const can = S.me ? S.me.can : {};
+  const desk = st.state || "";
+  const deskStopped = desk === "halting" || desk === "halted";
+  const open = (a.position || 0) !== 0 || (a.orders || []).length > 0;
+  return {
+    flatten: !!can.act && open,
+    start: !!can.act && !a.engines_on && !deskStopped && (a.state === "idle" || a.state === "trading"),
+    stop: !!can.act && !!a.engines_on,
+    unlock: !!can.manage && a.state === "locked_out",
+    clear: !!can.manage && a.state === "faulted",
+  };
+}
+
+function fillRow(r, a, st) {
+  const c = r.c;
+  const level = riskLevel(a);
+  r.root.className = "st-" + a.state + (level ? " risk-" + level : "");
+  r.root.setAttribute("data-risk", level || "ok");
+  r.root.setAttribute("data-state", a.state);
+  put(c.state, [el("span", { class: "pill st-" + a.state, text: a.state.replace("_", " ") })]);
+  const pos = a.position || 0;
+  c.position.textContent = pos === 0 ? "flat" : (pos > 0 ? "+" : "") + pos;
+  c.position.className = pos > 0 ? "pos" : pos < 0 ? "neg" : "";
+  c.avg.textContent = pos === 0 ? "—" : px(a.avg_price);
+  c.last.textContent = px(st.last_price);
+  c.unrealized.textContent = fmtMoney(a.unrealized); c.unrealized.className = signClass(a.unrealized);
+  c.net.textContent = fmtMoney(a.net); c.net.className = signClass(a.net);
+  c.equity.textContent = fmtMoney(a.equity);
+  const left = cents(a.equity) - cents(a.lockout_line);
+  c["to-lockout"].textContent = a.lockout_line ? money(left) : "—";
+  c["to-lockout"].className = level === "bad" ? "neg" : level === "warn" ? "warn" : "";
+  const used = Math.max(0, Math.min(1, a.drawdown_used || 0));
+  const fill = r.bar.firstChild;
+  fill.style.width = (used * 100).toFixed(1) + "%";
+  fill.className = "fill" + (used >= 0.8 ? " bad" : used >= 0.5 ? " warn" : "");
+  r.usedText.textContent = pct(a.drawdown_used);
+  c["loss-at-stop"].textContent = pos === 0 ? "—" : (a.loss_at_stop ? fmtMoney(a.loss_at_stop) : "no stop");
+  c["loss-at-stop"].className = pos === 0 ? "" : a.loss_at_stop ? signClass(a.loss_at_stop) : "neg";
+  c["equity-at-stop"].textContent = pos === 0 || !a.equity_at_stop ? "—" : fmtMoney(a.equity_at_stop);
+  if (pos !== 0 && a.equity_at_stop && a.lockout_line && cents(a.equity_at_stop) <= cents(a.lockout_line)) {
+    c["equity-at-stop"].className = "neg";
+    c["equity-at-stop"].title = "a stop-out would cross the lockout line";
+  } else { c["equity-at-stop"].className = ""; c["equity-at-stop"].title = ""; }
+  c.orders.textContent = workingSummary(a);
+  if (pos === 0) {
+    c.cover.replaceChildren(document.createTextNode("—"));
+  } else if (a.stop_covered) {
+    c.cover.replaceChildren(el("span", { class: "covered", text: "✓ " + (a.stop_qty || Math.abs(pos)) + "/" + Math.abs(pos) }));
+  } else {
+    c.cover.replaceChildren(el("span", { class: "flag", "data-flag": "uncovered", text: "⚑ " + (a.stop_qty || 0) + "/" + Math.abs(pos) }));
+  }
+  c.worker.textContent = a.worker || "—";
+  c.nearest.textContent = a.nearest ? a.nearest.name + (a.nearest.left ? ": " + a.nearest.left : "") : "—";
+  const act = actionsFor(a, st);
+  show(r.flatten, act.flatten);
+  r.enginesOn = !!a.engines_on;
+  show(r.eng, act.start || act.stop);
+  r.eng.textContent = a.engines_on ? "Stop" : "Start";
+  r.eng.title = a.engines_on ? "stop the engines" : "start the engines";
+  show(r.unlock, act.unlock);
+  show(r.clear, act.clear);
+}
+
+function renderGrid(st) {
+  const head = $("grid-head");
+  if (!head.firstChild) head.replaceChildren(...COLS.map(([k, label]) => el("th", { "data-col": k, text: label })));
+  const box = $("accounts");
+  const accts = (st.accounts || []).slice().sort(riskOrder);
+  const seen = new Set();
+  let i = 0;
+  for (const a of accts) {
+    seen.add(a.id);
+    let r = S.rows.get(a.id);
+    if (!r) { r = makeRow(a.id); S.rows.set(a.id, r); }
+    fillRow(r, a, st);
+    if (box.children[i] !== r.root) box.insertBefore(r.root, box.children[i] || null);
+    i++;
+  }
+  for (const [id, r] of S.rows) if (!seen.has(id)) { r.root.remove(); S.rows.delete(id); }
+}
+
+function renderJournal(st) {
+  const lines = (st.journal_tail || []).slice().reverse();
+  $("journal-count").textContent = lines.length ? "last " + lines.length + " records, times " + zoneLabel(st.time) : "";
+  $("journal-list").replaceChildren(...lines.map((j) =>
+    el("li", { "data-seq": String(j.seq), "data-kind": j.kind },
+      el("span", { class: "muted", text: hhmmss(j.time) + " #" + j.seq + " " }),
+      el("b", { text: j.kind }), (j.account ? " [" + j.account + "]" : "") + " " + j.text)));
+}
+
+function renderBlotter(st) {
+  const fills = (st.fills || []).slice().reverse();
+  $("blotter-count").textContent = fills.length ? "last " + fills.length : "";
+  const head = ["time " + zoneLabel(st.time), "account", "engine", "role", "side", "qty", "price", "leaves"];
+  const t = [el("tr", null, ...head.map((h) => el("th", { text: h })))];
+  for (const f of fills) {
+    t.push(el("tr", { "data-fill": String(f.seq) },
+      el("td", { text: hhmmss(f.time) }), el("td", { text: f.account }), el("td", { text: f.strategy || "" }),
+      el("td", { text: f.role || "" }), el("td", { class: f.side === "buy" ? "pos" : "neg", text: f.side }),
+      el("td", { text: String(f.qty) }), el("td", { text: px(f.price) }), el("td", { text: String(f.leaves || 0) })));
+  }
+  if (fills.length === 0) t.push(el("tr", null, el("td", { text: "no fills yet", colSpan: head.length })));
+  $("blotter").replaceChildren(...t);
+}
+
+function renderRejections(st) {
+  const by = new Map();
+  for (const a of st.accounts || []) {
+    for (const [reason, n] of Object.entries(a.rejections || {})) {
+      if (!n) continue;
+      let e = by.get(reason);
+      if (!e) { e = { reason, n: 0, accts: [] }; by.set(reason, e); }
+      e.n += n; e.accts.push(a.id + " " + n);
+    }
+  }
+  const rows = [...by.values()].sort((a, b) => b.n - a.n || (a.reason < b.reason ? -1 : 1));
+  const t = [el("tr", null, el("th", { text: "reason" }), el("th", { text: "count" }), el("th", { text: "accounts" }))];
+  for (const e of rows) {
+    t.push(el("tr", { "data-reason": e.reason }, el("td", { text: e.reason }), el("td", { text: String(e.n) }), el("td", { class: "muted", text: e.accts.join(", ") })));
+  }
+  if (rows.length === 0) t.push(el("tr", null, el("td", { text: "no rejections", colSpan: 3 })));
+  $("rejections").replaceChildren(...t);
+}
+
+function renderKills(st) {
+  const kills = (st.kills || []).slice().reverse();
+  const t = [el("tr", null, ...["time " + zoneLabel(st.time), "scope", "trigger", "who"].map((h) => el("th", { text: h })))];
+  for (const k of kills) t.push(el("tr", { "data-kill": k.scope }, el("td", { text: hhmmss(k.time) }), el("td", { text: k.scope }), el("td", { text: k.trigger }), el("td", { text: k.who })));
+  if (kills.length === 0) t.push(el("tr", null, el("td", { text: "none", colSpan: 4 })));
+  $("kills").replaceChildren(...t);
+}
+
+// ---- account view: a card, the curve, the economics ----
 const FIELDS = [
   ["position", "position"], ["avg", "avg price"], ["last", "last price"],
   ["unrealized", "unrealized"], ["realized", "realized"], ["net", "net PnL"],
+  ["loss-at-stop", "loss at stop"], ["equity-at-stop", "equity at stop"], ["nearest", "nearest rule"],
 ];
 
 function makeCard(id) {
   const c = { id };
-  c.root = el("article", { class: "card", "data-account": id });
+  c.root = el("article", { class: "card", "data-card": id });
   c.state = el("span", { class: "pill", "data-field": "state" });
   c.owner = el("span", { class: "muted" });
   c.worker = el("span", { class: "muted" });
   c.head = el("div", { class: "card-head" }, el("span", { class: "id", text: id }), c.state, c.owner, c.worker);
   c.f = {};
-  const grid = el("div", { class: "grid" });
+  const grid = el("div", { class: "fields" });
   for (const [k, label] of FIELDS) {
     c.f[k] = el("b", { "data-field": k });
     grid.append(el("div", null, el("span", { text: label }), c.f[k]));
@@ -212,10 +483,6 @@ function makeCard(id) {
   c.clear = el("button", { type: "button", text: "Clear fault", "data-action": "clear" });
   c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock, c.clear);
   c.root.append(c.head, grid, c.bar, c.barLabel, c.orders, c.engines, c.actions);
-  c.root.addEventListener("click", (ev) => {
-    if (ev.target.closest("button")) return;
-    location.hash = "#account=" + encodeURIComponent(id);
-  });
   c.flatten.addEventListener("click", () => flattenAccount(id));
   c.engBtn.addEventListener("click", () => setEngines(id, !c.enginesOn));
   c.unlock.addEventListener("click", () => unlockAccount(id));
@@ -223,7 +490,7 @@ function makeCard(id) {
   return c;
 }
 
-function fillCard(c, a) {
+function fillCard(c, a, st) {
   c.root.className = "card st-" + a.state;
   c.root.setAttribute("data-state", a.state);
   c.state.textContent = a.state.replace("_", " ");
@@ -234,16 +501,18 @@ function fillCard(c, a) {
   c.f.position.textContent = pos === 0 ? "flat" : (pos > 0 ? "+" : "") + pos;
   c.f.position.className = pos > 0 ? "pos" : pos < 0 ? "neg" : "";
   c.f.avg.textContent = pos === 0 ? "—" : px(a.avg_price);
-  const last = S.status ? S.status.last_price : 0;
-  c.f.last.textContent = px(last);
+  c.f.last.textContent = px(st.last_price);
   c.f.unrealized.textContent = fmtMoney(a.unrealized); c.f.unrealized.className = signClass(a.unrealized);
   c.f.realized.textContent = fmtMoney(a.realized); c.f.realized.className = signClass(a.realized);
   c.f.net.textContent = fmtMoney(a.net); c.f.net.className = signClass(a.net);
+  c.f["loss-at-stop"].textContent = pos === 0 ? "—" : a.loss_at_stop ? fmtMoney(a.loss_at_stop) : "no stop";
+  c.f["equity-at-stop"].textContent = pos === 0 || !a.equity_at_stop ? "—" : fmtMoney(a.equity_at_stop);
+  c.f.nearest.textContent = a.nearest ? a.nearest.name + (a.nearest.left ? ": " + a.nearest.left : "") : "—";
   const used = Math.max(0, Math.min(1, a.drawdown_used || 0));
   c.fill.style.width = (used * 100).toFixed(1) + "%";
   c.fill.className = "fill" + (used >= 0.8 ? " bad" : used >= 0.5 ? " warn" : "");
   c.barLabel.textContent = "equity " + fmtMoney(a.equity) + " · lockout line " + fmtMoney(a.lockout_line) +
-    " · " + Math.round((a.drawdown_used || 0) * 100) + "% of the allowance used";
+    " · " + money(cents(a.equity) - cents(a.lockout_line)) + " to the line · " + pct(a.drawdown_used) + " of the allowance used";
   renderOrders(c.orders, a);
   c.enginesOn = !!a.engines_on;
   const strat = (a.strategies || []).join(", ") || "no engines";
@@ -251,12 +520,12 @@ function fillCard(c, a) {
     el("span", { class: "pill " + (a.engines_on ? "link-ok" : ""), text: a.engines_on ? "engines on" : "engines off" }),
     " " + strat,
     a.last_signal ? el("div", { class: "muted", text: "last signal: " + a.last_signal }) : null]);
-  const can = S.me ? S.me.can : {};
-  show(c.flatten, !!can.act);
-  show(c.engBtn, !!can.act);
+  const act = actionsFor(a, st);
+  show(c.flatten, act.flatten);
+  show(c.engBtn, act.start || act.stop);
   c.engBtn.textContent = a.engines_on ? "Stop engines" : "Start engines";
-  show(c.unlock, !!can.manage && a.state === "locked_out");
-  show(c.clear, !!can.manage && a.state === "faulted");
+  show(c.unlock, act.unlock);
+  show(c.clear, act.clear);
 }
 
 function renderOrders(box, a) {
@@ -281,25 +550,6 @@ function renderOrders(box, a) {
   box.replaceChildren(...kids);
 }
 
-function renderAccounts(st) {
-  const box = $("accounts");
-  const seen = new Set();
-  for (const a of st.accounts || []) {
-    seen.add(a.id);
-    let c = S.cards.get(a.id);
-    if (!c) { c = makeCard(a.id); S.cards.set(a.id, c); box.append(c.root); }
-    fillCard(c, a);
-  }
-  for (const [id, c] of S.cards) if (!seen.has(id)) { c.root.remove(); S.cards.delete(id); }
-}
-
-function renderJournal(st) {
-  const lines = (st.journal_tail || []).slice().reverse();
-  $("journal-list").replaceChildren(...lines.map((j) =>
-    el("li", { text: hhmmss(j.time) + "  #" + j.seq + "  " + j.kind + (j.account ? " [" + j.account + "]" : "") + "  " + j.text })));
-}
-
-// ---- account view ----
 function route() {
   const m = /^#account=(.+)$/.exec(location.hash);
   S.view = m ? "account" : "desk";
@@ -314,13 +564,14 @@ window.addEventListener("hashchange", route);
 $("back").addEventListener("click", () => { location.hash = ""; });
 
 function renderAccountView() {
-  const a = S.status && (S.status.accounts || []).find((x) => x.id === S.account);
+  const st = S.status;
+  const a = st && (st.accounts || []).find((x) => x.id === S.account);
   if (!a) return;
   if (!S.detail || S.detail.id !== a.id) {
     S.detail = makeCard(a.id);
     $("account-detail").replaceChildren(S.detail.root);
   }
-  fillCard(S.detail, a);
+  fillCard(S.detail, a, st);
   drawEquity(a);
   renderEconomics(a.trades || []);
   renderTrips(a.trades || []);
@@ -350,8 +601,8 @@ function drawEquity(a) {
   kids.push(svg("line", { class: "lockout", "data-line": "lockout", x1: L, x2: W - R, y1: y(lock), y2: y(lock) }));
   kids.push(label("lockout " + money(Math.round(lock * 100)), W - R - 4, y(lock) - 6, "lockout-label"));
   kids.push(svg("polyline", { class: "curve", points: pts.map((p) => x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1)).join(" ") }));
-  kids.push(label(hhmmss(t0 / 1e6), L, H - 8, "", "start"));
-  kids.push(label(hhmmss(t1 / 1e6), W - R, H - 8));
+  kids.push(label(zoned(t0 / 1e6), L, H - 8, "", "start"));
+  kids.push(label(zoned(t1 / 1e6), W - R, H - 8));
   chart.replaceChildren(...kids);
 }
 
@@ -386,7 +637,8 @@ function renderEconomics(trips) {
 }
 
 function renderTrips(trips) {
-  const head = ["engine", "side", "qty", "entry", "exit", "ticks", "gross", "fees", "net", "in", "out"];
+  const z = zoneLabel(S.status && S.status.time);
+  const head = ["engine", "side", "qty", "entry", "exit", "ticks", "gross", "fees", "net", "in " + z, "out " + z];
   const t = [el("tr", null, ...head.map((h) => el("th", { text: h })))];
   for (const r of trips) {
     const net = cents(r.pnl) - cents(r.fees);
@@ -435,8 +687,9 @@ async function flattenAccount(id) {
   if (r.ok) run("Flatten " + id, () => post("/api/flatten", { account: id }));
 }
 async function rearmDesk() {
-  const r = await confirmAction("Re-arm the desk?", true);
-  if (r.ok) run("Re-arm desk", () => post("/api/rearm", { reason: r.reason }));
+  const halted = S.status && S.status.state === "halted";
+  const r = await confirmAction(halted ? "Re-arm the desk?" : "Re-arm the halted accounts?", true);
+  if (r.ok) run("Re-arm", () => post("/api/rearm", { reason: r.reason }));
 }
 async function unlockAccount(id) {
   const r = await confirmAction("Unlock account " + id + " before the session reset?", true);

@@ -7,7 +7,9 @@
 // bars (see calib.go for every number and its source). Trades print at the
 // bid (sell aggressor) or the ask (buy aggressor) of a one-tick-wide book
 // whose level moves after trades; several prints may share a nanosecond when
-// one aggressive order sweeps several resting orders. A day is a trend day
+// one aggressive order sweeps several resting orders. As on real tape a
+// bar's delta follows its price change: the prints around a move lean its
+// way (calib.go measures both on real ES trades). A day is a trend day
 // (a drifting fair value with noisy pullbacks), a range day (mean reversion
 // around a balance price, with excursions to VWAP ±2σ that end in a reversal
 // candle and a cumulative-delta divergence), or mixed (one then the other).
@@ -110,8 +112,8 @@ type Reader struct {
 	bid      int64 // ticks; ask = bid+1
 	step     int64 // ticks per book move
 	pMove    float64
-	kBuy     float64 // move probability after a buy / after a sell
-	kSell    float64
+	k        float64 // the book's skew: a buy moves it with pMove·(1+k), a sell with pMove·(1−k)
+	lean     float64 // the aggressive campaign's lean: prints around a price move lean its way (calib.go)
 	flow     float64 // buy share − sell share of arrivals, in [-1,1]
 	tail     float64 // P(size > 5)
 	volZ     float64 // AR(1) state of the volume noise
@@ -362,7 +364,7 @@ func (r *Reader) startMinute(m int) bool {
 		mu, flow, set, sigma, boost = r.excursion(m, bid, mu, sigma, boost)
 	}
 	if !set {
-		flow = min(max(0.25*mu/sigma, -0.25), 0.25) + flowNoise
+		flow = flowNoise // the lean ties the prints to the moves (calib.go)
 	}
 
 	// Gap: the book jumps before the minute's first print, which sweeps.
@@ -459,9 +461,7 @@ func (r *Reader) setBook(mu, flow float64) {
 	r.pMove = r.sigmaSq / (n * st * st)
 	r.flow = min(max(flow, -0.9), 0.9)
 	k := (mu/n)/(r.pMove*st) - r.flow
-	k = min(max(k, -0.98), 0.98)
-	r.kBuy = r.pMove * (1 + k)
-	r.kSell = r.pMove * (1 - k)
+	r.k = min(max(k, -0.98), 0.98)
 }
 
 func (r *Reader) size() int64 {
@@ -502,7 +502,7 @@ func (r *Reader) Next() (market.Trade, error) {
 		}
 		if r.bigNext == 0 {
 			side = market.Sell
-			if r.rng.Float64() < (1+r.flow)/2 {
+			if r.rng.Float64() < (1+min(max(r.flow+r.lean, -0.95), 0.95))/2 {
 				side = market.Buy
 			}
 		}
@@ -518,16 +518,23 @@ func (r *Reader) Next() (market.Trade, error) {
 		sz = r.size()
 	}
 	px := r.bid
-	move := r.kSell
+	// The lean tilts which side prints, and the book's skew is taken back
+	// by as much, so the drift (flow + skew) and the volatility are the
+	// minute's as planned: what changes is that the prints around a move
+	// lean its way, as on real tape.
+	kk := min(max(r.k-r.lean, -0.98), 0.98)
+	move := r.pMove * (1 - kk)
 	if side == market.Buy {
 		px++
-		move = r.kBuy
+		move = r.pMove * (1 + kk)
 	}
+	r.lean *= leanDecay
 	if r.rng.Float64() < move {
 		nb := r.bid + int64(side)*r.step
 		if !r.plan.orHolds || r.minute < 30 || (nb >= r.orLow && nb < r.orHigh) {
 			r.bid = nb
 		}
+		r.lean = min(max(r.lean+leanImpulse*float64(side), -leanMax), leanMax)
 	}
 	r.cont = r.rng.Float64() < clusterProb
 	r.lastSide = side
