@@ -26,7 +26,7 @@ import (
 // desk whose limits are lim, with fills applied and marked at mark.
 func statusAccount(t *testing.T, lim limits.Config, mark market.Price, fills ...accounts.Fill) *account {
 	t.Helper()
-	d := &Desk{opt: Options{Limits: lim}}
+	d := &Desk{opt: Options{Limits: lim}, clock: market.NewReplayClock(time.Date(2026, 3, 16, 14, 0, 0, 0, time.UTC))}
 	a, err := d.newAccount(AccountSpec{Config: accounts.Config{ID: "S1", StartEquity: decimal.NewFromInt(50000),
 		FeesRT: decimal.RequireFromString("1.20")}})
 	if err != nil {
