@@ -185,6 +185,9 @@ type Desk struct {
 	chased atomic.Int64   // second liquidations sent
 	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
 
+	syncs         atomic.Int64 // the broker's user-data snapshots at the last cash check (brokerside.go)
+	brokerStarted atomic.Bool  // Start's checks of the broker's side done (brokerside.go)
+
 	floodDropped  atomic.Int64
 	recovered     *Recovered
 	pendingLadder *deskLadderRestore // recovery's desk ladder, set once the books are let go (recover.go)
@@ -366,7 +369,10 @@ func (d *Desk) Start(ctx context.Context) error {
 	if base := uint64(now.UnixNano()/1e6) % 1e9 * 1000; base > d.idSeq.Load() {
 		d.idSeq.Store(base) // ids unique across restarts of the same journal
 	}
-	if d.recovered != nil && d.recovered.Records > 0 {
+	// The broker's side (brokerside.go): the venue's orders rebound by its
+	// ids, carried positions booked.
+	differs := d.startBrokerSide(ctx)
+	if d.recovered != nil && d.recovered.Records > 0 || differs {
 		// The venue replays its reports to a new connection: book the ones
 		// the journal lacks (fills while the desk was down) before comparing.
 		d.drainPending(ctx, 300*time.Millisecond)
@@ -376,6 +382,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		}
 		d.resumeKills(ctx)
 	}
+	d.finishBrokerSide(ctx)
 	if d.m.State() == DeskRecovering {
 		if err := d.m.Fire(EvReady, "recovered"); err != nil {
 			return err

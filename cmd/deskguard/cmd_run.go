@@ -161,6 +161,7 @@ func cmdRun(e *env) int {
 		LinkStatus: func() (string, string, string, string) {
 			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
+		LinkNotes:    bp.notes,
 		LightsStatus: hwLights,
 		OnStateChange: func(st string, locked bool) {
 			if hwdev != nil {
