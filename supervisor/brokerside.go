@@ -176,6 +176,27 @@ func (d *Desk) setBrokerRisk(ctx context.Context) {
 	}
 }
 
+// refreshBrokerRisk sets the broker's risk limits again at the session
+// reset: the broker's flatten time is a moment (Tradovate's
+// userAccountAutoLiq.flattenTimestamp is a date-time, services.swagger.yaml
+// in tradovate/example-api-csharp-trading), so the day's flat-by passed
+// leaves the broker flattening at nothing from then on, and the allowance
+// is measured from the new session's start equity. The broker is called
+// in the background (d.later), never on the tick path that runs the
+// schedule; before Start's own setting it does nothing.
+func (d *Desk) refreshBrokerRisk(ctx context.Context) {
+	if _, ok := d.br.(broker.RiskSetter); !ok || !d.brokerStarted.Load() {
+		return
+	}
+	d.later.Add(1)
+	go func() {
+		defer d.later.Done()
+		d.riskMu.Lock() // one setting at a time, in the order asked
+		defer d.riskMu.Unlock()
+		d.setBrokerRisk(ctx)
+	}()
+}
+
 func fmtFlatten(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "none"

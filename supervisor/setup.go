@@ -183,10 +183,11 @@ type Desk struct {
 	kills  []KillReport
 	chases sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
 	chased atomic.Int64   // second liquidations sent
-	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds; the broker's risk limits set again at a session reset
 
 	syncs         atomic.Int64 // the broker's user-data snapshots at the last cash check (brokerside.go)
 	brokerStarted atomic.Bool  // Start's checks of the broker's side done (brokerside.go)
+	riskMu        sync.Mutex   // one setting of the broker's risk limits at a time (brokerside.go)
 
 	floodDropped  atomic.Int64
 	recovered     *Recovered

@@ -306,3 +306,61 @@ func TestVenueOrdersAdoptedOnRestart(t *testing.T) {
 		return o != nil && o.status == broker.Cancelled
 	})
 }
+
+// TestBrokerRiskRefreshedAtSessionReset: the broker's flatten time is a
+// moment, not a time of day, and the allowance moves with the session's
+// start equity: at the session reset the desk sets both again (the new
+// day's flat-by, the new allowance), reads them back and journals them,
+// off the tick path. Before, the broker held the first day's flat-by after
+// it had passed: from the second day on, a desk that died was bounded by
+// no flatten time at the broker.
+func TestBrokerRiskRefreshedAtSessionReset(t *testing.T) {
+	r := newTVRig(t, tvOpt{Venue: venue.Config{Accounts: []string{"A"}}, Desk: func(o *Options) {
+		o.Schedule.FlattenDay = "55 15 * * 1-5"
+		o.Schedule.SessionReset = "0 18 * * 0-4"
+		o.Accounts[0].DayTrading = true
+	}})
+	day := func(d int) string {
+		return time.Date(2024, 3, d, 15, 55, 0, 0, market.NewYork).UTC().Format(time.RFC3339)
+	}
+	if _, flatten, _ := r.v.AutoLiqSettings("A"); flatten != day(12) {
+		t.Fatalf("at start the broker flattens at %q, want %q", flatten, day(12))
+	}
+	// A loss today: the next session's allowance is measured from less.
+	r.filledEntry("A", market.Buy)
+	start0 := r.d.byID["A"].ledger.StartCents()
+	if _, err := r.d.Kill(r.ctx, AccountScope("A"), TriggerCLI, "test"); err != nil {
+		t.Fatal(err)
+	}
+	r.trade(r.px - 4) // the liquidation fills lower
+	r.within("A flat", func() bool { return r.position("A") == 0 && r.venuePos("A").Qty == 0 })
+
+	// Past the flat-by and the session reset (18:00 New York).
+	r.now = time.Date(2024, 3, 12, 18, 0, 0, 0, market.NewYork).UnixNano()
+	r.trade(r.px)
+	a := r.d.byID["A"]
+	a.mu.Lock()
+	allow := accounts.Money(a.ledger.StartCents() - a.rules.Drawdown.LineCents())
+	start1 := a.ledger.StartCents()
+	a.mu.Unlock()
+	if start1 >= start0 {
+		t.Fatalf("the session started from %d cents after a loss, the day before from %d", start1, start0)
+	}
+	r.within("the broker's flatten time moved to the next day's flat-by", func() bool {
+		_, flatten, _ := r.v.AutoLiqSettings("A")
+		return flatten == day(13)
+	})
+	r.d.later.Wait() // the refresh has journaled what it read back
+	if loss, _, _ := r.v.AutoLiqSettings("A"); !decimal.NewFromFloat(loss).Equal(allow) {
+		t.Errorf("broker daily loss %v after the session reset, want the new session's allowance %s", loss, allow)
+	}
+	recs := r.riskRecords("A", riskBrokerSet)
+	if len(recs) != 2 || !strings.Contains(recs[1].Detail, "flatten at 2024-03-13 15:55") ||
+		!strings.Contains(recs[1].Detail, "daily loss "+allow.StringFixed(2)) {
+		t.Fatalf("broker_risk_set records %+v, want the start's and the session reset's (%s, 2024-03-13 15:55)", recs, allow)
+	}
+	if got := r.d.Status(r.ctx).Accounts[0].BrokerRisk; !strings.Contains(got, "flatten at 2024-03-13 15:55") {
+		t.Errorf("status broker_risk %q, want the new day's flatten time", got)
+	}
+	r.finish()
+}
