@@ -28,6 +28,8 @@ package drill
 // closed are open again, and the exits that close them again are measured
 // from the busted fill's price), a correction moves a fill's price (what
 // it moved against the account is the venue's, not an exit's slippage).
+// A gap a bust opens while the venue could tell the desk nothing (no
+// synchronised, speaking user socket) is timed from when it could.
 
 import (
 	"context"
@@ -94,6 +96,10 @@ type acctCheck struct {
 	// account, in cents: a loss past the line no exit of the desk made.
 	venueAdj int64
 	lastPx   map[string]market.Price // each order's last fill price (a correction changes the last active fill)
+	// bustGap: the open gap, if any, is one a bust opened behind the
+	// desk's back; while the venue has no user socket that would tell the
+	// desk (linked), its window restarts (see observeView).
+	bustGap bool
 }
 
 // checker accumulates one round's violations.
@@ -278,6 +284,7 @@ func (c *checker) adjust(a *acctCheck, ev broker.Event) {
 		// now farther from flat by.
 		if reopened := min(ev.FillQty, max(0, abs(a.pos)-abs(before))); reopened > 0 {
 			a.bustSlots = append(a.bustSlots, stopSlot{ev.FillPrice, reopened})
+			a.bustGap = true
 		}
 		if a.pos == 0 {
 			a.bustSlots = nil
@@ -315,6 +322,12 @@ func (c *checker) observeView(v view) {
 	c.evSeen += len(evs)
 	last, trades := v.lastTrade()
 	now := time.Now()
+	// Whether the venue could tell the desk what it does now (a live
+	// venue's user socket; an in-process one always can).
+	linked := true
+	if lv, ok := v.(interface{ userLinked() bool }); ok {
+		linked = lv.userLinked()
+	}
 	if last.Price > 0 && (len(c.recent) == 0 || c.recent[len(c.recent)-1] != last) {
 		c.recent = append(c.recent, last)
 		if len(c.recent) > 512 {
@@ -385,8 +398,11 @@ func (c *checker) observeView(v view) {
 				a.stopSlots = slots
 			}
 			if cover < abs(pos.Qty) {
-				if a.gapSince.IsZero() {
-					a.gapSince = now
+				if a.gapSince.IsZero() || a.bustGap && !linked {
+					// A gap a bust opened while the desk could not hear of
+					// it (its link down, silent or not yet resynchronised:
+					// the venue pushes to no one) is timed from when it can.
+					a.gapSince, a.gapSteps = now, 0
 				}
 				a.gapSteps++
 				if (c.live == nil && a.gapSteps > 1) || (c.live != nil && now.Sub(a.gapSince) > c.live.gap) {
@@ -457,6 +473,7 @@ func (c *checker) closeGap(a *acctCheck) {
 		}
 	}
 	a.gapSince, a.gapSteps = time.Time{}, 0
+	a.bustGap = false
 }
 
 // killReached checks that a desk kill reached every account: all flat with

@@ -320,3 +320,50 @@ func TestCheckerBustedEntryExitOpens(t *testing.T) {
 func accountsConfig(id string, start int64) accounts.Config {
 	return accounts.Config{ID: id, StartEquity: decimal.NewFromInt(start), FeesRT: decimal.RequireFromString("1.20"), Strategies: []string{"orb"}}
 }
+
+// linkedView is a fakeView whose user link the test sets.
+type linkedView struct {
+	*fakeView
+	linked bool
+}
+
+func (l *linkedView) userLinked() bool { return l.linked }
+
+// A bust that reopens a position while the venue can tell the desk
+// nothing (its user socket down, silent or not yet resynchronised) opens
+// a gap the desk cannot see: it is timed from when the venue could tell it
+// again, and still reported if it stays open past the window then. Before,
+// the venue-faults drill reported such gaps (a bust and the broker's
+// auto-liquidation while the venue restarted and the desk reconnected).
+func TestCheckerTimesABustGapFromTheLink(t *testing.T) {
+	specs := []supervisor.AccountSpec{{Config: accountsConfig("D1", 50000)}}
+	c := newCheckerFor(specs)
+	c.live = &liveBounds{gap: 0, flat: time.Hour, entry: time.Hour}
+	v := &linkedView{fakeView: &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}}
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+	px := market.MustPrice("5100.00")
+	later := func() { // the wall clock has moved on (the windows are wall time)
+		for t := time.Now(); !time.Now().After(t); {
+		}
+	}
+	v.trade(t0, px)
+	v.evs = append(v.evs,
+		broker.Event{Time: t0 + 1, Account: "D1", ClientID: "D1.1", Role: broker.EntryLeg, Kind: broker.FilledEv, Side: market.Buy, FillQty: 1, FillPrice: px},
+		broker.Event{Time: t0 + 2, Account: "D1", ClientID: "D1.1.stop", Role: broker.StopLeg, Kind: broker.FilledEv, Side: market.Sell, FillQty: 1, FillPrice: px - 8})
+	c.observeView(v)
+	v.evs = append(v.evs, broker.Event{Time: t0 + 3, Account: "D1", ClientID: "D1.1.stop", Role: broker.StopLeg, Kind: broker.BustedEv,
+		Side: market.Sell, FillQty: 1, FillPrice: px - 8})
+	v.pos["D1"] = broker.Position{Qty: 1, CostTick: int64(px)}
+	c.observeView(v)
+	later()
+	c.observeView(v)
+	if len(c.viol) != 0 {
+		t.Fatalf("a gap the desk could not hear of reported:\n%s", strings.Join(c.viol, "\n"))
+	}
+	v.linked = true
+	later()
+	c.observeView(v)
+	if all := strings.Join(c.viol, "\n"); !strings.Contains(all, "stop cover 0") {
+		t.Fatalf("the gap still open past its window once the desk could hear of it not reported:\n%s", all)
+	}
+}

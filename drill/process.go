@@ -81,6 +81,15 @@ func (l *liveVenue) openOrders(id string) []broker.OrderState {
 	return open
 }
 
+// userLinked: whether the venue would reach the desk with a push now (a
+// venue that cannot say: always).
+func (l *liveVenue) userLinked() bool {
+	if u, ok := l.v.(interface{ UserLinked() bool }); ok {
+		return u.UserLinked()
+	}
+	return true
+}
+
 func (l *liveVenue) trade(t market.Trade) {
 	l.v.Trade(t)
 	l.last = t
