@@ -20,6 +20,18 @@
 //	journal_tail   yes       no                     yes     no
 //	journal_backup yes       no                     no      no
 //
+// The firm's risk manager has the role firm (Firm): on the firm console
+// (package firm) it sees the firm and may kill it (firm_view, firm_kill);
+// a desk's manager and a viewer may see the firm, nobody else. On a desk
+// the firm role may do nothing at all: a desk hears the firm only through
+// the firm's signed command on its firm link (docs/firm.md), never
+// through a token, so a firm token that reaches a desk's token file opens
+// no act there.
+//
+//	act        firm  manager  viewer  trader, slack
+//	firm_view  yes   yes      yes     no
+//	firm_kill  yes   no       no      no
+//
 // The journal holds every account's records, so only the roles that see
 // the whole desk may read it; a backup writes a file on the desk's
 // machine, so only the manager may ask for one.
@@ -66,8 +78,22 @@ const (
 	ResetTrailing Act = "reset_trailing"
 )
 
-// Acts lists every act (tests and docs iterate it).
+// The firm console's acts (FirmActs): not a desk's, so not in Acts (the
+// control socket serves only Acts).
+const (
+	FirmView Act = "firm_view" // the firm-wide view: exposure, loss, each desk
+	FirmKill Act = "firm_kill" // flatten every desk of the firm
+)
+
+// Acts lists every act on a desk (tests, docs and the control socket
+// iterate it).
 var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines, ResetTrailing, JournalTail, JournalBackup}
+
+// FirmActs lists the firm console's acts.
+var FirmActs = []Act{FirmView, FirmKill}
+
+// Firm is the role of the firm's risk manager (the firm console's tokens).
+var Firm = auth.Role{Kind: "firm"}
 
 // Slack is the role of a Slack user named in [slack] allowed_users: it may
 // ask for the status and flatten the desk or any account, nothing else.
@@ -120,10 +146,22 @@ func (d *Denied) Is(target error) bool { return target == ErrForbidden }
 func Allowed(r auth.Role, act Act, account string) error {
 	deny := &Denied{Role: r, Act: act, Account: account}
 	switch act {
-	case Status, Press, Rearm, JournalTail, JournalBackup:
+	case Status, Press, Rearm, JournalTail, JournalBackup, FirmView, FirmKill:
 		deny.Account = ""
 	}
 	ok := false
+	if act == FirmView || act == FirmKill {
+		switch r.Kind {
+		case Firm.Kind:
+			ok = true
+		case "manager", "viewer":
+			ok = act == FirmView
+		}
+		if !ok {
+			return deny
+		}
+		return nil
+	}
 	switch r.Kind {
 	case "manager":
 		switch act {

@@ -274,3 +274,44 @@ func TestPropertyTraderSeesOnlyOwnAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestFirmRole: the firm console's acts are the firm role's (the kill its
+// alone, the view also a desk manager's and a viewer's); the firm role has
+// no act on a desk, and the desk acts do not include the firm's.
+func TestFirmRole(t *testing.T) {
+	for _, c := range []struct {
+		role auth.Role
+		act  Act
+		ok   bool
+	}{
+		{Firm, FirmView, true}, {Firm, FirmKill, true},
+		{manager, FirmView, true}, {manager, FirmKill, false},
+		{viewer, FirmView, true}, {viewer, FirmKill, false},
+		{trader1, FirmView, false}, {trader1, FirmKill, false},
+		{Slack, FirmView, false}, {Slack, FirmKill, false},
+		{auth.Role{}, FirmView, false}, {auth.Role{}, FirmKill, false},
+	} {
+		err := Allowed(c.role, c.act, "")
+		if (err == nil) != c.ok {
+			t.Errorf("Allowed(%s, %s) = %v, want ok %v", c.role, c.act, err, c.ok)
+		}
+		if err != nil && !errors.Is(err, ErrForbidden) {
+			t.Errorf("Allowed(%s, %s): %v is not a refusal by role", c.role, c.act, err)
+		}
+	}
+	for _, a := range Acts {
+		for _, acct := range []string{"", "A1"} {
+			if err := Allowed(Firm, a, acct); !errors.Is(err, ErrForbidden) {
+				t.Errorf("the firm role may %s %q on a desk: %v", a, acct, err)
+			}
+		}
+		for _, f := range FirmActs {
+			if a == f {
+				t.Errorf("the firm act %s is a desk act (the control socket would serve it)", f)
+			}
+		}
+	}
+	if st := StatusFor(Firm, deskapi.Status{Time: "t", Net: "-100.00", Accounts: []deskapi.AccountStatus{{ID: "A1"}}}); st.Net != "" || len(st.Accounts) != 0 {
+		t.Errorf("the firm role sees a desk's status: %+v", st)
+	}
+}

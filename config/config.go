@@ -48,7 +48,8 @@ type Config struct {
 	Strategies strategies.Config         `toml:"strategies"`
 	Accounts   []Account                 `toml:"accounts"`
 	Console    Console                   `toml:"console"`
-	Firm       Firm                      `toml:"firm"` // firm.go
+	Firm       Firm                      `toml:"firm"`    // firm.go
+	Metrics    Metrics                   `toml:"metrics"` // metrics.go
 	Extra      Extra                     `toml:"-"`
 
 	path string
@@ -536,7 +537,8 @@ func (c *Config) validate(text string) error {
 			at("console", "%v", err)
 		}
 	}
-	c.validateFirm(at) // firm.go
+	c.validateFirm(at)    // firm.go
+	c.validateMetrics(at) // metrics.go
 	for i, t := range c.Console.Tokens {
 		key := fmt.Sprintf("console.tokens[%d]", i)
 		if r, err := auth.ParseRole(t.Role); err != nil {

@@ -70,7 +70,27 @@ func TestBrowserFlow(t *testing.T) {
 func TestBrowserTwentyAccountsOnOneScreen(t *testing.T) {
 	desk := consoletest.NewFakeDeskOf(20)
 	desk.SetZone("America/Chicago")
+	// The fake's biggest losers are past its $500 trailing line.
+	var breached string
+	for _, a := range desk.Status(context.Background()).Accounts {
+		if a.Risk != nil && a.Risk.TrailingBroken && breached == "" {
+			breached = a.ID
+		}
+	}
+	if breached == "" {
+		t.Fatal("no account of the fake desk has its trailing line breached")
+	}
 	consoletest.RunBrowserFlow(t, consoletest.Flow{
 		Desk: desk, Tokens: testTokens(), Manager: tokManager, Accounts: 20, NearStop: "ACC07", Records: sameRecords(desk), Kills: true,
+		ResetTrailing: breached,
 	})
+	var got []string
+	for _, a := range desk.Actions() {
+		if a.Op == "reset_trailing" {
+			got = append(got, a.Account+" by "+a.Who+": "+a.Why)
+		}
+	}
+	if want := breached + " by risk: " + consoletest.ResetReason; len(got) != 1 || got[0] != want {
+		t.Errorf("trailing resets the desk saw: %q, want [%q]", got, want)
+	}
 }

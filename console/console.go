@@ -277,6 +277,10 @@ func (s *Server) Mount(path string, h http.Handler) error {
 	return nil
 }
 
+// StreamClients is the number of status stream (server-sent events)
+// clients connected now: the metrics' deskguard_console_stream_clients.
+func (s *Server) StreamClients() int { return s.hub.clientCount() }
+
 // Handler returns the console's HTTP handler (for embedding in another
 // server or httptest); the status stream needs Serve or Run to be running.
 func (s *Server) Handler() http.Handler { return s.handler }

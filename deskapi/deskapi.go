@@ -59,8 +59,15 @@ type Status struct {
 	Equity      string          `json:"equity"`
 	Accounts    []AccountStatus `json:"accounts"`
 	Links       Links           `json:"links"`
-	Lights      Lights          `json:"lights"`
-	Journal     []JournalLine   `json:"journal_tail,omitempty"`
+	// FirmReduceOnly: the firm link has made the desk reduce-only (it lost
+	// the firm for longer than [firm] reduce_only_after); entries and adds
+	// are refused with reduce_only until the firm is heard again.
+	FirmReduceOnly bool `json:"firm_reduce_only,omitempty"`
+	// Firm is the desk's firm link (nil without one): whether it hears the
+	// firm, and its outbox's progress and lag.
+	Firm    *FirmLink     `json:"firm,omitempty"`
+	Lights  Lights        `json:"lights"`
+	Journal []JournalLine `json:"journal_tail,omitempty"`
 
 	// Zone is the IANA time zone every time a person reads is shown in
 	// (the console, status, report, alerts, the run summary): the desk's
@@ -99,15 +106,6 @@ type Fill struct {
 	Leaves   int64   `json:"leaves"`
 }
 
-// Rule is the risk rule nearest to tripping for an account: its name (a
-// limits reason code, or "lockout"), what is left before it trips in its
-// own units, and how much of it is used (0..1), for sorting.
-type Rule struct {
-	Name string  `json:"name"`
-	Left string  `json:"left"`
-	Used float64 `json:"used"`
-}
-
 // AccountStatus is one sub-account.
 type AccountStatus struct {
 	ID           string         `json:"id"`
@@ -144,9 +142,9 @@ type AccountStatus struct {
 	LossAtStop   string `json:"loss_at_stop,omitempty"`
 	EquityAtStop string `json:"equity_at_stop,omitempty"`
 	StopQty      int64  `json:"stop_qty"`
-	// Nearest is the risk rule nearest to tripping.
-	Nearest *Rule      `json:"nearest,omitempty"`
-	Risk    *RiskUsage `json:"risk,omitempty"` // how much of each limit is used
+	// Risk is how much of each limit is used, and the one rule nearest
+	// to tripping (the desk's only answer to that question).
+	Risk *RiskUsage `json:"risk,omitempty"`
 
 	// The broker's side of the account, where the venue has one. AtBroker
 	// is its own risk status: "" when normal, else "locked at broker: ..."
@@ -188,9 +186,13 @@ type RiskUsage struct {
 	CooldownUntil  string `json:"cooldown_until,omitempty"`
 	NearestRule    string `json:"nearest_rule"` // the rule nearest to tripping (a reason code)
 	NearestBP      int64  `json:"nearest_bp"`   // basis points of its threshold used; 10000 = at it
-	NextRelease    string `json:"next_release,omitempty"`
-	NextReleaseAt  string `json:"next_release_at,omitempty"`
-	BlackoutFrom   string `json:"blackout_from,omitempty"` // when the next release's blackout starts
+	// NearestLeft is what is left before the nearest rule trips, in its
+	// own units ("$412.50", "3 trades", "1 loss", "2 contracts"), or
+	// "reached" at or past it.
+	NearestLeft   string `json:"nearest_left,omitempty"`
+	NextRelease   string `json:"next_release,omitempty"`
+	NextReleaseAt string `json:"next_release_at,omitempty"`
+	BlackoutFrom  string `json:"blackout_from,omitempty"` // when the next release's blackout starts
 }
 
 // Order is a working order with its bracket role.
@@ -235,6 +237,22 @@ type Links struct {
 	// Notes are what the venue connection cannot get past on its own (a
 	// captcha demanded, market data that had a gap and was backfilled).
 	Notes []string `json:"notes,omitempty"`
+}
+
+// FirmLink is the desk's link to the firm (docs/firm.md).
+type FirmLink struct {
+	Desk       string `json:"desk"`
+	Up         bool   `json:"up"`                   // the firm's heartbeat is heard
+	DownSince  string `json:"down_since,omitempty"` // RFC 3339 UTC, when not heard
+	ReduceOnly bool   `json:"reduce_only"`          // the link's reduce-only hook is on
+	// The outbox: the last durable journal seq, the last one the stream
+	// acknowledged, and the lag between them (records the firm has not got).
+	Committed   uint64 `json:"outbox_committed"`
+	Published   uint64 `json:"outbox_published"`
+	Lag         uint64 `json:"outbox_lag"`
+	OutboxUp    bool   `json:"outbox_up"`
+	OutboxError string `json:"outbox_error,omitempty"`
+	OutboxSince string `json:"outbox_down_since,omitempty"`
 }
 
 // Lights is the state of the desk lights.

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/authz"
 )
 
 //go:embed static/index.html
@@ -102,19 +103,21 @@ func (c *Console) check(w http.ResponseWriter, r *http.Request, kill bool) (auth
 	return p, true
 }
 
-// firmMay is the firm console's rule: the firm role (the firm's risk
-// manager) sees the firm and may kill it; a desk's manager and a viewer
-// may see it; nobody else may do anything. (A desk's own console decides
-// with package authz; the firm role has no act on a desk but through the
-// firm's signed command.)
+// firmMay is the firm console's rule, package authz's (FirmView,
+// FirmKill): the firm role (the firm's risk manager) sees the firm and may
+// kill it; a desk's manager and a viewer may see it; nobody else may do
+// anything. (The firm role has no act on a desk: authz refuses it every
+// desk act; a desk hears the firm only through the firm's signed command.)
 func firmMay(r auth.Role, kill bool) bool {
+	act := authz.FirmView
 	if kill {
-		return r.Kind == FirmRole
+		act = authz.FirmKill
 	}
-	return r.Kind == FirmRole || r.Kind == "manager" || r.Kind == "viewer"
+	return authz.Allowed(r, act, "") == nil
 }
 
-// FirmRole is the role of the firm's risk manager on the firm console.
+// FirmRole is the role of the firm's risk manager on the firm console
+// (authz.Firm).
 const FirmRole = "firm"
 
 // decodeBody reads one JSON object of at most maxBody bytes with nothing

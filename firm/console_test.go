@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/deskguard/deskguard/auth"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/firm"
 )
 
@@ -61,5 +62,12 @@ func TestConsoleRoles(t *testing.T) {
 	ks := agg.a.Kills()
 	if len(ks) != 1 || ks[0].Who != "firm-risk" || ks[0].Reason != "console test" || ks[0].Desks["east"] == nil {
 		t.Fatalf("kills %+v, want exactly the firm role's one, to east", ks)
+	}
+}
+
+// The firm console's role is authz's firm role (the one rule decides).
+func TestFirmRoleIsAuthz(t *testing.T) {
+	if firm.FirmRole != authz.Firm.Kind {
+		t.Fatalf("firm.FirmRole %q, authz.Firm %q", firm.FirmRole, authz.Firm.Kind)
 	}
 }

@@ -81,6 +81,12 @@ type Options struct {
 	// called at each commit with the number of records in it, and the
 	// Fault it returns, if its Err is set, fails that commit.
 	Inject func(records int) Fault
+
+	// OnCommit, when set, is told each durable commit's record count and
+	// how long it took (Clock, from the transaction's start to fdatasync's
+	// return): the metrics' commit latency and records per commit. It is
+	// called on the writer goroutine and must not block.
+	OnCommit func(records int, took time.Duration)
 }
 
 // Fault is an injected commit failure (Options.Inject). With AfterWrite
@@ -664,7 +670,12 @@ func (j *Journal) writer() {
 		batch = l.more(batch, j.opt.MaxBatch)
 		err := j.Err()
 		if err == nil {
+			t0 := j.clock.Now()
+			from := j.next
 			err = j.commit(batch)
+			if n := int(j.next - from); err == nil && n > 0 && j.opt.OnCommit != nil {
+				j.opt.OnCommit(n, j.clock.Now().Sub(t0))
+			}
 		}
 		if err == nil {
 			j.follow.notify(j.next - 1) // never blocks (follow.go)

@@ -594,3 +594,45 @@ func TestReadOnlyRefusesAppend(t *testing.T) {
 		t.Fatal("read-only open created a file")
 	}
 }
+
+// TestOnCommitCountsRecords: the commit hook is told each commit's record
+// count; their sum is the records appended (a batch of 3 is one commit of 3).
+func TestOnCommitCountsRecords(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	j, err := Open(filepath.Join(t.TempDir(), "j.db"), Options{OnCommit: func(n int, took time.Duration) {
+		if took < 0 {
+			t.Errorf("negative commit time %v", took)
+		}
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	ctx := context.Background()
+	if _, err := j.Append(ctx, NewKill(1, Kill{Scope: "desk", Trigger: "t", Who: "w"})); err != nil {
+		t.Fatal(err)
+	}
+	recs := []Record{NewKill(2, Kill{Scope: "desk"}), NewKill(3, Kill{Scope: "desk"}), NewKill(4, Kill{Scope: "desk"})}
+	if err := j.AppendBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	sum := 0
+	for _, n := range sizes {
+		if n <= 0 {
+			t.Errorf("a commit of %d records reported", n)
+		}
+		sum += n
+	}
+	if sum != 4 || sizes[0] != 1 {
+		t.Fatalf("commit sizes %v, want the first 1 and a sum of 4", sizes)
+	}
+}

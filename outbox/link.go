@@ -58,6 +58,13 @@ type LinkOptions struct {
 	// OnReduceOnly is the hook (the desk's gate refuses risk-adding intents
 	// while it is on). Called from the link's own goroutine.
 	OnReduceOnly func(on bool)
+	// StartReduceOnly: the hook is on at start (the desk restored it from
+	// its journal: it had lost the firm before it restarted). It stays on
+	// until the firm is heard, then goes off through OnReduceOnly; with
+	// ReduceOnlyAfter 0 (the hook configured off) it goes off at the first
+	// check. Without it a restarted desk that still cannot hear the firm
+	// would take entries for FirmTimeout+ReduceOnlyAfter.
+	StartReduceOnly bool
 }
 
 // Link is a desk's firm link. Start it with StartLink; it stops with ctx.
@@ -97,6 +104,7 @@ func StartLink(ctx context.Context, opt LinkOptions) (*Link, error) {
 		opt.FirmTimeout = 5 * time.Second
 	}
 	l := &Link{opt: opt, log: opt.Log, started: opt.Clock.Now(), kills: map[string]bool{}}
+	l.reduceOnly.Store(opt.StartReduceOnly)
 	cmdSub, err := opt.Conn.Subscribe(wire.CommandSubject(opt.Desk), func(m *nats.Msg) {
 		l.wg.Add(1)
 		go func() {
@@ -182,8 +190,10 @@ func (l *Link) checkLink() {
 		}
 	}
 	want := false
-	if !up && l.opt.ReduceOnlyAfter > 0 && quiet >= l.opt.FirmTimeout+l.opt.ReduceOnlyAfter {
-		want = true
+	if !up && l.opt.ReduceOnlyAfter > 0 {
+		// On once the firm has been quiet that long; once on (or on at
+		// start, StartReduceOnly), on until the firm is heard again.
+		want = l.reduceOnly.Load() || quiet >= l.opt.FirmTimeout+l.opt.ReduceOnlyAfter
 	}
 	if l.reduceOnly.Swap(want) != want {
 		l.log.Warn("firm link: reduce-only", "on", want)

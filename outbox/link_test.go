@@ -328,3 +328,59 @@ func TestFirmKillNotHeldBackByItsRecord(t *testing.T) {
 		t.Fatalf("journaled %+v, want the one allowed firm command", jr.recs)
 	}
 }
+
+// A link started reduce-only (the desk restored it after a restart while
+// the firm was lost) stays reduce-only while the firm is silent, however
+// short the silence so far, and goes off once the firm is heard; with the
+// hook configured off it goes off at the first check.
+func TestLinkStartsReduceOnly(t *testing.T) {
+	srv := startServer(t)
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+	}{{"configured", time.Hour}, {"configured off", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			desk := &fakeDesk{state: "running", pos: 2}
+			var mu sync.Mutex
+			var hooks []bool
+			got := func() []bool { mu.Lock(); defer mu.Unlock(); return append([]bool(nil), hooks...) }
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			nc := dial(t, srv.URL())
+			beats, err := nc.SubscribeSync(wire.DeskHeartbeat("east"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := outbox.StartLink(ctx, outbox.LinkOptions{Desk: "east", Conn: nc, Target: desk,
+				BeatEvery: 5 * time.Millisecond, FirmTimeout: 50 * time.Millisecond, ReduceOnlyAfter: tc.after, StartReduceOnly: true,
+				OnReduceOnly: func(on bool) { mu.Lock(); hooks = append(hooks, on); mu.Unlock() }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cancel(); l.Wait() }()
+			if tc.after == 0 {
+				within(t, "reduce-only off at the first check", func() bool { return !l.ReduceOnly() })
+				if h := got(); len(h) != 1 || h[0] {
+					t.Fatalf("hook calls %v, want [false]", h)
+				}
+				return
+			}
+			// The beat and the check share the link's loop and period: 20
+			// beats, and the check has run many times with the firm silent.
+			for i := 0; i < 20; i++ {
+				if _, err := beats.NextMsg(waitFor); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !l.ReduceOnly() || len(got()) != 0 {
+				t.Fatalf("reduce-only %v, hook calls %v with the firm still silent: want on, none", l.ReduceOnly(), got())
+			}
+			firm := dial(t, srv.URL())
+			_ = firm.Publish(wire.FirmHeartbeat, wire.Marshal(wire.FirmBeat{Time: time.Now().UnixNano(), Name: "firm"}))
+			within(t, "reduce-only off once the firm is heard", func() bool { return !l.ReduceOnly() })
+			if h := got(); len(h) != 1 || h[0] {
+				t.Fatalf("hook calls %v, want [false]", h)
+			}
+		})
+	}
+}

@@ -91,9 +91,10 @@ type Outbox struct {
 	inflight []inflight // published, not yet acknowledged, in journal order
 	next     uint64     // the last seq published (acknowledged or in flight)
 
-	mu      sync.Mutex
-	lastErr string
-	downAt  time.Time // when the stream was last lost (zero: up, or never reached)
+	mu       sync.Mutex
+	lastErr  string
+	downAt   time.Time     // when the stream was last lost (zero: up, or never reached)
+	progress chan struct{} // closed (and replaced) each time published moves
 }
 
 // New opens the outbox: reads the cursor file. Nothing is published until
@@ -180,6 +181,42 @@ func (o *Outbox) Lag() uint64 {
 		return c - p
 	}
 	return 0
+}
+
+// setPublished moves the acknowledged prefix to seq and wakes
+// WaitPublished.
+func (o *Outbox) setPublished(seq uint64) {
+	o.published.Store(seq)
+	o.mu.Lock()
+	if o.progress != nil {
+		close(o.progress)
+		o.progress = nil
+	}
+	o.mu.Unlock()
+}
+
+// WaitPublished waits until the stream has acknowledged every record up
+// to seq, or ctx ends (its error). A desk's exit uses it with the
+// journal's last committed seq: Lag alone reads the committed seq Run last
+// saw, and a record committed just before exit is not in it yet.
+func (o *Outbox) WaitPublished(ctx context.Context, seq uint64) error {
+	for {
+		o.mu.Lock()
+		if o.published.Load() >= seq {
+			o.mu.Unlock()
+			return nil
+		}
+		if o.progress == nil {
+			o.progress = make(chan struct{})
+		}
+		ch := o.progress
+		o.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("outbox: seq %d not acknowledged (published %d): %w", seq, o.published.Load(), ctx.Err())
+		}
+	}
 }
 
 // Published is the last journal seq the stream acknowledged.
@@ -349,7 +386,7 @@ func (o *Outbox) sync(ctx context.Context, js jetstream.JetStream) error {
 			"stream_last", last, "stream_count", held, "from", o.published.Load())
 		return nil
 	}
-	o.published.Store(last)
+	o.setPublished(last)
 	return nil
 }
 
@@ -397,7 +434,7 @@ func (o *Outbox) publishRound(ctx context.Context, js jetstream.JetStream, commi
 			return nil
 		case <-s.f.Ok():
 			o.inflight = o.inflight[1:]
-			o.published.Store(s.seq)
+			o.setPublished(s.seq)
 			o.sent.Add(1)
 		case err := <-s.f.Err():
 			o.inflight = o.inflight[:0]

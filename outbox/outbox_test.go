@@ -201,3 +201,39 @@ func TestStreamWithAHoleIsFilled(t *testing.T) {
 		t.Fatalf("the stream holds %d messages of east, want 5", n)
 	}
 }
+
+// TestWaitPublishedSeesTheLastCommit: the desk's exit waits on the
+// journal's last committed seq, not on Lag (which reads the committed seq
+// Run last saw, and a record appended just before exit is not in it): the
+// record appended after the outbox went idle is acknowledged before
+// WaitPublished returns, and a seq the journal never reaches times out.
+func TestWaitPublishedSeesTheLastCommit(t *testing.T) {
+	srv := startServer(t)
+	j := journalWith(t, 2)
+	ob, err := outbox.New(outbox.Options{Desk: "east", Journal: j, Conn: dial(t, srv.URL())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, ob)
+	defer func() { _ = stop() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ob.WaitPublished(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	last, err := j.Append(context.Background(), journal.NewCommand("", 9, journal.Command{Who: "t", Command: "last"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.WaitPublished(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(t, srv.URL(), "east"); got != last {
+		t.Fatalf("the stream holds %d records after WaitPublished(%d)", got, last)
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	if err := ob.WaitPublished(short, last+1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitPublished for a seq never committed: %v", err)
+	}
+}

@@ -113,9 +113,14 @@ type account struct {
 	rejects    map[string]int
 	nOrders    int
 	nFills     int
-	curve      []curvePoint
-	repairs    int
-	repairMax  time.Duration
+	nIntents   int // intents gated (Counts)
+	nRestarts  int // worker restarts (Counts)
+	// killAt is the wall time (ns) of the kill this account is being
+	// flattened by, 0 when none: KillFlat's start (kill.go).
+	killAt    atomic.Int64
+	curve     []curvePoint
+	repairs   int
+	repairMax time.Duration
 
 	// What the broker did beside the desk (events.go): its own risk status
 	// of the account ("" = normal; a RiskStatusEv), the venue's order ids

@@ -82,7 +82,10 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	a.snap.Halted = a.stopsRisk() || st != AcctTrading
 	a.snap.DeskHalted = d.m.State() != DeskRunning
 	a.snap.Rate = a.rate
+	g0 := d.wall.Now()
 	dec := a.gate.Check(&a.snap, &in)
+	d.opt.Observer.GateChecked(d.wall.Now().Sub(g0))
+	a.nIntents++
 	if dec.Allowed {
 		if addsRisk {
 			a.rate.Record(now)

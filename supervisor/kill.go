@@ -111,6 +111,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	// 1. The flags: from here no risk-adding request leaves for the venue.
 	for _, a := range scope {
 		a.liquidating.Store(true)
+		a.killAt.CompareAndSwap(0, t0.UnixNano()) // KillFlat's start (checkHaltedTry)
 		if eff != effFlat {
 			a.halted.Store(true)
 		}
@@ -159,6 +160,7 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 	d.killMu.Lock()
 	d.kills = append(d.kills, rep)
 	d.killMu.Unlock()
+	d.opt.Observer.KillSent(string(k.trigger), rep.TotalNs)
 	d.log.Warn("kill sent", "scope", rep.Scope, "trigger", k.trigger, "who", k.who, "accounts", len(scope), "elapsed", rep.TotalNs)
 	d.killAlert(k, eff, scope, ids)
 	for _, a := range scope {
@@ -427,6 +429,9 @@ func (d *Desk) checkHaltedTry(a *account, try bool) bool {
 	}
 	if flat {
 		a.liquidating.Store(false)
+		if at := a.killAt.Swap(0); at != 0 {
+			d.opt.Observer.KillFlat(d.wall.Now().Sub(time.Unix(0, at)))
+		}
 	}
 	if flat && a.m.State() == AcctHalting {
 		_ = a.m.Fire(EvHalted, "flat at the venue")

@@ -7,6 +7,7 @@ package supervisor
 
 import (
 	"context"
+	"time"
 
 	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/journal"
@@ -56,3 +57,25 @@ type Alerter interface {
 type nopAlerter struct{}
 
 func (nopAlerter) Notify(alert.Alert) {}
+
+// Observer receives the desk's latency samples for its metrics (package
+// metrics); nil = none. Its methods are called on the intent and kill
+// paths: they must not block or allocate (a prometheus histogram's
+// Observe is an atomic add). The counts (intents, orders, fills,
+// rejections, worker restarts) are not pushed: Counts reads them.
+type Observer interface {
+	// GateChecked is one gate check's duration (wall clock, around
+	// limits.Gate.Check, outside it).
+	GateChecked(took time.Duration)
+	// KillSent is a kill's trigger → every liquidate request answered.
+	KillSent(trigger string, took time.Duration)
+	// KillFlat is a kill's trigger → one account in its scope seen flat
+	// with nothing working (the venue's reports booked).
+	KillFlat(took time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) GateChecked(time.Duration)      {}
+func (nopObserver) KillSent(string, time.Duration) {}
+func (nopObserver) KillFlat(time.Duration)         {}

@@ -130,6 +130,7 @@ func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 				return fmt.Errorf("recover: snapshot %d: %w", r.Seq, err)
 			}
 			deskLevel = s.DeskLevel
+			d.firmReduce.Store(s.FirmReduceOnly)
 			return d.restoreSnapshot(s, states, &deskState, kills)
 		case journal.KindSessionReset:
 			// A new session: the books start again from the journaled start equity.
@@ -270,6 +271,12 @@ func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 				return err
 			}
 			if r.Account == "" {
+				if rk.Event == riskFirm {
+					// The firm link's hook, not a ladder rung: restored as it
+					// was (the restarted link starts from it, FirmReduceOnly).
+					d.firmReduce.Store(rk.Level != limits.LevelNormal.String())
+					return nil
+				}
 				var l limits.Level
 				if err := l.UnmarshalText([]byte(rk.Level)); err == nil {
 					deskLevel = l

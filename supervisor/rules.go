@@ -40,10 +40,11 @@ const (
 	riskWeekly    = "weekly_breach"
 	riskTier      = "scaling_tier" // the scaling tier changed
 	riskBlackout  = "blackout_flatten"
-	riskLine      = "trailing_line"  // the intraday trailing line rose (at most once a minute)
-	riskReset     = "trailing_reset" // the risk manager reset the trailing line
-	riskUnlock    = "unlock"         // the rules after an early unlock
-	riskDeskLevel = "desk_level"     // the desk ladder's rung (account "")
+	riskLine      = "trailing_line"    // the intraday trailing line rose (at most once a minute)
+	riskReset     = "trailing_reset"   // the risk manager reset the trailing line
+	riskUnlock    = "unlock"           // the rules after an early unlock
+	riskDeskLevel = "desk_level"       // the desk ladder's rung (account "")
+	riskFirm      = "firm_reduce_only" // the firm link's reduce-only on or off (account "")
 )
 
 // ruleFired is what one account's marks tripped in a batch of trades.
@@ -106,11 +107,39 @@ func (d *Desk) observeDesk(df *deskFired, nowNs int64, id string, equityCents in
 	return limits.Breach{}, false
 }
 
-// deskReduceOnly reports whether the desk ladder is at reduce-only (or
-// locked out): read by the intent path without the tick lock.
+// deskReduceOnly reports whether the desk is reduce-only: its ladder at
+// reduce-only (or locked out), or the firm link's hook on (SetFirmReduceOnly).
+// Read by the intent path without the tick lock.
 func (d *Desk) deskReduceOnly() bool {
-	return limits.Level(d.deskLevel.Load()) >= limits.LevelReduceOnly
+	return limits.Level(d.deskLevel.Load()) >= limits.LevelReduceOnly || d.firmReduce.Load()
 }
+
+// SetFirmReduceOnly is the firm link's reduce-only hook (docs/firm.md,
+// [firm] reduce_only_after): on, the desk refuses every entry and add with
+// the same reason as its own ladder's reduce-only rung (every risk-reducing
+// act stays allowed); off, it lifts that (the ladder's own rung, if set,
+// stays). Journaled as a desk risk record (event firm_reduce_only) and
+// shown in Status (FirmReduceOnly). Recover restores it (the snapshot and
+// the record): a desk that restarts while it still cannot hear the firm
+// is not let trade entries in the time its new link takes to decide again;
+// the restarted link starts from FirmReduceOnly (outbox.LinkOptions
+// StartReduceOnly) and lifts it once the firm is heard. It takes no lock of
+// the three paths (an atomic the intent path reads).
+func (d *Desk) SetFirmReduceOnly(ctx context.Context, on bool) {
+	if d.firmReduce.Swap(on) == on {
+		return
+	}
+	lvl, detail := limits.LevelReduceOnly.String(), "the firm link is lost: reduce-only until the firm is heard again"
+	if !on {
+		lvl, detail = limits.LevelNormal.String(), "the firm is heard again: the firm's reduce-only lifted"
+	}
+	d.log.Warn("firm reduce-only", "on", on)
+	d.journal(ctx, journal.NewRisk("", d.nowNs(), journal.Risk{Event: riskFirm, Level: lvl, Who: "firm", Detail: detail}))
+}
+
+// FirmReduceOnly reports whether the firm link's reduce-only hook is on
+// (as SetFirmReduceOnly left it, or as Recover restored it).
+func (d *Desk) FirmReduceOnly() bool { return d.firmReduce.Load() }
 
 // onRules acts on what an account's marks tripped (no lock held).
 func (d *Desk) onRules(ctx context.Context, f ruleFired) {
@@ -366,7 +395,7 @@ func (a *account) usage(d *Desk) *deskapi.RiskUsage {
 		TradesToday: u.TradesToday, TradeLimit: u.TradeLimit, OrdersToday: u.OrdersToday, OrderLimit: u.OrderLimit,
 		TierUnits: u.TierUnits, TierMaxPos: u.TierMaxPosition, MaxPosition: u.MaxPositionNow, CooldownUntil: ts(u.CooldownUntilNs),
 		NearestRule: string(u.NearestRule), NearestBP: u.NearestBP, NextRelease: u.NextReleaseName, NextReleaseAt: ts(u.NextReleaseNs),
-		BlackoutFrom: ts(u.BlackoutWindowStart)}
+		BlackoutFrom: ts(u.BlackoutWindowStart), NearestLeft: nearestLeft(u, &s, eq, a.gate.Config())}
 	if t := a.rules.Trailing; t != nil {
 		out.TrailingLine, out.TrailingLeft, out.TrailingBroken = m(u.TrailingLineCents), m(u.TrailingLeftCents), t.Breached()
 	}

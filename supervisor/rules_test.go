@@ -671,3 +671,65 @@ func TestRulesCrashBeforeTheRulesRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestRulesFirmReduceOnly: the firm link's reduce-only hook makes the desk
+// refuse entries (reduce_only) while every exit is allowed, journaled and
+// shown in Status; lifted when the firm lifts it; a restart brings it back
+// as it was (from the record, and from a snapshot taken while it was on),
+// never as the desk ladder's rung.
+func TestRulesFirmReduceOnly(t *testing.T) {
+	for _, snap := range []bool{false, true} {
+		t.Run(map[bool]string{false: "from the record", true: "from a snapshot"}[snap], func(t *testing.T) {
+			ctx := ctxT(t, 30*time.Second)
+			o := rigOpt{Accounts: []AccountSpec{ruleSpec("F1", 10000, limits.Config{}), ruleSpec("F2", 10000, limits.Config{})}}
+			r := newRig(t, o)
+			r.start(ctx, dayAt(12, 10, 0, 0))
+			r.step(ctx, dayAt(12, 10, 0, 1), pts(5000.25))
+			r.send(ctx, enterAt("F1", dayAt(12, 10, 0, 1), market.Buy, 1, 5000, 4995, 5010), limits.OK)
+			r.step(ctx, dayAt(12, 10, 0, 2), pts(5000))
+
+			r.d.SetFirmReduceOnly(ctx, true)
+			r.d.SetFirmReduceOnly(ctx, true) // said twice: journaled once
+			if st := r.d.Status(ctx); !st.FirmReduceOnly || st.DeskLevel != "normal" || !r.d.FirmReduceOnly() {
+				t.Fatalf("status firm_reduce_only %v desk level %q, want true and the ladder's own normal", st.FirmReduceOnly, st.DeskLevel)
+			}
+			r.send(ctx, enterAt("F2", dayAt(12, 10, 0, 3), market.Buy, 1, 5000, 4995, 5010), limits.ReduceOnly)
+			r.send(ctx, addAt("F1", dayAt(12, 10, 0, 3), 1, 5000, 4995, 5010), limits.ReduceOnly)
+			r.send(ctx, exitAt("F1", dayAt(12, 10, 0, 4)), limits.OK) // risk-reducing: allowed
+			r.step(ctx, dayAt(12, 10, 0, 5), pts(5000))
+
+			r.d.SetFirmReduceOnly(ctx, false)
+			if st := r.d.Status(ctx); st.FirmReduceOnly {
+				t.Fatal("status still firm_reduce_only after the firm lifted it")
+			}
+			r.send(ctx, enterAt("F2", dayAt(12, 10, 0, 6), market.Buy, 1, 5000, 4995, 5010), limits.OK)
+			if n := countRisk(r.riskEvents(""), riskFirm); n != 2 {
+				t.Fatalf("%d firm reduce-only records, want 2 (on, off)", n)
+			}
+
+			// On again, then a restart: the desk comes back reduce-only by
+			// the firm, its own ladder at normal (the record is no rung).
+			r.d.SetFirmReduceOnly(ctx, true)
+			if snap {
+				if err := r.d.Snapshot(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r2, _ := r.restartOn(ctx, o, dayAt(12, 10, 5, 0))
+			r2.step(ctx, dayAt(12, 10, 5, 1), pts(5000))
+			if st := r2.d.Status(ctx); !st.FirmReduceOnly || st.DeskLevel != "normal" {
+				t.Fatalf("after the restart firm_reduce_only %v desk level %q, want true and normal", st.FirmReduceOnly, st.DeskLevel)
+			}
+			r2.send(ctx, enterAt("F1", dayAt(12, 10, 5, 1), market.Buy, 1, 5000, 4995, 5010), limits.ReduceOnly)
+			r2.d.SetFirmReduceOnly(ctx, false) // the restarted link hears the firm
+			r2.send(ctx, enterAt("F1", dayAt(12, 10, 5, 2), market.Buy, 1, 5000, 4995, 5010), limits.OK)
+
+			// Lifted, then restarted again: it stays off.
+			r3, _ := r2.restartOn(ctx, o, dayAt(12, 10, 6, 0))
+			r3.step(ctx, dayAt(12, 10, 6, 1), pts(5000))
+			if st := r3.d.Status(ctx); st.FirmReduceOnly {
+				t.Fatal("a lifted firm reduce-only came back after a restart")
+			}
+		})
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
+	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
@@ -108,6 +109,9 @@ type Options struct {
 	// Status (optional; a broker that is a broker.Noter is asked too): a
 	// captcha demanded, market data that had a gap.
 	LinkNotes func() []string
+	// FirmStatus reports the firm link for Status (optional; nil, or a
+	// func returning nil, without a firm link).
+	FirmStatus func() *deskapi.FirmLink
 	// OnStateChange is told the desk state and whether any account is
 	// locked out after every transition (the desk lights). Must not block.
 	OnStateChange func(deskState string, anyLockedOut bool)
@@ -120,6 +124,9 @@ type Options struct {
 	// rules — its position covered by a working stop, counted against the
 	// allowance; ExternalFault faults the account and flattens it.
 	ExternalOrders string
+	// Observer receives the gate's and the kill's latencies (metrics);
+	// nil = none.
+	Observer Observer
 }
 
 // Options.ExternalOrders.
@@ -163,6 +170,9 @@ type Desk struct {
 	// deskLevel is the desk ladder's rung (a limits.Level), written by the
 	// tick path under d.tick.mu and read by the intent path without it.
 	deskLevel atomic.Uint32
+	// firmReduce is the firm link's reduce-only (SetFirmReduceOnly), read
+	// by the intent path beside deskLevel.
+	firmReduce atomic.Bool
 	// markHook, when set (tests), is called in the middle of the tick
 	// path's mark loop, with the account's books locked.
 	markHook func(account string, trade int)
@@ -207,6 +217,9 @@ func New(opt Options) (*Desk, error) {
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Observer == nil {
+		opt.Observer = nopObserver{}
 	}
 	if opt.Alerts == nil {
 		opt.Alerts = nopAlerter{}

@@ -28,6 +28,8 @@ type deskSnapshot struct {
 	Owed     map[string]string `json:"owed,omitempty"` // account → trigger
 	// DeskLevel is the desk ladder's rung (absent in older snapshots: normal).
 	DeskLevel limits.Level `json:"desk_level,omitempty"`
+	// FirmReduceOnly is the firm link's reduce-only hook (SetFirmReduceOnly).
+	FirmReduceOnly bool `json:"firm_reduce_only,omitempty"`
 }
 
 type acctSnap struct {
@@ -43,7 +45,7 @@ type acctSnap struct {
 // Snapshot journals a checkpoint of the whole desk.
 func (d *Desk) Snapshot(ctx context.Context) error {
 	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load(),
-		DeskLevel: limits.Level(d.deskLevel.Load())}
+		DeskLevel: limits.Level(d.deskLevel.Load()), FirmReduceOnly: d.firmReduce.Load()}
 	for _, a := range d.accts {
 		a.mu.Lock()
 		s.Ledgers = append(s.Ledgers, a.ledger.State())

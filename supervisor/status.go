@@ -29,6 +29,10 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 	if d.opt.LinkNotes != nil {
 		st.Links.Notes = append(st.Links.Notes, d.opt.LinkNotes()...)
 	}
+	st.FirmReduceOnly = d.firmReduce.Load()
+	if d.opt.FirmStatus != nil {
+		st.Firm = d.opt.FirmStatus()
+	}
 	if d.opt.LightsStatus != nil {
 		st.Lights.Green, st.Lights.Red, st.Lights.Blinking, st.Lights.Buzzer = d.opt.LightsStatus()
 	}
@@ -108,7 +112,6 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 	covered, _ := limits.StopCoverage(l.Position(), a.workingOrders(), a.lastStop, last)
 	as.StopCovered = covered
 	a.lossAtStop(&as)
-	as.Nearest = a.nearest()
 	ids := make([]string, 0, len(a.orders))
 	for id, o := range a.orders {
 		if !o.done() && o.status != broker.Pending {
@@ -152,4 +155,32 @@ func statusName(s broker.Status) string {
 		return "sending"
 	}
 	return s.String()
+}
+
+// AccountCounts are one account's running counts since the desk started
+// (orders also count those recovered from the journal): the metrics'
+// counters, read at scrape time (Counts) rather than pushed.
+type AccountCounts struct {
+	ID         string
+	Intents    int            // intents gated (accepted or refused)
+	Orders     int            // intents accepted by the gate
+	Fills      int            // fills booked
+	Rejections map[string]int // the gate's refusals by reason code (bounded: limits' reasons)
+	Restarts   int            // worker process restarts
+}
+
+// Counts returns every account's counts, in the config's order.
+func (d *Desk) Counts() []AccountCounts {
+	out := make([]AccountCounts, 0, len(d.accts))
+	for _, a := range d.accts {
+		a.mu.Lock()
+		c := AccountCounts{ID: a.id, Intents: a.nIntents, Orders: a.nOrders, Fills: a.nFills, Restarts: a.nRestarts,
+			Rejections: make(map[string]int, len(a.rejects))}
+		for k, v := range a.rejects {
+			c.Rejections[k] = v
+		}
+		a.mu.Unlock()
+		out = append(out, c)
+	}
+	return out
 }

@@ -26,6 +26,13 @@ import (
 // desk whose limits are lim, with fills applied and marked at mark.
 func statusAccount(t *testing.T, lim limits.Config, mark market.Price, fills ...accounts.Fill) *account {
 	t.Helper()
+	_, a := statusDesk(t, lim, mark, fills...)
+	return a
+}
+
+// statusDesk is statusAccount with the bare desk it belongs to.
+func statusDesk(t *testing.T, lim limits.Config, mark market.Price, fills ...accounts.Fill) (*Desk, *account) {
+	t.Helper()
 	d := &Desk{opt: Options{Limits: lim}, clock: market.NewReplayClock(time.Date(2026, 3, 16, 14, 0, 0, 0, time.UTC))}
 	a, err := d.newAccount(AccountSpec{Config: accounts.Config{ID: "S1", StartEquity: decimal.NewFromInt(50000),
 		FeesRT: decimal.RequireFromString("1.20")}})
@@ -41,7 +48,7 @@ func statusAccount(t *testing.T, lim limits.Config, mark market.Price, fills ...
 	if mark != 0 {
 		a.ledger.Mark(mark)
 	}
-	return a
+	return d, a
 }
 
 func buy(q int64, p float64) accounts.Fill {
@@ -118,30 +125,46 @@ func TestStatusLossAtStop(t *testing.T) {
 	}
 }
 
+// TestStatusNearestRule: the account's risk usage names the rule nearest
+// to tripping (limits' Usage, the only answer Status gives) and says
+// what is left before it trips in that rule's own units. Each "left" is
+// worked out by hand: the $750 allowance (1.5% of $50,000) puts the
+// reduce-only rung at 90% of it, $675.
 func TestStatusNearestRule(t *testing.T) {
+	trailing := limits.Config{TrailingMode: limits.TrailingIntraday, TrailingDrawdown: decimal.NewFromInt(300)}
 	cases := []struct {
-		name  string
-		fills []accounts.Fill
-		mark  float64
-		want  deskapi.Rule
+		name       string
+		lim        limits.Config
+		fills      []accounts.Fill
+		mark       float64
+		rule, left string
+		bp         int64
 	}{
-		{name: "fresh: the lockout, the whole allowance left", want: deskapi.Rule{Name: "lockout", Left: "$750.00", Used: 0}},
-		// One losing trade of $50 + $1.20: 6.8% of the $750 allowance, 1
-		// of 3 losses in a row, 1 of 20 trades.
+		{name: "fresh: the reduce-only rung, all of it left", rule: "reduce_only", left: "$675.00", bp: 0},
+		// One losing trade of $50 + $1.20: 7.58% of the $675 rung, 1 of 3
+		// losses in a row (33.33%), 1 of 20 trades.
 		{name: "one loss: the loss streak", fills: []accounts.Fill{buy(1, 5000), sell(1, 4990)},
-			want: deskapi.Rule{Name: "loss_streak_cooldown", Left: "2 losses", Used: 1.0 / 3}},
-		// $501.20 lost: 66.8% of the allowance beats 1 of 3 losses.
-		{name: "a big loss: the lockout", fills: []accounts.Fill{buy(1, 5000), sell(1, 4900)},
-			want: deskapi.Rule{Name: "lockout", Left: "$248.80", Used: 501.20 / 750}},
+			rule: "loss_streak_cooldown", left: "2 losses", bp: 3333},
+		// $501.20 lost: 74.25% of the rung beats 1 of 3 losses.
+		{name: "a big loss: the reduce-only rung", fills: []accounts.Fill{buy(1, 5000), sell(1, 4900)},
+			rule: "reduce_only", left: "$173.80", bp: 7425},
+		{name: "past the rung: reached", fills: []accounts.Fill{buy(1, 5000), sell(1, 4860)},
+			rule: "reduce_only", left: "reached", bp: 10388},
 		{name: "at max_position", fills: []accounts.Fill{buy(20, 5000)}, mark: 5000,
-			want: deskapi.Rule{Name: "max_position", Left: "0 contracts", Used: 1}},
+			rule: "max_position", left: "reached", bp: 10000},
+		{name: "three contracts under max_position", fills: []accounts.Fill{buy(17, 5000)}, mark: 5000,
+			rule: "max_position", left: "3 contracts", bp: 8500},
+		// $251.20 lost against a $300 trailing line: $48.80 left (83.73%),
+		// more than the rung's 37.21% or the streak's 33.33%.
+		{name: "the trailing line", lim: trailing, fills: []accounts.Fill{buy(1, 5000), sell(1, 4950)},
+			rule: "trailing_drawdown", left: "$48.80", bp: 8373},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := statusAccount(t, limits.Config{}, pts(c.mark), c.fills...)
-			got := a.nearest()
-			if got.Name != c.want.Name || got.Left != c.want.Left || got.Used < c.want.Used-1e-9 || got.Used > c.want.Used+1e-9 {
-				t.Fatalf("nearest %+v, want %+v", *got, c.want)
+			d, a := statusDesk(t, c.lim, pts(c.mark), c.fills...)
+			u := a.usage(d)
+			if u.NearestRule != c.rule || u.NearestLeft != c.left || u.NearestBP != c.bp {
+				t.Fatalf("nearest %s (%d bp), left %q; want %s (%d bp), left %q", u.NearestRule, u.NearestBP, u.NearestLeft, c.rule, c.bp, c.left)
 			}
 		})
 	}

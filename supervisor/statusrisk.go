@@ -3,7 +3,8 @@ package supervisor
 // statusrisk.go: the grid's risk figures of one account for Status — the
 // loss if every working protective stop fills (at its price less the
 // configured slippage, fees included) and the equity that would leave,
-// and the rule nearest to tripping. Read from the account's books with
+// and what is left before the rule nearest to tripping (limits'
+// AccountRules.Usage names it) trips. Read from the account's books with
 // a.mu held; nothing here changes them.
 
 import (
@@ -83,47 +84,39 @@ func (a *account) lossAtStop(as *deskapi.AccountStatus) {
 	as.StopQty = q
 }
 
-// nearest is the rule the account is nearest to tripping, of those the
-// desk enforces on it now (a.mu held): the drawdown lockout (allowance
-// used; what is left in dollars), max_position (or the scaling tier's max:
-// contracts held against it), daily_trade_limit (flat-to-flat trades this
-// session) and the loss streak (losing trades in a row before the
-// cooldown). Used is 0..1 (1 = at the limit); on a tie the lockout wins.
-func (a *account) nearest() *deskapi.Rule {
-	l := a.ledger
-	c := a.gate.Config()
-	var s limits.Snapshot
-	l.FillSnapshot(&s, a.rules.Drawdown)
-	eq := l.EquityCents()
-	best := &deskapi.Rule{Name: "lockout", Left: accounts.Money(eq - a.rules.Drawdown.LineCents()).StringFixed(2),
-		Used: usedOf(l.StartCents()-eq, l.StartCents()-a.rules.Drawdown.LineCents())}
-	consider := func(name string, used, limit int64, unit string) {
-		if limit <= 0 {
-			return
-		}
-		if u := usedOf(used, limit); u > best.Used {
-			best = &deskapi.Rule{Name: name, Left: plural(limit-used, unit), Used: u}
-		}
+// nearestLeft is what is left before u's nearest rule trips, in its own
+// units: dollars for the money lines (the ladder's reduce-only rung, the
+// trailing and weekly lines), trades, orders, losses in a row or
+// contracts for the counts; "reached" once the rule is at or past its
+// threshold (NearestBP >= 10000), "" when no rule is on. It reads only u,
+// s (the snapshot u was computed from), the equity and the gate's limits,
+// so it cannot name another rule than u does: the console and `deskguard
+// status` read one nearest rule, limits.AccountRules.Usage's.
+func nearestLeft(u limits.Usage, s *limits.Snapshot, equityCents int64, c limits.Config) string {
+	if u.NearestRule == limits.OK {
+		return ""
 	}
-	held := l.Position()
-	if held < 0 {
-		held = -held
+	if u.NearestBP >= 10000 {
+		return "reached"
 	}
-	consider(string(limits.MaxPosition), held, a.gate.MaxPositionNow(&s), "contract")
-	consider(string(limits.DailyTradeLimit), l.TradesToday(), int64(c.DailyTradeLimit), "trade")
-	consider(string(limits.LossStreakCooldown), l.LossStreak(), int64(c.LossStreak), "loss")
-	best.Left = withDollar(best)
-	return best
-}
-
-func withDollar(r *deskapi.Rule) string {
-	if r.Name == "lockout" {
-		if len(r.Left) > 0 && r.Left[0] == '-' {
-			return "-$" + r.Left[1:]
-		}
-		return "$" + r.Left
+	m := func(cents int64) string { return "$" + accounts.Money(max(cents, 0)).StringFixed(2) }
+	switch u.NearestRule {
+	case limits.ReduceOnly:
+		return m(u.AllowanceCents*int64(c.ReduceOnlyPct)/100 - u.AllowanceUsedCents)
+	case limits.TrailingDrawdown:
+		return m(u.TrailingLeftCents)
+	case limits.WeeklyLoss:
+		return m(equityCents - u.WeeklyLineCents)
+	case limits.DailyTradeLimit:
+		return plural(u.TradeLimit-u.TradesToday, "trade")
+	case limits.DailyOrderLimit:
+		return plural(u.OrderLimit-u.OrdersToday, "order")
+	case limits.LossStreakCooldown:
+		return plural(int64(c.LossStreak)-s.LossStreak, "loss")
+	case limits.MaxPosition:
+		return plural(u.MaxPositionNow-abs64(u.PositionQty), "contract")
 	}
-	return r.Left
+	return ""
 }
 
 func plural(n int64, unit string) string {

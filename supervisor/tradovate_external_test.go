@@ -125,7 +125,7 @@ func TestExternalBracketsAdopted(t *testing.T) {
 		}
 		for _, rec := range r.records() {
 			if rec.Kind == journal.KindStopRepair {
-				t.Fatalf("the desk repaired the coverage of a position its trader's stop covers: %s", rec.Body)
+				t.Fatalf("the desk repaired a position the trader's stop covers: %s", rec.Body)
 			}
 		}
 		if p := r.venuePos("A"); p.Qty != 1 {

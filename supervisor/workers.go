@@ -103,6 +103,9 @@ func (d *Desk) HandleWorkerEvent(ctx context.Context, ev workerhost.WorkerEvent)
 	case workerhost.WorkerStarted:
 		a.setWorker("running")
 		if ev.Restart > 0 {
+			a.mu.Lock()
+			a.nRestarts++
+			a.mu.Unlock()
 			d.alerts.Notify(alert.WorkerRestart(d.clock.Now(), a.id, ev.Restart, 0))
 		}
 	case workerhost.WorkerCrashed:

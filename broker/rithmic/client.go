@@ -59,6 +59,9 @@ type Client struct {
 	lastFill  int32 // ssboe of the latest fill seen
 	exitSent  map[string]bool
 	liq       map[string]*sync.Mutex
+	rms       map[string]RMS // by desk account: the RMS's limits last read (risk.go)
+	rmsNotes  []string       // RMS requests the gateway refused at the last login
+	rmsKick   chan struct{}  // a 356 came: read 304 again
 	closed    bool
 	events    *queue
 }
@@ -113,7 +116,7 @@ func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Cli
 	}
 	c := &Client{cfg: cfg, opt: opt, log: opt.Log, symbol: sym, acctR: map[string]string{}, acctD: map[string]string{},
 		orders: map[string]*ord{}, byClient: map[ckey]*ord{}, inflight: map[ckey]*submit{}, delivered: map[string]bool{},
-		exitSent: map[string]bool{}, liq: map[string]*sync.Mutex{}, events: newQueue()}
+		exitSent: map[string]bool{}, liq: map[string]*sync.Mutex{}, rms: map[string]RMS{}, rmsKick: make(chan struct{}, 1), events: newQueue()}
 	c.syncCond = sync.NewCond(&c.mu)
 	c.order = newPlant("order", rpb.InfraType_INFRA_ORDER_PLANT, cfg, creds, opt)
 	c.order.setup = c.setupOrder
@@ -121,9 +124,10 @@ func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Cli
 	c.pnl = newPlant("pnl", rpb.InfraType_INFRA_PNL_PLANT, cfg, creds, opt)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go func() { defer c.wg.Done(); c.order.run(runCtx) }()
 	go func() { defer c.wg.Done(); c.pnl.run(runCtx) }()
+	go func() { defer c.wg.Done(); c.rmsWatch(runCtx) }()
 	for _, p := range []*plant{c.order, c.pnl} {
 		select {
 		case err := <-p.first:
@@ -215,7 +219,8 @@ func frontMonth(ctx context.Context, cfg Config, creds Credentials, opt Options)
 }
 
 // setupOrder runs after each order plant login: login info, accounts,
-// trade routes, update subscriptions, then reconciliation.
+// trade routes, update subscriptions (orders, brackets, the RMS's), the
+// RMS's limits, then reconciliation.
 func (c *Client) setupOrder(ctx context.Context, s *session) error {
 	// The server's time first (a heartbeat answer carries it): the
 	// execution replay's window is counted from it.
@@ -299,6 +304,7 @@ func (c *Client) setupOrder(ctx context.Context, s *session) error {
 			return fmt.Errorf("bracket updates %s: %w", ra, err)
 		}
 	}
+	c.setupRMS(ctx, s, accts)
 	return c.reconcile(ctx, s, accts)
 }
 

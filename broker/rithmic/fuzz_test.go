@@ -1,7 +1,8 @@
 // fuzz_test.go: fuzz targets for what the connector parses from the
 // server — every frame through a session's dispatch, the order
-// notifications (351, 352, 353) through the order table, and LastTrade
-// through the feed's decoder — and the LastTrade decoding benchmark.
+// notifications (351, 352, 353, 356) through the order table, LastTrade
+// through the feed's decoder, the PnL plant's 450 and 451, the RMS's
+// 305 — and the LastTrade decoding benchmark.
 
 package rithmic
 
@@ -23,7 +24,7 @@ import (
 func offline() *Client {
 	c := &Client{log: discard(), acctR: map[string]string{"A": "A"}, acctD: map[string]string{"A": "A"}, orders: map[string]*ord{},
 		byClient: map[ckey]*ord{}, inflight: map[ckey]*submit{}, delivered: map[string]bool{}, exitSent: map[string]bool{},
-		liq: map[string]*sync.Mutex{}, events: newQueue(), symbol: "MESZ5"}
+		liq: map[string]*sync.Mutex{}, rms: map[string]RMS{}, rmsKick: make(chan struct{}, 1), events: newQueue(), symbol: "MESZ5"}
 	c.syncCond = sync.NewCond(&c.mu)
 	return c
 }
@@ -92,6 +93,7 @@ func FuzzOrderNotifications(f *testing.F) {
 	f.Add(seedLife())
 	f.Add(join(&rpb.ExchangeOrderNotification{NotifyType: rpb.ExchangeNotifyType_EXCH_FILL, UserTag: "", BasketId: "9", AccountId: "A",
 		FillSize: 1, FillId: "x", WindowName: ExitWindow}))
+	f.Add(join(&rpb.AccountRmsUpdates{UpdateBits: 1, AccountId: "A", AutoLiqThresholdCurrentValue: "49500.00"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := offline()
 		defer c.events.close()
@@ -139,7 +141,8 @@ func FuzzOrderNotifications(f *testing.F) {
 // with a request waiting: no panic.
 func FuzzDispatch(f *testing.F) {
 	for _, tpl := range []int32{rpb.TLoginResponse, rpb.TNewOrderResponse, rpb.TReject, rpb.TForcedLogout, rpb.THeartbeatResponse,
-		rpb.TAccountListResponse, rpb.TExchangeOrderNotification, rpb.TInstrumentPnL, rpb.TLastTrade} {
+		rpb.TAccountListResponse, rpb.TExchangeOrderNotification, rpb.TInstrumentPnL, rpb.TLastTrade, rpb.TAccountRmsInfoResponse,
+		rpb.TAccountRmsUpdatesResponse, rpb.TAccountRmsUpdates, rpb.TAccountPnL} {
 		m := rpb.New(tpl)
 		if r, ok := m.(interface{ GetUserMsg() []string }); ok {
 			_ = r
@@ -233,6 +236,73 @@ func FuzzPositionOf(f *testing.F) {
 		pos := c.positionOf("A", &n)
 		if pos.Qty != int64(n.NetQuantity) {
 			t.Fatalf("qty %d from %d", pos.Qty, n.NetQuantity)
+		}
+	})
+}
+
+// FuzzRMSInfo: any 305 reads as limits whose presence follows the
+// presence bits, and a lock the desk is told of at most once per change.
+func FuzzRMSInfo(f *testing.F) {
+	for _, m := range []*rpb.ResponseAccountRmsInfo{
+		{AccountId: "A", PresenceBits: 4 | 128, LossLimit: 500, Status: "active", AutoLiquidate: rpb.AutoLiquidateFlag_AUTO_LIQUIDATE_ENABLED, AutoLiquidateThreshold: 500},
+		{AccountId: "A", PresenceBits: 128, Status: "disabled"},
+		{AccountId: "A", PresenceBits: 4, LossLimit: math.NaN(), AutoLiquidateThreshold: math.Inf(-1)},
+	} {
+		b, _ := rpb.Frame(rpb.TAccountRmsInfoResponse, m)
+		f.Add(b[4:])
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var m rpb.ResponseAccountRmsInfo
+		if proto.Unmarshal(p, &m) != nil {
+			return
+		}
+		r := rmsOf(&m)
+		if r.Limited != (m.PresenceBits&rmsBitLossLimit != 0) {
+			t.Fatalf("limited %v with presence bits %d", r.Limited, m.PresenceBits)
+		}
+		if r.Status != "" && m.PresenceBits&rmsBitStatus == 0 {
+			t.Fatalf("a status %q without its presence bit", r.Status)
+		}
+		a := autoLiqOf(r)
+		if !a.ChangesLocked || !a.DailyLoss.IsZero() && !(r.Limited && r.AutoLiquidate) {
+			t.Fatalf("auto-liq %+v from %+v", a, r)
+		}
+		c := offline()
+		defer c.events.close()
+		m.AccountId = "A"
+		c.mu.Lock()
+		c.applyRMSLocked(map[string]RMS{"A": rmsOf(&m)})
+		c.applyRMSLocked(map[string]RMS{"A": rmsOf(&m)})
+		n := c.seq
+		c.mu.Unlock()
+		if n > 1 || (n == 1) != r.Locked() {
+			t.Fatalf("%d risk status events for one reading (locked %v)", n, r.Locked())
+		}
+	})
+}
+
+// FuzzCashOf: any 451 converts to a cash balance or an error; a balance
+// is the message's own figures, never a zero for a missing cash.
+func FuzzCashOf(f *testing.F) {
+	for _, m := range []*rpb.AccountPnLPositionUpdate{
+		{AccountId: "A", CashOnHand: "50000.00", AccountBalance: "49998.40", OpenPositionPnl: "-1.00", DayClosedPnl: "0.00"},
+		{AccountId: "A", CashOnHand: "", AccountBalance: "1e400"},
+		{AccountId: "A", CashOnHand: "NaN", AccountBalance: "12"},
+	} {
+		b, _ := rpb.Frame(rpb.TAccountPnL, m)
+		f.Add(b[4:])
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var m rpb.AccountPnLPositionUpdate
+		if proto.Unmarshal(p, &m) != nil {
+			return
+		}
+		cash, err := cashOf("A", &m)
+		if err != nil {
+			return
+		}
+		if m.CashOnHand == "" || m.AccountBalance == "" {
+			t.Fatalf("a balance from a 451 without cash or balance: %+v", cash)
 		}
 	})
 }

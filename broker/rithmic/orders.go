@@ -163,6 +163,8 @@ func (c *Client) onOrderPush(tpl int32, m proto.Message) {
 		c.applyExchangeLocked(n)
 	case *rpb.BracketUpdates:
 		c.applyBracketLocked(n)
+	case *rpb.AccountRmsUpdates:
+		c.onRMSUpdateLocked(n)
 	}
 }
 

@@ -310,6 +310,28 @@ func (p *plant) session(ctx context.Context, wait bool) (*session, error) {
 	return p.cur, nil
 }
 
+// wait blocks until the plant is up (up true) or down, or ctx ends.
+func (p *plant) wait(ctx context.Context, up bool) error {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for (p.cur != nil) != up {
+		if p.closed {
+			return fmt.Errorf("%w: closed", broker.ErrDisconnected)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("rithmic: waiting for the %s plant (up %v): %w", p.name, up, err)
+		}
+		p.cond.Wait()
+	}
+	return nil
+}
+
 // up reports whether the plant is logged in and set up.
 func (p *plant) up() bool {
 	p.mu.Lock()

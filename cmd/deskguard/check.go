@@ -74,8 +74,9 @@ func joinUnique(errs ...error) error {
 
 // checked is what run takes from a config that passed checkConfig.
 type checked struct {
-	tokens *auth.Tokens
-	slack  alerts.Config
+	tokens       *auth.Tokens
+	slack        alerts.Config
+	metricsToken string // [metrics] token_env / token_file ("" = none)
 }
 
 // checkConfig checks c as `run` would run it; followLink is run's
@@ -91,6 +92,9 @@ func checkConfig(c *config.Config, followLink bool) (*checked, error) {
 		errs = append(errs, err)
 	}
 	out.tokens = ts
+	if out.metricsToken, err = c.MetricsToken(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Decode("slack", &out.slack); err != nil {
 		errs = append(errs, err)
 	} else if err := out.slack.LoadSecrets(); err != nil {

@@ -116,19 +116,65 @@ func cmdStatus(e *env) int {
 			stops = "MISSING"
 		}
 		nearest := "-"
-		if a.Nearest != nil {
-			nearest = a.Nearest.Name + " " + a.Nearest.Left
+		if r := a.Risk; r != nil && r.NearestRule != "" {
+			nearest = nearestText(r)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f%%\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.State, a.Position, a.AvgPrice,
 			a.Net, a.Equity, a.LockoutLine, a.DrawdownUsed*100, stops, orDash(a.LossAtStop), len(a.Orders), a.Worker, nearest)
 	}
 	_ = tw.Flush()
+	printFirm(e.stdout, st)
 	printRisk(e.stdout, st)
 	return 0
 }
 
+// nearestText is the rule nearest to tripping and what is left before it
+// trips, as the account's risk usage has it (the one answer the desk
+// gives: the console shows the same).
+func nearestText(r *deskapi.RiskUsage) string {
+	if r.NearestLeft == "" {
+		return r.NearestRule
+	}
+	return r.NearestRule + " " + r.NearestLeft
+}
+
+// printFirm prints the desk's firm link (docs/firm.md): whether it hears
+// the firm, its reduce-only, the outbox's progress and lag. Nothing for a
+// desk without one that is not reduce-only by it.
+func printFirm(w io.Writer, st *deskapi.Status) {
+	f := st.Firm
+	if f == nil {
+		if st.FirmReduceOnly {
+			fmt.Fprintln(w, "firm: no link; the desk is REDUCE-ONLY by the firm link")
+		}
+		return
+	}
+	link := "up"
+	if !f.Up {
+		link = "LOST"
+		if f.DownSince != "" {
+			link += " since " + personTime(f.DownSince, st.Zone)
+		}
+	}
+	ob := "up"
+	if !f.OutboxUp {
+		ob = "DOWN"
+		if f.OutboxSince != "" {
+			ob += " since " + personTime(f.OutboxSince, st.Zone)
+		}
+		if f.OutboxError != "" {
+			ob += " (" + f.OutboxError + ")"
+		}
+	}
+	reduce := ""
+	if st.FirmReduceOnly {
+		reduce = "; the desk is REDUCE-ONLY by the firm link (entries and adds refused)"
+	}
+	fmt.Fprintf(w, "firm: desk %s, link %s; outbox %s, published %d of %d, lag %d%s\n", f.Desk, link, ob, f.Published, f.Committed, f.Lag, reduce)
+}
+
 // printRisk prints how much of each limit every account has used, the
-// account nearest a limit first (docs/risk.md).
+// account nearest a limit first (docs/risk.md), times in the desk's zone.
 func printRisk(w io.Writer, st *deskapi.Status) {
 	var rows []deskapi.AccountStatus
 	for _, a := range st.Accounts {
@@ -161,11 +207,19 @@ func printRisk(w io.Writer, st *deskapi.Status) {
 		}
 		next := "—"
 		if r.NextRelease != "" {
-			next = r.NextRelease + " " + r.NextReleaseAt
+			next = r.NextRelease + " " + personTime(r.NextReleaseAt, st.Zone)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d.%02d%%\t%s of %s\t%s\t%s\t%d/%d\t%d/%d\t%s\t%d\t%s\t%s\n", a.ID, r.Level, orDashCLI(r.NearestRule),
+		cooldown := "—"
+		if r.CooldownUntil != "" {
+			cooldown = personTime(r.CooldownUntil, st.Zone)
+		}
+		nearest := "—"
+		if r.NearestRule != "" {
+			nearest = nearestText(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d.%02d%%\t%s of %s\t%s\t%s\t%d/%d\t%d/%d\t%s\t%d\t%s\t%s\n", a.ID, r.Level, nearest,
 			r.NearestBP/100, r.NearestBP%100, r.AllowanceUsed, r.Allowance, trailing, weekly, r.TradesToday, r.TradeLimit,
-			r.OrdersToday, r.OrderLimit, tier, r.MaxPosition, orDashCLI(r.CooldownUntil), next)
+			r.OrdersToday, r.OrderLimit, tier, r.MaxPosition, cooldown, next)
 	}
 	_ = tw.Flush()
 }

@@ -130,12 +130,13 @@ func TestCLIResetTrailing(t *testing.T) {
 }
 
 // TestStatusRiskTable: `deskguard status` lists each account's usage of
-// its limits, the account nearest a limit first.
+// its limits, the account nearest a limit first, with what is left before
+// the nearest rule trips and the release's time in the desk's zone.
 func TestStatusRiskTable(t *testing.T) {
-	st := &deskapi.Status{DeskLevel: "warning", Accounts: []deskapi.AccountStatus{
-		{ID: "FAR", Risk: &deskapi.RiskUsage{Level: "normal", NearestRule: "daily_trade_limit", NearestBP: 500, AllowanceUsed: "1.00",
+	st := &deskapi.Status{DeskLevel: "warning", Zone: "America/Chicago", Accounts: []deskapi.AccountStatus{
+		{ID: "FAR", Risk: &deskapi.RiskUsage{Level: "normal", NearestRule: "daily_trade_limit", NearestBP: 500, NearestLeft: "19 trades", AllowanceUsed: "1.00",
 			Allowance: "750.00", TradesToday: 1, TradeLimit: 20, OrderLimit: 200, MaxPosition: 20}},
-		{ID: "NEAR", Risk: &deskapi.RiskUsage{Level: "reduce_only", NearestRule: "reduce_only", NearestBP: 10250, AllowanceUsed: "691.88",
+		{ID: "NEAR", Risk: &deskapi.RiskUsage{Level: "reduce_only", NearestRule: "reduce_only", NearestBP: 10250, NearestLeft: "reached", AllowanceUsed: "691.88",
 			Allowance: "750.00", TrailingLine: "48000.00", TrailingBroken: true, TierUnits: 2, TierMaxPos: 10, MaxPosition: 10,
 			NextRelease: "CPI", NextReleaseAt: "2026-02-13T13:30:00Z"}},
 		{ID: "NONE"},
@@ -147,9 +148,43 @@ func TestStatusRiskTable(t *testing.T) {
 	if near < 0 || far < 0 || near > far || strings.Contains(out, "NONE") {
 		t.Fatalf("order or rows wrong:\n%s", out)
 	}
-	for _, want := range []string{"desk ladder warning", "102.50%", "691.88 of 750.00", "48000.00 BREACHED", "2 (10)", "CPI 2026-02-13T13:30:00Z"} {
+	for _, want := range []string{"desk ladder warning", "102.50%", "691.88 of 750.00", "48000.00 BREACHED", "2 (10)", "CPI 2026-02-13 07:30:00 CST",
+		"reduce_only reached", "daily_trade_limit 19 trades"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", want, out)
 		}
+	}
+}
+
+// TestStatusFirmLine: `deskguard status` shows the firm link, its
+// reduce-only and the outbox's lag; a desk reduce-only by a firm link it
+// no longer has says so; a desk without one prints nothing.
+func TestStatusFirmLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   deskapi.Status
+		want []string
+	}{
+		{"up", deskapi.Status{Zone: "UTC", Firm: &deskapi.FirmLink{Desk: "east", Up: true, OutboxUp: true, Committed: 120, Published: 117, Lag: 3}},
+			[]string{"firm: desk east, link up; outbox up, published 117 of 120, lag 3"}},
+		{"lost, reduce-only", deskapi.Status{Zone: "UTC", FirmReduceOnly: true, Firm: &deskapi.FirmLink{Desk: "east", DownSince: "2026-12-07T14:30:00Z",
+			ReduceOnly: true, Committed: 200, Published: 150, Lag: 50, OutboxError: "nats: timeout", OutboxSince: "2026-12-07T14:30:01Z"}},
+			[]string{"link LOST since 2026-12-07 14:30:00 UTC", "outbox DOWN since 2026-12-07 14:30:01 UTC (nats: timeout)", "lag 50", "REDUCE-ONLY by the firm link"}},
+		{"no link, reduce-only", deskapi.Status{FirmReduceOnly: true}, []string{"firm: no link; the desk is REDUCE-ONLY"}},
+		{"none", deskapi.Status{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printFirm(&b, &tc.st)
+			out := b.String()
+			if len(tc.want) == 0 && out != "" {
+				t.Fatalf("printed %q for a desk without a firm link", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in %q", w, out)
+				}
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/deskguard/deskguard/hw"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/market"
+	"github.com/deskguard/deskguard/metrics"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -106,9 +108,17 @@ func cmdRun(e *env) int {
 		defer consoleLn.Close()
 	}
 
+	// The metrics' histograms first: the journal and the desk report to
+	// them (metrics_wiring.go; nil when metrics are off).
+	met, err := newDeskMetrics(c, ck.metricsToken, log)
+	if err != nil {
+		return fail(e, "run", err, 2)
+	}
+
 	// The journal first: nothing may trade without it. (checkConfig has
 	// refused a symlinked path unless the config says to follow it.)
-	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true})
+	j, err := journal.Open(c.Desk.Journal, journal.Options{Clock: market.WallClock{}, Log: log.With("part", "journal"), QuickOpen: true,
+		OnCommit: met.onCommit()})
 	if err != nil {
 		return fail(e, "run", err, 1)
 	}
@@ -155,6 +165,7 @@ func cmdRun(e *env) int {
 		return fail(e, "run", err, 2)
 	}
 	var d *supervisor.Desk
+	var firmNow atomic.Pointer[firmLink]
 	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
 		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, ManualUnlock: c.Desk.ManualUnlock, ExternalOrders: c.Desk.ExternalOrders, PressButton: press,
@@ -163,6 +174,8 @@ func cmdRun(e *env) int {
 		},
 		LinkNotes:    bp.notes,
 		LightsStatus: hwLights,
+		// The firm link starts after the desk: nil in Status until then.
+		FirmStatus: func() *deskapi.FirmLink { return firmNow.Load().Status() },
 		OnStateChange: func(st string, locked bool) {
 			if hwdev != nil {
 				hwdev.dev.Lights.Set(hw.DeskState(st), locked)
@@ -172,6 +185,7 @@ func cmdRun(e *env) int {
 	if err := withRisk(&opt, c); err != nil {
 		return fail(e, "run", err, 2)
 	}
+	opt.Observer = met.observer()
 	d, err = supervisor.New(opt)
 	if err != nil {
 		return fail(e, "run", err, 2)
@@ -226,6 +240,7 @@ func cmdRun(e *env) int {
 	if c.Console.Listen == "off" && scfg.SigningSecret.IsSet() {
 		log.Warn("slack commands over HTTP are not served: the console is off (they are served on the console's server at " + alerts.HTTPPath + ")")
 	}
+	var consoleSrv *console.Server
 	if consoleLn != nil {
 		srv, err := console.New(c.Console.Config, shown, tokens, log.With("part", "console"))
 		if err != nil {
@@ -234,6 +249,10 @@ func cmdRun(e *env) int {
 		if err := srv.Mount(alerts.HTTPPath, cmdr.HTTPHandler()); err != nil {
 			return fail(e, "run", err, 2)
 		}
+		if err := met.mount(srv); err != nil {
+			return fail(e, "run", err, 2)
+		}
+		consoleSrv = srv
 		go func() {
 			if err := srv.Serve(ctx, consoleLn); err != nil {
 				log.Error("console stopped", "err", err)
@@ -259,11 +278,31 @@ func cmdRun(e *env) int {
 	if *firmURL != "" {
 		c.Firm.URL = *firmURL
 	}
-	fl, err := startFirmLink(ctx, e, c, j, d, log, nil)
+	// Its reduce-only hook is the desk's firm reduce-only (journaled, in
+	// status); one the journal restored starts the link in it.
+	fctx := context.WithoutCancel(ctx)
+	fl, err := startFirmLink(ctx, e, c, j, d, log, func(on bool) { d.SetFirmReduceOnly(fctx, on) }, d.FirmReduceOnly())
 	if err != nil {
 		return fail(e, "run", err, 2)
 	}
 	defer fl.Stop()
+	firmNow.Store(fl)
+	if fl == nil && d.FirmReduceOnly() {
+		// Restored from a run that had a firm link; none in this one can
+		// lift it.
+		log.Warn("the journal left the desk reduce-only by the firm link; this run has no firm link: lifted")
+		d.SetFirmReduceOnly(fctx, false)
+	}
+	// The metrics' desk collector, and their own listener if they have one.
+	if addr, err := met.start(ctx, c, d, consoleSrv, consoleLn, fl); err != nil {
+		return fail(e, "run", err, 1)
+	} else if addr != "" {
+		scheme := "http"
+		if c.Console.TLS() {
+			scheme = "https"
+		}
+		fmt.Fprintf(e.stdout, "metrics: %s://%s%s\n", scheme, addr, metrics.Path)
+	}
 
 	// SIGUSR1 flattens the desk.
 	usr1 := make(chan os.Signal, 1)

@@ -3,9 +3,12 @@ package main
 // firm_wiring.go: `deskguard run --firm nats://...` (or [firm] url) — the
 // desk's firm link: the outbox publishing the journal to the firm's
 // JetStream stream, and the link answering signed firm kills with
-// Desk.Flatten(ctx, "", "firm", who). It is started after the desk is
-// built and touches nothing of the desk's three paths; without a URL it is
-// not started at all.
+// Desk.Flatten(ctx, "", "firm", who), its reduce-only hook turning the
+// desk's firm reduce-only on and off (Desk.SetFirmReduceOnly: one atomic
+// the intent path reads). It is started after the desk is built and takes
+// no lock of the desk's three paths; without a URL it is not started at
+// all. Its state (link, hook, outbox progress and lag) is in the desk's
+// Status through firmLink.Status.
 
 import (
 	"context"
@@ -29,15 +32,18 @@ import (
 type firmLink struct {
 	nc     *nats.Conn
 	ob     *outbox.Outbox
+	j      *journal.Journal
 	link   *outbox.Link
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 // startFirmLink starts the firm link of c's [firm] table (nil, nil when
-// it has no URL). onReduceOnly is the reduce-only hook (nil: logged only).
+// it has no URL). onReduceOnly is the reduce-only hook (nil: logged only);
+// startReduceOnly says the hook is on at start (the desk recovered it:
+// it had lost the firm before this run).
 func startFirmLink(ctx context.Context, e *env, c *config.Config, j *journal.Journal, d deskapi.Desk, log *slog.Logger,
-	onReduceOnly func(bool)) (*firmLink, error) {
+	onReduceOnly func(bool), startReduceOnly bool) (*firmLink, error) {
 	fc := c.Firm
 	if fc.URL == "" {
 		return nil, nil
@@ -83,7 +89,7 @@ func startFirmLink(ctx context.Context, e *env, c *config.Config, j *journal.Jou
 		return nil, err
 	}
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f := &firmLink{nc: nc, ob: ob, cancel: cancel}
+	f := &firmLink{nc: nc, ob: ob, j: j, cancel: cancel}
 	if onReduceOnly == nil {
 		onReduceOnly = func(on bool) {
 			lg.Warn("firm link: reduce-only hook (not wired to the gate in this build)", "on", on)
@@ -91,7 +97,7 @@ func startFirmLink(ctx context.Context, e *env, c *config.Config, j *journal.Jou
 	}
 	f.link, err = outbox.StartLink(lctx, outbox.LinkOptions{Desk: desk, Conn: nc, Target: d, Verifier: verifier, Outbox: ob,
 		Journal: j, Clock: market.WallClock{}, Log: lg, FirmTimeout: fc.FirmTimeout, ReduceOnlyAfter: fc.ReduceOnlyAfter,
-		OnReduceOnly: onReduceOnly})
+		OnReduceOnly: onReduceOnly, StartReduceOnly: startReduceOnly})
 	if err != nil {
 		cancel()
 		nc.Close()
@@ -117,15 +123,48 @@ func (f *firmLink) Outbox() *outbox.Outbox {
 	return f.ob
 }
 
+// Status is the link for the desk's Status (deskapi.Status.Firm); nil
+// without a firm link.
+func (f *firmLink) Status() *deskapi.FirmLink {
+	if f == nil {
+		return nil
+	}
+	return firmStatus(f.ob.Status(), f.link)
+}
+
+// linkState is what Status reads of the link (*outbox.Link).
+type linkState interface {
+	FirmLink() (up bool, downSince time.Time)
+	ReduceOnly() bool
+}
+
+// firmStatus folds the outbox's and the link's state into the API's.
+func firmStatus(ob outbox.Status, l linkState) *deskapi.FirmLink {
+	fs := &deskapi.FirmLink{Desk: ob.Desk, Committed: ob.Committed, Published: ob.Published, Lag: ob.Lag,
+		OutboxUp: ob.Up, OutboxError: ob.Error, OutboxSince: ob.DownSince}
+	up, since := l.FirmLink()
+	fs.Up, fs.ReduceOnly = up, l.ReduceOnly()
+	if !up && !since.IsZero() {
+		fs.DownSince = since.UTC().Format(time.RFC3339Nano)
+	}
+	return fs
+}
+
 // Stop gives the outbox a moment to publish the last records (the end of
-// run's snapshot), then stops the link.
+// run's snapshot: the journal's last committed seq, read here — the
+// outbox's own Lag may not have seen it yet), then stops the link. A
+// firm out of reach does not hold the exit: the next run publishes the
+// rest from the cursor.
 func (f *firmLink) Stop() {
 	if f == nil {
 		return
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for f.ob.Lag() > 0 && f.nc.IsConnected() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // bounded wait at exit for the outbox's own progress
+	if f.nc.IsConnected() {
+		if last, err := f.j.Committed(); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = f.ob.WaitPublished(ctx, last)
+			cancel()
+		}
 	}
 	f.cancel()
 	f.wg.Wait()

@@ -1,12 +1,13 @@
 package main
 
 // report_journal.go: `deskguard report --db JOURNAL` — round trips rebuilt
-// from a journal's fills exactly as the live desk books them: every
-// broker_event fill, per account, through accounts.Ledger (FIFO lots, a
-// crossing fill splits into a close and an open), the strategy of the
-// order the fill belongs to (the intent's ClientID, or its bracket legs
-// "<id>.stop" / "<id>.target"; orders the desk placed itself, such as a
-// liquidation, are "desk"), the account's fee rate from a snapshot's ledger
+// from a journal's fills: every broker_event fill, per account, through
+// report.Book (one round trip per entry whatever the fill fragments, FIFO
+// lots, a crossing fill splits into a close and an open; a reconcile
+// record that changed the position is a correction, not a trade), the
+// strategy of the order the fill belongs to (the intent's ClientID, or its
+// bracket legs "<id>.stop" / "<id>.target"; orders the desk placed itself,
+// such as a liquidation, are "desk"), the account's fee rate from a snapshot's ledger
 // state ($1.20 when no snapshot carries one) and the start equity of each
 // account from the session_reset records, for the HTML page's lockout line.
 

@@ -3,7 +3,7 @@ package consoletest
 // browser.go: the console's browser flow in real headless Chromium (driven
 // by chromedp) against any deskapi.Desk, at 1920×1080 by default: log in as
 // the manager; see every account's row on one screen, sorted by allowance
-// used; watch every row update live; see the journal tail, the fills
+// used, each with its risk usage (ladder, trades, nearest rule); watch every row update live; see the journal tail, the fills
 // blotter and the rejection counts show records (and hand them to the
 // caller to check against the desk's own); see a position near its stop
 // show its loss at stop; open an account; flatten the desk through the
@@ -57,6 +57,11 @@ type Flow struct {
 	// given what they show, so the caller can check it against the desk's
 	// own records (the real journal). Nil: those panels are not checked.
 	Records func(t *testing.T, r PageRecords)
+	// ResetTrailing names an account whose trailing line is breached: the
+	// flow resets it from its row (the button, the reason, the confirm)
+	// with the reason ResetReason and waits for the console to say it is
+	// done ("" skips it; the caller checks the desk saw it).
+	ResetTrailing string
 	// Kills requires the flow's own desk kill to be listed in the kills
 	// panel (the desk reports its kills in Status.Kills).
 	Kills bool
@@ -73,6 +78,9 @@ type Flow struct {
 	// Log receives the console's log (nil: discarded).
 	Log *slog.Logger
 }
+
+// ResetReason is the reason the flow gives a trailing line's reset.
+const ResetReason = "browser flow: evaluation restarted"
 
 // PageRecords is what the desk view shows below the grid.
 type PageRecords struct {
@@ -326,13 +334,48 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 		Used    float64 `json:"used"`
 		Nearest float64 `json:"nearest"`
 	}](p, "row order", jsRows+`.map(r => { const a = S.status.accounts.find(x => x.id === r.dataset.account);
-		return { id: a.id, used: a.drawdown_used || 0, nearest: (a.nearest && a.nearest.used) || 0 }; })`)
+		return { id: a.id, used: a.drawdown_used || 0, nearest: a.risk ? (a.risk.nearest_bp || 0) / 10000 : 0 }; })`)
 	for i := 1; i < len(order); i++ {
 		a, b := order[i-1], order[i]
 		if a.Used < b.Used || (a.Used == b.Used && a.Nearest < b.Nearest) {
 			t.Fatalf("rows not sorted by allowance used: %s (%.4f, nearest %.4f) above %s (%.4f, nearest %.4f)",
 				a.ID, a.Used, a.Nearest, b.ID, b.Used, b.Nearest)
 		}
+	}
+
+	// Risk usage in every row, as the status the page rendered has it:
+	// the ladder's rung, the trades against the limit, the nearest rule
+	// and what is left before it (the desk's one answer, limits' Usage).
+	if bad := eval[[]string](p, "risk usage shown", jsRows+`.filter(r => {
+		const a = S.status.accounts.find(x => x.id === r.dataset.account), q = (f) => r.querySelector('[data-field="' + f + '"]').textContent;
+		if (!a.risk || !a.risk.nearest_rule) return true;
+		const lv = r.querySelector('[data-field="level"] [data-level]');
+		return !lv || lv.dataset.level !== a.risk.level ||
+			q('trades') !== String(a.risk.trades_today || 0) + (a.risk.trade_limit ? '/' + a.risk.trade_limit : '') ||
+			!q('nearest').startsWith(a.risk.nearest_rule.replace(/_/g, ' ') + (a.risk.nearest_left ? ': ' + a.risk.nearest_left : ''));
+	}).map(r => r.dataset.account)`); len(bad) > 0 {
+		t.Fatalf("the rows of %v do not show their risk usage (ladder, trades, nearest rule) as the desk has it", bad)
+	}
+
+	// Reset trailing is offered (to the manager) on exactly the rows whose
+	// trailing line is breached.
+	if bad := eval[[]string](p, "reset trailing offered", jsRows+`.filter(r => {
+		const a = S.status.accounts.find(x => x.id === r.dataset.account);
+		const shown = !r.querySelector('[data-action="reset-trailing"]').classList.contains('hidden');
+		return shown !== !!(a.risk && a.risk.trailing_breached);
+	}).map(r => r.dataset.account)`); len(bad) > 0 {
+		t.Fatalf("Reset trailing offered where the trailing line is not breached, or not where it is: %v", bad)
+	}
+	if id := f.ResetTrailing; id != "" {
+		row := `#accounts tr[data-account="` + id + `"]`
+		p.do("reset the trailing line of "+id,
+			chromedp.Click(chromedp.CSS(row+` [data-action="reset-trailing"]`)),
+			chromedp.WaitVisible(chromedp.ID("confirm-dialog")),
+			chromedp.SendKeys(chromedp.ID("reason-input"), ResetReason),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitNotVisible(chromedp.ID("confirm-dialog")),
+		)
+		p.until("the reset of "+id+" done", `document.getElementById('action-msg').textContent === 'Reset trailing `+id+`: done'`)
 	}
 
 	// Live: every row's figures change without a reload.

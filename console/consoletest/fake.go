@@ -212,8 +212,8 @@ func (d *FakeDesk) Status(ctx context.Context) deskapi.Status {
 			EquityCurve: append([]deskapi.Point(nil), a.curve...),
 			Trades:      append([]deskapi.RoundTrip(nil), a.trips...),
 			Rejections:  map[string]int{},
-			Nearest:     &deskapi.Rule{Name: "lockout", Left: "$" + eq.Sub(startEquity.Sub(allow)).StringFixed(2), Used: used},
 		}
+		as.Risk = fakeRisk(startEquity.Sub(eq), allow, int64(len(a.trips)))
 		for k, v := range a.rejects {
 			as.Rejections[k] = v
 		}
@@ -512,3 +512,37 @@ func (d *FakeDesk) StatusCalls() int64 {
 }
 
 var _ deskapi.Desk = (*FakeDesk)(nil)
+
+// fakeRisk is the risk usage of an account that has used usedAmt of its
+// allowance and made trades round trips, under the default
+// ladder (warning at 80%, reduce-only at 90%), a $500 trailing line off
+// the start, the default trade limit (20), max position (20) and no
+// scaling plan: the nearest rule is the reduce-only rung or the trade
+// count, whichever is used more, as limits.AccountRules.Usage has it.
+func fakeRisk(usedAmt, allow decimal.Decimal, trades int64) *deskapi.RiskUsage {
+	reduce := allow.Mul(decimal.RequireFromString("0.9"))
+	level := "normal"
+	switch {
+	case usedAmt.GreaterThanOrEqual(allow):
+		level = "locked_out"
+	case usedAmt.GreaterThanOrEqual(reduce):
+		level = "reduce_only"
+	case usedAmt.GreaterThanOrEqual(allow.Mul(decimal.RequireFromString("0.8"))):
+		level = "warning"
+	}
+	trailing := decimal.NewFromInt(500)
+	line := startEquity.Sub(trailing)
+	eq := startEquity.Sub(usedAmt)
+	r := &deskapi.RiskUsage{Level: level, AllowanceUsed: usedAmt.StringFixed(2), Allowance: allow.StringFixed(2),
+		TrailingLine: line.StringFixed(2), TrailingLeft: eq.Sub(line).StringFixed(2), TrailingBroken: eq.LessThanOrEqual(line),
+		TradesToday: trades, TradeLimit: 20, OrdersToday: 2 * trades, OrderLimit: 200, MaxPosition: 20}
+	r.NearestRule, r.NearestBP = "reduce_only", max(usedAmt.Mul(decimal.NewFromInt(10000)).Div(reduce).IntPart(), 0)
+	r.NearestLeft = "$" + decimal.Max(reduce.Sub(usedAmt), decimal.Zero).StringFixed(2)
+	if tb := trades * 10000 / 20; tb > r.NearestBP {
+		r.NearestRule, r.NearestBP, r.NearestLeft = "daily_trade_limit", tb, fmt.Sprintf("%d trades", 20-trades)
+	}
+	if r.NearestBP >= 10000 {
+		r.NearestLeft = "reached"
+	}
+	return r
+}

@@ -263,26 +263,72 @@ function renderStrip(st) {
 
 // ---- the grid ----
 const COLS = [
-  ["id", "account"], ["state", "state"], ["position", "pos"], ["avg", "avg"], ["last", "last"],
+  ["id", "account"], ["state", "state"], ["level", "ladder"], ["position", "pos"], ["avg", "avg"], ["last", "last"],
   ["unrealized", "unrealized"], ["net", "net"], ["equity", "equity"], ["to-lockout", "to lockout"],
   ["used", "allowance used"], ["loss-at-stop", "loss at stop"], ["equity-at-stop", "equity at stop"],
+  ["trailing", "trailing line"], ["trades", "trades"], ["tier", "tier"],
   ["orders", "working"], ["cover", "stop cover"], ["worker", "worker"], ["nearest", "nearest rule"], ["actions", ""],
 ];
+
+// ---- risk usage: the desk's one answer (status.accounts[].risk) ----
+// nearestUsed is the nearest rule's share of its threshold used, 0..1+.
+function nearestUsed(a) { return a.risk ? (a.risk.nearest_bp || 0) / 10000 : 0; }
+// nearestText is the rule nearest to tripping, what is left before it
+// trips and how much of it is used, as the desk's risk usage names it
+// (`deskguard status` prints the same).
+function nearestText(a) {
+  const r = a.risk;
+  if (!r || !r.nearest_rule) return "—";
+  return r.nearest_rule.replace(/_/g, " ") + (r.nearest_left ? ": " + r.nearest_left : "") + " (" + pct(nearestUsed(a)) + ")";
+}
+// levelPill is the ladder's rung (normal, warning, reduce_only, locked_out).
+function levelPill(a) {
+  const lv = (a.risk && a.risk.level) || "";
+  if (!lv) return document.createTextNode("—");
+  const cls = lv === "normal" ? "lv-normal" : lv === "warning" ? "lv-warn" : "lv-bad";
+  return el("span", { class: "pill " + cls, "data-level": lv, text: lv.replace("_", " ") });
+}
+// trailingText is the trailing line and what is left above it ("—": off).
+function trailingText(a) {
+  const r = a.risk;
+  if (!r || !r.trailing_line) return { text: "—", cls: "", title: "no trailing drawdown" };
+  if (r.trailing_breached) return { text: fmtMoney(r.trailing_line) + " breached", cls: "neg", title: "the trailing line is breached" };
+  const left = cents(r.trailing_left);
+  return { text: fmtMoney(r.trailing_line).replace(/\.00$/, "") + " · " + money(left), cls: left <= 0 ? "neg" : "",
+    title: "trailing line " + fmtMoney(r.trailing_line) + ", " + money(left) + " above it" };
+}
+// tradesText is the flat-to-flat trades this session against the limit.
+function tradesText(a) {
+  const r = a.risk;
+  if (!r) return "—";
+  return String(r.trades_today || 0) + (r.trade_limit ? "/" + r.trade_limit : "");
+}
+// tierText is the scaling plan's units held and the position they allow.
+function tierText(a) {
+  const r = a.risk;
+  if (!r || !r.tier_units) return "—";
+  return r.tier_units + " (max " + (r.tier_max_position || 0) + ")";
+}
 
 // risk orders accounts: allowance used, then the nearest rule's use, then id.
 function riskOrder(a, b) {
   const du = (b.drawdown_used || 0) - (a.drawdown_used || 0);
   if (Math.abs(du) > 1e-9) return du;
-  const nu = ((b.nearest && b.nearest.used) || 0) - ((a.nearest && a.nearest.used) || 0);
+  const nu = nearestUsed(b) - nearestUsed(a);
   if (Math.abs(nu) > 1e-9) return nu;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
-// riskLevel is "bad" (red), "warn" (amber) or "" for a row.
+// riskLevel is "bad" (red), "warn" (amber) or "" for a row: the allowance
+// or the nearest rule 80% used, the ladder at reduce-only or locked out,
+// an uncovered position or a stopped account is red; 50% used, the
+// ladder's warning or a halted account amber.
 function riskLevel(a) {
-  const used = Math.max(a.drawdown_used || 0, (a.nearest && a.nearest.used) || 0);
+  const used = Math.max(a.drawdown_used || 0, nearestUsed(a));
+  const lv = (a.risk && a.risk.level) || "";
   const uncovered = (a.position || 0) !== 0 && !a.stop_covered;
-  if (used >= 0.8 || uncovered || a.state === "locked_out" || a.state === "halting" || a.state === "faulted") return "bad";
-  if (used >= 0.5 || a.state === "halted") return "warn";
+  if (used >= 0.8 || lv === "reduce_only" || lv === "locked_out" || uncovered ||
+    a.state === "locked_out" || a.state === "halting" || a.state === "faulted") return "bad";
+  if (used >= 0.5 || lv === "warning" || a.state === "halted") return "warn";
   return "";
 }
 
@@ -299,11 +345,13 @@ function makeRow(id) {
   r.eng = el("button", { type: "button", class: "small", "data-action": "engines" });
   r.unlock = el("button", { type: "button", class: "small", text: "Unlock", "data-action": "unlock" });
   r.clear = el("button", { type: "button", class: "small", text: "Clear fault", "data-action": "clear" });
-  r.c.actions.append(r.flatten, r.eng, r.unlock, r.clear);
+  r.reset = el("button", { type: "button", class: "small", text: "Reset trailing", "data-action": "reset-trailing" });
+  r.c.actions.append(r.flatten, r.eng, r.unlock, r.clear, r.reset);
   r.flatten.addEventListener("click", () => flattenAccount(id));
   r.eng.addEventListener("click", () => setEngines(id, !r.enginesOn));
   r.unlock.addEventListener("click", () => unlockAccount(id));
   r.clear.addEventListener("click", () => clearFault(id));
+  r.reset.addEventListener("click", () => resetTrailing(id));
   return r;
 }
 
@@ -330,6 +378,7 @@ function actionsFor(a, st) {
     stop: !!can.act && !!a.engines_on,
     unlock: !!can.manage && a.state === "locked_out",
     clear: !!can.manage && a.state === "faulted",
+    reset: !!can.manage && !!(a.risk && a.risk.trailing_breached),
   };
 }
 
@@ -372,7 +421,13 @@ function fillRow(r, a, st) {
     c.cover.replaceChildren(el("span", { class: "flag", "data-flag": "uncovered", text: "⚑ " + (a.stop_qty || 0) + "/" + Math.abs(pos) }));
   }
   c.worker.textContent = a.worker || "—";
-  c.nearest.textContent = a.nearest ? a.nearest.name + (a.nearest.left ? ": " + a.nearest.left : "") : "—";
+  put(c.level, [levelPill(a)]);
+  const tr = trailingText(a);
+  c.trailing.textContent = tr.text; c.trailing.className = tr.cls; c.trailing.title = tr.title;
+  c.trades.textContent = tradesText(a);
+  c.tier.textContent = tierText(a);
+  c.nearest.textContent = nearestText(a);
+  c.nearest.title = c.nearest.textContent;
   const act = actionsFor(a, st);
   show(r.flatten, act.flatten);
   r.enginesOn = !!a.engines_on;
@@ -381,6 +436,7 @@ function fillRow(r, a, st) {
   r.eng.title = a.engines_on ? "stop the engines" : "start the engines";
   show(r.unlock, act.unlock);
   show(r.clear, act.clear);
+  show(r.reset, act.reset);
 }
 
 function renderGrid(st) {
@@ -457,6 +513,7 @@ const FIELDS = [
   ["position", "position"], ["avg", "avg price"], ["last", "last price"],
   ["unrealized", "unrealized"], ["realized", "realized"], ["net", "net PnL"],
   ["loss-at-stop", "loss at stop"], ["equity-at-stop", "equity at stop"], ["nearest", "nearest rule"],
+  ["level", "ladder"], ["trailing", "trailing line"], ["trades", "trades today"], ["tier", "scaling tier"],
 ];
 
 function makeCard(id) {
@@ -481,12 +538,14 @@ function makeCard(id) {
   c.engBtn = el("button", { type: "button", "data-action": "engines" });
   c.unlock = el("button", { type: "button", text: "Unlock account", "data-action": "unlock" });
   c.clear = el("button", { type: "button", text: "Clear fault", "data-action": "clear" });
-  c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock, c.clear);
+  c.reset = el("button", { type: "button", text: "Reset trailing line", "data-action": "reset-trailing" });
+  c.actions = el("div", { class: "actions" }, c.flatten, c.engBtn, c.unlock, c.clear, c.reset);
   c.root.append(c.head, grid, c.bar, c.barLabel, c.orders, c.engines, c.actions);
   c.flatten.addEventListener("click", () => flattenAccount(id));
   c.engBtn.addEventListener("click", () => setEngines(id, !c.enginesOn));
   c.unlock.addEventListener("click", () => unlockAccount(id));
   c.clear.addEventListener("click", () => clearFault(id));
+  c.reset.addEventListener("click", () => resetTrailing(id));
   return c;
 }
 
@@ -507,7 +566,12 @@ function fillCard(c, a, st) {
   c.f.net.textContent = fmtMoney(a.net); c.f.net.className = signClass(a.net);
   c.f["loss-at-stop"].textContent = pos === 0 ? "—" : a.loss_at_stop ? fmtMoney(a.loss_at_stop) : "no stop";
   c.f["equity-at-stop"].textContent = pos === 0 || !a.equity_at_stop ? "—" : fmtMoney(a.equity_at_stop);
-  c.f.nearest.textContent = a.nearest ? a.nearest.name + (a.nearest.left ? ": " + a.nearest.left : "") : "—";
+  c.f.nearest.textContent = nearestText(a);
+  put(c.f.level, [levelPill(a)]);
+  const tr = trailingText(a);
+  c.f.trailing.textContent = tr.text; c.f.trailing.className = tr.cls;
+  c.f.trades.textContent = tradesText(a);
+  c.f.tier.textContent = tierText(a);
   const used = Math.max(0, Math.min(1, a.drawdown_used || 0));
   c.fill.style.width = (used * 100).toFixed(1) + "%";
   c.fill.className = "fill" + (used >= 0.8 ? " bad" : used >= 0.5 ? " warn" : "");
@@ -526,6 +590,7 @@ function fillCard(c, a, st) {
   c.engBtn.textContent = a.engines_on ? "Stop engines" : "Start engines";
   show(c.unlock, act.unlock);
   show(c.clear, act.clear);
+  show(c.reset, act.reset);
 }
 
 function renderOrders(box, a) {
@@ -694,6 +759,10 @@ async function rearmDesk() {
 async function unlockAccount(id) {
   const r = await confirmAction("Unlock account " + id + " before the session reset?", true);
   if (r.ok) run("Unlock " + id, () => post("/api/unlock", { account: id, reason: r.reason }));
+}
+async function resetTrailing(id) {
+  const r = await confirmAction("Reset the breached trailing line of account " + id + "? The line starts again below its equity now; locked out by it alone, it trades again.", true);
+  if (r.ok) run("Reset trailing " + id, () => post("/api/reset_trailing", { account: id, reason: r.reason }));
 }
 async function clearFault(id) {
   const r = await confirmAction("Clear the fault of account " + id + "? The desk checks its position and stops at the venue first; it trades again.", true);

@@ -9,6 +9,7 @@ package mutate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,5 +240,28 @@ func TestRunStopsOnARedBaseline(t *testing.T) {
 	_, err := Run(context.Background(), ms, Options{Root: root, Timeout: 30 * time.Second, Baseline: true})
 	if err == nil || !strings.Contains(err.Error(), "baseline") || !strings.Contains(err.Error(), "TestMax") {
 		t.Fatalf("err %v, want the red baseline named", err)
+	}
+}
+
+// TestBaselineSets: the baseline runs what the mutants will run — a
+// package in full when one of its mutants runs it in full (or names a
+// subtest pattern), else only its mutants' patterns.
+func TestBaselineSets(t *testing.T) {
+	ms := []Mutant{
+		{Name: "a", File: "limits/gate.go"},
+		{Name: "b", File: "supervisor/kill.go", Run: "^TestKillWhile"},
+		{Name: "c", File: "supervisor/intent.go", Run: "^(TestA|TestB)$"},
+		{Name: "d", File: "supervisor/intent.go", Run: "^TestKillWhile"},
+		{Name: "e", File: "hw/button.go", Packages: []string{"./hw", "./drill"}},
+		{Name: "f", File: "journal/read.go", Run: "^TestX$/sub"},
+		{Name: "g", File: "broker/sim/orders.go", Run: "^TestY$"},
+	}
+	got := baselineSets(ms, []int{0, 1, 2, 3, 4, 5})
+	want := []BaselineSet{
+		{Pkgs: []string{"./limits", "./hw", "./drill", "./journal"}},
+		{Pkgs: []string{"./supervisor"}, Run: "^TestKillWhile|^(TestA|TestB)$"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("baseline sets %v, want %v", got, want)
 	}
 }

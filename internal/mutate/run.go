@@ -6,7 +6,8 @@
 // kills it; a test binary that hits its timeout kills it too (the test that
 // was running is named); a mutant that does not build is broken (the list
 // is wrong), and one whose snippet is gone is stale. Before any mutant the
-// same packages run once unmutated: a red baseline would make every mutant
+// same tests run once unmutated (a package with a -run pattern for each of
+// its mutants only those tests): a red baseline would make every mutant
 // look killed, so it stops the run.
 
 package mutate
@@ -96,7 +97,6 @@ func Run(ctx context.Context, ms []Mutant, opt Options) ([]Result, error) {
 
 	results := make([]Result, len(ms))
 	var todo []int
-	var union []string
 	for i := range ms {
 		m := &ms[i]
 		results[i] = Result{Name: m.Name, File: m.File, Packages: m.Pkgs()}
@@ -105,11 +105,6 @@ func Run(ctx context.Context, ms []Mutant, opt Options) ([]Result, error) {
 			continue
 		}
 		todo = append(todo, i)
-		for _, p := range m.Pkgs() {
-			if !slices.Contains(union, p) {
-				union = append(union, p)
-			}
-		}
 	}
 	if len(todo) == 0 {
 		return results, nil
@@ -119,14 +114,16 @@ func Run(ctx context.Context, ms []Mutant, opt Options) ([]Result, error) {
 		if err := CopyTree(root, dir); err != nil {
 			return nil, fmt.Errorf("mutate: baseline copy: %w", err)
 		}
-		start := time.Now()
-		out, err := goTest(ctx, opt, dir, union, "", 2*opt.Timeout)
-		if err != nil || out.failed() {
-			return nil, fmt.Errorf("mutate: the baseline (unmutated) tests of %s fail, so no mutant can be judged: %s",
-				strings.Join(union, " "), out.summary(err))
-		}
-		if opt.Progress != nil {
-			fmt.Fprintf(opt.Progress, "baseline: %s pass unmutated (%s)\n", strings.Join(union, " "), time.Since(start).Round(time.Second))
+		for _, b := range baselineSets(ms, todo) {
+			start := time.Now()
+			out, err := goTest(ctx, opt, dir, b.Pkgs, b.Run, 2*opt.Timeout)
+			if err != nil || out.failed() {
+				return nil, fmt.Errorf("mutate: the baseline (unmutated) tests of %s fail, so no mutant can be judged: %s",
+					b, out.summary(err))
+			}
+			if opt.Progress != nil {
+				fmt.Fprintf(opt.Progress, "baseline: %s pass unmutated (%s)\n", b, time.Since(start).Round(time.Second))
+			}
 		}
 		_ = os.RemoveAll(dir)
 	}
@@ -163,6 +160,63 @@ func Run(ctx context.Context, ms []Mutant, opt Options) ([]Result, error) {
 		}
 	}
 	return results, ctx.Err()
+}
+
+// BaselineSet is one unmutated go test run of the baseline: packages and
+// a -run pattern ("" = every test).
+type BaselineSet struct {
+	Pkgs []string
+	Run  string
+}
+
+func (b BaselineSet) String() string {
+	if b.Run == "" {
+		return strings.Join(b.Pkgs, " ")
+	}
+	return strings.Join(b.Pkgs, " ") + " -run '" + b.Run + "'"
+}
+
+// baselineSets is what the baseline must run: exactly the tests the
+// mutants will run, unmutated. A package some mutant tests in full runs in
+// full (all of those in one go test); a package whose every mutant names a
+// -run pattern runs only those patterns (alternated), so a package whose
+// mutants need only a few of its tests is not run whole.
+func baselineSets(ms []Mutant, todo []int) []BaselineSet {
+	var pkgs []string
+	runs := map[string][]string{} // package → its mutants' patterns
+	full := map[string]bool{}
+	for _, i := range todo {
+		m := &ms[i]
+		for _, p := range m.Pkgs() {
+			if !slices.Contains(pkgs, p) {
+				pkgs = append(pkgs, p)
+			}
+			switch {
+			case m.Run == "" || strings.Contains(m.Run, "/"):
+				// A subtest pattern ('/' splits -run by level) cannot be
+				// alternated with others: the package runs whole.
+				full[p] = true
+			case !slices.Contains(runs[p], m.Run):
+				runs[p] = append(runs[p], m.Run)
+			}
+		}
+	}
+	var out []BaselineSet
+	var whole []string
+	for _, p := range pkgs {
+		if full[p] {
+			whole = append(whole, p)
+		}
+	}
+	if len(whole) > 0 {
+		out = append(out, BaselineSet{Pkgs: whole})
+	}
+	for _, p := range pkgs {
+		if !full[p] {
+			out = append(out, BaselineSet{Pkgs: []string{p}, Run: strings.Join(runs[p], "|")})
+		}
+	}
+	return out
 }
 
 func runOne(ctx context.Context, m *Mutant, opt Options, dir string) (r Result) {

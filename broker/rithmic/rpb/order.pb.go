@@ -210,6 +210,57 @@ func (ExchangeNotifyType) EnumDescriptor() ([]byte, []int) {
 	return file_order_proto_rawDescGZIP(), []int{1}
 }
 
+// Whether the RMS auto-liquidates an account (response_account_rms_info,
+// AutoLiquidateFlag).
+type AutoLiquidateFlag int32
+
+const (
+	AutoLiquidateFlag_AUTO_LIQUIDATE_FLAG_UNSPECIFIED AutoLiquidateFlag = 0
+	AutoLiquidateFlag_AUTO_LIQUIDATE_ENABLED          AutoLiquidateFlag = 1
+	AutoLiquidateFlag_AUTO_LIQUIDATE_DISABLED         AutoLiquidateFlag = 2
+)
+
+// Enum value maps for AutoLiquidateFlag.
+var (
+	AutoLiquidateFlag_name = map[int32]string{
+		0: "AUTO_LIQUIDATE_FLAG_UNSPECIFIED",
+		1: "AUTO_LIQUIDATE_ENABLED",
+		2: "AUTO_LIQUIDATE_DISABLED",
+	}
+	AutoLiquidateFlag_value = map[string]int32{
+		"AUTO_LIQUIDATE_FLAG_UNSPECIFIED": 0,
+		"AUTO_LIQUIDATE_ENABLED":          1,
+		"AUTO_LIQUIDATE_DISABLED":         2,
+	}
+)
+
+func (x AutoLiquidateFlag) Enum() *AutoLiquidateFlag {
+	p := new(AutoLiquidateFlag)
+	*p = x
+	return p
+}
+
+func (x AutoLiquidateFlag) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AutoLiquidateFlag) Descriptor() protoreflect.EnumDescriptor {
+	return file_order_proto_enumTypes[2].Descriptor()
+}
+
+func (AutoLiquidateFlag) Type() protoreflect.EnumType {
+	return &file_order_proto_enumTypes[2]
+}
+
+func (x AutoLiquidateFlag) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AutoLiquidateFlag.Descriptor instead.
+func (AutoLiquidateFlag) EnumDescriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{2}
+}
+
 // 300 (request_login_info.proto).
 type RequestLoginInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4183,6 +4234,546 @@ func (x *BracketUpdates) GetTargetQuantityReleased() int32 {
 	return 0
 }
 
+// 304 (request_account_rms_info): every account of the user, one 305 each.
+type RequestAccountRmsInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId    int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserMsg       []string               `protobuf:"bytes,132760,rep,name=user_msg,json=userMsg,proto3" json:"user_msg,omitempty"`
+	FcmId         string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
+	IbId          string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
+	UserType      UserType               `protobuf:"varint,154036,opt,name=user_type,json=userType,proto3,enum=deskguard.rithmic.UserType" json:"user_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestAccountRmsInfo) Reset() {
+	*x = RequestAccountRmsInfo{}
+	mi := &file_order_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestAccountRmsInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestAccountRmsInfo) ProtoMessage() {}
+
+func (x *RequestAccountRmsInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestAccountRmsInfo.ProtoReflect.Descriptor instead.
+func (*RequestAccountRmsInfo) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RequestAccountRmsInfo) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *RequestAccountRmsInfo) GetUserMsg() []string {
+	if x != nil {
+		return x.UserMsg
+	}
+	return nil
+}
+
+func (x *RequestAccountRmsInfo) GetFcmId() string {
+	if x != nil {
+		return x.FcmId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsInfo) GetIbId() string {
+	if x != nil {
+		return x.IbId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsInfo) GetUserType() UserType {
+	if x != nil {
+		return x.UserType
+	}
+	return UserType_USER_TYPE_ADMIN
+}
+
+// 305 (response_account_rms_info): one account a message (with
+// rq_handler_rp_code); the last carries rp_code. presence_bits says which
+// limits are set: 1 buy limit, 2 sell limit, 4 loss limit, 8 max order
+// quantity, 16 min account balance, 32 min margin balance, 64 algorithm,
+// 128 status, 256 currency, 512 default commission.
+type ResponseAccountRmsInfo struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId             int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserMsg                []string               `protobuf:"bytes,132760,rep,name=user_msg,json=userMsg,proto3" json:"user_msg,omitempty"`
+	RqHandlerRpCode        []string               `protobuf:"bytes,132764,rep,name=rq_handler_rp_code,json=rqHandlerRpCode,proto3" json:"rq_handler_rp_code,omitempty"`
+	RpCode                 []string               `protobuf:"bytes,132766,rep,name=rp_code,json=rpCode,proto3" json:"rp_code,omitempty"`
+	PresenceBits           uint32                 `protobuf:"varint,153622,opt,name=presence_bits,json=presenceBits,proto3" json:"presence_bits,omitempty"`
+	FcmId                  string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
+	IbId                   string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
+	AccountId              string                 `protobuf:"bytes,154008,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Currency               string                 `protobuf:"bytes,154383,opt,name=currency,proto3" json:"currency,omitempty"`
+	Status                 string                 `protobuf:"bytes,154003,opt,name=status,proto3" json:"status,omitempty"`
+	Algorithm              string                 `protobuf:"bytes,150142,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	AutoLiquidateCriteria  string                 `protobuf:"bytes,131036,opt,name=auto_liquidate_criteria,json=autoLiquidateCriteria,proto3" json:"auto_liquidate_criteria,omitempty"`
+	AutoLiquidate          AutoLiquidateFlag      `protobuf:"varint,131035,opt,name=auto_liquidate,json=autoLiquidate,proto3,enum=deskguard.rithmic.AutoLiquidateFlag" json:"auto_liquidate,omitempty"`
+	DisableOnAutoLiquidate AutoLiquidateFlag      `protobuf:"varint,131038,opt,name=disable_on_auto_liquidate,json=disableOnAutoLiquidate,proto3,enum=deskguard.rithmic.AutoLiquidateFlag" json:"disable_on_auto_liquidate,omitempty"`
+	AutoLiquidateThreshold float64                `protobuf:"fixed64,131037,opt,name=auto_liquidate_threshold,json=autoLiquidateThreshold,proto3" json:"auto_liquidate_threshold,omitempty"`
+	LossLimit              float64                `protobuf:"fixed64,154019,opt,name=loss_limit,json=lossLimit,proto3" json:"loss_limit,omitempty"`
+	MinAccountBalance      float64                `protobuf:"fixed64,156968,opt,name=min_account_balance,json=minAccountBalance,proto3" json:"min_account_balance,omitempty"`
+	BuyLimit               int32                  `protobuf:"varint,154009,opt,name=buy_limit,json=buyLimit,proto3" json:"buy_limit,omitempty"`
+	SellLimit              int32                  `protobuf:"varint,154035,opt,name=sell_limit,json=sellLimit,proto3" json:"sell_limit,omitempty"`
+	MaxOrderQuantity       int32                  `protobuf:"varint,110105,opt,name=max_order_quantity,json=maxOrderQuantity,proto3" json:"max_order_quantity,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ResponseAccountRmsInfo) Reset() {
+	*x = ResponseAccountRmsInfo{}
+	mi := &file_order_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseAccountRmsInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseAccountRmsInfo) ProtoMessage() {}
+
+func (x *ResponseAccountRmsInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseAccountRmsInfo.ProtoReflect.Descriptor instead.
+func (*ResponseAccountRmsInfo) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ResponseAccountRmsInfo) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetUserMsg() []string {
+	if x != nil {
+		return x.UserMsg
+	}
+	return nil
+}
+
+func (x *ResponseAccountRmsInfo) GetRqHandlerRpCode() []string {
+	if x != nil {
+		return x.RqHandlerRpCode
+	}
+	return nil
+}
+
+func (x *ResponseAccountRmsInfo) GetRpCode() []string {
+	if x != nil {
+		return x.RpCode
+	}
+	return nil
+}
+
+func (x *ResponseAccountRmsInfo) GetPresenceBits() uint32 {
+	if x != nil {
+		return x.PresenceBits
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetFcmId() string {
+	if x != nil {
+		return x.FcmId
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetIbId() string {
+	if x != nil {
+		return x.IbId
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetAutoLiquidateCriteria() string {
+	if x != nil {
+		return x.AutoLiquidateCriteria
+	}
+	return ""
+}
+
+func (x *ResponseAccountRmsInfo) GetAutoLiquidate() AutoLiquidateFlag {
+	if x != nil {
+		return x.AutoLiquidate
+	}
+	return AutoLiquidateFlag_AUTO_LIQUIDATE_FLAG_UNSPECIFIED
+}
+
+func (x *ResponseAccountRmsInfo) GetDisableOnAutoLiquidate() AutoLiquidateFlag {
+	if x != nil {
+		return x.DisableOnAutoLiquidate
+	}
+	return AutoLiquidateFlag_AUTO_LIQUIDATE_FLAG_UNSPECIFIED
+}
+
+func (x *ResponseAccountRmsInfo) GetAutoLiquidateThreshold() float64 {
+	if x != nil {
+		return x.AutoLiquidateThreshold
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetLossLimit() float64 {
+	if x != nil {
+		return x.LossLimit
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetMinAccountBalance() float64 {
+	if x != nil {
+		return x.MinAccountBalance
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetBuyLimit() int32 {
+	if x != nil {
+		return x.BuyLimit
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetSellLimit() int32 {
+	if x != nil {
+		return x.SellLimit
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsInfo) GetMaxOrderQuantity() int32 {
+	if x != nil {
+		return x.MaxOrderQuantity
+	}
+	return 0
+}
+
+// 3508 (request_account_rms_updates.proto, as pbeets/rithmic-rs publishes
+// it in rapi/0.78.0.0/proto/; the template id from its README's API
+// table): subscribe to one account's RMS updates (356). Unlike 100 and
+// 400, `request` is a string here: "subscribe" or "unsubscribe".
+// update_bits says which updates: 1 the auto-liquidation threshold's
+// current value.
+type RequestAccountRmsUpdates struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId    int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserMsg       []string               `protobuf:"bytes,132760,rep,name=user_msg,json=userMsg,proto3" json:"user_msg,omitempty"`
+	FcmId         string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
+	IbId          string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
+	AccountId     string                 `protobuf:"bytes,154008,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Request       string                 `protobuf:"bytes,100000,opt,name=request,proto3" json:"request,omitempty"`
+	UpdateBits    int32                  `protobuf:"varint,154211,opt,name=update_bits,json=updateBits,proto3" json:"update_bits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestAccountRmsUpdates) Reset() {
+	*x = RequestAccountRmsUpdates{}
+	mi := &file_order_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestAccountRmsUpdates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestAccountRmsUpdates) ProtoMessage() {}
+
+func (x *RequestAccountRmsUpdates) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestAccountRmsUpdates.ProtoReflect.Descriptor instead.
+func (*RequestAccountRmsUpdates) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RequestAccountRmsUpdates) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *RequestAccountRmsUpdates) GetUserMsg() []string {
+	if x != nil {
+		return x.UserMsg
+	}
+	return nil
+}
+
+func (x *RequestAccountRmsUpdates) GetFcmId() string {
+	if x != nil {
+		return x.FcmId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetIbId() string {
+	if x != nil {
+		return x.IbId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetRequest() string {
+	if x != nil {
+		return x.Request
+	}
+	return ""
+}
+
+func (x *RequestAccountRmsUpdates) GetUpdateBits() int32 {
+	if x != nil {
+		return x.UpdateBits
+	}
+	return 0
+}
+
+// 3509 (response_account_rms_updates.proto, ibid.).
+type ResponseAccountRmsUpdates struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId    int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserMsg       []string               `protobuf:"bytes,132760,rep,name=user_msg,json=userMsg,proto3" json:"user_msg,omitempty"`
+	RpCode        []string               `protobuf:"bytes,132766,rep,name=rp_code,json=rpCode,proto3" json:"rp_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseAccountRmsUpdates) Reset() {
+	*x = ResponseAccountRmsUpdates{}
+	mi := &file_order_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseAccountRmsUpdates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseAccountRmsUpdates) ProtoMessage() {}
+
+func (x *ResponseAccountRmsUpdates) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseAccountRmsUpdates.ProtoReflect.Descriptor instead.
+func (*ResponseAccountRmsUpdates) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ResponseAccountRmsUpdates) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *ResponseAccountRmsUpdates) GetUserMsg() []string {
+	if x != nil {
+		return x.UserMsg
+	}
+	return nil
+}
+
+func (x *ResponseAccountRmsUpdates) GetRpCode() []string {
+	if x != nil {
+		return x.RpCode
+	}
+	return nil
+}
+
+// 356 (account_rms_updates.proto): pushed to the subscribers (3508) of the
+// account when the RMS's auto-liquidation figures change.
+// update_bits 1: auto_liq_threshold_current_value changed.
+type AccountRmsUpdates struct {
+	state                          protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId                     int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UpdateBits                     int32                  `protobuf:"varint,154211,opt,name=update_bits,json=updateBits,proto3" json:"update_bits,omitempty"`
+	FcmId                          string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
+	IbId                           string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
+	AccountId                      string                 `protobuf:"bytes,154008,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	AutoLiqThresholdCurrentValue   string                 `protobuf:"bytes,131040,opt,name=auto_liq_threshold_current_value,json=autoLiqThresholdCurrentValue,proto3" json:"auto_liq_threshold_current_value,omitempty"`
+	AutoLiqPeakAccountBalance      string                 `protobuf:"bytes,131049,opt,name=auto_liq_peak_account_balance,json=autoLiqPeakAccountBalance,proto3" json:"auto_liq_peak_account_balance,omitempty"`
+	AutoLiqPeakAccountBalanceSsboe string                 `protobuf:"bytes,131050,opt,name=auto_liq_peak_account_balance_ssboe,json=autoLiqPeakAccountBalanceSsboe,proto3" json:"auto_liq_peak_account_balance_ssboe,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+func (x *AccountRmsUpdates) Reset() {
+	*x = AccountRmsUpdates{}
+	mi := &file_order_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountRmsUpdates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountRmsUpdates) ProtoMessage() {}
+
+func (x *AccountRmsUpdates) ProtoReflect() protoreflect.Message {
+	mi := &file_order_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountRmsUpdates.ProtoReflect.Descriptor instead.
+func (*AccountRmsUpdates) Descriptor() ([]byte, []int) {
+	return file_order_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *AccountRmsUpdates) GetTemplateId() int32 {
+	if x != nil {
+		return x.TemplateId
+	}
+	return 0
+}
+
+func (x *AccountRmsUpdates) GetUpdateBits() int32 {
+	if x != nil {
+		return x.UpdateBits
+	}
+	return 0
+}
+
+func (x *AccountRmsUpdates) GetFcmId() string {
+	if x != nil {
+		return x.FcmId
+	}
+	return ""
+}
+
+func (x *AccountRmsUpdates) GetIbId() string {
+	if x != nil {
+		return x.IbId
+	}
+	return ""
+}
+
+func (x *AccountRmsUpdates) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *AccountRmsUpdates) GetAutoLiqThresholdCurrentValue() string {
+	if x != nil {
+		return x.AutoLiqThresholdCurrentValue
+	}
+	return ""
+}
+
+func (x *AccountRmsUpdates) GetAutoLiqPeakAccountBalance() string {
+	if x != nil {
+		return x.AutoLiqPeakAccountBalance
+	}
+	return ""
+}
+
+func (x *AccountRmsUpdates) GetAutoLiqPeakAccountBalanceSsboe() string {
+	if x != nil {
+		return x.AutoLiqPeakAccountBalanceSsboe
+	}
+	return ""
+}
+
 var File_order_proto protoreflect.FileDescriptor
 
 const file_order_proto_rawDesc = "" +
@@ -4635,7 +5226,67 @@ const file_order_proto_rawDesc = "" +
 	"\x16stop_quantity_released\x18\xe2\xb6\t \x01(\x05R\x14stopQuantityReleased\x12#\n" +
 	"\ftarget_ticks\x18ض\t \x01(\x05R\vtargetTicks\x12)\n" +
 	"\x0ftarget_quantity\x18ٶ\t \x01(\x05R\x0etargetQuantity\x12:\n" +
-	"\x18target_quantity_released\x18ܶ\t \x01(\x05R\x16targetQuantityReleased*\xf7\x03\n" +
+	"\x18target_quantity_released\x18ܶ\t \x01(\x05R\x16targetQuantityReleased\"\xc3\x01\n" +
+	"\x15RequestAccountRmsInfo\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12\x1b\n" +
+	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12\x17\n" +
+	"\x06fcm_id\x18\x9d\xb3\t \x01(\tR\x05fcmId\x12\x15\n" +
+	"\x05ib_id\x18\x9e\xb3\t \x01(\tR\x04ibId\x12:\n" +
+	"\tuser_type\x18\xb4\xb3\t \x01(\x0e2\x1b.deskguard.rithmic.UserTypeR\buserType\"\xdd\x06\n" +
+	"\x16ResponseAccountRmsInfo\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12\x1b\n" +
+	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12-\n" +
+	"\x12rq_handler_rp_code\x18\x9c\x8d\b \x03(\tR\x0frqHandlerRpCode\x12\x19\n" +
+	"\arp_code\x18\x9e\x8d\b \x03(\tR\x06rpCode\x12%\n" +
+	"\rpresence_bits\x18\x96\xb0\t \x01(\rR\fpresenceBits\x12\x17\n" +
+	"\x06fcm_id\x18\x9d\xb3\t \x01(\tR\x05fcmId\x12\x15\n" +
+	"\x05ib_id\x18\x9e\xb3\t \x01(\tR\x04ibId\x12\x1f\n" +
+	"\n" +
+	"account_id\x18\x98\xb3\t \x01(\tR\taccountId\x12\x1c\n" +
+	"\bcurrency\x18\x8f\xb6\t \x01(\tR\bcurrency\x12\x18\n" +
+	"\x06status\x18\x93\xb3\t \x01(\tR\x06status\x12\x1e\n" +
+	"\talgorithm\x18\xfe\x94\t \x01(\tR\talgorithm\x128\n" +
+	"\x17auto_liquidate_criteria\x18\xdc\xff\a \x01(\tR\x15autoLiquidateCriteria\x12M\n" +
+	"\x0eauto_liquidate\x18\xdb\xff\a \x01(\x0e2$.deskguard.rithmic.AutoLiquidateFlagR\rautoLiquidate\x12a\n" +
+	"\x19disable_on_auto_liquidate\x18\xde\xff\a \x01(\x0e2$.deskguard.rithmic.AutoLiquidateFlagR\x16disableOnAutoLiquidate\x12:\n" +
+	"\x18auto_liquidate_threshold\x18\xdd\xff\a \x01(\x01R\x16autoLiquidateThreshold\x12\x1f\n" +
+	"\n" +
+	"loss_limit\x18\xa3\xb3\t \x01(\x01R\tlossLimit\x120\n" +
+	"\x13min_account_balance\x18\xa8\xca\t \x01(\x01R\x11minAccountBalance\x12\x1d\n" +
+	"\tbuy_limit\x18\x99\xb3\t \x01(\x05R\bbuyLimit\x12\x1f\n" +
+	"\n" +
+	"sell_limit\x18\xb3\xb3\t \x01(\x05R\tsellLimit\x12.\n" +
+	"\x12max_order_quantity\x18\x99\xdc\x06 \x01(\x05R\x10maxOrderQuantity\"\xea\x01\n" +
+	"\x18RequestAccountRmsUpdates\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12\x1b\n" +
+	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12\x17\n" +
+	"\x06fcm_id\x18\x9d\xb3\t \x01(\tR\x05fcmId\x12\x15\n" +
+	"\x05ib_id\x18\x9e\xb3\t \x01(\tR\x04ibId\x12\x1f\n" +
+	"\n" +
+	"account_id\x18\x98\xb3\t \x01(\tR\taccountId\x12\x1a\n" +
+	"\arequest\x18\xa0\x8d\x06 \x01(\tR\arequest\x12!\n" +
+	"\vupdate_bits\x18\xe3\xb4\t \x01(\x05R\n" +
+	"updateBits\"v\n" +
+	"\x19ResponseAccountRmsUpdates\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12\x1b\n" +
+	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12\x19\n" +
+	"\arp_code\x18\x9e\x8d\b \x03(\tR\x06rpCode\"\x87\x03\n" +
+	"\x11AccountRmsUpdates\x12!\n" +
+	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
+	"templateId\x12!\n" +
+	"\vupdate_bits\x18\xe3\xb4\t \x01(\x05R\n" +
+	"updateBits\x12\x17\n" +
+	"\x06fcm_id\x18\x9d\xb3\t \x01(\tR\x05fcmId\x12\x15\n" +
+	"\x05ib_id\x18\x9e\xb3\t \x01(\tR\x04ibId\x12\x1f\n" +
+	"\n" +
+	"account_id\x18\x98\xb3\t \x01(\tR\taccountId\x12H\n" +
+	" auto_liq_threshold_current_value\x18\xe0\xff\a \x01(\tR\x1cautoLiqThresholdCurrentValue\x12B\n" +
+	"\x1dauto_liq_peak_account_balance\x18\xe9\xff\a \x01(\tR\x19autoLiqPeakAccountBalance\x12M\n" +
+	"#auto_liq_peak_account_balance_ssboe\x18\xea\xff\a \x01(\tR\x1eautoLiqPeakAccountBalanceSsboe*\xf7\x03\n" +
 	"\x11RithmicNotifyType\x12#\n" +
 	"\x1fRITHMIC_NOTIFY_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ORDER_RCVD_FROM_CLNT\x10\x01\x12\x19\n" +
@@ -4669,7 +5320,11 @@ const file_order_proto_rawDesc = "" +
 	"\vEXCH_REJECT\x10\x06\x12\x15\n" +
 	"\x11EXCH_NOT_MODIFIED\x10\a\x12\x16\n" +
 	"\x12EXCH_NOT_CANCELLED\x10\b\x12\x10\n" +
-	"\fEXCH_GENERIC\x10\tB3Z1github.com/deskguard/deskguard/broker/rithmic/rpbb\x06proto3"
+	"\fEXCH_GENERIC\x10\t*q\n" +
+	"\x11AutoLiquidateFlag\x12#\n" +
+	"\x1fAUTO_LIQUIDATE_FLAG_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16AUTO_LIQUIDATE_ENABLED\x10\x01\x12\x1b\n" +
+	"\x17AUTO_LIQUIDATE_DISABLED\x10\x02B3Z1github.com/deskguard/deskguard/broker/rithmic/rpbb\x06proto3"
 
 var (
 	file_order_proto_rawDescOnce sync.Once
@@ -4683,89 +5338,98 @@ func file_order_proto_rawDescGZIP() []byte {
 	return file_order_proto_rawDescData
 }
 
-var file_order_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_order_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_order_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_order_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_order_proto_goTypes = []any{
 	(RithmicNotifyType)(0),                    // 0: deskguard.rithmic.RithmicNotifyType
 	(ExchangeNotifyType)(0),                   // 1: deskguard.rithmic.ExchangeNotifyType
-	(*RequestLoginInfo)(nil),                  // 2: deskguard.rithmic.RequestLoginInfo
-	(*ResponseLoginInfo)(nil),                 // 3: deskguard.rithmic.ResponseLoginInfo
-	(*RequestAccountList)(nil),                // 4: deskguard.rithmic.RequestAccountList
-	(*ResponseAccountList)(nil),               // 5: deskguard.rithmic.ResponseAccountList
-	(*RequestTradeRoutes)(nil),                // 6: deskguard.rithmic.RequestTradeRoutes
-	(*ResponseTradeRoutes)(nil),               // 7: deskguard.rithmic.ResponseTradeRoutes
-	(*RequestSubscribeForOrderUpdates)(nil),   // 8: deskguard.rithmic.RequestSubscribeForOrderUpdates
-	(*ResponseSubscribeForOrderUpdates)(nil),  // 9: deskguard.rithmic.ResponseSubscribeForOrderUpdates
-	(*RequestSubscribeToBracketUpdates)(nil),  // 10: deskguard.rithmic.RequestSubscribeToBracketUpdates
-	(*ResponseSubscribeToBracketUpdates)(nil), // 11: deskguard.rithmic.ResponseSubscribeToBracketUpdates
-	(*RequestNewOrder)(nil),                   // 12: deskguard.rithmic.RequestNewOrder
-	(*ResponseNewOrder)(nil),                  // 13: deskguard.rithmic.ResponseNewOrder
-	(*RequestBracketOrder)(nil),               // 14: deskguard.rithmic.RequestBracketOrder
-	(*ResponseBracketOrder)(nil),              // 15: deskguard.rithmic.ResponseBracketOrder
-	(*RequestModifyOrder)(nil),                // 16: deskguard.rithmic.RequestModifyOrder
-	(*ResponseModifyOrder)(nil),               // 17: deskguard.rithmic.ResponseModifyOrder
-	(*RequestCancelOrder)(nil),                // 18: deskguard.rithmic.RequestCancelOrder
-	(*ResponseCancelOrder)(nil),               // 19: deskguard.rithmic.ResponseCancelOrder
-	(*RequestShowOrders)(nil),                 // 20: deskguard.rithmic.RequestShowOrders
-	(*ResponseShowOrders)(nil),                // 21: deskguard.rithmic.ResponseShowOrders
-	(*RequestUpdateTargetBracketLevel)(nil),   // 22: deskguard.rithmic.RequestUpdateTargetBracketLevel
-	(*ResponseUpdateTargetBracketLevel)(nil),  // 23: deskguard.rithmic.ResponseUpdateTargetBracketLevel
-	(*RequestUpdateStopBracketLevel)(nil),     // 24: deskguard.rithmic.RequestUpdateStopBracketLevel
-	(*ResponseUpdateStopBracketLevel)(nil),    // 25: deskguard.rithmic.ResponseUpdateStopBracketLevel
-	(*RequestShowBrackets)(nil),               // 26: deskguard.rithmic.RequestShowBrackets
-	(*ResponseShowBrackets)(nil),              // 27: deskguard.rithmic.ResponseShowBrackets
-	(*RequestShowBracketStops)(nil),           // 28: deskguard.rithmic.RequestShowBracketStops
-	(*ResponseShowBracketStops)(nil),          // 29: deskguard.rithmic.ResponseShowBracketStops
-	(*RequestCancelAllOrders)(nil),            // 30: deskguard.rithmic.RequestCancelAllOrders
-	(*ResponseCancelAllOrders)(nil),           // 31: deskguard.rithmic.ResponseCancelAllOrders
-	(*RequestExitPosition)(nil),               // 32: deskguard.rithmic.RequestExitPosition
-	(*ResponseExitPosition)(nil),              // 33: deskguard.rithmic.ResponseExitPosition
-	(*RequestReplayExecutions)(nil),           // 34: deskguard.rithmic.RequestReplayExecutions
-	(*ResponseReplayExecutions)(nil),          // 35: deskguard.rithmic.ResponseReplayExecutions
-	(*RithmicOrderNotification)(nil),          // 36: deskguard.rithmic.RithmicOrderNotification
-	(*ExchangeOrderNotification)(nil),         // 37: deskguard.rithmic.ExchangeOrderNotification
-	(*BracketUpdates)(nil),                    // 38: deskguard.rithmic.BracketUpdates
-	(UserType)(0),                             // 39: deskguard.rithmic.UserType
-	(TransactionType)(0),                      // 40: deskguard.rithmic.TransactionType
-	(Duration)(0),                             // 41: deskguard.rithmic.Duration
-	(PriceType)(0),                            // 42: deskguard.rithmic.PriceType
-	(OrderPlacement)(0),                       // 43: deskguard.rithmic.OrderPlacement
-	(BracketType)(0),                          // 44: deskguard.rithmic.BracketType
+	(AutoLiquidateFlag)(0),                    // 2: deskguard.rithmic.AutoLiquidateFlag
+	(*RequestLoginInfo)(nil),                  // 3: deskguard.rithmic.RequestLoginInfo
+	(*ResponseLoginInfo)(nil),                 // 4: deskguard.rithmic.ResponseLoginInfo
+	(*RequestAccountList)(nil),                // 5: deskguard.rithmic.RequestAccountList
+	(*ResponseAccountList)(nil),               // 6: deskguard.rithmic.ResponseAccountList
+	(*RequestTradeRoutes)(nil),                // 7: deskguard.rithmic.RequestTradeRoutes
+	(*ResponseTradeRoutes)(nil),               // 8: deskguard.rithmic.ResponseTradeRoutes
+	(*RequestSubscribeForOrderUpdates)(nil),   // 9: deskguard.rithmic.RequestSubscribeForOrderUpdates
+	(*ResponseSubscribeForOrderUpdates)(nil),  // 10: deskguard.rithmic.ResponseSubscribeForOrderUpdates
+	(*RequestSubscribeToBracketUpdates)(nil),  // 11: deskguard.rithmic.RequestSubscribeToBracketUpdates
+	(*ResponseSubscribeToBracketUpdates)(nil), // 12: deskguard.rithmic.ResponseSubscribeToBracketUpdates
+	(*RequestNewOrder)(nil),                   // 13: deskguard.rithmic.RequestNewOrder
+	(*ResponseNewOrder)(nil),                  // 14: deskguard.rithmic.ResponseNewOrder
+	(*RequestBracketOrder)(nil),               // 15: deskguard.rithmic.RequestBracketOrder
+	(*ResponseBracketOrder)(nil),              // 16: deskguard.rithmic.ResponseBracketOrder
+	(*RequestModifyOrder)(nil),                // 17: deskguard.rithmic.RequestModifyOrder
+	(*ResponseModifyOrder)(nil),               // 18: deskguard.rithmic.ResponseModifyOrder
+	(*RequestCancelOrder)(nil),                // 19: deskguard.rithmic.RequestCancelOrder
+	(*ResponseCancelOrder)(nil),               // 20: deskguard.rithmic.ResponseCancelOrder
+	(*RequestShowOrders)(nil),                 // 21: deskguard.rithmic.RequestShowOrders
+	(*ResponseShowOrders)(nil),                // 22: deskguard.rithmic.ResponseShowOrders
+	(*RequestUpdateTargetBracketLevel)(nil),   // 23: deskguard.rithmic.RequestUpdateTargetBracketLevel
+	(*ResponseUpdateTargetBracketLevel)(nil),  // 24: deskguard.rithmic.ResponseUpdateTargetBracketLevel
+	(*RequestUpdateStopBracketLevel)(nil),     // 25: deskguard.rithmic.RequestUpdateStopBracketLevel
+	(*ResponseUpdateStopBracketLevel)(nil),    // 26: deskguard.rithmic.ResponseUpdateStopBracketLevel
+	(*RequestShowBrackets)(nil),               // 27: deskguard.rithmic.RequestShowBrackets
+	(*ResponseShowBrackets)(nil),              // 28: deskguard.rithmic.ResponseShowBrackets
+	(*RequestShowBracketStops)(nil),           // 29: deskguard.rithmic.RequestShowBracketStops
+	(*ResponseShowBracketStops)(nil),          // 30: deskguard.rithmic.ResponseShowBracketStops
+	(*RequestCancelAllOrders)(nil),            // 31: deskguard.rithmic.RequestCancelAllOrders
+	(*ResponseCancelAllOrders)(nil),           // 32: deskguard.rithmic.ResponseCancelAllOrders
+	(*RequestExitPosition)(nil),               // 33: deskguard.rithmic.RequestExitPosition
+	(*ResponseExitPosition)(nil),              // 34: deskguard.rithmic.ResponseExitPosition
+	(*RequestReplayExecutions)(nil),           // 35: deskguard.rithmic.RequestReplayExecutions
+	(*ResponseReplayExecutions)(nil),          // 36: deskguard.rithmic.ResponseReplayExecutions
+	(*RithmicOrderNotification)(nil),          // 37: deskguard.rithmic.RithmicOrderNotification
+	(*ExchangeOrderNotification)(nil),         // 38: deskguard.rithmic.ExchangeOrderNotification
+	(*BracketUpdates)(nil),                    // 39: deskguard.rithmic.BracketUpdates
+	(*RequestAccountRmsInfo)(nil),             // 40: deskguard.rithmic.RequestAccountRmsInfo
+	(*ResponseAccountRmsInfo)(nil),            // 41: deskguard.rithmic.ResponseAccountRmsInfo
+	(*RequestAccountRmsUpdates)(nil),          // 42: deskguard.rithmic.RequestAccountRmsUpdates
+	(*ResponseAccountRmsUpdates)(nil),         // 43: deskguard.rithmic.ResponseAccountRmsUpdates
+	(*AccountRmsUpdates)(nil),                 // 44: deskguard.rithmic.AccountRmsUpdates
+	(UserType)(0),                             // 45: deskguard.rithmic.UserType
+	(TransactionType)(0),                      // 46: deskguard.rithmic.TransactionType
+	(Duration)(0),                             // 47: deskguard.rithmic.Duration
+	(PriceType)(0),                            // 48: deskguard.rithmic.PriceType
+	(OrderPlacement)(0),                       // 49: deskguard.rithmic.OrderPlacement
+	(BracketType)(0),                          // 50: deskguard.rithmic.BracketType
 }
 var file_order_proto_depIdxs = []int32{
-	39, // 0: deskguard.rithmic.ResponseLoginInfo.user_type:type_name -> deskguard.rithmic.UserType
-	39, // 1: deskguard.rithmic.RequestAccountList.user_type:type_name -> deskguard.rithmic.UserType
-	40, // 2: deskguard.rithmic.RequestNewOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	41, // 3: deskguard.rithmic.RequestNewOrder.duration:type_name -> deskguard.rithmic.Duration
-	42, // 4: deskguard.rithmic.RequestNewOrder.price_type:type_name -> deskguard.rithmic.PriceType
-	43, // 5: deskguard.rithmic.RequestNewOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	40, // 6: deskguard.rithmic.RequestBracketOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	41, // 7: deskguard.rithmic.RequestBracketOrder.duration:type_name -> deskguard.rithmic.Duration
-	42, // 8: deskguard.rithmic.RequestBracketOrder.price_type:type_name -> deskguard.rithmic.PriceType
-	43, // 9: deskguard.rithmic.RequestBracketOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	39, // 10: deskguard.rithmic.RequestBracketOrder.user_type:type_name -> deskguard.rithmic.UserType
-	44, // 11: deskguard.rithmic.RequestBracketOrder.bracket_type:type_name -> deskguard.rithmic.BracketType
-	42, // 12: deskguard.rithmic.RequestModifyOrder.price_type:type_name -> deskguard.rithmic.PriceType
-	43, // 13: deskguard.rithmic.RequestModifyOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	43, // 14: deskguard.rithmic.RequestCancelOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	39, // 15: deskguard.rithmic.RequestCancelAllOrders.user_type:type_name -> deskguard.rithmic.UserType
-	43, // 16: deskguard.rithmic.RequestCancelAllOrders.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
-	43, // 17: deskguard.rithmic.RequestExitPosition.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 0: deskguard.rithmic.ResponseLoginInfo.user_type:type_name -> deskguard.rithmic.UserType
+	45, // 1: deskguard.rithmic.RequestAccountList.user_type:type_name -> deskguard.rithmic.UserType
+	46, // 2: deskguard.rithmic.RequestNewOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 3: deskguard.rithmic.RequestNewOrder.duration:type_name -> deskguard.rithmic.Duration
+	48, // 4: deskguard.rithmic.RequestNewOrder.price_type:type_name -> deskguard.rithmic.PriceType
+	49, // 5: deskguard.rithmic.RequestNewOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	46, // 6: deskguard.rithmic.RequestBracketOrder.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 7: deskguard.rithmic.RequestBracketOrder.duration:type_name -> deskguard.rithmic.Duration
+	48, // 8: deskguard.rithmic.RequestBracketOrder.price_type:type_name -> deskguard.rithmic.PriceType
+	49, // 9: deskguard.rithmic.RequestBracketOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 10: deskguard.rithmic.RequestBracketOrder.user_type:type_name -> deskguard.rithmic.UserType
+	50, // 11: deskguard.rithmic.RequestBracketOrder.bracket_type:type_name -> deskguard.rithmic.BracketType
+	48, // 12: deskguard.rithmic.RequestModifyOrder.price_type:type_name -> deskguard.rithmic.PriceType
+	49, // 13: deskguard.rithmic.RequestModifyOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	49, // 14: deskguard.rithmic.RequestCancelOrder.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 15: deskguard.rithmic.RequestCancelAllOrders.user_type:type_name -> deskguard.rithmic.UserType
+	49, // 16: deskguard.rithmic.RequestCancelAllOrders.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	49, // 17: deskguard.rithmic.RequestExitPosition.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
 	0,  // 18: deskguard.rithmic.RithmicOrderNotification.notify_type:type_name -> deskguard.rithmic.RithmicNotifyType
-	40, // 19: deskguard.rithmic.RithmicOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	41, // 20: deskguard.rithmic.RithmicOrderNotification.duration:type_name -> deskguard.rithmic.Duration
-	42, // 21: deskguard.rithmic.RithmicOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
-	44, // 22: deskguard.rithmic.RithmicOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
+	46, // 19: deskguard.rithmic.RithmicOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 20: deskguard.rithmic.RithmicOrderNotification.duration:type_name -> deskguard.rithmic.Duration
+	48, // 21: deskguard.rithmic.RithmicOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
+	50, // 22: deskguard.rithmic.RithmicOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
 	1,  // 23: deskguard.rithmic.ExchangeOrderNotification.notify_type:type_name -> deskguard.rithmic.ExchangeNotifyType
-	40, // 24: deskguard.rithmic.ExchangeOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	41, // 25: deskguard.rithmic.ExchangeOrderNotification.duration:type_name -> deskguard.rithmic.Duration
-	42, // 26: deskguard.rithmic.ExchangeOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
-	44, // 27: deskguard.rithmic.ExchangeOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	46, // 24: deskguard.rithmic.ExchangeOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 25: deskguard.rithmic.ExchangeOrderNotification.duration:type_name -> deskguard.rithmic.Duration
+	48, // 26: deskguard.rithmic.ExchangeOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
+	50, // 27: deskguard.rithmic.ExchangeOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
+	45, // 28: deskguard.rithmic.RequestAccountRmsInfo.user_type:type_name -> deskguard.rithmic.UserType
+	2,  // 29: deskguard.rithmic.ResponseAccountRmsInfo.auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
+	2,  // 30: deskguard.rithmic.ResponseAccountRmsInfo.disable_on_auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_order_proto_init() }
@@ -4779,8 +5443,8 @@ func file_order_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_order_proto_rawDesc), len(file_order_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   37,
+			NumEnums:      3,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

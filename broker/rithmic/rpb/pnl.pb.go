@@ -544,7 +544,12 @@ func (x *InstrumentPnLPositionUpdate) GetUsecs() int32 {
 	return 0
 }
 
-// 451: one account's totals (account_pnl_position_update.proto).
+// 451: one account's totals (account_pnl_position_update.proto). The
+// balances are currency strings: account_balance is the cash with the open
+// PnL (a sample from a live prop account shows account_balance 49998.40
+// beside cash_on_hand 50000.00 with open_position_pnl -1.00 and a
+// commission: BurnOutTrader/fund-forge's rithmic_api PNL_PLANT.md);
+// cash_on_hand the cash alone.
 type AccountPnLPositionUpdate struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	TemplateId        int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
@@ -557,7 +562,10 @@ type AccountPnLPositionUpdate struct {
 	NetQuantity       int32                  `protobuf:"varint,156967,opt,name=net_quantity,json=netQuantity,proto3" json:"net_quantity,omitempty"`
 	OpenPositionPnl   string                 `protobuf:"bytes,156961,opt,name=open_position_pnl,json=openPositionPnl,proto3" json:"open_position_pnl,omitempty"`
 	ClosedPositionPnl string                 `protobuf:"bytes,156963,opt,name=closed_position_pnl,json=closedPositionPnl,proto3" json:"closed_position_pnl,omitempty"`
+	MinAccountBalance string                 `protobuf:"bytes,156968,opt,name=min_account_balance,json=minAccountBalance,proto3" json:"min_account_balance,omitempty"`
 	AccountBalance    string                 `protobuf:"bytes,156970,opt,name=account_balance,json=accountBalance,proto3" json:"account_balance,omitempty"`
+	CashOnHand        string                 `protobuf:"bytes,156971,opt,name=cash_on_hand,json=cashOnHand,proto3" json:"cash_on_hand,omitempty"`
+	DayOpenPnl        string                 `protobuf:"bytes,157954,opt,name=day_open_pnl,json=dayOpenPnl,proto3" json:"day_open_pnl,omitempty"`
 	DayClosedPnl      string                 `protobuf:"bytes,157955,opt,name=day_closed_pnl,json=dayClosedPnl,proto3" json:"day_closed_pnl,omitempty"`
 	DayPnl            string                 `protobuf:"bytes,157956,opt,name=day_pnl,json=dayPnl,proto3" json:"day_pnl,omitempty"`
 	Ssboe             int32                  `protobuf:"varint,150100,opt,name=ssboe,proto3" json:"ssboe,omitempty"`
@@ -666,9 +674,30 @@ func (x *AccountPnLPositionUpdate) GetClosedPositionPnl() string {
 	return ""
 }
 
+func (x *AccountPnLPositionUpdate) GetMinAccountBalance() string {
+	if x != nil {
+		return x.MinAccountBalance
+	}
+	return ""
+}
+
 func (x *AccountPnLPositionUpdate) GetAccountBalance() string {
 	if x != nil {
 		return x.AccountBalance
+	}
+	return ""
+}
+
+func (x *AccountPnLPositionUpdate) GetCashOnHand() string {
+	if x != nil {
+		return x.CashOnHand
+	}
+	return ""
+}
+
+func (x *AccountPnLPositionUpdate) GetDayOpenPnl() string {
+	if x != nil {
+		return x.DayOpenPnl
 	}
 	return ""
 }
@@ -762,7 +791,7 @@ const file_pnl_proto_rawDesc = "" +
 	"\x18closed_position_quantity\x18\xa4\xca\t \x01(\x05R\x16closedPositionQuantity\x12#\n" +
 	"\fnet_quantity\x18\xa7\xca\t \x01(\x05R\vnetQuantity\x12\x16\n" +
 	"\x05ssboe\x18Ԕ\t \x01(\x05R\x05ssboe\x12\x16\n" +
-	"\x05usecs\x18Ք\t \x01(\x05R\x05usecs\"\x9e\x04\n" +
+	"\x05usecs\x18Ք\t \x01(\x05R\x05usecs\"\x98\x05\n" +
 	"\x18AccountPnLPositionUpdate\x12!\n" +
 	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
 	"templateId\x12!\n" +
@@ -777,8 +806,13 @@ const file_pnl_proto_rawDesc = "" +
 	"\rfill_sell_qty\x18\xba\xb3\t \x01(\x05R\vfillSellQty\x12#\n" +
 	"\fnet_quantity\x18\xa7\xca\t \x01(\x05R\vnetQuantity\x12,\n" +
 	"\x11open_position_pnl\x18\xa1\xca\t \x01(\tR\x0fopenPositionPnl\x120\n" +
-	"\x13closed_position_pnl\x18\xa3\xca\t \x01(\tR\x11closedPositionPnl\x12)\n" +
-	"\x0faccount_balance\x18\xaa\xca\t \x01(\tR\x0eaccountBalance\x12&\n" +
+	"\x13closed_position_pnl\x18\xa3\xca\t \x01(\tR\x11closedPositionPnl\x120\n" +
+	"\x13min_account_balance\x18\xa8\xca\t \x01(\tR\x11minAccountBalance\x12)\n" +
+	"\x0faccount_balance\x18\xaa\xca\t \x01(\tR\x0eaccountBalance\x12\"\n" +
+	"\fcash_on_hand\x18\xab\xca\t \x01(\tR\n" +
+	"cashOnHand\x12\"\n" +
+	"\fday_open_pnl\x18\x82\xd2\t \x01(\tR\n" +
+	"dayOpenPnl\x12&\n" +
 	"\x0eday_closed_pnl\x18\x83\xd2\t \x01(\tR\fdayClosedPnl\x12\x19\n" +
 	"\aday_pnl\x18\x84\xd2\t \x01(\tR\x06dayPnl\x12\x16\n" +
 	"\x05ssboe\x18Ԕ\t \x01(\x05R\x05ssboe\x12\x16\n" +

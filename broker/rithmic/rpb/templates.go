@@ -1,7 +1,7 @@
 // templates.go: the template ids deskguard speaks and the message type of
 // each. Ids as listed by rundef/async_rithmic, async_rithmic/plants/base.py
 // (TEMPLATES_MAP): requests are even, their responses the next odd id;
-// 150/151, 351–353 and 450/451 are pushed.
+// 150/151, 351–353, 356 and 450/451 are pushed.
 
 package rpb
 
@@ -32,6 +32,8 @@ const (
 	TLoginInfoResponse         int32 = 301
 	TAccountListRequest        int32 = 302
 	TAccountListResponse       int32 = 303
+	TAccountRmsInfoRequest     int32 = 304
+	TAccountRmsInfoResponse    int32 = 305
 	TOrderUpdatesRequest       int32 = 308
 	TOrderUpdatesResponse      int32 = 309
 	TTradeRoutesRequest        int32 = 310
@@ -61,6 +63,7 @@ const (
 	TRithmicOrderNotification  int32 = 351
 	TExchangeOrderNotification int32 = 352
 	TBracketUpdates            int32 = 353
+	TAccountRmsUpdates         int32 = 356
 	TPnLUpdatesRequest         int32 = 400
 	TPnLUpdatesResponse        int32 = 401
 	TPnLSnapshotRequest        int32 = 402
@@ -71,6 +74,8 @@ const (
 	TExitPositionResponse      int32 = 3505
 	TReplayExecutionsRequest   int32 = 3506
 	TReplayExecutionsResponse  int32 = 3507
+	TAccountRmsUpdatesRequest  int32 = 3508 // pbeets/rithmic-rs README (API table); not in async_rithmic
+	TAccountRmsUpdatesResponse int32 = 3509
 )
 
 // FieldTemplateID is the field number of template_id in every message.
@@ -99,6 +104,8 @@ var registry = map[int32]func() proto.Message{
 	TLoginInfoResponse:         func() proto.Message { return &ResponseLoginInfo{} },
 	TAccountListRequest:        func() proto.Message { return &RequestAccountList{} },
 	TAccountListResponse:       func() proto.Message { return &ResponseAccountList{} },
+	TAccountRmsInfoRequest:     func() proto.Message { return &RequestAccountRmsInfo{} },
+	TAccountRmsInfoResponse:    func() proto.Message { return &ResponseAccountRmsInfo{} },
 	TOrderUpdatesRequest:       func() proto.Message { return &RequestSubscribeForOrderUpdates{} },
 	TOrderUpdatesResponse:      func() proto.Message { return &ResponseSubscribeForOrderUpdates{} },
 	TTradeRoutesRequest:        func() proto.Message { return &RequestTradeRoutes{} },
@@ -128,6 +135,7 @@ var registry = map[int32]func() proto.Message{
 	TRithmicOrderNotification:  func() proto.Message { return &RithmicOrderNotification{} },
 	TExchangeOrderNotification: func() proto.Message { return &ExchangeOrderNotification{} },
 	TBracketUpdates:            func() proto.Message { return &BracketUpdates{} },
+	TAccountRmsUpdates:         func() proto.Message { return &AccountRmsUpdates{} },
 	TPnLUpdatesRequest:         func() proto.Message { return &RequestPnLPositionUpdates{} },
 	TPnLUpdatesResponse:        func() proto.Message { return &ResponsePnLPositionUpdates{} },
 	TPnLSnapshotRequest:        func() proto.Message { return &RequestPnLPositionSnapshot{} },
@@ -138,6 +146,8 @@ var registry = map[int32]func() proto.Message{
 	TExitPositionResponse:      func() proto.Message { return &ResponseExitPosition{} },
 	TReplayExecutionsRequest:   func() proto.Message { return &RequestReplayExecutions{} },
 	TReplayExecutionsResponse:  func() proto.Message { return &ResponseReplayExecutions{} },
+	TAccountRmsUpdatesRequest:  func() proto.Message { return &RequestAccountRmsUpdates{} },
+	TAccountRmsUpdatesResponse: func() proto.Message { return &ResponseAccountRmsUpdates{} },
 }
 
 // New returns an empty message of the template, or nil for an id this

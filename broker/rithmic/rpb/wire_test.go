@@ -59,6 +59,48 @@ func TestPublishedFieldNumbers(t *testing.T) {
 		want := map[protowire.Number]bool{131003: true, 130004: true, 130002: true, 131803: true, 153628: true, 153621: true, 153634: true}
 		fieldsOf(t, m, want)
 	})
+	// 305: wtroughton/elixir-rapi lib/proto/order_plant_templates/response_account_rms_info.pb.ex.
+	t.Run("response_account_rms_info", func(t *testing.T) {
+		p := wire(nil).varint(154467, 305).str(132760, "o1").str(132764, "0").varint(153622, 4|128).str(154008, "A1").
+			str(154003, "active").varint(131035, 1).double(131037, 1500).double(154019, 500).varint(110105, 10)
+		var m ResponseAccountRmsInfo
+		mustUnmarshal(t, p, &m)
+		if m.AccountId != "A1" || m.PresenceBits != 132 || m.LossLimit != 500 || m.AutoLiquidate != AutoLiquidateFlag_AUTO_LIQUIDATE_ENABLED ||
+			m.AutoLiquidateThreshold != 1500 || m.Status != "active" || m.MaxOrderQuantity != 10 || m.RqHandlerRpCode[0] != "0" {
+			t.Fatalf("%+v", &m)
+		}
+	})
+	// 356: async_rithmic protocol_buffers/source/account_rms_updates.proto.
+	t.Run("account_rms_updates", func(t *testing.T) {
+		p := wire(nil).varint(154467, 356).varint(154211, 1).str(154008, "A1").str(131040, "-500.00").str(131049, "50250.00")
+		var m AccountRmsUpdates
+		mustUnmarshal(t, p, &m)
+		if m.AccountId != "A1" || m.UpdateBits != 1 || m.AutoLiqThresholdCurrentValue != "-500.00" || m.AutoLiqPeakAccountBalance != "50250.00" {
+			t.Fatalf("%+v", &m)
+		}
+	})
+	// 3508: pbeets/rithmic-rs rapi/0.78.0.0/proto/request_account_rms_updates.proto
+	// (request is a string there, not the SubscribeRequest enum of 100/400).
+	t.Run("request_account_rms_updates", func(t *testing.T) {
+		p := wire(nil).varint(154467, 3508).str(132760, "o2").str(154013, "F").str(154014, "I").str(154008, "A1").
+			str(100000, "subscribe").varint(154211, 1)
+		var m RequestAccountRmsUpdates
+		mustUnmarshal(t, p, &m)
+		if m.AccountId != "A1" || m.Request != "subscribe" || m.UpdateBits != 1 || m.FcmId != "F" || m.IbId != "I" || m.UserMsg[0] != "o2" {
+			t.Fatalf("%+v", &m)
+		}
+	})
+	// 451: async_rithmic protocol_buffers/source/account_pnl_position_update.proto.
+	t.Run("account_pnl_position_update", func(t *testing.T) {
+		p := wire(nil).varint(154467, 451).varint(110121, 1).str(154008, "A1").str(156970, "49998.40").str(156971, "50000.00").
+			str(156961, "-1.00").str(157954, "-1.00").str(157955, "2.50").str(157956, "1.50").str(156968, "0.00")
+		var m AccountPnLPositionUpdate
+		mustUnmarshal(t, p, &m)
+		if m.AccountId != "A1" || !m.IsSnapshot || m.AccountBalance != "49998.40" || m.CashOnHand != "50000.00" || m.OpenPositionPnl != "-1.00" ||
+			m.DayOpenPnl != "-1.00" || m.DayClosedPnl != "2.50" || m.DayPnl != "1.50" || m.MinAccountBalance != "0.00" {
+			t.Fatalf("%+v", &m)
+		}
+	})
 	t.Run("last_trade", func(t *testing.T) {
 		p := wire(nil).varint(154467, 150).str(110100, "MESZ5").str(110101, "CME").double(100006, 5000.25).
 			varint(100178, 3).varint(112003, 2).varint(100032, 12345).varint(110121, 1).varint(150100, 1700000000).

@@ -39,6 +39,7 @@ type conn struct {
 	orders   map[string]bool // accounts subscribed for order updates (308)
 	brackets map[string]bool // accounts subscribed for bracket updates (336)
 	pnl      map[string]bool // accounts subscribed for PnL updates (400)
+	rms      map[string]bool // accounts subscribed for RMS updates (3508)
 	mdBits   uint32          // market data subscription (100)
 }
 
@@ -353,7 +354,7 @@ func (v *Venue) login(c *conn, r *rpb.RequestLogin) {
 	}
 	v.nextID++
 	c.plant, c.user, c.seq = r.InfraType, r.User, v.nextID
-	c.orders, c.brackets, c.pnl = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	c.orders, c.brackets, c.pnl, c.rms = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	v.countLocked(func(s *Stats) { s.Logins[r.InfraType]++ })
 	c.reply(rpb.TLoginResponse, &rpb.ResponseLogin{UserMsg: r.UserMsg, RpCode: ok, TemplateVersion: r.TemplateVersion,
 		FcmId: v.cfg.FCM, IbId: v.cfg.IB, UniqueUserId: r.User + "@" + v.cfg.SystemName,

@@ -158,7 +158,11 @@ func (v *Venue) pnlMsgs(account string) (*rpb.InstrumentPnLPositionUpdate, *rpb.
 	ap := &rpb.AccountPnLPositionUpdate{FcmId: v.cfg.FCM, IbId: v.cfg.IB, AccountId: account, FillBuyQty: ip.FillBuyQty,
 		FillSellQty: ip.FillSellQty, NetQuantity: ip.NetQuantity, OpenPositionPnl: ip.OpenPositionPnl,
 		ClosedPositionPnl: ip.ClosedPositionPnl, DayClosedPnl: fmt.Sprintf("%.2f", ip.DayClosedPnl),
-		DayPnl: fmt.Sprintf("%.2f", ip.DayPnl), Ssboe: ip.Ssboe, Usecs: ip.Usecs}
+		DayPnl: fmt.Sprintf("%.2f", ip.DayPnl), DayOpenPnl: fmt.Sprintf("%.2f", ip.DayOpenPnl), Ssboe: ip.Ssboe, Usecs: ip.Usecs,
+		// The venue charges no commissions: the cash is the starting
+		// balance and the closed PnL, the balance that and the open PnL.
+		CashOnHand:     fmt.Sprintf("%.2f", v.cfg.StartingBalance+ip.DayClosedPnl),
+		AccountBalance: fmt.Sprintf("%.2f", v.cfg.StartingBalance+ip.DayClosedPnl+ip.DayOpenPnl)}
 	return ip, ap
 }
 

@@ -301,6 +301,10 @@ func (v *Venue) orderRequest(c *conn, tpl int32, m proto.Message, um []string) {
 		v.applyLocked()
 	case *rpb.RequestExitPosition:
 		v.exitPosition(c, r, um)
+	case *rpb.RequestAccountRmsInfo:
+		v.rmsInfo(c, um)
+	case *rpb.RequestAccountRmsUpdates:
+		v.rmsUpdates(c, r, um)
 	case *rpb.RequestReplayExecutions:
 		if _, known := v.acct[r.AccountId]; !known {
 			c.reply(rpb.TReplayExecutionsResponse, &rpb.ResponseReplayExecutions{UserMsg: um, RpCode: fail("3", "unknown account")})
@@ -365,6 +369,10 @@ func (v *Venue) newOrder(c *conn, r *rpb.RequestNewOrder, um []string) {
 		answer(fail("3", bad), "")
 		return
 	}
+	if rp := v.rmsRefusalLocked(o.Account); rp != nil {
+		answer(rp, "")
+		return
+	}
 	b := v.newBasket(o.Account, r.UserTag, r.WindowName, broker.Single)
 	o.ClientID = b.simID
 	b.order, b.qty, b.ts = o, o.Qty, v.nowLocked()
@@ -422,6 +430,10 @@ func (v *Venue) bracketOrder(c *conn, r *rpb.RequestBracketOrder, um []string) {
 	}
 	if bad != "" {
 		answer(fail("3", bad), "")
+		return
+	}
+	if rp := v.rmsRefusalLocked(o.Account); rp != nil {
+		answer(rp, "")
 		return
 	}
 	ref, known := v.reference(o)
@@ -604,27 +616,9 @@ func (v *Venue) exitPosition(c *conn, r *rpb.RequestExitPosition, um []string) {
 		answer(fail("3", fmt.Sprintf("instrument %s.%s is not traded here", r.Symbol, r.Exchange)))
 		return
 	}
-	pos, err := v.sim.Position(r.AccountId)
-	if err != nil {
-		answer(rpOf(err))
-		return
-	}
-	if pos.Qty == 0 {
-		answer(ok)
-		return
-	}
 	// Exit position flattens at market; it does not cancel working orders
 	// (the public sources do not say it does: assume it does not).
-	side, qty := market.Sell, pos.Qty
-	if qty < 0 {
-		side, qty = market.Buy, -qty
-	}
-	b := v.newBasket(r.AccountId, "", r.WindowName, broker.Single)
-	o := broker.Order{ClientID: b.simID, Account: r.AccountId, Side: side, Qty: qty, Type: market.MarketOrder, TIF: broker.Day}
-	b.order, b.qty, b.ts = o, qty, v.nowLocked()
-	if err := v.sim.SubmitOrder(bg, o); err != nil {
-		v.applyLocked()
-		v.dropBasket(b)
+	if err := v.flattenLocked(r.AccountId, r.WindowName, ""); err != nil {
 		answer(rpOf(err))
 		return
 	}
@@ -638,6 +632,9 @@ func (v *Venue) exitPosition(c *conn, r *rpb.RequestExitPosition, um []string) {
 func deskID(b *basket, role broker.Role) (id, group string) {
 	if b == nil {
 		return "", ""
+	}
+	if b.userTag == "" && b.window == RMSWindow {
+		return "rms." + b.account + "." + b.id, ""
 	}
 	if b.userTag == "" {
 		return "liquidate." + b.account + "." + b.id, ""
@@ -677,6 +674,10 @@ func (v *Venue) applyLocked() {
 		evs := v.sim.Drain()
 		if len(evs) == 0 {
 			if len(v.pending) == 0 {
+				if v.rmsCheckLocked() {
+					continue // its cancels and flattening orders
+				}
+				v.rmsFlushLocked()
 				return
 			}
 			fs := v.pending

@@ -76,6 +76,10 @@ type Config struct {
 	// TickValue is the currency value of one tick per contract, for the
 	// PnL plant (default 1.25, MES).
 	TickValue float64
+	// StartingBalance is every account's cash at the start of the venue's
+	// day, in currency (default 50000): the PnL plant's account balance
+	// and cash on hand (451) count from it, and the RMS's threshold.
+	StartingBalance float64
 	// Pace replays the feed at this multiple of real time; 0 = as fast as
 	// the engine goes. Manual leaves the feed alone: trades enter only
 	// through Step or Trade. WaitForSubscribe holds the replay until the
@@ -114,6 +118,9 @@ func (c Config) withDefaults() Config {
 	if c.TickValue <= 0 {
 		c.TickValue = 1.25
 	}
+	if c.StartingBalance <= 0 {
+		c.StartingBalance = 50000
+	}
 	if c.Clock == nil {
 		c.Clock = market.WallClock{}
 	}
@@ -132,6 +139,9 @@ type Stats struct {
 	Dropped       int // connections closed by a fault or for idleness
 	Restarts      int
 	Trades        int64
+	RMSRefused    int // new orders the RMS refused (loss limit reached)
+	RMSActions    int // accounts whose loss limit the RMS acted on
+	RMSUpdates    int // 356s sent (or scheduled, with LateRMS)
 }
 
 func (s Stats) clone() Stats {
@@ -164,7 +174,9 @@ type Venue struct {
 	nextFill int64
 	last     market.Trade
 	hasLast  bool
-	pending  []func() // engine follow-ups after a drain (bracket re-anchoring)
+	pending  []func()             // engine follow-ups after a drain (bracket re-anchoring)
+	rms      map[string]*rmsLimit // the RMS's limits by account (rms.go)
+	rmsOut   []string             // accounts whose 356 waits for the engine to settle
 
 	subOnce    sync.Once
 	subscribed chan struct{}
@@ -174,6 +186,8 @@ type Venue struct {
 	dropBefore int
 	dropAfter  int
 	late       time.Duration
+	lateRMS    time.Duration
+	refuseRMS  int
 	down       map[rpb.InfraType]time.Time
 	silent     map[rpb.InfraType]time.Time
 
@@ -210,7 +224,7 @@ func New(cfg Config, feed market.TradeReader, log *slog.Logger) (*Venue, error) 
 		return nil, fmt.Errorf("rithmic venue: %w", err)
 	}
 	v := &Venue{cfg: cfg, log: log, feed: feed, sim: s, conns: map[*conn]struct{}{}, baskets: map[string]*basket{},
-		bySim: map[simKey]*basket{}, legs: map[simKey]*leg{}, fills: map[string][]*rpb.ExchangeOrderNotification{},
+		bySim: map[simKey]*basket{}, rms: map[string]*rmsLimit{}, legs: map[simKey]*leg{}, fills: map[string][]*rpb.ExchangeOrderNotification{},
 		acct: map[string]*acctStats{}, subscribed: make(chan struct{}), down: map[rpb.InfraType]time.Time{},
 		silent: map[rpb.InfraType]time.Time{}, stats: Stats{Logins: map[rpb.InfraType]int{}},
 		ready: make(chan struct{}), done: make(chan struct{}), bounces: make(chan bounce)}

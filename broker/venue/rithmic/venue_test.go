@@ -2,7 +2,8 @@
 // answers before a login, to bad logins, unknown templates and garbage;
 // idle clients dropped; bracket exits counted from the entry's fill; exit
 // position leaving working orders alone; user_tag not deduplicated; a
-// restart keeping the orders. FuzzHandle sends it arbitrary frames.
+// restart keeping the orders. FuzzHandle sends it arbitrary frames (with
+// and without an RMS limit).
 
 package rithmic
 
@@ -44,9 +45,10 @@ func start(t *testing.T, cfg Config) *Venue {
 
 // raw is a bare R|Protocol client.
 type raw struct {
-	t   *testing.T
-	ws  *websocket.Conn
-	ctx context.Context
+	t    *testing.T
+	ws   *websocket.Conn
+	ctx  context.Context
+	held []proto.Message // read by nextAny, not yet returned (rms_test.go)
 }
 
 func dialRaw(t *testing.T, v *Venue) *raw {
@@ -313,6 +315,8 @@ func FuzzHandle(f *testing.F) {
 		{rpb.TReplayExecutionsRequest, &rpb.RequestReplayExecutions{AccountId: "A"}},
 		{rpb.TMarketDataRequest, &rpb.RequestMarketDataUpdate{Symbol: "MESZ5", Exchange: "CME", Request: 1, UpdateBits: 3}},
 		{rpb.TPnLSnapshotRequest, &rpb.RequestPnLPositionSnapshot{AccountId: "A"}},
+		{rpb.TAccountRmsInfoRequest, &rpb.RequestAccountRmsInfo{}},
+		{rpb.TAccountRmsUpdatesRequest, &rpb.RequestAccountRmsUpdates{AccountId: "A", Request: "subscribe", UpdateBits: 1}},
 	} {
 		b, _ := rpb.Frame(m.tpl, m.m)
 		f.Add(byte(Order), b[4:])
@@ -325,8 +329,14 @@ func FuzzHandle(f *testing.F) {
 		v.Trade(market.Trade{Time: 1_772_463_600_000_000_000, Price: 20000, Size: 1})
 		c := &conn{v: v, out: make(chan []byte, 1<<16), late: make(chan lateFrame, 16), closed: make(chan struct{}),
 			plant: rpb.InfraType(plant%3 + 1), user: "demo", orders: map[string]bool{"A": true}, brackets: map[string]bool{"A": true},
-			pnl: map[string]bool{"A": true}}
+			pnl: map[string]bool{"A": true}, rms: map[string]bool{"A": true}}
 		v.conns[c] = struct{}{}
+		if plant%2 == 0 {
+			// The RMS at 10.00 on A: the second trade can reach it.
+			if err := v.SetRMS("A", 10, plant%4 == 0); err != nil {
+				t.Fatal(err)
+			}
+		}
 		v.handle(c, p)
 		v.handle(c, p) // twice: idempotence paths
 		v.Trade(market.Trade{Time: 1_772_463_600_001_000_000, Price: 19990, Size: 10})
