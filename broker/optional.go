@@ -2,11 +2,11 @@ package broker
 
 // optional.go: what some venue connections can do beyond the Broker
 // interface, as small interfaces the desk looks for with a type assertion
-// (broker/tradovate has all of them; the in-process sim none): rebind an
-// order by the venue's own id after a restart, set the broker's own risk
-// limits as a second line, read the broker's cash balance, count the
-// user-data resynchronisations (reconnects), and say what the connection
-// cannot get past on its own.
+// (broker/tradovate has all but Noter, broker/rithmic all but Adopter; the
+// in-process sim none): rebind an order by the venue's own id after a
+// restart, set the broker's own risk limits as a second line, read the
+// broker's cash balance, count the user-data resynchronisations
+// (reconnects), and say what the connection cannot get past on its own.
 
 import (
 	"context"

@@ -76,6 +76,12 @@ type Desk struct {
 	// status, report, the run summary), labelled; the journal keeps UTC.
 	// An IANA name; default DefaultTimeZone.
 	TimeZone string `toml:"time_zone"`
+	// ExternalOrders is what the desk does with an order it did not place
+	// that the broker reports on one of its accounts (a trader's bracket on
+	// the broker's own platform, the broker's auto-liquidation): "adopt"
+	// (default: booked, its position covered by a working stop and counted
+	// against the allowance) or "fault" (the account faulted and flattened).
+	ExternalOrders string `toml:"external_orders"`
 }
 
 // DefaultTimeZone is New York's: the session calendar, RTH (09:30–16:00)
@@ -238,7 +244,7 @@ func (e *ConfigError) Error() string {
 func Default() *Config {
 	c := &Config{
 		Desk: Desk{Name: "deskguard", Journal: "deskguard.db", ControlSocket: "deskguard.sock", DrawdownPct: decimal.RequireFromString("1.5"),
-			Workers: "process", LogLevel: "info", TimeZone: DefaultTimeZone},
+			Workers: "process", LogLevel: "info", TimeZone: DefaultTimeZone, ExternalOrders: "adopt"},
 		Data:       Data{Seed: DefaultSeed, Regime: "mixed", Pace: 60},
 		Broker:     Broker{Kind: "venue"},
 		Limits:     limits.Config{}.WithDefaults(),
@@ -466,6 +472,11 @@ func (c *Config) validate(text string) error {
 	case "", "process", "in-process":
 	default:
 		at("desk.workers", "want \"process\" or \"in-process\", got %q", c.Desk.Workers)
+	}
+	switch c.Desk.ExternalOrders {
+	case "", "adopt", "fault":
+	default:
+		at("desk.external_orders", "want \"adopt\" or \"fault\", got %q", c.Desk.ExternalOrders)
 	}
 	switch c.Desk.LogLevel {
 	case "", "debug", "info", "warn", "error":

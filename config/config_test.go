@@ -38,6 +38,7 @@ func TestBadConfigsNameFileLineKey(t *testing.T) {
 		{"syntax", "[desk\nname = 1", "", -1},
 		{"unknown key", "[desk]\nnmae = \"x\"\n" + base, "desk.nmae", 2},
 		{"bad workers", "[desk]\nworkers = \"threads\"\n" + base, "desk.workers", 2},
+		{"bad external_orders", "[desk]\nexternal_orders = \"ignore\"\n" + base, "desk.external_orders", 2},
 		{"bad regime", "[data]\nregime = \"chaos\"\n" + base, "data.regime", 2},
 		{"negative pace", "[data]\npace = -1.0\n" + base, "data.pace", 2},
 		{"bad broker", "[broker]\nkind = \"ib\"\n" + base, "broker.kind", 2},

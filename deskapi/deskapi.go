@@ -202,6 +202,10 @@ type AccountStatus struct {
 	// ...") or why it could not ("broker risk not set: ...").
 	AtBroker   string `json:"at_broker,omitempty"`
 	BrokerRisk string `json:"broker_risk,omitempty"`
+	// BrokerCash is the last check of the ledger against the broker's own
+	// cash balance that found them apart ("" = they agreed, or the venue
+	// reports none).
+	BrokerCash string `json:"broker_cash,omitempty"`
 	// External counts the orders the desk did not place that the venue
 	// reported on the account this run; Busts the trade busts and
 	// corrections booked.

@@ -22,6 +22,14 @@ package drill
 //   - ledger = venue (7): positions and realized PnL agree at round end;
 //   - kills reach every account (8): after a desk kill every account is
 //     flat with nothing working at the venue.
+//
+// The venue's own changes to its books are booked as the venue books
+// them: a trade bust takes its fill back (contracts a busted exit had
+// closed are open again, and the exits that close them again are measured
+// from the busted fill's price), a correction moves a fill's price (what
+// it moved against the account is the venue's, not an exit's slippage).
+// A gap a bust opens while the venue could tell the desk nothing (no
+// synchronised, speaking user socket) is timed from when it could.
 
 import (
 	"context"
@@ -78,6 +86,20 @@ type acctCheck struct {
 	gapSteps    int
 	breachWall  time.Time // wall time of the breach (live)
 	overshoot   int64     // worst cents past the line once flat
+	// bustSlots are closing fills the venue busted (a trade bust reopens
+	// the contracts they closed): the exits that close them again are
+	// measured from the busted fill's price, as from a stop that did its
+	// work there — what the market did between the fill and the bust is
+	// the exchange's doing, not the exits'.
+	bustSlots []stopSlot
+	// venueAdj is what the venue's corrections of fills moved against the
+	// account, in cents: a loss past the line no exit of the desk made.
+	venueAdj int64
+	lastPx   map[string]market.Price // each order's last fill price (a correction changes the last active fill)
+	// bustGap: the open gap, if any, is one a bust opened behind the
+	// desk's back; while the venue has no user socket that would tell the
+	// desk (linked), its window restarts (see observeView).
+	bustGap bool
 }
 
 // checker accumulates one round's violations.
@@ -170,7 +192,7 @@ func newCheckerLimits(specs []supervisor.AccountSpec, desk limits.Config) *check
 		start := s.Config.StartEquity.Mul(hund).IntPart()
 		line := decimal.NewFromInt(start).Mul(hund.Sub(pct)).Div(hund).Ceil().IntPart()
 		c.accts[s.Config.ID] = &acctCheck{id: s.Config.ID, startCents: start, lineCents: line, pct: pct,
-			reported: map[string]bool{}, liqRef: map[string]market.Price{}}
+			reported: map[string]bool{}, liqRef: map[string]market.Price{}, lastPx: map[string]market.Price{}}
 		c.order = append(c.order, s.Config.ID)
 	}
 	return c
@@ -207,6 +229,7 @@ func (c *checker) fill(a *acctCheck, ev broker.Event) {
 			a.id, ev.ClientID, ev.Role, ev.FillQty, ev.FillPrice, a.pos)
 	}
 	a.pos += s * ev.FillQty
+	a.lastPx[ev.ClientID] = ev.FillPrice
 	if closing == 0 {
 		return
 	}
@@ -219,6 +242,18 @@ func (c *checker) fill(a *acctCheck, ev broker.Event) {
 	if a.breachAt > 0 && a.breachMark > 0 {
 		base = max(base, from(a.breachMark))
 	}
+	for closing > 0 && len(a.bustSlots) > 0 {
+		sl := &a.bustSlots[0]
+		n := min(closing, sl.qty)
+		a.exitAllow += n * (max(base, from(sl.px))*market.TickCents + feeSideCents)
+		closing -= n
+		if sl.qty -= n; sl.qty == 0 {
+			a.bustSlots = a.bustSlots[1:]
+		}
+	}
+	if a.pos == 0 {
+		a.bustSlots = nil
+	}
 	for closing > 0 && len(a.stopSlots) > 0 {
 		sl := &a.stopSlots[0]
 		n := min(closing, sl.qty)
@@ -229,6 +264,40 @@ func (c *checker) fill(a *acctCheck, ev broker.Event) {
 		}
 	}
 	a.exitAllow += closing * (base*market.TickCents + feeSideCents)
+}
+
+// adjust books a trade bust or correction of the venue's (venue.Bust,
+// venue.Correct: execType TradeCancel / TradeCorrect). A bust takes the
+// fill back: the position moves back by it, and contracts it had closed
+// are open again (bustSlots); one it had opened are not, so an exit that
+// then fills past flat still opened a position. A correction moves the
+// fill's price: what it moved against the account is the venue's
+// (venueAdj).
+func (c *checker) adjust(a *acctCheck, ev broker.Event) {
+	s := ev.Side.Sign()
+	switch ev.Kind {
+	case broker.BustedEv:
+		a.filled = max(0, a.filled-ev.FillQty)
+		before := a.pos
+		a.pos -= s * ev.FillQty
+		// The contracts the busted fill had closed: those the position is
+		// now farther from flat by.
+		if reopened := min(ev.FillQty, max(0, abs(a.pos)-abs(before))); reopened > 0 {
+			a.bustSlots = append(a.bustSlots, stopSlot{ev.FillPrice, reopened})
+			a.bustGap = true
+		}
+		if a.pos == 0 {
+			a.bustSlots = nil
+		}
+	case broker.CorrectedEv:
+		if old, ok := a.lastPx[ev.ClientID]; ok {
+			// A buy corrected higher, a sell lower, costs the account.
+			if against := int64(ev.FillPrice-old) * s; against > 0 {
+				a.venueAdj += against * ev.FillQty * market.TickCents
+			}
+		}
+		a.lastPx[ev.ClientID] = ev.FillPrice
+	}
 }
 
 func (c *checker) violate(a *acctCheck, key, format string, args ...any) {
@@ -253,6 +322,12 @@ func (c *checker) observeView(v view) {
 	c.evSeen += len(evs)
 	last, trades := v.lastTrade()
 	now := time.Now()
+	// Whether the venue could tell the desk what it does now (a live
+	// venue's user socket; an in-process one always can).
+	linked := true
+	if lv, ok := v.(interface{ userLinked() bool }); ok {
+		linked = lv.userLinked()
+	}
 	if last.Price > 0 && (len(c.recent) == 0 || c.recent[len(c.recent)-1] != last) {
 		c.recent = append(c.recent, last)
 		if len(c.recent) > 512 {
@@ -277,6 +352,9 @@ func (c *checker) observeView(v view) {
 		}
 		if ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled {
 			c.fill(a, ev)
+		}
+		if ev.Kind == broker.BustedEv || ev.Kind == broker.CorrectedEv {
+			c.adjust(a, ev)
 		}
 		if ev.Kind == broker.Accepted && ev.Role == broker.EntryLeg && a.breachAt > 0 && base+i > a.breachEv &&
 			(c.live == nil || now.Sub(a.breachWall) > c.live.entry) {
@@ -320,8 +398,11 @@ func (c *checker) observeView(v view) {
 				a.stopSlots = slots
 			}
 			if cover < abs(pos.Qty) {
-				if a.gapSince.IsZero() {
-					a.gapSince = now
+				if a.gapSince.IsZero() || a.bustGap && !linked {
+					// A gap a bust opened while the desk could not hear of
+					// it (its link down, silent or not yet resynchronised:
+					// the venue pushes to no one) is timed from when it can.
+					a.gapSince, a.gapSteps = now, 0
 				}
 				a.gapSteps++
 				if (c.live == nil && a.gapSteps > 1) || (c.live != nil && now.Sub(a.gapSince) > c.live.gap) {
@@ -362,7 +443,7 @@ func (c *checker) observeView(v view) {
 				}
 				// Promise 5: past the line by no more than the slippage of
 				// the exits that closed the position.
-				if allow := a.exitAllow + a.breachSlack; over > allow {
+				if allow := a.exitAllow + a.breachSlack + a.venueAdj; over > allow {
 					c.violate(a, "overshoot", "%s: %s past its %s%% lockout line once flat, more than the %s its closing exits' slippage and fees allow (promise 5)",
 						id, cents(over), a.pct, cents(allow))
 				}
@@ -392,6 +473,7 @@ func (c *checker) closeGap(a *acctCheck) {
 		}
 	}
 	a.gapSince, a.gapSteps = time.Time{}, 0
+	a.bustGap = false
 }
 
 // killReached checks that a desk kill reached every account: all flat with

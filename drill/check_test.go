@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/limits"
@@ -219,5 +220,150 @@ func TestCheckerCatchesAnExitOpeningAPosition(t *testing.T) {
 	}
 	if all := strings.Join(c.viol, "\n"); !strings.Contains(all, "an exit order opened a position") {
 		t.Fatalf("not reported:\n%s", all)
+	}
+}
+
+// fakeView is a venue's records as the test writes them.
+type fakeView struct {
+	evs    []broker.Event
+	last   market.Trade
+	trades int
+	pos    map[string]broker.Position
+	open   map[string][]broker.OrderState
+}
+
+func (f *fakeView) eventsSince(n int) []broker.Event {
+	return append([]broker.Event(nil), f.evs[n:]...)
+}
+func (f *fakeView) lastTrade() (market.Trade, int) { return f.last, f.trades }
+func (f *fakeView) position(id string) (broker.Position, error) {
+	p := f.pos[id]
+	p.Account = id
+	return p, nil
+}
+func (f *fakeView) openOrders(id string) []broker.OrderState { return f.open[id] }
+
+func (f *fakeView) trade(ns int64, px market.Price) {
+	f.last = market.Trade{Time: ns, Price: px, Size: 1}
+	f.trades++
+}
+
+// A trade bust (venue.Bust: execType TradeCancel) of the stop fill that
+// closed a short opens the short again at the venue, and the broker's (or
+// the desk's) liquidation then closes it far from the stop: the checker
+// books the bust — the liquidation closes a position, it does not open
+// one — and measures the loss past the line from the busted stop fill's
+// price, not the exits' slippage. Before, the checker ignored busts: it
+// reported an exit order opening a position and a loss past the line its
+// exits did not make (the venue-faults drill's violations with
+// venue.DeskSideFaults drawn).
+func TestCheckerBooksABust(t *testing.T) {
+	specs := []supervisor.AccountSpec{{Config: accountsConfig("D2", 20000)}}
+	c := newCheckerFor(specs)
+	f := &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+	entry, stop, mark := market.MustPrice("5089.00"), market.MustPrice("5091.50"), market.MustPrice("5120.00")
+	ev := func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, px market.Price) {
+		f.evs = append(f.evs, broker.Event{Time: t0 + int64(i), Account: "D2", ClientID: id, Role: role, Kind: kind, Side: side,
+			FillQty: qty, FillPrice: px})
+	}
+	f.trade(t0, entry)
+	ev(1, broker.FilledEv, "D2.1", broker.EntryLeg, market.Sell, 3, entry)
+	ev(2, broker.FilledEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
+	f.pos["D2"] = broker.Position{Realized: -3 * int64(stop-entry)}
+	c.observeView(f)
+
+	// The bust: short 3 again, marked far above; a liquidation working.
+	f.trade(t0+10, mark)
+	ev(11, broker.BustedEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
+	ev(12, broker.Accepted, "liquidate.D2.1", broker.Single, market.Buy, 0, 0)
+	f.pos["D2"] = broker.Position{Qty: -3, CostTick: -3 * int64(entry)}
+	f.open["D2"] = []broker.OrderState{{Order: broker.Order{ClientID: "liquidate.D2.1", Side: market.Buy, Qty: 3, Type: market.MarketOrder},
+		Status: broker.Working}}
+	c.observeView(f)
+
+	ev(13, broker.FilledEv, "liquidate.D2.1", broker.Single, market.Buy, 3, mark)
+	f.pos["D2"] = broker.Position{Realized: -3 * int64(mark-entry)}
+	f.open["D2"] = nil
+	c.observeView(f)
+	if a := c.accts["D2"]; a.breachAt == 0 {
+		t.Fatal("no breach seen: the test does not reach the lockout check")
+	}
+	if len(c.viol) != 0 {
+		t.Fatalf("violations:\n%s", strings.Join(c.viol, "\n"))
+	}
+}
+
+// A bust of an entry's fill leaves its bracket's exits larger than the
+// position: one that then fills past flat opened a position, and the
+// checker still says so.
+func TestCheckerBustedEntryExitOpens(t *testing.T) {
+	specs := []supervisor.AccountSpec{{Config: accountsConfig("D1", 50000)}}
+	c := newCheckerFor(specs)
+	f := &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+	px := market.MustPrice("5100.00")
+	f.trade(t0, px)
+	f.evs = append(f.evs,
+		broker.Event{Time: t0 + 1, Account: "D1", ClientID: "D1.1", Role: broker.EntryLeg, Kind: broker.FilledEv, Side: market.Buy, FillQty: 1, FillPrice: px},
+		broker.Event{Time: t0 + 2, Account: "D1", ClientID: "D1.1", Role: broker.EntryLeg, Kind: broker.BustedEv, Side: market.Buy, FillQty: 1, FillPrice: px},
+		broker.Event{Time: t0 + 3, Account: "D1", ClientID: "D1.1.stop", Role: broker.StopLeg, Kind: broker.FilledEv, Side: market.Sell, FillQty: 1, FillPrice: px - 8})
+	f.pos["D1"] = broker.Position{Qty: -1, CostTick: -int64(px - 8)}
+	f.open["D1"] = []broker.OrderState{{Order: broker.Order{ClientID: "D1.r", Side: market.Buy, Qty: 1, Type: market.StopOrder, StopPrice: px},
+		Status: broker.Working}}
+	c.observeView(f)
+	if all := strings.Join(c.viol, "\n"); !strings.Contains(all, "an exit order opened a position") {
+		t.Fatalf("the stop filling past the busted entry's flat not reported:\n%s", all)
+	}
+}
+
+func accountsConfig(id string, start int64) accounts.Config {
+	return accounts.Config{ID: id, StartEquity: decimal.NewFromInt(start), FeesRT: decimal.RequireFromString("1.20"), Strategies: []string{"orb"}}
+}
+
+// linkedView is a fakeView whose user link the test sets.
+type linkedView struct {
+	*fakeView
+	linked bool
+}
+
+func (l *linkedView) userLinked() bool { return l.linked }
+
+// A bust that reopens a position while the venue can tell the desk
+// nothing (its user socket down, silent or not yet resynchronised) opens
+// a gap the desk cannot see: it is timed from when the venue could tell it
+// again, and still reported if it stays open past the window then. Before,
+// the venue-faults drill reported such gaps (a bust and the broker's
+// auto-liquidation while the venue restarted and the desk reconnected).
+func TestCheckerTimesABustGapFromTheLink(t *testing.T) {
+	specs := []supervisor.AccountSpec{{Config: accountsConfig("D1", 50000)}}
+	c := newCheckerFor(specs)
+	c.live = &liveBounds{gap: 0, flat: time.Hour, entry: time.Hour}
+	v := &linkedView{fakeView: &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}}
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+	px := market.MustPrice("5100.00")
+	later := func() { // the wall clock has moved on (the windows are wall time)
+		for t := time.Now(); !time.Now().After(t); {
+		}
+	}
+	v.trade(t0, px)
+	v.evs = append(v.evs,
+		broker.Event{Time: t0 + 1, Account: "D1", ClientID: "D1.1", Role: broker.EntryLeg, Kind: broker.FilledEv, Side: market.Buy, FillQty: 1, FillPrice: px},
+		broker.Event{Time: t0 + 2, Account: "D1", ClientID: "D1.1.stop", Role: broker.StopLeg, Kind: broker.FilledEv, Side: market.Sell, FillQty: 1, FillPrice: px - 8})
+	c.observeView(v)
+	v.evs = append(v.evs, broker.Event{Time: t0 + 3, Account: "D1", ClientID: "D1.1.stop", Role: broker.StopLeg, Kind: broker.BustedEv,
+		Side: market.Sell, FillQty: 1, FillPrice: px - 8})
+	v.pos["D1"] = broker.Position{Qty: 1, CostTick: int64(px)}
+	c.observeView(v)
+	later()
+	c.observeView(v)
+	if len(c.viol) != 0 {
+		t.Fatalf("a gap the desk could not hear of reported:\n%s", strings.Join(c.viol, "\n"))
+	}
+	v.linked = true
+	later()
+	c.observeView(v)
+	if all := strings.Join(c.viol, "\n"); !strings.Contains(all, "stop cover 0") {
+		t.Fatalf("the gap still open past its window once the desk could hear of it not reported:\n%s", all)
 	}
 }

@@ -81,6 +81,15 @@ func (l *liveVenue) openOrders(id string) []broker.OrderState {
 	return open
 }
 
+// userLinked: whether the venue would reach the desk with a push now (a
+// venue that cannot say: always).
+func (l *liveVenue) userLinked() bool {
+	if u, ok := l.v.(interface{ UserLinked() bool }); ok {
+		return u.UserLinked()
+	}
+	return true
+}
+
 func (l *liveVenue) trade(t market.Trade) {
 	l.v.Trade(t)
 	l.last = t
@@ -668,9 +677,12 @@ func processCrash(ctx context.Context, o *Options, seed int64, dir, protocol str
 	return rd, pr.end(ctx, tail, &rd)
 }
 
-// venueFaultKinds are the venue's faults, one drawn per injection.
-var venueFaultKinds = append([]string{"drop-sockets", "rest-5xx", "rest-5xx-after-acting", "penalty", "expire-tokens", "restart"},
-	venuepkg.InjectedFaults...)
+// venueFaultKinds are the venue's faults, one drawn per injection: its
+// protocol faults and those that change its books behind the desk's back
+// (venue.DeskSideFaults: a bust, a correction, a trader's bracket on the
+// broker's platform, the broker's auto-liquidation, a cash adjustment).
+var venueFaultKinds = append(append([]string{"drop-sockets", "rest-5xx", "rest-5xx-after-acting", "penalty", "expire-tokens", "restart"},
+	venuepkg.InjectedFaults...), venuepkg.DeskSideFaults...)
 
 // runVenueFaults: 4–8 venue faults a round at random trades.
 func runVenueFaults(ctx context.Context, o *Options, seed int64, dir string) (round, error) {

@@ -70,6 +70,9 @@ type DeskOrder struct {
 	Target   int64  `json:"target"`
 	Status   uint8  `json:"status"`
 	ExpireAt int64  `json:"expire_at"`
+	// Venue is the venue's own id of the order, once known (a restarted
+	// desk rebinds the order by it: broker.Adopter).
+	Venue string `json:"venue,omitempty"`
 }
 
 // Reconcile is a reconciliation with the venue that changed an account's
@@ -87,6 +90,20 @@ type Reconcile struct {
 	// Entries with no outcome in the journal, matched by client order id.
 	IntentsAtVenue    int `json:"intents_at_venue,omitempty"`
 	IntentsNotAtVenue int `json:"intents_not_at_venue,omitempty"`
+	// Cash is a check of the ledger against the broker's own cash balance
+	// that found them apart (both sides; nothing is changed by it).
+	Cash *CashCheck `json:"cash,omitempty"`
+}
+
+// CashCheck is the desk's ledger beside the broker's cash balance
+// snapshot of an account, in dollars: realized PnL (fees excluded) and
+// open PnL on each side, and the tolerance they were compared with.
+type CashCheck struct {
+	BrokerRealized string `json:"broker_realized"`
+	DeskRealized   string `json:"desk_realized"`
+	BrokerOpen     string `json:"broker_open"`
+	DeskOpen       string `json:"desk_open"`
+	Tolerance      string `json:"tolerance"`
 }
 
 // ClosedOrder is an order the desk believed live that the venue does not have.

@@ -130,11 +130,12 @@ type account struct {
 	// corrections booked.
 	brokerRisk    string
 	brokerLocked  bool
-	brokerRiskSet string            // the broker-side limits set at start, or why not (brokerrisk.go)
+	brokerRiskSet string            // the broker-side limits set at start, or why not (brokerside.go)
+	brokerCash    string            // the last cash check that found the ledger apart from the broker's (brokerside.go)
 	byVenue       map[string]string // venue order id → client id
 	external      map[string]bool   // external orders seen (client id as the venue names them)
 	extGroups     map[string]bool   // external brackets (or lone orders) seen: one alert, one fault each
-	extOpen       bool
+	extOpen       bool              // the position holds contracts no order of the desk's opened (external, or carried)
 	busts         int
 	corrections   int
 }

@@ -126,7 +126,9 @@ func (a *account) surplusExits(pos int64) []string {
 			o.status != broker.Working && o.status != broker.Triggered {
 			continue
 		}
-		if pos == 0 || o.side != exit {
+		if o.side != exit {
+			// An exit on the position's own side (or, flat, a buy exit): it
+			// can only open one. Flat sell exits go as groups below (need 0).
 			out = append(out, o.id)
 			continue
 		}

@@ -161,6 +161,25 @@ func RunLive(ctx context.Context, d *Desk, opt LiveOptions) error {
 			}
 		}()
 	}
+	if _, ok := d.br.(broker.Syncer); ok {
+		// After a reconnect (the connection took a new snapshot of the
+		// account data) the ledger is checked against the broker's cash
+		// again (brokerside.go); off the event path, which it waits on.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk := opt.Wall.NewTicker(time.Second)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C():
+					d.Resynced(ctx)
+				}
+			}
+		}()
+	}
 	// A snapshot now and then shortens recovery (snapshot + tail = whole log).
 	wg.Add(1)
 	go func() {

@@ -366,7 +366,9 @@ func (a *account) applyCorrection(c journal.Correction, log *slog.Logger) {
 	if c.Carried {
 		if err := a.ledger.Carry(c.Time, c.Side, c.Qty, c.Price); err != nil {
 			log.Error("reconcile: ledger refused the carried position", "account", a.id, "err", err)
+			return
 		}
+		a.extOpen = true // no order of the desk's opened it (brokerside.go)
 		return
 	}
 	if err := a.ledger.ApplyFill(accounts.Fill{Time: c.Time, Side: c.Side, Qty: c.Qty, Price: c.Price, Strategy: "reconcile",

@@ -87,6 +87,9 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 		a.expiring = nil
 		for _, o := range as.Orders {
 			a.orders[o.ID] = orderOf(o)
+			if o.Venue != "" {
+				a.byVenue[o.Venue] = o.ID
+			}
 			if o.ExpireAt > 0 {
 				a.expiring = append(a.expiring, a.orders[o.ID])
 			}

@@ -120,3 +120,13 @@ func (s *Schedule) Next() time.Time {
 	}
 	return t
 }
+
+// NextOf returns when the job is next due (zero if it is off).
+func (s *Schedule) NextOf(name string) time.Time {
+	for _, j := range s.jobs {
+		if j.name == name {
+			return j.next
+		}
+	}
+	return time.Time{}
+}

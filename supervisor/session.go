@@ -5,7 +5,8 @@ package supervisor
 // schedule_flat_by: day accounts flattened, nothing halted), the daily
 // summary, and the session reset (new start equity, the rules' session
 // end and start, lockouts lifted unless unlocks are manual or a trailing
-// or weekly line holds them).
+// or weekly line holds them, the broker's own risk limits set again for
+// the new session: brokerside.go).
 
 import (
 	"context"
@@ -110,6 +111,7 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 		}
 		a.tellWorker()
 	}
+	d.refreshBrokerRisk(ctx)
 }
 
 func (d *Desk) summaryAlert() alert.Alert {

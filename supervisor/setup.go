@@ -225,12 +225,16 @@ type Desk struct {
 	lateAnswers atomic.Int64
 	chases      sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
 	chased      atomic.Int64   // second liquidations sent
-	later       sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+	later       sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds; the broker's risk limits set again at a session reset
 
 	// deskLocked: the desk-wide drawdown lockout is in force (kill.go
 	// raises it with the desk_drawdown kill; manage.go's unlock of the desk
 	// and the session reset lift it). The intent path reads it for the gate.
 	deskLocked atomic.Bool
+
+	syncs         atomic.Int64 // the broker's user-data snapshots at the last cash check (brokerside.go)
+	brokerStarted atomic.Bool  // Start's checks of the broker's side done (brokerside.go)
+	riskMu        sync.Mutex   // one setting of the broker's risk limits at a time (brokerside.go)
 
 	floodDropped  atomic.Int64
 	recovered     *Recovered
@@ -433,7 +437,10 @@ func (d *Desk) Start(ctx context.Context) error {
 	if base := uint64(now.UnixNano()/1e6) % 1e9 * 1000; base > d.idSeq.Load() {
 		d.idSeq.Store(base) // ids unique across restarts of the same journal
 	}
-	if d.recovered != nil && d.recovered.Records > 0 {
+	// The broker's side (brokerside.go): the venue's orders rebound by its
+	// ids, carried positions booked.
+	differs := d.startBrokerSide(ctx)
+	if d.recovered != nil && d.recovered.Records > 0 || differs {
 		// The venue replays its reports to a new connection: book the ones
 		// the journal lacks (fills while the desk was down) before comparing.
 		d.drainPending(ctx, 300*time.Millisecond)
@@ -443,6 +450,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		}
 		d.resumeKills(ctx)
 	}
+	d.finishBrokerSide(ctx)
 	if d.m.State() == DeskRecovering {
 		if err := d.m.Fire(EvReady, "recovered"); err != nil {
 			return err

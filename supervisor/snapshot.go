@@ -109,11 +109,11 @@ func triggerOfState(st string) Trigger {
 func snapOf(o *order) journal.DeskOrder {
 	return journal.DeskOrder{ID: o.id, Strategy: o.strategy, Role: uint8(o.role), Group: o.group, Side: int8(o.side), Type: uint8(o.typ),
 		Qty: o.qty, Filled: o.filled, Price: int64(o.price), Stop: int64(o.stop), Target: int64(o.target), Status: uint8(o.status),
-		ExpireAt: o.expireAt}
+		ExpireAt: o.expireAt, Venue: o.venue}
 }
 
 func orderOf(o journal.DeskOrder) *order {
 	return &order{id: o.ID, strategy: o.Strategy, role: limits.Role(o.Role), group: o.Group, side: market.Side(o.Side),
 		typ: market.OrderType(o.Type), qty: o.Qty, filled: o.Filled, price: market.Price(o.Price), stop: market.Price(o.Stop),
-		target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt}
+		target: market.Price(o.Target), status: broker.Status(o.Status), expireAt: o.ExpireAt, venue: o.Venue}
 }

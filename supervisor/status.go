@@ -115,7 +115,7 @@ func (a *account) status(last market.Price) deskapi.AccountStatus {
 	for k, v := range a.rejects {
 		as.Rejections[k] = v
 	}
-	as.AtBroker, as.BrokerRisk = a.brokerRisk, a.brokerRiskSet
+	as.AtBroker, as.BrokerRisk, as.BrokerCash = a.brokerRisk, a.brokerRiskSet, a.brokerCash
 	as.External, as.Busts = len(a.external), a.busts+a.corrections
 	for _, r := range trips {
 		if r.Net().IsPositive() {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,23 @@ type tvRig struct {
 	pumped   chan struct{}
 	settling chan struct{}
 	stopV    func()
-	booked   sync.Mutex // held while a batch is booked (settled waits on it)
+	booked   sync.Mutex // held while a batch is booked or the desk settles (within waits on it)
+	settles  int        // Settle calls of the coverage ticker (under booked)
+}
+
+// pastGrace waits until the coverage ticker has settled the desk at least
+// twice after the coverage grace ran out from now: a gap that opened
+// before this call has been looked at past its grace.
+func (r *tvRig) pastGrace() {
+	r.t.Helper()
+	until := time.Now().Add(r.d.opt.CoverageGrace)
+	n1 := -1
+	r.within("the coverage grace to run out", func() bool {
+		if n1 < 0 && time.Now().After(until) {
+			n1 = r.settles
+		}
+		return n1 >= 0 && r.settles >= n1+2
+	})
 }
 
 // tvOpt says what rig to build.
@@ -58,6 +75,9 @@ type tvOpt struct {
 	Path    string // journal; default a new file
 	NoStart bool   // build only (Recover before Start)
 	Venue0  *venue.Venue
+	// REST, if set, is the base URL the connector's REST calls go to (a
+	// proxy in front of the venue); its WebSockets go to the venue.
+	REST string
 }
 
 func tvLog(t testing.TB) *slog.Logger {
@@ -102,11 +122,15 @@ func startTVVenue(t *testing.T, vcfg venue.Config) (*venue.Venue, func()) {
 	}
 }
 
-func tvDial(t *testing.T, v *venue.Venue) *tradovate.Client {
+func tvDial(t *testing.T, v *venue.Venue) *tradovate.Client { return tvDialVia(t, v, v.URL()) }
+
+// tvDialVia dials the venue with REST calls to base.
+func tvDialVia(t *testing.T, v *venue.Venue, base string) *tradovate.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := tradovate.Dial(ctx, tradovate.Config{BaseURL: v.URL(), MDURL: v.MDURL(), User: "demo", Symbol: "MESZ5", CID: 8,
+	ws := "ws" + strings.TrimPrefix(v.URL(), "http") + "/websocket"
+	c, err := tradovate.Dial(ctx, tradovate.Config{BaseURL: base, WSURL: ws, MDURL: v.MDURL(), User: "demo", Symbol: "MESZ5", CID: 8,
 		AppID: "deskguard-test"}, tradovate.Credentials{Password: "demo"},
 		tradovate.Options{Log: tvLog(t), Backoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
@@ -137,7 +161,11 @@ func newTVRig(t *testing.T, o tvOpt) *tvRig {
 	} else {
 		r.v, r.stopV = startTVVenue(t, o.Venue)
 	}
-	r.c = tvDial(t, r.v)
+	if o.REST != "" {
+		r.c = tvDialVia(t, r.v, o.REST)
+	} else {
+		r.c = tvDial(t, r.v)
+	}
 	r.path = o.Path
 	if r.path == "" {
 		r.path = filepath.Join(t.TempDir(), "desk.db")
@@ -213,6 +241,7 @@ func (r *tvRig) start() {
 				case <-tk.C:
 					r.booked.Lock()
 					r.d.Settle(r.ctx)
+					r.settles++
 					r.booked.Unlock()
 				}
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/deskguard/deskguard/broker/venue"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/strategies"
 	"github.com/deskguard/deskguard/supervisor"
@@ -53,7 +54,11 @@ func deskKill(tb testing.TB, n int, timed func(start bool)) *hdrhistogram.Histog
 	defer j.Close()
 	halted := make(chan struct{}, 1)
 	d, err := supervisor.New(supervisor.Options{Clock: clock, Journal: supervisor.JournalOf(j), Broker: c, Accounts: specs,
-		Engines:  strategies.DefaultConfig(),
+		Engines: strategies.DefaultConfig(),
+		// The same round trip every kill, as many as b.N asks: the day's
+		// trade and order counts and the losing streak (each trip is
+		// flat, a loss to the rules) stay out of the way.
+		Limits:   limits.Config{DailyTradeLimit: 1 << 30, DailyOrderLimit: 1 << 30, LossStreak: 1 << 30},
 		Schedule: supervisor.ScheduleConfig{SessionReset: "off", NoNewEntries: "off", FlattenDay: "off", DailySummary: "off"},
 		OnStateChange: func(st string, _ bool) {
 			if st == supervisor.DeskHalted {
@@ -172,10 +177,13 @@ func BenchmarkDeskKillFlat20(b *testing.B) {
 	report(b, h)
 }
 
-// TestDeskKillFlat20 runs the benchmark's body twice so it keeps working.
+// TestDeskKillFlat20 runs the benchmark's body more times than the
+// default limits' losing streak and day's trades allow, so it keeps
+// working for any b.N.
 func TestDeskKillFlat20(t *testing.T) {
-	h := deskKill(t, 2, func(bool) {})
-	if h.TotalCount() != 2 {
+	const n = limits.DefaultLossStreak + 2
+	h := deskKill(t, n, func(bool) {})
+	if h.TotalCount() != n {
 		t.Fatalf("%d kills measured", h.TotalCount())
 	}
 }

@@ -127,12 +127,21 @@ func TestSilentServer(t *testing.T) {
 	c := dialOpts(t, v, tradovate.Options{SilenceTimeout: 200 * time.Millisecond})
 	ctx := testCtx(t)
 	n := c.Syncs()
+	if !v.UserLinked() {
+		t.Fatal("venue: no user socket linked after the connector synchronised")
+	}
 	v.SilenceSockets()
+	if v.UserLinked() {
+		t.Fatal("venue: a silent socket counted as linked")
+	}
 	if err := c.WaitConnected(ctx, false); err != nil {
 		t.Fatalf("a silent server was not noticed: %v", err)
 	}
 	if err := c.WaitSynced(ctx, n+1); err != nil {
 		t.Fatal(err)
+	}
+	if !v.UserLinked() {
+		t.Fatal("venue: the resynchronised socket not linked")
 	}
 	v.Trade(trade(t0, "5100.00", 1, market.Buy))
 	if err := c.SubmitOrder(ctx, limit("s1", "A", market.Buy, "5090.00")); err != nil {

@@ -773,8 +773,10 @@ func (c *Client) applyRisk(r accountRiskStatusEnt) {
 	if had && riskOf(old) == now || !had && !now.Locked {
 		return
 	}
+	// The event's id is the status it reports (a desk deduplicates events
+	// by it): two changes at the same admin timestamp are two events.
 	ev := broker.Event{Account: desk, Kind: broker.RiskStatusEv, Reason: now.String(), Status: broker.Working, Time: c.lastTime,
-		VenueID: "rs" + strconv.FormatInt(r.ID, 10) + "." + r.AdminTimestamp + "." + r.LiquidateOnly}
+		VenueID: "rs" + strconv.FormatInt(r.ID, 10) + "." + r.AdminAction + "." + r.AdminTimestamp + "." + r.LiquidateOnly}
 	if now.Locked {
 		ev.Status = broker.Rejected
 	}

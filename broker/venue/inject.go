@@ -43,8 +43,8 @@ var InjectedFaults = []string{"socket-penalty", "rest-429", "silence", "close-fr
 // DeskSideFaults change the venue's books behind the desk's back: a trade
 // busted or corrected, a bracket placed on the broker's own platform, the
 // broker's auto-liquidation, a cash adjustment. A desk rides them out only
-// by booking them (issue 13, stage 2); Inject does them, the drill does not
-// draw them yet.
+// by booking them (issue 13, stage 2); Inject does them, and the drill's
+// venue-faults scenario draws them with the others.
 var DeskSideFaults = []string{"bust", "correct", "external-bracket", "auto-liquidate", "skew-cash"}
 
 // Inject does one fault of a kind of InjectedFaults or DeskSideFaults (or

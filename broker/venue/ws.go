@@ -204,6 +204,27 @@ func (v *Venue) SilenceSockets() {
 	v.count(func(s *Stats) { s.Silenced += n })
 }
 
+// UserLinked reports whether a push would reach a client now: some user
+// socket is open, synchronised (user/syncrequest answered) and not
+// silent. A desk with no such socket cannot hear what the venue does
+// behind its back (a bust) until it has resynchronised; the drill times
+// such a gap from then.
+func (v *Venue) UserLinked() bool {
+	v.subsMu.Lock()
+	defer v.subsMu.Unlock()
+	for c := range v.conns {
+		if c.md || !c.synced || c.silent.Load() {
+			continue
+		}
+		select {
+		case <-c.closed:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // CloseWebSockets sends every socket a `c` frame with code and reason and
 // closes it (a server shutting its sessions down).
 func (v *Venue) CloseWebSockets(code int, reason string) {

@@ -168,10 +168,11 @@ func cmdRun(e *env) int {
 	var firmNow atomic.Pointer[firmLink]
 	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
-		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, FreshVenue: !bp.outlives, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
+		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, FreshVenue: !bp.outlives, ManualUnlock: c.Desk.ManualUnlock, ExternalOrders: c.Desk.ExternalOrders, PressButton: press,
 		LinkStatus: func() (string, string, string, string) {
 			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
+		LinkNotes:    bp.notes,
 		LightsStatus: hwLights,
 		// The firm link starts after the desk: nil in Status until then.
 		FirmStatus: func() *deskapi.FirmLink { return firmNow.Load().Status() },

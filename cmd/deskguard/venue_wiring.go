@@ -36,9 +36,9 @@ type brokerParts struct {
 	feed    market.TradeReader                 // the venue's market data (nil: the local feed)
 	status  func() string                      // the venue link: "up", "down", "sim"
 	data    func() string                      // the market-data link: "up", "down"
-	// notes are what the connector cannot fix on its own, for status: a
-	// captcha demanded, market data that had a gap (nil: none). Not yet
-	// shown by the desk (the status remodel wires it).
+	// notes are what the connector cannot fix on its own, for status
+	// (Status.Links.Notes): a captcha demanded, market data that had a gap
+	// (nil: none).
 	notes func() []string
 	close func()
 	// outlives: the venue outlives the desk (Tradovate, Rithmic, a venue
