@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -602,5 +603,104 @@ func TestUnknownOutcomeIsNotPlaced(t *testing.T) {
 				t.Fatalf("venue acted on %d new orders, want 1", s.NewOrders)
 			}
 		})
+	}
+}
+
+// backoffs records the order plant's reconnect delays from the
+// connector's log ("plant down; reconnecting", backoff=…).
+type backoffs struct {
+	mu    sync.Mutex
+	plant string
+	got   []time.Duration
+	attrs []slog.Attr
+}
+
+func (b *backoffs) Enabled(context.Context, slog.Level) bool { return true }
+func (b *backoffs) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "rithmic: plant down; reconnecting" {
+		return nil
+	}
+	plant := ""
+	for _, a := range b.attrs {
+		if a.Key == "plant" {
+			plant = a.Value.String()
+		}
+	}
+	var d time.Duration
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "backoff" {
+			d = a.Value.Duration()
+		}
+		return true
+	})
+	if plant == "order" {
+		b.mu.Lock()
+		b.got = append(b.got, d)
+		b.mu.Unlock()
+	}
+	return nil
+}
+func (b *backoffs) WithAttrs(as []slog.Attr) slog.Handler {
+	return &backoffsView{b: b, attrs: as}
+}
+func (b *backoffs) WithGroup(string) slog.Handler { return b }
+
+// backoffsView is the handler with a logger's attributes (the plant).
+type backoffsView struct {
+	b     *backoffs
+	attrs []slog.Attr
+}
+
+func (v *backoffsView) Enabled(context.Context, slog.Level) bool { return true }
+func (v *backoffsView) Handle(ctx context.Context, r slog.Record) error {
+	c := &backoffs{attrs: v.attrs}
+	if err := c.Handle(ctx, r); err != nil {
+		return err
+	}
+	v.b.mu.Lock()
+	v.b.got = append(v.b.got, c.got...)
+	v.b.mu.Unlock()
+	return nil
+}
+func (v *backoffsView) WithAttrs(as []slog.Attr) slog.Handler {
+	return &backoffsView{b: v.b, attrs: append(append([]slog.Attr(nil), v.attrs...), as...)}
+}
+func (v *backoffsView) WithGroup(string) slog.Handler { return v }
+
+// TestForcedLogoutThenRejectsBacksOffFromTheStart: a forced logout (77)
+// waits MaxBackoff once; the setup requests of the next logins refused
+// (75, "try again") retry from Backoff, doubling — not MaxBackoff each
+// (the drill's venue-faults-rithmic: a 77 then three 75s left the order
+// plant down for 20 s with a 5 s MaxBackoff).
+func TestForcedLogoutThenRejectsBacksOffFromTheStart(t *testing.T) {
+	v, stop := startVenue(t, rvenue.Config{Accounts: []string{"A"}})
+	defer stop()
+	rec := &backoffs{}
+	cfg, creds := clientConfig(v)
+	opt := options(t)
+	opt.Log = slog.New(rec)
+	ctx := ctx10(t)
+	c, err := rithmic.Dial(ctx, cfg, creds, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	newClock(v)
+	// The 75s are armed before the 77: the connector waits MaxBackoff
+	// before it logs in again, and each of its next three setups meets one.
+	v.RejectNext(3)
+	v.ForceLogout(rvenue.Order)
+	if err := c.WaitSynced(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	got := append([]time.Duration(nil), rec.got...)
+	rec.mu.Unlock()
+	want := []time.Duration{opt.MaxBackoff, opt.Backoff, 2 * opt.Backoff, 4 * opt.Backoff}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("order plant reconnect delays %v, want %v", got, want)
+	}
+	if s := v.Stats(); s.ForcedLogouts != 1 || s.Logins[rvenue.Order] != 5 {
+		t.Fatalf("stats %+v: want one forced logout and 5 order plant logins", s)
 	}
 }
