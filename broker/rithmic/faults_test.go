@@ -20,6 +20,7 @@ import (
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/broker/brokertest"
 	"github.com/deskguard/deskguard/broker/rithmic"
+	"github.com/deskguard/deskguard/broker/rithmic/rpb"
 	rvenue "github.com/deskguard/deskguard/broker/venue/rithmic"
 	"github.com/deskguard/deskguard/market"
 )
@@ -702,5 +703,57 @@ func TestForcedLogoutThenRejectsBacksOffFromTheStart(t *testing.T) {
 	}
 	if s := v.Stats(); s.ForcedLogouts != 1 || s.Logins[rvenue.Order] != 5 {
 		t.Fatalf("stats %+v: want one forced logout and 5 order plant logins", s)
+	}
+}
+
+// TestReplayFindsFillsBeforeALiveOne: a bracket's entry acted on and its
+// answer lost; the entry fills while the order plant is away, and its
+// stop fills 400 s later (venue time) just after the new session has
+// subscribed, before the execution replay. The replay must still bring
+// the entry's fill: it covers the session, not a window before the
+// latest fill seen (a live fill on the new session had moved that window
+// past the entry's: the desk booked the stop's sell without the entry's
+// buy and held a short of 5 the venue did not have — drill
+// venue-faults-rithmic, seed 3).
+func TestReplayFindsFillsBeforeALiveOne(t *testing.T) {
+	v, stop := startVenue(t, rvenue.Config{Accounts: []string{"A"}})
+	defer stop()
+	c := dial(t, v)
+	defer c.Close()
+	ev := collect(t, c)
+	ck := newClock(v)
+	var once [2]sync.Once
+	v.BeforeRequest(func(plant rpb.InfraType, tpl int32) {
+		if plant != rvenue.Order {
+			return
+		}
+		switch tpl {
+		case rpb.TLoginInfoRequest: // the new session's first setup request: not subscribed yet
+			once[0].Do(func() { ck.trade(-4, 1) }) // the entry fills at its limit
+		case rpb.TAccountRmsUpdatesRequest: // subscribed to the order updates, not reconciled
+			once[1].Do(func() {
+				ck.ns += int64(400 * time.Second)
+				ck.trade(-21, 1) // through the stop at base-20
+			})
+		}
+	})
+	v.DropAfterActing(1)
+	ctx := ctx10(t)
+	if err := c.SubmitBracket(ctx, brokertest.Bracket(limit("x1", base-4), -20, 20)); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	v.BeforeRequest(nil)
+	ev.wait(t, "x1 filled", is("x1", broker.FilledEv))
+	ev.wait(t, "x1.stop filled", is("x1.stop", broker.FilledEv))
+	var net int64
+	ev.mu.Lock()
+	for _, e := range ev.all {
+		if e.Kind == broker.FilledEv || e.Kind == broker.PartiallyFilled {
+			net += e.FillQty * e.Side.Sign()
+		}
+	}
+	ev.mu.Unlock()
+	if p := v.Positions()[0]; p.Qty != 0 || net != 0 {
+		t.Fatalf("venue position %d, position from the connector's fills %d: want both flat", p.Qty, net)
 	}
 }
