@@ -247,7 +247,8 @@ func Rearmed(at time.Time, who, why string) Alert {
 	return Alert{Kind: KindRearmed, Severity: Info, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
 }
 
-// Unlocked reports an early unlock of a locked-out account.
+// Unlocked reports an early unlock of a locked-out account (account "": of
+// the desk-wide drawdown lockout).
 func Unlocked(at time.Time, account, who, why string) Alert {
 	return Alert{Kind: KindUnlocked, Severity: Warning, Account: account, At: at, Rearm: &RearmFacts{Who: who, Why: why}}
 }

@@ -49,6 +49,7 @@ func samples() map[string]Alert {
 			Action: "account faulted and flattened"}),
 		"rearmed":       Rearmed(t0, "risk", "broker confirmed flat; resuming"),
 		"unlocked":      Unlocked(t0, "ACC1", "risk", "data error caused the mark; verified with the venue"),
+		"unlocked_desk": Unlocked(t0, "", "risk", "one bad fill; reviewed with the desk head"),
 		"fault_cleared": FaultCleared(t0, "ACC2", "risk", "stop restored at the venue; positions agree"),
 		"daily_summary": DailySummary(time.Date(2026, 3, 16, 16, 5, 0, 0, market.NewYork), SummaryFacts{Session: "2026-03-16",
 			Accounts: []SummaryRow{

@@ -237,6 +237,11 @@ func RenderIn(a Alert, loc *time.Location) Message {
 		blocks = append(blocks, facts("Who", r.Who, "Why", r.Why, "Time", when))
 	case KindUnlocked:
 		r := rearmOf(a)
+		if a.Account == "" { // the desk-wide drawdown lockout
+			title = "Desk lockout lifted early by " + orDash(r.Who)
+			blocks = append(blocks, facts("Scope", "desk", "Who", r.Who, "Why", r.Why, "Time", when))
+			break
+		}
 		title = fmt.Sprintf("%s unlocked early by %s", acct, orDash(r.Who))
 		blocks = append(blocks, facts("Account", a.Account, "Who", r.Who, "Why", r.Why, "Time", when))
 	case KindFaultCleared:

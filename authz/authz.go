@@ -14,6 +14,7 @@
 //	press     yes            no                     no      no
 //	rearm     yes, reason    no                     no      no
 //	unlock    yes, reason    no                     no      no
+//	unlock_desk yes, reason  no                     no      no
 //	clear     yes, reason    no                     no      no
 //	reset_trailing yes, reason no                   no      no
 //	engines   any account    own account only       no      no
@@ -37,8 +38,8 @@
 // machine, so only the manager may ask for one.
 //
 // A reason is trimmed of surrounding white space, required (non-blank) for
-// rearm, unlock, clear and reset_trailing, at most MaxReason characters and free of
-// control characters, on every surface alike.
+// rearm, unlock, unlock_desk, clear and reset_trailing, at most MaxReason
+// characters and free of control characters, on every surface alike.
 //
 // It may touch auth and deskapi (their types), nothing else: no file,
 // network or clock.
@@ -67,8 +68,11 @@ const (
 	Press   Act = "press"   // the simulated panic button: flattens the desk
 	Rearm   Act = "rearm"
 	Unlock  Act = "unlock"
-	Clear   Act = "clear" // clear a faulted account
-	Engines Act = "engines"
+	// UnlockDesk lifts the desk-wide drawdown lockout (deskapi.Desk.Unlock
+	// with account ""); an account is never given.
+	UnlockDesk Act = "unlock_desk"
+	Clear      Act = "clear" // clear a faulted account
+	Engines    Act = "engines"
 	// JournalTail reads the journal's latest records (and follows it).
 	JournalTail Act = "journal_tail"
 	// JournalBackup writes a consistent copy of the journal to a new file.
@@ -87,7 +91,7 @@ const (
 
 // Acts lists every act on a desk (tests, docs and the control socket
 // iterate it).
-var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, Clear, Engines, ResetTrailing, JournalTail, JournalBackup}
+var Acts = []Act{Status, Flatten, Press, Rearm, Unlock, UnlockDesk, Clear, Engines, ResetTrailing, JournalTail, JournalBackup}
 
 // FirmActs lists the firm console's acts.
 var FirmActs = []Act{FirmView, FirmKill}
@@ -140,13 +144,13 @@ func (d *Denied) Error() string {
 func (d *Denied) Is(target error) bool { return target == ErrForbidden }
 
 // Allowed returns nil if role may do act to account ("" = the whole desk;
-// ignored for status, press and rearm), a *Denied if the role may not, or
-// ErrAccountRequired when the role may but the act needs an account
-// (unlock, clear, engines, reset_trailing).
+// ignored for status, press, rearm, unlock_desk and the journal acts), a
+// *Denied if the role may not, or ErrAccountRequired when the role may but
+// the act needs an account (unlock, clear, engines, reset_trailing).
 func Allowed(r auth.Role, act Act, account string) error {
 	deny := &Denied{Role: r, Act: act, Account: account}
 	switch act {
-	case Status, Press, Rearm, JournalTail, JournalBackup, FirmView, FirmKill:
+	case Status, Press, Rearm, UnlockDesk, JournalTail, JournalBackup, FirmView, FirmKill:
 		deny.Account = ""
 	}
 	ok := false
@@ -165,7 +169,7 @@ func Allowed(r auth.Role, act Act, account string) error {
 	switch r.Kind {
 	case "manager":
 		switch act {
-		case Status, Flatten, Press, Rearm, Unlock, Clear, Engines, ResetTrailing, JournalTail, JournalBackup:
+		case Status, Flatten, Press, Rearm, Unlock, UnlockDesk, Clear, Engines, ResetTrailing, JournalTail, JournalBackup:
 			ok = true
 		}
 	case "trader":
@@ -194,7 +198,7 @@ func Allowed(r auth.Role, act Act, account string) error {
 
 // NeedsReason reports whether act must carry a reason.
 func NeedsReason(act Act) bool {
-	return act == Rearm || act == Unlock || act == Clear || act == ResetTrailing
+	return act == Rearm || act == Unlock || act == UnlockDesk || act == Clear || act == ResetTrailing
 }
 
 // Reason returns why trimmed, or an error: deskapi.ErrReasonRequired

@@ -42,6 +42,7 @@ func TestAllowed(t *testing.T) {
 		{manager, Rearm, "", ok},
 		{manager, Unlock, "A1", ok},
 		{manager, Unlock, "", acct},
+		{manager, UnlockDesk, "", ok},
 		{manager, Clear, "A1", ok},
 		{manager, Clear, "", acct},
 		{manager, ResetTrailing, "A1", ok},
@@ -57,6 +58,7 @@ func TestAllowed(t *testing.T) {
 		{trader1, Press, "", no},
 		{trader1, Rearm, "", no},
 		{trader1, Unlock, "A1", no},
+		{trader1, UnlockDesk, "", no},
 		{trader1, Clear, "A1", no},
 		{trader1, ResetTrailing, "A1", no},
 		{trader1, Engines, "A1", ok},
@@ -69,6 +71,7 @@ func TestAllowed(t *testing.T) {
 		{viewer, Press, "", no},
 		{viewer, Rearm, "", no},
 		{viewer, Unlock, "A1", no},
+		{viewer, UnlockDesk, "", no},
 		{viewer, Clear, "A1", no},
 		{viewer, ResetTrailing, "A1", no},
 		{viewer, Engines, "A1", no},
@@ -87,6 +90,7 @@ func TestAllowed(t *testing.T) {
 		{Slack, Press, "", no},
 		{Slack, Rearm, "", no},
 		{Slack, Unlock, "A1", no},
+		{Slack, UnlockDesk, "", no},
 		{Slack, Clear, "A1", no},
 		{Slack, ResetTrailing, "A1", no},
 		{Slack, Engines, "A1", no},
@@ -173,7 +177,7 @@ func TestReason(t *testing.T) {
 		}
 	}
 	for _, a := range Acts {
-		want := a == Rearm || a == Unlock || a == Clear || a == ResetTrailing
+		want := a == Rearm || a == Unlock || a == UnlockDesk || a == Clear || a == ResetTrailing
 		if NeedsReason(a) != want {
 			t.Errorf("NeedsReason(%s) = %v", a, !want)
 		}

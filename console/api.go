@@ -36,6 +36,7 @@ func (s *Server) routes(static fs.FS) http.Handler {
 	mux.Handle("/api/flatten", s.post(s.handleFlatten))
 	mux.Handle("/api/rearm", s.post(s.handleRearm))
 	mux.Handle("/api/unlock", s.post(s.handleUnlock))
+	mux.Handle("/api/unlock_desk", s.post(s.handleUnlockDesk))
 	mux.Handle("/api/clear", s.post(s.handleClear))
 	mux.Handle("/api/reset_trailing", s.post(s.handleResetTrailing))
 	mux.Handle("/api/engines", s.post(s.handleEngines))
@@ -482,6 +483,33 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, c caller) 
 	}
 	s.act(w, r, c, "unlock", req.Account, func(ctx context.Context) error {
 		return s.desk.Unlock(ctx, req.Account, c.p.Name, why)
+	})
+}
+
+// UnlockDeskRequest is the body of POST /api/unlock_desk: lift the
+// desk-wide drawdown lockout (deskapi.Desk.Unlock with account ""). An
+// account, if given, must be empty (as on the control socket).
+type UnlockDeskRequest struct {
+	Account string `json:"account,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) handleUnlockDesk(w http.ResponseWriter, r *http.Request, c caller) {
+	var req UnlockDeskRequest
+	if err := decode(r, &req); err != nil {
+		writeBodyErr(w, err)
+		return
+	}
+	why, ok := s.allow(w, c, authz.UnlockDesk, "", req.Reason)
+	if !ok {
+		return
+	}
+	if req.Account != "" {
+		writeErr(w, http.StatusBadRequest, "unlock_desk lifts the desk's lockout: it takes no account (unlock ACCOUNT lifts an account's)")
+		return
+	}
+	s.act(w, r, c, "unlock_desk", "", func(ctx context.Context) error {
+		return s.desk.Unlock(ctx, "", c.p.Name, why)
 	})
 }
 

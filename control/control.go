@@ -1,9 +1,11 @@
 // Package control is the desk's local control socket: the Unix socket
-// through which `deskguard status`, `flatten`, `rearm`, `unlock`, `clear`,
-// `reset-trailing`, `press`, `journal tail`, `journal backup` and the drill reach a running
-// desk. One JSON request (deskapi.Request) and one JSON response
-// (deskapi.Response) per connection — except a followed journal tail, one
-// response per commit until either side closes; the socket is mode 0600, every request carries a token
+// through which `deskguard status`, `flatten`, `rearm`, `unlock` (an
+// account's lockout, or the desk's: op unlock_desk), `clear`,
+// `reset-trailing`, `press`, `journal tail`, `journal backup` and the drill
+// reach a running desk. One JSON request (deskapi.Request) and one JSON
+// response (deskapi.Response) per connection — except a followed journal
+// tail, one response per commit until either side closes; the socket is
+// mode 0600, every request carries a token
 // checked against the desk's tokens (auth), and what the token's role may
 // do and see is decided by authz, the same rules as the console and Slack.
 // It reaches the desk only through deskapi.Desk. The client side is
@@ -221,11 +223,26 @@ func (s *Server) Do(ctx context.Context, req deskapi.Request) deskapi.Response {
 		st := authz.StatusFor(p.Role, s.Desk.Status(ctx))
 		return deskapi.Response{OK: true, Who: who, Status: &st}
 	case authz.Flatten:
+		// Answered at once with what the kill has set in motion, when the
+		// desk can say (a venue that does not answer leaves no caller
+		// without an answer, issue 25.6).
+		if ad, ok := s.Desk.(deskapi.AnsweringDesk); ok {
+			fa, err := ad.FlattenAnswered(ctx, req.Account, Trigger, who)
+			if err != nil {
+				return deskapi.Response{Who: who, Error: err.Error()}
+			}
+			return deskapi.Response{OK: true, Who: who, Flatten: &fa}
+		}
 		err = s.Desk.Flatten(ctx, req.Account, Trigger, who)
 	case authz.Rearm:
 		err = s.Desk.Rearm(ctx, who, why)
 	case authz.Unlock:
 		err = s.Desk.Unlock(ctx, req.Account, who, why)
+	case authz.UnlockDesk:
+		if req.Account != "" {
+			return deskapi.Response{Who: who, Error: "unlock_desk lifts the desk's lockout: it takes no account (unlock ACCOUNT lifts an account's)"}
+		}
+		err = s.Desk.Unlock(ctx, "", who, why)
 	case authz.Clear:
 		err = s.Desk.ClearFault(ctx, req.Account, who, why)
 	case authz.ResetTrailing:

@@ -98,7 +98,7 @@ func TestSurfacesAgreeOnActs(t *testing.T) {
 	s := newSurfaces(t)
 	reasons := []string{"", " ", "\t", "  checked with the venue  ", "two\nlines"}
 	for _, c := range surfaceCallers {
-		for _, op := range []string{"flatten", "rearm", "unlock", "clear", "reset_trailing", "engines", "press"} {
+		for _, op := range []string{"flatten", "rearm", "unlock", "unlock_desk", "clear", "reset_trailing", "engines", "press"} {
 			for _, account := range []string{"", "ACC1", "ACC2", "NOPE"} {
 				for _, reason := range reasons {
 					nc, ns := len(s.consoleDesk.Actions()), len(s.socketDesk.Actions())
@@ -111,7 +111,7 @@ func TestSurfacesAgreeOnActs(t *testing.T) {
 					if !slices.Equal(ca, sa) {
 						t.Errorf("%s %s %q reason %q: the console's desk got %+v, the socket's %+v", c.name, op, account, reason, ca, sa)
 					}
-					if op == "rearm" || op == "unlock" || op == "clear" || op == "reset_trailing" {
+					if op == "rearm" || op == "unlock" || op == "unlock_desk" || op == "clear" || op == "reset_trailing" {
 						for _, a := range ca {
 							if a.Why == "" || a.Why != strings.TrimSpace(a.Why) {
 								t.Errorf("%s %s %q: the desk got reason %q", c.name, op, account, a.Why)

@@ -16,7 +16,7 @@ import (
 // Request is one control command.
 type Request struct {
 	Token   string `json:"token"`
-	Op      string `json:"op"` // status, flatten, rearm, unlock, clear, reset_trailing, press, engines, journal_tail, journal_backup
+	Op      string `json:"op"` // status, flatten, rearm, unlock, unlock_desk, clear, reset_trailing, press, engines, journal_tail, journal_backup
 	Account string `json:"account,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Run     bool   `json:"run,omitempty"`
@@ -37,6 +37,8 @@ type Response struct {
 	Error  string  `json:"error,omitempty"`
 	Who    string  `json:"who,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Flatten is a flatten's answer (op flatten, when the desk gives one).
+	Flatten *FlattenAnswer `json:"flatten,omitempty"`
 	// Records are journal records in the journal's JSON form (what
 	// `deskguard journal dump --json` prints), Seq the last one sent.
 	Records []json.RawMessage `json:"records,omitempty"`

@@ -23,7 +23,9 @@ type Desk interface {
 	Flatten(ctx context.Context, account, trigger, who string) error
 	// Rearm returns a halted desk (and its halted accounts) to running.
 	Rearm(ctx context.Context, who, why string) error
-	// Unlock lifts an account's drawdown lockout before the session reset.
+	// Unlock lifts an account's drawdown lockout before the session reset;
+	// account "" lifts the desk-wide drawdown lockout (the act
+	// authz.UnlockDesk, which only a manager may ask for).
 	Unlock(ctx context.Context, account, who, why string) error
 	// ClearFault returns a faulted account (reconcile mismatch, worker
 	// crash loop) to trading once the venue agrees with the desk.
@@ -36,6 +38,47 @@ type Desk interface {
 	SetEngines(ctx context.Context, account string, run bool, who string) error
 	// Press presses the simulated panic button (only when the button is "sim").
 	Press(ctx context.Context, who string) error
+}
+
+// AnsweringDesk is a Desk whose flatten answers at once with what it has
+// set in motion (the supervisor): a surface asks it when it can, so that a
+// venue that does not answer never leaves the caller without an answer.
+type AnsweringDesk interface {
+	// FlattenAnswered is Flatten, answered once the liquidations are sent
+	// and the venue has answered them or a short bound has passed; the kill
+	// goes on either way (Status.LastKill shows its progress).
+	FlattenAnswered(ctx context.Context, account, trigger, who string) (FlattenAnswer, error)
+}
+
+// FlattenAnswer is a flatten's answer: accepted, the liquidations sent,
+// and which accounts the venue has not yet confirmed.
+type FlattenAnswer struct {
+	Scope    string `json:"scope"` // "desk", or the account
+	Trigger  string `json:"trigger"`
+	Accounts int    `json:"accounts"` // liquidations sent
+	// Unconfirmed are the accounts whose liquidation the venue has not
+	// answered yet; Refused those whose liquidation it refused.
+	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	Refused     []string `json:"refused,omitempty"`
+}
+
+// KillProgress is the latest kill (under way or done), for Status.
+type KillProgress struct {
+	Scope    string        `json:"scope"`
+	Trigger  string        `json:"trigger"`
+	Who      string        `json:"who"`
+	Started  string        `json:"started"`  // RFC 3339 UTC, desk clock
+	Answered bool          `json:"answered"` // every liquidation answered by the venue
+	Accounts []KillAccount `json:"accounts"`
+}
+
+// KillAccount is one account of a kill: its liquidation ("sent": the venue
+// has not answered yet, "answered", "refused") and whether the desk's
+// books show it flat with nothing working.
+type KillAccount struct {
+	ID          string `json:"id"`
+	Liquidation string `json:"liquidation"`
+	Flat        bool   `json:"flat"`
 }
 
 // Errors callers can act on.
@@ -68,6 +111,12 @@ type Status struct {
 	Firm    *FirmLink     `json:"firm,omitempty"`
 	Lights  Lights        `json:"lights"`
 	Journal []JournalLine `json:"journal_tail,omitempty"`
+	// DeskLockedOut: the desk crossed its desk-wide drawdown line this
+	// session; entries are refused (desk_locked_out) until the session
+	// reset or the manager's unlock of the desk (Unlock with account "").
+	DeskLockedOut bool `json:"desk_locked_out"`
+	// LastKill is the latest kill and its progress (nil: none this run).
+	LastKill *KillProgress `json:"last_kill,omitempty"`
 
 	// Zone is the IANA time zone every time a person reads is shown in
 	// (the console, status, report, alerts, the run summary): the desk's

@@ -40,3 +40,13 @@ func Local(rfc3339, zone, layout string) string {
 	}
 	return t.In(loc).Format(layout)
 }
+
+// FlattenAnswered passes the desk's answered flatten through the zone
+// wrapper (without it the control socket would fall back to Flatten and
+// wait on a stalled venue).
+func (z zoned) FlattenAnswered(ctx context.Context, account, trigger, who string) (FlattenAnswer, error) {
+	if ad, ok := z.Desk.(AnsweringDesk); ok {
+		return ad.FlattenAnswered(ctx, account, trigger, who)
+	}
+	return FlattenAnswer{}, z.Desk.Flatten(ctx, account, trigger, who)
+}

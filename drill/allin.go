@@ -172,7 +172,7 @@ func (a *allIn) open(r *rig, t market.Trade) {
 // out of the all-in kill rather than waited for.
 var accountRisk = map[limits.Reason]bool{limits.LossBound: true, limits.LockedOut: true, limits.ReduceOnly: true,
 	limits.TrailingDrawdown: true, limits.WeeklyLoss: true, limits.LossStreakCooldown: true, limits.DailyTradeLimit: true,
-	limits.DailyOrderLimit: true, limits.ScalingPlan: true}
+	limits.DailyOrderLimit: true, limits.ScalingPlan: true, limits.DeskLockedOut: true}
 
 // missing lists the included accounts without a position at the venue.
 func (a *allIn) missing(r *rig) []string {

@@ -43,7 +43,8 @@ func reducesRisk(act string) bool { return act == "exit" || act == "tighten" || 
 
 // riskOnly are the reasons that refuse only new risk (limits.Gate.Check).
 var riskOnly = map[limits.Reason]bool{limits.Halted: true, limits.LockedOut: true, limits.OutsideWindow: true,
-	limits.StaleData: true, limits.RateLimited: true, limits.LossBound: true, limits.MaxPosition: true, limits.MaxOrderQty: true}
+	limits.StaleData: true, limits.RateLimited: true, limits.LossBound: true, limits.MaxPosition: true, limits.MaxOrderQty: true,
+	limits.DeskLockedOut: true}
 
 // take returns and clears the findings.
 func (c *chaos) take() []string {

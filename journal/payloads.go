@@ -76,6 +76,10 @@ type Lockout struct {
 type Authorization struct {
 	Who string `json:"who"`
 	Why string `json:"why"`
+	// Equity, on the unlock of the desk (account ""), is each account's
+	// equity the desk's allowance starts again from (empty when the
+	// session reset lifted it: the session's start equities).
+	Equity map[string]string `json:"equity,omitempty"`
 }
 
 // ConfigChange is one changed configuration value, or (Key "config") the
@@ -198,6 +202,12 @@ func NewLockout(account string, marketNs int64, l Lockout) Record {
 // NewUnlock journals an early unlock of account.
 func NewUnlock(account string, marketNs int64, who, why string) Record {
 	return must(KindUnlock, account, "", marketNs, Authorization{Who: who, Why: why})
+}
+
+// NewDeskUnlock journals the unlock of the desk-wide drawdown lockout
+// (account ""), with the equities its allowance starts again from.
+func NewDeskUnlock(marketNs int64, who, why string, equity map[string]string) Record {
+	return must(KindUnlock, "", "", marketNs, Authorization{Who: who, Why: why, Equity: equity})
 }
 
 // NewRearm journals a re-arm of the desk.

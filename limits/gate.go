@@ -46,6 +46,7 @@ const (
 	SelfMatch          Reason = "self_match"           // could trade against a working order of another sub-account
 	NewsBlackout       Reason = "news_blackout"        // inside the blackout of a scheduled release
 	ScalingPlan        Reason = "scaling_plan"         // |position| + working entries + order over the tier's max
+	DeskLockedOut      Reason = "desk_locked_out"      // the desk-wide drawdown lockout: until the session reset or the manager's unlock of the desk
 )
 
 // Reasons lists every reject reason, for tables and metrics.
@@ -53,7 +54,7 @@ func Reasons() []Reason {
 	return []Reason{NoBracket, StopWrongSide, StopWidened, StopCancelOpenPosition, AveragingDown, LossBound,
 		MaxOrderQty, MaxPosition, PriceBand, OffTick, RateLimited, OutsideWindow, LockedOut, Halted, StaleData, Invalid,
 		ReduceOnly, TrailingDrawdown, WeeklyLoss, DailyTradeLimit, DailyOrderLimit, LossStreakCooldown, DuplicateOrder,
-		NoReferencePrice, SelfMatch, NewsBlackout, ScalingPlan}
+		NoReferencePrice, SelfMatch, NewsBlackout, ScalingPlan, DeskLockedOut}
 }
 
 // Role is a working order's place in a bracket.
@@ -93,6 +94,7 @@ type Snapshot struct {
 	LockedOut      bool           // account in locked_out
 	Halted         bool           // account halting or halted (or any state that takes no new risk)
 	DeskHalted     bool           // desk halting/halted or degraded
+	DeskLockedOut  bool           // the desk past its desk-wide drawdown line (sticky until reset or unlock)
 	Rate           *RateLimiter   // the account's order rate; nil = not limited
 
 	// The ladder: the whole day's allowance (start − lockout line; the
@@ -311,6 +313,9 @@ func (g *Gate) checkEntry(s *Snapshot, in *intent.Intent) Decision {
 		return reject(Invalid, "quantity not positive", in.Qty, 1)
 	}
 	// Account and desk state first: a halt or lockout refuses all new risk.
+	if s.DeskLockedOut {
+		return reject(DeskLockedOut, "desk locked out (desk-wide drawdown)", 0, 0)
+	}
 	if s.DeskHalted {
 		return reject(Halted, "desk halted", 0, 0)
 	}

@@ -297,6 +297,8 @@ func baseCases() []gateCase {
 		{"locked_out: entry refused", Config{}, func(s *Snapshot, in *intent.Intent) { s.LockedOut = true }, LockedOut},
 		{"halted: account", Config{}, func(s *Snapshot, in *intent.Intent) { s.Halted = true }, Halted},
 		{"halted: desk", Config{}, func(s *Snapshot, in *intent.Intent) { s.DeskHalted = true }, Halted},
+		{"desk_locked_out: desk past its line", Config{}, func(s *Snapshot, in *intent.Intent) { s.DeskLockedOut = true }, DeskLockedOut},
+		{"desk_locked_out: before a desk halt", Config{}, func(s *Snapshot, in *intent.Intent) { s.DeskLockedOut, s.DeskHalted = true, true }, DeskLockedOut},
 		{"locked_out: exit still passes", Config{}, func(s *Snapshot, in *intent.Intent) {
 			longPos(s, 1, last+4, last-8)
 			s.LockedOut, s.AllowanceCents = true, -1
@@ -386,7 +388,7 @@ func TestGateNeverBlocksRiskReduction(t *testing.T) {
 	longPos(&s, 3, last-4, last-12)
 	s.Orders = append(s.Orders, WorkingOrder{ClientID: "e9", Role: RoleEntry, Side: market.Buy, Qty: 1, Price: last - 3},
 		WorkingOrder{ClientID: "t1", Role: RoleTarget, Side: market.Sell, Qty: 3, Price: last + 8})
-	s.LockedOut, s.Halted, s.DeskHalted = true, true, true
+	s.LockedOut, s.Halted, s.DeskHalted, s.DeskLockedOut = true, true, true, true
 	s.NowNs = et(15, 58, 0, 0)                // after the cut-off
 	s.LastTimeNs = s.NowNs - int64(time.Hour) // stale
 	s.AllowanceCents = -50_00                 // beyond the line

@@ -78,6 +78,7 @@ func TestPropertyRiskReductionNeverBlocked(t *testing.T) {
 		}
 		s.LockedOut, s.Halted, s.DeskHalted = rapid.Bool().Draw(t, "locked"), rapid.Bool().Draw(t, "halted"), rapid.Bool().Draw(t, "deskHalted")
 		s.ReduceOnly, s.DeskReduceOnly = rapid.Bool().Draw(t, "ro"), rapid.Bool().Draw(t, "deskRO")
+		s.DeskLockedOut = rapid.Bool().Draw(t, "deskLocked")
 		s.AllowanceCents = rapid.Int64Range(-1000_00, 1000_00).Draw(t, "allow")
 		s.AllowanceTotalCents = rapid.Int64Range(0, 1000_00).Draw(t, "total")
 		s.TrailingBreached, s.TrailingAllowanceCents = rapid.Bool().Draw(t, "trailBreach"), rapid.Int64Range(-100_00, 100_00).Draw(t, "trailAllow")

@@ -328,7 +328,7 @@ func TestEveryReasonHasNearMisses(t *testing.T) {
 		}
 	}
 	for _, r := range Reasons() {
-		if r == Invalid || r == Halted || r == LockedOut {
+		if r == Invalid || r == Halted || r == LockedOut || r == DeskLockedOut {
 			continue // states, not thresholds (rows: locked_out:, halted:, invalid:)
 		}
 		if refuse[r] == 0 || pass[r] == 0 {

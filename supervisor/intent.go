@@ -81,6 +81,7 @@ func (d *Desk) HandleIntent(ctx context.Context, in intent.Intent) IntentResult 
 	a.snap.LockedOut = st == AcctLockedOut || a.rules.Drawdown.Breached()
 	a.snap.Halted = a.stopsRisk() || st != AcctTrading
 	a.snap.DeskHalted = d.m.State() != DeskRunning
+	a.snap.DeskLockedOut = d.deskLocked.Load()
 	a.snap.Rate = a.rate
 	g0 := d.wall.Now()
 	dec := a.gate.Check(&a.snap, &in)

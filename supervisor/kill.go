@@ -74,17 +74,6 @@ func (d *Desk) Kill(ctx context.Context, scope Scope, trigger Trigger, who strin
 	return d.kill(ctx, killOrder{scope: scope, trigger: trigger, who: who})
 }
 
-// Flatten is Kill for the surfaces (deskapi.Desk): account "" is the desk.
-func (d *Desk) Flatten(ctx context.Context, account, trigger, who string) error {
-	_, err := d.Kill(ctx, scopeOf(account), Trigger(trigger), who)
-	return err
-}
-
-// FlattenReport is Flatten with timings (benchmarks, the drill).
-func (d *Desk) FlattenReport(ctx context.Context, account, trigger, who string) (KillReport, error) {
-	return d.Kill(ctx, scopeOf(account), Trigger(trigger), who)
-}
-
 func (d *Desk) scopeAccounts(s Scope) ([]*account, error) {
 	if s.IsDesk() {
 		return d.accts, nil
@@ -101,14 +90,29 @@ func (d *Desk) scopeAccounts(s Scope) ([]*account, error) {
 }
 
 func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
+	run, err := d.startKill(ctx, k)
+	if err != nil {
+		return KillReport{}, err
+	}
+	<-run.done
+	return run.report, nil
+}
+
+// startKill carries out steps 1–4 and returns with the liquidations on
+// their way; finishKill (its own goroutine) waits for their answers and
+// does step 5. The returned run says how far the kill has got.
+func (d *Desk) startKill(ctx context.Context, k killOrder) (*killRun, error) {
 	ctx = context.WithoutCancel(ctx) // a kill is never lost to a cancelled context
 	t0 := d.wall.Now()
 	scope, err := d.scopeAccounts(k.scope)
 	if err != nil {
-		return KillReport{}, err
+		return nil, err
 	}
 	eff := k.trigger.effect()
 	// 1. The flags: from here no risk-adding request leaves for the venue.
+	if k.trigger.locksDesk() {
+		d.deskLocked.Store(true)
+	}
 	for _, a := range scope {
 		a.liquidating.Store(true)
 		a.killAt.CompareAndSwap(0, t0.UnixNano()) // KillFlat's start (checkHaltedTry)
@@ -133,40 +137,59 @@ func (d *Desk) kill(ctx context.Context, k killOrder) (KillReport, error) {
 		}
 	}
 	// 4. Every account liquidated, in parallel.
-	errs, chased := d.liquidateAll(ctx, scope, k.trigger)
-	t1 := d.wall.Now()
+	run := newKillRun(k, ids, d.nowNs())
+	d.lastKill.Store(run)
+	run.liquidateAll(ctx, d, scope)
+	go d.finishKill(ctx, run, scope, eff, repeat, jerr, t0, tj)
+	return run, nil
+}
 
+// finishKill is step 5 of a kill: once every liquidation is answered — or
+// Options.KillAnswerWait has passed, for a venue that does not answer —
+// the state machines; once every one is answered, the report, journal
+// failures, the alert and the halted check.
+func (d *Desk) finishKill(ctx context.Context, run *killRun, scope []*account, eff effect, repeat bool, jerr error, t0, tj time.Time) {
+	k := run.k
+	bound := d.wall.NewTimer(d.opt.KillAnswerWait)
+	select {
+	case <-run.answered:
+	case <-bound.C():
+	}
+	bound.Stop()
+	d.killMachines(k, eff, scope, repeat)
+	close(run.moved)
+	<-run.answered
+	t1 := run.t1
 	rep := KillReport{Scope: k.scope.String(), Trigger: k.trigger, Accounts: len(scope), JournalNs: tj.Sub(t0), SentNs: t1.Sub(tj),
 		TotalNs: t1.Sub(t0), RepeatIgnored: repeat, JournalErr: jerr}
 	for i, a := range scope {
-		if errs[i] != nil {
+		if run.errs[i] != nil {
 			rep.Failed = append(rep.Failed, a.id)
 		}
-		if chased[i] {
+		if run.chased[i] {
 			rep.Chased = append(rep.Chased, a.id)
 		}
 	}
-	// 5. Machines, journal failures, alert, report.
 	if jerr != nil {
 		d.log.Error("kill journal", "trigger", k.trigger, "err", jerr)
 	}
 	for i, a := range scope {
-		if errs[i] != nil {
-			d.log.Error("liquidate failed", "account", a.id, "trigger", k.trigger, "err", errs[i])
-			d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: errs[i].Error()}))
+		if run.errs[i] != nil {
+			d.log.Error("liquidate failed", "account", a.id, "trigger", k.trigger, "err", run.errs[i])
+			d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: run.errs[i].Error()}))
 		}
 	}
-	d.killMachines(k, eff, scope, repeat)
 	d.killMu.Lock()
 	d.kills = append(d.kills, rep)
 	d.killMu.Unlock()
 	d.opt.Observer.KillSent(string(k.trigger), rep.TotalNs)
 	d.log.Warn("kill sent", "scope", rep.Scope, "trigger", k.trigger, "who", k.who, "accounts", len(scope), "elapsed", rep.TotalNs)
-	d.killAlert(k, eff, scope, ids)
+	d.killAlert(k, eff, scope, run.ids)
 	for _, a := range scope {
 		d.settleLater(a)
 	}
-	return rep, nil
+	run.report = rep
+	close(run.done)
 }
 
 // journalKill makes the kill's record durable on the journal's urgent
@@ -211,24 +234,17 @@ func (d *Desk) appendUrgent(ctx context.Context, e journal.Record) error {
 
 // liquidateAll liquidates every account in parallel and returns, per
 // account, the venue's answer and whether a second liquidation was sent
-// after a request in flight across the halt.
+// after a request in flight across the halt (recovery's resumeKills; a
+// kill uses its killRun).
 func (d *Desk) liquidateAll(ctx context.Context, scope []*account, trig Trigger) ([]error, []bool) {
-	errs := make([]error, len(scope))
-	chased := make([]bool, len(scope))
-	if len(scope) == 1 {
-		errs[0], chased[0] = d.liquidate(ctx, scope[0], trig)
-		return errs, chased
-	}
-	var wg sync.WaitGroup
+	ids := make([]string, len(scope))
 	for i, a := range scope {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i], chased[i] = d.liquidate(ctx, a, trig)
-		}()
+		ids[i] = a.id
 	}
-	wg.Wait()
-	return errs, chased
+	run := newKillRun(killOrder{trigger: trig}, ids, d.nowNs())
+	run.liquidateAll(ctx, d, scope)
+	<-run.answered
+	return run.errs, run.chased
 }
 
 // liquidate asks the venue to cancel everything of a's and flatten it, as
@@ -238,7 +254,9 @@ func (d *Desk) liquidateAll(ctx context.Context, scope []*account, trig Trigger)
 // account is liquidated again, in the background (d.chases).
 func (d *Desk) liquidate(ctx context.Context, a *account, trig Trigger) (err error, chased bool) {
 	racing := a.sending.Load() > 0
+	w := d.watchAnswer(a.id)
 	err = d.br.Liquidate(ctx, a.id)
+	w.answered()
 	if err != nil {
 		a.liquidating.Store(false) // coverage repair takes over
 	}
@@ -258,7 +276,10 @@ func (d *Desk) chase(ctx context.Context, a *account, trig Trigger) {
 	a.waitSends()
 	d.log.Warn("a risk-adding request was in flight across the kill: liquidating again", "account", a.id, "trigger", trig)
 	d.chased.Add(1)
-	if err := d.br.Liquidate(ctx, a.id); err != nil {
+	w := d.watchAnswer(a.id)
+	err := d.br.Liquidate(ctx, a.id)
+	w.answered()
+	if err != nil {
 		d.log.Error("liquidate again failed", "account", a.id, "trigger", trig, "err", err)
 		d.journal(ctx, journal.NewBrokerError(a.id, "", d.nowNs(), journal.BrokerError{Op: "liquidate", Err: err.Error()}))
 	}
@@ -464,11 +485,4 @@ func flatNow(a *account, try bool) (flat, ok bool) {
 	flat = a.flat()
 	a.mu.Unlock()
 	return flat, true
-}
-
-// Kills returns the timing of every kill so far.
-func (d *Desk) Kills() []KillReport {
-	d.killMu.Lock()
-	defer d.killMu.Unlock()
-	return append([]KillReport(nil), d.kills...)
 }

@@ -8,10 +8,11 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/deskguard/deskguard/accounts"
 	"github.com/deskguard/deskguard/alert"
+	"github.com/deskguard/deskguard/authz"
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/deskapi"
 	"github.com/deskguard/deskguard/journal"
@@ -23,6 +24,10 @@ import (
 // (trading again where their engines are on). Locked-out and faulted
 // accounts stay as they are.
 func (d *Desk) Rearm(ctx context.Context, who, why string) error {
+	why, err := authz.Reason(authz.Rearm, why)
+	if err != nil {
+		return err
+	}
 	switch d.m.State() {
 	case DeskHalted:
 	case DeskHalting:
@@ -58,10 +63,16 @@ func (d *Desk) Rearm(ctx context.Context, who, why string) error {
 	return nil
 }
 
-// Unlock lifts an account's lockout early (the risk manager, with a reason).
+// Unlock lifts an account's lockout early (the risk manager, with a
+// reason checked by authz.Reason); account "" lifts the desk's lockout
+// (unlockDesk).
 func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
-	if why == "" {
-		return deskapi.ErrReasonRequired
+	if account == "" {
+		return d.unlockDesk(ctx, who, why)
+	}
+	why, err := authz.Reason(authz.Unlock, why)
+	if err != nil {
+		return err
 	}
 	a := d.byID[account]
 	if a == nil {
@@ -105,6 +116,53 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 	return nil
 }
 
+// unlockDesk lifts the desk-wide drawdown lockout before the session
+// reset: journaled with the equities the desk's allowance starts again
+// from (as an account's unlock does, the line is measured anew from the
+// equity now: with the old one the next trade would lock out again at
+// once), then entries are allowed again. A halted desk stays halted until
+// it is re-armed.
+func (d *Desk) unlockDesk(ctx context.Context, who, why string) error {
+	why, err := authz.Reason(authz.UnlockDesk, why)
+	if err != nil {
+		return err
+	}
+	if !d.deskLocked.Load() {
+		return fmt.Errorf("%w: the desk is not locked out", deskapi.ErrNotAllowed)
+	}
+	eq := d.equities()
+	d.journal(ctx, journal.NewDeskUnlock(d.nowNs(), who, why, moneyMap(eq)))
+	d.tick.mu.Lock()
+	d.tick.deskMon.Reset(eq) // the ladder back on its first rung, from the equities now
+	d.tick.deskStarts = eq
+	d.deskLevel.Store(uint32(limits.LevelNormal))
+	d.tick.mu.Unlock()
+	d.deskLocked.Store(false)
+	d.log.Warn("desk lockout lifted", "who", who, "why", why)
+	d.lightsChanged()
+	d.alerts.Notify(alert.Unlocked(d.clock.Now(), "", who, why))
+	return nil
+}
+
+// equities reads every account's equity now, in cents.
+func (d *Desk) equities() map[string]int64 {
+	out := make(map[string]int64, len(d.accts))
+	for _, a := range d.accts {
+		a.mu.Lock()
+		out[a.id] = a.ledger.EquityCents()
+		a.mu.Unlock()
+	}
+	return out
+}
+
+func moneyMap(cents map[string]int64) map[string]string {
+	out := make(map[string]string, len(cents))
+	for id, c := range cents {
+		out[id] = accounts.Money(c).StringFixed(2)
+	}
+	return out
+}
+
 // ClearFault returns a faulted account (a reconcile mismatch, a worker
 // crash loop) to idle, and to trading where its engines are on: the risk
 // manager's explicit act, with a reason, journaled (kind "clear", then the
@@ -116,8 +174,9 @@ func (d *Desk) Unlock(ctx context.Context, account, who, why string) error {
 // at the venue equals the ledger's and is covered in full by working
 // stop-market orders at the venue.
 func (d *Desk) ClearFault(ctx context.Context, account, who, why string) error {
-	if strings.TrimSpace(why) == "" {
-		return deskapi.ErrReasonRequired
+	why, err := authz.Reason(authz.Clear, why)
+	if err != nil {
+		return err
 	}
 	a := d.byID[account]
 	if a == nil {

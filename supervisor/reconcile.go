@@ -236,9 +236,20 @@ func (d *Desk) reconcileAccount(ctx context.Context, a *account, vpos broker.Pos
 	if len(bad) == 0 && len(rec.Closed) == 0 && len(rec.Adopted) == 0 && rec.Correction == nil && rec.IntentsAtVenue == 0 {
 		return nil, nil
 	}
-	rec.Mismatches, rec.Faulted = bad, len(bad) > 0
+	// A fresh venue (Options.FreshVenue) holds nothing: what the journal
+	// holds open went with the previous run's venue. Corrected, journaled
+	// and alerted, not faulted.
+	gone := d.opt.FreshVenue && vp.Qty == 0 && len(v.open) == 0
+	rec.Mismatches, rec.Faulted = bad, len(bad) > 0 && !gone
 	d.journal(ctx, journal.NewReconcile(a.id, d.nowNs(), rec))
 	if len(bad) == 0 {
+		return nil, nil
+	}
+	if gone {
+		d.log.Error("reconcile: the new venue does not hold what the journal leaves open (it stopped with the previous run); books corrected",
+			"account", a.id, "journal_position", rec.JournalPosition, "mismatches", strings.Join(bad, "; "))
+		d.alerts.Notify(alert.ReconcileMismatch(d.clock.Now(), a.id, alert.ReconcileFacts{JournalPosition: rec.JournalPosition,
+			VenuePosition: 0, Action: "journaled as a correction; the new built-in venue holds no position, the account starts flat"}))
 		return nil, nil
 	}
 	out := make([]Mismatch, 0, len(bad))

@@ -31,6 +31,9 @@ type Recovered struct {
 	Records   int      // records folded
 	DeskState string   // the desk's state as recovery leaves it (a kill in force: halting or halted)
 	LockedOut []string // accounts still locked out
+	// DeskLockedOut: the desk-wide drawdown lockout is still in force
+	// (a desk_drawdown kill this session, no unlock of the desk since).
+	DeskLockedOut bool
 	// Kills lists the accounts with a kill in force whose liquidation
 	// Start sends again (it may not have reached the venue before the
 	// crash), with the kill's trigger.
@@ -47,6 +50,11 @@ type Recovered struct {
 type killFold struct {
 	desk bool               // a desk kill not re-armed
 	owed map[string]Trigger // account → trigger of a kill in force
+	// deskLocked: the desk-wide drawdown lockout is in force; deskStarts
+	// the equities its allowance restarted from at an unlock of the desk
+	// this session (nil: the session's start equities).
+	deskLocked bool
+	deskStarts map[string]int64
 }
 
 // kill folds a kill record.
@@ -54,6 +62,9 @@ func (f *killFold) kill(k journal.Kill) {
 	t := Trigger(k.Trigger)
 	if k.Scope == "desk" && t.effect() == effHalt {
 		f.desk = true
+	}
+	if t.locksDesk() {
+		f.deskLocked = true
 	}
 	if !t.owes() {
 		return
@@ -92,23 +103,26 @@ func (f *killFold) lift(id, ev, to string) {
 }
 
 // Recover rebuilds the desk from the journal: ledgers, orders, account and
-// desk states, lockouts, the risk rules' states and the desk ladder, kills
-// in force. Call before Start; j is the journal the desk appends to.
+// desk states, lockouts (the desk's too), the risk rules' states and the
+// desk ladder, kills in force. Call before Start; j is the journal the desk
+// appends to.
 func (d *Desk) Recover(j *journal.Journal) (Recovered, error) {
-	rec, err := d.recoverBooks(j)
+	kills := &killFold{owed: map[string]Trigger{}}
+	rec, err := d.recoverBooks(j, kills)
 	if err != nil {
 		return rec, err
 	}
-	return rec, d.applyDeskLadder()
+	rec.DeskLockedOut = kills.deskLocked
+	d.recovered = &rec
+	return rec, d.applyDeskLadder(kills)
 }
 
-// recoverBooks is Recover with every account's books held.
-func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
+// recoverBooks is Recover's fold, with every account's books held.
+func (d *Desk) recoverBooks(j *journal.Journal, kills *killFold) (Recovered, error) {
 	var rec Recovered
 	deskState := ""
 	deskLevel := limits.LevelNormal
 	states := map[string]string{}
-	kills := &killFold{owed: map[string]Trigger{}}
 	// Every account's books (before Start nothing else runs), in desk order.
 	for _, a := range d.accts {
 		a.mu.Lock()
@@ -157,6 +171,7 @@ func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 					delete(kills.owed, id) // a flat-by kill belongs to its session
 				}
 			}
+			kills.deskStarts = nil // the new session's line is from its start equities
 		case journal.KindIntent:
 			if a == nil {
 				return nil
@@ -263,6 +278,24 @@ func (d *Desk) recoverBooks(j *journal.Journal) (Recovered, error) {
 				a.rules.Drawdown.Reset(eq)
 				if w := a.rules.Weekly; w != nil && w.Breached() {
 					w.Unlock(eq)
+				}
+				return nil
+			}
+			if r.Account != "" {
+				return nil
+			}
+			// The unlock of the desk: its allowance from the equities
+			// journaled, the ladder back on its first rung.
+			u, err := r.Authorization()
+			if err != nil {
+				return err
+			}
+			kills.deskLocked, kills.deskStarts = false, nil
+			deskLevel = limits.LevelNormal
+			if len(u.Equity) > 0 {
+				kills.deskStarts = map[string]int64{}
+				for id, eq := range u.Equity {
+					kills.deskStarts[id] = accounts.Cents(mustDec(eq))
 				}
 			}
 		case journal.KindRisk:
@@ -401,23 +434,39 @@ type deskLadderRestore struct {
 	level  limits.Level
 }
 
-// applyDeskLadder sets the desk ladder to what recovery found, once the
-// accounts' books are let go (lock order: d.tick.mu before any a.mu).
-func (d *Desk) applyDeskLadder() error {
+// applyDeskLadder sets the desk ladder — the desk-wide limit — to what
+// recovery found, once the accounts' books are let go (lock order:
+// d.tick.mu before any a.mu): the line from the sessions' start equities
+// (or those an unlock of the desk restarted it from, f.deskStarts), the
+// rung it had reached, and the desk lockout in force or not (locked out:
+// the ladder stays on its last rung, so no second kill for the same
+// breach).
+func (d *Desk) applyDeskLadder(f *killFold) error {
 	p := d.pendingLadder
 	if p == nil {
 		return nil
 	}
 	d.pendingLadder = nil
+	starts := make(map[string]int64, len(d.accts))
+	for i, a := range d.accts {
+		starts[a.id] = p.starts[i]
+		if s, ok := f.deskStarts[a.id]; ok {
+			starts[a.id] = s
+		}
+	}
+	level := p.level
+	if f.deskLocked {
+		level = limits.LevelLockedOut
+	}
 	d.tick.mu.Lock()
 	defer d.tick.mu.Unlock()
-	for i, a := range d.accts {
-		d.tick.deskMon.SetAccount(a.id, p.starts[i])
-	}
-	if err := d.tick.deskMon.RestoreLevel(p.level); err != nil {
+	d.tick.deskMon.Reset(starts)
+	d.tick.deskStarts = f.deskStarts
+	if err := d.tick.deskMon.RestoreLevel(level); err != nil {
 		return fmt.Errorf("supervisor: recover: %w", err)
 	}
-	d.deskLevel.Store(uint32(p.level))
+	d.deskLevel.Store(uint32(level))
+	d.deskLocked.Store(f.deskLocked)
 	return nil
 }
 
@@ -459,6 +508,7 @@ func (d *Desk) restoreSnapshot(s deskSnapshot, states map[string]string, deskSta
 	}
 	*deskState = s.Desk
 	kills.desk = s.DeskKill
+	kills.deskLocked, kills.deskStarts = s.DeskLocked, s.DeskStarts
 	kills.owed = map[string]Trigger{}
 	for id, t := range s.Owed {
 		kills.owed[id] = Trigger(t)

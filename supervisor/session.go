@@ -89,9 +89,16 @@ func (d *Desk) sessionReset(ctx context.Context, at time.Time) {
 	}
 	d.tick.mu.Lock()
 	d.tick.deskMon.Reset(starts)
+	d.tick.deskStarts = nil
 	d.deskLevel.Store(uint32(limits.LevelNormal))
 	d.tick.mu.Unlock()
 	d.journal(ctx, journal.NewSessionReset(at.UnixNano(), journal.SessionReset{Session: s.String(), Accounts: d.startEquities()}))
+	if d.deskLocked.Load() && !d.opt.ManualUnlock {
+		// The desk's lockout ends with its session, as an account's does.
+		d.journal(ctx, journal.NewDeskUnlock(at.UnixNano(), "deskguard", "session reset", nil))
+		d.deskLocked.Store(false)
+		d.lightsChanged()
+	}
 	if err := d.Snapshot(ctx); err != nil {
 		d.log.Warn("snapshot", "err", err)
 	}

@@ -101,6 +101,21 @@ type Options struct {
 	// Default 250ms; the kill's record waits at most one commit already
 	// running (journal.AppendUrgent), so this is a backstop.
 	KillJournalWait time.Duration
+	// FreshVenue: the venue starts empty with the desk (the in-process sim,
+	// the built-in venue child): a position or order the journal holds
+	// open that it does not have went with the previous run's venue. Start's
+	// reconciliation still corrects the books to the venue, journals the
+	// correction and alerts it, but does not fault the account for it (the
+	// cause is known); a lockout or kill in force stays in force.
+	FreshVenue bool
+	// KillAnswerWait bounds how long a flatten from a surface waits for the
+	// venue to answer its liquidations before it answers the caller (the
+	// kill goes on; Status.LastKill shows which are unconfirmed). Default 1s.
+	KillAnswerWait time.Duration
+	// VenueAnswerBound: a liquidation unanswered this long marks the venue
+	// link down (degraded, journaled, alerted) until it is answered.
+	// Default 2s.
+	VenueAnswerBound time.Duration
 	// PressButton, when set, presses the simulated panic button (Press).
 	PressButton func() error
 	// LinkStatus reports the health of outside links for Status (optional).
@@ -161,11 +176,15 @@ type Desk struct {
 		mu      sync.Mutex
 		sched   *Schedule
 		deskMon *limits.DeskMonitor
-		trades  int64
-		minute  int64
-		buf     []byte
-		eq      []int64     // scratch: equity per trade per account
-		fired   []ruleFired // scratch: the rules' events of the batch (rules.go)
+		// deskStarts are the equities the desk's allowance restarted from
+		// at an unlock of the desk this session (nil: the session's start
+		// equities); snapshots carry them.
+		deskStarts map[string]int64
+		trades     int64
+		minute     int64
+		buf        []byte
+		eq         []int64     // scratch: equity per trade per account
+		fired      []ruleFired // scratch: the rules' events of the batch (rules.go)
 	}
 	// deskLevel is the desk ladder's rung (a limits.Level), written by the
 	// tick path under d.tick.mu and read by the intent path without it.
@@ -189,11 +208,19 @@ type Desk struct {
 		down map[string]time.Time
 	}
 
-	killMu sync.Mutex
-	kills  []KillReport
-	chases sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
-	chased atomic.Int64   // second liquidations sent
-	later  sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+	killMu   sync.Mutex
+	kills    []KillReport
+	lastKill atomic.Pointer[killRun] // the latest kill, for Status (killrun.go)
+	// lateAnswers counts liquidations unanswered past VenueAnswerBound.
+	lateAnswers atomic.Int64
+	chases      sync.WaitGroup // second liquidations waiting for a request in flight (kill.go)
+	chased      atomic.Int64   // second liquidations sent
+	later       sync.WaitGroup // a kill's alert and halted check, when they wait for books the tick path holds
+
+	// deskLocked: the desk-wide drawdown lockout is in force (kill.go
+	// raises it with the desk_drawdown kill; manage.go's unlock of the desk
+	// and the session reset lift it). The intent path reads it for the gate.
+	deskLocked atomic.Bool
 
 	floodDropped  atomic.Int64
 	recovered     *Recovered
@@ -232,6 +259,12 @@ func New(opt Options) (*Desk, error) {
 	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
+	}
+	if opt.KillAnswerWait <= 0 {
+		opt.KillAnswerWait = time.Second
+	}
+	if opt.VenueAnswerBound <= 0 {
+		opt.VenueAnswerBound = 2 * time.Second
 	}
 	if len(opt.Accounts) == 0 {
 		return nil, errors.New("supervisor: no accounts")
@@ -322,8 +355,19 @@ func (d *Desk) onTransition(tr Transition) {
 	d.journal(context.Background(), journal.NewTransition(d.nowNs(), journal.Transition{Machine: tr.Machine, ID: tr.ID, From: tr.From,
 		To: tr.To, Event: tr.Event, Why: tr.Why}))
 	d.log.Info("transition", "machine", tr.Machine, "id", tr.ID, "from", tr.From, "to", tr.To, "event", tr.Event, "why", tr.Why)
+	d.tellLights(tr)
+}
+
+// lightsChanged tells the desk lights of a change that is no transition
+// (the desk's lockout lifted).
+func (d *Desk) lightsChanged() { d.tellLights(Transition{}) }
+
+// tellLights tells OnStateChange the desk state and whether anything is
+// locked out (the desk, or an account), tr being the transition that has
+// just happened (the zero Transition for none).
+func (d *Desk) tellLights(tr Transition) {
 	if d.opt.OnStateChange != nil && d.m != nil {
-		locked := false
+		locked := d.deskLocked.Load()
 		for _, a := range d.accts {
 			if a.m != nil && (a.m.State() == AcctLockedOut || (tr.ID == a.id && tr.To == AcctLockedOut)) {
 				locked = true

@@ -26,6 +26,10 @@ type deskSnapshot struct {
 	// Kills in force that the states alone do not say (recovery's fold).
 	DeskKill bool              `json:"desk_kill,omitempty"`
 	Owed     map[string]string `json:"owed,omitempty"` // account → trigger
+	// The desk-wide lockout in force, and the equities the desk's
+	// allowance restarted from at an unlock of the desk this session.
+	DeskLocked bool             `json:"desk_locked,omitempty"`
+	DeskStarts map[string]int64 `json:"desk_starts,omitempty"`
 	// DeskLevel is the desk ladder's rung (absent in older snapshots: normal).
 	DeskLevel limits.Level `json:"desk_level,omitempty"`
 	// FirmReduceOnly is the firm link's reduce-only hook (SetFirmReduceOnly).
@@ -44,8 +48,11 @@ type acctSnap struct {
 
 // Snapshot journals a checkpoint of the whole desk.
 func (d *Desk) Snapshot(ctx context.Context) error {
-	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load(),
+	s := deskSnapshot{Accounts: map[string]acctSnap{}, Desk: d.m.State(), IDSeq: d.idSeq.Load(), DeskLocked: d.deskLocked.Load(),
 		DeskLevel: limits.Level(d.deskLevel.Load()), FirmReduceOnly: d.firmReduce.Load()}
+	d.tick.mu.Lock()
+	s.DeskStarts = d.tick.deskStarts
+	d.tick.mu.Unlock()
 	for _, a := range d.accts {
 		a.mu.Lock()
 		s.Ledgers = append(s.Ledgers, a.ledger.State())

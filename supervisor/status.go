@@ -16,7 +16,7 @@ import (
 
 // Status implements deskapi.Desk.
 func (d *Desk) Status(ctx context.Context) deskapi.Status {
-	st := deskapi.Status{State: d.m.State()}
+	st := deskapi.Status{State: d.m.State(), DeskLockedOut: d.deskLocked.Load()}
 	if s, ok := d.session.Load().(market.Session); ok {
 		st.Session = s.String()
 	}
@@ -65,6 +65,24 @@ func (d *Desk) Status(ctx context.Context) deskapi.Status {
 		}
 		st.Accounts = append(st.Accounts, as)
 	}
+	if run := d.lastKill.Load(); run != nil {
+		st.LastKill = run.progress(func(id string) bool {
+			for _, as := range st.Accounts {
+				if as.ID == id {
+					return as.Position == 0 && len(as.Orders) == 0
+				}
+			}
+			return false
+		})
+	}
+	d.links.mu.Lock()
+	if _, down := d.links.down["venue"]; down {
+		st.Links.Venue = "down" // the desk's own finding: the venue does not answer
+	}
+	if _, down := d.links.down["data"]; down {
+		st.Links.Data = "down"
+	}
+	d.links.mu.Unlock()
 	st.Net = accounts.Money(netCents).StringFixed(2)
 	st.Equity = accounts.Money(eqCents).StringFixed(2)
 	st.DrawdownUsed = usedOf(deskStart-eqCents, deskStart-deskLine)

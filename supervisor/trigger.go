@@ -59,6 +59,11 @@ func (t Trigger) effect() effect {
 	return effHalt
 }
 
+// locksDesk reports whether a kill by t also locks the desk out: the
+// desk-wide drawdown lockout refuses entries (desk_locked_out) after a
+// re-arm too, until the session reset or the manager's unlock of the desk.
+func (t Trigger) locksDesk() bool { return t == TriggerDeskDrawdown }
+
 // owes reports whether a journaled kill by t must still be liquidated
 // after a restart that finds it in force (recover.go). A stop repair's
 // flatten is not: reconciliation repairs coverage afresh. Nor is a news

@@ -108,6 +108,22 @@ func cmdStatus(e *env) int {
 	}
 	fmt.Fprintf(e.stdout, "desk %s  %s  last %.2f  trades %d  net %s  links: venue %s, data %s, slack %s, button %s\n",
 		st.State, personTime(st.Time, st.Zone), st.LastPrice, st.Trades, st.Net, st.Links.Venue, st.Links.Data, st.Links.Slack, st.Links.PanicButton)
+	if st.DeskLockedOut {
+		fmt.Fprintln(e.stdout, "desk LOCKED OUT (desk-wide drawdown): entries refused until the session reset or `deskguard unlock --desk --reason R`")
+	}
+	if k := st.LastKill; k != nil {
+		var waiting, notFlat []string
+		for _, a := range k.Accounts {
+			if a.Liquidation == "sent" {
+				waiting = append(waiting, a.ID)
+			}
+			if !a.Flat {
+				notFlat = append(notFlat, a.ID)
+			}
+		}
+		fmt.Fprintf(e.stdout, "last kill: %s (%s by %s) at %s: %d accounts, %d liquidations not yet answered by the venue%s, %d not yet flat%s\n",
+			k.Scope, k.Trigger, k.Who, personTime(k.Started, st.Zone), len(k.Accounts), len(waiting), listed(": ", waiting), len(notFlat), listed(": ", notFlat))
+	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tSTATE\tPOS\tAVG\tNET\tEQUITY\tLOCKOUT\tDD USED\tSTOPS\tLOSS AT STOP\tORDERS\tWORKER\tNEAREST")
 	for _, a := range st.Accounts {
@@ -253,8 +269,24 @@ func cmdFlatten(e *env) int {
 	if *account != "" {
 		scope = "account " + *account
 	}
+	if fa := resp.Flatten; fa != nil {
+		fmt.Fprintf(e.stdout, "flatten %s: accepted (by %s), liquidations sent to %d accounts, %d not yet confirmed by the venue%s%s\n",
+			scope, resp.Who, fa.Accounts, len(fa.Unconfirmed), listed(": ", fa.Unconfirmed), listed("; refused by the venue: ", fa.Refused))
+		if len(fa.Unconfirmed) > 0 {
+			fmt.Fprintln(e.stdout, "the kill goes on: `deskguard status` shows its progress")
+		}
+		return 0
+	}
 	fmt.Fprintf(e.stdout, "flatten %s: done (by %s)\n", scope, resp.Who)
 	return 0
+}
+
+// listed is prefix and the ids joined, or "" when there are none.
+func listed(prefix string, ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return prefix + strings.Join(ids, ", ")
 }
 
 func cmdRearm(e *env) int {
@@ -282,7 +314,8 @@ func cmdUnlock(e *env) int {
 	fs := flag.NewFlagSet("unlock", flag.ContinueOnError)
 	var cf controlFlags
 	cf.register(fs)
-	reason := fs.String("reason", "", "why the account may trade again today (required)")
+	reason := fs.String("reason", "", "why the account (or the desk) may trade again today (required)")
+	desk := fs.Bool("desk", false, "lift the desk-wide drawdown lockout instead of an account's")
 	// Accept `unlock ID --reason R` as well as flags first.
 	var id string
 	if len(e.args) > 0 && !strings.HasPrefix(e.args[0], "-") {
@@ -294,8 +327,21 @@ func cmdUnlock(e *env) int {
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
+	if *desk {
+		if _, err := authz.Reason(authz.UnlockDesk, *reason); id != "" || err != nil {
+			fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock --desk --reason \"why\" (no account)")
+			return 2
+		}
+		resp, err := cf.call(e, deskapi.Request{Op: string(authz.UnlockDesk), Reason: *reason})
+		if err != nil {
+			fmt.Fprintln(e.stderr, "deskguard unlock:", err)
+			return 1
+		}
+		fmt.Fprintf(e.stdout, "desk lockout lifted by %s (a halted desk still needs `deskguard rearm`)\n", resp.Who)
+		return 0
+	}
 	if _, err := authz.Reason(authz.Unlock, *reason); id == "" || err != nil {
-		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\"")
+		fmt.Fprintln(e.stderr, "deskguard unlock: usage: deskguard unlock ACCOUNT --reason \"why\", or deskguard unlock --desk --reason \"why\"")
 		return 2
 	}
 	resp, err := cf.call(e, deskapi.Request{Op: "unlock", Account: id, Reason: *reason})

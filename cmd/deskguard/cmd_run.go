@@ -168,7 +168,7 @@ func cmdRun(e *env) int {
 	var firmNow atomic.Pointer[firmLink]
 	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
-		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
+		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, FreshVenue: !bp.outlives, ManualUnlock: c.Desk.ManualUnlock, PressButton: press,
 		LinkStatus: func() (string, string, string, string) {
 			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
@@ -192,27 +192,31 @@ func cmdRun(e *env) int {
 	if hwdev != nil {
 		hwdev.Attach(d)
 	}
-	if bp.recover {
-		rec, err := d.Recover(j)
-		if err != nil {
-			return fail(e, "run", err, 1)
-		}
-		if rec.Records > 0 {
-			fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v; "+
-				"entries with no outcome: %d (matched with the venue at start)\n",
-				rec.Records, rec.From, rec.DeskState, rec.LockedOut, rec.OpenIntents)
-		}
+	// Recovery always runs, whatever the venue (issue 25.2: a lockout, a
+	// kill or a fault in force survives a restart of the built-in desk
+	// too). A venue the desk has just started (sim, the venue child) knows
+	// nothing of the journal: Start's reconciliation (Options.FreshVenue)
+	// finds what the journal holds open gone at the venue, corrects the
+	// books to it, journals the correction and alerts it; the account starts
+	// flat, not faulted — the venue that held it stopped with the desk.
+	recd, err := d.Recover(j)
+	if err != nil {
+		return fail(e, "run", err, 1)
 	}
-	if !bp.recover {
-		// A new venue that knows nothing: positions the journal leaves open
-		// went with the old one. Said, journaled and alerted, not absorbed.
-		gone, err := journalVanished(ctx, j, log.With("part", "desk"), notifier.Notify)
+	if recd.Records > 0 {
+		fmt.Fprintf(e.stdout, "recovered from the journal: %d records from seq %d; desk was %s; locked out: %v; desk locked out: %v; "+
+			"entries with no outcome: %d (matched with the venue at start)\n",
+			recd.Records, recd.From, recd.DeskState, recd.LockedOut, recd.DeskLockedOut, recd.OpenIntents)
+	}
+	if !bp.outlives {
+		gone, err := journalOpen(j)
 		if err != nil {
 			return fail(e, "run", err, 1)
 		}
 		for _, v := range gone {
 			fmt.Fprintf(e.stdout, "%s: the journal leaves a position of %d that this new %s does not hold (it stopped with the "+
-				"previous run, no fill closed it): journaled as a correction; the account starts flat\n", v.Account, v.Books, venueName(c.Broker.Kind))
+				"previous run, no fill closed it): reconciled at start, journaled as a correction; the account starts flat\n",
+				v.Account, v.Books, venueName(c.Broker.Kind))
 		}
 	}
 	// The effective config, journaled after recovery and before anything
@@ -349,7 +353,7 @@ func cmdRun(e *env) int {
 	printStatus(e, shown.Status(context.Background()))
 	_ = d.Snapshot(context.Background())
 	sum := d.Summary(0)
-	facts := summaryFacts{journal: j, zone: c.Desk.Location(), venue: c.Broker.Kind, venueGoes: !bp.recover,
+	facts := summaryFacts{journal: j, zone: c.Desk.Location(), venue: c.Broker.Kind, venueGoes: !bp.outlives,
 		orders: func(id string) int {
 			for _, a := range shown.Status(context.Background()).Accounts {
 				if a.ID == id {
@@ -398,7 +402,11 @@ func settle(br broker.Broker, d *supervisor.Desk, ctx context.Context) {
 }
 
 func printStatus(e *env, st deskapi.Status) {
-	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s\n", personTime(st.Time, st.Zone), st.State, st.LastPrice, st.Trades, st.Net)
+	locked := ""
+	if st.DeskLockedOut {
+		locked = " DESK LOCKED OUT"
+	}
+	fmt.Fprintf(e.stdout, "%s desk %-8s last %.2f trades %d net %s%s\n", personTime(st.Time, st.Zone), st.State, st.LastPrice, st.Trades, st.Net, locked)
 	for _, a := range st.Accounts {
 		fmt.Fprintf(e.stdout, "  %-7s %-10s pos %3d net %9s dd %3.0f%% orders %d %s\n", a.ID, a.State, a.Position, a.Net,
 			a.DrawdownUsed*100, len(a.Orders), a.LastSignal)

@@ -35,7 +35,7 @@ func commands() map[string]command {
 		"status":         {"show the running desk's state", cmdStatus},
 		"flatten":        {"flatten the whole desk (--all) or one account (--account ID)", cmdFlatten},
 		"rearm":          {"re-arm a halted desk (--reason required)", cmdRearm},
-		"unlock":         {"unlock a locked-out account early (--reason required)", cmdUnlock},
+		"unlock":         {"unlock a locked-out account (or with --desk the desk) early (--reason required)", cmdUnlock},
 		"clear":          {"clear a faulted account once the venue agrees (ACCOUNT --reason required)", cmdClear},
 		"reset-trailing": {"reset an account's breached trailing drawdown line (ACCOUNT --reason required)", cmdResetTrailing},
 		"press":          {"press the simulated panic button", cmdPress},

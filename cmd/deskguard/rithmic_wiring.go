@@ -58,7 +58,7 @@ func openRithmic(ctx context.Context, c *config.Config, log *slog.Logger) (*brok
 	}
 	return &brokerParts{br: cl, feed: &sessionFeed{f: f, idle: 3 * time.Second},
 		status: func() string { return upDown(cl.Connected()) }, data: func() string { return upDown(f.Subscribed()) },
-		close: func() { f.Close(); cl.Close() }, recover: true,
+		close: func() { f.Close(); cl.Close() }, outlives: true,
 		what: fmt.Sprintf("rithmic %s (%s, %s)", rc.URL, rc.SystemName, cl.Symbol())}, nil
 }
 

@@ -41,11 +41,15 @@ type brokerParts struct {
 	// shown by the desk (the status remodel wires it).
 	notes func() []string
 	close func()
-	// recover: the venue outlives the desk, so the desk recovers from its
-	// journal and reconciles; a venue the desk just started has nothing to
-	// reconcile and the run starts a fresh session.
-	recover bool
-	what    string
+	// outlives: the venue outlives the desk (Tradovate, Rithmic, a venue
+	// process of its own): it holds the desk's positions and orders across
+	// a restart of the desk, and it is live. A built-in venue (kind "sim",
+	// or "venue", the child process) starts and stops with the desk and
+	// replays data. Either way the desk recovers from its journal and
+	// reconciles with the venue (a new built-in venue knows nothing: what
+	// the journal holds open is a mismatch, journaled and alerted).
+	outlives bool
+	what     string
 }
 
 func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.Logger) (*brokerParts, error) {
@@ -87,7 +91,7 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 		if err != nil {
 			return nil, err
 		}
-		p.recover = true
+		p.outlives = true
 		p.what = tc.Symbol + " at the venue " + tc.BaseURL
 		return p, nil
 	case "rithmic":

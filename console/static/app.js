@@ -216,6 +216,7 @@ function renderTop(st) {
     el("span", { class: "light red" + (g.red ? " on" : "") + (g.blinking ? " blink" : ""), title: g.blinking ? "red light, blinking" : "red light" }),
     g.buzzer ? el("span", { class: "pill link-bad", text: "buzzer" }) : null]);
   show($("press-button"), !!(S.me && S.me.can.press && pb === "sim"));
+  show($("unlock-desk"), !!(S.me && S.me.can.manage && st.desk_locked_out));
 }
 
 // The desk strip: contracts, money, allowance, kills; and the desk's
@@ -241,6 +242,7 @@ function renderStrip(st) {
   sum.push(el("span", { "data-strip": "kills" }, "kills today ", el("b", { class: kills.length ? "neg" : "", text: String(kills.length) }),
     lastKill ? el("span", { class: "muted", text: " (last " + hhmmss(lastKill.time) + " " + lastKill.scope + " by " + lastKill.trigger + ")" }) : null));
   if (S.me && S.me.can.flatten_desk && st.trades) sum.push(item("trades", "trades seen", String(st.trades)));
+  if (st.desk_locked_out) sum.push(el("span", { class: "pill link-bad", "data-field": "desk-locked-out", text: "desk locked out" }));
   $("desk-summary").replaceChildren(...sum);
 
   const can = S.me ? S.me.can : {};
@@ -760,6 +762,10 @@ async function unlockAccount(id) {
   const r = await confirmAction("Unlock account " + id + " before the session reset?", true);
   if (r.ok) run("Unlock " + id, () => post("/api/unlock", { account: id, reason: r.reason }));
 }
+async function unlockDesk() {
+  const r = await confirmAction("Lift the desk's drawdown lockout before the session reset? Its allowance starts again from the equity now.", true);
+  if (r.ok) run("Unlock desk", () => post("/api/unlock_desk", { reason: r.reason }));
+}
 async function resetTrailing(id) {
   const r = await confirmAction("Reset the breached trailing line of account " + id + "? The line starts again below its equity now; locked out by it alone, it trades again.", true);
   if (r.ok) run("Reset trailing " + id, () => post("/api/reset_trailing", { account: id, reason: r.reason }));
@@ -777,6 +783,7 @@ async function press() {
 }
 $("flatten-desk").addEventListener("click", flattenDesk);
 $("rearm-desk").addEventListener("click", rearmDesk);
+$("unlock-desk").addEventListener("click", unlockDesk);
 $("press-button").addEventListener("click", press);
 
 start();
