@@ -50,6 +50,11 @@ const (
 	// procRecover bounds how long after the session's last fault the desk
 	// may take to have both links up and the venue's trades reaching it.
 	procRecover = 10 * time.Second
+	// silenceNotice is how long a silent socket takes to be seen as dead:
+	// the Tradovate connector's SilenceTimeout (broker/tradovate Options,
+	// default 5 s, which `deskguard run` keeps). A silence's procRecover
+	// counts from then: before it the desk cannot know anything is wrong.
+	silenceNotice = 5 * time.Second
 	// procRecoverEvery paces the trades fed while it recovers.
 	procRecoverEvery = 20 * time.Millisecond
 	// procTailEvery paces the tail: the closing kill's market orders fill
@@ -283,6 +288,10 @@ type procRound struct {
 	desk  *procDesk
 	c     *checker
 	stopV func() error
+	// noticed is when the desk could first see the round's latest fault
+	// (its end, or later for a fault a desk cannot see at once: a silent
+	// socket); procRecover counts from it.
+	noticed time.Time
 }
 
 func newProcRound(ctx context.Context, o *Options, dir, protocol string) (*procRound, error) {
@@ -351,6 +360,9 @@ type fault struct {
 	at   int // body trade index
 	what string
 	do   func(ctx context.Context) (back bool, err error)
+	// notice is how long after it ends the desk can first see it (0: at
+	// once).
+	notice time.Duration
 }
 
 // play feeds the body at the round's pace, running each fault at its
@@ -361,6 +373,7 @@ func (pr *procRound) play(ctx context.Context, body []market.Trade, faults []fau
 		f    fault
 		back bool
 		err  error
+		end  time.Time
 	}
 	results := make(chan result, len(faults))
 	pending, injected := 0, 0
@@ -372,6 +385,9 @@ func (pr *procRound) play(ctx context.Context, body []market.Trade, faults []fau
 			return fmt.Errorf("%s: %w", r.f.what, r.err)
 		}
 		injected++
+		if t := r.end.Add(r.f.notice); t.After(pr.noticed) {
+			pr.noticed = t
+		}
 		if r.back {
 			pr.c.deskBack()
 		}
@@ -390,7 +406,7 @@ func (pr *procRound) play(ctx context.Context, body []market.Trade, faults []fau
 			pending++
 			go func() {
 				back, err := f.do(ctx)
-				results <- result{f, back, err}
+				results <- result{f, back, err, time.Now()}
 			}()
 		}
 		select {
@@ -490,9 +506,13 @@ func (pr *procRound) end(ctx context.Context, tail []market.Trade, rd *round) er
 // recovered feeds trades slowly until the desk reports its venue and data
 // links up and its trade count moves with the venue's feed, and returns
 // what is left of the tail for the closing kill. Not recovered within
-// procRecover is a violation.
+// procRecover of now or of when the desk could first see the last fault
+// (whichever is later) is a violation.
 func (pr *procRound) recovered(ctx context.Context, tail []market.Trade) ([]market.Trade, error) {
 	deadline := time.Now().Add(procRecover)
+	if d := pr.noticed.Add(procRecover); d.After(deadline) {
+		deadline = d
+	}
 	base := int64(-1)
 	var last *deskapi.Status
 	for i, t := range tail[:len(tail)-procKillTail] {
@@ -520,7 +540,7 @@ func (pr *procRound) recovered(ctx context.Context, tail []market.Trade) ([]mark
 	if last != nil {
 		what = fmt.Sprintf("venue link %s, data link %s, %d trades", last.Links.Venue, last.Links.Data, last.Trades)
 	}
-	pr.c.violate(nil, "", "the desk was not whole again %s after the last fault: %s", procRecover, what)
+	pr.c.violate(nil, "", "the desk was not whole again %s after the last fault (or after it could see it): %s", procRecover, what)
 	return tail[len(tail)-procKillTail:], nil
 }
 
@@ -741,6 +761,11 @@ func venueFault(v *venuepkg.Venue, kind string, at int, rng *rand.Rand) fault {
 	default: // the venue's own named faults (venue.InjectedFaults)
 		r := rand.New(rand.NewPCG(rng.Uint64(), 0))
 		f.do = func(ctx context.Context) (bool, error) { return false, v.Inject(ctx, kind, r) }
+		if kind == "silence" {
+			// Half-open sockets: the desk sees them dead only when its
+			// silence timeout runs out.
+			f.notice = silenceNotice
+		}
 	}
 	return f
 }

@@ -56,7 +56,6 @@ type Client struct {
 	noteN     uint64 // notifications applied
 	syncs     int    // reconciliations done (1 after Dial, one more per reconnect)
 	syncCond  *sync.Cond
-	lastFill  int32 // ssboe of the latest fill seen
 	exitSent  map[string]bool
 	liq       map[string]*sync.Mutex
 	rms       map[string]RMS // by desk account: the RMS's limits last read (risk.go)

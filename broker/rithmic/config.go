@@ -157,8 +157,9 @@ func LoadCredentials(c Config, getenv func(string) string) (Credentials, error) 
 type Options struct {
 	Log *slog.Logger // nil = discard
 	// Backoff is the first reconnect delay (default 100 ms, doubling to
-	// MaxBackoff, default 5 s). After a forced logout (77) the delay starts
-	// at MaxBackoff: another session may have taken ours.
+	// MaxBackoff, default 5 s). After a forced logout (77) the first delay
+	// is MaxBackoff (another session may have taken ours); the attempts
+	// after it start again from Backoff.
 	Backoff, MaxBackoff time.Duration
 	// RequestTimeout bounds one request's wait for its answer, and how long
 	// a request waits for its plant to come back (default 10 s).

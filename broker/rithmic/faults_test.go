@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/broker/brokertest"
 	"github.com/deskguard/deskguard/broker/rithmic"
+	"github.com/deskguard/deskguard/broker/rithmic/rpb"
 	rvenue "github.com/deskguard/deskguard/broker/venue/rithmic"
 	"github.com/deskguard/deskguard/market"
 )
@@ -602,5 +604,156 @@ func TestUnknownOutcomeIsNotPlaced(t *testing.T) {
 				t.Fatalf("venue acted on %d new orders, want 1", s.NewOrders)
 			}
 		})
+	}
+}
+
+// backoffs records the order plant's reconnect delays from the
+// connector's log ("plant down; reconnecting", backoff=…).
+type backoffs struct {
+	mu    sync.Mutex
+	plant string
+	got   []time.Duration
+	attrs []slog.Attr
+}
+
+func (b *backoffs) Enabled(context.Context, slog.Level) bool { return true }
+func (b *backoffs) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "rithmic: plant down; reconnecting" {
+		return nil
+	}
+	plant := ""
+	for _, a := range b.attrs {
+		if a.Key == "plant" {
+			plant = a.Value.String()
+		}
+	}
+	var d time.Duration
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "backoff" {
+			d = a.Value.Duration()
+		}
+		return true
+	})
+	if plant == "order" {
+		b.mu.Lock()
+		b.got = append(b.got, d)
+		b.mu.Unlock()
+	}
+	return nil
+}
+func (b *backoffs) WithAttrs(as []slog.Attr) slog.Handler {
+	return &backoffsView{b: b, attrs: as}
+}
+func (b *backoffs) WithGroup(string) slog.Handler { return b }
+
+// backoffsView is the handler with a logger's attributes (the plant).
+type backoffsView struct {
+	b     *backoffs
+	attrs []slog.Attr
+}
+
+func (v *backoffsView) Enabled(context.Context, slog.Level) bool { return true }
+func (v *backoffsView) Handle(ctx context.Context, r slog.Record) error {
+	c := &backoffs{attrs: v.attrs}
+	if err := c.Handle(ctx, r); err != nil {
+		return err
+	}
+	v.b.mu.Lock()
+	v.b.got = append(v.b.got, c.got...)
+	v.b.mu.Unlock()
+	return nil
+}
+func (v *backoffsView) WithAttrs(as []slog.Attr) slog.Handler {
+	return &backoffsView{b: v.b, attrs: append(append([]slog.Attr(nil), v.attrs...), as...)}
+}
+func (v *backoffsView) WithGroup(string) slog.Handler { return v }
+
+// TestForcedLogoutThenRejectsBacksOffFromTheStart: a forced logout (77)
+// waits MaxBackoff once; the setup requests of the next logins refused
+// (75, "try again") retry from Backoff, doubling — not MaxBackoff each
+// (the drill's venue-faults-rithmic: a 77 then three 75s left the order
+// plant down for 20 s with a 5 s MaxBackoff).
+func TestForcedLogoutThenRejectsBacksOffFromTheStart(t *testing.T) {
+	v, stop := startVenue(t, rvenue.Config{Accounts: []string{"A"}})
+	defer stop()
+	rec := &backoffs{}
+	cfg, creds := clientConfig(v)
+	opt := options(t)
+	opt.Log = slog.New(rec)
+	ctx := ctx10(t)
+	c, err := rithmic.Dial(ctx, cfg, creds, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	newClock(v)
+	// The 75s are armed before the 77: the connector waits MaxBackoff
+	// before it logs in again, and each of its next three setups meets one.
+	v.RejectNext(3)
+	v.ForceLogout(rvenue.Order)
+	if err := c.WaitSynced(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	got := append([]time.Duration(nil), rec.got...)
+	rec.mu.Unlock()
+	want := []time.Duration{opt.MaxBackoff, opt.Backoff, 2 * opt.Backoff, 4 * opt.Backoff}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("order plant reconnect delays %v, want %v", got, want)
+	}
+	if s := v.Stats(); s.ForcedLogouts != 1 || s.Logins[rvenue.Order] != 5 {
+		t.Fatalf("stats %+v: want one forced logout and 5 order plant logins", s)
+	}
+}
+
+// TestReplayFindsFillsBeforeALiveOne: a bracket's entry acted on and its
+// answer lost; the entry fills while the order plant is away, and its
+// stop fills 400 s later (venue time) just after the new session has
+// subscribed, before the execution replay. The replay must still bring
+// the entry's fill: it covers the session, not a window before the
+// latest fill seen (a live fill on the new session had moved that window
+// past the entry's: the desk booked the stop's sell without the entry's
+// buy and held a short of 5 the venue did not have — drill
+// venue-faults-rithmic, seed 3).
+func TestReplayFindsFillsBeforeALiveOne(t *testing.T) {
+	v, stop := startVenue(t, rvenue.Config{Accounts: []string{"A"}})
+	defer stop()
+	c := dial(t, v)
+	defer c.Close()
+	ev := collect(t, c)
+	ck := newClock(v)
+	var once [2]sync.Once
+	v.BeforeRequest(func(plant rpb.InfraType, tpl int32) {
+		if plant != rvenue.Order {
+			return
+		}
+		switch tpl {
+		case rpb.TLoginInfoRequest: // the new session's first setup request: not subscribed yet
+			once[0].Do(func() { ck.trade(-4, 1) }) // the entry fills at its limit
+		case rpb.TAccountRmsUpdatesRequest: // subscribed to the order updates, not reconciled
+			once[1].Do(func() {
+				ck.ns += int64(400 * time.Second)
+				ck.trade(-21, 1) // through the stop at base-20
+			})
+		}
+	})
+	v.DropAfterActing(1)
+	ctx := ctx10(t)
+	if err := c.SubmitBracket(ctx, brokertest.Bracket(limit("x1", base-4), -20, 20)); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	v.BeforeRequest(nil)
+	ev.wait(t, "x1 filled", is("x1", broker.FilledEv))
+	ev.wait(t, "x1.stop filled", is("x1.stop", broker.FilledEv))
+	var net int64
+	ev.mu.Lock()
+	for _, e := range ev.all {
+		if e.Kind == broker.FilledEv || e.Kind == broker.PartiallyFilled {
+			net += e.FillQty * e.Side.Sign()
+		}
+	}
+	ev.mu.Unlock()
+	if p := v.Positions()[0]; p.Qty != 0 || net != 0 {
+		t.Fatalf("venue position %d, position from the connector's fills %d: want both flat", p.Qty, net)
 	}
 }

@@ -486,9 +486,6 @@ func (c *Client) fillLocked(o *ord, n *rpb.ExchangeOrderNotification, f note) {
 	if o.typ == market.StopOrder || o.typ == market.StopLimitOrder {
 		ev.Slippage = int64(price-o.stop) * o.side.Sign()
 	}
-	if n.Ssboe > c.lastFill {
-		c.lastFill = n.Ssboe
-	}
 	if o.role == broker.Single && strings.HasPrefix(o.clientID, "liquidate.") && o.done {
 		c.exitSent[o.account] = false
 	}
@@ -514,16 +511,16 @@ func (c *Client) applyBracketLocked(n *rpb.BracketUpdates) {
 func (c *Client) reconcile(ctx context.Context, s *session, accts []string) error {
 	c.mu.Lock()
 	before := c.noteN
-	first := c.syncs == 0
-	last := c.lastFill
 	fcm, ib := c.fcm, c.ib
 	c.mu.Unlock()
+	// The whole session's executions, at every reconciliation: fills
+	// already booked are dropped by fill id. A window counted back from
+	// the latest fill seen misses fills: the new session is subscribed
+	// before the replay, so a fill pushed live on it (an exit) moves that
+	// mark past fills made while the plant was away (its entry).
 	now := s.p.server.Load() / 1e9
 	start := int64(0)
-	switch {
-	case !first && last > 0:
-		start = int64(last) - 300
-	case now > 0:
+	if now > 0 {
 		start = now - 86400
 	}
 	finish := int64(0)

@@ -171,10 +171,22 @@ func (p *plant) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !forced {
-			backoff = min(backoff*2, p.opt.MaxBackoff)
-		}
+		backoff = nextBackoff(backoff, forced, p.opt)
 	}
+}
+
+// nextBackoff is the delay before the reconnect after this one. A forced
+// logout waits the longest once (another session may have taken ours);
+// the attempts after that wait start again from Backoff and double, as
+// after any other failure. Staying at MaxBackoff after a forced logout made
+// every later failed attempt (a setup request answered with a 75 "try
+// again", a plant still down) cost MaxBackoff: three refusals left the
+// order plant down 20 s (drill venue-faults-rithmic, seeds 25, 30 and 37).
+func nextBackoff(cur time.Duration, forced bool, opt Options) time.Duration {
+	if forced {
+		return opt.Backoff
+	}
+	return min(cur*2, opt.MaxBackoff)
 }
 
 func (s *session) wasUp() bool { return s.setUp.Load() }

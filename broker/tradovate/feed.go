@@ -280,13 +280,8 @@ func rfc(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nan
 // reconnect, from the last trade seen, paging back while the history
 // does not reach it — deliver what was missed, then real time.
 func (f *Feed) session(ctx context.Context, cfg Config, r *rest, opt Options, ready func()) error {
-	w, err := openSocket(ctx, cfg.MDURL, r.token().md, opt.SilenceTimeout)
+	w, err := openAuthorized(ctx, cfg.MDURL, func() string { return r.token().md }, opt.SilenceTimeout, r)
 	if err != nil {
-		if errors.Is(err, ErrAuth) {
-			if rerr := r.renew(ctx); rerr != nil {
-				return errors.Join(err, rerr)
-			}
-		}
 		return err
 	}
 	defer w.c.CloseNow()

@@ -265,3 +265,24 @@ func TestBaselineSets(t *testing.T) {
 		t.Fatalf("baseline sets %v, want %v", got, want)
 	}
 }
+
+// TestMarkdown: RELIABILITY.md's table from the results — the killing
+// tests in code spans, a pipe in the rule escaped, a mutant not killed
+// shown with its status and why.
+func TestMarkdown(t *testing.T) {
+	rs := []Result{
+		{Name: "max-flipped", Why: "max: |a| ≥ |b| picks a", File: "ex.go", Status: Killed, KilledBy: []string{"TestMax", "TestMax/neg"}},
+		{Name: "hangs", Why: "w", File: "ex.go", Status: Killed, KilledBy: []string{"TestSpin"}, Timeout: true},
+		{Name: "unchecked", Why: "w", File: "ex.go", Status: Survived, Detail: "no test failed"},
+	}
+	var b strings.Builder
+	Markdown(&b, rs)
+	want := "| mutant | the bug (the rule it breaks) | file | killed by |\n" +
+		"|---|---|---|---|\n" +
+		"| `max-flipped` | max: \\|a\\| ≥ \\|b\\| picks a | `ex.go` | `TestMax`, `TestMax/neg` |\n" +
+		"| `hangs` | w | `ex.go` | `TestSpin` (timeout) |\n" +
+		"| `unchecked` | w | `ex.go` | **SURVIVED**: no test failed |\n"
+	if b.String() != want {
+		t.Errorf("markdown:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

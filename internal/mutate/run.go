@@ -44,6 +44,7 @@ const (
 // Result is one mutant's outcome.
 type Result struct {
 	Name     string        `json:"name"`
+	Why      string        `json:"why"` // the rule the bug breaks (Mutant.Why)
 	File     string        `json:"file"`
 	Packages []string      `json:"packages"`
 	Status   Status        `json:"status"`
@@ -99,7 +100,7 @@ func Run(ctx context.Context, ms []Mutant, opt Options) ([]Result, error) {
 	var todo []int
 	for i := range ms {
 		m := &ms[i]
-		results[i] = Result{Name: m.Name, File: m.File, Packages: m.Pkgs()}
+		results[i] = Result{Name: m.Name, Why: m.Why, File: m.File, Packages: m.Pkgs()}
 		if _, err := m.Locate(root); err != nil {
 			results[i].Status, results[i].Detail = Stale, err.Error()
 			continue
@@ -220,7 +221,7 @@ func baselineSets(ms []Mutant, todo []int) []BaselineSet {
 }
 
 func runOne(ctx context.Context, m *Mutant, opt Options, dir string) (r Result) {
-	r = Result{Name: m.Name, File: m.File, Packages: m.Pkgs()}
+	r = Result{Name: m.Name, Why: m.Why, File: m.File, Packages: m.Pkgs()}
 	start := time.Now()
 	defer func() { r.Elapsed = time.Since(start) }()
 	if err := ctx.Err(); err != nil {
@@ -484,4 +485,33 @@ func Table(w io.Writer, rs []Result) {
 		fmt.Fprintf(w, "%-*s  %-*s  %-8s  %s\n", nw, r.Name, pw, strings.Join(r.Packages, " "), r.Status, r.killers())
 	}
 	fmt.Fprintf(w, "mutants: %d killed, %d not killed\n", killed, len(rs)-killed)
+}
+
+// Markdown writes the results as RELIABILITY.md's table: mutant, the bug
+// (the rule it breaks), file, and the test that killed it — or the
+// mutant's status and why, for one that was not killed.
+func Markdown(w io.Writer, rs []Result) {
+	cell := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
+	code := func(s string) string { return "`" + s + "`" }
+	fmt.Fprintln(w, "| mutant | the bug (the rule it breaks) | file | killed by |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, r := range rs {
+		by := ""
+		if r.Status == Killed {
+			var ks []string
+			for _, k := range r.KilledBy {
+				ks = append(ks, code(k))
+			}
+			by = strings.Join(ks, ", ")
+			if r.Timeout {
+				by += " (timeout)"
+			}
+		} else {
+			by = "**" + string(r.Status) + "**"
+			if r.Detail != "" {
+				by += ": " + r.Detail
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", code(r.Name), cell(r.Why), code(r.File), cell(by))
+	}
 }

@@ -262,6 +262,12 @@ func (v *Venue) handle(c *conn, p []byte) {
 		return
 	}
 	um := userMsgOf(m)
+	v.mu.Lock()
+	hook, plant := v.beforeReq, c.plant
+	v.mu.Unlock()
+	if hook != nil {
+		hook(plant, tpl)
+	}
 	switch tpl {
 	case rpb.TSystemInfoRequest:
 		c.reply(rpb.TSystemInfoResponse, &rpb.ResponseRithmicSystemInfo{UserMsg: um, RpCode: ok, SystemName: []string{v.cfg.SystemName}})

@@ -190,6 +190,7 @@ type Venue struct {
 	refuseRMS  int
 	down       map[rpb.InfraType]time.Time
 	silent     map[rpb.InfraType]time.Time
+	beforeReq  func(plant rpb.InfraType, tpl int32)
 
 	stats     Stats
 	statsCond *sync.Cond
@@ -581,6 +582,18 @@ func (v *Venue) Silence(p rpb.InfraType, d time.Duration) {
 func (v *Venue) RejectNext(n int) {
 	v.mu.Lock()
 	v.rejectNext = n
+	v.mu.Unlock()
+}
+
+// BeforeRequest calls f with each request's plant and template on the
+// connection that sent it, before the venue answers it (nil removes it).
+// Tests use it to make something happen at an exact point of a client's
+// sequence — a fill pushed between a reconnect's order subscriptions and
+// its execution replay, as can happen at a real gateway. f runs without
+// the venue's lock held: it may call Trade and the fault methods.
+func (v *Venue) BeforeRequest(f func(plant rpb.InfraType, tpl int32)) {
+	v.mu.Lock()
+	v.beforeReq = f
 	v.mu.Unlock()
 }
 

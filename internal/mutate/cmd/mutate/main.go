@@ -7,6 +7,7 @@
 //	go run ./internal/mutate/cmd/mutate                 # the whole list, 2 at a time
 //	go run ./internal/mutate/cmd/mutate -check          # only check every snippet still matches the code
 //	go run ./internal/mutate/cmd/mutate -only lockout-at-1-6-pct,no-debounce
+//	go run ./internal/mutate/cmd/mutate -markdown /tmp/mutants.md  # also RELIABILITY.md's table
 //
 // It may touch only copies of the module in a temporary directory (the
 // working tree is read, never written) and the go command.
@@ -40,6 +41,7 @@ func run() int {
 	check := fs.Bool("check", false, "only check that every mutant's snippet is in the code exactly once")
 	baseline := fs.Bool("baseline", true, "run the packages unmutated first (a red baseline stops the run)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	mdOut := fs.String("markdown", "", "also write the results as RELIABILITY.md's table (mutant, the bug, file, killed by) to this file")
 	work := fs.String("work", "", "directory for the copies (default: a temporary one, removed after)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -123,6 +125,14 @@ func run() int {
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(rs, "", "  ")
 		if werr := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); werr != nil {
+			fmt.Fprintln(os.Stderr, werr)
+			return 1
+		}
+	}
+	if *mdOut != "" {
+		var b strings.Builder
+		mutate.Markdown(&b, rs)
+		if werr := os.WriteFile(*mdOut, []byte(b.String()), 0o644); werr != nil {
 			fmt.Fprintln(os.Stderr, werr)
 			return 1
 		}
