@@ -6,7 +6,9 @@ package supervisor
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskguard/deskguard/broker"
 	"github.com/deskguard/deskguard/journal"
@@ -74,5 +76,70 @@ func TestBrokerEventBatchEqualsOneByOne(t *testing.T) {
 	}
 	if real1 != real2 || pos1 != pos2 || pos1 != 1 {
 		t.Fatalf("books differ: one by one %s/%d, batched %s/%d", real1, pos1, real2, pos2)
+	}
+}
+
+// TestBatchedFlatFillsHaltEveryAccountFirst: a desk kill's liquidation
+// fills that arrive together are booked before any is acted on, so the
+// desk sees every account flat while handling the batch's first event. It
+// must not announce halted (and so accept a re-arm) while an account it
+// holds flat is still halting: a re-arm skips an account not yet halted,
+// and that account's own halt, arriving after, leaves it halted on a
+// re-armed desk (TestDeskKillFlat20 in broker/tradovate found it).
+func TestBatchedFlatFillsHaltEveryAccountFirst(t *testing.T) {
+	r := newRig(t, rigOpt{Accounts: killSpecs(3)})
+	ctx := ctxT(t, 30*time.Second)
+	tm := r.inPosition(ctx)
+	var atHalt []string
+	r.d.opt.OnStateChange = func(st string, _ bool) {
+		if st == DeskHalted && atHalt == nil {
+			for _, a := range r.d.accts {
+				atHalt = append(atHalt, a.id+"="+a.m.State())
+			}
+		}
+	}
+	if _, err := r.d.Kill(ctx, DeskScope, TriggerConsole, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.drainSync(ctx, r.rec); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.d.m.State(); st != DeskHalting {
+		t.Fatalf("desk %s before the liquidations fill, want halting", st)
+	}
+	// The liquidations fill at the next trade; their fills (and the
+	// brackets' cancels) reach the desk as one batch.
+	tr := market.Trade{Time: tm + int64(time.Second), Price: pts(5000.25), Size: 10, Aggressor: market.Sell}
+	r.clock.Advance(tr.Time)
+	r.rec.OnTrade(tr)
+	evs := r.rec.Drain()
+	accts := map[string]bool{}
+	for _, ev := range evs {
+		if ev.Kind == broker.FilledEv {
+			accts[ev.Account] = true
+		}
+	}
+	if len(accts) != 3 {
+		t.Fatalf("the batch fills %d accounts, want 3: %+v", len(accts), evs)
+	}
+	r.d.OnBrokerEvents(ctx, evs)
+	if st := r.d.m.State(); st != DeskHalted {
+		t.Fatalf("desk %s after the batch, want halted", st)
+	}
+	for _, s := range atHalt {
+		if !strings.HasSuffix(s, "="+AcctHalted) {
+			t.Fatalf("the desk announced halted with accounts %v: every account must be halted first", atHalt)
+		}
+	}
+	if len(atHalt) != 3 {
+		t.Fatalf("desk halt seen with %v", atHalt)
+	}
+	if err := r.d.Rearm(ctx, "tester", "after the test kill"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range r.d.accts {
+		if st := a.m.State(); st == AcctHalted || st == AcctHalting {
+			t.Errorf("%s %s after the re-arm", a.id, st)
+		}
 	}
 }

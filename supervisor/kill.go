@@ -449,13 +449,7 @@ func (d *Desk) checkHaltedTry(a *account, try bool) bool {
 		return false
 	}
 	if flat {
-		a.liquidating.Store(false)
-		if at := a.killAt.Swap(0); at != 0 {
-			d.opt.Observer.KillFlat(d.wall.Now().Sub(time.Unix(0, at)))
-		}
-	}
-	if flat && a.m.State() == AcctHalting {
-		_ = a.m.Fire(EvHalted, "flat at the venue")
+		d.settleFlat(a)
 	}
 	if d.m.State() != DeskHalting {
 		return true
@@ -469,8 +463,28 @@ func (d *Desk) checkHaltedTry(a *account, try bool) bool {
 			return true
 		}
 	}
+	// Every account is flat on the books. Events that arrived together
+	// are all booked before any is acted on (OnBrokerEvents), so an
+	// account may be flat here before its own event has halted it: halt
+	// each first, or the desk announces halted (and takes a re-arm, which
+	// skips an account still halting) with accounts still halting.
+	for _, x := range d.accts {
+		d.settleFlat(x)
+	}
 	_ = d.m.Fire(EvHalted, "every account flat")
 	return true
+}
+
+// settleFlat is what an account flat on the books ends: its liquidation,
+// the kill's timing, and a halting account's halt.
+func (d *Desk) settleFlat(a *account) {
+	a.liquidating.Store(false)
+	if at := a.killAt.Swap(0); at != 0 {
+		d.opt.Observer.KillFlat(d.wall.Now().Sub(time.Unix(0, at)))
+	}
+	if a.m.State() == AcctHalting {
+		_ = a.m.Fire(EvHalted, "flat at the venue")
+	}
 }
 
 // flatNow reads a.flat(); with try, only if a's books are free.
