@@ -154,7 +154,7 @@ func TestLockoutSurvivesRestartOfBuiltinDesk(t *testing.T) {
 			if err := first.Start(); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), startGuard) // a hang guard on the desk's status
 			st, ok := waitStatus(ctx, dir, func(st deskapi.Status) bool { return accountState(st, "L1") == supervisor.AcctLockedOut })
 			cancel()
 			if !ok {
@@ -183,7 +183,7 @@ func TestLockoutSurvivesRestartOfBuiltinDesk(t *testing.T) {
 				if err != nil {
 					t.Fatalf("second life: %v\n%s", err, out.String())
 				}
-			case <-time.After(120 * time.Second):
+			case <-time.After(5 * time.Minute): // a hang guard: the whole file at once, then 3 s idle
 				_ = second.Process.Kill()
 				t.Fatalf("the second life did not end\n%s", out.String())
 			}
