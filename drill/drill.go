@@ -109,6 +109,7 @@ func scenarios() []scenario {
 		{"firm", "three desks and the firm on a real NATS server: NATS and the aggregator killed and restarted, a firm kill during one desk's partition; nothing lost or counted twice, acknowledged desks flat", runFirmScenario, 0},
 		{"process-crash-rithmic", "process-crash over R|Protocol: the desk trades on the drill's venue as a Rithmic gateway (order, PnL and ticker plants)", runProcessCrashRithmic, 0},
 		{"venue-faults-rithmic", "real processes over R|Protocol: the venue drops its sockets, forces logouts (77), rejects (75), sends 351s late, takes one plant down, drops a connection before or after acting on a new order, and restarts", runVenueFaultsRithmic, 0},
+		{"flatten-stalled", "the built-in desk's venue child SIGSTOPped: four concurrent `deskguard flatten --all` each answered at once (accepted, not yet confirmed), status shows the venue down; after SIGCONT every account halted and flat (issue 25.6)", runFlattenStalled, 0},
 		{"hostile-requests", "the running desk binary: forged, stale and replayed console and control-socket requests, wrong roles, missing CSRF; path tricks in file arguments", runHostile, 0},
 	}
 }
