@@ -128,13 +128,28 @@ func (d *Desk) deskReduceOnly() bool {
 // alert.FirmReduceOnlyLifted with how long it lasted). It takes no lock of
 // the three paths (an atomic the intent path reads).
 func (d *Desk) SetFirmReduceOnly(ctx context.Context, on bool) {
+	detail := "the firm link is lost: reduce-only until the firm is heard again"
+	if !on {
+		detail = "the firm is heard again: the firm's reduce-only lifted"
+	}
+	d.setFirmReduceOnly(ctx, on, detail)
+}
+
+// LiftFirmReduceOnly lifts the firm reduce-only for a reason other than
+// the firm being heard (a run with no firm link to lift one the journal
+// restored): the record and the alert say why, not that the firm spoke.
+func (d *Desk) LiftFirmReduceOnly(ctx context.Context, why string) {
+	d.setFirmReduceOnly(ctx, false, why)
+}
+
+func (d *Desk) setFirmReduceOnly(ctx context.Context, on bool, detail string) {
 	if d.firmReduce.Swap(on) == on {
 		return
 	}
 	now := d.nowNs()
-	lvl, detail := limits.LevelReduceOnly.String(), "the firm link is lost: reduce-only until the firm is heard again"
+	lvl := limits.LevelReduceOnly.String()
 	if !on {
-		lvl, detail = limits.LevelNormal.String(), "the firm is heard again: the firm's reduce-only lifted"
+		lvl = limits.LevelNormal.String()
 	}
 	d.log.Warn("firm reduce-only", "on", on)
 	d.journal(ctx, journal.NewRisk("", now, journal.Risk{Event: riskFirm, Level: lvl, Who: "firm", Detail: detail}))

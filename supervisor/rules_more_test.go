@@ -289,6 +289,27 @@ func TestRulesFirmReduceOnly(t *testing.T) {
 			if st := r3.d.Status(ctx); st.FirmReduceOnly {
 				t.Fatal("a lifted firm reduce-only came back after a restart")
 			}
+
+			// Lifted for another reason (a run with no firm link): the
+			// record and the alert say that reason, not that the firm spoke.
+			r3.d.SetFirmReduceOnly(ctx, true)
+			const why = "this run has no firm link"
+			r3.d.LiftFirmReduceOnly(ctx, why)
+			if r3.d.FirmReduceOnly() {
+				t.Fatal("LiftFirmReduceOnly left it on")
+			}
+			if a := lastLifted(); a.Detail != why {
+				t.Fatalf("lifted alert detail %q, want %q", a.Detail, why)
+			}
+			var last journal.Risk
+			for _, rk := range r3.riskEvents("") {
+				if rk.Event == riskFirm {
+					last = rk
+				}
+			}
+			if last.Detail != why || last.Level != limits.LevelNormal.String() {
+				t.Fatalf("the lift's record %+v, want level normal, detail %q", last, why)
+			}
 		})
 	}
 }

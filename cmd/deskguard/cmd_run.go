@@ -295,7 +295,7 @@ func cmdRun(e *env) int {
 		// Restored from a run that had a firm link; none in this one can
 		// lift it.
 		log.Warn("the journal left the desk reduce-only by the firm link; this run has no firm link: lifted")
-		d.SetFirmReduceOnly(fctx, false)
+		d.LiftFirmReduceOnly(fctx, "this run has no firm link: the firm reduce-only the journal restored is lifted (no firm was heard)")
 	}
 	// The metrics' desk collector, and their own listener if they have one.
 	if addr, err := met.start(ctx, c, d, consoleSrv, consoleLn, fl); err != nil {
