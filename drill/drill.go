@@ -110,6 +110,7 @@ func scenarios() []scenario {
 		{"process-crash-rithmic", "process-crash over R|Protocol: the desk trades on the drill's venue as a Rithmic gateway (order, PnL and ticker plants)", runProcessCrashRithmic, 0},
 		{"venue-faults-rithmic", "real processes over R|Protocol: the venue drops its sockets, forces logouts (77), rejects (75), sends 351s late, takes one plant down, drops a connection before or after acting on a new order, and restarts", runVenueFaultsRithmic, 0},
 		{"flatten-stalled", "the built-in desk's venue child SIGSTOPped: four concurrent `deskguard flatten --all` each answered at once (accepted, not yet confirmed), status shows the venue down; after SIGCONT every account halted and flat (issue 25.6)", runFlattenStalled, 0},
+		{"desk-lockout", "the built-in desk past its desk-wide drawdown line (a gap through the ORB's stop): locked out and halted; a plain re-arm, SIGKILL and a restart on the same journal leave it locked out; a blank-reason unlock refused, a reasoned one lifts it (issue 25.2, 25.3)", runDeskLockout, 0},
 		{"hostile-requests", "the running desk binary: forged, stale and replayed console and control-socket requests, wrong roles, missing CSRF; path tricks in file arguments", runHostile, 0},
 	}
 }

@@ -5,12 +5,17 @@ package drill
 // the way an operator first meets the desk — for issue 25's holes that
 // only a real process shows:
 //
-//   - desk-lockout (25.2, 25.3; not registered yet, see runDeskLockout): a data file in which the ORB's long gaps
+//   - desk-lockout (25.2, 25.3): a data file in which the ORB's long gaps
 //     through its stop takes the desk past its desk-wide line: the desk is
-//     locked out; a plain re-arm leaves it locked out; SIGKILLed and
-//     started again on the same journal (a new, empty venue child) it is
-//     still locked out and the replayed breakout is refused; an unlock of
-//     the desk with a blank reason is refused, one with a reason lifts it.
+//     locked out and halted; a plain re-arm leaves it locked out;
+//     SIGKILLed and started again on the same journal (a new, empty venue
+//     child replaying the file) it is still locked out and the replayed
+//     breakout is refused (read back from the journal); an unlock
+//     of the desk with a blank reason is refused, one with a reason lifts
+//     it; the journal has one unlock of the desk and no entry allowed
+//     while the desk was locked out. The data keeps the entry's trigger
+//     clear of the venue child's last trade (gapHover); a refused entry is
+//     a clear error of the round, not a silent pass.
 //   - flatten-stalled (25.6): the venue child SIGSTOPped, four concurrent
 //     `deskguard flatten --all`: every caller is answered within the
 //     bound, exit 0, "accepted"; status shows the kill's progress and the
@@ -34,7 +39,9 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
@@ -111,15 +118,37 @@ func (p *procDesk) venueChild() int {
 	return pid
 }
 
+// The gap session's ORB long (gapSession, default [orb] config): the
+// 10:00–10:05 bar closes at 5006.00 above the opening range high 5004.00,
+// so the entry is a buy stop-limit 5006.25 (limit 5006.75), stop 5002.00.
+const (
+	gapTrigger = market.Price(5006.25 * market.TicksPerPoint)
+	// gapHover is how long the market trades below gapTrigger after the
+	// breakout bar closes: the entry must reach the venue child before its
+	// last trade reaches the trigger, or the venue refuses it as a buy stop
+	// at or below the last trade (broker/sim checkStopSide, as CME does).
+	// At the drill's pace (gapPace) 8 minutes of data are 1.6 s of wall
+	// time; the desk takes a few milliseconds from the bar's close to the
+	// venue. A 4-second window here (20 ms at pace 200) lost the entry in
+	// rounds run on a loaded machine.
+	gapHover = 8 * time.Minute
+	gapPace  = 300
+)
+
 // gapSession writes a morning (2024-03-12 ET) in which the ORB takes an
-// opening-range breakout long at 10:05 and the market gaps 46 points
-// through its stop at 10:06:30, then a quiet tail to 11:30.
-func gapSession(path string) error {
+// opening-range breakout long on the 10:00–10:05 bar, the market hovers
+// below the entry's trigger for gapHover, then trades up through it (the
+// entry fills) and gaps 46 points through its stop. It returns how many
+// trades of the file come before the gap (by then a desk has seen the
+// breakout and its entry) and how many it has.
+func gapSession(path string) (beforeGap, total int64, err error) {
 	et := func(h, m, s int) time.Time { return time.Date(2024, 3, 12, h, m, s, 0, time.FixedZone("EDT", -4*3600)) }
 	var b strings.Builder
 	b.WriteString("time,price,size,side\n")
+	var n int64
 	add := func(at time.Time, px float64, size int, side string) {
 		fmt.Fprintf(&b, "%s,%.2f,%d,%s\n", at.UTC().Format(time.RFC3339), px, size, side)
+		n++
 	}
 	i := 0
 	rng := []float64{5000, 5001, 5002, 5003, 5004, 5003, 5002, 5001}
@@ -135,56 +164,136 @@ func gapSession(path string) error {
 		add(at, px, 6, "B")
 		i++
 	}
-	px = 5005.75
-	for k, at := 0, et(10, 5, 0); at.Before(et(10, 6, 30)); k, at = k+1, at.Add(time.Second) { // the entry fills
-		if k >= 3 {
-			px = min(5008, px+0.25)
-		}
-		add(at, px, 2, "B")
+	at := et(10, 5, 0)
+	for k, end := 0, at.Add(gapHover); at.Before(end); k, at = k+1, at.Add(time.Second) { // below the trigger
+		add(at, []float64{5005.75, 5006}[k%2], 2, "B")
 	}
-	for at := et(10, 6, 30); at.Before(et(10, 12, 0)); at = at.Add(time.Second) { // the gap
+	for _, lvl := range []float64{gapTrigger.Points(), gapTrigger.Points() + 0.25, gapTrigger.Points() + 0.5} { // the entry fills
+		for end := at.Add(10 * time.Second); at.Before(end); at = at.Add(time.Second) {
+			add(at, lvl, 2, "B")
+		}
+	}
+	for px, end := gapTrigger.Points()+0.75, at.Add(30*time.Second); at.Before(end); at = at.Add(time.Second) {
+		add(at, px, 2, "B")
+		px = min(5008, px+0.25)
+	}
+	beforeGap = n
+	for end := at.Add(5 * time.Minute); at.Before(end); at = at.Add(time.Second) { // the gap
 		add(at, 4960, 2, "S")
 	}
-	for at := et(10, 12, 0); at.Before(et(11, 30, 0)); at = at.Add(10 * time.Second) { // a quiet tail
+	for end := et(11, 30, 0); at.Before(end); at = at.Add(10 * time.Second) { // a quiet tail
 		add(at, 4960.25, 1, "S")
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return 0, 0, fmt.Errorf("drill: gap session: %w", err)
+	}
+	return beforeGap, n, nil
 }
 
-// deskUnlocks counts the journal's unlocks of the desk (account "").
-func deskUnlocks(path string) (int, error) {
+// lockoutLog is what a desk-lockout round's journal says about the desk
+// lockout: the unlocks of the desk (account ""), and the entries and adds
+// journaled between the desk_drawdown kill and the desk's unlock, refused
+// and allowed (an allowed one is issue 25.3's hole).
+type lockoutLog struct {
+	unlocks          int
+	refused          int
+	allowedWhileLock []string
+}
+
+func readLockoutLog(path string) (lockoutLog, error) {
+	var l lockoutLog
 	j, err := journal.Open(path, journal.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
-		return 0, err
+		return l, fmt.Errorf("drill: journal %s: %w", path, err)
 	}
 	defer j.Close()
-	n := 0
+	locked := false
 	err = j.Iterate(0, func(r journal.Record) error {
-		if r.Kind == journal.KindUnlock && r.Account == "" {
-			n++
+		switch r.Kind {
+		case journal.KindKill:
+			k, err := r.Kill()
+			if err != nil {
+				return fmt.Errorf("record %d: %w", r.Seq, err)
+			}
+			if k.Trigger == string(supervisor.TriggerDeskDrawdown) {
+				locked = true
+			}
+		case journal.KindUnlock:
+			if r.Account == "" {
+				l.unlocks++
+				locked = false
+			}
+		case journal.KindIntent:
+			b, err := r.IntentBody()
+			if err != nil {
+				return fmt.Errorf("record %d: %w", r.Seq, err)
+			}
+			if !locked || (b.Intent.Kind != intent.Enter && b.Intent.Kind != intent.Add) {
+				return nil
+			}
+			if b.Decision != nil && !b.Decision.Allowed {
+				l.refused++
+			} else {
+				l.allowedWhileLock = append(l.allowedWhileLock, fmt.Sprintf("record %d: %s %s", r.Seq, r.Account, b.Intent.Reason))
+			}
 		}
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return l, fmt.Errorf("drill: journal %s: %w", path, err)
+	}
+	return l, nil
 }
 
-// runDeskLockout is NOT in scenarios() yet: in 2 of 4 rounds run with
-// `deskguard drill --scenario desk-lockout --rounds 2` (pace 600 and 200)
-// the first life played the whole file with L1 never entering (desk
-// running, L1 flat, 2,088 trades), so the desk line was never crossed;
-// the cause was not found (the ORB's entry at the paced breakout?). CI
-// runs every scenario, so it stays out until that is understood.
+// accountTail is the account's lines of st's journal tail, one a line, for
+// an error that says what became of its orders.
+func accountTail(st *deskapi.Status, account string) string {
+	if st == nil {
+		return "no status"
+	}
+	var b strings.Builder
+	for _, l := range st.Journal {
+		if l.Account == account {
+			fmt.Fprintf(&b, "\n  %d %s %s", l.Seq, l.Kind, l.Text)
+		}
+	}
+	if b.Len() == 0 {
+		return "no " + account + " lines in the journal tail"
+	}
+	return b.String()
+}
+
+// venueRefusal is the first refusal by the venue of an L1 request in the
+// journal tail of st ("" if none): a refused entry means the round's
+// premise (L1 long into the gap) did not happen.
+func venueRefusal(st *deskapi.Status, account string) string {
+	if st == nil {
+		return ""
+	}
+	for _, l := range st.Journal {
+		if l.Account == account && l.Kind == string(journal.KindBrokerError) {
+			return l.Text
+		}
+	}
+	return ""
+}
+
+// runDeskLockout: see the file comment. The data (gapSession) leaves the
+// ORB's entry trigger clear of the venue child's last trade for gapHover
+// after the breakout; a refusal of the entry anyway is a clear error of
+// the round (the scenario could not set up), not a silent pass.
 func runDeskLockout(ctx context.Context, o *Options, seed int64, dir string) (round, error) {
 	var rd round
 	if o.Exe == "" {
 		return rd, fmt.Errorf("needs the deskguard binary (Options.Exe): run it as `deskguard drill`")
 	}
 	data := filepath.Join(dir, "gap.csv")
-	if err := gapSession(data); err != nil {
+	beforeGap, total, err := gapSession(data)
+	if err != nil {
 		return rd, err
 	}
 	// L1 ($10,000) loses past both lines; the desk's is 0.1% of $110,000.
-	cfg, err := builtinConfig(dir, data, 200, "drawdown_pct = \"0.1\"\n", `
+	cfg, err := builtinConfig(dir, data, gapPace, "drawdown_pct = \"0.1\"\n", `
 [[accounts]]
 id = "L1"
 start_equity = "10000.00"
@@ -204,10 +313,29 @@ strategies = ["vwapmr"]
 	if err := p.start(ctx); err != nil {
 		return rd, err
 	}
+	// L1's entry first: filled (L1 long), or refused by the venue.
+	refused := ""
+	st, ok := p.until(ctx, func(st *deskapi.Status) bool {
+		if refused = venueRefusal(st, "L1"); refused != "" {
+			return true
+		}
+		for _, a := range st.Accounts {
+			if a.ID == "L1" && (a.Position != 0 || a.State == supervisor.AcctLockedOut) {
+				return true
+			}
+		}
+		return st.DeskLockedOut || st.Trades >= total
+	})
+	if refused != "" {
+		return rd, fmt.Errorf("the venue refused L1's breakout entry, so the desk line could not be crossed (the scenario's data or pace, not the desk): %s", refused)
+	}
+	if !ok || (!st.DeskLockedOut && st.Trades >= total) {
+		return rd, fmt.Errorf("L1 never took the ORB's breakout entry (within %s; last: %s); L1's journal:%s", builtinBound, brief(st), accountTail(st, "L1"))
+	}
 	rd.faults++
-	st, ok := p.until(ctx, func(st *deskapi.Status) bool { return st.DeskLockedOut && st.State == supervisor.DeskHalted })
+	st, ok = p.until(ctx, func(st *deskapi.Status) bool { return st.DeskLockedOut && st.State == supervisor.DeskHalted })
 	if !ok {
-		viol("the desk past its desk-wide line was not locked out and halted within %s (last: %+v)", builtinBound, brief(st))
+		viol("the desk past its desk-wide line was not locked out and halted within %s (last: %s)", builtinBound, brief(st))
 		return rd, nil
 	}
 	rd.breach++
@@ -215,10 +343,11 @@ strategies = ["vwapmr"]
 		viol("re-arm of the halted desk: %v", err)
 	}
 	if st, err := p.status(ctx); err != nil || !st.DeskLockedOut {
-		viol("after a plain re-arm the desk lockout is gone (issue 25.3): %+v %v", brief(st), err)
+		viol("after a plain re-arm the desk lockout is gone (issue 25.3): %s %v", brief(st), err)
 	}
 	// SIGKILL, and the next life on the same journal with a new venue
-	// child that replays the file from its start: the breakout comes again.
+	// child that replays the file from its start: the breakout comes again
+	// and must be refused (the journal check below).
 	p.kill()
 	for _, f := range p.files {
 		_ = f.Close()
@@ -228,29 +357,44 @@ strategies = ["vwapmr"]
 	if err := p.start(ctx); err != nil {
 		return rd, err
 	}
-	st, ok = p.until(ctx, func(st *deskapi.Status) bool { return st.Trades > 0 })
+	st, ok = p.until(ctx, func(st *deskapi.Status) bool { return st.Trades >= beforeGap })
 	if !ok {
-		return rd, fmt.Errorf("the restarted desk never traded: %s", p.tail("err"))
+		return rd, fmt.Errorf("the restarted desk never replayed the breakout (%d trades; last: %s): %s", beforeGap, brief(st), p.tail("err"))
 	}
 	if !st.DeskLockedOut {
-		viol("after SIGKILL and a restart on the same journal the desk lockout is gone (issue 25.2/25.3): %+v", brief(st))
+		viol("after SIGKILL and a restart on the same journal the desk lockout is gone (issue 25.2/25.3): %s", brief(st))
+	}
+	for _, a := range st.Accounts {
+		if a.Position != 0 {
+			viol("after the restart %s took a position (%d) with the desk locked out: %s", a.ID, a.Position, brief(st))
+		}
 	}
 	if _, err := p.call(ctx, deskapi.Request{Op: "unlock_desk", Reason: "  "}); err == nil {
 		viol("an unlock of the desk with a blank reason was accepted")
 	}
 	if st, _ := p.status(ctx); st == nil || !st.DeskLockedOut {
-		viol("the desk lockout is gone after a refused unlock: %+v", brief(st))
+		viol("the desk lockout is gone after a refused unlock: %s", brief(st))
 	}
 	if _, err := p.call(ctx, deskapi.Request{Op: "unlock_desk", Reason: "drill: reviewed"}); err != nil {
 		viol("unlock of the desk with a reason: %v", err)
 	} else if st, err := p.status(ctx); err != nil || st.DeskLockedOut {
-		viol("the desk still locked out after its unlock: %+v %v", brief(st), err)
+		viol("the desk still locked out after its unlock: %s %v", brief(st), err)
 	}
 	if err := p.stop(ctx); err != nil {
 		viol("%v", err)
 	}
-	if n, err := deskUnlocks(filepath.Join(dir, "desk.db")); err != nil || n != 1 {
-		viol("journal: %d unlocks of the desk (%v), want 1", n, err)
+	l, err := readLockoutLog(filepath.Join(dir, "desk.db"))
+	switch {
+	case err != nil:
+		viol("%v", err)
+	case l.unlocks != 1:
+		viol("journal: %d unlocks of the desk, want 1", l.unlocks)
+	}
+	if err == nil && l.refused == 0 {
+		viol("journal: no entry refused while the desk was locked out (want the replayed breakout refused desk_locked_out)")
+	}
+	for _, a := range l.allowedWhileLock {
+		viol("journal: an entry allowed while the desk was locked out (issue 25.3): %s", a)
 	}
 	return rd, nil
 }
