@@ -10,7 +10,8 @@ package supervisor
 // session), order status changes, the broker's own risk status of the
 // account, and orders the desk did not place (External: booked, brought
 // under the desk's rules or, by Options.ExternalOrders, the account
-// faulted); an event that names one of the desk's orders by the venue's
+// faulted — unless they are the broker's own liquidation, said by the
+// venue or inferred, brokerliq.go); an event that names one of the desk's orders by the venue's
 // own id only (a venue that echoes no client order id, after a restart)
 // is named by the desk's client id before it is journaled.
 
