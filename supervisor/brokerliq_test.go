@@ -70,13 +70,24 @@ func (r *tvRig) liquidateEvents(account string) int {
 // liquidate-only and flattens it with an admin order) is booked as the
 // broker's: no fault, no kill, one "liquidated by broker" alert naming the
 // broker's status and one broker_liquidation risk record, the books the
-// venue's, the journal verified. Before, the desk faulted A as if a trader
-// had placed the order and liquidated it again.
+// venue's, the journal verified; while the broker's order works, the gap
+// its cancels left in A's stop coverage is not repaired. Before, the desk
+// faulted A as if a trader had placed the order and liquidated it again.
 func TestBrokerAutoLiquidationIsNotATradersOrder(t *testing.T) {
 	r := newTVRig(t, tvOpt{Venue: venue.Config{Faults: venue.Realistic()}, Desk: func(o *Options) { o.ExternalOrders = ExternalFault }})
 	r.longOne("A")
 	if err := r.v.AutoLiquidate("A"); err != nil {
 		t.Fatal(err)
+	}
+	// The broker cancelled A's stop and its market sell works: past the
+	// coverage grace the desk has not repaired the gap (a stop, or a
+	// flatten, beside the broker's).
+	r.within("the broker's liquidation working at the desk", func() bool { return r.d.byID["A"].brokerHold.Load() == 1 })
+	r.pastGrace()
+	for _, rec := range r.records() {
+		if rec.Kind == journal.KindStopRepair {
+			t.Fatalf("the desk repaired A's coverage beside the broker's liquidation: %s", rec.Body)
+		}
 	}
 	r.trade(r.px - 2) // the broker's market sell fills
 	r.within("flat at the desk and the venue", func() bool { return r.position("A") == 0 && r.venuePos("A").Qty == 0 })
