@@ -148,7 +148,6 @@ type account struct {
 	// account waits for the broker's to end.
 	liqByBroker map[string]time.Time
 	suspects    map[string]suspect
-	brokerLiqs  int
 	brokerHold  atomic.Int32
 	liqDeferred atomic.Bool
 }

@@ -100,7 +100,6 @@ func (a *account) markBrokerLocked(o *order, now time.Time) {
 	}
 	o.byBroker = true
 	a.liqByBroker[o.id] = now
-	a.brokerLiqs++
 	delete(a.suspects, o.id)
 }
 

@@ -222,3 +222,45 @@ func TestKillWaitsForTheBrokersLiquidation(t *testing.T) {
 	r.sameBooks()
 	r.finish()
 }
+
+// TestClassifyExternal: whose a new order the desk did not place is taken
+// for, from what it finds (a table over classifyLocked and reducesOnly):
+// the venue's word first; else a lone market order on the exit side for at
+// most the position is the broker's when the account is locked at the
+// broker and undecided (a suspect) when not; anything else a trader's.
+func TestClassifyExternal(t *testing.T) {
+	mkt := func(side market.Side, qty int64) broker.Event {
+		return broker.Event{Account: "A", ClientID: "x", Kind: broker.Accepted, Side: side, LeavesQty: qty, Role: broker.Single,
+			External: true, OrderType: market.MarketOrder}
+	}
+	with := func(ev broker.Event, f func(*broker.Event)) broker.Event { f(&ev); return ev }
+	for _, tc := range []struct {
+		name   string
+		ev     broker.Event
+		pos    int64
+		locked bool
+		want   liqClass
+	}{
+		{"marked by the venue, even adding", with(mkt(market.Buy, 3), func(e *broker.Event) { e.ByBroker = true }), 2, false, liqBroker},
+		{"sell all of a long, locked", mkt(market.Sell, 2), 2, true, liqBroker},
+		{"buy all of a short, locked", mkt(market.Buy, 2), -2, true, liqBroker},
+		{"sell part of a long, locked", mkt(market.Sell, 1), 2, true, liqBroker},
+		{"sell all of a long, not locked yet", mkt(market.Sell, 2), 2, false, liqSuspect},
+		{"a fill first: its quantity counts", with(mkt(market.Sell, 0), func(e *broker.Event) { e.Kind, e.FillQty = broker.FilledEv, 2 }), 2, false, liqSuspect},
+		{"sell more than the long", mkt(market.Sell, 3), 2, true, liqTrader},
+		{"sell on a flat account", mkt(market.Sell, 1), 0, true, liqTrader},
+		{"buy on a long", mkt(market.Buy, 1), 2, true, liqTrader},
+		{"a limit order", with(mkt(market.Sell, 1), func(e *broker.Event) { e.OrderType = market.LimitOrder }), 2, true, liqTrader},
+		{"a bracket's entry", with(mkt(market.Sell, 1), func(e *broker.Event) { e.Role = broker.EntryLeg }), 2, true, liqTrader},
+		{"the type not said", with(mkt(market.Sell, 1), func(e *broker.Event) { e.OrderType = 0 }), 2, true, liqBroker},
+		{"no quantity said", mkt(market.Sell, 0), 2, true, liqTrader},
+	} {
+		a := &account{suspects: map[string]suspect{}, brokerLocked: tc.locked}
+		if got := a.classifyLocked(tc.ev, tc.pos, time.Unix(0, 0)); got != tc.want {
+			t.Errorf("%s: class %d, want %d", tc.name, got, tc.want)
+		}
+		if _, held := a.suspects["x"]; held != (tc.want == liqSuspect) {
+			t.Errorf("%s: held as a suspect %v", tc.name, held)
+		}
+	}
+}
