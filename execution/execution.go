@@ -123,6 +123,14 @@ type Event struct {
 	// connection: one placed on the broker's own platform, or the broker's
 	// own auto-liquidation. Its ClientID is the venue's name for it.
 	External bool
+	// ByBroker marks an order the desk did not place (External) that the
+	// venue says, or the connector infers, is the broker's own
+	// liquidation (its risk system flattening the account), not a
+	// trader's. Where the protocol cannot tell, it is false and the desk
+	// infers it (supervisor: an order that only reduces the position,
+	// arriving while or just before the broker reports the account
+	// locked).
+	ByBroker bool `json:",omitempty"`
 	// Ref is, for BustedEv and CorrectedEv, the VenueID of the fill event
 	// the bust or correction applies to.
 	Ref string

@@ -41,6 +41,7 @@ type order struct {
 	status   broker.Status
 	expireAt int64  // entries: cancel when unfilled at this market time
 	venue    string // the venue's own id of the order (Event.VenueOrder), once known
+	byBroker bool   // the broker's own liquidation (brokerliq.go)
 }
 
 func (o *order) done() bool { return o.status.Done() }
@@ -138,6 +139,17 @@ type account struct {
 	extOpen       bool              // the position holds contracts no order of the desk's opened (external, or carried)
 	busts         int
 	corrections   int
+	// The broker's own liquidations (brokerliq.go): its orders booked as
+	// such (client id → wall time first seen), the orders the desk did
+	// not place that only reduce the position and wait for the broker's
+	// risk status to say whose they are, and how many of either still
+	// work within Options.BrokerLiqWindow (an atomic: the kill path reads
+	// it without the books). liqDeferred: a kill's liquidation of the
+	// account waits for the broker's to end.
+	liqByBroker map[string]time.Time
+	suspects    map[string]suspect
+	brokerHold  atomic.Int32
+	liqDeferred atomic.Bool
 }
 
 type curvePoint struct {

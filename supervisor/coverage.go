@@ -34,7 +34,10 @@ import (
 // Settle runs the checks that must wait until a burst of broker events has
 // been applied (the venue arms a bracket's exits right after its entry
 // fills): stop coverage. Drivers call it when their event queue is empty.
-func (d *Desk) Settle(ctx context.Context) { d.checkCoverage(ctx) }
+func (d *Desk) Settle(ctx context.Context) {
+	d.settleBrokerLiqs(ctx)
+	d.checkCoverage(ctx)
+}
 
 // checkCoverage verifies invariant 6 for every account with a fill since
 // the last check, and repairs a gap at once: place the missing stop, or
@@ -53,9 +56,10 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 	last := d.last()
 	for _, a := range d.accts {
 		a.mu.Lock()
-		if !a.dirty || a.liquidating.Load() {
-			// Not dirty: nothing changed. Liquidating: stays dirty, looked at
-			// again once flat or if the liquidation failed.
+		if !a.dirty || a.liquidating.Load() || a.brokerHold.Load() > 0 {
+			// Not dirty: nothing changed. Liquidating, by the desk or by the
+			// broker itself (brokerliq.go): stays dirty, looked at again once
+			// flat, if the liquidation failed, or past the broker's window.
 			a.mu.Unlock()
 			continue
 		}

@@ -10,7 +10,8 @@ package supervisor
 // session), order status changes, the broker's own risk status of the
 // account, and orders the desk did not place (External: booked, brought
 // under the desk's rules or, by Options.ExternalOrders, the account
-// faulted); an event that names one of the desk's orders by the venue's
+// faulted — unless they are the broker's own liquidation, said by the
+// venue or inferred, brokerliq.go); an event that names one of the desk's orders by the venue's
 // own id only (a venue that echoes no client order id, after a restart)
 // is named by the desk's client id before it is journaled.
 
@@ -163,6 +164,9 @@ type booked struct {
 	fill        *wire.FillMsg
 	done        *wire.OrderDoneMsg
 	newExternal bool
+	liq         liqClass       // a new external order: whose (brokerliq.go)
+	reclass     []broker.Event // orders taken for the broker's when it reported the account locked
+	holdEnded   bool           // the broker's liquidation ended: a held-back liquidation goes
 	pos         int64
 }
 
@@ -175,10 +179,21 @@ func (d *Desk) bookBrokerEvent(ev broker.Event) (*account, booked) {
 		d.log.Warn("event for unknown account", "account", ev.Account, "id", ev.ClientID)
 		return nil, booked{}
 	}
+	now := d.wall.Now()
 	a.mu.Lock()
 	var b booked
 	b.newExternal = ev.External && !a.extGroups[extKey(ev)]
+	if b.newExternal {
+		b.liq = a.classifyLocked(ev, a.ledger.Position(), now)
+	}
 	b.o, b.fill, b.done = a.applyEvent(ev, d.log)
+	if b.liq == liqBroker {
+		a.markBrokerLocked(b.o, now)
+	}
+	if ev.Kind == broker.RiskStatusEv && ev.Status == broker.Rejected {
+		b.reclass = a.reclassifyLocked(now, d.opt.BrokerLiqWindow)
+	}
+	b.holdEnded = a.holdLocked(now, d.opt.BrokerLiqWindow)
 	a.publish()
 	b.pos = a.ledger.Position()
 	a.mu.Unlock()
@@ -198,7 +213,10 @@ func (d *Desk) afterBooked(ctx context.Context, a *account, ev broker.Event, b b
 	if b.done != nil && b.o.engines() {
 		d.notifyDone(ctx, a, *b.done)
 	}
-	d.brokerDid(ctx, a, ev, b.newExternal, b.pos)
+	d.brokerDid(ctx, a, ev, b)
+	if b.holdEnded {
+		d.sendDeferred(ctx, a)
+	}
 	d.checkHalted(a)
 }
 
@@ -214,14 +232,16 @@ func extKey(ev broker.Event) string {
 // brokerDid tells the risk manager what the broker did beside the desk
 // (journaled already, booked by applyEvent), and carries out the desk's
 // policy on orders it did not place.
-func (d *Desk) brokerDid(ctx context.Context, a *account, ev broker.Event, newExternal bool, pos int64) {
+func (d *Desk) brokerDid(ctx context.Context, a *account, ev broker.Event, b booked) {
 	now := d.clock.Now()
+	pos := b.pos
 	switch ev.Kind {
 	case broker.RiskStatusEv:
 		if ev.Status == broker.Rejected {
 			d.log.Error("account locked at the broker", "account", a.id, "status", ev.Reason)
 			d.alerts.Notify(alert.Broker(now, a.id, alert.Critical, "locked at broker", ev.Reason+
 				"; the broker refuses orders that add risk"))
+			d.brokerLiquidated(ctx, a, b.reclass, ev.Reason, false)
 		} else {
 			d.log.Warn("account normal at the broker again", "account", a.id, "status", ev.Reason)
 			d.alerts.Notify(alert.Broker(now, a.id, alert.Info, "normal at broker", ev.Reason))
@@ -235,19 +255,22 @@ func (d *Desk) brokerDid(ctx context.Context, a *account, ev broker.Event, newEx
 		d.alerts.Notify(alert.Broker(now, a.id, alert.Warning, what, fmt.Sprintf("%s: fill %s of %s, %d at %s; the position is now %d",
 			what, ev.Ref, ev.ClientID, ev.FillQty, ev.FillPrice, pos)))
 	}
-	if !newExternal {
+	if !b.newExternal {
 		return
 	}
-	if d.opt.ExternalOrders == ExternalFault {
-		why := fmt.Sprintf("an order the desk did not place: %s (%s %s)", ev.ClientID, ev.Side, ev.OrderType)
-		d.log.Error("external order: faulting the account", "account", a.id, "order", ev.ClientID)
-		d.faultAccount(ctx, a, TriggerExternalOrder, why)
+	switch b.liq {
+	case liqBroker:
+		a.mu.Lock()
+		status := a.brokerRisk
+		a.mu.Unlock()
+		d.brokerLiquidated(ctx, a, []broker.Event{ev}, status, ev.ByBroker)
+		return
+	case liqSuspect:
+		d.log.Warn("an order the desk did not place only reduces the position: waiting for the broker's risk status before taking it for a trader's",
+			"account", a.id, "order", ev.ClientID, "window", d.opt.BrokerLiqWindow)
 		return
 	}
-	d.log.Warn("external order booked under the desk's rules", "account", a.id, "order", ev.ClientID, "kind", ev.Kind.String())
-	d.alerts.Notify(alert.Broker(now, a.id, alert.Warning, "external order", fmt.Sprintf(
-		"an order the desk did not place (%s: %s %s %s): booked, its position covered by a working stop and counted against the allowance",
-		ev.ClientID, ev.Kind, ev.Side, ev.OrderType)))
+	d.externalOrder(ctx, a, ev)
 }
 
 // applyEvent folds one venue event into the account's orders and ledger
@@ -317,11 +340,15 @@ func (a *account) applyEvent(ev broker.Event, log *slog.Logger) (o *order, fill 
 		} else if o.status == 0 || o.status == broker.Pending {
 			o.status = broker.Working
 		}
+		before := a.ledger.Position()
 		if err := a.ledger.ApplyFill(accounts.Fill{Time: ev.Time, Side: ev.Side, Qty: ev.FillQty, Price: ev.FillPrice,
 			Strategy: o.strategy, ClientID: ev.ClientID, Ref: ev.VenueID}); err != nil {
 			log.Error("ledger refused a fill", "account", a.id, "id", ev.ClientID, "err", err)
 		}
-		if o.strategy == stratExternal {
+		if o.strategy == stratExternal && abs64(a.ledger.Position()) > abs64(before) {
+			// Contracts an order the desk did not place opened (not one
+			// that only closed some: the broker's liquidation, a trader's
+			// exit).
 			a.extOpen = true
 		}
 		a.nFills++

@@ -254,6 +254,11 @@ func (d *Desk) liquidateAll(ctx context.Context, scope []*account, trig Trigger)
 // account is liquidated again, in the background (d.chases).
 func (d *Desk) liquidate(ctx context.Context, a *account, trig Trigger) (err error, chased bool) {
 	racing := a.sending.Load() > 0
+	if !racing && d.holdLiquidation(a) {
+		// The broker is flattening the account itself: the desk's goes
+		// once the broker's is done (brokerliq.go), not racing it.
+		return nil, false
+	}
 	w := d.watchAnswer(a.id)
 	err = d.br.Liquidate(ctx, a.id)
 	w.answered()

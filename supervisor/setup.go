@@ -139,6 +139,17 @@ type Options struct {
 	// rules — its position covered by a working stop, counted against the
 	// allowance; ExternalFault faults the account and flattens it.
 	ExternalOrders string
+	// BrokerLiqWindow is how long the desk gives the broker's own
+	// liquidation of an account (brokerliq.go): an order the desk did not
+	// place that only reduces the position waits this long for the
+	// broker to report the account locked before it is taken for a
+	// trader's (ExternalOrders then applies), and while the broker's
+	// liquidation works — at most this long — the desk neither repairs
+	// the account's stop coverage nor sends a liquidation of its own
+	// beside it. Default 5 s. The window is checked when the desk
+	// settles (live: every CoverageGrace/2, and after each burst of
+	// events).
+	BrokerLiqWindow time.Duration
 	// Observer receives the gate's and the kill's latencies (metrics);
 	// nil = none.
 	Observer Observer
@@ -271,6 +282,9 @@ func New(opt Options) (*Desk, error) {
 	default:
 		return nil, fmt.Errorf("supervisor: external orders %q: want %q or %q", opt.ExternalOrders, ExternalAdopt, ExternalFault)
 	}
+	if opt.BrokerLiqWindow <= 0 {
+		opt.BrokerLiqWindow = 5 * time.Second
+	}
 	if opt.KillJournalWait <= 0 {
 		opt.KillJournalWait = 250 * time.Millisecond
 	}
@@ -353,7 +367,7 @@ func (d *Desk) newAccount(spec AccountSpec) (*account, error) {
 	}
 	a := &account{id: cfg.ID, spec: spec, ledger: led, rules: rules, gate: gate.WithCalendar(d.opt.Calendar), rate: gate.NewRateLimiter(),
 		orders: map[string]*order{}, rejects: map[string]int{}, byVenue: map[string]string{}, external: map[string]bool{},
-		extGroups: map[string]bool{}}
+		extGroups: map[string]bool{}, liqByBroker: map[string]time.Time{}, suspects: map[string]suspect{}}
 	if rules.Trailing != nil {
 		a.trailLine = rules.Trailing.LineCents() // the starting line needs no record
 	}

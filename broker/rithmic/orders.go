@@ -56,6 +56,8 @@ type ord struct {
 	done      bool
 	triggered bool
 	window    string
+	external  bool   // not placed by the desk (no user_tag, not our exit position)
+	byBroker  bool   // external, and taken for the RMS's own liquidation (resolveLocked)
 	reqKey    string // the desk's request, for idempotency
 	unknownAt int    // a submission's outcome was lost: the reconciliation that settles it
 }
@@ -201,13 +203,24 @@ func (c *Client) resolveLocked(f note) *ord {
 	case f.tag == "":
 		// An order the desk did not place: the venue's flattening order
 		// for an exit position (named by our window, or while one is
-		// pending), else someone else's.
+		// pending), else someone else's — a trader's, or the RMS's own
+		// liquidation. 351 and 352 do not say which: their only fields
+		// about who placed an order are user_id, window_name,
+		// originator_window_name and manual_or_auto
+		// (rithmic_order_notification.proto, exchange_order_notification.proto
+		// in rundef/async_rithmic), and what the RMS puts in them is not
+		// public. So an untagged market order is taken for the RMS's when
+		// the RMS already reports the account locked (305 status); else
+		// the desk infers it (supervisor/brokerliq.go).
 		id := "rithmic." + desk + "." + f.basket
-		if strings.Contains(f.window, ExitWindow) || c.exitSent[desk] {
-			id = "liquidate." + desk + "." + f.basket
-		}
 		o = &ord{account: desk, clientID: id, role: broker.Single}
-		c.byClient[ckey{desk, id}] = o
+		if strings.Contains(f.window, ExitWindow) || c.exitSent[desk] {
+			o.clientID = "liquidate." + desk + "." + f.basket
+		} else {
+			o.external = true
+			o.byBroker = f.typ == market.MarketOrder && c.rms[desk].Locked()
+		}
+		c.byClient[ckey{desk, o.clientID}] = o
 	default:
 		o = c.byClient[ckey{desk, f.tag}]
 		if o == nil || o.basket != "" && o.basket != f.basket {
@@ -274,8 +287,19 @@ func (c *Client) bracketLocked(desk, entry, stopID, targetID, entryBasket string
 
 // eventLocked is an event about o.
 func (c *Client) eventLocked(o *ord, kind broker.EventKind, leaves int64, reason string) broker.Event {
-	return broker.Event{Account: o.account, ClientID: o.clientID, Kind: kind, Side: o.side, LeavesQty: leaves, Reason: reason,
-		Role: o.role, GroupID: o.group}
+	ev := broker.Event{Account: o.account, ClientID: o.clientID, Kind: kind, Side: o.side, LeavesQty: leaves, Reason: reason,
+		Role: o.role, GroupID: o.group, External: o.external, ByBroker: o.byBroker}
+	if o.external {
+		// All the desk knows of an order it did not place.
+		ev.OrderType = o.typ
+		if o.typ == market.LimitOrder || o.typ == market.StopLimitOrder {
+			ev.Price = o.price
+		}
+		if o.typ == market.StopOrder || o.typ == market.StopLimitOrder {
+			ev.StopPrice = o.stop
+		}
+	}
+	return ev
 }
 
 // emitLocked delivers one event, once per venue id.

@@ -98,9 +98,14 @@ func TestRMSLiquidatesLateUpdateAfterReconnect(t *testing.T) {
 	ev.wait(t, "m1 filled", is("m1", broker.FilledEv))
 	ck.trade(-20, 1) // -50.00 on 2 contracts: the RMS acts
 	ck.trade(-20, 5) // its market sell fills
-	ev.wait(t, "the RMS's sell filled", func(e broker.Event) bool {
+	sold := ev.wait(t, "the RMS's sell filled", func(e broker.Event) bool {
 		return e.Account == "A" && e.Kind == broker.FilledEv && e.Side == market.Sell && e.FillQty == 2
 	})
+	// An order the desk did not place; with the RMS's update still to
+	// come the connector cannot know it is the RMS's (the desk infers it).
+	if !sold.External || sold.ByBroker || sold.OrderType != market.MarketOrder {
+		t.Fatalf("the RMS's fill %+v: want External, not ByBroker, a market order", sold)
+	}
 	lock := ev.wait(t, "A locked at the broker", func(e broker.Event) bool {
 		return e.Account == "A" && e.Kind == broker.RiskStatusEv && e.Status == broker.Rejected
 	})

@@ -510,7 +510,8 @@ func TestCarriedPosition(t *testing.T) {
 
 // TestExternalOrders: a trader's bracket placed on the broker's own
 // platform, and the broker's own auto-liquidation, come as events marked
-// External (named tv-<id>), with the bracket's roles; the auto-liquidation
+// External (named tv-<id>), with the bracket's roles, and only the
+// auto-liquidation's (an admin order) ByBroker; the auto-liquidation
 // makes the account liquidate-only: a RiskStatusEv, "locked at broker",
 // and a placement that adds risk refused.
 func TestExternalOrders(t *testing.T) {
@@ -529,7 +530,7 @@ func TestExternalOrders(t *testing.T) {
 	}
 	v.Trade(market.Trade{Time: t0 + 1e9, Price: px, Size: 5})
 	fill, _ := waitEv(t, c, "the manual entry's fill", func(ev broker.Event) bool { return ev.Kind == broker.FilledEv })
-	if !fill.External || !strings.HasPrefix(fill.ClientID, "tv-") || fill.Role != broker.EntryLeg || fill.FillQty != 2 || fill.VenueOrder == "" {
+	if !fill.External || fill.ByBroker || !strings.HasPrefix(fill.ClientID, "tv-") || fill.Role != broker.EntryLeg || fill.FillQty != 2 || fill.VenueOrder == "" {
 		t.Fatalf("manual entry fill %+v", fill)
 	}
 	open, err := c.OpenOrders(ctx, "A")
@@ -558,7 +559,7 @@ func TestExternalOrders(t *testing.T) {
 	}
 	v.Trade(market.Trade{Time: t0 + 2e9, Price: px, Size: 5})
 	liq, _ := waitEv(t, c, "the auto-liquidation fill", func(ev broker.Event) bool { return ev.Kind == broker.FilledEv && ev.Side == market.Sell })
-	if !liq.External || liq.FillQty != 2 {
+	if !liq.External || !liq.ByBroker || liq.FillQty != 2 {
 		t.Fatalf("auto-liquidation fill %+v", liq)
 	}
 	err = c.SubmitOrder(ctx, limit("more", "A", market.Buy, "5090.00"))

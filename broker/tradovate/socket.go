@@ -738,6 +738,15 @@ func (c *Client) releaseUnbound(account string) {
 // Caller holds c.mu.
 func (c *Client) deliver(o *ord, ev broker.Event) {
 	ev.ClientID, ev.Role, ev.GroupID, ev.External = o.name(), o.role, c.groupOf(o), o.external
+	// The broker's own liquidation: an external order whose Order entity
+	// says admin. The swagger (services.swagger.yaml in
+	// tradovate/example-api-csharp-trading) requires Order.admin and the
+	// admin of a LiquidatePosition request (ours sends false) but does not
+	// describe it, and nothing in Order or its Command (senderId,
+	// isAutomated) names the auto-liquidation: admin is taken to mark an
+	// order the broker's risk system (or its risk desk) placed. Without
+	// it the desk infers (supervisor/brokerliq.go).
+	ev.ByBroker = o.external && o.admin
 	ev.VenueOrder = strconv.FormatInt(o.id, 10)
 	// What the order is, as its latest version says: all the desk knows
 	// of an order it did not place (a trader's bracket on the broker's

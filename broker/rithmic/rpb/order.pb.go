@@ -3427,40 +3427,44 @@ func (x *ResponseReplayExecutions) GetRpCode() []string {
 // 351: an order's progress inside Rithmic
 // (rithmic_order_notification.proto).
 type RithmicOrderNotification struct {
-	state                protoimpl.MessageState `protogen:"open.v1"`
-	TemplateId           int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
-	UserTag              string                 `protobuf:"bytes,154119,opt,name=user_tag,json=userTag,proto3" json:"user_tag,omitempty"`
-	NotifyType           RithmicNotifyType      `protobuf:"varint,153625,opt,name=notify_type,json=notifyType,proto3,enum=deskguard.rithmic.RithmicNotifyType" json:"notify_type,omitempty"`
-	IsSnapshot           bool                   `protobuf:"varint,110121,opt,name=is_snapshot,json=isSnapshot,proto3" json:"is_snapshot,omitempty"`
-	Status               string                 `protobuf:"bytes,110303,opt,name=status,proto3" json:"status,omitempty"`
-	BasketId             string                 `protobuf:"bytes,110300,opt,name=basket_id,json=basketId,proto3" json:"basket_id,omitempty"`
-	OriginalBasketId     string                 `protobuf:"bytes,154497,opt,name=original_basket_id,json=originalBasketId,proto3" json:"original_basket_id,omitempty"`
-	LinkedBasketIds      string                 `protobuf:"bytes,110358,opt,name=linked_basket_ids,json=linkedBasketIds,proto3" json:"linked_basket_ids,omitempty"`
-	FcmId                string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
-	IbId                 string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
-	UserId               string                 `protobuf:"bytes,131003,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	AccountId            string                 `protobuf:"bytes,154008,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Symbol               string                 `protobuf:"bytes,110100,opt,name=symbol,proto3" json:"symbol,omitempty"`
-	Exchange             string                 `protobuf:"bytes,110101,opt,name=exchange,proto3" json:"exchange,omitempty"`
-	TradeRoute           string                 `protobuf:"bytes,112016,opt,name=trade_route,json=tradeRoute,proto3" json:"trade_route,omitempty"`
-	ExchangeOrderId      string                 `protobuf:"bytes,149238,opt,name=exchange_order_id,json=exchangeOrderId,proto3" json:"exchange_order_id,omitempty"`
-	CompletionReason     string                 `protobuf:"bytes,149273,opt,name=completion_reason,json=completionReason,proto3" json:"completion_reason,omitempty"`
-	Quantity             int32                  `protobuf:"varint,112004,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	Price                float64                `protobuf:"fixed64,110306,opt,name=price,proto3" json:"price,omitempty"`
-	TriggerPrice         float64                `protobuf:"fixed64,149247,opt,name=trigger_price,json=triggerPrice,proto3" json:"trigger_price,omitempty"`
-	TransactionType      TransactionType        `protobuf:"varint,112003,opt,name=transaction_type,json=transactionType,proto3,enum=deskguard.rithmic.TransactionType" json:"transaction_type,omitempty"`
-	Duration             Duration               `protobuf:"varint,112005,opt,name=duration,proto3,enum=deskguard.rithmic.Duration" json:"duration,omitempty"`
-	PriceType            PriceType              `protobuf:"varint,112008,opt,name=price_type,json=priceType,proto3,enum=deskguard.rithmic.PriceType" json:"price_type,omitempty"`
-	BracketType          BracketType            `protobuf:"varint,157087,opt,name=bracket_type,json=bracketType,proto3,enum=deskguard.rithmic.BracketType" json:"bracket_type,omitempty"`
-	AvgFillPrice         float64                `protobuf:"fixed64,110322,opt,name=avg_fill_price,json=avgFillPrice,proto3" json:"avg_fill_price,omitempty"`
-	TotalFillSize        int32                  `protobuf:"varint,154111,opt,name=total_fill_size,json=totalFillSize,proto3" json:"total_fill_size,omitempty"`
-	TotalUnfilledSize    int32                  `protobuf:"varint,154112,opt,name=total_unfilled_size,json=totalUnfilledSize,proto3" json:"total_unfilled_size,omitempty"`
-	SequenceNumber       string                 `protobuf:"bytes,112002,opt,name=sequence_number,json=sequenceNumber,proto3" json:"sequence_number,omitempty"`
-	Text                 string                 `protobuf:"bytes,120008,opt,name=text,proto3" json:"text,omitempty"`
-	WindowName           string                 `protobuf:"bytes,154629,opt,name=window_name,json=windowName,proto3" json:"window_name,omitempty"`
-	OriginatorWindowName string                 `protobuf:"bytes,154671,opt,name=originator_window_name,json=originatorWindowName,proto3" json:"originator_window_name,omitempty"`
-	Ssboe                int32                  `protobuf:"varint,150100,opt,name=ssboe,proto3" json:"ssboe,omitempty"`
-	Usecs                int32                  `protobuf:"varint,150101,opt,name=usecs,proto3" json:"usecs,omitempty"`
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	TemplateId       int32                  `protobuf:"varint,154467,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	UserTag          string                 `protobuf:"bytes,154119,opt,name=user_tag,json=userTag,proto3" json:"user_tag,omitempty"`
+	NotifyType       RithmicNotifyType      `protobuf:"varint,153625,opt,name=notify_type,json=notifyType,proto3,enum=deskguard.rithmic.RithmicNotifyType" json:"notify_type,omitempty"`
+	IsSnapshot       bool                   `protobuf:"varint,110121,opt,name=is_snapshot,json=isSnapshot,proto3" json:"is_snapshot,omitempty"`
+	Status           string                 `protobuf:"bytes,110303,opt,name=status,proto3" json:"status,omitempty"`
+	BasketId         string                 `protobuf:"bytes,110300,opt,name=basket_id,json=basketId,proto3" json:"basket_id,omitempty"`
+	OriginalBasketId string                 `protobuf:"bytes,154497,opt,name=original_basket_id,json=originalBasketId,proto3" json:"original_basket_id,omitempty"`
+	LinkedBasketIds  string                 `protobuf:"bytes,110358,opt,name=linked_basket_ids,json=linkedBasketIds,proto3" json:"linked_basket_ids,omitempty"`
+	FcmId            string                 `protobuf:"bytes,154013,opt,name=fcm_id,json=fcmId,proto3" json:"fcm_id,omitempty"`
+	IbId             string                 `protobuf:"bytes,154014,opt,name=ib_id,json=ibId,proto3" json:"ib_id,omitempty"`
+	UserId           string                 `protobuf:"bytes,131003,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	AccountId        string                 `protobuf:"bytes,154008,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Symbol           string                 `protobuf:"bytes,110100,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	Exchange         string                 `protobuf:"bytes,110101,opt,name=exchange,proto3" json:"exchange,omitempty"`
+	TradeRoute       string                 `protobuf:"bytes,112016,opt,name=trade_route,json=tradeRoute,proto3" json:"trade_route,omitempty"`
+	ExchangeOrderId  string                 `protobuf:"bytes,149238,opt,name=exchange_order_id,json=exchangeOrderId,proto3" json:"exchange_order_id,omitempty"`
+	CompletionReason string                 `protobuf:"bytes,149273,opt,name=completion_reason,json=completionReason,proto3" json:"completion_reason,omitempty"`
+	Quantity         int32                  `protobuf:"varint,112004,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Price            float64                `protobuf:"fixed64,110306,opt,name=price,proto3" json:"price,omitempty"`
+	TriggerPrice     float64                `protobuf:"fixed64,149247,opt,name=trigger_price,json=triggerPrice,proto3" json:"trigger_price,omitempty"`
+	TransactionType  TransactionType        `protobuf:"varint,112003,opt,name=transaction_type,json=transactionType,proto3,enum=deskguard.rithmic.TransactionType" json:"transaction_type,omitempty"`
+	Duration         Duration               `protobuf:"varint,112005,opt,name=duration,proto3,enum=deskguard.rithmic.Duration" json:"duration,omitempty"`
+	PriceType        PriceType              `protobuf:"varint,112008,opt,name=price_type,json=priceType,proto3,enum=deskguard.rithmic.PriceType" json:"price_type,omitempty"`
+	BracketType      BracketType            `protobuf:"varint,157087,opt,name=bracket_type,json=bracketType,proto3,enum=deskguard.rithmic.BracketType" json:"bracket_type,omitempty"`
+	// What the placing client said of the order (manual or automated). No
+	// public source says what Rithmic's RMS sends for its own liquidation:
+	// not a way to tell the broker's orders from a trader's.
+	ManualOrAuto         OrderPlacement `protobuf:"varint,154710,opt,name=manual_or_auto,json=manualOrAuto,proto3,enum=deskguard.rithmic.OrderPlacement" json:"manual_or_auto,omitempty"`
+	AvgFillPrice         float64        `protobuf:"fixed64,110322,opt,name=avg_fill_price,json=avgFillPrice,proto3" json:"avg_fill_price,omitempty"`
+	TotalFillSize        int32          `protobuf:"varint,154111,opt,name=total_fill_size,json=totalFillSize,proto3" json:"total_fill_size,omitempty"`
+	TotalUnfilledSize    int32          `protobuf:"varint,154112,opt,name=total_unfilled_size,json=totalUnfilledSize,proto3" json:"total_unfilled_size,omitempty"`
+	SequenceNumber       string         `protobuf:"bytes,112002,opt,name=sequence_number,json=sequenceNumber,proto3" json:"sequence_number,omitempty"`
+	Text                 string         `protobuf:"bytes,120008,opt,name=text,proto3" json:"text,omitempty"`
+	WindowName           string         `protobuf:"bytes,154629,opt,name=window_name,json=windowName,proto3" json:"window_name,omitempty"`
+	OriginatorWindowName string         `protobuf:"bytes,154671,opt,name=originator_window_name,json=originatorWindowName,proto3" json:"originator_window_name,omitempty"`
+	Ssboe                int32          `protobuf:"varint,150100,opt,name=ssboe,proto3" json:"ssboe,omitempty"`
+	Usecs                int32          `protobuf:"varint,150101,opt,name=usecs,proto3" json:"usecs,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -3663,6 +3667,13 @@ func (x *RithmicOrderNotification) GetBracketType() BracketType {
 	return BracketType_BRACKET_TYPE_UNSPECIFIED
 }
 
+func (x *RithmicOrderNotification) GetManualOrAuto() OrderPlacement {
+	if x != nil {
+		return x.ManualOrAuto
+	}
+	return OrderPlacement_ORDER_PLACEMENT_UNSPECIFIED
+}
+
 func (x *RithmicOrderNotification) GetAvgFillPrice() float64 {
 	if x != nil {
 		return x.AvgFillPrice
@@ -3754,6 +3765,7 @@ type ExchangeOrderNotification struct {
 	Duration             Duration               `protobuf:"varint,112005,opt,name=duration,proto3,enum=deskguard.rithmic.Duration" json:"duration,omitempty"`
 	PriceType            PriceType              `protobuf:"varint,112008,opt,name=price_type,json=priceType,proto3,enum=deskguard.rithmic.PriceType" json:"price_type,omitempty"`
 	BracketType          BracketType            `protobuf:"varint,157087,opt,name=bracket_type,json=bracketType,proto3,enum=deskguard.rithmic.BracketType" json:"bracket_type,omitempty"`
+	ManualOrAuto         OrderPlacement         `protobuf:"varint,154710,opt,name=manual_or_auto,json=manualOrAuto,proto3,enum=deskguard.rithmic.OrderPlacement" json:"manual_or_auto,omitempty"`
 	ConfirmedSize        int32                  `protobuf:"varint,110329,opt,name=confirmed_size,json=confirmedSize,proto3" json:"confirmed_size,omitempty"`
 	CancelledSize        int32                  `protobuf:"varint,110318,opt,name=cancelled_size,json=cancelledSize,proto3" json:"cancelled_size,omitempty"`
 	FillPrice            float64                `protobuf:"fixed64,110307,opt,name=fill_price,json=fillPrice,proto3" json:"fill_price,omitempty"`
@@ -3973,6 +3985,13 @@ func (x *ExchangeOrderNotification) GetBracketType() BracketType {
 		return x.BracketType
 	}
 	return BracketType_BRACKET_TYPE_UNSPECIFIED
+}
+
+func (x *ExchangeOrderNotification) GetManualOrAuto() OrderPlacement {
+	if x != nil {
+		return x.ManualOrAuto
+	}
+	return OrderPlacement_ORDER_PLACEMENT_UNSPECIFIED
 }
 
 func (x *ExchangeOrderNotification) GetConfirmedSize() int32 {
@@ -5114,8 +5133,7 @@ const file_order_proto_rawDesc = "" +
 	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
 	"templateId\x12\x1b\n" +
 	"\buser_msg\x18\x98\x8d\b \x03(\tR\auserMsg\x12\x19\n" +
-	"\arp_code\x18\x9e\x8d\b \x03(\tR\x06rpCode\"\xbe\n" +
-	"\n" +
+	"\arp_code\x18\x9e\x8d\b \x03(\tR\x06rpCode\"\x89\v\n" +
 	"\x18RithmicOrderNotification\x12!\n" +
 	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
 	"templateId\x12\x1b\n" +
@@ -5146,7 +5164,8 @@ const file_order_proto_rawDesc = "" +
 	"\bduration\x18\x85\xeb\x06 \x01(\x0e2\x1b.deskguard.rithmic.DurationR\bduration\x12=\n" +
 	"\n" +
 	"price_type\x18\x88\xeb\x06 \x01(\x0e2\x1c.deskguard.rithmic.PriceTypeR\tpriceType\x12C\n" +
-	"\fbracket_type\x18\x9f\xcb\t \x01(\x0e2\x1e.deskguard.rithmic.BracketTypeR\vbracketType\x12&\n" +
+	"\fbracket_type\x18\x9f\xcb\t \x01(\x0e2\x1e.deskguard.rithmic.BracketTypeR\vbracketType\x12I\n" +
+	"\x0emanual_or_auto\x18ָ\t \x01(\x0e2!.deskguard.rithmic.OrderPlacementR\fmanualOrAuto\x12&\n" +
 	"\x0eavg_fill_price\x18\xf2\xdd\x06 \x01(\x01R\favgFillPrice\x12(\n" +
 	"\x0ftotal_fill_size\x18\xff\xb3\t \x01(\x05R\rtotalFillSize\x120\n" +
 	"\x13total_unfilled_size\x18\x80\xb4\t \x01(\x05R\x11totalUnfilledSize\x12)\n" +
@@ -5156,7 +5175,7 @@ const file_order_proto_rawDesc = "" +
 	"windowName\x126\n" +
 	"\x16originator_window_name\x18\xaf\xb8\t \x01(\tR\x14originatorWindowName\x12\x16\n" +
 	"\x05ssboe\x18Ԕ\t \x01(\x05R\x05ssboe\x12\x16\n" +
-	"\x05usecs\x18Ք\t \x01(\x05R\x05usecs\"\x94\r\n" +
+	"\x05usecs\x18Ք\t \x01(\x05R\x05usecs\"\xdf\r\n" +
 	"\x19ExchangeOrderNotification\x12!\n" +
 	"\vtemplate_id\x18\xe3\xb6\t \x01(\x05R\n" +
 	"templateId\x12\x1b\n" +
@@ -5188,7 +5207,8 @@ const file_order_proto_rawDesc = "" +
 	"\bduration\x18\x85\xeb\x06 \x01(\x0e2\x1b.deskguard.rithmic.DurationR\bduration\x12=\n" +
 	"\n" +
 	"price_type\x18\x88\xeb\x06 \x01(\x0e2\x1c.deskguard.rithmic.PriceTypeR\tpriceType\x12C\n" +
-	"\fbracket_type\x18\x9f\xcb\t \x01(\x0e2\x1e.deskguard.rithmic.BracketTypeR\vbracketType\x12'\n" +
+	"\fbracket_type\x18\x9f\xcb\t \x01(\x0e2\x1e.deskguard.rithmic.BracketTypeR\vbracketType\x12I\n" +
+	"\x0emanual_or_auto\x18ָ\t \x01(\x0e2!.deskguard.rithmic.OrderPlacementR\fmanualOrAuto\x12'\n" +
 	"\x0econfirmed_size\x18\xf9\xdd\x06 \x01(\x05R\rconfirmedSize\x12'\n" +
 	"\x0ecancelled_size\x18\xee\xdd\x06 \x01(\x05R\rcancelledSize\x12\x1f\n" +
 	"\n" +
@@ -5417,19 +5437,21 @@ var file_order_proto_depIdxs = []int32{
 	47, // 20: deskguard.rithmic.RithmicOrderNotification.duration:type_name -> deskguard.rithmic.Duration
 	48, // 21: deskguard.rithmic.RithmicOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
 	50, // 22: deskguard.rithmic.RithmicOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
-	1,  // 23: deskguard.rithmic.ExchangeOrderNotification.notify_type:type_name -> deskguard.rithmic.ExchangeNotifyType
-	46, // 24: deskguard.rithmic.ExchangeOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
-	47, // 25: deskguard.rithmic.ExchangeOrderNotification.duration:type_name -> deskguard.rithmic.Duration
-	48, // 26: deskguard.rithmic.ExchangeOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
-	50, // 27: deskguard.rithmic.ExchangeOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
-	45, // 28: deskguard.rithmic.RequestAccountRmsInfo.user_type:type_name -> deskguard.rithmic.UserType
-	2,  // 29: deskguard.rithmic.ResponseAccountRmsInfo.auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
-	2,  // 30: deskguard.rithmic.ResponseAccountRmsInfo.disable_on_auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	49, // 23: deskguard.rithmic.RithmicOrderNotification.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	1,  // 24: deskguard.rithmic.ExchangeOrderNotification.notify_type:type_name -> deskguard.rithmic.ExchangeNotifyType
+	46, // 25: deskguard.rithmic.ExchangeOrderNotification.transaction_type:type_name -> deskguard.rithmic.TransactionType
+	47, // 26: deskguard.rithmic.ExchangeOrderNotification.duration:type_name -> deskguard.rithmic.Duration
+	48, // 27: deskguard.rithmic.ExchangeOrderNotification.price_type:type_name -> deskguard.rithmic.PriceType
+	50, // 28: deskguard.rithmic.ExchangeOrderNotification.bracket_type:type_name -> deskguard.rithmic.BracketType
+	49, // 29: deskguard.rithmic.ExchangeOrderNotification.manual_or_auto:type_name -> deskguard.rithmic.OrderPlacement
+	45, // 30: deskguard.rithmic.RequestAccountRmsInfo.user_type:type_name -> deskguard.rithmic.UserType
+	2,  // 31: deskguard.rithmic.ResponseAccountRmsInfo.auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
+	2,  // 32: deskguard.rithmic.ResponseAccountRmsInfo.disable_on_auto_liquidate:type_name -> deskguard.rithmic.AutoLiquidateFlag
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_order_proto_init() }

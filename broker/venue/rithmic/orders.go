@@ -39,15 +39,18 @@ type basket struct {
 	simID   string // the engine's client id
 	userTag string
 	window  string
-	role    broker.Role
-	grp     *group // bracket entry and children
-	order   broker.Order
-	qty     int64 // total quantity (filled + working)
-	filled  int64
-	cost    int64 // Σ fill qty × price
-	status  string
-	done    bool
-	ts      int64 // time of the last change
+	// placement is what the placing client said of the order
+	// (manual_or_auto); the RMS's own orders say automated.
+	placement rpb.OrderPlacement
+	role      broker.Role
+	grp       *group // bracket entry and children
+	order     broker.Order
+	qty       int64 // total quantity (filled + working)
+	filled    int64
+	cost      int64 // Σ fill qty × price
+	status    string
+	done      bool
+	ts        int64 // time of the last change
 }
 
 // group is a bracket held by the venue.
@@ -374,6 +377,7 @@ func (v *Venue) newOrder(c *conn, r *rpb.RequestNewOrder, um []string) {
 		return
 	}
 	b := v.newBasket(o.Account, r.UserTag, r.WindowName, broker.Single)
+	b.placement = r.ManualOrAuto
 	o.ClientID = b.simID
 	b.order, b.qty, b.ts = o, o.Qty, v.nowLocked()
 	v.countLocked(func(s *Stats) { s.NewOrders++ })
@@ -442,6 +446,7 @@ func (v *Venue) bracketOrder(c *conn, r *rpb.RequestBracketOrder, um []string) {
 		return
 	}
 	b := v.newBasket(o.Account, r.UserTag, r.WindowName, broker.EntryLeg)
+	b.placement = r.ManualOrAuto
 	o.ClientID = b.simID
 	b.order, b.qty, b.ts = o, o.Qty, v.nowLocked()
 	g := &group{entry: b, stopTicks: r.StopTicks, targetTicks: r.TargetTicks, anchor: ref,
@@ -618,7 +623,7 @@ func (v *Venue) exitPosition(c *conn, r *rpb.RequestExitPosition, um []string) {
 	}
 	// Exit position flattens at market; it does not cancel working orders
 	// (the public sources do not say it does: assume it does not).
-	if err := v.flattenLocked(r.AccountId, r.WindowName, ""); err != nil {
+	if err := v.flattenLocked(r.AccountId, r.WindowName, "", r.ManualOrAuto); err != nil {
 		answer(rpOf(err))
 		return
 	}
@@ -923,6 +928,10 @@ func (v *Venue) exchangeNote(b *basket, kind rpb.ExchangeNotifyType, ts int64) *
 		TotalUnfilledSize: int32(max(0, b.qty-b.filled)), SequenceNumber: strconv.FormatInt(v.nextSeq, 10),
 		WindowName: b.window, OriginatorWindowName: b.window, Ssboe: int32(ts / 1e9), Usecs: int32(ts % 1e9 / 1e3),
 		SourceSsboe: int32(ts / 1e9), SourceUsecs: int32(ts % 1e9 / 1e3), SourceNsecs: int32(ts % 1e9)}
+	n.ManualOrAuto = b.placement
+	if b.grp != nil && b.grp.entry != nil && b.grp.entry != b {
+		n.ManualOrAuto = b.grp.entry.placement // a bracket's exits: as their entry
+	}
 	if b.done {
 		n.TotalUnfilledSize = 0
 	}
@@ -989,7 +998,7 @@ func (v *Venue) rithmicNoteLocked(b *basket, kind rpb.RithmicNotifyType, ts int6
 		Quantity: x.Quantity, Price: x.Price, TriggerPrice: x.TriggerPrice, TransactionType: x.TransactionType, Duration: x.Duration,
 		PriceType: x.PriceType, BracketType: x.BracketType, AvgFillPrice: x.AvgFillPrice, TotalFillSize: x.TotalFillSize,
 		TotalUnfilledSize: x.TotalUnfilledSize, SequenceNumber: x.SequenceNumber, WindowName: x.WindowName,
-		OriginatorWindowName: x.OriginatorWindowName, Ssboe: x.Ssboe, Usecs: x.Usecs}
+		OriginatorWindowName: x.OriginatorWindowName, ManualOrAuto: x.ManualOrAuto, Ssboe: x.Ssboe, Usecs: x.Usecs}
 	switch kind {
 	case rpb.RithmicNotifyType_ORDER_RCVD_FROM_CLNT, rpb.RithmicNotifyType_OPEN_PENDING:
 		n.Status = "open pending"

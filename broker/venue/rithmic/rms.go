@@ -12,8 +12,14 @@
 // auto-liquidation the RMS cancels the account's orders and flattens it
 // at market, once; the account's 305 status becomes "disabled" for the
 // rest of the venue's day. The RMS's own flattening order carries no
-// user_tag and the window name RMSWindow (what a real RMS names it is not
-// public), so a client sees an order it did not place.
+// user_tag, the window name RMSWindow and manual_or_auto AUTO, and the
+// user id of the account's user: what a real RMS sends in them is not
+// public (rithmic_order_notification.proto and
+// exchange_order_notification.proto in rundef/async_rithmic have no field
+// naming who placed an order beyond user_id, window_name,
+// originator_window_name and manual_or_auto, which an automated client's
+// order carries too), so a client sees an order it did not place and
+// cannot tell it from a trader's (broker/rithmic and the desk infer it).
 //
 // Its unfriendly parts: the 356 that reports the RMS's action comes after
 // the liquidation's own notifications, and later still with LateRMS;
@@ -148,7 +154,7 @@ func (v *Venue) rmsCheckLocked() bool {
 			if err := v.sim.CancelAll(bg, a); err != nil {
 				v.log.Warn("rithmic venue: rms: cancel all", "account", a, "err", err)
 			}
-			if err := v.flattenLocked(a, RMSWindow, ""); err != nil {
+			if err := v.flattenLocked(a, RMSWindow, "", rpb.OrderPlacement_PLACEMENT_AUTO); err != nil {
 				v.log.Warn("rithmic venue: rms: flatten", "account", a, "err", err)
 			}
 		}
@@ -263,8 +269,9 @@ func (v *Venue) rmsUpdates(c *conn, r *rpb.RequestAccountRmsUpdates, um []string
 }
 
 // flattenLocked puts a market order for the account's whole position into
-// the engine, named by window and userTag (exit position, the RMS).
-func (v *Venue) flattenLocked(account, window, userTag string) error {
+// the engine, named by window and userTag and marked manual or automated
+// as placement says (exit position, the RMS).
+func (v *Venue) flattenLocked(account, window, userTag string, placement rpb.OrderPlacement) error {
 	pos, err := v.sim.Position(account)
 	if err != nil || pos.Qty == 0 {
 		return err
@@ -274,6 +281,7 @@ func (v *Venue) flattenLocked(account, window, userTag string) error {
 		side, qty = market.Buy, -qty
 	}
 	b := v.newBasket(account, userTag, window, broker.Single)
+	b.placement = placement
 	o := broker.Order{ClientID: b.simID, Account: account, Side: side, Qty: qty, Type: market.MarketOrder, TIF: broker.Day}
 	b.order, b.qty, b.ts = o, qty, v.nowLocked()
 	if err := v.sim.SubmitOrder(bg, o); err != nil {
