@@ -141,7 +141,16 @@ const (
 // entry fills) and gaps 46 points through its stop. It returns how many
 // trades of the file come before the gap (by then a desk has seen the
 // breakout and its entry) and how many it has.
-func gapSession(path string) (beforeGap, total int64, err error) {
+func gapSession(path string) (beforeGap, total int64, err error) { return GapSession(path) }
+
+// GapPace is the [data] pace at which GapSession leaves the ORB's entry
+// at least 1 s of wall time to reach the venue child before the market
+// trades through its trigger.
+const GapPace = gapPace
+
+// GapSession is gapSession, for other tests of the built-in desk
+// (cmd/deskguard's restart test): run it at GapPace or slower.
+func GapSession(path string) (beforeGap, total int64, err error) {
 	et := func(h, m, s int) time.Time { return time.Date(2024, 3, 12, h, m, s, 0, time.FixedZone("EDT", -4*3600)) }
 	var b strings.Builder
 	b.WriteString("time,price,size,side\n")

@@ -21,56 +21,22 @@ import (
 	"time"
 
 	"github.com/deskguard/deskguard/deskapi"
+	"github.com/deskguard/deskguard/drill"
 	"github.com/deskguard/deskguard/journal"
 	"github.com/deskguard/deskguard/supervisor"
 )
 
-// gapSessionCSV writes a morning (2024-03-12, ET) in which the ORB takes
-// an opening-range breakout long at 10:05 and the market then gaps 46
-// points through its stop at 10:06:30: far past a $10,000 account's 1.5%
-// line. A quiet tail follows to 11:30, so that a paced desk is still
-// running when the lockout is seen.
-func gapSessionCSV(t *testing.T, path string) int {
+// gapSessionCSV writes the drill's gap session (drill.GapSession): the
+// ORB takes an opening-range breakout long, the market hovers below the
+// entry's trigger long enough (at drill.GapPace) for the entry to reach
+// the venue before the market trades through it, then gaps 46 points
+// through its stop: far past a $10,000 account's 1.5% line. A quiet tail
+// follows, so that a paced desk is still running when the lockout is seen.
+func gapSessionCSV(t *testing.T, path string) {
 	t.Helper()
-	et := func(h, m, s int) time.Time { return time.Date(2024, 3, 12, h, m, s, 0, time.FixedZone("EDT", -4*3600)) }
-	var b strings.Builder
-	b.WriteString("time,price,size,side\n")
-	n := 0
-	add := func(at time.Time, px float64, size int, side string) {
-		fmt.Fprintf(&b, "%s,%.2f,%d,%s\n", at.UTC().Format(time.RFC3339), px, size, side)
-		n++
-	}
-	i := 0
-	range_ := []float64{5000, 5001, 5002, 5003, 5004, 5003, 5002, 5001}
-	for at := et(9, 30, 0); at.Before(et(10, 0, 0)); at = at.Add(2 * time.Second) { // the opening range 5000–5004
-		add(at, range_[i%len(range_)], 1, map[bool]string{true: "B", false: "S"}[i%2 == 1])
-		i++
-	}
-	px := 5003.0
-	for at := et(10, 0, 0); at.Before(et(10, 5, 0)); at = at.Add(time.Second) { // the breakout bar, on heavy volume
-		if i%3 != 0 {
-			px = min(5006, px+0.25)
-		}
-		add(at, px, 6, "B")
-		i++
-	}
-	px = 5005.75
-	for k, at := 0, et(10, 5, 0); at.Before(et(10, 6, 30)); k, at = k+1, at.Add(time.Second) { // the entry fills
-		if k >= 3 {
-			px = min(5008, px+0.25)
-		}
-		add(at, px, 2, "B")
-	}
-	for at := et(10, 6, 30); at.Before(et(10, 12, 0)); at = at.Add(time.Second) { // the gap
-		add(at, 4960, 2, "S")
-	}
-	for at := et(10, 12, 0); at.Before(et(11, 30, 0)); at = at.Add(10 * time.Second) { // a quiet tail
-		add(at, 4960.25, 1, "S")
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if _, _, err := drill.GapSession(path); err != nil {
 		t.Fatal(err)
 	}
-	return n
 }
 
 func writeLockoutConfig(t *testing.T, dir, kind, data string) string {
@@ -83,7 +49,7 @@ log_level = "warn"
 
 [data]
 file = %q
-pace = 600.0
+pace = %d.0
 
 [broker]
 kind = %q
@@ -100,7 +66,7 @@ strategies = ["orb"]
 id = "BIG"
 start_equity = "100000.00"
 strategies = ["vwapmr"]
-`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), data, kind)
+`, filepath.Join(dir, "desk.db"), filepath.Join(dir, "desk.sock"), data, drill.GapPace, kind)
 	p := filepath.Join(dir, "desk.toml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
