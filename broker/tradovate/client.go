@@ -476,6 +476,26 @@ func (c *Client) finish(k ckey, s *submit, err error) {
 				c.unconfirmed[k] = c.meta[k]
 			}
 		}
+		// A bracket's legs, the same way: a refused placeoso's stop and
+		// target come back rejected, and not always as children of the
+		// entry (adopt's binding), nor before the answer.
+		if b := c.meta[k].bracket; b != nil {
+			for _, leg := range []broker.Order{b.Stop, b.Target} {
+				lk := ckey{k.account, leg.ClientID}
+				if id, ok := c.byClient[lk]; ok && c.orders[id].bound {
+					continue
+				}
+				lm, ok := c.meta[lk]
+				if !ok {
+					continue
+				}
+				if o := c.matchContent(lm); o != nil {
+					c.adopt(o, lk, lm)
+				} else if !absent {
+					c.unconfirmed[lk] = lm
+				}
+			}
+		}
 	}
 	c.inflight[k.account]--
 	if c.inflight[k.account] == 0 {
@@ -528,8 +548,11 @@ func (c *Client) matchContent(m pendingMeta) *ord {
 	var best *ord
 	want := m.order
 	for _, o := range c.orders {
+		// A bracket's exit may come with no quantity of its own (a refused
+		// placeoso's legs: their versions never made): the rest must match.
+		legQty := o.qty == 0 && (m.role == broker.StopLeg || m.role == broker.TargetLeg)
 		if o.bound || o.external || o.manual || o.account != want.Account || o.id <= m.floor || o.side != want.Side ||
-			o.typ != want.Type || o.qty != want.Qty {
+			o.typ != want.Type || o.qty != want.Qty && !legQty {
 			continue
 		}
 		if (o.typ == market.LimitOrder || o.typ == market.StopLimitOrder) && o.price != want.Price ||
@@ -706,8 +729,8 @@ func (c *Client) SubmitBracket(ctx context.Context, b broker.Bracket) error {
 		return err
 	}
 	ks, kt := ckey{b.Entry.Account, b.Stop.ClientID}, ckey{b.Entry.Account, b.Target.ClientID}
-	c.remember(ks, withAccount(b.Stop, b.Entry.Account), broker.StopLeg, g)
-	c.remember(kt, withAccount(b.Target, b.Entry.Account), broker.TargetLeg, g)
+	c.remember(ks, leg(b.Stop, b.Entry), broker.StopLeg, g)
+	c.remember(kt, leg(b.Target, b.Entry), broker.TargetLeg, g)
 	var res placeResult
 	err = c.rest.call(ctx, http.MethodPost, "/order/placeoso", req, &res,
 		callOpts{before: func(ctx context.Context) (bool, error) { return c.landed(ctx, k) }})
@@ -741,6 +764,16 @@ func (c *Client) SubmitBracket(ctx context.Context, b broker.Bracket) error {
 
 func withAccount(o broker.Order, a string) broker.Order { o.Account = a; return o }
 
+// leg is a bracket's exit as the venue holds it: the entry's account, and
+// the entry's quantity where the exit names none.
+func leg(o, entry broker.Order) broker.Order {
+	o.Account = entry.Account
+	if o.Qty == 0 {
+		o.Qty = entry.Qty
+	}
+	return o
+}
+
 // pendingMeta is what the connector knows of its own submissions before
 // the venue has pushed their orders (role and group are not in the
 // entities of a plain order).
@@ -771,7 +804,9 @@ func (c *Client) sameAs(k ckey, m pendingMeta) error {
 func (c *Client) remember(k ckey, o broker.Order, role broker.Role, group string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.meta[k] = pendingMeta{role: role, group: group, order: o}
+	// The floor of the entry's submission: a leg matched by content is
+	// one that appeared after the bracket was begun.
+	c.meta[k] = pendingMeta{role: role, group: group, order: o, floor: c.meta[ckey{o.Account, group}].floor}
 }
 
 // Adopt binds an order the venue knows by its id (an Event's VenueOrder)

@@ -736,3 +736,39 @@ func TestLiquidationNamedAcrossRestart(t *testing.T) {
 		t.Fatalf("liquidation fill after a restart %+v, want %s", f, acc.ClientID)
 	}
 }
+
+// TestRefusedBracketLegsStayTheDesks: a placeoso the venue refuses (an
+// entry stop on the wrong side of the market), on a venue that echoes no
+// clOrdId: the entry and both legs come back rejected under the venue's
+// ids. Every one is the desk's own order, named by its ClientID — never an
+// order the desk did not place (the desk would alert "external order" on
+// its own refused legs, as a CI run of the built-in desk showed).
+func TestRefusedBracketLegsStayTheDesks(t *testing.T) {
+	for _, f := range []struct {
+		name   string
+		faults venue.Faults
+	}{{"echoed", venue.Faults{}}, {"no clOrdId", venue.Faults{EmptyClOrdID: true}}, {"realistic", venue.Realistic()}} {
+		t.Run(f.name, func(t *testing.T) {
+			v, stop := startVenue(t, venue.Config{Accounts: []string{"A"}, Faults: f.faults})
+			defer stop()
+			c := dialOpts(t, v, tradovate.Options{})
+			ctx := testCtx(t)
+			px := market.MustPrice("5100.00")
+			v.Trade(market.Trade{Time: t0, Price: px, Size: 1})
+			err := c.SubmitBracket(ctx, broker.Bracket{
+				Entry:  broker.Order{ClientID: "r1", Account: "A", Side: market.Buy, Qty: 1, Type: market.StopOrder, StopPrice: px},
+				Stop:   broker.Order{ClientID: "r1.stop", Side: market.Sell, Type: market.StopOrder, StopPrice: px - 12},
+				Target: broker.Order{ClientID: "r1.target", Side: market.Sell, Type: market.LimitOrder, Price: px + 8},
+			})
+			if err == nil {
+				t.Fatal("a buy stop at the last trade was placed")
+			}
+			v.Trade(market.Trade{Time: t0 + 1e9, Price: px, Size: 1})
+			for _, ev := range collectAll(t, c, v) {
+				if ev.External || strings.HasPrefix(ev.ClientID, "tv-") {
+					t.Errorf("the refused bracket's order taken for one the desk did not place: %+v", ev)
+				}
+			}
+		})
+	}
+}
