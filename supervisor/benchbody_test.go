@@ -22,6 +22,7 @@ import (
 	"github.com/deskguard/deskguard/broker/sim"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/journal"
+	"github.com/deskguard/deskguard/limits"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
 	"github.com/deskguard/deskguard/strategies"
@@ -75,6 +76,9 @@ func BenchKill(dir string, accountsN, n int) (KillBench, error) {
 	}
 	defer venue.Close()
 	d, err := New(Options{Clock: clock, Journal: JournalOf(j), Broker: venue, Accounts: specs, Engines: strategies.DefaultConfig(),
+		// The same round trip every kill, as many as b.N asks: the day's
+		// trade and order counts and the losing streak stay out of the way.
+		Limits:   limits.Config{DailyTradeLimit: 1 << 30, DailyOrderLimit: 1 << 30, LossStreak: 1 << 30},
 		Schedule: ScheduleConfig{SessionReset: "off", NoNewEntries: "off", FlattenDay: "off", DailySummary: "off"}})
 	if err != nil {
 		return KillBench{}, err
