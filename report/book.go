@@ -120,9 +120,23 @@ func (b *Book) Fill(f Fill) error {
 	}
 	left := f.Qty
 	for left > 0 && a.pos*sign < 0 { // closing, FIFO
+		if len(a.lots) == 0 {
+			return fmt.Errorf("report: fill %s of %s: position %d with no open lot", f.ClientID, f.Account, a.pos)
+		}
 		l := &a.lots[0]
 		q := min(left, l.qty)
 		ot := l.trip
+		if ot == nil {
+			// Contracts an unpriced correction opened (Reconcile with no
+			// price): they close with no trip of their own.
+			l.qty -= q
+			a.pos += sign * q
+			left -= q
+			if l.qty == 0 {
+				a.lots = a.lots[1:]
+			}
+			continue
+		}
 		ot.t.TickQty += int64(f.Price-l.price) * ot.t.Side.Sign() * q
 		ot.exitSum += q * int64(f.Price)
 		ot.exitQty += q
@@ -155,7 +169,7 @@ func (b *Book) Fill(f Fill) error {
 // tripFor returns the open trip of f's order, or starts one.
 func (b *Book) tripFor(f Fill) *openTrip {
 	for _, l := range b.acct(f.Account).lots {
-		if l.trip.t.ID == f.ClientID && l.trip.open > 0 {
+		if l.trip != nil && l.trip.t.ID == f.ClientID && l.trip.open > 0 {
 			return l.trip
 		}
 	}
@@ -203,18 +217,20 @@ func (b *Book) Reconcile(seq uint64, at int64, account string, venuePos int64, p
 		var sum, ticks int64
 		ended := map[*openTrip]bool{}
 		left := q
-		for left > 0 {
+		for left > 0 && len(a.lots) > 0 {
 			l := &a.lots[0]
 			n := min(left, l.qty)
 			sum += n * int64(l.price)
-			if price > 0 {
+			if price > 0 && l.trip != nil {
 				ticks += int64(price-l.price) * c.Side.Sign() * n
 			}
 			l.qty -= n
-			l.trip.open -= n
-			l.trip.gone = true
-			if l.trip.open == 0 {
-				ended[l.trip] = true
+			if l.trip != nil {
+				l.trip.open -= n
+				l.trip.gone = true
+				if l.trip.open == 0 {
+					ended[l.trip] = true
+				}
 			}
 			left -= n
 			if l.qty == 0 {
@@ -243,6 +259,10 @@ func (b *Book) Reconcile(seq uint64, at int64, account string, venuePos int64, p
 			q := abs64(diff)
 			ot.open, ot.entryQty, ot.entrySum, ot.t.Qty = q, q, q*int64(price), q
 			a.lots = append(a.lots, lot{trip: ot, qty: q, price: price})
+		} else {
+			// No price: the contracts are held, with no trip (Fill and a
+			// later correction close them without PnL).
+			a.lots = append(a.lots, lot{qty: abs64(diff)})
 		}
 		a.pos = venuePos
 	}

@@ -174,3 +174,25 @@ func TestPropertyBookMatchesLedgerMoney(t *testing.T) {
 		}
 	})
 }
+
+// TestUnpricedCorrectionThenItsClose: a correction with no price opens
+// contracts the books hold with no trip; the fill that closes them (and a
+// later correction) must not panic — a desk's run summary did, "index out
+// of range [0] with length 0" in Fill, at the end of a drill round.
+func TestUnpricedCorrectionThenItsClose(t *testing.T) {
+	b := report.NewBook(nil)
+	if c := b.Reconcile(1, 1e9, "A", 2, 0, "position: journal 0, venue 2"); c == nil || c.Qty != 2 {
+		t.Fatalf("correction %+v", c)
+	}
+	book(t, b, fill(2, "liquidate.A.1", market.Sell, 1, "5000.00"))
+	if c := b.Reconcile(3, 3e9, "A", 0, market.MustPrice("5001.00"), "position: journal 1, venue 0"); c == nil || c.Qty != 1 {
+		t.Fatalf("second correction %+v", c)
+	}
+	book(t, b, fill(4, "A.2", market.Buy, 1, "5000.00"), fill(5, "A.2.stop", market.Sell, 1, "4999.00"))
+	if p := b.Positions()["A"]; p != 0 {
+		t.Fatalf("position %d, want 0", p)
+	}
+	if trips := b.Trips(); len(trips) != 1 || trips[0].ID != "A.2" {
+		t.Fatalf("trips %+v, want the one whole trade A.2", trips)
+	}
+}
