@@ -130,6 +130,16 @@ type liveBounds struct {
 	gap, flat, entry time.Duration
 }
 
+// isExternal reports whether the venue says ev's order was placed beside
+// the desk (on the broker's platform: venue.PlaceExternal); a view that
+// cannot tell says no.
+func isExternal(v view, ev broker.Event) bool {
+	xv, ok := v.(interface {
+		isExternal(account, clientID string) bool
+	})
+	return ok && xv.isExternal(ev.Account, ev.ClientID)
+}
+
 // view is what the checker reads of a venue: its own records.
 type view interface {
 	eventsSince(n int) []broker.Event
@@ -214,8 +224,11 @@ func (c *checker) priceAt(ns int64) (market.Price, bool) {
 func (c *checker) fill(a *acctCheck, ev broker.Event) {
 	a.filled += ev.FillQty
 	s := ev.Side.Sign()
-	if a.pos == 0 {
-		a.exitAllow = 0 // a new position: its own exits
+	if a.pos == 0 && a.breachAt == 0 {
+		// A new position: its own exits. Not after the breach: what the
+		// exits that closed the breaching position earned stays (a new
+		// position then is a trader's, opened beside the desk).
+		a.exitAllow = 0
 	}
 	closing := int64(0)
 	if a.pos != 0 && sign(a.pos) != s {
@@ -351,13 +364,24 @@ func (c *checker) observeView(v view) {
 			}
 		}
 		if ev.Kind == broker.FilledEv || ev.Kind == broker.PartiallyFilled {
+			opens := ev.Role == broker.EntryLeg && (a.pos == 0 || sign(a.pos) == ev.Side.Sign())
+			if opens && a.breachAt > 0 && isExternal(v, ev) {
+				// A trader's entry on the broker's platform after the
+				// breach: the desk never saw it before the venue filled it.
+				// Its position is the desk's to flatten at once, timed from
+				// its fill, and what its exits may cost is measured from
+				// its own price (the mark it opened at), its entry's fee
+				// the venue's.
+				a.breachAt, a.breachWall, a.breachMark = trades, now, ev.FillPrice
+				a.venueAdj += ev.FillQty * feeSideCents
+			}
 			c.fill(a, ev)
 		}
 		if ev.Kind == broker.BustedEv || ev.Kind == broker.CorrectedEv {
 			c.adjust(a, ev)
 		}
 		if ev.Kind == broker.Accepted && ev.Role == broker.EntryLeg && a.breachAt > 0 && base+i > a.breachEv &&
-			(c.live == nil || now.Sub(a.breachWall) > c.live.entry) {
+			(c.live == nil || now.Sub(a.breachWall) > c.live.entry) && !isExternal(v, ev) {
 			c.violate(a, "entry-after-line", "%s: venue accepted entry %s after the account crossed its lockout line", a.id, ev.ClientID)
 		}
 	}

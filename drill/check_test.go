@@ -367,3 +367,87 @@ func TestCheckerTimesABustGapFromTheLink(t *testing.T) {
 		t.Fatalf("the gap still open past its window once the desk could hear of it not reported:\n%s", all)
 	}
 }
+
+// extView is a fakeView that names the orders placed beside the desk (on
+// the broker's platform), as the venue's IsExternal does.
+type extView struct {
+	*fakeView
+	ext map[string]bool
+}
+
+func (e *extView) isExternal(_, clientID string) bool { return e.ext[clientID] }
+
+// A trader's bracket placed on the broker's platform after the account
+// crossed its line (the venue-faults drill's external-bracket fault, seed
+// 11): the venue accepts and fills it before the desk can see it, so it is
+// no "entry after the line" of the desk's; the desk must flatten it at
+// once (timed from its fill) and the loss that counts against the desk is
+// the flatten's slippage from the trader's own fill, not the whole
+// overshoot the breaching position's exits had earned. Before, the checker
+// reported the entry, and reset the exits' allowance at the new position:
+// "$73.45 past its line once flat, more than the $4.95 ..." for a flatten
+// two ticks from the trader's fill. A desk that leaves the trader's
+// position open is still reported.
+func TestCheckerExternalEntryAfterTheLine(t *testing.T) {
+	for _, flatten := range []bool{true, false} {
+		specs := []supervisor.AccountSpec{{Config: accountsConfig("D2", 20000)}}
+		c := newCheckerFor(specs)
+		f := &extView{fakeView: &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}, ext: map[string]bool{"tv-9": true}}
+		t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+		entry, stop, mark := market.MustPrice("5089.00"), market.MustPrice("5091.50"), market.MustPrice("5120.00")
+		ev := func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, px market.Price) {
+			f.evs = append(f.evs, broker.Event{Time: t0 + int64(i), Account: "D2", ClientID: id, Role: role, Kind: kind, Side: side,
+				FillQty: qty, FillPrice: px})
+		}
+		// The breach: a busted stop fill reopens a short of 3 far under the
+		// market, closed by a liquidation there ($465 past a $300 line).
+		f.trade(t0, entry)
+		ev(1, broker.FilledEv, "D2.1", broker.EntryLeg, market.Sell, 3, entry)
+		ev(2, broker.FilledEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
+		f.pos["D2"] = broker.Position{Realized: -3 * int64(stop-entry)}
+		c.observeView(f)
+		f.trade(t0+10, mark)
+		ev(11, broker.BustedEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
+		ev(12, broker.Accepted, "liquidate.D2.1", broker.Single, market.Buy, 0, 0)
+		f.pos["D2"] = broker.Position{Qty: -3, CostTick: -3 * int64(entry)}
+		f.open["D2"] = []broker.OrderState{{Order: broker.Order{ClientID: "liquidate.D2.1", Side: market.Buy, Qty: 3, Type: market.MarketOrder},
+			Status: broker.Working}}
+		c.observeView(f)
+		ev(13, broker.FilledEv, "liquidate.D2.1", broker.Single, market.Buy, 3, mark)
+		realized := -3 * int64(mark-entry)
+		f.pos["D2"] = broker.Position{Realized: realized}
+		f.open["D2"] = nil
+		c.observeView(f)
+		if c.accts["D2"].breachAt == 0 || len(c.viol) != 0 {
+			t.Fatalf("setup: breach %d, violations %v", c.accts["D2"].breachAt, c.viol)
+		}
+		// The trader's bracket, far above: accepted and filled at once.
+		ext := mark + 80
+		f.trade(t0+20, ext)
+		ev(21, broker.Accepted, "tv-9", broker.EntryLeg, market.Buy, 0, 0)
+		ev(22, broker.FilledEv, "tv-9", broker.EntryLeg, market.Buy, 1, ext)
+		f.pos["D2"] = broker.Position{Qty: 1, CostTick: int64(ext), Realized: realized}
+		f.open["D2"] = []broker.OrderState{{Order: broker.Order{ClientID: "liquidate.D2.2", Side: market.Sell, Qty: 1, Type: market.MarketOrder},
+			Status: broker.Working}}
+		c.observeView(f)
+		if flatten {
+			ev(23, broker.Accepted, "liquidate.D2.2", broker.Single, market.Sell, 0, 0)
+			f.trade(t0+21, ext-2)
+			ev(24, broker.FilledEv, "liquidate.D2.2", broker.Single, market.Sell, 1, ext-2)
+			f.pos["D2"] = broker.Position{Realized: realized - 2}
+			f.open["D2"] = nil
+			c.observeView(f)
+			if len(c.viol) != 0 {
+				t.Fatalf("the desk flattened the trader's entry two ticks from its fill; violations:\n%s", strings.Join(c.viol, "\n"))
+			}
+			continue
+		}
+		for i := 0; i <= flatWithin; i++ {
+			f.trade(t0+int64(30+i), ext)
+			c.observeView(f)
+		}
+		if all := strings.Join(c.viol, "\n"); !strings.Contains(all, "still 1 contracts") {
+			t.Fatalf("the trader's position left open past the line not reported:\n%s", all)
+		}
+	}
+}

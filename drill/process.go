@@ -77,7 +77,13 @@ type liveVenue struct {
 }
 
 func (l *liveVenue) eventsSince(n int) []broker.Event { return l.v.HistorySince(n) }
-func (l *liveVenue) lastTrade() (market.Trade, int)   { return l.last, l.trades }
+func (l *liveVenue) isExternal(account, clientID string) bool {
+	x, ok := l.v.(interface {
+		IsExternal(account, clientID string) bool
+	})
+	return ok && x.IsExternal(account, clientID)
+}
+func (l *liveVenue) lastTrade() (market.Trade, int) { return l.last, l.trades }
 func (l *liveVenue) position(id string) (broker.Position, error) {
 	return l.v.Engine().Position(id)
 }

@@ -38,6 +38,7 @@ var knownTriggers = []supervisor.Trigger{
 	supervisor.TriggerFault, supervisor.TriggerCrashLoop, supervisor.TriggerSchedule, supervisor.TriggerStopRepair,
 	supervisor.TriggerStopRepairFailed, supervisor.TriggerTrailing, supervisor.TriggerWeekly,
 	supervisor.TriggerNewsBlackout, supervisor.TriggerUnconfirmedStop, supervisor.TriggerExternalOrder,
+	supervisor.TriggerExternalNoRisk,
 	outbox.Trigger, // the firm's signed kill (outbox.Link)
 }
 

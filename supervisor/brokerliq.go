@@ -252,8 +252,19 @@ func orderTypeName(t market.OrderType) string {
 }
 
 // externalOrder carries out Options.ExternalOrders on an order the desk
-// did not place that is a trader's.
+// did not place that is a trader's. On an account that may not add risk
+// now (refusesRisk) no policy adopts it: the account is flattened.
 func (d *Desk) externalOrder(ctx context.Context, a *account, ev broker.Event) {
+	if why, no := d.refusesRisk(a); no {
+		detail := fmt.Sprintf("an order the desk did not place (%s: %s %s %s) on an account that may not add risk (%s): cancelled and the account flattened",
+			ev.ClientID, ev.Kind, ev.Side, ev.OrderType, why)
+		d.log.Error("external order on an account that may not add risk: flattening it", "account", a.id, "order", ev.ClientID, "why", why)
+		d.alerts.Notify(alert.Broker(d.clock.Now(), a.id, alert.Critical, "external order flattened", detail))
+		if _, err := d.kill(ctx, killOrder{scope: AccountScope(a.id), trigger: TriggerExternalNoRisk, who: "deskguard", why: detail}); err != nil {
+			d.log.Error("external order: flatten", "account", a.id, "err", err)
+		}
+		return
+	}
 	if d.opt.ExternalOrders == ExternalFault {
 		why := fmt.Sprintf("an order the desk did not place: %s (%s %s)", ev.ClientID, ev.Side, ev.OrderType)
 		d.log.Error("external order: faulting the account", "account", a.id, "order", ev.ClientID)
@@ -264,4 +275,19 @@ func (d *Desk) externalOrder(ctx context.Context, a *account, ev broker.Event) {
 	d.alerts.Notify(alert.Broker(d.clock.Now(), a.id, alert.Warning, "external order", fmt.Sprintf(
 		"an order the desk did not place (%s: %s %s %s): booked, its position covered by a working stop and counted against the allowance",
 		ev.ClientID, ev.Kind, ev.Side, ev.OrderType)))
+}
+
+// refusesRisk says whether a may not add risk now, and why: its own kill,
+// lockout or fault in force (halted), a liquidation on its way, or the
+// desk locked out (desk_drawdown, which outlives a re-arm).
+func (d *Desk) refusesRisk(a *account) (string, bool) {
+	switch {
+	case a.halted.Load():
+		return "account " + a.m.State(), true
+	case a.liquidating.Load():
+		return "a liquidation on its way", true
+	case d.deskLocked.Load():
+		return "desk locked out", true
+	}
+	return "", false
 }

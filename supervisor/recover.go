@@ -70,6 +70,12 @@ func (f *killFold) kill(k journal.Kill) {
 		return
 	}
 	for _, id := range k.Accounts {
+		if old, ok := f.owed[id]; ok && t.effect() == effFlat && old.effect() != effFlat {
+			// A flatten only (a flat-by, an external order on a locked-out
+			// account) does not replace the lockout, fault or halt in
+			// force: that one's lifting decides.
+			continue
+		}
 		f.owed[id] = t
 	}
 }

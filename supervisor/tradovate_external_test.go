@@ -228,3 +228,94 @@ func TestExternalOrdersFault(t *testing.T) {
 	r.sameBooks()
 	r.finish()
 }
+
+// TestExternalOrderOnAccountThatMayNotAddRisk: under the default policy
+// (adopt) a trader's bracket placed on the broker's platform on an account
+// that may not add risk — locked out, faulted, halted by a desk kill, or
+// on a desk locked out by its drawdown and re-armed — is not adopted: the
+// account is flattened at once (the trader's orders cancelled, its entry's
+// lot closed), journaled as an external_order_no_risk kill, its state
+// unchanged. Before, it was booked "under the desk's rules" and filled
+// past the drawdown line (deskguard drill --scenario venue-faults --seed
+// 11: $93 past it). Each case fails on the adopt-only desk; the control
+// (a trading account) must still adopt.
+func TestExternalOrderOnAccountThatMayNotAddRisk(t *testing.T) {
+	cases := []struct {
+		name  string
+		stop  func(r *tvRig) // puts A where it may not add risk
+		state string         // A's state after, unchanged by the flatten
+		flat  bool           // the flatten is expected (false: the control)
+	}{
+		{"locked out", func(r *tvRig) { r.killA(AccountScope("A"), TriggerLockout) }, AcctLockedOut, true},
+		{"faulted", func(r *tvRig) { r.killA(AccountScope("A"), TriggerFault) }, AcctFaulted, true},
+		{"desk halted", func(r *tvRig) { r.killA(DeskScope, TriggerConsole) }, AcctHalted, true},
+		{"desk locked out, re-armed", func(r *tvRig) {
+			r.killA(DeskScope, TriggerDeskDrawdown)
+			if err := r.d.Rearm(r.ctx, "test", "re-arm"); err != nil {
+				r.t.Fatal(err)
+			}
+		}, AcctIdle, true},
+		{"control: trading", func(r *tvRig) { _ = r.d.byID["A"].m.Fire(EvStart, "test") }, AcctTrading, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newTVRig(t, tvOpt{Venue: venue.Config{Faults: venue.Realistic()}})
+			r.trade(r.px)
+			c.stop(r)
+			r.extBracket("A", "ext.1", market.Buy, 20)
+			r.trade(r.px) // the trader's market entry fills
+			if !c.flat {
+				r.within("the trader's lot adopted with its stop", func() bool {
+					return r.position("A") == 1 && r.venuePos("A").Qty == 1 && r.openAtVenue("A") == 2
+				})
+				if k := r.kills(); len(k) != 0 {
+					t.Fatalf("a trading account's external bracket was flattened: %+v", k)
+				}
+				r.finish()
+				return
+			}
+			r.within("the flatten at the venue", func() bool {
+				open, _ := r.v.Engine().OpenOrders(context.Background(), "A")
+				for _, o := range open {
+					if strings.HasPrefix(o.ClientID, "liquidate.") {
+						return true
+					}
+				}
+				return false
+			})
+			r.trade(r.px) // the flatten fills
+			r.within("flat with the trader's orders cancelled", func() bool {
+				return r.venuePos("A").Qty == 0 && r.openAtVenue("A") == 0 && r.position("A") == 0
+			})
+			var got []journal.Kill
+			for _, k := range r.kills() {
+				if k.Trigger == string(TriggerExternalNoRisk) {
+					got = append(got, k)
+				}
+			}
+			if len(got) != 1 || got[0].Scope != "A" {
+				t.Fatalf("kills %+v, want one external_order_no_risk kill of A", r.kills())
+			}
+			if st := r.d.byID["A"].m.State(); st != c.state {
+				t.Errorf("A %s after the flatten, want %s (unchanged)", st, c.state)
+			}
+			if len(r.brokerAlerts("A", "external order flattened")) == 0 {
+				t.Error("the flatten was not alerted")
+			}
+			r.sameBooks()
+			r.finish()
+		})
+	}
+}
+
+// killA kills scope by trig and waits until A is flat and settled.
+func (r *tvRig) killA(scope Scope, trig Trigger) {
+	r.t.Helper()
+	if _, err := r.d.Kill(r.ctx, scope, trig, "test"); err != nil {
+		r.t.Fatal(err)
+	}
+	r.within("A settled after the kill", func() bool {
+		st := r.d.byID["A"].m.State()
+		return st != AcctHalting && !r.d.byID["A"].liquidating.Load()
+	})
+}

@@ -35,6 +35,15 @@ const (
 	// TriggerExternalOrder: an order the desk did not place, on an account
 	// whose desk faults on them ([desk] external_orders = "fault").
 	TriggerExternalOrder Trigger = "external_order"
+	// TriggerExternalNoRisk: an order the desk did not place, on an
+	// account that may not add risk now — its own kill, lockout or fault
+	// in force, or the desk halted or locked out. Under ExternalAdopt too
+	// it is not adopted: the account is flattened at once (its working
+	// orders, the trader's among them, cancelled), its state unchanged.
+	// Before, a trader's bracket on a locked-out account was adopted and
+	// filled past the drawdown line (deskguard drill --scenario
+	// venue-faults --seed 11).
+	TriggerExternalNoRisk Trigger = "external_order_no_risk"
 )
 
 // effect is what a kill does to the accounts' machines.
@@ -53,7 +62,8 @@ func (t Trigger) effect() effect {
 		return effLockout
 	case TriggerFault, TriggerCrashLoop, TriggerExternalOrder:
 		return effFault
-	case TriggerSchedule, TriggerStopRepair, TriggerStopRepairFailed, TriggerNewsBlackout, TriggerUnconfirmedStop:
+	case TriggerSchedule, TriggerStopRepair, TriggerStopRepairFailed, TriggerNewsBlackout, TriggerUnconfirmedStop,
+		TriggerExternalNoRisk:
 		return effFlat
 	}
 	return effHalt

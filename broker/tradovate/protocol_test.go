@@ -566,6 +566,23 @@ func TestExternalOrders(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "LiquidationOnly") {
 		t.Fatalf("a risk-adding order on a liquidate-only account: %v", err)
 	}
+	// The broker's risk check is the account's: a trader's order on the
+	// platform that adds risk is refused too (before, it was accepted and
+	// filled on the liquidate-only account).
+	err = v.PlaceExternal(broker.Bracket{
+		Entry:  broker.Order{ClientID: "manual2", Account: "A", Side: market.Buy, Qty: 1, Type: market.MarketOrder},
+		Stop:   broker.Order{ClientID: "manual2.s", Side: market.Sell, Type: market.StopOrder, StopPrice: px - 20, TIF: broker.GTC},
+		Target: broker.Order{ClientID: "manual2.t", Side: market.Sell, Type: market.LimitOrder, Price: px + 20, TIF: broker.GTC},
+	})
+	if !errors.Is(err, venue.ErrRefusedByRisk) || !strings.Contains(err.Error(), "LiquidationOnly") {
+		t.Fatalf("a trader's risk-adding bracket on a liquidate-only account: %v", err)
+	}
+	if err := v.PlaceExternalOrder(broker.Order{ClientID: "manual3", Account: "A", Side: market.Sell, Qty: 1, Type: market.MarketOrder}); !errors.Is(err, venue.ErrRefusedByRisk) {
+		t.Fatalf("a trader's risk-adding order on a flat liquidate-only account: %v", err)
+	}
+	if n := v.Stats().ExternalRefused; n != 2 {
+		t.Fatalf("Stats.ExternalRefused %d, want 2", n)
+	}
 	if err := v.SetRiskStatus("A", "Normal"); err != nil {
 		t.Fatal(err)
 	}

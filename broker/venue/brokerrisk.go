@@ -277,12 +277,39 @@ func (v *Venue) SkewCash(account string, amount float64) {
 	v.cashSkew[account] += amount
 }
 
+// ErrRefusedByRisk: PlaceExternal or PlaceExternalOrder was refused, as
+// the broker's platform refuses it, because the order adds risk on an
+// account the broker has made liquidate-only or locked. The broker's risk
+// check is the account's, whatever places the order: a trader on
+// Tradovate's own platform gets "Account is set to liquidation only"
+// (help.aquafutures.io, "Why are my trades being rejected?": a Tradovate
+// account past a loss limit "has been restricted from opening new
+// positions"). The refusal creates no order the API reports (as for an
+// API placement's failureReason, rest.go).
+var ErrRefusedByRisk = errors.New("venue: refused by the broker's risk check")
+
+// refuseExternal refuses an external order that adds risk on a locked
+// account (ErrRefusedByRisk). Caller holds v.mu.
+func (v *Venue) refuseExternal(o broker.Order) error {
+	r := v.refusedByRisk(o.Account, o.Side, o.Qty)
+	if r == nil {
+		return nil
+	}
+	v.count(func(s *Stats) { s.ExternalRefused++ })
+	return fmt.Errorf("venue: external order %s on %s: %w: %s (%s)", o.ClientID, o.Account, ErrRefusedByRisk, r.FailureText, r.FailureReason)
+}
+
 // PlaceExternal places a bracket as a trader would on the broker's own
 // platform: the venue holds it like any other, but its command carries no
 // clOrdId and isAutomated false. Its ClientIDs are the venue's own names.
+// An entry that adds risk on an account the broker has locked is refused
+// (ErrRefusedByRisk).
 func (v *Venue) PlaceExternal(b broker.Bracket) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.refuseExternal(b.Entry); err != nil {
+		return err
+	}
 	v.st.externalNext = true
 	err := v.sim.SubmitBracket(bg, b)
 	v.applyLocked()
@@ -291,16 +318,34 @@ func (v *Venue) PlaceExternal(b broker.Bracket) error {
 	return err
 }
 
-// PlaceExternalOrder places one order as from the broker's own platform.
+// PlaceExternalOrder places one order as from the broker's own platform
+// (refused as PlaceExternal's entry is).
 func (v *Venue) PlaceExternalOrder(o broker.Order) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.refuseExternal(o); err != nil {
+		return err
+	}
 	v.st.externalNext = true
 	err := v.sim.SubmitOrder(bg, o)
 	v.applyLocked()
 	v.st.externalNext = false
 	v.flushDeferred()
 	return err
+}
+
+// IsExternal reports whether the account's order clientID (as the venue
+// names it) was placed beside the API: on the broker's platform, or by the
+// broker's own liquidation.
+func (v *Venue) IsExternal(account, clientID string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	id, ok := v.st.byCl[ckey{account, clientID}]
+	if !ok {
+		return false
+	}
+	o := v.st.orders[id]
+	return o != nil && o.external
 }
 
 // ErrNoFill: Bust or Correct found no active fill of the order.

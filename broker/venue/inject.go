@@ -5,6 +5,7 @@ package venue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -94,11 +95,15 @@ func (v *Venue) Inject(ctx context.Context, kind string, rng *rand.Rand) error {
 		id := fmt.Sprintf("ext.%d", n)
 		side := []market.Side{market.Buy, market.Sell}[rng.IntN(2)]
 		off := market.Price(20 * side.Sign())
-		return v.PlaceExternal(broker.Bracket{
+		err := v.PlaceExternal(broker.Bracket{
 			Entry:  broker.Order{ClientID: id, Account: a, Side: side, Qty: 1, Type: market.MarketOrder, TIF: broker.Day},
 			Stop:   broker.Order{ClientID: id + ".s", Side: side.Opposite(), Type: market.StopOrder, StopPrice: last.Price - off, TIF: broker.GTC},
 			Target: broker.Order{ClientID: id + ".t", Side: side.Opposite(), Type: market.LimitOrder, Price: last.Price + off, TIF: broker.GTC},
 		})
+		if errors.Is(err, ErrRefusedByRisk) {
+			return nil // the trader's order bounced at the broker: the fault happened, nothing to book (Stats.ExternalRefused)
+		}
+		return err
 	case "auto-liquidate":
 		return v.AutoLiquidate(v.cfg.Accounts[rng.IntN(len(v.cfg.Accounts))])
 	case "skew-cash":

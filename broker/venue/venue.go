@@ -204,6 +204,7 @@ type Stats struct {
 	History           int // md/getChart history answers
 	RiskWritesIgnored int // userAccountAutoLiq writes ignored (changesLocked)
 	AutoLiquidations  int
+	ExternalRefused   int // a trader's order on the broker's platform refused: the account liquidate-only or locked
 	Busts             int
 	Corrections       int
 }
