@@ -203,15 +203,15 @@ func benchKillSent(ctx context.Context, opt Options, dir string) (Figure, error)
 	f := figure("µs", idle, floor, false)
 	sp50, sp99 := quantiles(idleSent, false)
 	f.What = "supervisor.Desk.FlattenReport over 20 accounts each long 1 on the in-process matching engine, the tick path idle: " +
-		"trigger → the kill's journal record durable → every liquidate request answered (TotalNs: the journal commit included)"
+		"trigger → the kill's journal record durable → every liquidate request answered (TotalNs: the record made durable included — one write and fdatasync of the journal's urgent log; its bbolt commit follows)"
 	f.Floor = "one durable journal append (the urgent lane, same journal) + 20 goroutines spawned and joined around a no-op liquidate"
-	f.Note = fmt.Sprintf("after the commit alone (SentNs): p50 %s µs, p99 %s µs", num(sp50), num(sp99))
+	f.Note = fmt.Sprintf("after the record is durable (SentNs): p50 %s µs, p99 %s µs", num(sp50), num(sp99))
 	b := figure("µs", busy, idle, false)
 	bp50, bp99 := quantiles(busySent, false)
 	b.What = "the same kills with the tick path busy: 10,000 trades/s through the desk's mark loop and in-process engines, and four " +
-		"appenders keeping intents in their journal fsync (TotalNs, the journal commit included)"
+		"appenders keeping intents in their journal fsync (TotalNs, the record made durable included)"
 	b.Floor = "the same kills with the tick path idle (" + KillSent + "): ratio = busy / idle"
-	b.Note = fmt.Sprintf("after the commit alone: p50 %s µs, p99 %s µs; during the busy kills %.0f trades/s and %.0f intents/s went through the desk",
+	b.Note = fmt.Sprintf("after the record is durable: p50 %s µs, p99 %s µs; during the busy kills %.0f trades/s and %.0f intents/s went through the desk",
 		num(bp50), num(bp99), float64(ticks.Load())/el.Seconds(), float64(intents.Load())/el.Seconds())
 	f.also = map[string]Figure{KillSentBusy: b}
 	return f, nil

@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 		os.Exit(crashChild(os.Getenv("JOURNAL_PATH")))
 	case "fsize":
 		os.Exit(fsizeChild(os.Getenv("JOURNAL_PATH")))
+	case "urgent":
+		os.Exit(urgentChild(os.Getenv("JOURNAL_PATH")))
 	case "lock":
 		_, err := Open(os.Getenv("JOURNAL_PATH"), Options{Timeout: 100 * time.Millisecond})
 		fmt.Printf("locked=%v %v\n", errors.Is(err, ErrLocked), err)

@@ -21,6 +21,11 @@
 // snapshot record), OpenIntents (intents the venue never answered), and
 // Verify (the report behind `deskguard journal verify`).
 //
-// It may touch its one bbolt file (and the copy Backup writes), accounts (journal verify's ledger
+// AppendUrgent (the kill's record) is durable once written and fdatasynced
+// in the urgent log beside the file (<path>.urgent, urgentlog.go), without
+// waiting for the commit already running; Open replays into bbolt what the
+// urgent log holds past the last commit.
+//
+// It may touch its one bbolt file, its urgent log (and the copy Backup writes), accounts (journal verify's ledger
 // check), broker and intent (the typed records) and market.
 package journal

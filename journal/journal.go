@@ -82,6 +82,14 @@ type Options struct {
 	// Fault it returns, if its Err is set, fails that commit.
 	Inject func(records int) Fault
 
+	// NoUrgentLog: AppendUrgent waits for the bbolt commit, as Append does
+	// (no <path>.urgent file; urgentlog.go).
+	NoUrgentLog bool
+	// InjectUrgent, when set, is called before each urgent log write; an
+	// error fails that write (and breaks the log for the run), as an I/O
+	// error would: AppendUrgent then waits for the commit.
+	InjectUrgent func() error
+
 	// OnCommit, when set, is told each durable commit's record count and
 	// how long it took (Clock, from the transaction's start to fdatasync's
 	// return): the metrics' commit latency and records per commit. It is
@@ -122,13 +130,16 @@ type Journal struct {
 	next uint64
 
 	follow followers // commit notifications (follow.go)
+
+	ulog *urgentLog // AppendUrgent's own file (urgentlog.go); nil: none
 }
 
 type request struct {
-	env   []byte // sealed envelope without seq (nil for a flush)
-	seq   uint64
-	err   error
-	reply chan *request // nil for AppendNoWait
+	env      []byte // sealed envelope without seq (nil for a flush)
+	seq      uint64
+	urgentID uint64 // its entry in the urgent log (0: none)
+	err      error
+	reply    chan *request // nil for AppendNoWait
 }
 
 // Open opens (creating if needed) the journal at path. It fails at once
@@ -190,6 +201,12 @@ func Open(path string, opt Options) (_ *Journal, err error) {
 	if err := j.init(); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	if !opt.ReadOnly && !opt.NoUrgentLog {
+		if err := j.openUrgent(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	if !opt.ReadOnly {
 		j.queue = make(chan *request, 4*opt.MaxBatch)
@@ -456,9 +473,15 @@ const urgentQueue = 256
 
 // AppendUrgent is Append for a record that must not queue behind others
 // (a kill): it goes on a lane of its own that the group commit takes
-// first, so it is in the next commit to start — it waits for at most the
-// commit already running, however many records are queued. Records
-// appended before it may get later sequence numbers.
+// first, so it is in the next commit to start, however many records are
+// queued. Records appended before it may get later sequence numbers.
+//
+// With the urgent log (the default; urgentlog.go) it returns once the
+// record is durable there — one write and one fdatasync of a preallocated
+// file, not waiting for the commit already running — with seq 0 when its
+// commit has not yet answered (it follows; after a crash, Open replays
+// it). Where the urgent log cannot take it (full, failed, or
+// Options.NoUrgentLog) it waits for its commit, as Append.
 func (j *Journal) AppendUrgent(ctx context.Context, rec Record) (uint64, error) {
 	if j.opt.ReadOnly {
 		return 0, ErrReadOnly
@@ -467,7 +490,11 @@ func (j *Journal) AppendUrgent(ctx context.Context, rec Record) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	if err := j.sendTo(ctx, req, true); err != nil {
+	if u := j.ulog; u != nil {
+		if done, err := j.urgentDurable(ctx, u, req); done {
+			return j.seqIfAnswered(req), err
+		}
+	} else if err := j.sendTo(ctx, req, true); err != nil {
 		return 0, err
 	}
 	select {
@@ -476,6 +503,95 @@ func (j *Journal) AppendUrgent(ctx context.Context, rec Record) (uint64, error) 
 	case <-ctx.Done():
 		return 0, fmt.Errorf("journal: append %s: outcome unknown: %w", rec.Kind, ctx.Err())
 	}
+}
+
+// urgentDurable queues req on the urgent lane and writes its urgent log
+// entry, in id order (u.mu across both). done: the record is durable in the
+// urgent log (err nil) or was never queued (err set); not done: it is
+// queued, and only its commit makes it durable.
+func (j *Journal) urgentDurable(ctx context.Context, u *urgentLog, req *request) (done bool, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	id, terr := u.take(req.env)
+	if terr == nil {
+		req.urgentID = id
+	}
+	if err := j.sendTo(ctx, req, true); err != nil {
+		return true, err
+	}
+	if terr != nil {
+		j.log.Warn("journal: urgent record waits for its commit", "why", terr)
+		return false, nil
+	}
+	if err := u.write(id, req.env); err != nil {
+		j.log.Error("journal: urgent log write failed; urgent records wait for their commit", "err", err)
+		return false, nil
+	}
+	return true, nil
+}
+
+// seqIfAnswered is req's seq if its commit has answered (0 if not yet).
+func (j *Journal) seqIfAnswered(req *request) uint64 {
+	select {
+	case r := <-req.reply:
+		if r.err == nil {
+			return r.seq
+		}
+	default:
+	}
+	return 0
+}
+
+// openUrgent opens the urgent log and replays into bbolt, in one commit,
+// every entry past the committed mark; then resets the log.
+func (j *Journal) openUrgent() error {
+	var mark uint64
+	if err := j.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyUrgent); len(v) == 8 {
+			mark = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	u, past, err := openUrgent(j.path, mark)
+	if err != nil {
+		return err
+	}
+	if len(past) > 0 {
+		next := j.next
+		err = j.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketRecords)
+			for i, e := range past {
+				seq := next + uint64(i)
+				v := sealValue(seq, e.env)
+				if _, err := Decode(seqKey(seq), v); err != nil {
+					return fmt.Errorf("urgent log entry %d: %w", e.id, err)
+				}
+				if err := b.Put(seqKey(seq), v); err != nil {
+					return err
+				}
+			}
+			if err := b.SetSequence(next + uint64(len(past)) - 1); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketMeta).Put(keyUrgent, seqKey(past[len(past)-1].id))
+		})
+		if err != nil {
+			_ = u.close()
+			return fmt.Errorf("journal: %s: replaying %d urgent records: %w", j.path, len(past), err)
+		}
+		j.next += uint64(len(past))
+		j.log.Warn("journal: urgent records replayed from the urgent log (a crash before their commit)",
+			"path", j.path, "records", len(past), "first_seq", next)
+	}
+	if err := u.reset(); err != nil {
+		_ = u.close()
+		return err
+	}
+	u.inject = j.opt.InjectUrgent
+	j.ulog = u
+	return nil
 }
 
 // AppendNoWait queues rec for the next commit and returns at once. It is
@@ -711,10 +827,12 @@ func (j *Journal) commit(batch []*request) (err error) {
 	err = j.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecords)
 		n := 0
+		var urgent uint64 // the highest urgent log id in the batch
 		for _, r := range batch {
 			if r.env == nil {
 				continue
 			}
+			urgent = max(urgent, r.urgentID)
 			r.seq = next + uint64(n)
 			if err := b.Put(seqKey(r.seq), sealValue(r.seq, r.env)); err != nil {
 				return err
@@ -723,6 +841,11 @@ func (j *Journal) commit(batch []*request) (err error) {
 		}
 		if err := b.SetSequence(next + uint64(n) - 1); err != nil {
 			return err
+		}
+		if urgent > 0 {
+			if err := tx.Bucket(bucketMeta).Put(keyUrgent, seqKey(urgent)); err != nil {
+				return err
+			}
 		}
 		if j.opt.Inject != nil {
 			injected = j.opt.Inject(n)
@@ -759,8 +882,15 @@ func (j *Journal) Close() error {
 	if j.done != nil {
 		<-j.done
 	}
+	var uerr error
+	if j.ulog != nil {
+		uerr = j.ulog.close()
+	}
 	if err := j.db.Close(); err != nil {
 		return fmt.Errorf("journal: close %s: %w", j.path, err)
+	}
+	if uerr != nil {
+		return fmt.Errorf("journal: close %s: %w", UrgentPath(j.path), uerr)
 	}
 	return nil
 }

@@ -1,4 +1,5 @@
-// fdatasync_linux_test.go: the raw floor the benchmarks compare commits with.
+// fdatasync_linux.go: fdatasync (the urgent log's flush; the raw floor the
+// benchmarks compare commits with).
 
 package journal
 

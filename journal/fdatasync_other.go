@@ -1,6 +1,6 @@
 //go:build !linux
 
-// fdatasync_other_test.go: fsync where fdatasync is not available.
+// fdatasync_other.go: fsync where fdatasync is not available.
 
 package journal
 
