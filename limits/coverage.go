@@ -9,14 +9,15 @@ import "github.com/deskguard/deskguard/market"
 type RepairKind uint8
 
 const (
-	RepairNone      RepairKind = iota // covered exactly
-	RepairPlaceStop                   // place a stop-market for Qty at StopPrice, Side
-	RepairFlatten                     // no sensible stop price: flatten the position
-	RepairTrimStops                   // stops exceed the position by Qty: a fill would reverse it
+	RepairNone         RepairKind = iota // covered exactly
+	RepairPlaceStop                      // place a stop-market for Qty at StopPrice, Side
+	RepairFlatten                        // no sensible stop price: flatten the position
+	RepairTrimStops                      // stops exceed the position by Qty: a fill would reverse it
+	RepairTightenStops                   // stops lie past StopPrice (the loss line): move them to it
 )
 
 func (k RepairKind) String() string {
-	names := [...]string{"none", "place_stop", "flatten", "trim_stops"}
+	names := [...]string{"none", "place_stop", "flatten", "trim_stops", "tighten_stops"}
 	if int(k) < len(names) {
 		return names[k]
 	}
@@ -67,4 +68,30 @@ func StopCoverage(positionQty int64, orders []WorkingOrder, stopAt, last market.
 		return false, RepairAction{Kind: RepairFlatten, Side: exit, Qty: q}
 	}
 	return false, RepairAction{Kind: RepairPlaceStop, Side: exit, Qty: missing, StopPrice: stopAt}
+}
+
+// LooseStops lists the protective stops of a position (RoleStop, on the
+// exit side) that lie farther from the market than stopAt — a long's
+// below it, a short's above it: a fill there loses more than stopAt
+// allows. Moving them to stopAt only tightens them (invariant 3's stop
+// rule). None when the position is flat or stopAt is unset.
+func LooseStops(positionQty int64, orders []WorkingOrder, stopAt market.Price) []string {
+	if positionQty == 0 || stopAt <= 0 {
+		return nil
+	}
+	exit := market.Buy
+	if positionQty > 0 {
+		exit = market.Sell
+	}
+	var out []string
+	for i := range orders {
+		o := &orders[i]
+		if o.Role != RoleStop || o.Side != exit || o.Qty <= 0 || o.Price <= 0 {
+			continue
+		}
+		if (exit == market.Sell && o.Price < stopAt) || (exit == market.Buy && o.Price > stopAt) {
+			out = append(out, o.ClientID)
+		}
+	}
+	return out
 }

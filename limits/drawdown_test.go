@@ -4,6 +4,7 @@
 package limits
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/deskguard/deskguard/market"
@@ -130,6 +131,41 @@ func TestStopCoverage(t *testing.T) {
 		cov, rep := StopCoverage(tc.pos, tc.orders, tc.stopAt, last)
 		if cov != tc.covered || rep != tc.want {
 			t.Errorf("%s: got %v %+v, want %v %+v", tc.name, cov, rep, tc.covered, tc.want)
+		}
+	}
+}
+
+// TestLooseStops: the stops of a position past the loss line's stop price
+// (a trader's bracket the desk adopts) are listed for tightening — a
+// long's below it, a short's above it — and never one at or inside it
+// (moving that would loosen it), a target, the wrong side's, or any when
+// flat or with no stop price.
+func TestLooseStops(t *testing.T) {
+	o := func(id string, role Role, side market.Side, p market.Price) WorkingOrder {
+		return WorkingOrder{ClientID: id, Role: role, Side: side, Qty: 1, Type: market.StopOrder, Price: p}
+	}
+	cases := []struct {
+		name   string
+		pos    int64
+		orders []WorkingOrder
+		stopAt market.Price
+		want   string
+	}{
+		{"long: below the line", 1, []WorkingOrder{o("s", RoleStop, market.Sell, last-30)}, last - 20, "s"},
+		{"long: at the line", 1, []WorkingOrder{o("s", RoleStop, market.Sell, last-20)}, last - 20, ""},
+		{"long: inside the line", 1, []WorkingOrder{o("s", RoleStop, market.Sell, last-10)}, last - 20, ""},
+		{"short: above the line", -1, []WorkingOrder{o("s", RoleStop, market.Buy, last+30)}, last + 20, "s"},
+		{"short: inside the line", -1, []WorkingOrder{o("s", RoleStop, market.Buy, last+10)}, last + 20, ""},
+		{"a target is not a stop", 1, []WorkingOrder{o("t", RoleTarget, market.Sell, last-30)}, last - 20, ""},
+		{"the wrong side", 1, []WorkingOrder{o("b", RoleStop, market.Buy, last-30)}, last - 20, ""},
+		{"two of three", 3, []WorkingOrder{o("a", RoleStop, market.Sell, last-30), o("b", RoleStop, market.Sell, last-5),
+			o("c", RoleStop, market.Sell, last-21)}, last - 20, "a,c"},
+		{"flat", 0, []WorkingOrder{o("s", RoleStop, market.Sell, last-30)}, last - 20, ""},
+		{"no stop price", 1, []WorkingOrder{o("s", RoleStop, market.Sell, last-30)}, 0, ""},
+	}
+	for _, tc := range cases {
+		if got := strings.Join(LooseStops(tc.pos, tc.orders, tc.stopAt), ","); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -14,7 +14,8 @@ package supervisor
 // grace as a gap. A position opened by an order the desk did not place is
 // covered by a stop as far from the market as what is left of the day's
 // allowance allows (the pre-trade loss bound), or flattened when nothing is
-// left. A repair stop the venue answers without confirming it
+// left; a stop of its own (a trader's bracket) farther than that is moved
+// to that price (RepairTightenStops: tightened only). A repair stop the venue answers without confirming it
 // (broker.ErrUnconfirmed) flattens the account (trigger unconfirmed_stop).
 
 import (
@@ -22,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/deskguard/deskguard/alert"
@@ -72,6 +74,26 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 			stopAt = a.allowanceStop(pos, last)
 		}
 		covered, act := limits.StopCoverage(pos, a.workingOrders(), stopAt, last)
+		if covered && a.extOpen && act.Kind == limits.RepairNone {
+			// Covered by a stop the desk did not place (a trader's bracket):
+			// the desk's loss line holds for it too. A stop past what the
+			// allowance leaves is tightened to it, at once; with nothing
+			// left the position is flattened.
+			if loose := limits.LooseStops(pos, a.workingOrders(), stopAt); len(loose) > 0 || stopAt == 0 {
+				a.dirty = true // looked at again once the venue answers
+				side := market.Buy
+				if pos > 0 {
+					side = market.Sell
+				}
+				act = limits.RepairAction{Kind: limits.RepairTightenStops, Side: side, StopPrice: stopAt}
+				if stopAt == 0 {
+					act = limits.RepairAction{Kind: limits.RepairFlatten, Side: side, Qty: abs64(pos)}
+				}
+				a.mu.Unlock()
+				repairs = append(repairs, repair{a, act, loose})
+				continue
+			}
+		}
 		trim := a.surplusExits(pos)
 		if covered && len(trim) > 0 {
 			act = limits.RepairAction{Kind: limits.RepairTrimStops, Qty: int64(len(trim))}
@@ -265,6 +287,26 @@ func (d *Desk) repairStops(ctx context.Context, a *account, act limits.RepairAct
 	d.journal(ctx, journal.NewStopRepair(a.id, id, d.nowNs(), journal.StopRepair{
 		Repair: act.Kind.String(), Qty: act.Qty, Stop: act.StopPrice, Side: act.Side}))
 	switch act.Kind {
+	case limits.RepairTightenStops:
+		// A trader's stops past the loss line, moved to it (tightened
+		// only: LooseStops). A refusal flattens, as a refused repair stop.
+		for _, id := range trim {
+			if err := d.br.Modify(ctx, a.id, id, 0, act.StopPrice); err != nil {
+				if errors.Is(err, broker.ErrOrderDone) {
+					continue
+				}
+				d.log.Error("tightening a stop past the loss line refused; flattening", "account", a.id, "id", id, "err", err)
+				_, _ = d.Kill(ctx, AccountScope(a.id), TriggerStopRepairFailed, "deskguard")
+				break
+			}
+			a.mu.Lock()
+			if o := a.orders[id]; o != nil {
+				o.price = act.StopPrice
+			}
+			a.publish()
+			a.mu.Unlock()
+		}
+		text = fmt.Sprintf("%s %s to %s (past what the allowance leaves)", act.Kind, strings.Join(trim, ","), act.StopPrice)
 	case limits.RepairTrimStops:
 		// More exits than position: cancel what surplusExits chose, or the
 		// desk's own repair stops first (a bracket's legs are trimmed by the

@@ -319,3 +319,47 @@ func (r *tvRig) killA(scope Scope, trig Trigger) {
 		return st != AcctHalting && !r.d.byID["A"].liquidating.Load()
 	})
 }
+
+// TestExternalStopPastTheLineTightened: a trader's bracket whose stop lies
+// farther than the desk lets any stop lie (here past the price band, 40
+// ticks; on a thin day, past the lockout line — drill venue-faults seed 26:
+// the trader's stop filled $0.75 past what the line allowed) is adopted
+// with its stop moved to where the allowance puts it, over the protocol
+// (modifyorder on the trader's order); the bracket's OCO stays whole (its
+// target untouched), and nothing is flattened. Fails on the desk that took
+// any working stop as coverage, whatever its price.
+func TestExternalStopPastTheLineTightened(t *testing.T) {
+	r := newTVRig(t, tvOpt{Venue: venue.Config{Faults: venue.Realistic()}})
+	r.trade(r.px)
+	r.extBracket("A", "ext.1", market.Buy, 60)
+	r.trade(r.px) // the trader's entry fills; the venue arms its exits
+	want := r.px - 40
+	r.within("the trader's stop moved to the band", func() bool {
+		open, _ := r.v.Engine().OpenOrders(context.Background(), "A")
+		for _, o := range open {
+			if o.Type == market.StopOrder {
+				return o.StopPrice == want
+			}
+		}
+		return false
+	})
+	open, _ := r.v.Engine().OpenOrders(context.Background(), "A")
+	if len(open) != 2 {
+		t.Fatalf("the trader's bracket at the venue: %+v, want its stop and target", open)
+	}
+	for _, o := range open {
+		if o.Type == market.LimitOrder && o.Price != r.px+60 {
+			t.Errorf("the trader's target moved: %+v", o)
+		}
+	}
+	if k := r.kills(); len(k) != 0 {
+		t.Fatalf("flattened: %+v", k)
+	}
+	if p := r.venuePos("A"); p.Qty != 1 {
+		t.Fatalf("venue position %d, want the trader's 1", p.Qty)
+	}
+	r.trade(want) // through the tightened stop: it fills there, the OCO cancels the target
+	r.within("flat, nothing working", func() bool { return r.venuePos("A").Qty == 0 && r.openAtVenue("A") == 0 && r.position("A") == 0 })
+	r.sameBooks()
+	r.finish()
+}
