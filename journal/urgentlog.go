@@ -245,4 +245,11 @@ func (u *urgentLog) write(id uint64, env []byte) error {
 	return nil
 }
 
-func (u *urgentLog) close() error { return u.f.Close() }
+// close closes the file once no write is in progress (Close, after the
+// writer has committed everything queued).
+func (u *urgentLog) close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.broken = errors.Join(u.broken, ErrClosed)
+	return u.f.Close()
+}
