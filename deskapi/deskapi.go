@@ -60,6 +60,10 @@ type FlattenAnswer struct {
 	// answered yet; Refused those whose liquidation it refused.
 	Unconfirmed []string `json:"unconfirmed,omitempty"`
 	Refused     []string `json:"refused,omitempty"`
+	// Held are the accounts the broker is liquidating itself: the desk's
+	// liquidation waits for the broker's and goes once it is done (or its
+	// window has passed); not a venue answer.
+	Held []string `json:"held,omitempty"`
 }
 
 // KillProgress is the latest kill (under way or done), for Status.

@@ -198,8 +198,16 @@ func TestKillWaitsForTheBrokersLiquidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.within("the broker's liquidation working at the desk", func() bool { return r.d.byID["A"].brokerHold.Load() == 1 })
-	if _, err := r.d.Kill(r.ctx, AccountScope("A"), TriggerConsole, "test"); err != nil {
+	rep, err := r.d.Kill(r.ctx, AccountScope("A"), TriggerConsole, "test")
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The report says the desk's liquidation was held, not answered by the venue.
+	if len(rep.Held) != 1 || rep.Held[0] != "A" {
+		t.Errorf("kill report Held %v, want [A]", rep.Held)
+	}
+	if fa := r.d.lastKill.Load().answer(); len(fa.Held) != 1 || len(fa.Unconfirmed)+len(fa.Refused) != 0 {
+		t.Errorf("flatten answer %+v, want A held", fa)
 	}
 	if !r.d.byID["A"].liqDeferred.Load() {
 		t.Fatal("the desk's liquidation was not held back while the broker's works")

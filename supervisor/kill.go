@@ -51,6 +51,7 @@ type KillReport struct {
 	JournalErr    error    // the kill's record could not be made durable in time (the kill went ahead)
 	Failed        []string // accounts whose liquidate request the venue refused
 	Chased        []string // accounts liquidated again after a request in flight across the halt
+	Held          []string // accounts whose liquidation waits for the broker's own (brokerliq.go): not sent yet
 }
 
 // killOrder is one kill to carry out.
@@ -169,6 +170,9 @@ func (d *Desk) finishKill(ctx context.Context, run *killRun, scope []*account, e
 		if run.chased[i] {
 			rep.Chased = append(rep.Chased, a.id)
 		}
+		if run.state[i].Load() == liqHeld {
+			rep.Held = append(rep.Held, a.id)
+		}
 	}
 	if jerr != nil {
 		d.log.Error("kill journal", "trigger", k.trigger, "err", jerr)
@@ -252,12 +256,12 @@ func (d *Desk) liquidateAll(ctx context.Context, scope []*account, trig Trigger)
 // account's sending count, read before the liquidation goes out) may
 // reach the venue after it: once every such request has returned, the
 // account is liquidated again, in the background (d.chases).
-func (d *Desk) liquidate(ctx context.Context, a *account, trig Trigger) (err error, chased bool) {
+func (d *Desk) liquidate(ctx context.Context, a *account, trig Trigger) (err error, chased, held bool) {
 	racing := a.sending.Load() > 0
 	if !racing && d.holdLiquidation(a) {
 		// The broker is flattening the account itself: the desk's goes
 		// once the broker's is done (brokerliq.go), not racing it.
-		return nil, false
+		return nil, false, true
 	}
 	w := d.watchAnswer(a.id)
 	err = d.br.Liquidate(ctx, a.id)
@@ -269,7 +273,7 @@ func (d *Desk) liquidate(ctx context.Context, a *account, trig Trigger) (err err
 		d.chases.Add(1)
 		go d.chase(ctx, a, trig)
 	}
-	return err, racing
+	return err, racing, false
 }
 
 // chase waits until no risk-adding request of a's is in flight, then

@@ -22,6 +22,7 @@ const (
 	liqSent     int32 = iota // on its way: the venue has not answered
 	liqAnswered              // the venue took it
 	liqRefused               // the venue refused it (or the request failed)
+	liqHeld                  // held back: the broker is liquidating the account itself (brokerliq.go)
 )
 
 // killRun is one kill under way. Its fields are written before answered,
@@ -60,11 +61,14 @@ func (r *killRun) liquidateAll(ctx context.Context, d *Desk, scope []*account) {
 		return
 	}
 	one := func(i int, a *account) {
-		err, chased := d.liquidate(ctx, a, r.k.trigger)
+		err, chased, held := d.liquidate(ctx, a, r.k.trigger)
 		r.errs[i], r.chased[i] = err, chased
-		if err != nil {
+		switch {
+		case err != nil:
 			r.state[i].Store(liqRefused)
-		} else {
+		case held:
+			r.state[i].Store(liqHeld)
+		default:
 			r.state[i].Store(liqAnswered)
 		}
 		if r.left.Add(-1) == 0 {
@@ -86,6 +90,8 @@ func (r *killRun) answer() deskapi.FlattenAnswer {
 			fa.Unconfirmed = append(fa.Unconfirmed, id)
 		case liqRefused:
 			fa.Refused = append(fa.Refused, id)
+		case liqHeld:
+			fa.Held = append(fa.Held, id)
 		}
 	}
 	return fa
@@ -105,6 +111,8 @@ func (r *killRun) progress(flat func(id string) bool) *deskapi.KillProgress {
 			ka.Liquidation = "answered"
 		case liqRefused:
 			ka.Liquidation = "refused"
+		case liqHeld:
+			ka.Liquidation = "held: the broker is liquidating"
 		}
 		p.Accounts = append(p.Accounts, ka)
 	}

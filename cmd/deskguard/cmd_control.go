@@ -270,8 +270,9 @@ func cmdFlatten(e *env) int {
 		scope = "account " + *account
 	}
 	if fa := resp.Flatten; fa != nil {
-		fmt.Fprintf(e.stdout, "flatten %s: accepted (by %s), liquidations sent to %d accounts, %d not yet confirmed by the venue%s%s\n",
-			scope, resp.Who, fa.Accounts, len(fa.Unconfirmed), listed(": ", fa.Unconfirmed), listed("; refused by the venue: ", fa.Refused))
+		fmt.Fprintf(e.stdout, "flatten %s: accepted (by %s), liquidations sent to %d accounts, %d not yet confirmed by the venue%s%s%s\n",
+			scope, resp.Who, fa.Accounts, len(fa.Unconfirmed), listed(": ", fa.Unconfirmed), listed("; refused by the venue: ", fa.Refused),
+			listed("; held behind the broker's own liquidation (sent once it is done): ", fa.Held))
 		if len(fa.Unconfirmed) > 0 {
 			fmt.Fprintln(e.stdout, "the kill goes on: `deskguard status` shows its progress")
 		}
