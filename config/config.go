@@ -82,7 +82,21 @@ type Desk struct {
 	// (default: booked, its position covered by a working stop and counted
 	// against the allowance) or "fault" (the account faulted and flattened).
 	ExternalOrders string `toml:"external_orders"`
+	// BrokerLiqWindow is how long the desk waits for the broker to report
+	// an account locked after an order it did not place that only reduces
+	// the position (then it is the broker's liquidation, not a trader's),
+	// and the longest it holds its own kill's liquidation of the account
+	// back while the broker's works (supervisor Options.BrokerLiqWindow).
+	// Unset: 5 s; MinBrokerLiqWindow to MaxBrokerLiqWindow.
+	BrokerLiqWindow time.Duration `toml:"broker_liq_window"`
 }
+
+// The bounds of [desk] broker_liq_window: a broker's late risk update must
+// fit (Rithmic's 356 after the fills), and a kill is never held back long.
+const (
+	MinBrokerLiqWindow = time.Second
+	MaxBrokerLiqWindow = 30 * time.Second
+)
 
 // DefaultTimeZone is New York's: the session calendar, RTH (09:30–16:00)
 // and the desk's schedule are New York times, so a person reads them as
@@ -244,7 +258,8 @@ func (e *ConfigError) Error() string {
 func Default() *Config {
 	c := &Config{
 		Desk: Desk{Name: "deskguard", Journal: "deskguard.db", ControlSocket: "deskguard.sock", DrawdownPct: decimal.RequireFromString("1.5"),
-			Workers: "process", LogLevel: "info", TimeZone: DefaultTimeZone, ExternalOrders: "adopt"},
+			Workers: "process", LogLevel: "info", TimeZone: DefaultTimeZone, ExternalOrders: "adopt",
+			BrokerLiqWindow: 5 * time.Second},
 		Data:       Data{Seed: DefaultSeed, Regime: "mixed", Pace: 60},
 		Broker:     Broker{Kind: "venue"},
 		Limits:     limits.Config{}.WithDefaults(),
@@ -490,6 +505,9 @@ func (c *Config) validate(text string) error {
 		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 			at("desk.time_zone", "%q: want an IANA zone such as America/New_York or America/Chicago", tz)
 		}
+	}
+	if d := c.Desk.BrokerLiqWindow; d != 0 && (d < MinBrokerLiqWindow || d > MaxBrokerLiqWindow) {
+		at("desk.broker_liq_window", "%s: want %s to %s, as a duration string such as \"5s\" (unset: 5s)", d, MinBrokerLiqWindow, MaxBrokerLiqWindow)
 	}
 	if d := c.Desk.StaleDataKill; d < 0 || d > 0 && d < MinStaleDataKill {
 		at("desk.stale_data_kill", "%s: want 0 (off) or at least %s, as a duration string such as \"10s\"", d, MinStaleDataKill)

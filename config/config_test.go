@@ -39,6 +39,8 @@ func TestBadConfigsNameFileLineKey(t *testing.T) {
 		{"unknown key", "[desk]\nnmae = \"x\"\n" + base, "desk.nmae", 2},
 		{"bad workers", "[desk]\nworkers = \"threads\"\n" + base, "desk.workers", 2},
 		{"bad external_orders", "[desk]\nexternal_orders = \"ignore\"\n" + base, "desk.external_orders", 2},
+		{"broker_liq_window too long", "[desk]\nbroker_liq_window = \"5m\"\n" + base, "desk.broker_liq_window", 2},
+		{"broker_liq_window too short", "[desk]\nbroker_liq_window = \"100ms\"\n" + base, "desk.broker_liq_window", 2},
 		{"bad regime", "[data]\nregime = \"chaos\"\n" + base, "data.regime", 2},
 		{"negative pace", "[data]\npace = -1.0\n" + base, "data.pace", 2},
 		{"bad broker", "[broker]\nkind = \"ib\"\n" + base, "broker.kind", 2},

@@ -168,7 +168,7 @@ func cmdRun(e *env) int {
 	var firmNow atomic.Pointer[firmLink]
 	opt := supervisor.Options{Clock: clock, Log: log.With("part", "desk"), Journal: supervisor.JournalOf(j), Broker: br,
 		Limits: c.Limits, DeskDrawdownPct: c.Desk.DrawdownPct, Accounts: specs, Engines: c.Strategies, Schedule: c.Schedule,
-		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, FreshVenue: !bp.outlives, ManualUnlock: c.Desk.ManualUnlock, ExternalOrders: c.Desk.ExternalOrders, PressButton: press,
+		Workers: workers, Alerts: notifier, CoverageGrace: 250 * time.Millisecond, FreshVenue: !bp.outlives, ManualUnlock: c.Desk.ManualUnlock, ExternalOrders: c.Desk.ExternalOrders, BrokerLiqWindow: c.Desk.BrokerLiqWindow, PressButton: press,
 		LinkStatus: func() (string, string, string, string) {
 			return bp.status(), bp.data(), notifier.Status(), hwStatus()
 		},
