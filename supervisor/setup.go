@@ -147,9 +147,8 @@ type Options struct {
 	// liquidation works — at most this long — the desk neither repairs
 	// the account's stop coverage nor sends a liquidation of its own
 	// beside it. Default 5 s ([desk] broker_liq_window). The window is
-	// checked when the desk
-	// settles (live: every CoverageGrace/2, and after each burst of
-	// events).
+	// checked when the desk settles (live: every CoverageGrace/2, and
+	// after each burst of events).
 	BrokerLiqWindow time.Duration
 	// Observer receives the gate's and the kill's latencies (metrics);
 	// nil = none.
