@@ -112,9 +112,14 @@ func (u *urgentLog) read() (_ []urgentEntry, end, dirty int64, _ error) {
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("journal: urgent log %s: read: %w", u.path, err)
 	}
+	return parseUrgent(b, u.path)
+}
+
+// parseUrgent is read's parser, over the file's bytes.
+func parseUrgent(b []byte, path string) (_ []urgentEntry, end, dirty int64, _ error) {
 	if len(b) < urgentHeaderLen || string(b[:8]) != urgentMagic {
 		if bytes.Count(b, []byte{0}) != len(b) {
-			return nil, 0, 0, fmt.Errorf("%w: %s: not an urgent log (bad header; not repaired)", ErrCorrupt, u.path)
+			return nil, 0, 0, fmt.Errorf("%w: %s: not an urgent log (bad header; not repaired)", ErrCorrupt, path)
 		}
 		return nil, urgentHeaderLen, urgentHeaderLen, nil
 	}
@@ -252,4 +257,30 @@ func (u *urgentLog) close() error {
 	defer u.mu.Unlock()
 	u.broken = errors.Join(u.broken, ErrClosed)
 	return u.f.Close()
+}
+
+// pendingUrgent counts the urgent log's entries past mark without changing
+// the file (a read-only look: Verify): records durable there that the
+// journal's next writable Open replays.
+func pendingUrgent(path string, mark uint64) (int, error) {
+	f, err := os.Open(UrgentPath(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("journal: urgent log %s: %w", UrgentPath(path), err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, urgentFileSize))
+	if err != nil {
+		return 0, fmt.Errorf("journal: urgent log %s: read: %w", UrgentPath(path), err)
+	}
+	entries, _, _, err := parseUrgent(b, UrgentPath(path))
+	n := 0
+	for _, e := range entries {
+		if e.id > mark {
+			n++
+		}
+	}
+	return n, err
 }

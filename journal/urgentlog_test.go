@@ -144,6 +144,7 @@ func TestUrgentLogSurvivesKill9BeforeItsCommit(t *testing.T) {
 	}
 	var acked []string
 	for round := 0; round < 4; round++ {
+		before := len(acked)
 		cmd := child(t, "urgent", path)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -171,12 +172,25 @@ func TestUrgentLogSurvivesKill9BeforeItsCommit(t *testing.T) {
 			acked = append(acked, strings.TrimSpace(line))
 		}
 		_ = cmd.Wait()
+		// A read-only look (journal verify) counts what waits in the urgent
+		// log, changing nothing: every acknowledged one, and perhaps one
+		// more made durable just before the kill.
+		vr, err := Verify(path, VerifyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(acked) - before; vr.PendingUrgent < n || vr.PendingUrgent > n+1 {
+			t.Fatalf("round %d: verify counts %d urgent records pending, %d acknowledged", round, vr.PendingUrgent, n)
+		}
 		j, err := Open(path, Options{}) // replays
 		if err != nil {
 			t.Fatalf("round %d: reopen: %v", round, err)
 		}
 		if err := j.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if vr, err := Verify(path, VerifyOptions{}); err != nil || vr.PendingUrgent != 0 {
+			t.Fatalf("round %d: after the replay verify counts %d pending (%v)", round, vr.PendingUrgent, err)
 		}
 		got := markers(t, path)
 		for _, a := range acked {

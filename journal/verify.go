@@ -8,6 +8,7 @@
 package journal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -21,19 +22,23 @@ import (
 
 // Report is Verify's result (the JSON `deskguard journal verify` prints).
 type Report struct {
-	Path      string   `json:"path"`
-	Records   int      `json:"records"`
-	Intents   int      `json:"intents"`
-	Fills     int      `json:"fills"`
-	External  int      `json:"external_fills"` // fills of orders the desk did not place (Event.External)
-	Busts     int      `json:"busts"`          // trade busts and corrections the venue reported
-	Kills     int      `json:"kills"`
-	Lockouts  int      `json:"lockouts"`
-	Snapshots int      `json:"snapshots"`
-	First     uint64   `json:"first"`
-	Last      uint64   `json:"last"`
-	OK        bool     `json:"ok"`
-	Problems  []string `json:"problems"`
+	Path      string `json:"path"`
+	Records   int    `json:"records"`
+	Intents   int    `json:"intents"`
+	Fills     int    `json:"fills"`
+	External  int    `json:"external_fills"` // fills of orders the desk did not place (Event.External)
+	Busts     int    `json:"busts"`          // trade busts and corrections the venue reported
+	Kills     int    `json:"kills"`
+	Lockouts  int    `json:"lockouts"`
+	Snapshots int    `json:"snapshots"`
+	// PendingUrgent counts records durable in the urgent log (kills) that
+	// the file does not hold yet: the desk's next start replays them
+	// (urgentlog.go). Not a problem: after a crash, the kill is there.
+	PendingUrgent int      `json:"pending_urgent,omitempty"`
+	First         uint64   `json:"first"`
+	Last          uint64   `json:"last"`
+	OK            bool     `json:"ok"`
+	Problems      []string `json:"problems"`
 }
 
 // Checker folds the records in order and reports problems: a state
@@ -129,6 +134,11 @@ func Verify(path string, opt VerifyOptions) (rep Report, err error) {
 			problem("%s", p)
 		}
 	}
+	if n, err := pendingUrgent(path, v.urgentMark); err != nil {
+		problem("%v", err)
+	} else {
+		rep.PendingUrgent = n
+	}
 	return rep, nil
 }
 
@@ -153,6 +163,8 @@ type verifier struct {
 	rep     *Report
 	ids     map[string]bool // client ids of journaled intents and their legs
 	entries map[string]bool // entry ids (bracket group ids)
+	// urgentMark is the highest urgent log id the file holds (meta).
+	urgentMark uint64
 }
 
 func (v *verifier) run(tx *bolt.Tx) error {
@@ -160,6 +172,11 @@ func (v *verifier) run(tx *bolt.Tx) error {
 		v.problem("%v", err)
 		if errors.Is(err, ErrNewerSchema) || tx.Bucket(bucketRecords) == nil {
 			return nil
+		}
+	}
+	if m := tx.Bucket(bucketMeta); m != nil {
+		if mv := m.Get(keyUrgent); len(mv) == 8 {
+			v.urgentMark = binary.BigEndian.Uint64(mv)
 		}
 	}
 	b := tx.Bucket(bucketRecords)
