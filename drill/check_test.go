@@ -258,34 +258,7 @@ func (f *fakeView) trade(ns int64, px market.Price) {
 // exits did not make (the venue-faults drill's violations with
 // venue.DeskSideFaults drawn).
 func TestCheckerBooksABust(t *testing.T) {
-	specs := []supervisor.AccountSpec{{Config: accountsConfig("D2", 20000)}}
-	c := newCheckerFor(specs)
-	f := &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}
-	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
-	entry, stop, mark := market.MustPrice("5089.00"), market.MustPrice("5091.50"), market.MustPrice("5120.00")
-	ev := func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, px market.Price) {
-		f.evs = append(f.evs, broker.Event{Time: t0 + int64(i), Account: "D2", ClientID: id, Role: role, Kind: kind, Side: side,
-			FillQty: qty, FillPrice: px})
-	}
-	f.trade(t0, entry)
-	ev(1, broker.FilledEv, "D2.1", broker.EntryLeg, market.Sell, 3, entry)
-	ev(2, broker.FilledEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
-	f.pos["D2"] = broker.Position{Realized: -3 * int64(stop-entry)}
-	c.observeView(f)
-
-	// The bust: short 3 again, marked far above; a liquidation working.
-	f.trade(t0+10, mark)
-	ev(11, broker.BustedEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
-	ev(12, broker.Accepted, "liquidate.D2.1", broker.Single, market.Buy, 0, 0)
-	f.pos["D2"] = broker.Position{Qty: -3, CostTick: -3 * int64(entry)}
-	f.open["D2"] = []broker.OrderState{{Order: broker.Order{ClientID: "liquidate.D2.1", Side: market.Buy, Qty: 3, Type: market.MarketOrder},
-		Status: broker.Working}}
-	c.observeView(f)
-
-	ev(13, broker.FilledEv, "liquidate.D2.1", broker.Single, market.Buy, 3, mark)
-	f.pos["D2"] = broker.Position{Realized: -3 * int64(mark-entry)}
-	f.open["D2"] = nil
-	c.observeView(f)
+	c, _, _ := bustBreach()
 	if a := c.accts["D2"]; a.breachAt == 0 {
 		t.Fatal("no breach seen: the test does not reach the lockout check")
 	}
@@ -368,6 +341,47 @@ func TestCheckerTimesABustGapFromTheLink(t *testing.T) {
 	}
 }
 
+// bustRig is what bustBreach leaves: the round's start, the mark the
+// liquidation filled at, and the event writer.
+type bustRig struct {
+	t0   int64
+	mark market.Price
+	ev   func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, px market.Price)
+}
+
+// bustBreach plays D2 ($20,000, line $300 down) past its line by a bust:
+// short 3 at 5089.00 closed by its stop at 5091.50, the stop fill busted
+// with the market at 5120.00 (short 3 again), a liquidation working and
+// then filled there — each step observed. D2 ends flat, $465 down.
+func bustBreach() (*checker, *fakeView, bustRig) {
+	c := newCheckerFor([]supervisor.AccountSpec{{Config: accountsConfig("D2", 20000)}})
+	f := &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}
+	t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+	entry, stop, mark := market.MustPrice("5089.00"), market.MustPrice("5091.50"), market.MustPrice("5120.00")
+	ev := func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, px market.Price) {
+		f.evs = append(f.evs, broker.Event{Time: t0 + int64(i), Account: "D2", ClientID: id, Role: role, Kind: kind, Side: side,
+			FillQty: qty, FillPrice: px})
+	}
+	f.trade(t0, entry)
+	ev(1, broker.FilledEv, "D2.1", broker.EntryLeg, market.Sell, 3, entry)
+	ev(2, broker.FilledEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
+	f.pos["D2"] = broker.Position{Realized: -3 * int64(stop-entry)}
+	c.observeView(f)
+	// The bust: short 3 again, marked far above; a liquidation working.
+	f.trade(t0+10, mark)
+	ev(11, broker.BustedEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
+	ev(12, broker.Accepted, "liquidate.D2.1", broker.Single, market.Buy, 0, 0)
+	f.pos["D2"] = broker.Position{Qty: -3, CostTick: -3 * int64(entry)}
+	f.open["D2"] = []broker.OrderState{{Order: broker.Order{ClientID: "liquidate.D2.1", Side: market.Buy, Qty: 3, Type: market.MarketOrder},
+		Status: broker.Working}}
+	c.observeView(f)
+	ev(13, broker.FilledEv, "liquidate.D2.1", broker.Single, market.Buy, 3, mark)
+	f.pos["D2"] = broker.Position{Realized: -3 * int64(mark-entry)}
+	f.open["D2"] = nil
+	c.observeView(f)
+	return c, f, bustRig{t0: t0, mark: mark, ev: ev}
+}
+
 // extView is a fakeView that names the orders placed beside the desk (on
 // the broker's platform), as the venue's IsExternal does.
 type extView struct {
@@ -390,34 +404,12 @@ func (e *extView) isExternal(_, clientID string) bool { return e.ext[clientID] }
 // position open is still reported.
 func TestCheckerExternalEntryAfterTheLine(t *testing.T) {
 	for _, flatten := range []bool{true, false} {
-		specs := []supervisor.AccountSpec{{Config: accountsConfig("D2", 20000)}}
-		c := newCheckerFor(specs)
-		f := &extView{fakeView: &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}, ext: map[string]bool{"tv-9": true}}
-		t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
-		entry, stop, mark := market.MustPrice("5089.00"), market.MustPrice("5091.50"), market.MustPrice("5120.00")
-		ev := func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, px market.Price) {
-			f.evs = append(f.evs, broker.Event{Time: t0 + int64(i), Account: "D2", ClientID: id, Role: role, Kind: kind, Side: side,
-				FillQty: qty, FillPrice: px})
-		}
 		// The breach: a busted stop fill reopens a short of 3 far under the
 		// market, closed by a liquidation there ($465 past a $300 line).
-		f.trade(t0, entry)
-		ev(1, broker.FilledEv, "D2.1", broker.EntryLeg, market.Sell, 3, entry)
-		ev(2, broker.FilledEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
-		f.pos["D2"] = broker.Position{Realized: -3 * int64(stop-entry)}
-		c.observeView(f)
-		f.trade(t0+10, mark)
-		ev(11, broker.BustedEv, "D2.1.stop", broker.StopLeg, market.Buy, 3, stop)
-		ev(12, broker.Accepted, "liquidate.D2.1", broker.Single, market.Buy, 0, 0)
-		f.pos["D2"] = broker.Position{Qty: -3, CostTick: -3 * int64(entry)}
-		f.open["D2"] = []broker.OrderState{{Order: broker.Order{ClientID: "liquidate.D2.1", Side: market.Buy, Qty: 3, Type: market.MarketOrder},
-			Status: broker.Working}}
-		c.observeView(f)
-		ev(13, broker.FilledEv, "liquidate.D2.1", broker.Single, market.Buy, 3, mark)
-		realized := -3 * int64(mark-entry)
-		f.pos["D2"] = broker.Position{Realized: realized}
-		f.open["D2"] = nil
-		c.observeView(f)
+		c, fv, b := bustBreach()
+		f := &extView{fakeView: fv, ext: map[string]bool{"tv-9": true}}
+		t0, mark, ev := b.t0, b.mark, b.ev
+		realized := f.pos["D2"].Realized
 		if c.accts["D2"].breachAt == 0 || len(c.viol) != 0 {
 			t.Fatalf("setup: breach %d, violations %v", c.accts["D2"].breachAt, c.viol)
 		}

@@ -45,6 +45,22 @@ func markers(t *testing.T, path string) []string {
 	return out
 }
 
+// reopen opens the journal at path (replaying its urgent log), appends
+// recs and closes it.
+func reopen(t *testing.T, path string, recs ...Record) {
+	t.Helper()
+	j, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		mustAppend(t, j, r)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func count(xs []string, x string) int {
 	n := 0
 	for _, y := range xs {
@@ -134,14 +150,7 @@ func urgentChild(path string) int {
 // contiguous (Open's full check).
 func TestUrgentLogSurvivesKill9BeforeItsCommit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "urgent.journal")
-	j, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustAppend(t, j, marker("start"))
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
+	reopen(t, path, marker("start"))
 	var acked []string
 	for round := 0; round < 4; round++ {
 		before := len(acked)
@@ -182,13 +191,7 @@ func TestUrgentLogSurvivesKill9BeforeItsCommit(t *testing.T) {
 		if n := len(acked) - before; vr.PendingUrgent < n || vr.PendingUrgent > n+1 {
 			t.Fatalf("round %d: verify counts %d urgent records pending, %d acknowledged", round, vr.PendingUrgent, n)
 		}
-		j, err := Open(path, Options{}) // replays
-		if err != nil {
-			t.Fatalf("round %d: reopen: %v", round, err)
-		}
-		if err := j.Close(); err != nil {
-			t.Fatal(err)
-		}
+		reopen(t, path) // replays
 		if vr, err := Verify(path, VerifyOptions{}); err != nil || vr.PendingUrgent != 0 {
 			t.Fatalf("round %d: after the replay verify counts %d pending (%v)", round, vr.PendingUrgent, err)
 		}
@@ -240,14 +243,7 @@ func TestUrgentLogNoReplayAfterCommit(t *testing.T) {
 // never returned) is not replayed; the whole ones before it are.
 func TestUrgentLogTornLastEntry(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "torn.journal")
-	j, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustAppend(t, j, marker("start"))
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
+	reopen(t, path, marker("start"))
 	// Entries as a run that crashed before their commits left them.
 	u, _, err := openUrgent(path, 0)
 	if err != nil {
@@ -274,13 +270,7 @@ func TestUrgentLogTornLastEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = u.close()
-	j, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
+	reopen(t, path) // replays
 	if got := strings.Join(markers(t, path), ","); got != "start,a,b" {
 		t.Fatalf("records %s, want start,a,b", got)
 	}
