@@ -1,16 +1,22 @@
 // console_test.go: the console's browser flow (issues 10 and 19) in real
 // headless Chromium against the real desk: 20 accounts (the built-in desk's
-// three engine accounts and 17 manual ones holding positions of 1 to 3
-// lots) updating live during a synthetic run, at 1920×1080. It checks that
-// every row is on the one screen, sorted by allowance used; that the
-// journal tail, the fills blotter and the rejection counts show the real
-// journal's records; that a position one tick from its stop (the market
-// held, the stop moved next to it through the intent path) shows the loss
-// at stop the desk computes and that a hand calculation gives; then it
-// flattens the desk from the page and sees the kill listed. Screenshots of
-// each view go to $DESKGUARD_ARTIFACTS (else the test's temporary
-// directory). Without Chromium the test is skipped with a message, or
-// fails when $CI is set (consoletest.Chromium).
+// three engine accounts and 17 manual ones: longs and shorts of 1 to 3
+// lots, and two long/short pairs on tight allowances whose stopped-out
+// sides sit near their lines) updating live during a synthetic run, at
+// 1920×1080. It checks that every row is on the one screen; that, with the
+// market held, the rows are in the order the desk's own figures (Status)
+// give, at least two different non-zero allowances used among them, and
+// each row's colour (amber, red, ok) is the one those figures give, at
+// least one amber or red; that the journal tail, the fills blotter and the
+// rejection counts show the real journal's records; that a long bought
+// above the held market, its stop moved to one tick under it through the
+// intent path, shows a negative loss at stop, the desk's and a hand
+// calculation's; then it flattens the desk from the page and sees the kill
+// listed. Screenshots of each view (desk grid, journal/blotter, account,
+// flattened desk, trader) go to $DESKGUARD_ARTIFACTS (.ci/run sets it to
+// ./artifacts; else the test's temporary directory). Without Chromium the
+// test is skipped with a message, or fails when $CI is set
+// (consoletest.Chromium).
 
 package e2e
 
@@ -34,20 +40,26 @@ import (
 func TestConsoleBrowserFlowAgainstTheRealDesk(t *testing.T) {
 	consoletest.Chromium(t) // skip (or fail under CI) before building the desk
 	const manual = 17
-	r := newDesk(t, rigOpt{Accounts: deskSpecs(manual)})
+	specs := deskSpecs(manual)
+	for i := range specs {
+		if pct, ok := tightAllowance[specs[i].Config.ID]; ok {
+			specs[i].Config.Limits.DrawdownPct = decimal.RequireFromString(pct)
+		}
+	}
+	r := newDesk(t, rigOpt{Accounts: specs})
 	if len(r.ids) != 20 {
 		t.Fatalf("%d accounts, want 20", len(r.ids))
 	}
-	r.run(rigOpt{Pace: 60})
-	// Positions of 1 to 3 lots on the manual accounts: different
-	// allowances used, so the order means something.
-	for i := 1; i <= manual; i++ {
-		r.openQty(fmt.Sprintf("MAN%d", i), int64(1+(i+2)%3)) // MAN1: one lot
+	r.run(rigOpt{Pace: 60, MaxBatch: 1})
+	// Longs and shorts of different sizes: whichever way the market
+	// drifts, several lose, each by its own share of its allowance.
+	for _, b := range gridBrackets() {
+		r.openBracket(b)
 	}
-	// Two refusals by the real gate: over max_order_qty, a stop above a
-	// long's entry.
-	r.refuse("MAN2", func(in *intent.Intent) { in.Qty = 11 }, limits.MaxOrderQty)
-	r.refuse("MAN3", func(in *intent.Intent) { in.Stop = in.Target }, limits.StopWrongSide)
+	// Two refusals by the real gate (on MAN1 while it is flat): over
+	// max_order_qty, a stop above a long's entry.
+	r.refuse("MAN1", func(in *intent.Intent) { in.Qty = 11 }, limits.MaxOrderQty)
+	r.refuse("MAN1", func(in *intent.Intent) { in.Stop = in.Target }, limits.StopWrongSide)
 
 	const manager, trader = "e2e-manager-0123456789", "e2e-trader-vwap1-0123456789"
 	ts := &auth.Tokens{}
@@ -56,44 +68,155 @@ func TestConsoleBrowserFlowAgainstTheRealDesk(t *testing.T) {
 	const near = "MAN1"
 	var want struct{ loss, equity string }
 	consoletest.RunBrowserFlow(t, consoletest.Flow{Desk: r.d, Tokens: ts, Manager: manager, Trader: trader,
-		TraderAccount: "VWAP1", Accounts: 20, NearStop: near, Kills: true,
+		TraderAccount: "VWAP1", Accounts: 20, NearStop: near, Kills: true, RiskSpread: true,
 		Records: r.checkRecords,
 		Hold: func(t *testing.T) func() {
-			// Hold the market, then move near's stop to one tick under the
-			// last trade: the row must show what a fill there would cost.
-			r.feed.Pause()
-			r.within("the desk has booked every trade the venue saw", func() bool {
-				return r.status().Trades == r.feed.n.Load()
+			// The tight accounts stopped out at a loss: amber or red
+			// rows that stay so, at different shares of their allowance.
+			r.within("two of MAN14–MAN17 stopped out at different shares of their allowance, one past half", func() bool {
+				return stoppedOutNearTheLine(r.status())
 			})
+			// A one-lot long bought above the market (a resting buy
+			// filled by a trade through it), the venue held at that
+			// trade; then its stop moved to one tick under the last
+			// trade: the row must show what a fill there would lose.
+			r.longAboveTheMarket(near)
 			want.loss, want.equity = r.stopOneTickAway(near)
 			return r.feed.Resume
 		},
 	})
 	t.Logf("%s one tick from its stop: loss at stop %s, equity at stop %s (the desk's, equal to the hand calculation)", near, want.loss, want.equity)
 	r.requireFlattened()
-	kills := r.kills()
-	if len(kills) != 1 || kills[0].Who != "risk" || kills[0].Scope != "desk" || len(kills[0].Accounts) != 20 {
-		t.Fatalf("journaled kills %+v, want one desk kill of 20 accounts by the console's manager token", kills)
+	var desk []journal.Kill
+	for _, k := range r.kills() {
+		switch {
+		case k.Scope == "desk":
+			desk = append(desk, k)
+		case tightAllowance[k.Scope] == "":
+			t.Errorf("journaled kill %+v: only the desk kill, or a tight account's lockout, was expected", k)
+		default:
+			t.Logf("%s crossed its line (a stop filled past its slippage): kill %+v", k.Scope, k)
+		}
 	}
-	t.Logf("console kill: trigger %q by %q", kills[0].Trigger, kills[0].Who)
+	if len(desk) != 1 || desk[0].Who != "risk" || len(desk[0].Accounts) != 20 {
+		t.Fatalf("journaled desk kills %+v, want one desk kill of 20 accounts by the console's manager token", desk)
+	}
+	t.Logf("console kill: trigger %q by %q", desk[0].Trigger, desk[0].Who)
 }
 
-// openQty gives account a long of qty through the intent path (a market
-// entry, its stop 10 points under the last trade, its target 20 over) and
-// waits until the desk books it.
-func (r *rig) openQty(account string, qty int64) {
+// tightAllowance is the drawdown_pct of the accounts sized near their
+// line: MAN14/MAN15 have $120 of allowance, MAN16/MAN17 $80 (of $50,000).
+var tightAllowance = map[string]string{"MAN14": "0.24", "MAN15": "0.24", "MAN16": "0.16", "MAN17": "0.16"}
+
+// bracket is one position for the grid: a market entry with its stop
+// StopTicks away and its target 80 ticks away.
+type bracket struct {
+	Account   string
+	Side      market.Side
+	Qty       int64
+	StopTicks market.Price
+}
+
+// gridBrackets are the e2e desk's manual positions (MAN1 is opened later,
+// above the market). MAN14–MAN17 are two long/short pairs on tight
+// allowances with tight stops, each entry near the gate's loss bound (the
+// stop, 2 ticks of slippage and the fees inside the allowance):
+// MAN14/MAN15 10 lots with stops 4 ticks away ($87 of $120), MAN16/MAN17
+// 6 lots 5 ticks away ($59.70 of $80). Whichever way the market goes,
+// sides of the pairs are stopped out, each losing about half its
+// allowance (4 ticks and fees: $62, 52%; 5 ticks: $44.70, 56%; a tick
+// more or less as the entry filled against the last trade its stop was
+// placed from). MAN2–MAN13: longs (even) and shorts (odd) of 1 to 3
+// lots, stops 10 points away, on the default $750.
+func gridBrackets() []bracket {
+	out := []bracket{
+		{"MAN14", market.Buy, 10, 4}, {"MAN15", market.Sell, 10, 4},
+		{"MAN16", market.Buy, 6, 5}, {"MAN17", market.Sell, 6, 5},
+	}
+	for i := 2; i <= 13; i++ {
+		side := market.Buy
+		if i%2 == 1 {
+			side = market.Sell
+		}
+		out = append(out, bracket{fmt.Sprintf("MAN%d", i), side, int64(1 + i%3), 40})
+	}
+	return out
+}
+
+// stoppedOutNearTheLine reports whether, of the tight accounts flat after
+// a round trip at a loss (their share of the allowance used stays put),
+// two show different shares (whole percent, as the page rounds) and one
+// has used half its allowance or more.
+func stoppedOutNearTheLine(st deskapi.Status) bool {
+	shown, half := map[int64]bool{}, false
+	for _, a := range st.Accounts {
+		if tightAllowance[a.ID] == "" || a.Position != 0 || a.RoundTrips == 0 || a.DrawdownUsed <= 0 {
+			continue
+		}
+		shown[int64(a.DrawdownUsed*100+0.5)] = true
+		half = half || a.DrawdownUsed >= 0.5
+	}
+	return len(shown) >= 2 && half
+}
+
+// openBracket opens b through the intent path (a market entry, its stop
+// b.StopTicks from the last trade, its target 80 ticks the other way) and
+// waits until the desk books it (or, for a tight stop, its round trip).
+func (r *rig) openBracket(b bracket) {
 	r.t.Helper()
 	last, ok := r.sim.LastTrade()
 	if !ok {
 		r.t.Fatal("open: the venue has seen no trade")
 	}
-	res := r.d.HandleIntent(context.Background(), intent.Intent{Kind: intent.Enter, Account: account, Strategy: "e2e",
-		Time: r.clock.Now().UnixNano(), Side: market.Buy, Qty: qty, EntryType: market.MarketOrder,
-		Stop: last.Price - 40, Target: last.Price + 80, Reason: "e2e: a position for the grid"})
+	sign := market.Price(b.Side.Sign())
+	res := r.d.HandleIntent(context.Background(), intent.Intent{Kind: intent.Enter, Account: b.Account, Strategy: "e2e",
+		Time: r.clock.Now().UnixNano(), Side: b.Side, Qty: b.Qty, EntryType: market.MarketOrder,
+		Stop: last.Price - sign*b.StopTicks, Target: last.Price + sign*80, Reason: "e2e: a position for the grid"})
 	if !res.Sent || res.Err != nil {
-		r.t.Fatalf("open %s: sent %v, err %v, decision %+v", account, res.Sent, res.Err, res.Decision)
+		r.t.Fatalf("open %s: sent %v, err %v, decision %+v", b.Account, res.Sent, res.Err, res.Decision)
 	}
-	r.within(account+" long at the desk", func() bool { return r.position(account) == qty })
+	want := int64(sign) * b.Qty
+	r.within(fmt.Sprintf("%s %+d at the desk", b.Account, want), func() bool {
+		a := r.account(b.Account)
+		return a.Position == want || a.RoundTrips > 0
+	})
+}
+
+// longAboveTheMarket gives account a one-lot long bought one tick under
+// the last trade by a resting buy limit — filled only by a trade through
+// it, so the average is above the trade that filled it — and holds the
+// venue at the first trade through it after which the venue has it filled
+// (each trade through it holds the venue; until the fill the test lets the
+// market go on); it waits until the desk has booked every trade and the
+// position.
+func (r *rig) longAboveTheMarket(account string) {
+	r.t.Helper()
+	last, _ := r.sim.LastTrade()
+	p := last.Price - 1
+	through := func(t market.Trade) bool { return t.Price < p }
+	held := r.feed.PauseAfter(through)
+	res := r.d.HandleIntent(context.Background(), intent.Intent{Kind: intent.Enter, Account: account, Strategy: "e2e",
+		Time: r.clock.Now().UnixNano(), Side: market.Buy, Qty: 1, EntryType: market.LimitOrder, Entry: p,
+		Stop: p - 40, Target: p + 80, Reason: "e2e: a long above the market"})
+	if !res.Sent || res.Err != nil {
+		r.feed.Resume()
+		r.t.Fatalf("%s: buy 1 limit %s: sent %v, err %v, decision %+v", account, p, res.Sent, res.Err, res.Decision)
+	}
+	r.within(account+" bought at "+p.String()+" and the venue held at a trade under it", func() bool {
+		select {
+		case <-held:
+		default:
+			return false
+		}
+		if pos, err := r.sim.Position(account); err == nil && pos.Qty == 1 {
+			return true
+		}
+		held = r.feed.PauseAfter(through) // not filled yet (the order not live, or the trade's size taken): go on
+		r.feed.Resume()
+		return false
+	})
+	r.within("the desk has booked every trade the venue saw", func() bool { return r.status().Trades == r.feed.n.Load() })
+	r.within(account+" long one at the desk", func() bool { return r.position(account) == 1 })
 }
 
 // refuse sends account an entry changed by edit and requires the gate to
@@ -109,17 +232,18 @@ func (r *rig) refuse(account string, edit func(*intent.Intent), reason limits.Re
 	}
 }
 
-// stopOneTickAway moves account's stop (a one-lot long's) to one tick
-// under the last trade through the intent path, waits until the desk
-// books the move, and returns the loss at stop and equity at stop worked
-// out by hand: the stop fills slippage_ticks under its trigger, and the
-// trade pays its round turn.
+// stopOneTickAway moves account's stop (a one-lot long's, its average
+// above the held last trade) to one tick under the last trade through the
+// intent path, waits until the desk books the move, and returns the loss
+// at stop and equity at stop worked out by hand: the stop fills
+// slippage_ticks under its trigger, and the trade pays its round turn. The
+// loss must be a loss (negative) and equal the desk's figure.
 func (r *rig) stopOneTickAway(account string) (loss, equity string) {
 	r.t.Helper()
 	last, _ := r.sim.LastTrade()
 	a := r.account(account)
-	if a.Position != 1 {
-		r.t.Fatalf("%s holds %d, want a one-lot long", account, a.Position)
+	if a.Position != 1 || !(a.AvgPrice > last.Price.Points()) {
+		r.t.Fatalf("%s holds %d at %.2f, the last trade %s: want a one-lot long bought above the market", account, a.Position, a.AvgPrice, last.Price)
 	}
 	var stop deskapi.Order
 	for _, o := range a.Orders {
@@ -152,7 +276,7 @@ func (r *rig) stopOneTickAway(account string) (loss, equity string) {
 	fees := decimal.RequireFromString("1.20")
 	eq := decimal.RequireFromString(a.Equity).Sub(decimal.RequireFromString(a.Unrealized)).Add(gross).Sub(fees.Div(decimal.NewFromInt(2)))
 	loss, equity = gross.Sub(fees).StringFixed(2), eq.StringFixed(2)
-	if a.LossAtStop != loss || a.EquityAtStop != equity || a.StopQty != 1 {
+	if gross.Sub(fees).Sign() >= 0 || a.LossAtStop != loss || a.EquityAtStop != equity || a.StopQty != 1 {
 		r.t.Fatalf("%s one tick from its stop at %s (last %s, average %.2f): the desk says loss at stop %s, equity at stop %s, %d covered; by hand %s, %s, 1",
 			account, to, last.Price, a.AvgPrice, a.LossAtStop, a.EquityAtStop, a.StopQty, loss, equity)
 	}

@@ -110,6 +110,8 @@ type gate struct {
 
 	mu     sync.Mutex
 	paused chan struct{} // closed by Resume
+	after  func(market.Trade) bool
+	held   chan struct{} // closed when after held the venue
 }
 
 func (g *gate) OnTrade(t market.Trade) {
@@ -119,6 +121,10 @@ func (g *gate) OnTrade(t market.Trade) {
 		if p == nil {
 			g.sim.OnTrade(t)
 			g.n.Add(1)
+			if g.after != nil && g.after(t) {
+				g.paused, g.after = make(chan struct{}), nil
+				close(g.held)
+			}
 			g.mu.Unlock()
 			return
 		}
@@ -140,6 +146,17 @@ func (g *gate) Pause() {
 	g.mu.Unlock()
 }
 
+// PauseAfter pauses the venue after the first trade for which cond holds
+// (cond runs on the feed's goroutine once the venue has seen the trade, so
+// it may ask the venue about it); the channel is closed then. The trade
+// cond accepted is the venue's last until Resume.
+func (g *gate) PauseAfter(cond func(market.Trade) bool) <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.after, g.held = cond, make(chan struct{})
+	return g.held
+}
+
 // Resume lets trades reach the venue again.
 func (g *gate) Resume() {
 	g.mu.Lock()
@@ -155,6 +172,7 @@ type rigOpt struct {
 	Accounts      []supervisor.AccountSpec // default deskSpecs(1)
 	Pace          float64                  // 0: as fast as possible
 	Scale         float64                  // synth volume; default 0.2
+	MaxBatch      int                      // RunLive's; default 64 (1: the desk sees each trade as the venue does, so a PauseAfter holds both at the same trade)
 	Alerts        supervisor.Alerter
 	OnStateChange func(state string, anyLockedOut bool)
 	PressButton   func() error
@@ -220,6 +238,9 @@ func (r *rig) run(o rigOpt) {
 	if o.Scale == 0 {
 		o.Scale = 0.2
 	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 64
+	}
 	rd, err := synth.NewReader(synth.Options{Seed: 3, Scale: o.Scale})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +250,7 @@ func (r *rig) run(o rigOpt) {
 	done := make(chan error, 1)
 	go func() {
 		done <- supervisor.RunLive(ctx, r.d, supervisor.LiveOptions{Feed: &holdFeed{r: rd, ctx: ctx}, Pace: o.Pace, Matcher: r.feed,
-			Clock: r.clock, MaxBatch: 64})
+			Clock: r.clock, MaxBatch: o.MaxBatch})
 	}()
 	t.Cleanup(func() {
 		cancel()

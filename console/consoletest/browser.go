@@ -3,15 +3,20 @@ package consoletest
 // browser.go: the console's browser flow in real headless Chromium (driven
 // by chromedp) against any deskapi.Desk, at 1920×1080 by default: log in as
 // the manager; see every account's row on one screen, sorted by allowance
-// used, each with its risk usage (ladder, trades, nearest rule); watch every row update live; see the journal tail, the fills
-// blotter and the rejection counts show records (and hand them to the
-// caller to check against the desk's own); see a position near its stop
+// used, each with its risk usage (ladder, trades, nearest rule); watch
+// every row update live; see the journal tail, the fills blotter and the
+// rejection counts show records (and hand them to the caller to check
+// against the desk's own); with the desk's figures held (Flow.Hold), see
+// the rows in the order, and coloured as, the desk's own Status gives
+// (heldRisk, RiskLevel); see a position near its stop
 // show its loss at stop; open an account; flatten the desk through the
 // confirm dialog and see every account flat, the desk halted and the
 // actions follow (re-arm offered, no engines to start); then log in as a
 // trader and see one account. A screenshot of each view (the viewport, as
-// a person sees it) goes to the artifacts dir ($DESKGUARD_ARTIFACTS, else
-// a temporary directory of the test).
+// a person sees it: the desk grid, the journal/blotter panels, an
+// account, the flattened desk, the trader's view) goes to the artifacts
+// dir ($DESKGUARD_ARTIFACTS — .ci/run sets it — else a temporary
+// directory of the test, deleted with it).
 
 import (
 	"context"
@@ -19,10 +24,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,8 +75,18 @@ type Flow struct {
 	// Hold, when set, is called once every row has been seen updating
 	// live and before the near-stop check (a real desk's test stops its
 	// market there and moves a stop next to it); the func it returns is
-	// called after the desk view's screenshot, before the flatten.
+	// called after the desk view's screenshots, before the flatten. While
+	// held the desk's figures stay put, so the flow then checks the grid
+	// against the desk's own Status: the page shows those figures, the
+	// rows are in the order they give (allowance used, then the nearest
+	// rule's use, then id) and each row's colour (data-risk) is the one
+	// they give by app.js's thresholds (riskLevel).
 	Hold func(t *testing.T) (release func())
+	// RiskSpread (with Hold) requires the held figures to make the order
+	// and the colours mean something: at least two accounts showing
+	// different non-zero allowance used, at least one amber or red by its
+	// allowance used (50% or more), and at least one row "ok".
+	RiskSpread bool
 	// Wait bounds each wait in the page; default 30s.
 	Wait time.Duration
 	// Config is the console's config; Listen is forced to 127.0.0.1:0 and
@@ -416,6 +433,7 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 	release := func() {}
 	if f.Hold != nil {
 		release = f.Hold(t)
+		p.heldRisk(f)
 	}
 	// The position near its stop shows its loss at stop, as the desk has it.
 	if f.NearStop != "" {
@@ -441,6 +459,11 @@ func RunBrowserFlow(t *testing.T, f Flow) {
 		t.Logf("%s near its stop: loss at stop %s, equity at stop %s (row %s)", f.NearStop, shown[0], shown[1], shown[2])
 	}
 	p.screenshot("console-desk.png")
+	// The journal tail, the blotter and the rejection counts, scrolled
+	// into view (below the grid on a 20-account desk).
+	p.do("scroll to the journal", chromedp.ScrollIntoView(chromedp.ID("journal")))
+	p.screenshot("console-journal.png")
+	p.do("scroll back", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	release()
 
 	// Account view: a card, the equity curve with the lockout line, economics.
@@ -523,3 +546,134 @@ func (p *page) noScriptErrors() {
 		p.t.Errorf("script errors in the page: %q", errs)
 	}
 }
+
+// heldRisk checks the grid against the desk's own Status while the
+// desk's figures are held (Flow.Hold): it waits until the page shows them,
+// then requires the rows in the order those figures give (riskOrder) and
+// each row's colour as they give it (riskLevel); with Flow.RiskSpread the
+// figures must also spread (see Flow).
+func (p *page) heldRisk(f Flow) {
+	p.t.Helper()
+	st := f.Desk.Status(context.Background())
+	type fig struct {
+		ID      string  `json:"id"`
+		Used    float64 `json:"used"`
+		Nearest int64   `json:"nearest_bp"`
+		Level   string  `json:"level"`
+		State   string  `json:"state"`
+		Pos     int64   `json:"position"`
+		Covered bool    `json:"covered"`
+	}
+	want := make([]fig, 0, len(st.Accounts))
+	for _, a := range st.Accounts {
+		g := fig{ID: a.ID, Used: a.DrawdownUsed, State: a.State, Pos: a.Position, Covered: a.StopCovered}
+		if a.Risk != nil {
+			g.Nearest, g.Level = a.Risk.NearestBP, a.Risk.Level
+		}
+		want = append(want, g)
+	}
+	wantJS, _ := json.Marshal(want)
+	p.until("the page shows the desk's held figures", `(() => { const w = `+string(wantJS)+`; const as = (S.status && S.status.accounts) || [];
+		return as.length === w.length && w.every(g => { const a = as.find(x => x.id === g.id); return !!a &&
+			(a.drawdown_used || 0) === g.used && ((a.risk && a.risk.nearest_bp) || 0) === g.nearest_bp &&
+			((a.risk && a.risk.level) || "") === g.level && a.state === g.state && (a.position || 0) === g.position &&
+			!!a.stop_covered === g.covered; }); })()`)
+	got := eval[[]struct {
+		ID   string `json:"id"`
+		Risk string `json:"risk"`
+		Used string `json:"used"`
+	}](p, "rows as shown", jsRows+`.map(r => ({ id: r.dataset.account, risk: r.dataset.risk, used: r.querySelector('[data-field="used"] .used').textContent }))`)
+
+	accts := slices.Clone(st.Accounts)
+	slices.SortStableFunc(accts, riskOrder)
+	if len(got) != len(accts) {
+		p.t.Fatalf("held desk: the page shows %d rows, the desk has %d accounts", len(got), len(accts))
+	}
+	var bad []string
+	shownUsed := map[string]bool{}
+	amber, ok := 0, 0
+	for i, a := range accts {
+		lv, pc := RiskLevel(a), pct(a.DrawdownUsed)
+		if got[i].ID != a.ID || got[i].Risk != lv || got[i].Used != pc {
+			bad = append(bad, fmt.Sprintf("row %d: the page %s %s %s, the desk's figures %s %s %s (used %.4f, nearest %dbp, %s, %s)",
+				i+1, got[i].ID, got[i].Risk, got[i].Used, a.ID, lv, pc, a.DrawdownUsed, nearestBP(a), levelOf(a), a.State))
+		}
+		if pc != "0%" {
+			shownUsed[pc] = true
+		}
+		if a.DrawdownUsed >= 0.5 && lv != "ok" {
+			amber++
+		}
+		if lv == "ok" {
+			ok++
+		}
+	}
+	if len(bad) > 0 {
+		p.t.Fatalf("held desk: the grid is not the desk's own figures, in their risk order, coloured by them:\n%s", strings.Join(bad, "\n"))
+	}
+	if f.RiskSpread && (len(shownUsed) < 2 || amber < 1 || ok < 1) {
+		p.t.Fatalf("held desk: the figures do not test the order or the colours: %d different non-zero allowances used shown (%v), %d rows amber or red by their allowance, %d ok; want at least 2, 1, 1",
+			len(shownUsed), shownUsed, amber, ok)
+	}
+	var line []string
+	for i, a := range accts {
+		line = append(line, fmt.Sprintf("%s %s %s", a.ID, got[i].Used, got[i].Risk))
+	}
+	p.t.Logf("held desk, in the desk's risk order: %s", strings.Join(line, ", "))
+}
+
+// riskOrder is app.js's riskOrder over the desk's figures: allowance used
+// (highest first), then the nearest rule's use, then id.
+func riskOrder(a, b deskapi.AccountStatus) int {
+	if du := b.DrawdownUsed - a.DrawdownUsed; math.Abs(du) > 1e-9 {
+		return cmpSign(du)
+	}
+	if nu := float64(nearestBP(b)-nearestBP(a)) / 10000; math.Abs(nu) > 1e-9 {
+		return cmpSign(nu)
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+func cmpSign(f float64) int {
+	if f > 0 {
+		return 1
+	}
+	return -1
+}
+
+// RiskLevel is the colour app.js gives an account's row from the desk's
+// figures ("bad" red, "warn" amber, "ok"): the allowance or the nearest
+// rule 80% used, the ladder at reduce-only or locked out, an uncovered
+// position, or a locked-out, halting or faulted account is red; 50% used,
+// the ladder's warning or a halted account amber. An independent copy of
+// app.js's riskLevel, so a change to either shows.
+func RiskLevel(a deskapi.AccountStatus) string {
+	used := max(a.DrawdownUsed, float64(nearestBP(a))/10000)
+	lv := levelOf(a)
+	uncovered := a.Position != 0 && !a.StopCovered
+	switch {
+	case used >= 0.8 || lv == "reduce_only" || lv == "locked_out" || uncovered ||
+		a.State == "locked_out" || a.State == "halting" || a.State == "faulted":
+		return "bad"
+	case used >= 0.5 || lv == "warning" || a.State == "halted":
+		return "warn"
+	}
+	return "ok"
+}
+
+func nearestBP(a deskapi.AccountStatus) int64 {
+	if a.Risk == nil {
+		return 0
+	}
+	return a.Risk.NearestBP
+}
+
+func levelOf(a deskapi.AccountStatus) string {
+	if a.Risk == nil {
+		return ""
+	}
+	return a.Risk.Level
+}
+
+// pct is app.js's pct: a share as a whole percent, never below 0%.
+func pct(f float64) string { return fmt.Sprintf("%d%%", int64(math.Floor(max(0, f)*100+0.5))) }
