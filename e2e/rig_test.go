@@ -149,10 +149,15 @@ func (g *gate) Pause() {
 // PauseAfter pauses the venue after the first trade for which cond holds
 // (cond runs on the feed's goroutine once the venue has seen the trade, so
 // it may ask the venue about it); the channel is closed then. The trade
-// cond accepted is the venue's last until Resume.
+// cond accepted is the venue's last until Resume. A nil cond cancels an
+// earlier one.
 func (g *gate) PauseAfter(cond func(market.Trade) bool) <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if cond == nil {
+		g.after = nil
+		return nil
+	}
 	g.after, g.held = cond, make(chan struct{})
 	return g.held
 }
