@@ -51,6 +51,9 @@ type RoundTrip struct {
 	Ticks      int64           `json:"ticks"` // per contract, in the position's favour
 	PnL        decimal.Decimal `json:"pnl"`   // gross: ticks × qty × $1.25
 	Fees       decimal.Decimal `json:"fees"`  // FeesRT × qty
+	// EntryID is the client id of the fill that opened the lot (the
+	// entry; "" for a lot with none, such as a carried position).
+	EntryID string `json:"entry_id,omitempty"`
 }
 
 // Net is PnL − Fees.
@@ -149,7 +152,7 @@ func (l *Ledger) ApplyFill(f Fill) error {
 		l.trips = append(l.trips, RoundTrip{
 			Strategy: lot.Strategy, Side: posSide, Qty: q,
 			EntryTime: lot.Time, EntryPrice: lot.Price, ExitTime: f.Time, ExitPrice: f.Price,
-			Ticks: ticks, PnL: Money(ticks * q * market.TickCents), Fees: Money(l.feesRTCents * q),
+			Ticks: ticks, PnL: Money(ticks * q * market.TickCents), Fees: Money(l.feesRTCents * q), EntryID: lot.ClientID,
 		})
 		lot.Qty -= q
 		left -= q
@@ -331,4 +334,56 @@ func (l *Ledger) FillSnapshot(s *limits.Snapshot, mon *limits.DrawdownMonitor) {
 	s.AllowanceTotalCents = mon.AllowanceTotalCents()
 	s.LockedOut = s.LockedOut || mon.Breached()
 	s.TradesToday, s.LossStreak, s.LastLossNs = l.trades, l.lossStreak, l.lastLossNs
+}
+
+// Trades groups round trips into trades, one per entry: every lot piece an
+// entry opened (its fill fragments) and every exit fill that closed one
+// (the stop's, the target's, a liquidation's) is one trade, in the order
+// of its first piece — "11 entries shown as 38 trades" is counting pieces.
+// A trade's Qty and PnL, Fees and Ticks (per contract, rounded toward
+// zero) are the pieces' sums; its prices are their quantity-weighted
+// averages, rounded to the nearest tick; its times the first entry and the
+// last exit. A piece with no EntryID is a trade of its own.
+func Trades(trips []RoundTrip) []RoundTrip {
+	var out []RoundTrip
+	var sums []struct{ entry, exit, ticks int64 } // Σ price×qty, Σ ticks×qty
+	at := map[string]int{}
+	for _, r := range trips {
+		i, ok := at[r.EntryID]
+		if !ok || r.EntryID == "" {
+			i = len(out)
+			if r.EntryID != "" {
+				at[r.EntryID] = i
+			}
+			out = append(out, RoundTrip{Strategy: r.Strategy, Side: r.Side, EntryTime: r.EntryTime, ExitTime: r.ExitTime,
+				PnL: decimal.Zero, Fees: decimal.Zero, EntryID: r.EntryID})
+			sums = append(sums, struct{ entry, exit, ticks int64 }{})
+		}
+		t := &out[i]
+		t.Qty += r.Qty
+		t.PnL, t.Fees = t.PnL.Add(r.PnL), t.Fees.Add(r.Fees)
+		t.EntryTime, t.ExitTime = min(t.EntryTime, r.EntryTime), max(t.ExitTime, r.ExitTime)
+		sums[i].entry += int64(r.EntryPrice) * r.Qty
+		sums[i].exit += int64(r.ExitPrice) * r.Qty
+		sums[i].ticks += r.Ticks * r.Qty
+	}
+	for i := range out {
+		q := out[i].Qty
+		if q == 0 {
+			continue
+		}
+		out[i].EntryPrice = market.Price(roundDiv(sums[i].entry, q))
+		out[i].ExitPrice = market.Price(roundDiv(sums[i].exit, q))
+		out[i].Ticks = sums[i].ticks / q
+	}
+	return out
+}
+
+// roundDiv is a/b rounded to the nearest integer, halves away from zero
+// (b > 0).
+func roundDiv(a, b int64) int64 {
+	if a >= 0 {
+		return (a + b/2) / b
+	}
+	return -((-a + b/2) / b)
 }

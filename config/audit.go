@@ -176,6 +176,7 @@ type AuditSummary struct {
 	ManualUnlock  bool              `json:"manual_unlock"`
 	StaleDataKill string            `json:"stale_data_kill"` // "0s" = off
 	Workers       string            `json:"workers"`
+	TimeZone      string            `json:"time_zone"` // [desk] time_zone resolved: the zone people read times in
 	Broker        AuditBroker       `json:"broker"`
 	Data          Data              `json:"data"`
 	Limits        limits.Config     `json:"limits"` // the desk's limits (defaults applied)
@@ -238,7 +239,8 @@ func (c *Config) AuditSummary() (AuditSummary, error) {
 	}
 	a := AuditSummary{SHA256: sum, Source: c.path, Desk: e.Desk.Name, DrawdownPct: e.Desk.DrawdownPct.String(),
 		ManualUnlock: e.Desk.ManualUnlock, StaleDataKill: e.Desk.StaleDataKill.String(), Workers: e.Desk.Workers,
-		Broker: AuditBroker{Kind: e.Broker.Kind}, Data: e.Data, Limits: e.Limits, Risk: e.Risk,
+		TimeZone: e.Desk.Location().String(),
+		Broker:   AuditBroker{Kind: e.Broker.Kind}, Data: e.Data, Limits: e.Limits, Risk: e.Risk,
 		Schedule: map[string]string{"session_reset": e.Schedule.SessionReset, "no_new_entries": e.Schedule.NoNewEntries,
 			"flat_by": e.Schedule.FlattenDay, "daily_summary": e.Schedule.DailySummary},
 		Console: AuditConsole{Listen: e.Console.Listen, TLS: e.Console.TLS(), Insecure: e.Console.Insecure},

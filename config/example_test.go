@@ -511,3 +511,25 @@ func selfSigned(t *testing.T, dir string) (cert, key string) {
 	}
 	return cert, key
 }
+
+// TestAuditSummaryTimeZone: the journaled summary names the desk's display
+// zone, resolved (the default when the file sets none), so `deskguard
+// report` and `signals` can show a journal's times in the zone its desk
+// showed them in (issue 19).
+func TestAuditSummaryTimeZone(t *testing.T) {
+	for _, tc := range []struct{ zone, want string }{
+		{"", DefaultTimeZone},
+		{DefaultTimeZone, DefaultTimeZone},
+		{"America/Chicago", "America/Chicago"},
+	} {
+		c := Default()
+		c.Desk.TimeZone = tc.zone
+		sum, err := c.AuditSummary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.TimeZone != tc.want {
+			t.Errorf("time_zone %q: summary time_zone %q, want %q", tc.zone, sum.TimeZone, tc.want)
+		}
+	}
+}

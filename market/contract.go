@@ -108,20 +108,37 @@ func ParseSymbol(sym string, ref time.Time) (Symbol, error) {
 	return Symbol{Root: sym[:n-digits-1], Year: y, Month: time.Month(month)}, nil
 }
 
-// FrontMonth returns the quarterly (H, M, U, Z) MES contract that is front
-// at t: the nearest one whose expiry is after t. (Desks roll about a week
-// earlier; this is the listed front, not the roll.)
-func FrontMonth(root string, t time.Time) Symbol {
-	t = t.In(NewYork)
-	y := t.Year()
-	for _, m := range []time.Month{3, 6, 9, 12, 15} {
-		s := Symbol{Root: root, Year: y, Month: m}
-		if m == 15 {
-			s = Symbol{Root: root, Year: y + 1, Month: 3}
-		}
-		if s.Expiry().After(t) {
-			return s
+// RollDate returns the session date on which desks move from s to the next
+// quarterly month: the CME equity-index roll date, eight calendar days before
+// the third-Friday expiry — the Thursday of the week before, which is the
+// second Thursday of the month (the first when the month starts on a Friday).
+// Source: CME Group, "Equity Index Roll Dates"
+// (https://www.cmegroup.com/trading/equity-index/rolldates.html): "the trading
+// floor convention is to roll the expiring quarterly futures contract month
+// eight calendar days before the contract expires ... After the roll date, it
+// is customary to identify the second nearest expiration month as the 'lead
+// month'", with the example roll Thursday, December 11, 2014 for the
+// December 19, 2014 expiry. Exchange holidays are not modelled: the roll date
+// is the calendar rule even when that Thursday is a holiday.
+func (s Symbol) RollDate() Session {
+	d := s.Expiry().AddDate(0, 0, -8)
+	return Session{Year: d.Year(), Month: d.Month(), Day: d.Day()}
+}
+
+// FrontMonth returns the quarterly (H, M, U, Z) contract a desk trades in
+// session sess: the nearest one whose roll date (RollDate) is after the
+// session's trade date. From the roll date's session on, the next quarterly
+// month is the front, though the expiring one still trades until its expiry.
+// Pass SessionOf(t) for an instant: the session, not the wall-clock date,
+// decides (an evening after 18:00 ET belongs to the next day's session).
+func FrontMonth(root string, sess Session) Symbol {
+	day := sess.Date()
+	for y := sess.Year; ; y++ {
+		for _, m := range []time.Month{3, 6, 9, 12} {
+			s := Symbol{Root: root, Year: y, Month: m}
+			if s.RollDate().Date().After(day) {
+				return s
+			}
 		}
 	}
-	return Symbol{Root: root, Year: y + 1, Month: 3}
 }

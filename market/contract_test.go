@@ -121,24 +121,81 @@ func TestParseSymbol(t *testing.T) {
 	}
 }
 
-func TestFrontMonth(t *testing.T) {
-	at := func(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, NewYork) }
+func TestRollDate(t *testing.T) {
 	for _, tc := range []struct {
-		t    time.Time
+		sym        Symbol
+		roll, expy string
+	}{
+		// CME's own example: roll Thursday 2014-12-11 for the 2014-12-19 expiry.
+		{Symbol{"ES", 2014, 12}, "2014-12-11", "2014-12-19"},
+		{Symbol{"ES", 2014, 9}, "2014-09-11", "2014-09-19"},
+		{Symbol{"MES", 2025, 3}, "2025-03-13", "2025-03-21"},
+		{Symbol{"MES", 2025, 9}, "2025-09-11", "2025-09-19"},
+		// A month starting on a Friday: the roll is the first Thursday.
+		{Symbol{"MES", 2025, 8}, "2025-08-07", "2025-08-15"},
+		{Symbol{"MES", 2026, 5}, "2026-05-07", "2026-05-15"},
+		{Symbol{"MES", 2023, 12}, "2023-12-07", "2023-12-15"},
+		{Symbol{"MES", 2024, 3}, "2024-03-07", "2024-03-15"},
+	} {
+		r := tc.sym.RollDate()
+		if r.String() != tc.roll || tc.sym.Expiry().Format("2006-01-02") != tc.expy {
+			t.Errorf("%s: roll %s expiry %s, want roll %s expiry %s", tc.sym, r, tc.sym.Expiry().Format("2006-01-02"), tc.roll, tc.expy)
+		}
+		if r.Date().Weekday() != time.Thursday {
+			t.Errorf("%s: roll %s is a %s", tc.sym, r, r.Date().Weekday())
+		}
+	}
+}
+
+func TestFrontMonth(t *testing.T) {
+	day := func(y int, m time.Month, d int) Session { return Session{y, m, d} }
+	for _, tc := range []struct {
+		s    Session
 		want string
 	}{
-		{at(2024, 1, 2, 10, 0), "MESH4"},
-		{at(2024, 3, 15, 9, 29), "MESH4"}, // expiry morning, before the SOQ
-		{at(2024, 3, 15, 9, 30), "MESM4"},
-		{at(2024, 6, 21, 12, 0), "MESU4"},
-		{at(2024, 12, 20, 9, 29), "MESZ4"},
-		{at(2024, 12, 25, 12, 0), "MESH5"}, // after December expiry: next year's March
-		{at(2025, 12, 19, 10, 0), "MESH6"},
-		{time.Date(2025, 12, 19, 14, 29, 0, 0, time.UTC), "MESZ5"}, // 09:29 EST
+		{day(2024, 1, 2), "MESH4"},
+		// March 2024 starts on a Friday: roll Thursday 7th, expiry Friday 15th.
+		{day(2024, 3, 6), "MESH4"},  // the day before the roll
+		{day(2024, 3, 7), "MESM4"},  // the roll date
+		{day(2024, 3, 12), "MESM4"}, // the synthetic session
+		{day(2024, 3, 15), "MESM4"}, // expiry day: H4 still trades, M4 is the front
+		{day(2024, 3, 18), "MESM4"},
+		// June 2024: roll 13th, expiry 21st.
+		{day(2024, 6, 12), "MESM4"},
+		{day(2024, 6, 13), "MESU4"},
+		{day(2024, 6, 21), "MESU4"},
+		// September 2025: roll 11th, expiry 19th.
+		{day(2025, 9, 10), "MESU5"},
+		{day(2025, 9, 11), "MESZ5"},
+		{day(2025, 9, 19), "MESZ5"},
+		// December 2025 and the year end: roll 11th, expiry 19th.
+		{day(2025, 12, 10), "MESZ5"},
+		{day(2025, 12, 11), "MESH6"},
+		{day(2025, 12, 19), "MESH6"},
+		{day(2025, 12, 31), "MESH6"},
+		{day(2026, 1, 2), "MESH6"},
+		// December 2026: roll Thursday 10th, expiry Friday 18th.
+		{day(2026, 12, 9), "MESZ6"},
+		{day(2026, 12, 10), "MESH7"},
+		{day(2026, 12, 31), "MESH7"},
+		// March 2026: roll 12th, expiry 20th.
+		{day(2026, 3, 11), "MESH6"},
+		{day(2026, 3, 12), "MESM6"},
 	} {
-		got := FrontMonth("MES", tc.t)
-		if got.String() != tc.want || !got.Expiry().After(tc.t) {
-			t.Errorf("FrontMonth(%v) = %s (expiry %v), want %s", tc.t, got, got.Expiry(), tc.want)
+		got := FrontMonth("MES", tc.s)
+		if got.String() != tc.want {
+			t.Errorf("FrontMonth(%s) = %s (roll %s), want %s", tc.s, got, got.RollDate(), tc.want)
 		}
+		if !got.RollDate().Date().After(tc.s.Date()) {
+			t.Errorf("FrontMonth(%s) = %s, rolled already on %s", tc.s, got, got.RollDate())
+		}
+	}
+	// An instant picks its session: Wednesday 2025-12-10 after 18:00 ET is
+	// the roll date's session (Thursday the 11th), so H6; at 16:59 still Z5.
+	if got := FrontMonth("MES", SessionOf(time.Date(2025, 12, 10, 18, 0, 0, 0, NewYork))); got.String() != "MESH6" {
+		t.Errorf("Wednesday evening before the roll: %s, want MESH6", got)
+	}
+	if got := FrontMonth("MES", SessionOf(time.Date(2025, 12, 10, 16, 59, 0, 0, NewYork))); got.String() != "MESZ5" {
+		t.Errorf("Wednesday afternoon before the roll: %s, want MESZ5", got)
 	}
 }

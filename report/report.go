@@ -267,7 +267,9 @@ func (r *Report) WriteText(w io.Writer, opt TextOptions) error {
 		}
 		fmt.Fprintf(w, "\nCorrections (reconciliations that changed a position; not trades, in no figure above):\n")
 		ct := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(ct, "SEQ\tTIME\tACCOUNT\tBOOKS\tVENUE\tQTY\tENTRY\tBOOKED AT\tPNL\tTRIPS ENDED\tWHY")
+		// The zone labelled as the console labels it: abbreviation, name.
+		label := time.Unix(0, r.Corrections[0].Time).In(loc).Format("MST") + ", " + loc.String()
+		fmt.Fprintf(ct, "SEQ\tTIME (%s)\tACCOUNT\tBOOKS\tVENUE\tQTY\tENTRY\tBOOKED AT\tPNL\tTRIPS ENDED\tWHY\n", label)
 		for _, c := range r.Corrections {
 			at, pnl := "none", "unknown"
 			if c.Price > 0 {

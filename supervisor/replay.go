@@ -209,7 +209,7 @@ func (d *Desk) Summary(elapsed time.Duration) Summary {
 			LockedOut: a.m.State() == AcctLockedOut || a.rules.Drawdown.Breached(), Position: l.Position(), State: a.m.State(),
 			Rejections: map[string]int{}, StopRepairs: a.repairs}
 		gp, gl := decimal.Zero, decimal.Zero
-		for _, r := range append(append([]accounts.RoundTrip(nil), a.pastTrips...), l.RoundTrips()...) {
+		for _, r := range accounts.Trades(append(append([]accounts.RoundTrip(nil), a.pastTrips...), l.RoundTrips()...)) { // one per entry
 			as.RoundTrips++
 			if r.PnL.IsPositive() {
 				as.Wins++

@@ -123,7 +123,7 @@ func (d *Desk) summaryAlert() alert.Alert {
 		a.mu.Lock()
 		row := alert.SummaryRow{Account: a.id, Net: accounts.Money(a.ledger.EquityCents() - a.ledger.StartCents()),
 			DrawdownUsed: decimal.NewFromFloat(drawdownUsed(a)).Round(4)}
-		for _, r := range a.ledger.RoundTrips() {
+		for _, r := range accounts.Trades(a.ledger.RoundTrips()) { // one per entry
 			row.Trades++
 			if r.Net().IsPositive() {
 				row.Wins++

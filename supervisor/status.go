@@ -101,7 +101,7 @@ func usedOf(used, allowance int64) float64 {
 // status is one account's line (a.mu held).
 func (a *account) status(last market.Price) deskapi.AccountStatus {
 	l := a.ledger
-	trips := l.RoundTrips()
+	trips := accounts.Trades(l.RoundTrips()) // one per entry, not per fill fragment
 	as := deskapi.AccountStatus{
 		ID: a.id, Owner: a.spec.Config.Owner, State: a.m.State(), Strategies: a.spec.Config.Strategies,
 		EnginesOn: a.m.State() == AcctTrading, Position: l.Position(), AvgPrice: avgPoints(l),

@@ -30,7 +30,8 @@ func cmdReport(e *env) int {
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to this file")
 	var cf controlFlags
 	cf.register(fs) // a running desk holding --db is asked for a copy
-	zoneName := fs.String("zone", config.DefaultTimeZone, "time zone the times are shown in (the desk's [desk] time_zone)")
+	zoneName := fs.String("zone", "", "IANA time zone the times are shown in (default: --config's [desk] time_zone, else the one the journal's desk recorded at start, else "+config.DefaultTimeZone+")")
+	configPath := fs.String("config", "", "desk config whose [desk] time_zone the times are shown in")
 	if !parseFlags(e, fs) {
 		return 2
 	}
@@ -38,15 +39,18 @@ func cmdReport(e *env) int {
 		fmt.Fprintln(e.stderr, "deskguard report: give exactly one of --db JOURNAL or --trades FILE.csv")
 		return 2
 	}
-	zone, err := time.LoadLocation(*zoneName)
-	if err != nil || *zoneName == "Local" {
-		fmt.Fprintf(e.stderr, "deskguard report: --zone %q: want an IANA zone such as America/New_York\n", *zoneName)
-		return 2
+	if *zoneName != "" {
+		if _, err := displayZone(*zoneName, "", ""); err != nil {
+			fmt.Fprintln(e.stderr, "deskguard report:", err)
+			return 2
+		}
 	}
 	var (
-		trips []report.Trip
-		corr  []report.Correction
-		opt   report.HTMLOptions
+		err       error
+		journaled string
+		trips     []report.Trip
+		corr      []report.Correction
+		opt       report.HTMLOptions
 	)
 	if *trades != "" {
 		f, ferr := openRegular(filepath.Clean(*trades))
@@ -64,9 +68,14 @@ func cmdReport(e *env) int {
 			jt, opt, err = fromRunningDesk(e, &cf, *db, *from, *to, err)
 		}
 		if jt != nil {
-			trips, corr = jt.Trips, jt.Corrections
+			trips, corr, journaled = jt.Trips, jt.Corrections, jt.Zone
 		}
 	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard report:", err)
+		return 2
+	}
+	zone, err := displayZone(*zoneName, *configPath, journaled)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deskguard report:", err)
 		return 2

@@ -2,7 +2,9 @@ package main
 
 // cmd_signals.go: `deskguard signals`, one strategy engine over one session
 // (a data file or a synthetic day), no gate and no venue, printing every
-// intent with its time, price levels and reason.
+// intent with its time (in one zone, labelled: --zone, else --config's
+// [desk] time_zone, else New York; JSON keeps UTC), price levels and
+// reason.
 
 import (
 	"encoding/json"
@@ -14,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/deskguard/deskguard/config"
 	"github.com/deskguard/deskguard/intent"
 	"github.com/deskguard/deskguard/market"
 	"github.com/deskguard/deskguard/market/synth"
@@ -51,9 +54,11 @@ func cmdSignals(e *env) int {
 	seed := fs.Int64("synth", 0, "use the synthetic session with this seed instead of --data")
 	regime := fs.String("regime", "mixed", "synthetic day: trend, range or mixed")
 	strategy := fs.String("strategy", "", "engine: orb, vwapmr, delta, or all")
-	asJSON := fs.Bool("json", false, `print {"intents": [...], "derived": bool} as JSON`)
+	asJSON := fs.Bool("json", false, `print {"intents": [...], "derived": bool} as JSON (times UTC)`)
+	zoneName := fs.String("zone", "", "IANA time zone the text shows times in (default: --config's [desk] time_zone, else "+config.DefaultTimeZone+")")
+	configPath := fs.String("config", "", "desk config whose [desk] time_zone the text shows times in")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: deskguard signals (--data FILE | --synth SEED [--regime R]) --strategy orb|vwapmr|delta|all [--json]")
+		fmt.Fprintln(fs.Output(), "usage: deskguard signals (--data FILE | --synth SEED [--regime R]) --strategy orb|vwapmr|delta|all [--json] [--zone Z | --config F]")
 		fs.PrintDefaults()
 	}
 	if !parseFlags(e, fs) {
@@ -67,6 +72,11 @@ func cmdSignals(e *env) int {
 		return 2
 	}
 	engines, err := signalEngines(*strategy)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "deskguard signals:", err)
+		return 2
+	}
+	zone, err := displayZone(*zoneName, *configPath, "")
 	if err != nil {
 		fmt.Fprintln(e.stderr, "deskguard signals:", err)
 		return 2
@@ -98,7 +108,7 @@ func cmdSignals(e *env) int {
 	if *asJSON {
 		return printSignalsJSON(e, ins, derived, n)
 	}
-	printSignalsText(e, ins, derived, n, what)
+	printSignalsText(e, ins, derived, n, what, zone)
 	return 0
 }
 
@@ -160,7 +170,7 @@ func printSignalsJSON(e *env, ins []intent.Intent, derived bool, n signalsCount)
 	return 0
 }
 
-func printSignalsText(e *env, ins []intent.Intent, derived bool, n signalsCount, what string) {
+func printSignalsText(e *env, ins []intent.Intent, derived bool, n signalsCount, what string, zone *time.Location) {
 	src := "aggressor sides from the data"
 	if derived {
 		src = "trades expanded from bars, aggressor sides by the tick rule"
@@ -171,7 +181,8 @@ func printSignalsText(e *env, ins []intent.Intent, derived bool, n signalsCount,
 		return
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME (UTC)\tET\tSTRATEGY\tKIND\tSIDE\tQTY\tTYPE\tENTRY\tLIMIT\tSTOP\tTARGET\tREASON")
+	// One zone, labelled as the console labels it (abbreviation, name).
+	fmt.Fprintf(tw, "TIME (%s)\tSTRATEGY\tKIND\tSIDE\tQTY\tTYPE\tENTRY\tLIMIT\tSTOP\tTARGET\tREASON\n", zoneLabel(zone, time.Unix(0, ins[0].Time)))
 	dash := func(p market.Price) string {
 		if p == 0 {
 			return "-"
@@ -180,8 +191,8 @@ func printSignalsText(e *env, ins []intent.Intent, derived bool, n signalsCount,
 	}
 	for _, in := range ins {
 		t := time.Unix(0, in.Time)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			t.UTC().Format("2006-01-02T15:04:05.000Z"), t.In(market.NewYork).Format("15:04:05"), in.Strategy, in.Kind,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			t.In(zone).Format("2006-01-02 15:04:05.000"), in.Strategy, in.Kind,
 			in.Side, in.Qty, in.EntryType, dash(in.Entry), dash(in.Limit), dash(in.Stop), dash(in.Target),
 			strings.ReplaceAll(in.Reason, "\t", " "))
 	}

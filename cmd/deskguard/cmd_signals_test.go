@@ -72,7 +72,7 @@ func TestSignalsText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"synthetic range day, seed 1", "engines see no fills", "TIME (UTC)", "vwapmr.short:"} {
+	for _, want := range []string{"synthetic range day, seed 1", "engines see no fills", "TIME (EDT, America/New_York)", "vwapmr.short:"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}

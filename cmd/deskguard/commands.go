@@ -39,7 +39,7 @@ func commands() map[string]command {
 		"clear":          {"clear a faulted account once the venue agrees (ACCOUNT --reason required)", cmdClear},
 		"reset-trailing": {"reset an account's breached trailing drawdown line (ACCOUNT --reason required)", cmdResetTrailing},
 		"press":          {"press the simulated panic button", cmdPress},
-		"journal":        {"journal dump|verify --db FILE", cmdJournal},
+		"journal":        {"journal dump|verify --db FILE, backup --to F, tail [-f] (backup and tail while the desk runs)", cmdJournal},
 		"report":         {"unit economics per account and strategy (--db, --trades CSV, --html)", cmdReport},
 		"signals":        {"run one strategy engine over a session and print its intents", cmdSignals},
 		"fsm":            {"print the desk and account state machines as Mermaid", cmdFSM},

@@ -1,9 +1,10 @@
 package main
 
 // contract_test.go: the default contract is the front MES month of the
-// session: the synthetic session's (2024-03-12: MESH4, its expiry on the
-// 15th still ahead), a real data file's (the file's own month), and for a
-// live environment the month of the day, rolled by the calendar.
+// session: the synthetic session's (2024-03-12: MESM4, H4's roll on the
+// 7th past though H4 expires on the 15th), a real data file's (the file's own month), and for a
+// live environment the month of the wall clock's session, rolled on the CME
+// roll date (eight days before the expiry), not at the expiry.
 
 import (
 	"testing"
@@ -17,8 +18,8 @@ import (
 func TestDeskContract(t *testing.T) {
 	c := config.Default()
 	got, err := deskContract(c, time.Now())
-	if err != nil || got.String() != "MESH4" {
-		t.Fatalf("synthetic session: %v %v, want MESH4", got, err)
+	if err != nil || got.String() != "MESM4" {
+		t.Fatalf("synthetic session: %v %v, want MESM4", got, err)
 	}
 	ny := market.NewYork
 	live := config.Default()
@@ -27,11 +28,18 @@ func TestDeskContract(t *testing.T) {
 		now  time.Time
 		want string
 	}{
-		{time.Date(2025, 12, 18, 12, 0, 0, 0, ny), "MESZ5"},
-		{time.Date(2025, 12, 19, 12, 0, 0, 0, ny), "MESH6"}, // after the Z5 expiry at 09:30 on the third Friday
+		{time.Date(2025, 12, 10, 12, 0, 0, 0, ny), "MESZ5"},
+		{time.Date(2025, 12, 10, 18, 1, 0, 0, ny), "MESH6"}, // Wednesday evening: the session of Thursday the 11th, the Z5 roll date
+		{time.Date(2025, 12, 11, 12, 0, 0, 0, ny), "MESH6"},
+		{time.Date(2025, 12, 19, 9, 0, 0, 0, ny), "MESH6"}, // Z5 expiry morning: Z5 still trades, H6 is the front
+		{time.Date(2025, 12, 31, 12, 0, 0, 0, ny), "MESH6"},
 		{time.Date(2026, 3, 2, 12, 0, 0, 0, ny), "MESH6"},
-		{time.Date(2026, 3, 20, 9, 29, 0, 0, ny), "MESH6"},
-		{time.Date(2026, 3, 20, 9, 31, 0, 0, ny), "MESM6"},
+		{time.Date(2026, 3, 11, 16, 59, 0, 0, ny), "MESH6"},
+		{time.Date(2026, 3, 12, 9, 31, 0, 0, ny), "MESM6"},
+		{time.Date(2026, 6, 10, 12, 0, 0, 0, ny), "MESM6"},
+		{time.Date(2026, 6, 11, 12, 0, 0, 0, ny), "MESU6"},
+		{time.Date(2026, 9, 9, 12, 0, 0, 0, ny), "MESU6"},
+		{time.Date(2026, 9, 10, 12, 0, 0, 0, ny), "MESZ6"},
 	} {
 		if got, err := deskContract(live, tc.now); err != nil || got.String() != tc.want {
 			t.Errorf("live on %v: %v %v, want %s", tc.now, got, err, tc.want)

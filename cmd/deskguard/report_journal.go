@@ -126,6 +126,9 @@ type journalTrips struct {
 	// market time of a record.
 	Positions  map[string]int64
 	LastMarket int64
+	// Zone is the desk's display zone ([desk] time_zone) as the last
+	// effective-config record journaled it at a desk start; "" = none.
+	Zone string
 }
 
 func (jt *journalTrips) options(title string) report.HTMLOptions {
@@ -184,6 +187,10 @@ func readJournalTrips(j *journal.Journal, rng sessionRange) (*journalTrips, erro
 	err := j.Iterate(1, func(r journal.Record) error {
 		out.LastMarket = max(out.LastMarket, r.Market)
 		switch r.Kind {
+		case journal.KindConfigChange:
+			if z := journaledZone(r); z != "" {
+				out.Zone = z
+			}
 		case journal.KindIntent:
 			b, err := r.IntentBody()
 			if err != nil {

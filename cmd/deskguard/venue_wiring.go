@@ -74,7 +74,7 @@ func openBroker(ctx context.Context, c *config.Config, ids []string, log *slog.L
 			tc.BaseURL = c.Broker.URL
 		}
 		if tc.Symbol == "" && !loopbackURL(tc.BaseURL) {
-			// A real environment: the front month today, not a fixed
+			// A real environment: the front month of the session now, not a fixed
 			// symbol. (A local `deskguard venue` serves its --contract,
 			// which the connector's default matches.)
 			sym, err := deskContract(c, time.Now())
