@@ -92,19 +92,24 @@ type account struct {
 	// check for self-match, so no intent takes another account's lock.
 	pub atomic.Pointer[[]limits.WorkingOrder]
 
-	mu         sync.Mutex // the books below
-	ledger     *accounts.Ledger
-	rules      *limits.AccountRules // the ladder, lockout line and the rules of issue 20 (rules.go)
-	rate       *limits.RateLimiter
-	snap       limits.Snapshot
-	work       []limits.WorkingOrder
-	others     []limits.WorkingOrder // scratch: the other accounts' working orders (self-match)
-	trailLine  int64                 // the trailing line last journaled (rules.go)
-	orders     map[string]*order
-	lastStop   market.Price
-	dirty      bool // a fill since the last stop-coverage check
-	gapSince   int64
-	gapWall    time.Time
+	mu        sync.Mutex // the books below
+	ledger    *accounts.Ledger
+	rules     *limits.AccountRules // the ladder, lockout line and the rules of issue 20 (rules.go)
+	rate      *limits.RateLimiter
+	snap      limits.Snapshot
+	work      []limits.WorkingOrder
+	others    []limits.WorkingOrder // scratch: the other accounts' working orders (self-match)
+	trailLine int64                 // the trailing line last journaled (rules.go)
+	orders    map[string]*order
+	lastStop  market.Price
+	dirty     bool // a fill since the last stop-coverage check
+	gapSince  int64
+	gapWall   time.Time
+	// bustRepair: a trade bust left the account's exits and position apart
+	// (the venue does not resize the legs a busted fill armed): the surplus
+	// and the gap it leaves are certain, not the venue's arming events in
+	// flight, so coverage repairs them without the grace until covered.
+	bustRepair bool
 	expiring   []*order // entries with an expiry, scanned on the tick path
 	pastTrips  []accounts.RoundTrip
 	pastFees   int64 // earlier sessions of this run (replay summaries span sessions)

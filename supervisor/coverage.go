@@ -100,6 +100,7 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 			covered = false
 		}
 		if covered {
+			a.bustRepair = false
 			if !a.gapWall.IsZero() {
 				if w := now.Sub(a.gapWall); w > a.repairMax {
 					a.repairMax = w
@@ -113,7 +114,12 @@ func (d *Desk) checkCoverage(ctx context.Context) {
 		if a.gapWall.IsZero() {
 			a.gapWall, a.gapSince = now, mkt
 		}
-		if d.opt.CoverageGrace > 0 && now.Sub(a.gapWall) < d.opt.CoverageGrace {
+		if d.opt.CoverageGrace > 0 && now.Sub(a.gapWall) < d.opt.CoverageGrace && !a.bustRepair {
+			// Within the grace the venue may still be arming or cancelling
+			// a bracket's legs. Not after a bust: its surplus exits (legs
+			// larger than the position, which would open one if they
+			// filled — drill venue-faults round 43: a stop of 4 filled on
+			// a position of 3) and the gap their cancel leaves are certain.
 			a.dirty = true // look again on the next settle
 			a.mu.Unlock()
 			continue

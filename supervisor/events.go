@@ -422,6 +422,7 @@ func (a *account) applyBust(o *order, ev broker.Event, log *slog.Logger) {
 		a.corrections++
 	} else {
 		a.busts++
+		a.bustRepair = true
 	}
 	old, exact, err := a.ledger.Adjust(accounts.Adjustment{Ref: ev.Ref, Correct: corr, Time: ev.Time, Side: ev.Side, Qty: ev.FillQty,
 		Price: ev.FillPrice, Strategy: o.strategy, ClientID: ev.ClientID, VenueID: ev.VenueID})

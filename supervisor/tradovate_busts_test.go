@@ -7,6 +7,7 @@ package supervisor
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/deskguard/deskguard/alert"
 	"github.com/deskguard/deskguard/broker"
@@ -206,6 +207,46 @@ func TestUnconfirmedRepairStopFlattens(t *testing.T) {
 	if repairs == 0 {
 		t.Fatal("no repair journaled")
 	}
+	r.sameBooks()
+	r.finish()
+}
+
+// TestBustRepairsWithoutTheGrace: a bust's surplus exits and the gap it
+// opens are certain — not the venue's arming events in flight, which the
+// coverage grace waits out — so the desk repairs them at once. The desk's
+// wall clock is frozen here, so the grace never passes: the busted entry's
+// orphaned legs must still be cancelled, and after a target's fill is
+// busted the reopened position must still get its stop. Before, both
+// waited for the grace; in the venue-faults drill (round 43) a bracket's
+// stop of 4 filled inside it on a position a bust had cut to 3, opening a
+// short of 1.
+func TestBustRepairsWithoutTheGrace(t *testing.T) {
+	wall := market.NewReplayClock(time.Now())
+	r := newTVRig(t, tvOpt{Venue: venue.Config{Faults: venue.Realistic()}, Desk: func(o *Options) { o.Wall = wall }})
+	settle := func() { r.d.Settle(r.ctx) } // within holds r.booked, as the driver does
+	id := r.filledEntry("A", market.Buy)
+	if err := r.v.Bust("A", id); err != nil {
+		t.Fatal(err)
+	}
+	r.within("flat as the venue, the orphaned exits cancelled inside the grace", func() bool {
+		settle()
+		return r.position("A") == 0 && r.venuePos("A").Qty == 0 && r.openAtVenue("A") == 0
+	})
+	id = r.filledEntry("A", market.Buy)
+	r.trade(r.px + 13) // the target fills
+	r.within("flat after the target", func() bool { return r.position("A") == 0 && r.openAtVenue("A") == 0 })
+	_, target := LegIDs(id)
+	if err := r.v.Bust("A", target); err != nil {
+		t.Fatal(err)
+	}
+	r.within("long again as the venue, covered by a stop inside the grace", func() bool {
+		settle()
+		if r.position("A") != 1 || r.venuePos("A").Qty != 1 {
+			return false
+		}
+		open, _ := r.v.Engine().OpenOrders(context.Background(), "A")
+		return len(open) == 1 && open[0].Type == market.StopOrder && open[0].Qty == 1
+	})
 	r.sameBooks()
 	r.finish()
 }
