@@ -41,28 +41,29 @@ type Client struct {
 
 	ref atomic.Int64 // the last trade's price: market entries' brackets count from it
 
-	mu        sync.Mutex
-	acctR     map[string]string // desk account → Rithmic account id
-	acctD     map[string]string // Rithmic account id → desk account
-	fcm, ib   string
-	userType  rpb.UserType
-	route     string
-	orders    map[string]*ord // by basket
-	byClient  map[ckey]*ord
-	inflight  map[ckey]*submit
-	delivered map[string]bool // venue ids of the events delivered
-	seq       uint64
-	lastTime  int64
-	noteN     uint64 // notifications applied
-	syncs     int    // reconciliations done (1 after Dial, one more per reconnect)
-	syncCond  *sync.Cond
-	exitSent  map[string]bool
-	liq       map[string]*sync.Mutex
-	rms       map[string]RMS // by desk account: the RMS's limits last read (risk.go)
-	rmsNotes  []string       // RMS requests the gateway refused at the last login
-	rmsKick   chan struct{}  // a 356 came: read 304 again
-	closed    bool
-	events    *queue
+	mu         sync.Mutex
+	acctR      map[string]string // desk account → Rithmic account id
+	acctD      map[string]string // Rithmic account id → desk account
+	fcm, ib    string
+	userType   rpb.UserType
+	route      string
+	orders     map[string]*ord // by basket
+	byClient   map[ckey]*ord
+	inflight   map[ckey]*submit
+	delivered  map[string]bool // venue ids of the events delivered
+	seq        uint64
+	lastTime   int64
+	noteN      uint64 // notifications applied
+	syncs      int    // reconciliations done (1 after Dial, one more per reconnect)
+	reconciled bool   // a reconciliation done, not yet counted in syncs (countSync, once its session is up)
+	syncCond   *sync.Cond
+	exitSent   map[string]bool
+	liq        map[string]*sync.Mutex
+	rms        map[string]RMS // by desk account: the RMS's limits last read (risk.go)
+	rmsNotes   []string       // RMS requests the gateway refused at the last login
+	rmsKick    chan struct{}  // a 356 came: read 304 again
+	closed     bool
+	events     *queue
 }
 
 type ckey struct{ account, clientID string }
@@ -119,6 +120,7 @@ func Dial(ctx context.Context, cfg Config, creds Credentials, opt Options) (*Cli
 	c.syncCond = sync.NewCond(&c.mu)
 	c.order = newPlant("order", rpb.InfraType_INFRA_ORDER_PLANT, cfg, creds, opt)
 	c.order.setup = c.setupOrder
+	c.order.ready = c.countSync
 	c.order.push = c.onOrderPush
 	c.pnl = newPlant("pnl", rpb.InfraType_INFRA_PNL_PLANT, cfg, creds, opt)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

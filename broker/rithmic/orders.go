@@ -577,12 +577,28 @@ func (c *Client) reconcile(ctx context.Context, s *session, accts []string) erro
 		c.mu.Unlock()
 	}
 	c.mu.Lock()
+	c.reconciled = true // counted once the session is the plant's (countSync)
+	c.mu.Unlock()
+	return nil
+}
+
+// countSync counts a reconciliation once its session is the order plant's
+// current one (plant.ready): WaitSynced and Syncs never report a
+// reconciliation while the plant is still down — before, a SubmitOrder
+// right after WaitSynced could find it so ("order plant is down", seen in
+// TestReconnectResubscribes under load).
+func (c *Client) countSync() {
+	c.mu.Lock()
+	if !c.reconciled {
+		c.mu.Unlock()
+		return
+	}
+	c.reconciled = false
 	c.syncs++
 	c.syncCond.Broadcast()
 	n := c.syncs
 	c.mu.Unlock()
-	c.log.Info("rithmic: reconciled", "sync", n, "accounts", len(accts))
-	return nil
+	c.log.Info("rithmic: reconciled", "sync", n)
 }
 
 func clamp32(x int64) int32 {

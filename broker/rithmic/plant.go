@@ -110,6 +110,10 @@ type plant struct {
 	// order; raw, when set, sees every frame first and reports whether it
 	// took it (the ticker plant's LastTrade fast path).
 	setup func(ctx context.Context, s *session) error
+	// ready, when set, runs once the session is the plant's current one
+	// (after setup): what setup made true is then usable (the order plant's
+	// reconciliation is counted here, so a waiter on it finds the plant up).
+	ready func()
 	push  func(tpl int32, m proto.Message)
 	raw   func(p []byte) bool
 	down  func()
@@ -275,6 +279,9 @@ func (p *plant) serve(ctx context.Context, s *session, up func()) error {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.log.Info("rithmic: plant up", "sessions", p.ups)
+	if p.ready != nil {
+		p.ready()
+	}
 	up()
 	<-s.ended
 	p.mu.Lock()
