@@ -96,6 +96,10 @@ type acctCheck struct {
 	// account, in cents: a loss past the line no exit of the desk made.
 	venueAdj int64
 	lastPx   map[string]market.Price // each order's last fill price (a correction changes the last active fill)
+	// bustWall: when (wall time, live only) the venue last busted a fill of
+	// this account so that its exits were left larger than its position
+	// (the venue does not resize the legs a busted fill armed).
+	bustWall time.Time
 	// bustGap: the open gap, if any, is one a bust opened behind the
 	// desk's back; while the venue has no user socket that would tell the
 	// desk (linked), its window restarts (see observeView).
@@ -115,6 +119,12 @@ type checker struct {
 	// recent are the last trades observed (time, price), to find the
 	// market a liquidation was accepted into.
 	recent []market.Trade
+	// now is the wall time of the observation being made (observeView).
+	now time.Time
+	// bustOpened counts exits that filled past flat inside the desk's
+	// window after a bust left them larger than the position (not a
+	// violation; see fill).
+	bustOpened int
 	// live: the desk runs in another process and sees the venue's trades a
 	// little later, so windows are wall time (see live) rather than steps.
 	live *liveBounds
@@ -237,7 +247,14 @@ func (c *checker) fill(a *acctCheck, ev broker.Event) {
 	// Only an entry opens or adds: a stop, target, repair or liquidation
 	// that fills past flat leaves a position nobody asked for, with no
 	// bracket (a protective order that outlived its position).
-	if ev.FillQty > closing && ev.Role != broker.EntryLeg {
+	if ev.FillQty > closing && ev.Role != broker.EntryLeg && c.live != nil && !a.bustWall.IsZero() && c.now.Sub(a.bustWall) <= c.live.gap {
+		// A leg the venue left larger than the position a bust cut, filled
+		// before the desk could cancel it: the desk has the same window as
+		// for a gap (it cancels the surplus at once; a desk in another
+		// process hears of the bust a little later). The position it opened
+		// is then held to the coverage and line checks like any other.
+		c.bustOpened++
+	} else if ev.FillQty > closing && ev.Role != broker.EntryLeg {
 		c.violate(a, "exit-opened", "%s: %s (%s) filled %d at %s with the account at %d: an exit order opened a position (invariants 1 and 6)",
 			a.id, ev.ClientID, ev.Role, ev.FillQty, ev.FillPrice, a.pos)
 	}
@@ -293,6 +310,9 @@ func (c *checker) adjust(a *acctCheck, ev broker.Event) {
 		a.filled = max(0, a.filled-ev.FillQty)
 		before := a.pos
 		a.pos -= s * ev.FillQty
+		if a.pos != before {
+			a.bustWall = c.now
+		}
 		// The contracts the busted fill had closed: those the position is
 		// now farther from flat by.
 		if reopened := min(ev.FillQty, max(0, abs(a.pos)-abs(before))); reopened > 0 {
@@ -335,6 +355,7 @@ func (c *checker) observeView(v view) {
 	c.evSeen += len(evs)
 	last, trades := v.lastTrade()
 	now := time.Now()
+	c.now = now
 	// Whether the venue could tell the desk what it does now (a live
 	// venue's user socket; an in-process one always can).
 	linked := true

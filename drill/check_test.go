@@ -443,3 +443,55 @@ func TestCheckerExternalEntryAfterTheLine(t *testing.T) {
 		}
 	}
 }
+
+// A bust that leaves a bracket's legs larger than the position (the venue
+// does not resize them), and the stop then filling past flat before the
+// desk could cancel the surplus: within the desk's window (the gap window
+// of a desk in another process) it is the venue's doing, counted, not a
+// violation; past it the desk was too slow, and it is one (venue-faults
+// round 38: a stop of 5 filled on a short a bust had cut to 4).
+func TestCheckerBustSurplusFillWithinTheWindow(t *testing.T) {
+	for _, within := range []bool{true, false} {
+		c := newCheckerFor([]supervisor.AccountSpec{{Config: accountsConfig("D3", 50000)}})
+		c.live = &liveBounds{gap: 1500 * time.Millisecond, flat: time.Hour, entry: time.Hour}
+		f := &fakeView{pos: map[string]broker.Position{}, open: map[string][]broker.OrderState{}}
+		t0 := time.Date(2024, 3, 12, 14, 0, 0, 0, time.UTC).UnixNano()
+		px := market.MustPrice("5117.00")
+		ev := func(i int, kind broker.EventKind, id string, role broker.Role, side market.Side, qty int64, at market.Price) {
+			f.evs = append(f.evs, broker.Event{Time: t0 + int64(i), Account: "D3", ClientID: id, Role: role, Kind: kind, Side: side,
+				FillQty: qty, FillPrice: at})
+		}
+		f.trade(t0, px)
+		// An earlier long of 1 closed by its stop; then a short of 5 with its stop of 5.
+		ev(1, broker.FilledEv, "D3.1", broker.EntryLeg, market.Buy, 1, px)
+		ev(2, broker.FilledEv, "D3.1.stop", broker.StopLeg, market.Sell, 1, px-2)
+		ev(3, broker.FilledEv, "D3.7", broker.EntryLeg, market.Sell, 5, px)
+		f.pos["D3"] = broker.Position{Qty: -5, CostTick: -5 * int64(px), Realized: -2}
+		f.open["D3"] = []broker.OrderState{{Order: broker.Order{ClientID: "D3.7.stop", Side: market.Buy, Qty: 5, Type: market.StopOrder,
+			StopPrice: px + 3}, Status: broker.Working}}
+		c.observeView(f)
+		// The venue busts the old stop's sell: short 4 now, the stop still 5; the
+		// stop fills 5 before the desk's cancel lands.
+		ev(4, broker.BustedEv, "D3.1.stop", broker.StopLeg, market.Sell, 1, px-2)
+		f.pos["D3"] = broker.Position{Qty: -4, CostTick: -4 * int64(px), Realized: 0}
+		c.observeView(f)
+		if a := c.accts["D3"]; a.bustWall.IsZero() {
+			t.Fatal("the bust was not seen cutting the position")
+		} else if !within {
+			a.bustWall = a.bustWall.Add(-2 * time.Second) // the desk had its window and let it pass
+		}
+		f.trade(t0+10, px+3)
+		ev(5, broker.FilledEv, "D3.7.stop", broker.StopLeg, market.Buy, 5, px+3)
+		f.pos["D3"] = broker.Position{Qty: 1, CostTick: int64(px + 3), Realized: -12}
+		f.open["D3"] = []broker.OrderState{{Order: broker.Order{ClientID: "D3.r", Side: market.Sell, Qty: 1, Type: market.StopOrder,
+			StopPrice: px - 5}, Status: broker.Working}}
+		c.observeView(f)
+		opened := strings.Contains(strings.Join(c.viol, "\n"), "an exit order opened a position")
+		if within && (opened || c.bustOpened != 1) {
+			t.Errorf("within the window: violations %v, bustOpened %d; want none and 1", c.viol, c.bustOpened)
+		}
+		if !within && !opened {
+			t.Errorf("past the window: no exit-opened violation in %v", c.viol)
+		}
+	}
+}
